@@ -1,0 +1,128 @@
+/**
+ * sipecho: a SIP echo peer and auto-responder for Deno and Bun.
+ *
+ * This module is the public API. The message core reads and writes SIP messages
+ * (RFC 3261 §7, §25) without touching any runtime API.
+ *
+ * @example
+ * ```ts
+ * import { formatMessage, parseMessage } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const wire = "OPTIONS sip:echo@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bK1\r\n" +
+ *   "From: <sip:a@127.0.0.1>;tag=1\r\nTo: <sip:echo@127.0.0.1>\r\nCall-ID: 1@a\r\nCSeq: 1 OPTIONS\r\n\r\n";
+ * const msg = parseMessage(wire);
+ * assert.equal(msg.type === "request" && msg.method, "OPTIONS");
+ * assert.equal(parseMessage(formatMessage(msg)).headers.get("Call-ID"), "1@a");
+ * ```
+ *
+ * @module
+ */
+
+export { SipParseError, type SipLimit } from "./src/errors.ts";
+export { canonicalHeaderName, type HeaderField, isListHeader, SipHeaders, splitHeaderList } from "./src/headers.ts";
+export {
+  type Contact,
+  type CSeq,
+  HeaderError,
+  type MediaType,
+  type NameAddress,
+  parseBoundedInteger,
+  parseCallId,
+  parseContact,
+  parseCSeq,
+  parseDate,
+  parseDeltaSeconds,
+  parseMediaType,
+  parseNameAddress,
+  parseOptionTags,
+  parseVia,
+  type Via,
+} from "./src/header_values.ts";
+export {
+  type SipMessage,
+  type SipMessageInit,
+  SipRequest,
+  type SipRequestInit,
+  SipResponse,
+  type SipResponseInit,
+} from "./src/message.ts";
+export { DEFAULT_MAX_HEADERS, DEFAULT_MAX_MESSAGE_SIZE, parseMessage, type ParseOptions } from "./src/parse.ts";
+export { formatMessage } from "./src/format.ts";
+export { type FramerEvent, type FramerOptions, StreamFramer } from "./src/framer.ts";
+export {
+  type AbsoluteUri,
+  formatUri,
+  type Params,
+  parseUri,
+  type SipUri,
+  type TelUri,
+  unescapeUri,
+  type Uri,
+  UriError,
+} from "./src/uri.ts";
+export {
+  type AcceptedStream,
+  answerSdp,
+  type AnswerOptions,
+  checkAnswer,
+  type Codec,
+  createOffer,
+  DEFAULT_CODECS,
+  formatSdp,
+  getDirection,
+  getFmtp,
+  getPtime,
+  getRtpmap,
+  hasRtcpMux,
+  type MediaDescription,
+  type OfferOptions,
+  parseSdp,
+  type RtpMap,
+  type SdpAnswerResult,
+  type SdpAttribute,
+  type SdpBandwidth,
+  type SdpConnection,
+  type SdpDirection,
+  SdpError,
+  type SdpLine,
+  type SdpOrigin,
+  type SdpTiming,
+  type SessionDescription,
+} from "./src/sdp.ts";
+export {
+  type Action,
+  type BodySpec,
+  type Cidr,
+  cidrContains,
+  createRandom,
+  DEFAULT_RULE_DESCRIPTIONS,
+  DEFAULT_RULES,
+  findRule,
+  globToRegExp,
+  loadRules,
+  type Match,
+  matchRule,
+  type Modifiers,
+  parseCidr,
+  parseRules,
+  type ProvisionalSpec,
+  renderTemplate,
+  resolveAction,
+  type ResolvedAction,
+  type ResponseSpec,
+  type Rule,
+  type RuleInput,
+  RulesError,
+  RulesSyntaxError,
+  type Template,
+  TEMPLATE_VARIABLES,
+  type TemplateVariable,
+  type Transport,
+} from "./src/rules.ts";
+
+// `deno run -A mod.ts` and `bun mod.ts` run the command line; importing mod.ts does nothing.
+if (import.meta.main) {
+  const { main } = await import("./src/cli.ts");
+  await main();
+}

@@ -1,0 +1,566 @@
+/**
+ * Structured views of the header values a responder needs (RFC 3261 §20, §25.1): Via,
+ * From/To/Contact/Route (name-addr), CSeq, Content-Type and the numeric headers.
+ *
+ * Every function takes one header value (one element of a comma list where the header is a
+ * list) and throws {@linkcode HeaderError} with a message naming the header and the problem.
+ *
+ * @module
+ */
+
+import { CALL_ID } from "./grammar.ts";
+import { _setParam, type Params, parseUri, type Uri, UriError } from "./uri.ts";
+
+/** A header value that cannot be parsed. The message reads `Cannot parse Via: ...`. */
+export class HeaderError extends SyntaxError {
+  /** The canonical header name. */
+  readonly header: string;
+  /**
+   * @param header Canonical header name.
+   * @param problem What was wrong.
+   */
+  constructor(header: string, problem: string) {
+    super(`Cannot parse ${header}: ${problem}`);
+    this.name = "HeaderError";
+    this.header = header;
+  }
+}
+
+/** One Via header value (RFC 3261 §20.42, §25.1 via-parm; RFC 3581 rport). */
+export interface Via {
+  /** Protocol name and version, `SIP/2.0`. */
+  protocol: string;
+  /** Transport in upper case: `UDP`, `TCP`, `TLS`, `SCTP`, `WS`, `WSS` or an extension. */
+  transport: string;
+  /** sent-by host: a name, an IPv4 address or an IPv6 reference with brackets. */
+  host: string;
+  /** sent-by port, if given. */
+  port?: number;
+  /** All parameters, names lower-cased, `null` for a parameter without a value. */
+  params: Params;
+  /** The branch parameter. */
+  branch?: string;
+  /** The received parameter (RFC 3261 §18.2.1). */
+  received?: string;
+  /** The rport parameter (RFC 3581): a port, `null` when present without a value. */
+  rport?: number | null;
+  /** The maddr parameter. */
+  maddr?: string;
+  /** The ttl parameter (0..255). */
+  ttl?: number;
+}
+
+/** A name-addr or addr-spec with header parameters: From, To, Contact, Route, ... */
+export interface NameAddress {
+  /** The display name, unquoted, if any. */
+  displayName?: string;
+  /** The URI text as written between `<>` (or before the parameters in addr-spec form). */
+  uri: string;
+  /** The parsed URI. */
+  parsedUri: Uri;
+  /** Header parameters (after the URI), names lower-cased. */
+  params: Params;
+  /** The tag parameter (From/To). */
+  tag?: string;
+}
+
+/** One Contact value (RFC 3261 §20.10). */
+export interface Contact extends NameAddress {
+  /** The expires parameter, seconds (values over 2^32-1 are taken as 2^32-1). */
+  expires?: number;
+  /** The q parameter, 0..1. */
+  q?: number;
+}
+
+/** The CSeq header (RFC 3261 §20.16). */
+export interface CSeq {
+  /** Sequence number, 0..2^31-1. */
+  seq: number;
+  /** The method, case-sensitive. */
+  method: string;
+}
+
+/** The Content-Type header (RFC 3261 §20.15). */
+export interface MediaType {
+  /** `type/subtype` in lower case, e.g. `application/sdp`. */
+  mediaType: string;
+  /** Parameters, names lower-cased. */
+  params: Params;
+}
+
+const TOKEN_CHAR = new Uint8Array(128);
+for (const c of "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.!%*_+`'~") {
+  TOKEN_CHAR[c.charCodeAt(0)] = 1;
+}
+// Characters of a gen-value that is a token or a host (IPv6 references included).
+const VALUE_CHAR = TOKEN_CHAR.slice();
+for (const c of "[]:") VALUE_CHAR[c.charCodeAt(0)] = 1;
+
+const MAX_SEQ = 2 ** 31 - 1;
+const MAX_DELTA = 2 ** 32 - 1;
+
+/** Is `s` a non-empty RFC 3261 token? */
+export function isToken(s: string): boolean {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 128 || TOKEN_CHAR[c] === 0) return false;
+  }
+  return true;
+}
+
+function isWs(c: number): boolean {
+  return c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a;
+}
+
+function skipWs(s: string, i: number): number {
+  while (i < s.length && isWs(s.charCodeAt(i))) i++;
+  return i;
+}
+
+function scan(s: string, i: number, table: Uint8Array): number {
+  while (i < s.length) {
+    const c = s.charCodeAt(i);
+    if (c >= 128 || table[c] === 0) break;
+    i++;
+  }
+  return i;
+}
+
+/** Reads a quoted-string starting at the opening quote; returns [unquoted text, index after]. */
+function readQuoted(s: string, i: number, header: string): [string, number] {
+  let out = "";
+  let j = i + 1;
+  while (j < s.length) {
+    const c = s.charCodeAt(j);
+    if (c === 0x22) return [out, j + 1];
+    if (c === 0x5c) {
+      if (j + 1 >= s.length) break;
+      out += s[j + 1];
+      j += 2;
+    } else {
+      out += s[j];
+      j++;
+    }
+  }
+  throw new HeaderError(header, "quoted string is not closed");
+}
+
+/**
+ * Reads `*( SEMI generic-param )` from index i to the end of s (RFC 3261 §25.1), with LWS
+ * allowed around `;` and `=`.
+ */
+function readParams(s: string, i: number, header: string): Params {
+  const params: Params = {};
+  for (;;) {
+    i = skipWs(s, i);
+    if (i >= s.length) return params;
+    if (s.charCodeAt(i) !== 0x3b) {
+      throw new HeaderError(header, `unexpected "${s.slice(i, i + 10)}" where a ";" parameter was expected`);
+    }
+    i = skipWs(s, i + 1);
+    const nameEnd = scan(s, i, TOKEN_CHAR);
+    if (nameEnd === i) throw new HeaderError(header, "empty parameter");
+    const name = s.slice(i, nameEnd).toLowerCase();
+    i = skipWs(s, nameEnd);
+    let value: string | null = null;
+    if (i < s.length && s.charCodeAt(i) === 0x3d) {
+      i = skipWs(s, i + 1);
+      if (s.charCodeAt(i) === 0x22) {
+        [value, i] = readQuoted(s, i, header);
+      } else {
+        const end = scan(s, i, VALUE_CHAR);
+        if (end === i) throw new HeaderError(header, `parameter "${name}" has an empty value`);
+        value = s.slice(i, end);
+        i = end;
+      }
+    }
+    _setParam(params, name, value);
+  }
+}
+
+function readHostPort(s: string, i: number, header: string): [string, number | undefined, number] {
+  let host: string;
+  if (s.charCodeAt(i) === 0x5b) {
+    const close = s.indexOf("]", i);
+    if (close < 0) throw new HeaderError(header, "IPv6 reference is not closed");
+    host = s.slice(i, close + 1);
+    i = close + 1;
+  } else {
+    const end = scan(s, i, TOKEN_CHAR);
+    host = s.slice(i, end);
+    i = end;
+  }
+  if (!/^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9.])?)$/.test(host)) {
+    throw new HeaderError(header, host === "" ? "sent-by host is missing" : `malformed host "${host}"`);
+  }
+  let port: number | undefined;
+  const j = skipWs(s, i);
+  if (s.charCodeAt(j) === 0x3a) {
+    const start = skipWs(s, j + 1);
+    let end = start;
+    while (end < s.length && s.charCodeAt(end) >= 0x30 && s.charCodeAt(end) <= 0x39) end++;
+    port = Number(s.slice(start, end));
+    if (end === start || end - start > 5 || port > 65535) throw new HeaderError(header, "malformed port");
+    i = end;
+  }
+  return [host, port, i];
+}
+
+/**
+ * Parses one Via value: `SIP / 2.0 / UDP host:port;branch=...;rport` with LWS allowed around
+ * the slashes, the colon and the parameters (RFC 3261 §25.1).
+ *
+ * @param value One Via value (one element of the comma list).
+ * @returns The Via.
+ * @throws {HeaderError} If the value is malformed.
+ * @example
+ * ```ts
+ * import { parseVia } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ * const via = parseVia("SIP/2.0/UDP [2001:db8::9]:5060;branch=z9hG4bK1;rport");
+ * assert.equal(via.host, "[2001:db8::9]");
+ * assert.equal(via.port, 5060);
+ * assert.equal(via.rport, null);
+ * ```
+ */
+export function parseVia(value: string): Via {
+  const H = "Via";
+  let i = skipWs(value, 0);
+  const parts: string[] = [];
+  for (let k = 0; k < 3; k++) {
+    if (k > 0) {
+      i = skipWs(value, i);
+      if (value.charCodeAt(i) !== 0x2f) throw new HeaderError(H, `sent-protocol "${value}" is not name/version/transport`);
+      i = skipWs(value, i + 1);
+    }
+    const end = scan(value, i, TOKEN_CHAR);
+    if (end === i) throw new HeaderError(H, `sent-protocol "${value}" is not name/version/transport`);
+    parts.push(value.slice(i, end));
+    i = end;
+  }
+  const afterProtocol = i;
+  i = skipWs(value, i);
+  if (i === afterProtocol) throw new HeaderError(H, "sent-by must follow the transport after whitespace");
+  const [host, port, next] = readHostPort(value, i, H);
+  const params = readParams(value, next, H);
+  const via: Via = { protocol: `${parts[0].toUpperCase()}/${parts[1]}`, transport: parts[2].toUpperCase(), host, params };
+  if (port !== undefined) via.port = port;
+  const branch = params.branch;
+  if (branch !== undefined) {
+    if (branch === null) throw new HeaderError(H, "branch parameter has no value");
+    via.branch = branch;
+  }
+  const received = params.received;
+  if (received !== undefined) {
+    if (received === null || !/^(?:[0-9.]+|\[?[0-9A-Fa-f:.]+\]?)$/.test(received)) {
+      throw new HeaderError(H, `received parameter "${received}" is not an IP address`);
+    }
+    via.received = received;
+  }
+  const rport = params.rport;
+  if (rport !== undefined) {
+    if (rport !== null && (!/^[0-9]{1,5}$/.test(rport) || Number(rport) > 65535)) {
+      throw new HeaderError(H, `rport parameter "${rport}" is not a port`);
+    }
+    via.rport = rport === null ? null : Number(rport);
+  }
+  const maddr = params.maddr;
+  if (maddr !== undefined) {
+    if (maddr === null) throw new HeaderError(H, "maddr parameter has no value");
+    via.maddr = maddr;
+  }
+  const ttl = params.ttl;
+  if (ttl !== undefined) {
+    if (ttl === null || !/^[0-9]{1,3}$/.test(ttl) || Number(ttl) > 255) throw new HeaderError(H, `ttl parameter "${ttl}" is not 0..255`);
+    via.ttl = Number(ttl);
+  }
+  return via;
+}
+
+/**
+ * Parses a name-addr or addr-spec followed by header parameters, as in From, To, Contact,
+ * Route and Record-Route (RFC 3261 §20.10, §25.1). In the addr-spec form, parameters after the
+ * URI belong to the header, not to the URI (RFC 3261 §20.10), and a URI holding `,`, `?` or `;`
+ * must be in `<>`.
+ *
+ * @param value One value.
+ * @param header The header name, for error messages.
+ * @returns The name-addr.
+ * @throws {HeaderError} If the value is malformed.
+ * @example
+ * ```ts
+ * import { parseNameAddress } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ * const from = parseNameAddress('"Alice" <sip:alice@atlanta.example.com>;tag=1928301774', "From");
+ * assert.equal(from.displayName, "Alice");
+ * assert.equal(from.uri, "sip:alice@atlanta.example.com");
+ * assert.equal(from.tag, "1928301774");
+ * ```
+ */
+export function parseNameAddress(value: string, header: string): NameAddress {
+  let i = skipWs(value, 0);
+  let displayName: string | undefined;
+  let uri: string;
+  if (value.charCodeAt(i) === 0x22) {
+    [displayName, i] = readQuoted(value, i, header);
+    i = skipWs(value, i);
+    if (value.charCodeAt(i) !== 0x3c) throw new HeaderError(header, "a quoted display name must be followed by <URI>");
+  }
+  let lt = value.charCodeAt(i) === 0x3c ? i : displayName === undefined ? value.indexOf("<", i) : -1;
+  // A "<" after a ";" is inside a parameter of an addr-spec, not the start of a name-addr.
+  const semi = value.indexOf(";", i);
+  if (lt > i && semi >= 0 && semi < lt) lt = -1;
+  if (lt >= 0) {
+    if (displayName === undefined && lt > i) {
+      // display-name = *(token LWS): tokens only, LWS before "<" optional (RFC 4475 §3.1.1.6).
+      const words = value.slice(i, lt).trim();
+      for (const word of words.split(/[ \t\r\n]+/)) {
+        if (!isToken(word)) throw new HeaderError(header, `display name "${words}" must be quoted`);
+      }
+      displayName = words;
+    }
+    const gt = value.indexOf(">", lt);
+    if (gt < 0) throw new HeaderError(header, "<URI> is not closed");
+    uri = value.slice(lt + 1, gt);
+    if (uri.length === 0 || isWs(uri.charCodeAt(0)) || isWs(uri.charCodeAt(uri.length - 1))) {
+      throw new HeaderError(header, `whitespace or nothing inside <${uri}>`);
+    }
+    i = gt + 1;
+  } else {
+    let end = i;
+    while (end < value.length && value.charCodeAt(end) !== 0x3b && !isWs(value.charCodeAt(end))) end++;
+    uri = value.slice(i, end);
+    if (uri.length === 0) throw new HeaderError(header, "URI is missing");
+    if (uri.indexOf("?") >= 0 || uri.indexOf(",") >= 0) {
+      throw new HeaderError(header, `URI "${uri}" holds "?" or "," and must be enclosed in <>`);
+    }
+    i = end;
+  }
+  let parsedUri: Uri;
+  try {
+    parsedUri = parseUri(uri);
+  } catch (e) {
+    if (e instanceof UriError) throw new HeaderError(header, e.message);
+    throw e;
+  }
+  const params = readParams(value, i, header);
+  const out: NameAddress = { uri, parsedUri, params };
+  if (displayName !== undefined) out.displayName = displayName;
+  if (params.tag !== undefined) {
+    if (params.tag === null) throw new HeaderError(header, "tag parameter has no value");
+    out.tag = params.tag;
+  }
+  return out;
+}
+
+/**
+ * Parses one Contact value (RFC 3261 §20.10), with `expires` and `q` read out. The wildcard
+ * `*` is handled by the caller ({@linkcode SipMessage.contact}).
+ *
+ * @param value One Contact value.
+ * @returns The contact.
+ * @throws {HeaderError} If the value is malformed.
+ * @example
+ * ```ts
+ * import { parseContact } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ * const c = parseContact("<sip:bob@192.0.2.4>;expires=3600;q=0.5");
+ * assert.equal(c.expires, 3600);
+ * assert.equal(c.q, 0.5);
+ * ```
+ */
+export function parseContact(value: string): Contact {
+  const contact: Contact = parseNameAddress(value, "Contact");
+  const expires = contact.params.expires;
+  if (expires !== undefined) contact.expires = parseDeltaSeconds(expires ?? "", "Contact");
+  const q = contact.params.q;
+  if (q !== undefined) {
+    if (q === null || !/^(?:0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?)$/.test(q)) throw new HeaderError("Contact", `q "${q}" is not 0..1`);
+    contact.q = Number(q);
+  }
+  return contact;
+}
+
+/**
+ * Parses delta-seconds; values over 2^32-1 are taken as 2^32-1 (RFC 3261 §20.19 / §10.2.1.1
+ * leave huge values to the element; clamping keeps them finite).
+ *
+ * @param value The text.
+ * @param header The header name, for error messages.
+ * @returns Seconds.
+ * @throws {HeaderError} If not a number.
+ * @example
+ * ```ts
+ * import { parseDeltaSeconds } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ * assert.equal(parseDeltaSeconds("3600", "Expires"), 3600);
+ * ```
+ */
+export function parseDeltaSeconds(value: string, header: string): number {
+  const v = value.trim();
+  if (!/^[0-9]+$/.test(v)) throw new HeaderError(header, `"${value}" is not a number of seconds`);
+  const n = Number(v);
+  return n > MAX_DELTA ? MAX_DELTA : n;
+}
+
+/**
+ * Parses a CSeq value: `1*DIGIT LWS Method` with the number in 0..2^31-1 (RFC 3261 §8.1.1.5).
+ *
+ * @param value The CSeq value.
+ * @returns The CSeq.
+ * @throws {HeaderError} If malformed or out of range.
+ * @example
+ * ```ts
+ * import { parseCSeq } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(parseCSeq("0009 INVITE"), { seq: 9, method: "INVITE" });
+ * ```
+ */
+export function parseCSeq(value: string): CSeq {
+  let i = skipWs(value, 0);
+  const start = i;
+  while (i < value.length && value.charCodeAt(i) >= 0x30 && value.charCodeAt(i) <= 0x39) i++;
+  if (i === start) throw new HeaderError("CSeq", "sequence number is not a number");
+  const seq = Number(value.slice(start, i));
+  if (seq > MAX_SEQ) throw new HeaderError("CSeq", `sequence number ${value.slice(start, i)} is over 2^31-1`);
+  const methodStart = skipWs(value, i);
+  if (methodStart === i) throw new HeaderError("CSeq", "method must follow the number after whitespace");
+  const methodEnd = scan(value, methodStart, TOKEN_CHAR);
+  if (methodEnd === methodStart || skipWs(value, methodEnd) !== value.length) {
+    throw new HeaderError("CSeq", `method "${value.slice(methodStart)}" is not a token`);
+  }
+  return { seq, method: value.slice(methodStart, methodEnd) };
+}
+
+/**
+ * Parses an integer header value with an upper bound (Max-Forwards 0..255, Content-Length).
+ *
+ * @param value The text.
+ * @param header The header name, for error messages.
+ * @param max The largest value allowed.
+ * @returns The number.
+ * @throws {HeaderError} If not digits or over `max`.
+ * @example
+ * ```ts
+ * import { parseBoundedInteger } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ * assert.equal(parseBoundedInteger("0068", "Max-Forwards", 255), 68);
+ * assert.throws(() => parseBoundedInteger("300", "Max-Forwards", 255), SyntaxError);
+ * ```
+ */
+export function parseBoundedInteger(value: string, header: string, max: number): number {
+  if (value.length < 10) {
+    // Fast path: plain digits.
+    let n = 0;
+    let i = 0;
+    for (; i < value.length; i++) {
+      const c = value.charCodeAt(i) - 0x30;
+      if (c < 0 || c > 9) break;
+      n = n * 10 + c;
+    }
+    if (i === value.length && i > 0) {
+      if (n > max) throw new HeaderError(header, `${value} is over ${max}`);
+      return n;
+    }
+  }
+  const v = value.trim();
+  if (!/^[0-9]+$/.test(v)) throw new HeaderError(header, `"${value}" is not a number`);
+  const n = Number(v);
+  if (n > max) throw new HeaderError(header, `${v} is over ${max}`);
+  return n;
+}
+
+/**
+ * Parses a Content-Type value (RFC 3261 §20.15).
+ *
+ * @param value The value, e.g. `application/sdp` or `multipart/mixed; boundary=x`.
+ * @returns The media type in lower case and its parameters.
+ * @throws {HeaderError} If malformed.
+ * @example
+ * ```ts
+ * import { parseMediaType } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(parseMediaType("Application/SDP"), { mediaType: "application/sdp", params: {} });
+ * ```
+ */
+export function parseMediaType(value: string): MediaType {
+  const H = "Content-Type";
+  let i = skipWs(value, 0);
+  const typeEnd = scan(value, i, TOKEN_CHAR);
+  const type = value.slice(i, typeEnd);
+  i = skipWs(value, typeEnd);
+  if (type === "" || value.charCodeAt(i) !== 0x2f) throw new HeaderError(H, `"${value}" is not type/subtype`);
+  i = skipWs(value, i + 1);
+  const subEnd = scan(value, i, TOKEN_CHAR);
+  if (subEnd === i) throw new HeaderError(H, `"${value}" is not type/subtype`);
+  const subtype = value.slice(i, subEnd);
+  return { mediaType: `${type}/${subtype}`.toLowerCase(), params: readParams(value, subEnd, H) };
+}
+
+/**
+ * Splits an option-tag list (Require, Supported, Proxy-Require, Unsupported) into tags.
+ *
+ * @param values The (comma-split) values of the header.
+ * @param header The header name, for error messages.
+ * @returns The option tags.
+ * @throws {HeaderError} If a tag is not a token.
+ * @example
+ * ```ts
+ * import { parseOptionTags } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(parseOptionTags(["100rel", "timer"], "Supported"), ["100rel", "timer"]);
+ * ```
+ */
+export function parseOptionTags(values: string[], header: string): string[] {
+  const out: string[] = [];
+  for (const v of values) {
+    if (v === "" && values.length === 1) continue; // "Supported:" with nothing is legal
+    if (!isToken(v)) throw new HeaderError(header, `option tag "${v}" is not a token`);
+    out.push(v);
+  }
+  return out;
+}
+
+// RFC 3261 §25.1 rfc1123-date, GMT only.
+const RFC1123 =
+  /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), [0-9]{2} (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2} GMT$/;
+
+/**
+ * Checks a Date value: RFC 1123 form, and GMT only (RFC 3261 §20.17, RFC 4475 §3.1.2.12).
+ *
+ * @param value The Date value.
+ * @returns The date.
+ * @throws {HeaderError} If the form or the zone is wrong.
+ * @example
+ * ```ts
+ * import { parseDate } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ * assert.equal(parseDate("Sat, 13 Nov 2010 23:29:00 GMT").toISOString(), "2010-11-13T23:29:00.000Z");
+ * ```
+ */
+export function parseDate(value: string): Date {
+  if (!RFC1123.test(value)) throw new HeaderError("Date", `"${value}" is not an RFC 1123 date in GMT`);
+  const d = new Date(value);
+  if (Number.isNaN(d.getTime())) throw new HeaderError("Date", `"${value}" is not a valid date`);
+  return d;
+}
+
+
+/**
+ * Checks a Call-ID value: `word [ "@" word ]` (RFC 3261 §25.1).
+ *
+ * @param value The Call-ID value.
+ * @returns The Call-ID.
+ * @throws {HeaderError} If empty or malformed.
+ * @example
+ * ```ts
+ * import { parseCallId } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ * assert.equal(parseCallId("a84b4c76e66710@pc33.atlanta.example.com"), "a84b4c76e66710@pc33.atlanta.example.com");
+ * ```
+ */
+export function parseCallId(value: string): string {
+  if (!CALL_ID.test(value)) throw new HeaderError("Call-ID", value === "" ? "value is empty" : `"${value}" is not word[@word]`);
+  return value;
+}

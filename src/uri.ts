@@ -1,0 +1,300 @@
+/**
+ * SIP, SIPS and tel URIs (RFC 3261 §19.1, §25.1; RFC 3966), and other absolute URIs kept opaque.
+ *
+ * @module
+ */
+
+/** Parameters of a URI or header value: lower-case name to value, `null` for a flag (`;lr`). */
+export type Params = Record<string, string | null>;
+
+/** A `sip:` or `sips:` URI (RFC 3261 §19.1.1). User, password and parameter values are %-unescaped. */
+export interface SipUri {
+  /** `sip` or `sips`, lower case. */
+  scheme: "sip" | "sips";
+  /** The user part, unescaped (`sips:user@example.com` for `sips%3Auser%40example.com`). */
+  user?: string;
+  /** The password, unescaped. */
+  password?: string;
+  /** Host name, IPv4 address, or IPv6 reference with its brackets (`[2001:db8::1]`). */
+  host: string;
+  /** The port, if given. */
+  port?: number;
+  /** URI parameters (`;transport=tcp;lr`), names lower-cased, values unescaped. */
+  params: Params;
+  /** URI headers (`?Route=%3Csip:x%3E`), names as written, values unescaped. */
+  headers: Record<string, string>;
+}
+
+/** A `tel:` URI (RFC 3966). */
+export interface TelUri {
+  scheme: "tel";
+  /** The telephone number as written (`+1-201-555-0123`). */
+  number: string;
+  /** Parameters, names lower-cased. */
+  params: Params;
+}
+
+/** Any other absolute URI (RFC 3261 §25.1 absoluteURI), kept opaque. */
+export interface AbsoluteUri {
+  /** The scheme, lower case. */
+  scheme: string;
+  /** Everything after the `scheme:`. */
+  value: string;
+}
+
+/** A parsed URI. */
+export type Uri = SipUri | TelUri | AbsoluteUri;
+
+/** Thrown by {@linkcode parseUri} with what was wrong; the message parser adds where. */
+export class UriError extends SyntaxError {
+  /** @param message What was wrong. */
+  constructor(message: string) {
+    super(message);
+    this.name = "UriError";
+  }
+}
+
+// RFC 3261 §25.1 character classes.
+const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*$/;
+// user = 1*( unreserved / escaped / user-unreserved )
+const USER = /^(?:[A-Za-z0-9\-_.!~*'()&=+$,;?/]|%[0-9A-Fa-f]{2})+$/;
+// password = *( unreserved / escaped / "&" / "=" / "+" / "$" / "," )
+const PASSWORD = /^(?:[A-Za-z0-9\-_.!~*'()&=+$,]|%[0-9A-Fa-f]{2})*$/;
+const HOSTNAME = /^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9.])?$/;
+// IPv6reference: tolerant of the RFC 5118 §4.10 three-colon form; structure is not checked further.
+const IPV6_REFERENCE = /^\[[0-9A-Fa-f:.]+\]$/;
+// paramchar = param-unreserved / unreserved / escaped
+const PARAMCHARS = /^(?:[A-Za-z0-9\-_.!~*'()[\]/:&+$]|%[0-9A-Fa-f]{2})+$/;
+// hname / hvalue characters
+const HCHARS = /^(?:[A-Za-z0-9\-_.!~*'()[\]/?:+$]|%[0-9A-Fa-f]{2})*$/;
+const TEL_NUMBER = /^\+?[0-9A-Fa-f*#()\-.]+$/;
+const DIGITS = /^[0-9]{1,5}$/;
+
+const utf8 = new TextDecoder();
+const encoder = new TextEncoder();
+
+/**
+ * Undoes %HH escapes once (never recursively: `%25%34%31` is `%41`, RFC 4475 §3.1.1.3) and
+ * decodes the octets as UTF-8; `%00` gives a NUL character.
+ *
+ * @param text Text that may contain %HH escapes.
+ * @returns The unescaped text.
+ * @throws {UriError} On a `%` not followed by two hex digits.
+ * @example
+ * ```ts
+ * import { unescapeUri } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ * assert.equal(unescapeUri("sips%3Auser%40example.com"), "sips:user@example.com");
+ * ```
+ */
+export function unescapeUri(text: string): string {
+  if (text.indexOf("%") < 0) return text;
+  const bytes: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x25) {
+      const hex = text.slice(i + 1, i + 3);
+      if (!/^[0-9A-Fa-f]{2}$/.test(hex)) throw new UriError(`"%${hex}" is not a valid escape`);
+      bytes.push(parseInt(hex, 16));
+      i += 2;
+    } else if (c < 0x80) {
+      bytes.push(c);
+    } else {
+      // Not legal in a URI, but keep what was received.
+      for (const b of encoder.encode(text[i])) bytes.push(b);
+    }
+  }
+  return utf8.decode(new Uint8Array(bytes));
+}
+
+/** Escapes every character outside `allowed` as %HH of its UTF-8 octets. */
+function escape(text: string, allowed: RegExp): string {
+  let out = "";
+  for (const ch of text) {
+    if (allowed.test(ch)) out += ch;
+    else for (const b of encoder.encode(ch)) out += "%" + (b < 16 ? "0" : "") + b.toString(16).toUpperCase();
+  }
+  return out;
+}
+
+const USER_CHAR = /^[A-Za-z0-9\-_.!~*'()&=+$,;?/]$/;
+const PASSWORD_CHAR = /^[A-Za-z0-9\-_.!~*'()&=+$,]$/;
+const PARAM_CHAR = /^[A-Za-z0-9\-_.!~*'()[\]/:&+$]$/;
+const HEADER_CHAR = /^[A-Za-z0-9\-_.!~*'()[\]/?:+$]$/;
+
+/** Sets an own property even for names such as `__proto__`. */
+export function _setParam<T>(target: Record<string, T>, name: string, value: T): void {
+  if (name === "__proto__") {
+    Object.defineProperty(target, name, { value, enumerable: true, writable: true, configurable: true });
+  } else {
+    target[name] = value;
+  }
+}
+
+/** Parses `;name=value;flag` URI parameters (the text after the first `;`). */
+function parseUriParams(text: string, what: string): Params {
+  const params: Params = {};
+  for (const part of text.split(";")) {
+    const eq = part.indexOf("=");
+    const name = eq < 0 ? part : part.slice(0, eq);
+    if (!PARAMCHARS.test(name)) throw new UriError(`${what} has a malformed parameter "${part}"`);
+    let value: string | null = null;
+    if (eq >= 0) {
+      value = part.slice(eq + 1);
+      if (!PARAMCHARS.test(value)) throw new UriError(`${what} has a malformed parameter "${part}"`);
+      value = unescapeUri(value);
+    }
+    _setParam(params, unescapeUri(name).toLowerCase(), value);
+  }
+  return params;
+}
+
+/**
+ * Parses a URI: `sip:` and `sips:` per RFC 3261 §25.1, `tel:` per RFC 3966, and any other
+ * absolute URI as an opaque {@linkcode AbsoluteUri}.
+ *
+ * @param text The URI, without surrounding `<>` or whitespace.
+ * @returns The parsed URI.
+ * @throws {UriError} If the URI is malformed; the message says what was wrong.
+ * @example
+ * ```ts
+ * import { parseUri } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const uri = parseUri("sip:alice@[2001:db8::1]:5070;transport=tcp;lr");
+ * assert.deepEqual(uri, {
+ *   scheme: "sip", user: "alice", host: "[2001:db8::1]", port: 5070,
+ *   params: { transport: "tcp", lr: null }, headers: {},
+ * });
+ * ```
+ */
+export function parseUri(text: string): Uri {
+  const colon = text.indexOf(":");
+  if (colon <= 0) throw new UriError(`"${text}" has no scheme`);
+  const rawScheme = text.slice(0, colon);
+  if (!SCHEME.test(rawScheme)) throw new UriError(`"${rawScheme}" is not a valid URI scheme`);
+  const scheme = rawScheme.toLowerCase();
+  const rest = text.slice(colon + 1);
+  if (scheme === "sip" || scheme === "sips") return parseSipUri(scheme, rest);
+  if (scheme === "tel") return parseTelUri(rest);
+  if (rest.length === 0 || /[\s<>"]/.test(rest)) throw new UriError(`"${text}" is not a valid URI`);
+  return { scheme, value: rest };
+}
+
+function parseSipUri(scheme: "sip" | "sips", rest: string): SipUri {
+  const uri: SipUri = { scheme, host: "", params: {}, headers: {} };
+  // userinfo ends at the first "@": neither parameters nor headers may hold an unescaped "@",
+  // while the user part may hold ";" and "?" (RFC 4475 §3.1.1.2, §3.1.1.9).
+  const at = rest.indexOf("@");
+  let hostStart = 0;
+  if (at >= 0) {
+    const userinfo = rest.slice(0, at);
+    const pw = userinfo.indexOf(":");
+    const user = pw < 0 ? userinfo : userinfo.slice(0, pw);
+    if (!USER.test(user)) throw new UriError(`${scheme} URI has a malformed user part "${user}"`);
+    uri.user = unescapeUri(user);
+    if (pw >= 0) {
+      const password = userinfo.slice(pw + 1);
+      if (!PASSWORD.test(password)) throw new UriError(`${scheme} URI has a malformed password`);
+      uri.password = unescapeUri(password);
+    }
+    hostStart = at + 1;
+  }
+  let end = rest.length;
+  const q = rest.indexOf("?", hostStart);
+  if (q >= 0) end = q;
+  const semi = rest.indexOf(";", hostStart);
+  const hostEnd = semi >= 0 && semi < end ? semi : end;
+  const hostport = rest.slice(hostStart, hostEnd);
+  let portText: string | undefined;
+  if (hostport.charCodeAt(0) === 0x5b) {
+    const close = hostport.indexOf("]");
+    if (close < 0) throw new UriError(`${scheme} URI has an unterminated IPv6 reference "${hostport}"`);
+    uri.host = hostport.slice(0, close + 1);
+    if (!IPV6_REFERENCE.test(uri.host)) throw new UriError(`${scheme} URI has a malformed IPv6 reference "${uri.host}"`);
+    const after = hostport.slice(close + 1);
+    if (after.length > 0) {
+      if (after.charCodeAt(0) !== 0x3a) throw new UriError(`${scheme} URI has text after the IPv6 reference: "${after}"`);
+      portText = after.slice(1);
+    }
+  } else {
+    const pc = hostport.indexOf(":");
+    uri.host = pc < 0 ? hostport : hostport.slice(0, pc);
+    if (pc >= 0) portText = hostport.slice(pc + 1);
+    if (!HOSTNAME.test(uri.host)) {
+      throw new UriError(uri.host === "" ? `${scheme} URI has no host` : `${scheme} URI has a malformed host "${uri.host}"`);
+    }
+  }
+  if (portText !== undefined) {
+    if (!DIGITS.test(portText) || Number(portText) > 65535) {
+      throw new UriError(`${scheme} URI has a malformed port "${portText}"`);
+    }
+    uri.port = Number(portText);
+  }
+  if (hostEnd < end) uri.params = parseUriParams(rest.slice(hostEnd + 1, end), `${scheme} URI`);
+  if (end < rest.length) {
+    for (const part of rest.slice(end + 1).split("&")) {
+      const eq = part.indexOf("=");
+      if (eq <= 0 || !HCHARS.test(part.slice(0, eq)) || !HCHARS.test(part.slice(eq + 1))) {
+        throw new UriError(`${scheme} URI has a malformed header "${part}"`);
+      }
+      _setParam(uri.headers, unescapeUri(part.slice(0, eq)), unescapeUri(part.slice(eq + 1)));
+    }
+  }
+  return uri;
+}
+
+function parseTelUri(rest: string): TelUri {
+  const semi = rest.indexOf(";");
+  const number = semi < 0 ? rest : rest.slice(0, semi);
+  if (!TEL_NUMBER.test(number)) throw new UriError(`tel URI has a malformed number "${number}"`);
+  return { scheme: "tel", number, params: semi < 0 ? {} : parseUriParams(rest.slice(semi + 1), "tel URI") };
+}
+
+/**
+ * Serializes a URI, escaping what needs escaping (RFC 3261 §19.1.2).
+ *
+ * @param uri A parsed or hand-built URI.
+ * @returns The URI text.
+ * @example
+ * ```ts
+ * import { formatUri, parseUri } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ * assert.equal(formatUri({ scheme: "sip", user: "a b", host: "example.com", params: { lr: null }, headers: {} }),
+ *   "sip:a%20b@example.com;lr");
+ * assert.equal(formatUri(parseUri("sip:%00@example.com")), "sip:%00@example.com");
+ * ```
+ */
+export function formatUri(uri: Uri): string {
+  if (uri.scheme === "sip" || uri.scheme === "sips") {
+    const u = uri as SipUri;
+    let out = u.scheme + ":";
+    if (u.user !== undefined) {
+      out += escape(u.user, USER_CHAR);
+      if (u.password !== undefined) out += ":" + escape(u.password, PASSWORD_CHAR);
+      out += "@";
+    }
+    out += u.host;
+    if (u.port !== undefined) out += ":" + u.port;
+    out += formatParams(u.params, PARAM_CHAR);
+    const headers = Object.entries(u.headers);
+    if (headers.length > 0) {
+      out += "?" + headers.map(([n, v]) => escape(n, HEADER_CHAR) + "=" + escape(v, HEADER_CHAR)).join("&");
+    }
+    return out;
+  }
+  if (uri.scheme === "tel") {
+    const t = uri as TelUri;
+    return "tel:" + t.number + formatParams(t.params, PARAM_CHAR);
+  }
+  return uri.scheme + ":" + (uri as AbsoluteUri).value;
+}
+
+function formatParams(params: Params, allowed: RegExp): string {
+  let out = "";
+  for (const [name, value] of Object.entries(params)) {
+    out += ";" + escape(name, allowed);
+    if (value !== null) out += "=" + escape(value, allowed);
+  }
+  return out;
+}
