@@ -15,12 +15,20 @@
 const TOKEN = "[A-Za-z0-9\\-.!%*_+`'~]+";
 // Header values reach the grammar with folding undone: no CR or LF is left in them.
 const LWS = "[ \\t]*";
-const QUOTED = '"(?:[^"\\\\]|\\\\[\\s\\S])*"';
+// Loops below are written "unrolled" (a run of plain characters, then each escape followed by
+// another run) rather than as a loop over an alternation: the same language, but the engines
+// match a run of one character class without keeping a backtrack point per character.
+const QUOTED = '"[^"\\\\]*(?:\\\\[\\s\\S][^"\\\\]*)*"';
 const IPV6_REF = "\\[[0-9A-Fa-f:.]+\\]"; // tolerant of RFC 5118 §4.10
 const HOSTNAME = "[A-Za-z0-9](?:[A-Za-z0-9.\\-]*[A-Za-z0-9.])?";
 const HOST = `(?:${IPV6_REF}|${HOSTNAME})`;
-const PORT = "(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4})";
+// Ports below 10000 first: the common case matches on the first alternative.
+const PORT = "(?:[0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])";
 const ESCAPED = "%[0-9A-Fa-f]{2}";
+/** `*( chars / escaped )`, unrolled. */
+const many = (chars: string) => `[${chars}]*(?:${ESCAPED}[${chars}]*)*`;
+/** `1*( chars / escaped )`, unrolled. */
+const some = (chars: string) => `(?:[${chars}]|${ESCAPED})${many(chars)}`;
 // A parameter name that is exactly one of `names` (case-insensitive), not a longer token.
 const not = (names: string) => `(?!(?:${names})(?![A-Za-z0-9\\-.!%*_+\`'~]))`;
 // gen-value = token / host / quoted-string
@@ -30,21 +38,21 @@ const SEMI = `${LWS};${LWS}`;
 const EQUAL = `${LWS}=${LWS}`;
 
 // SIP-URI (RFC 3261 §19.1.1): the userinfo ends at the first "@"; the host part ends at ";" or "?".
-const USER = `(?:[A-Za-z0-9\\-_.!~*'()&=+$,;?/]|${ESCAPED})+`;
-const PASSWORD = `(?:[A-Za-z0-9\\-_.!~*'()&=+$,]|${ESCAPED})*`;
-const PARAMCHAR = `(?:[A-Za-z0-9\\-_.!~*'()\\[\\]/:&+$]|${ESCAPED})+`;
-const HCHAR = `(?:[A-Za-z0-9\\-_.!~*'()\\[\\]/?:+$]|${ESCAPED})`;
+const USER = some("A-Za-z0-9\\-_.!~*'()&=+$,;?/");
+const PASSWORD = many("A-Za-z0-9\\-_.!~*'()&=+$,");
+const PARAMCHAR = some("A-Za-z0-9\\-_.!~*'()\\[\\]/:&+$");
+const HCHARS = "A-Za-z0-9\\-_.!~*'()\\[\\]/?:+$";
 const SIP_USERINFO_HOSTPORT = `[Ss][Ii][Pp][Ss]?:(?:${USER}(?::${PASSWORD})?@)?${HOST}(?::${PORT})?`;
 const URI_PARAMS = `(?:;${PARAMCHAR}(?:=${PARAMCHAR})?)*`;
-const URI_HEADERS = `(?:\\?${HCHAR}+=${HCHAR}*(?:&${HCHAR}+=${HCHAR}*)*)?`;
+const URI_HEADERS = `(?:\\?${some(HCHARS)}=${many(HCHARS)}(?:&${some(HCHARS)}=${many(HCHARS)})*)?`;
 const TEL = `[Tt][Ee][Ll]:\\+?[0-9A-Fa-f*#()\\-.]+`;
 const OTHER_SCHEME = "(?![Ss][Ii][Pp][Ss]?:|[Tt][Ee][Ll]:)[A-Za-z][A-Za-z0-9+.\\-]*:";
 // Any URI as parseUri accepts it.
 const URI = `(?:${SIP_USERINFO_HOSTPORT}${URI_PARAMS}${URI_HEADERS}|${TEL}${URI_PARAMS}|${OTHER_SCHEME}[^\\s<>"]+)`;
 // addr-spec outside <>: no parameters (they belong to the header), no ";", "?" or "," in the
 // URI (RFC 3261 §20.10).
-const PLAIN_USER = `(?:[A-Za-z0-9\\-_.!~*'()&=+$/]|${ESCAPED})+`;
-const PLAIN_PASSWORD = `(?:[A-Za-z0-9\\-_.!~*'()&=+$]|${ESCAPED})*`;
+const PLAIN_USER = some("A-Za-z0-9\\-_.!~*'()&=+$/");
+const PLAIN_PASSWORD = many("A-Za-z0-9\\-_.!~*'()&=+$");
 const ADDR_SPEC = `(?:[Ss][Ii][Pp][Ss]?:(?:${PLAIN_USER}(?::${PLAIN_PASSWORD})?@)?${HOST}(?::${PORT})?` +
   `|${TEL}|${OTHER_SCHEME}[^\\s<>";?,]+)`;
 // name-addr = [ display-name ] LAQUOT addr-spec RAQUOT, display-name = *(token LWS) / quoted-string

@@ -120,27 +120,33 @@ function parse(bytes: Uint8Array, options: ParseOptions): SipMessage {
   if (headEnd < 0) {
     throw new SipParseError("Cannot parse message: the header section is not ended by an empty line", bytes.length);
   }
-  const head = ascii ? text.slice(start, headEnd) : decoder.decode(bytes.subarray(start, headEnd));
-  const where = new Where(head, start, headEnd - start);
+  // The header section is head[from, to): the decoded text itself when it is ASCII (no copy),
+  // else the section decoded on its own.
+  const head = ascii ? text : decoder.decode(bytes.subarray(start, headEnd));
+  const from = ascii ? start : 0;
+  // (For a bare-LF message holding U+FFFD, headEnd counts re-encoded bytes and may pass the end.)
+  const to = ascii ? Math.min(headEnd, text.length) : head.length;
+  // Character indexes are byte offsets when the section has as many characters as bytes.
+  const where = new Where(head, from, to, start, to - from === headEnd - start);
 
   // Start line.
-  let lineEnd = head.indexOf("\n");
-  const firstLine = head.slice(0, head.charCodeAt(lineEnd - 1) === 13 ? lineEnd - 1 : lineEnd);
+  let lineEnd = head.indexOf("\n", from);
+  const firstLine = head.slice(from, head.charCodeAt(lineEnd - 1) === 13 ? lineEnd - 1 : lineEnd);
   const message = parseStartLine(firstLine, where);
 
   // Header fields, with folding undone (RFC 3261 §7.3.1).
   const fields: HeaderField[] = [];
   const maxHeaders = options.maxHeaders ?? DEFAULT_MAX_HEADERS;
   let pos = lineEnd + 1;
-  while (pos < head.length) {
+  while (pos < to) {
     const c0 = head.charCodeAt(pos);
     if (c0 === 0x20 || c0 === 0x09) {
-      throw new SipParseError("Cannot parse message: a header line starts with whitespace after the start line", where.at(pos));
+      throw new SipParseError("Cannot parse message: a header line starts with whitespace after the start line", where.at(pos - from));
     }
     lineEnd = head.indexOf("\n", pos);
     let next = lineEnd + 1;
     let folded = false;
-    while (next < head.length) {
+    while (next < to) {
       const c = head.charCodeAt(next);
       if (c !== 0x20 && c !== 0x09) break;
       folded = true;
@@ -150,17 +156,17 @@ function parse(bytes: Uint8Array, options: ParseOptions): SipMessage {
     let end = head.charCodeAt(lineEnd - 1) === 13 ? lineEnd - 1 : lineEnd;
     const colon = head.indexOf(":", pos);
     if (colon < 0 || colon >= end) {
-      throw new SipParseError(`Cannot parse header line "${head.slice(pos, Math.min(end, pos + 40))}": no colon`, where.at(pos));
+      throw new SipParseError(`Cannot parse header line "${head.slice(pos, Math.min(end, pos + 40))}": no colon`, where.at(pos - from));
     }
     // HCOLON = *( SP / HTAB ) ":" SWS
     let nameEnd = colon;
     while (nameEnd > pos && (head.charCodeAt(nameEnd - 1) === 0x20 || head.charCodeAt(nameEnd - 1) === 0x09)) nameEnd--;
     const name = lookupName(head, pos, nameEnd);
     if (name === undefined) {
-      throw new SipParseError(`Cannot parse header line: "${head.slice(pos, nameEnd)}" is not a header name`, where.at(pos));
+      throw new SipParseError(`Cannot parse header line: "${head.slice(pos, nameEnd)}" is not a header name`, where.at(pos - from));
     }
     if (fields.length === maxHeaders) {
-      throw new SipParseError(`Message has more than ${maxHeaders} header fields`, where.at(pos), 400, "maxHeaders");
+      throw new SipParseError(`Message has more than ${maxHeaders} header fields`, where.at(pos - from), 400, "maxHeaders");
     }
     let valueStart = colon + 1;
     if (head.charCodeAt(valueStart) === 0x20 && head.charCodeAt(valueStart + 1) > 0x20) valueStart++;
@@ -180,7 +186,7 @@ function parse(bytes: Uint8Array, options: ParseOptions): SipMessage {
   } catch (e) {
     if (e instanceof HeaderError) {
       const index = fields.findIndex((f) => f.name === e.header);
-      const error = new SipParseError(e.message, where.at(index < 0 ? head.length : where.fieldStart(index)));
+      const error = new SipParseError(e.message, where.at(index < 0 ? to - from : where.fieldStart(index)));
       error.partial = message;
       throw error;
     }
@@ -223,20 +229,30 @@ function isLws(c: number): boolean {
   return c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a;
 }
 
-/** Turns character indexes of the decoded header section back into byte offsets (error path). */
+/**
+ * Turns character indexes of the decoded header section head[from, to) (counted from `from`)
+ * back into byte offsets (error path).
+ */
 class Where {
-  constructor(readonly head: string, readonly start: number, readonly byteLength: number) {}
+  constructor(
+    readonly head: string,
+    readonly from: number,
+    readonly to: number,
+    readonly start: number,
+    readonly oneBytePerChar: boolean,
+  ) {}
   at(charIndex: number): number {
-    if (this.head.length === this.byteLength) return this.start + charIndex;
-    return this.start + encoder.encode(this.head.slice(0, charIndex)).length;
+    if (this.oneBytePerChar) return this.start + charIndex;
+    return this.start + encoder.encode(this.head.slice(this.from, this.from + charIndex)).length;
   }
   /** The character index where header field number `index` starts (folded lines joined). */
   fieldStart(index: number): number {
-    let pos = this.head.indexOf("\n") + 1;
+    const head = this.head;
+    let pos = head.indexOf("\n", this.from) + 1;
     for (let n = 0; n < index; n++) {
-      do pos = this.head.indexOf("\n", pos) + 1; while (this.head.charCodeAt(pos) === 0x20 || this.head.charCodeAt(pos) === 0x09);
+      do pos = head.indexOf("\n", pos) + 1; while (head.charCodeAt(pos) === 0x20 || head.charCodeAt(pos) === 0x09);
     }
-    return pos;
+    return pos - this.from;
   }
 }
 
