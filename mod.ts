@@ -19,7 +19,7 @@
  * @module
  */
 
-export { SipParseError, type SipLimit } from "./src/errors.ts";
+export { type SipLimit, SipParseError } from "./src/errors.ts";
 export { canonicalHeaderName, type HeaderField, isListHeader, SipHeaders, splitHeaderList } from "./src/headers.ts";
 export {
   type Contact,
@@ -63,8 +63,8 @@ export {
 } from "./src/uri.ts";
 export {
   type AcceptedStream,
-  answerSdp,
   type AnswerOptions,
+  answerSdp,
   checkAnswer,
   type Codec,
   createOffer,

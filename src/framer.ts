@@ -172,7 +172,10 @@ function contentLength(head: Uint8Array, offset: number): number {
   let value: string | undefined;
   for (const m of text.matchAll(CONTENT_LENGTH)) {
     if (value !== undefined && value !== m[1]) {
-      throw new SipParseError(`Cannot frame stream message: conflicting Content-Length values "${value}" and "${m[1]}"`, offset);
+      throw new SipParseError(
+        `Cannot frame stream message: conflicting Content-Length values "${value}" and "${m[1]}"`,
+        offset,
+      );
     }
     value = m[1];
   }

@@ -231,7 +231,9 @@ export function parseVia(value: string): Via {
   for (let k = 0; k < 3; k++) {
     if (k > 0) {
       i = skipWs(value, i);
-      if (value.charCodeAt(i) !== 0x2f) throw new HeaderError(H, `sent-protocol "${value}" is not name/version/transport`);
+      if (value.charCodeAt(i) !== 0x2f) {
+        throw new HeaderError(H, `sent-protocol "${value}" is not name/version/transport`);
+      }
       i = skipWs(value, i + 1);
     }
     const end = scan(value, i, TOKEN_CHAR);
@@ -244,7 +246,12 @@ export function parseVia(value: string): Via {
   if (i === afterProtocol) throw new HeaderError(H, "sent-by must follow the transport after whitespace");
   const [host, port, next] = readHostPort(value, i, H);
   const params = readParams(value, next, H);
-  const via: Via = { protocol: `${parts[0].toUpperCase()}/${parts[1]}`, transport: parts[2].toUpperCase(), host, params };
+  const via: Via = {
+    protocol: `${parts[0].toUpperCase()}/${parts[1]}`,
+    transport: parts[2].toUpperCase(),
+    host,
+    params,
+  };
   if (port !== undefined) via.port = port;
   const branch = params.branch;
   if (branch !== undefined) {
@@ -272,7 +279,9 @@ export function parseVia(value: string): Via {
   }
   const ttl = params.ttl;
   if (ttl !== undefined) {
-    if (ttl === null || !/^[0-9]{1,3}$/.test(ttl) || Number(ttl) > 255) throw new HeaderError(H, `ttl parameter "${ttl}" is not 0..255`);
+    if (ttl === null || !/^[0-9]{1,3}$/.test(ttl) || Number(ttl) > 255) {
+      throw new HeaderError(H, `ttl parameter "${ttl}" is not 0..255`);
+    }
     via.ttl = Number(ttl);
   }
   return via;
@@ -376,7 +385,9 @@ export function parseContact(value: string): Contact {
   if (expires !== undefined) contact.expires = parseDeltaSeconds(expires ?? "", "Contact");
   const q = contact.params.q;
   if (q !== undefined) {
-    if (q === null || !/^(?:0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?)$/.test(q)) throw new HeaderError("Contact", `q "${q}" is not 0..1`);
+    if (q === null || !/^(?:0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?)$/.test(q)) {
+      throw new HeaderError("Contact", `q "${q}" is not 0..1`);
+    }
     contact.q = Number(q);
   }
   return contact;
@@ -546,7 +557,6 @@ export function parseDate(value: string): Date {
   return d;
 }
 
-
 /**
  * Checks a Call-ID value: `word [ "@" word ]` (RFC 3261 §25.1).
  *
@@ -561,6 +571,8 @@ export function parseDate(value: string): Date {
  * ```
  */
 export function parseCallId(value: string): string {
-  if (!CALL_ID.test(value)) throw new HeaderError("Call-ID", value === "" ? "value is empty" : `"${value}" is not word[@word]`);
+  if (!CALL_ID.test(value)) {
+    throw new HeaderError("Call-ID", value === "" ? "value is empty" : `"${value}" is not word[@word]`);
+  }
   return value;
 }

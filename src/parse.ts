@@ -141,7 +141,10 @@ function parse(bytes: Uint8Array, options: ParseOptions): SipMessage {
   while (pos < to) {
     const c0 = head.charCodeAt(pos);
     if (c0 === 0x20 || c0 === 0x09) {
-      throw new SipParseError("Cannot parse message: a header line starts with whitespace after the start line", where.at(pos - from));
+      throw new SipParseError(
+        "Cannot parse message: a header line starts with whitespace after the start line",
+        where.at(pos - from),
+      );
     }
     lineEnd = head.indexOf("\n", pos);
     let next = lineEnd + 1;
@@ -156,17 +159,28 @@ function parse(bytes: Uint8Array, options: ParseOptions): SipMessage {
     let end = head.charCodeAt(lineEnd - 1) === 13 ? lineEnd - 1 : lineEnd;
     const colon = head.indexOf(":", pos);
     if (colon < 0 || colon >= end) {
-      throw new SipParseError(`Cannot parse header line "${head.slice(pos, Math.min(end, pos + 40))}": no colon`, where.at(pos - from));
+      throw new SipParseError(
+        `Cannot parse header line "${head.slice(pos, Math.min(end, pos + 40))}": no colon`,
+        where.at(pos - from),
+      );
     }
     // HCOLON = *( SP / HTAB ) ":" SWS
     let nameEnd = colon;
     while (nameEnd > pos && (head.charCodeAt(nameEnd - 1) === 0x20 || head.charCodeAt(nameEnd - 1) === 0x09)) nameEnd--;
     const name = lookupName(head, pos, nameEnd);
     if (name === undefined) {
-      throw new SipParseError(`Cannot parse header line: "${head.slice(pos, nameEnd)}" is not a header name`, where.at(pos - from));
+      throw new SipParseError(
+        `Cannot parse header line: "${head.slice(pos, nameEnd)}" is not a header name`,
+        where.at(pos - from),
+      );
     }
     if (fields.length === maxHeaders) {
-      throw new SipParseError(`Message has more than ${maxHeaders} header fields`, where.at(pos - from), 400, "maxHeaders");
+      throw new SipParseError(
+        `Message has more than ${maxHeaders} header fields`,
+        where.at(pos - from),
+        400,
+        "maxHeaders",
+      );
     }
     let valueStart = colon + 1;
     if (head.charCodeAt(valueStart) === 0x20 && head.charCodeAt(valueStart + 1) > 0x20) valueStart++;
@@ -278,7 +292,9 @@ function lookupName(head: string, start: number, end: number): string | undefine
   } else {
     const candidates = length < MAX_SHAPE_LENGTH && c < 128 ? BY_SHAPE[length * 128 + c] : undefined;
     if (candidates !== undefined) {
-      for (let i = 0; i < candidates.length; i += 2) if (head.startsWith(candidates[i], start)) return candidates[i + 1];
+      for (let i = 0; i < candidates.length; i += 2) {
+        if (head.startsWith(candidates[i], start)) return candidates[i + 1];
+      }
     }
   }
   const raw = head.slice(start, end);
@@ -307,7 +323,9 @@ function parseStartLine(line: string, where: Where): SipMessage {
   const sp2 = line.indexOf(" ", sp1 + 1);
   if (sp1 <= 0 || sp2 < 0 || sp2 === sp1 + 1 || sp2 === line.length - 1 || line.indexOf(" ", sp2 + 1) >= 0) {
     throw new SipParseError(
-      `Cannot parse request line "${line.slice(0, 80)}": it must be Method SP Request-URI SP SIP-Version, with single spaces and no whitespace in the Request-URI`,
+      `Cannot parse request line "${
+        line.slice(0, 80)
+      }": it must be Method SP Request-URI SP SIP-Version, with single spaces and no whitespace in the Request-URI`,
       where.at(0),
     );
   }
@@ -319,7 +337,10 @@ function parseStartLine(line: string, where: Where): SipMessage {
   }
   checkVersion(version, where.at(sp2 + 1));
   if (uri.charCodeAt(0) === 0x3c) {
-    throw new SipParseError(`Cannot parse request line: Request-URI "${uri}" must not be enclosed in <>`, where.at(sp1 + 1));
+    throw new SipParseError(
+      `Cannot parse request line: Request-URI "${uri}" must not be enclosed in <>`,
+      where.at(sp1 + 1),
+    );
   }
   return new SipRequest({ method, uri, version, headers: NO_HEADERS });
 }
@@ -415,7 +436,10 @@ function validate(message: SipMessage, fields: HeaderField[]): void {
   const parsedCSeq = parseCSeq(cseq);
   // RFC 3261 §8.1.1.5: the CSeq method MUST match the request method (RFC 4475 §3.1.2.17).
   if (message.type === "request" && parsedCSeq.method !== message.method) {
-    throw new HeaderError("CSeq", `method "${parsedCSeq.method}" does not match the request method "${message.method}"`);
+    throw new HeaderError(
+      "CSeq",
+      `method "${parsedCSeq.method}" does not match the request method "${message.method}"`,
+    );
   }
   message._prime("cseq", parsedCSeq);
   message._prime(
@@ -424,7 +448,9 @@ function validate(message: SipMessage, fields: HeaderField[]): void {
   );
   message._prime(
     "contentLength",
-    contentLength === undefined ? undefined : parseBoundedInteger(contentLength, "Content-Length", Number.MAX_SAFE_INTEGER),
+    contentLength === undefined
+      ? undefined
+      : parseBoundedInteger(contentLength, "Content-Length", Number.MAX_SAFE_INTEGER),
   );
 }
 

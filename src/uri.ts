@@ -211,10 +211,14 @@ function parseSipUri(scheme: "sip" | "sips", rest: string): SipUri {
     const close = hostport.indexOf("]");
     if (close < 0) throw new UriError(`${scheme} URI has an unterminated IPv6 reference "${hostport}"`);
     uri.host = hostport.slice(0, close + 1);
-    if (!IPV6_REFERENCE.test(uri.host)) throw new UriError(`${scheme} URI has a malformed IPv6 reference "${uri.host}"`);
+    if (!IPV6_REFERENCE.test(uri.host)) {
+      throw new UriError(`${scheme} URI has a malformed IPv6 reference "${uri.host}"`);
+    }
     const after = hostport.slice(close + 1);
     if (after.length > 0) {
-      if (after.charCodeAt(0) !== 0x3a) throw new UriError(`${scheme} URI has text after the IPv6 reference: "${after}"`);
+      if (after.charCodeAt(0) !== 0x3a) {
+        throw new UriError(`${scheme} URI has text after the IPv6 reference: "${after}"`);
+      }
       portText = after.slice(1);
     }
   } else {
@@ -222,7 +226,9 @@ function parseSipUri(scheme: "sip" | "sips", rest: string): SipUri {
     uri.host = pc < 0 ? hostport : hostport.slice(0, pc);
     if (pc >= 0) portText = hostport.slice(pc + 1);
     if (!HOSTNAME.test(uri.host)) {
-      throw new UriError(uri.host === "" ? `${scheme} URI has no host` : `${scheme} URI has a malformed host "${uri.host}"`);
+      throw new UriError(
+        uri.host === "" ? `${scheme} URI has no host` : `${scheme} URI has a malformed host "${uri.host}"`,
+      );
     }
   }
   if (portText !== undefined) {

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { formatMessage, parseMessage, SipRequest, SipResponse, type SipMessage } from "../mod.ts";
+import { formatMessage, parseMessage, type SipMessage, SipRequest, SipResponse } from "../mod.ts";
 import { dataFile, torture } from "./_data.ts";
 
 const decoder = new TextDecoder();
@@ -29,9 +29,17 @@ test("formatMessage() writes CRLF lines, headers in order and a right Content-Le
 });
 
 test("formatMessage() adds Content-Length when absent and keeps binary bodies", () => {
-  const res = new SipResponse({ status: 200, reason: "OK", headers: [["CSeq", "1 INFO"]], body: new Uint8Array([0, 255, 13]) });
+  const res = new SipResponse({
+    status: 200,
+    reason: "OK",
+    headers: [["CSeq", "1 INFO"]],
+    body: new Uint8Array([0, 255, 13]),
+  });
   const bytes = formatMessage(res);
-  assert.equal(decoder.decode(bytes.subarray(0, bytes.length - 3)), "SIP/2.0 200 OK\r\nCSeq: 1 INFO\r\nContent-Length: 3\r\n\r\n");
+  assert.equal(
+    decoder.decode(bytes.subarray(0, bytes.length - 3)),
+    "SIP/2.0 200 OK\r\nCSeq: 1 INFO\r\nContent-Length: 3\r\n\r\n",
+  );
   assert.deepEqual([...bytes.subarray(bytes.length - 3)], [0, 255, 13]);
 });
 

@@ -4,9 +4,24 @@ import { canonicalHeaderName, isListHeader, SipHeaders, splitHeaderList } from "
 
 test("canonicalHeaderName() expands every compact form (RFC 3261 §7.3.3 and extensions)", () => {
   const expected: Record<string, string> = {
-    i: "Call-ID", m: "Contact", e: "Content-Encoding", l: "Content-Length", c: "Content-Type", f: "From",
-    s: "Subject", k: "Supported", t: "To", v: "Via", o: "Event", u: "Allow-Events", r: "Refer-To",
-    b: "Referred-By", x: "Session-Expires", y: "Identity", a: "Accept-Contact", j: "Reject-Contact",
+    i: "Call-ID",
+    m: "Contact",
+    e: "Content-Encoding",
+    l: "Content-Length",
+    c: "Content-Type",
+    f: "From",
+    s: "Subject",
+    k: "Supported",
+    t: "To",
+    v: "Via",
+    o: "Event",
+    u: "Allow-Events",
+    r: "Refer-To",
+    b: "Referred-By",
+    x: "Session-Expires",
+    y: "Identity",
+    a: "Accept-Contact",
+    j: "Reject-Contact",
     d: "Request-Disposition",
   };
   for (const [short, long] of Object.entries(expected)) {
@@ -33,7 +48,17 @@ test("isListHeader() knows which headers are comma lists", () => {
   for (const name of ["Via", "Contact", "Route", "Record-Route", "Allow", "Supported", "Require", "k", "m"]) {
     assert.equal(isListHeader(name), true, name);
   }
-  for (const name of ["WWW-Authenticate", "Authorization", "Proxy-Authenticate", "Proxy-Authorization", "Date", "From", "X-Foo"]) {
+  for (
+    const name of [
+      "WWW-Authenticate",
+      "Authorization",
+      "Proxy-Authenticate",
+      "Proxy-Authorization",
+      "Date",
+      "From",
+      "X-Foo",
+    ]
+  ) {
     assert.equal(isListHeader(name), false, name);
   }
 });

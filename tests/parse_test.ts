@@ -38,12 +38,23 @@ describe("parseMessage() start lines", () => {
     assert.equal(m.uri, "sip:echo@192.0.2.7:5060;transport=udp");
     assert.equal(m.version, "SIP/2.0");
     assert.deepEqual(m.requestUri, {
-      scheme: "sip", user: "echo", host: "192.0.2.7", port: 5060, params: { transport: "udp" }, headers: {},
+      scheme: "sip",
+      user: "echo",
+      host: "192.0.2.7",
+      port: 5060,
+      params: { transport: "udp" },
+      headers: {},
     });
   });
 
   test("parseMessage() reads a status line with an empty and a UTF-8 reason phrase", () => {
-    const rest = ["Via: SIP/2.0/UDP h;branch=z9hG4bK1", "From: <sip:a@h>;tag=1", "To: <sip:b@h>", "Call-ID: c", "CSeq: 1 INVITE"];
+    const rest = [
+      "Via: SIP/2.0/UDP h;branch=z9hG4bK1",
+      "From: <sip:a@h>;tag=1",
+      "To: <sip:b@h>",
+      "Call-ID: c",
+      "CSeq: 1 INVITE",
+    ];
     const m = parseMessage(sip(["SIP/2.0 100 ", ...rest]));
     assert.ok(m instanceof SipResponse);
     assert.equal(m.status, 100);
@@ -74,7 +85,10 @@ describe("parseMessage() start lines", () => {
   });
 
   test("parseMessage() answers 416 to an unsupported Request-URI scheme, keeping the message", () => {
-    const lines = ["OPTIONS http://example.com/ SIP/2.0", ...INVITE.slice(1, 7).map((l) => l.replace("INVITE", "OPTIONS"))];
+    const lines = [
+      "OPTIONS http://example.com/ SIP/2.0",
+      ...INVITE.slice(1, 7).map((l) => l.replace("INVITE", "OPTIONS")),
+    ];
     const e = parseError(sip(lines));
     assert.equal(e.status, 416);
     assert.equal(e.offset, 8);
@@ -121,9 +135,26 @@ describe("parseMessage() header fields", () => {
       "l: 2",
     ], "hi"));
     assert.deepEqual(m.headers.fields.map((f) => f.name), [
-      "Via", "From", "To", "Call-ID", "CSeq", "Contact", "Content-Type", "Content-Encoding", "Subject", "Supported",
-      "Event", "Allow-Events", "Refer-To", "Referred-By", "Session-Expires", "Identity", "Accept-Contact",
-      "Reject-Contact", "Request-Disposition", "Content-Length",
+      "Via",
+      "From",
+      "To",
+      "Call-ID",
+      "CSeq",
+      "Contact",
+      "Content-Type",
+      "Content-Encoding",
+      "Subject",
+      "Supported",
+      "Event",
+      "Allow-Events",
+      "Refer-To",
+      "Referred-By",
+      "Session-Expires",
+      "Identity",
+      "Accept-Contact",
+      "Reject-Contact",
+      "Request-Disposition",
+      "Content-Length",
     ]);
     assert.equal(m.bodyText, "hi");
   });
@@ -170,7 +201,7 @@ describe("parseMessage() header fields", () => {
       "To: sip:bob@example.com",
       "Call-ID: 1j9FpLxk3uxtm8tn@192.0.2.2",
       "CSeq: 0009 REGISTER",
-      "Contact: <sip:bob@192.0.2.2>;expires=3600;+sip.instance=\"<urn:uuid:1>\"",
+      'Contact: <sip:bob@192.0.2.2>;expires=3600;+sip.instance="<urn:uuid:1>"',
       "Expires: 7200",
       "Require: path, gruu",
       "Supported: outbound",
@@ -178,9 +209,16 @@ describe("parseMessage() header fields", () => {
     ]));
     const [a, b] = m.via;
     assert.deepEqual(a, {
-      protocol: "SIP/2.0", transport: "TCP", host: "[2001:db8::9]", port: 5070,
+      protocol: "SIP/2.0",
+      transport: "TCP",
+      host: "[2001:db8::9]",
+      port: 5070,
       params: { branch: "z9hG4bKa", received: "192.0.2.1", rport: "4000", maddr: "224.2.0.1", ttl: "16" },
-      branch: "z9hG4bKa", received: "192.0.2.1", rport: 4000, maddr: "224.2.0.1", ttl: 16,
+      branch: "z9hG4bKa",
+      received: "192.0.2.1",
+      rport: 4000,
+      maddr: "224.2.0.1",
+      ttl: 16,
     });
     assert.equal(b.rport, null);
     assert.equal(b.port, undefined);
@@ -188,7 +226,12 @@ describe("parseMessage() header fields", () => {
     assert.equal(m.from.displayName, 'Bob "B"');
     assert.equal(m.from.tag, "a73kszlfl");
     assert.deepEqual(m.from.parsedUri, {
-      scheme: "sips", user: "bob", password: "secret", host: "example.com", params: { user: "phone" }, headers: {},
+      scheme: "sips",
+      user: "bob",
+      password: "secret",
+      host: "example.com",
+      params: { user: "phone" },
+      headers: {},
     });
     assert.equal(m.to.uri, "sip:bob@example.com");
     assert.equal(m.to.tag, undefined);
@@ -206,8 +249,14 @@ describe("parseMessage() header fields", () => {
 
   test("parseMessage() reads Contact: * for a REGISTER that removes every binding", () => {
     const m = request(sip([
-      "REGISTER sip:r SIP/2.0", "Via: SIP/2.0/UDP h;branch=z9hG4bK1", "From: <sip:a@r>;tag=1", "To: <sip:a@r>",
-      "Call-ID: x", "CSeq: 2 REGISTER", "Contact: *", "Expires: 0",
+      "REGISTER sip:r SIP/2.0",
+      "Via: SIP/2.0/UDP h;branch=z9hG4bK1",
+      "From: <sip:a@r>;tag=1",
+      "To: <sip:a@r>",
+      "Call-ID: x",
+      "CSeq: 2 REGISTER",
+      "Contact: *",
+      "Expires: 0",
     ]));
     assert.equal(m.contact, "*");
     assert.equal(m.expires, 0);
@@ -251,7 +300,9 @@ describe("parseMessage() header fields", () => {
 
 describe("parseMessage() bodies and framing", () => {
   test("parseMessage() keeps a binary body, NUL included, framed by Content-Length", () => {
-    const head = new TextEncoder().encode(sip([...INVITE.slice(0, 7), "Content-Type: application/octet-stream", "Content-Length: 4"]));
+    const head = new TextEncoder().encode(
+      sip([...INVITE.slice(0, 7), "Content-Type: application/octet-stream", "Content-Length: 4"]),
+    );
     const bytes = new Uint8Array([...head, 0, 13, 10, 255, 1, 2, 3]);
     const m = request(bytes);
     assert.deepEqual([...m.body], [0, 13, 10, 255]);
@@ -320,7 +371,8 @@ describe("parseMessage() limits", () => {
 describe("parseMessage() on the RFC 4475 and RFC 5118 torture tests", () => {
   for (const c of [...torture("rfc4475"), ...torture("rfc5118")]) {
     const mustParse = c.verdict === "valid" ||
-      (c.verdict === "semantic" && c.status !== 505 && !(c.status === 400 && ["mismatch01", "insuf", "multi01"].includes(c.name)) &&
+      (c.verdict === "semantic" && c.status !== 505 &&
+        !(c.status === 400 && ["mismatch01", "insuf", "multi01"].includes(c.name)) &&
         !["mismatch02", "unkscm", "novelsc"].includes(c.name));
     if (mustParse) {
       test(`parseMessage() accepts ${c.name} (RFC ${c.section})`, () => {
@@ -334,7 +386,9 @@ describe("parseMessage() on the RFC 4475 and RFC 5118 torture tests", () => {
     } else {
       test(`parseMessage() rejects ${c.name} (RFC ${c.section}) with ${c.status ?? "an error"}`, () => {
         const e = parseError(c.bytes);
-        if (c.status !== null) assert.ok([c.status, ...c.also_ok].includes(e.status), `status ${e.status}: ${e.message}`);
+        if (c.status !== null) {
+          assert.ok([c.status, ...c.also_ok].includes(e.status), `status ${e.status}: ${e.message}`);
+        }
         assert.ok(e.offset >= 0 && e.offset <= c.bytes.length);
       });
     }
@@ -393,7 +447,10 @@ describe("parseMessage() on the RFC 4475 and RFC 5118 torture tests", () => {
   test("parseMessage() reads IPv6 references (RFC 5118)", () => {
     const cases = torture("rfc5118");
     const ambiguous = request(cases.find((t) => t.name === "port-ambiguous")!.bytes);
-    assert.deepEqual([(ambiguous.requestUri as { host: string }).host, (ambiguous.requestUri as { port?: number }).port], [
+    assert.deepEqual([
+      (ambiguous.requestUri as { host: string }).host,
+      (ambiguous.requestUri as { port?: number }).port,
+    ], [
       "[2001:db8::10:5070]",
       undefined,
     ]);

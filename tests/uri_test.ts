@@ -17,20 +17,29 @@ test("parseUri() reads user, password, host, port, params and headers of a SIP U
 test("parseUri() reads IPv4, IPv6 references and the RFC 5118 three-colon form", () => {
   assert.equal((parseUri("sip:192.0.2.1:5060") as { host: string }).host, "192.0.2.1");
   assert.deepEqual(parseUri("sip:[2001:db8::10]:5070"), {
-    scheme: "sip", host: "[2001:db8::10]", port: 5070, params: {}, headers: {},
+    scheme: "sip",
+    host: "[2001:db8::10]",
+    port: 5070,
+    params: {},
+    headers: {},
   });
   assert.equal((parseUri("sip:user@[2001:db8:::192.0.2.1]") as { host: string }).host, "[2001:db8:::192.0.2.1]");
 });
 
 test("parseUri() reads tel URIs and keeps other schemes opaque", () => {
   assert.deepEqual(parseUri("tel:+1-201-555-0123;phone-context=example.com"), {
-    scheme: "tel", number: "+1-201-555-0123", params: { "phone-context": "example.com" },
+    scheme: "tel",
+    number: "+1-201-555-0123",
+    params: { "phone-context": "example.com" },
   });
   assert.deepEqual(parseUri("urn:service:sos"), { scheme: "urn", value: "service:sos" });
 });
 
 test("parseUri() unescapes once and keeps NUL", () => {
-  const uri = parseUri("sip:%00%00@example.com;n%61me=v%61lue%25%34%31") as { user: string; params: Record<string, string> };
+  const uri = parseUri("sip:%00%00@example.com;n%61me=v%61lue%25%34%31") as {
+    user: string;
+    params: Record<string, string>;
+  };
   assert.equal(uri.user, "\0\0");
   assert.deepEqual(uri.params, { name: "value%41" });
 });
@@ -62,13 +71,15 @@ test("parseUri() rejects malformed URIs saying what was wrong", () => {
 });
 
 test("formatUri() writes back what parseUri() read, escaping where needed", () => {
-  for (const text of [
-    "sip:alice@example.com:5060;transport=tcp;lr",
-    "sips:bob:secret@[2001:db8::1];maddr=239.255.255.1?Subject=hi%20there",
-    "sip:%00@example.com",
-    "tel:+1-201-555-0123;phone-context=example.com",
-    "urn:service:sos",
-  ]) {
+  for (
+    const text of [
+      "sip:alice@example.com:5060;transport=tcp;lr",
+      "sips:bob:secret@[2001:db8::1];maddr=239.255.255.1?Subject=hi%20there",
+      "sip:%00@example.com",
+      "tel:+1-201-555-0123;phone-context=example.com",
+      "urn:service:sos",
+    ]
+  ) {
     assert.equal(formatUri(parseUri(text)), text);
   }
   assert.equal(
