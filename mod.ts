@@ -121,6 +121,37 @@ export {
   type Transport,
 } from "./src/rules.ts";
 
+export { createResponse, DEFAULT_SERVER, REASON_PHRASES, reasonPhrase, type ResponseOptions } from "./src/respond.ts";
+export {
+  addressOfRecord,
+  type Binding,
+  type RegisterResult,
+  Registrar,
+  type RegistrarOptions,
+} from "./src/registrar.ts";
+export {
+  DEFAULT_TIMERS,
+  isReliable,
+  ServerTransaction,
+  type TimerName,
+  type Timers,
+  type TransactionEvent,
+  type TransactionInit,
+  transactionKey,
+  type TransactionState,
+  TransactionTable,
+} from "./src/transaction.ts";
+export { Dialog, dialogId, type DialogInit, type DialogState, DialogTable } from "./src/dialog.ts";
+export {
+  type Output,
+  type PeerEvent,
+  type PeerLimits,
+  type PeerOptions,
+  type PeerTimers,
+  type Remote,
+  SipPeer,
+} from "./src/peer.ts";
+
 // `deno run -A mod.ts` and `bun mod.ts` run the command line; importing mod.ts does nothing.
 if (import.meta.main) {
   const { main } = await import("./src/cli.ts");

@@ -1,0 +1,214 @@
+/**
+ * UAS dialogs (RFC 3261 §12): created by our 2xx to an INVITE, identified by Call-ID, local
+ * tag (our To tag) and remote tag (the caller's From tag), ended by BYE.
+ *
+ * @module
+ */
+
+import type { SessionDescription } from "./sdp.ts";
+
+/**
+ * Dialog states (RFC 3261 §12): a UAS dialog is `Confirmed` from its 2xx on, and
+ * `Terminated` after a BYE or when the 2xx was never acknowledged.
+ */
+export type DialogState = "Confirmed" | "Terminated";
+
+/** What a {@linkcode Dialog} is made from. */
+export interface DialogInit {
+  /** The Call-ID. */
+  callId: string;
+  /** Our tag: the To tag of our responses. */
+  localTag: string;
+  /** The caller's From tag (`""` for an RFC 2543 caller without one). */
+  remoteTag: string;
+  /** The URI in To (ours). */
+  localUri: string;
+  /** The URI in From (the caller's). */
+  remoteUri: string;
+  /** The caller's Contact URI, if any (RFC 3261 §12.1.1 remote target). */
+  remoteTarget?: string;
+  /** The CSeq number of the INVITE (the remote sequence number). */
+  remoteSeq: number;
+  /** The key of the INVITE server transaction that sent the 2xx. */
+  inviteKey: string;
+  /** Our SDP offer when the INVITE had none; the answer comes in the ACK. */
+  offer?: SessionDescription;
+  /** The `o=` session id of our SDP. */
+  sessionId: number;
+  /** When the 2xx was sent, ms. */
+  createdAt: number;
+}
+
+/**
+ * The identifier of a dialog (RFC 3261 §12): Call-ID, local tag and remote tag.
+ *
+ * @param callId The Call-ID.
+ * @param localTag Our tag.
+ * @param remoteTag The peer's tag.
+ * @returns A string key.
+ * @example
+ * ```ts
+ * import { dialogId } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ * assert.equal(dialogId("c1", "ours", "theirs"), "c1|ours|theirs");
+ * ```
+ */
+export function dialogId(callId: string, localTag: string, remoteTag: string): string {
+  return `${callId}|${localTag}|${remoteTag}`;
+}
+
+/**
+ * One UAS dialog.
+ *
+ * @example
+ * ```ts
+ * import { Dialog } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const d = new Dialog({
+ *   callId: "c1", localTag: "b", remoteTag: "a", localUri: "sip:echo@h", remoteUri: "sip:alice@h",
+ *   remoteSeq: 1, inviteKey: "k", sessionId: 1, createdAt: 0,
+ * });
+ * assert.equal(d.id, "c1|b|a");
+ * assert.equal(d.checkSequence(2), true);
+ * assert.equal(d.checkSequence(1), false);
+ * ```
+ */
+export class Dialog {
+  /** {@linkcode dialogId} of the dialog. */
+  readonly id: string;
+  /** The Call-ID. */
+  readonly callId: string;
+  /** Our tag. */
+  readonly localTag: string;
+  /** The caller's tag. */
+  readonly remoteTag: string;
+  /** Our URI (To). */
+  readonly localUri: string;
+  /** The caller's URI (From). */
+  readonly remoteUri: string;
+  /** The caller's Contact URI. */
+  remoteTarget: string | undefined;
+  /** The highest CSeq number seen from the caller. */
+  remoteSeq: number;
+  /** The key of the INVITE server transaction whose 2xx is awaiting (or got) its ACK. */
+  inviteKey: string;
+  /** Our SDP offer, when the INVITE had none. */
+  offer: SessionDescription | undefined;
+  /**
+   * What was wrong with the SDP answer in the ACK: `undefined` until an ACK with an answer
+   * to our offer is seen, `null` if the answer was valid (RFC 3264 §6), else the problem.
+   */
+  answerProblem: string | null | undefined;
+  /** The `o=` session id of our SDP. */
+  readonly sessionId: number;
+  /** The `o=` version of our last SDP (incremented for each new answer, RFC 3264 §8). */
+  sessionVersion = 1;
+  /** `Confirmed` or `Terminated`. */
+  state: DialogState = "Confirmed";
+  /** Whether the ACK for the latest 2xx arrived. */
+  acked = false;
+  /** When the 2xx was sent, ms. */
+  readonly createdAt: number;
+
+  /** @param init Identifiers and state. */
+  constructor(init: DialogInit) {
+    this.callId = init.callId;
+    this.localTag = init.localTag;
+    this.remoteTag = init.remoteTag;
+    this.id = dialogId(init.callId, init.localTag, init.remoteTag);
+    this.localUri = init.localUri;
+    this.remoteUri = init.remoteUri;
+    this.remoteTarget = init.remoteTarget;
+    this.remoteSeq = init.remoteSeq;
+    this.inviteKey = init.inviteKey;
+    this.offer = init.offer;
+    this.sessionId = init.sessionId;
+    this.createdAt = init.createdAt;
+  }
+
+  /**
+   * Checks and records the CSeq number of a request in the dialog (RFC 3261 §12.2.2): lower
+   * than the remote sequence number means out of order (answered 500).
+   *
+   * @param seq The CSeq number of the request.
+   * @returns False if the request is out of order.
+   */
+  checkSequence(seq: number): boolean {
+    if (seq < this.remoteSeq) return false;
+    this.remoteSeq = seq;
+    return true;
+  }
+}
+
+/**
+ * A bounded table of dialogs: `add` refuses when full.
+ *
+ * @example
+ * ```ts
+ * import { Dialog, DialogTable } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const table = new DialogTable(1);
+ * const init = { localUri: "sip:b@h", remoteUri: "sip:a@h", remoteSeq: 1, inviteKey: "k", sessionId: 1, createdAt: 0 };
+ * assert.equal(table.add(new Dialog({ ...init, callId: "c1", localTag: "b", remoteTag: "a" })), true);
+ * assert.equal(table.add(new Dialog({ ...init, callId: "c2", localTag: "b", remoteTag: "a" })), false);
+ * assert.equal(table.get("c1", "b", "a")?.callId, "c1");
+ * ```
+ */
+export class DialogTable {
+  /** The most dialogs held. */
+  readonly limit: number;
+  #map = new Map<string, Dialog>();
+
+  /** @param limit The most dialogs held. */
+  constructor(limit: number) {
+    this.limit = limit;
+  }
+
+  /** The number of dialogs. */
+  get size(): number {
+    return this.#map.size;
+  }
+
+  /**
+   * Finds a dialog.
+   * @param callId The Call-ID.
+   * @param localTag Our tag (the request's To tag).
+   * @param remoteTag The caller's tag (the request's From tag).
+   * @returns The dialog, or undefined.
+   */
+  get(callId: string, localTag: string, remoteTag: string): Dialog | undefined {
+    return this.#map.get(dialogId(callId, localTag, remoteTag));
+  }
+
+  /**
+   * Adds a dialog.
+   * @param dialog The dialog.
+   * @returns False (and nothing added) when the table is full.
+   */
+  add(dialog: Dialog): boolean {
+    if (this.#map.size >= this.limit && !this.#map.has(dialog.id)) return false;
+    this.#map.set(dialog.id, dialog);
+    return true;
+  }
+
+  /**
+   * Removes a dialog and marks it Terminated.
+   * @param dialog The dialog.
+   */
+  delete(dialog: Dialog): void {
+    dialog.state = "Terminated";
+    if (this.#map.get(dialog.id) === dialog) this.#map.delete(dialog.id);
+  }
+
+  /** Removes every dialog. */
+  clear(): void {
+    this.#map.clear();
+  }
+
+  /** The dialogs, oldest first. */
+  values(): Dialog[] {
+    return [...this.#map.values()];
+  }
+}

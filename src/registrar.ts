@@ -1,0 +1,341 @@
+/**
+ * An in-memory registrar (RFC 3261 §10.3): bindings of contacts to addresses of record, with
+ * expiry, queries, removal with `Contact: *`, Call-ID/CSeq ordering, and a bounded table.
+ *
+ * The registrar decides the answer (status, reason and headers); the caller builds the
+ * response around it with {@linkcode createResponse}. Time is passed in, in milliseconds.
+ *
+ * @module
+ */
+
+import type { SipRequest } from "./message.ts";
+import { type Contact, HeaderError } from "./header_values.ts";
+import type { Params, SipUri, Uri } from "./uri.ts";
+
+/** Options of a {@linkcode Registrar}. */
+export interface RegistrarOptions {
+  /** Shortest expiry accepted, seconds (default 60); shorter ones get 423 (RFC 3261 §10.3 step 7). */
+  minExpires?: number;
+  /** Longest expiry granted, seconds (default 86400); longer ones are shortened to it. */
+  maxExpires?: number;
+  /** Expiry when the request names none, seconds (default 3600, RFC 3261 §10.2.1.1). */
+  defaultExpires?: number;
+  /** Most bindings held over all addresses of record (default 10000); beyond it: 503. */
+  maxBindings?: number;
+  /** Retry-After of that 503, seconds (default 5). */
+  retryAfter?: number;
+}
+
+/** One binding of a contact to an address of record. */
+export interface Binding {
+  /** The address of record, canonical (see {@linkcode addressOfRecord}). */
+  readonly aor: string;
+  /** The contact URI as written in the REGISTER. */
+  readonly uri: string;
+  /** The parsed contact URI. */
+  readonly parsedUri: Uri;
+  /** The contact's header parameters other than `expires` (q, +sip.instance, ...). */
+  readonly params: Params;
+  /** When the binding expires, ms on the caller's clock. */
+  readonly expiresAt: number;
+  /** Call-ID of the REGISTER that made or last refreshed it. */
+  readonly callId: string;
+  /** CSeq number of that REGISTER. */
+  readonly cseq: number;
+  /** Path header values stored with it (RFC 3327 §5.3). */
+  readonly path: readonly string[];
+}
+
+/** The registrar's answer to a REGISTER: the status and the headers to add to the response. */
+export interface RegisterResult {
+  /** 200, 400, 423, 500 or 503. */
+  status: number;
+  /** A reason phrase when the standard one would not say enough. */
+  reason?: string;
+  /** Header fields for the response (Contact, Min-Expires, Retry-After, Path). */
+  headers: [string, string][];
+}
+
+/**
+ * The canonical address of record of a To URI (RFC 3261 §10.3 step 5): `sip:user@host[:port]`
+ * with URI parameters removed, escapes undone and the host in lower case; undefined for a
+ * URI that is not sip or sips.
+ *
+ * @param uri The parsed To URI.
+ * @returns The address of record, or undefined.
+ * @example
+ * ```ts
+ * import { addressOfRecord, parseUri } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ * assert.equal(addressOfRecord(parseUri("sip:%61lice@Example.COM;user=phone")), "sip:alice@example.com");
+ * assert.equal(addressOfRecord(parseUri("tel:+1-201-555-0123")), undefined);
+ * ```
+ */
+export function addressOfRecord(uri: Uri): string | undefined {
+  if (uri.scheme !== "sip" && uri.scheme !== "sips") return undefined;
+  const u = uri as SipUri;
+  const user = u.user === undefined ? "" : `${u.user}@`;
+  const port = u.port === undefined ? "" : `:${u.port}`;
+  return `${u.scheme}:${user}${u.host.toLowerCase()}${port}`;
+}
+
+interface _Change {
+  contact: Contact;
+  expires: number;
+  existing?: Binding;
+}
+
+/**
+ * An in-memory registrar (RFC 3261 §10.3).
+ *
+ * @example Registering and querying
+ * ```ts
+ * import { parseMessage, Registrar, type SipRequest } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const registrar = new Registrar();
+ * const register = parseMessage(
+ *   "REGISTER sip:example.com SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.4;branch=z9hG4bK1\r\n" +
+ *     "From: <sip:bob@example.com>;tag=1\r\nTo: <sip:bob@example.com>\r\nCall-ID: r1\r\n" +
+ *     "CSeq: 1 REGISTER\r\nContact: <sip:bob@192.0.2.4>\r\nExpires: 600\r\n\r\n",
+ * ) as SipRequest;
+ * const result = registrar.register(register, 0);
+ * assert.equal(result.status, 200);
+ * assert.deepEqual(result.headers, [["Contact", "<sip:bob@192.0.2.4>;expires=600"]]);
+ * assert.equal(registrar.lookup("sip:bob@example.com", 1000)[0].uri, "sip:bob@192.0.2.4");
+ * ```
+ */
+export class Registrar {
+  /** The options in effect. */
+  readonly options: Readonly<Required<RegistrarOptions>>;
+  #table = new Map<string, Binding[]>();
+  #count = 0;
+
+  /** @param options Expiry bounds and table size. */
+  constructor(options: RegistrarOptions = {}) {
+    this.options = Object.freeze({
+      minExpires: options.minExpires ?? 60,
+      maxExpires: options.maxExpires ?? 86400,
+      defaultExpires: options.defaultExpires ?? 3600,
+      maxBindings: options.maxBindings ?? 10000,
+      retryAfter: options.retryAfter ?? 5,
+    });
+  }
+
+  /** The number of bindings held (expired ones included until they are purged). */
+  get size(): number {
+    return this.#count;
+  }
+
+  /**
+   * Processes a REGISTER (RFC 3261 §10.3 steps 5 to 8). All changes of one request are made
+   * or none is (step 7).
+   *
+   * @param request The REGISTER.
+   * @param now The time, ms.
+   * @returns The status and the headers of the response.
+   */
+  register(request: SipRequest, now: number): RegisterResult {
+    try {
+      return this.#register(request, now);
+    } catch (e) {
+      if (e instanceof HeaderError) return { status: 400, reason: e.message, headers: [] };
+      throw e;
+    }
+  }
+
+  #register(request: SipRequest, now: number): RegisterResult {
+    // Step 5: the address of record, from To (RFC 4475 §3.3.7: other schemes get 400).
+    const aor = addressOfRecord(request.to.parsedUri);
+    if (aor === undefined) {
+      return { status: 400, reason: "Bad Request: To is not a sip or sips URI", headers: [] };
+    }
+    const callId = request.callId;
+    const seq = request.cseq.seq;
+    const raw = request.headers.getAll("Contact");
+    if (raw.length > 1 && raw.includes("*")) {
+      return { status: 400, reason: "Bad Request: Contact: * must be the only Contact", headers: [] };
+    }
+    const contacts = request.contact;
+    const headerExpires = request.expires;
+    const current = this.#current(aor, now);
+    // Step 6: Contact: * with Expires: 0, alone, removes every binding.
+    if (contacts === "*") {
+      if (headerExpires !== 0) {
+        return { status: 400, reason: "Bad Request: Contact: * needs Expires: 0", headers: [] };
+      }
+      for (const b of current) {
+        if (b.callId === callId && seq <= b.cseq) return _outOfOrder();
+      }
+      this.#set(aor, []);
+      return this.#ok(aor, now);
+    }
+    // Step 7: expiry of each contact, then the Call-ID/CSeq check against existing bindings.
+    const changes: _Change[] = [];
+    for (const contact of contacts) {
+      let expires = contact.expires ?? headerExpires ?? this.options.defaultExpires;
+      if (expires > 0 && expires < 3600 && expires < this.options.minExpires) {
+        return {
+          status: 423,
+          headers: [["Min-Expires", String(this.options.minExpires)]],
+        };
+      }
+      if (expires > this.options.maxExpires) expires = this.options.maxExpires;
+      const existing = current.find((b) => _sameUri(b.parsedUri, contact.parsedUri));
+      if (existing !== undefined && existing.callId === callId && seq <= existing.cseq) return _outOfOrder();
+      changes.push({ contact, expires, existing });
+    }
+    const path = request.supported.includes("path") ? request.headers.getAll("Path") : [];
+    const next = current.slice();
+    for (const { contact, expires, existing } of changes) {
+      const index = existing === undefined ? -1 : next.indexOf(existing);
+      if (expires === 0) {
+        if (index >= 0) next.splice(index, 1);
+        continue;
+      }
+      const params: Params = {};
+      for (const [name, value] of Object.entries(contact.params)) if (name !== "expires") params[name] = value;
+      const binding: Binding = {
+        aor,
+        uri: contact.uri,
+        parsedUri: contact.parsedUri,
+        params,
+        expiresAt: now + expires * 1000,
+        callId,
+        cseq: seq,
+        path,
+      };
+      // A contact repeated in one request: the last one wins.
+      const again = index >= 0 ? index : next.findIndex((b) => _sameUri(b.parsedUri, contact.parsedUri));
+      if (again >= 0) next[again] = binding;
+      else next.push(binding);
+    }
+    if (this.#count - current.length + next.length > this.options.maxBindings) {
+      this.purge(now);
+      if (this.#count - current.length + next.length > this.options.maxBindings) {
+        return {
+          status: 503,
+          reason: "Service Unavailable: registrar table full",
+          headers: [["Retry-After", String(this.options.retryAfter)]],
+        };
+      }
+    }
+    this.#set(aor, next);
+    const result = this.#ok(aor, now);
+    for (const p of path) result.headers.push(["Path", p]);
+    return result;
+  }
+
+  /**
+   * The current bindings of an address of record.
+   *
+   * @param aor A sip or sips URI; it is made canonical first (see {@linkcode addressOfRecord}).
+   * @param now The time, ms: expired bindings are left out.
+   * @returns The bindings, oldest first.
+   */
+  lookup(aor: string | Uri, now: number): Binding[] {
+    const key = typeof aor === "string" ? aor : addressOfRecord(aor);
+    if (key === undefined) return [];
+    return this.#current(key, now);
+  }
+
+  /**
+   * Every current binding.
+   *
+   * @param now The time, ms.
+   * @returns The bindings, by address of record.
+   */
+  all(now: number): Binding[] {
+    const out: Binding[] = [];
+    for (const aor of this.#table.keys()) out.push(...this.#current(aor, now));
+    return out;
+  }
+
+  /**
+   * Removes expired bindings.
+   *
+   * @param now The time, ms.
+   * @returns How many were removed.
+   */
+  purge(now: number): number {
+    const before = this.#count;
+    for (const aor of [...this.#table.keys()]) this.#current(aor, now);
+    return before - this.#count;
+  }
+
+  /** Removes every binding. */
+  clear(): void {
+    this.#table.clear();
+    this.#count = 0;
+  }
+
+  #current(aor: string, now: number): Binding[] {
+    const list = this.#table.get(aor);
+    if (list === undefined) return [];
+    const live = list.filter((b) => b.expiresAt > now);
+    if (live.length !== list.length) this.#set(aor, live);
+    return live;
+  }
+
+  #set(aor: string, list: Binding[]): void {
+    this.#count += list.length - (this.#table.get(aor)?.length ?? 0);
+    if (list.length === 0) this.#table.delete(aor);
+    else this.#table.set(aor, list);
+  }
+
+  // Step 8: 200 with every current binding and its remaining expiry.
+  #ok(aor: string, now: number): RegisterResult {
+    const headers: [string, string][] = [];
+    for (const b of this.#current(aor, now)) {
+      const expires = Math.max(0, Math.ceil((b.expiresAt - now) / 1000));
+      headers.push(["Contact", `<${b.uri}>${_formatParams(b.params)};expires=${expires}`]);
+    }
+    return { status: 200, headers };
+  }
+}
+
+function _outOfOrder(): RegisterResult {
+  // RFC 3261 §10.3 step 7: "the update MUST be aborted and the request fails".
+  return { status: 500, reason: "Server Internal Error: REGISTER out of order (CSeq)", headers: [] };
+}
+
+const _TOKEN = /^[A-Za-z0-9\-.!%*_+`'~]+$/;
+const _HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)$/;
+
+function _formatParams(params: Params): string {
+  let out = "";
+  for (const [name, value] of Object.entries(params)) {
+    if (value === null) out += `;${name}`;
+    else if (_TOKEN.test(value) || _HOST.test(value)) out += `;${name}=${value}`;
+    else out += `;${name}="${value.replace(/(["\\])/g, "\\$1")}"`;
+  }
+  return out;
+}
+
+const _SPECIAL_PARAMS = ["user", "ttl", "method", "maddr", "transport"];
+
+/** URI equality (RFC 3261 §19.1.4). */
+function _sameUri(a: Uri, b: Uri): boolean {
+  if (a.scheme !== b.scheme) return false;
+  if (a.scheme !== "sip" && a.scheme !== "sips") {
+    return JSON.stringify(a) === JSON.stringify(b);
+  }
+  const x = a as SipUri;
+  const y = b as SipUri;
+  if (x.user !== y.user || x.password !== y.password) return false;
+  if (x.host.toLowerCase() !== y.host.toLowerCase() || x.port !== y.port) return false;
+  const names = new Set([...Object.keys(x.params), ...Object.keys(y.params)]);
+  for (const name of names) {
+    const inX = Object.hasOwn(x.params, name);
+    const inY = Object.hasOwn(y.params, name);
+    if (inX && inY) {
+      if ((x.params[name] ?? "").toLowerCase() !== (y.params[name] ?? "").toLowerCase()) return false;
+    } else if (_SPECIAL_PARAMS.includes(name)) {
+      return false;
+    }
+  }
+  const hx = Object.keys(x.headers);
+  if (hx.length !== Object.keys(y.headers).length) return false;
+  for (const name of hx) if (!Object.hasOwn(y.headers, name) || x.headers[name] !== y.headers[name]) return false;
+  return true;
+}

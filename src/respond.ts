@@ -1,0 +1,351 @@
+/**
+ * Building the response to a request as a UAS does (RFC 3261 §8.2.6): Via, From, Call-ID and
+ * CSeq copied, a To tag added, received/rport filled in on the top Via (RFC 3261 §18.2.1,
+ * RFC 3581 §4), a Server header and a Content-Length that is always right.
+ *
+ * @module
+ */
+
+import { type SipRequest, SipResponse } from "./message.ts";
+import { parseNameAddress, parseVia } from "./header_values.ts";
+import { splitHeaderList } from "./headers.ts";
+
+/**
+ * The Server header value written by default (RFC 3261 §20.35).
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_SERVER } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ * assert.equal(DEFAULT_SERVER, "sipecho/0.1");
+ * ```
+ */
+export const DEFAULT_SERVER = "sipecho/0.1";
+
+/**
+ * The standard reason phrases: every code of RFC 3261 §21 and the codes added by later RFCs
+ * (RFC 3265/6665 202 and 489, RFC 3329 494, RFC 3903 412, RFC 4028 422, RFC 3312 580, ...).
+ *
+ * @example
+ * ```ts
+ * import { REASON_PHRASES } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ * assert.equal(REASON_PHRASES[481], "Call/Transaction Does Not Exist");
+ * assert.equal(REASON_PHRASES[489], "Bad Event");
+ * ```
+ */
+export const REASON_PHRASES: Readonly<Record<number, string>> = Object.freeze({
+  // RFC 3261 §21.1
+  100: "Trying",
+  180: "Ringing",
+  181: "Call Is Being Forwarded",
+  182: "Queued",
+  183: "Session Progress",
+  199: "Early Dialog Terminated", // RFC 6228
+  // RFC 3261 §21.2
+  200: "OK",
+  202: "Accepted", // RFC 3265
+  204: "No Notification", // RFC 5839
+  // RFC 3261 §21.3
+  300: "Multiple Choices",
+  301: "Moved Permanently",
+  302: "Moved Temporarily",
+  305: "Use Proxy",
+  380: "Alternative Service",
+  // RFC 3261 §21.4
+  400: "Bad Request",
+  401: "Unauthorized",
+  402: "Payment Required",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  406: "Not Acceptable",
+  407: "Proxy Authentication Required",
+  408: "Request Timeout",
+  410: "Gone",
+  412: "Conditional Request Failed", // RFC 3903
+  413: "Request Entity Too Large",
+  414: "Request-URI Too Long",
+  415: "Unsupported Media Type",
+  416: "Unsupported URI Scheme",
+  417: "Unknown Resource-Priority", // RFC 4412
+  420: "Bad Extension",
+  421: "Extension Required",
+  422: "Session Interval Too Small", // RFC 4028
+  423: "Interval Too Brief",
+  424: "Bad Location Information", // RFC 6442
+  428: "Use Identity Header", // RFC 4474
+  429: "Provide Referrer Identity", // RFC 3892
+  430: "Flow Failed", // RFC 5626
+  433: "Anonymity Disallowed", // RFC 5079
+  436: "Bad Identity-Info", // RFC 4474
+  437: "Unsupported Certificate", // RFC 4474
+  438: "Invalid Identity Header", // RFC 4474
+  439: "First Hop Lacks Outbound Support", // RFC 5626
+  440: "Max-Breadth Exceeded", // RFC 5393
+  469: "Bad Info Package", // RFC 6086
+  470: "Consent Needed", // RFC 5360
+  480: "Temporarily Unavailable",
+  481: "Call/Transaction Does Not Exist",
+  482: "Loop Detected",
+  483: "Too Many Hops",
+  484: "Address Incomplete",
+  485: "Ambiguous",
+  486: "Busy Here",
+  487: "Request Terminated",
+  488: "Not Acceptable Here",
+  489: "Bad Event", // RFC 6665
+  491: "Request Pending",
+  493: "Undecipherable",
+  494: "Security Agreement Required", // RFC 3329
+  // RFC 3261 §21.5
+  500: "Server Internal Error",
+  501: "Not Implemented",
+  502: "Bad Gateway",
+  503: "Service Unavailable",
+  504: "Server Time-out",
+  505: "Version Not Supported",
+  513: "Message Too Large",
+  555: "Push Notification Service Not Supported", // RFC 8599
+  580: "Precondition Failure", // RFC 3312
+  // RFC 3261 §21.6
+  600: "Busy Everywhere",
+  603: "Decline",
+  604: "Does Not Exist Anywhere",
+  606: "Not Acceptable",
+  607: "Unwanted", // RFC 8197
+  608: "Rejected", // RFC 8688
+});
+
+const CLASS_PHRASES = ["", "Provisional", "Success", "Redirection", "Client Error", "Server Error", "Global Failure"];
+
+/**
+ * The standard reason phrase for a status code; for a code without one, a phrase naming its
+ * class (RFC 3261 §21: a UAS treats an unknown code as the x00 of its class).
+ *
+ * @param status A status code 100..699.
+ * @returns The phrase, e.g. `Busy Here`.
+ * @throws {RangeError} If the status is not an integer 100..699.
+ * @example
+ * ```ts
+ * import { reasonPhrase } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ * assert.equal(reasonPhrase(486), "Busy Here");
+ * assert.equal(reasonPhrase(499), "Client Error");
+ * ```
+ */
+export function reasonPhrase(status: number): string {
+  if (!Number.isInteger(status) || status < 100 || status > 699) {
+    throw new RangeError(`Status must be an integer 100..699, got ${status}`);
+  }
+  return REASON_PHRASES[status] ?? CLASS_PHRASES[Math.floor(status / 100)];
+}
+
+/** Options of {@linkcode createResponse}. */
+export interface ResponseOptions {
+  /**
+   * The To tag to add when the request's To has none (RFC 3261 §8.2.6.2). Never added to a
+   * 100 Trying. Without one, a tag is derived from the request (the same for every
+   * retransmission of it, as a stateless UAS must do, RFC 3261 §8.2.7).
+   */
+  toTag?: string;
+  /** Extra header fields, in order, written after CSeq. */
+  headers?: Iterable<readonly [string, string]>;
+  /** The body; a non-empty body needs `contentType`. */
+  body?: Uint8Array | string;
+  /** The Content-Type of the body. */
+  contentType?: string;
+  /**
+   * Where the request came from. When given, the top Via gets `received` if its sent-by host
+   * is not this address (RFC 3261 §18.2.1), and an `rport` without a value gets this port and
+   * `received` is always added (RFC 3581 §4).
+   */
+  source?: { address: string; port: number };
+  /** The Server header value (default {@linkcode DEFAULT_SERVER}); `null` leaves it out. */
+  server?: string | null;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * Builds a response to a request (RFC 3261 §8.2.6): every Via value copied in order (one field
+ * each, the top one stamped with received/rport), From, Call-ID and CSeq copied, To copied and
+ * given a tag unless it has one or the status is 100, Timestamp copied into a 100 Trying
+ * (RFC 3261 §8.2.6.1), then the extra headers, Server, Content-Type and Content-Length.
+ *
+ * Only the raw header fields of the request are read, so that it also works on the partial
+ * message of a {@linkcode SipParseError} whose structured views would throw; a header missing
+ * from the request is left out of the response.
+ *
+ * @param request The request.
+ * @param status The status code, 100..699.
+ * @param reason The reason phrase (default: {@linkcode reasonPhrase}); line breaks become spaces.
+ * @param options To tag, extra headers, body, source address and Server header.
+ * @returns The response.
+ * @throws {RangeError} If the status is not 100..699.
+ * @throws {TypeError} If a non-empty body has no `contentType`.
+ * @example
+ * ```ts
+ * import { createResponse, formatMessage, parseMessage, type SipRequest } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const request = parseMessage(
+ *   "OPTIONS sip:echo@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bK1;rport\r\n" +
+ *     "From: <sip:a@x>;tag=1\r\nTo: <sip:echo@192.0.2.1>\r\nCall-ID: c1\r\nCSeq: 1 OPTIONS\r\n\r\n",
+ * ) as SipRequest;
+ * const response = createResponse(request, 200, undefined, {
+ *   toTag: "abc",
+ *   source: { address: "198.51.100.7", port: 40000 },
+ * });
+ * assert.equal(
+ *   new TextDecoder().decode(formatMessage(response)),
+ *   "SIP/2.0 200 OK\r\n" +
+ *     "Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bK1;rport=40000;received=198.51.100.7\r\n" +
+ *     "From: <sip:a@x>;tag=1\r\nTo: <sip:echo@192.0.2.1>;tag=abc\r\nCall-ID: c1\r\nCSeq: 1 OPTIONS\r\n" +
+ *     "Server: sipecho/0.1\r\nContent-Length: 0\r\n\r\n",
+ * );
+ * ```
+ */
+export function createResponse(
+  request: SipRequest,
+  status: number,
+  reason?: string,
+  options: ResponseOptions = {},
+): SipResponse {
+  const phrase = reason === undefined ? reasonPhrase(status) : (reasonPhrase(status), _oneLine(reason));
+  const body = options.body === undefined
+    ? new Uint8Array(0)
+    : typeof options.body === "string"
+    ? encoder.encode(options.body)
+    : options.body;
+  if (body.length > 0 && options.contentType === undefined) {
+    throw new TypeError("createResponse(): a body needs a contentType");
+  }
+  const h = request.headers;
+  const headers: [string, string][] = [];
+  // RFC 3261 §8.2.6.2: the Via values, in order; the top one as stamped on receipt (§18.2.1).
+  let first = true;
+  for (const field of h.getFields("Via")) {
+    for (const value of splitHeaderList(field)) {
+      headers.push(["Via", first && options.source ? _stampVia(value, options.source) : value]);
+      first = false;
+    }
+  }
+  const from = h.get("From");
+  if (from !== undefined) headers.push(["From", from]);
+  const to = h.get("To");
+  if (to !== undefined) {
+    // RFC 3261 §8.2.6.2: a tag is added unless the To has one; never to a 100 (Trying).
+    const tag = status === 100 || _hasTag(to) ? undefined : options.toTag ?? _statelessTag(request);
+    headers.push(["To", tag === undefined ? to : `${to};tag=${tag}`]);
+  }
+  const callId = h.get("Call-ID");
+  if (callId !== undefined) headers.push(["Call-ID", callId]);
+  const cseq = h.get("CSeq");
+  if (cseq !== undefined) headers.push(["CSeq", cseq]);
+  if (status === 100) {
+    // RFC 3261 §8.2.6.1: a Timestamp in the request is copied into the 100 (Trying).
+    const timestamp = h.get("Timestamp");
+    if (timestamp !== undefined) headers.push(["Timestamp", timestamp]);
+  }
+  let hasServer = false;
+  for (const [name, value] of options.headers ?? []) {
+    if (name.toLowerCase() === "server") hasServer = true;
+    headers.push([name, value]);
+  }
+  const server = options.server === undefined ? DEFAULT_SERVER : options.server;
+  if (server !== null && !hasServer) headers.push(["Server", server]);
+  if (body.length > 0) headers.push(["Content-Type", options.contentType as string]);
+  headers.push(["Content-Length", String(body.length)]);
+  return new SipResponse({ status, reason: phrase, headers, body });
+}
+
+function _oneLine(text: string): string {
+  return text.replace(/[\r\n]+/g, " ");
+}
+
+function _hasTag(to: string): boolean {
+  try {
+    return parseNameAddress(to, "To").tag !== undefined;
+  } catch {
+    // A malformed To (answered with 400): look for the parameter in the text.
+    return /;\s*tag\s*=/i.test(to.slice(Math.max(0, to.lastIndexOf(">"))));
+  }
+}
+
+/** An address without brackets, lower case, IPv4-mapped IPv6 as IPv4 (RFC 4291 §2.5.5.2). */
+function _normalAddress(address: string): string {
+  let a = address.toLowerCase();
+  if (a.startsWith("[") && a.endsWith("]")) a = a.slice(1, -1);
+  if (a.startsWith("::ffff:") && a.indexOf(".") > 0) a = a.slice(7);
+  return a;
+}
+
+/**
+ * Splits a Via value into the sent-protocol/sent-by text and its parameters, on `;` outside
+ * quoted strings.
+ */
+function _splitParams(value: string): string[] {
+  const parts: string[] = [];
+  let start = 0;
+  let quoted = false;
+  for (let i = 0; i < value.length; i++) {
+    const c = value[i];
+    if (quoted) {
+      if (c === "\\") i++;
+      else if (c === '"') quoted = false;
+    } else if (c === '"') quoted = true;
+    else if (c === ";") {
+      parts.push(value.slice(start, i));
+      start = i + 1;
+    }
+  }
+  parts.push(value.slice(start));
+  return parts;
+}
+
+/**
+ * Adds `received` and fills `rport` in a Via value (RFC 3261 §18.2.1, RFC 3581 §4). A value
+ * that cannot be parsed is returned unchanged.
+ */
+function _stampVia(value: string, source: { address: string; port: number }): string {
+  let via;
+  try {
+    via = parseVia(value);
+  } catch {
+    return value;
+  }
+  const address = _normalAddress(source.address);
+  // RFC 3581 §4: with rport, received is added even if it equals sent-by.
+  const needReceived = via.rport === null || _normalAddress(via.host) !== address;
+  const needRport = via.rport === null;
+  if (!needReceived && !needRport) return value;
+  const parts = _splitParams(value);
+  let hasReceived = false;
+  for (let i = 1; i < parts.length; i++) {
+    const eq = parts[i].indexOf("=");
+    const name = (eq < 0 ? parts[i] : parts[i].slice(0, eq)).trim().toLowerCase();
+    if (name === "rport" && needRport) parts[i] = `rport=${source.port}`;
+    else if (name === "received" && needReceived) {
+      parts[i] = `received=${address}`;
+      hasReceived = true;
+    }
+  }
+  if (needReceived && !hasReceived) parts.push(`received=${address}`);
+  return parts.join(";");
+}
+
+/**
+ * A To tag derived from the request: the same for every retransmission of the same request
+ * (RFC 3261 §8.2.7), FNV-1a over Call-ID, From, CSeq and the top Via.
+ */
+function _statelessTag(request: SipRequest): string {
+  const h = request.headers;
+  const text = [h.get("Call-ID"), h.get("From"), h.get("CSeq"), h.getFields("Via")[0]].join("\n");
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return "s" + hash.toString(16).padStart(8, "0");
+}

@@ -1,0 +1,411 @@
+/**
+ * UAS transactions (RFC 3261 §17.2): matching requests to server transactions (§17.2.3) and
+ * the INVITE and non-INVITE server transaction state machines, with the RFC's state and timer
+ * names. A transaction never reads a clock: every call takes the time, and the owner asks
+ * {@linkcode ServerTransaction.nextTimer} when to call {@linkcode ServerTransaction.fire}.
+ *
+ * @module
+ */
+
+import type { SipRequest, SipResponse } from "./message.ts";
+import type { Transport } from "./rules.ts";
+
+/**
+ * The RFC 3261 timer values, in ms (§17.1.1.1, Table 4): T1 the round-trip estimate, T2 the
+ * longest retransmit interval for non-INVITE requests and INVITE responses, T4 how long a
+ * message may stay in the network.
+ */
+export interface Timers {
+  /** RTT estimate, default 500 ms. */
+  T1: number;
+  /** Longest retransmit interval, default 4000 ms. */
+  T2: number;
+  /** Longest time a message stays in the network, default 5000 ms. */
+  T4: number;
+}
+
+/**
+ * The default timer values (RFC 3261 §17.1.1.1).
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_TIMERS } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(DEFAULT_TIMERS, { T1: 500, T2: 4000, T4: 5000 });
+ * ```
+ */
+export const DEFAULT_TIMERS: Readonly<Timers> = Object.freeze({ T1: 500, T2: 4000, T4: 5000 });
+
+/**
+ * Server transaction states (RFC 3261 §17.2.1, §17.2.2), plus `Accepted` of RFC 6026 §7.1:
+ * an INVITE transaction that sent a 2xx.
+ */
+export type TransactionState = "Trying" | "Proceeding" | "Completed" | "Confirmed" | "Accepted" | "Terminated";
+
+/**
+ * Server transaction timers: G (response retransmit), H (wait for ACK), I (absorb ACKs),
+ * J (absorb request retransmissions), L (RFC 6026: the Accepted state).
+ */
+export type TimerName = "G" | "H" | "I" | "J" | "L";
+
+/**
+ * What a transaction asks of its owner: send a response, report a timeout (Timer H fired
+ * without an ACK for a non-2xx, Timer L without an ACK for a 2xx), or forget the transaction.
+ */
+export type TransactionEvent =
+  | { readonly kind: "send"; readonly response: SipResponse }
+  | { readonly kind: "timeout"; readonly timer: "H" | "L" }
+  | { readonly kind: "terminated" };
+
+/**
+ * Whether a transport is reliable (RFC 3261 §18: TCP, TLS, and the WebSocket transports of
+ * RFC 7118): no response retransmission for non-2xx, Timers I and J are 0.
+ *
+ * @param transport The transport.
+ * @returns False for UDP only.
+ * @example
+ * ```ts
+ * import { isReliable } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ * assert.equal(isReliable("udp"), false);
+ * assert.equal(isReliable("wss"), true);
+ * ```
+ */
+export function isReliable(transport: Transport): boolean {
+  return transport !== "udp";
+}
+
+const MAGIC_COOKIE = "z9hG4bK";
+
+/**
+ * The key of the server transaction a request belongs to (RFC 3261 §17.2.3). With an RFC 3261
+ * branch (starting with the magic cookie `z9hG4bK`), the key is the branch, the sent-by of the
+ * top Via and the method, an ACK counting as INVITE. Otherwise (RFC 2543 peers) it is made of
+ * the Request-URI, From tag, Call-ID, CSeq number, top Via and method, plus the To tag except
+ * for INVITE and ACK (the ACK's To tag is the one our response added).
+ *
+ * @param request The request.
+ * @param method The method to key by (default the request's; `INVITE` finds the INVITE a
+ *   CANCEL cancels, RFC 3261 §9.2).
+ * @returns The key.
+ * @throws {HeaderError} If the top Via, From, To, Call-ID or CSeq is malformed.
+ * @example
+ * ```ts
+ * import { parseMessage, transactionKey, type SipRequest } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const head = "sip:echo@h SIP/2.0\r\nVia: SIP/2.0/UDP Host:5060;branch=z9hG4bK77\r\nFrom: <sip:a@h>;tag=1\r\n" +
+ *   "To: <sip:echo@h>\r\nCall-ID: c\r\n";
+ * const invite = parseMessage("INVITE " + head + "CSeq: 1 INVITE\r\n\r\n") as SipRequest;
+ * const ack = parseMessage("ACK " + head + "CSeq: 1 ACK\r\n\r\n") as SipRequest;
+ * assert.equal(transactionKey(invite), "z9hG4bK77|host:5060|INVITE");
+ * assert.equal(transactionKey(ack), transactionKey(invite));
+ * ```
+ */
+export function transactionKey(request: SipRequest, method: string = request.method): string {
+  const via = request.via[0];
+  const keyMethod = method === "ACK" ? "INVITE" : method;
+  const sentBy = `${via.host.toLowerCase()}:${via.port ?? ""}`;
+  if (via.branch !== undefined && via.branch.startsWith(MAGIC_COOKIE) && via.branch.length > MAGIC_COOKIE.length) {
+    return `${via.branch}|${sentBy}|${keyMethod}`;
+  }
+  // RFC 3261 §17.2.3, last paragraphs: matching for RFC 2543 requests.
+  const toTag = keyMethod === "INVITE" ? "" : request.to.tag ?? "";
+  return [
+    "2543",
+    request.uri,
+    request.from.tag ?? "",
+    toTag,
+    request.callId,
+    request.cseq.seq,
+    `${via.transport} ${sentBy};branch=${via.branch ?? ""}`,
+    keyMethod,
+  ].join("|");
+}
+
+/** What a {@linkcode ServerTransaction} is made from. */
+export interface TransactionInit {
+  /** The request that creates it. */
+  request: SipRequest;
+  /** The transport it arrived over. */
+  transport: Transport;
+  /** Timer values (default {@linkcode DEFAULT_TIMERS}). */
+  timers?: Timers;
+  /** The key (default {@linkcode transactionKey} of the request). */
+  key?: string;
+  /** `false` withholds Timer G retransmissions of the final response (default true). */
+  retransmit?: boolean;
+}
+
+/**
+ * One UAS transaction: the INVITE server transaction (RFC 3261 §17.2.1, with the Accepted
+ * state of RFC 6026 §7.1) or the non-INVITE one (§17.2.2).
+ *
+ * - INVITE: Proceeding; a non-2xx final moves it to Completed, resent with Timer G (T1,
+ *   doubling up to T2; unreliable transports only) until the ACK (Confirmed, then Timer I:
+ *   T4 on UDP, 0 otherwise) or Timer H (64*T1, a timeout). A 2xx moves it to Accepted: the
+ *   2xx is resent from T1 doubling up to T2 on every transport until the ACK arrives
+ *   (RFC 3261 §13.3.1.4, the core's job, done here), and Timer L (64*T1) ends it.
+ * - non-INVITE: Trying; a provisional moves it to Proceeding, a final to Completed, and
+ *   Timer J (64*T1 on UDP, 0 otherwise) ends it.
+ *
+ * A retransmitted request gets the last response again; in Accepted the 2xx again (RFC 6026
+ * absorbs it instead; the 2xx is harmless to the client, which just sends another ACK).
+ *
+ * @example A 486 resent with Timer G until the ACK
+ * ```ts
+ * import { createResponse, parseMessage, ServerTransaction, type SipRequest } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const invite = parseMessage(
+ *   "INVITE sip:busy@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@h>;tag=1\r\n" +
+ *     "To: <sip:busy@h>\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\n\r\n",
+ * ) as SipRequest;
+ * const tx = new ServerTransaction({ request: invite, transport: "udp" });
+ * tx.respond(createResponse(invite, 486, undefined, { toTag: "x" }), 0);
+ * assert.equal(tx.state, "Completed");
+ * assert.equal(tx.nextTimer(), 500);
+ * assert.equal(tx.fire(500)[0].kind, "send");
+ * assert.equal(tx.ack(600), true);
+ * assert.equal(tx.state, "Confirmed");
+ * ```
+ */
+export class ServerTransaction {
+  /** The key it is found by. */
+  readonly key: string;
+  /** The request that created it. */
+  readonly request: SipRequest;
+  /** Whether it is an INVITE transaction. */
+  readonly invite: boolean;
+  /** Whether the transport is reliable. */
+  readonly reliable: boolean;
+  /** The timer values. */
+  readonly timers: Readonly<Timers>;
+  /** Whether Timer G retransmissions are sent. */
+  readonly retransmit: boolean;
+  /** The current state. */
+  state: TransactionState;
+  /** The last response sent, if any. */
+  lastResponse: SipResponse | undefined;
+  /** In Accepted: whether the ACK for the 2xx arrived. */
+  acked = false;
+  #due = new Map<TimerName, number>();
+  #interval = 0;
+
+  /** @param init The request, transport, timers and key. */
+  constructor(init: TransactionInit) {
+    this.request = init.request;
+    this.key = init.key ?? transactionKey(init.request);
+    this.invite = init.request.method === "INVITE";
+    this.reliable = isReliable(init.transport);
+    this.timers = init.timers ?? DEFAULT_TIMERS;
+    this.retransmit = init.retransmit ?? true;
+    // RFC 3261 §17.2.1: an INVITE transaction starts in Proceeding; §17.2.2: non-INVITE in Trying.
+    this.state = this.invite ? "Proceeding" : "Trying";
+  }
+
+  /** Whether a final response was sent. */
+  get final(): boolean {
+    return this.lastResponse !== undefined && this.lastResponse.status >= 200;
+  }
+
+  /**
+   * Passes a response from the TU. A response after the final one is ignored.
+   *
+   * @param response The response.
+   * @param at The time, ms.
+   * @returns `send` with the response, or nothing if it may not be sent now.
+   */
+  respond(response: SipResponse, at: number): TransactionEvent[] {
+    const { T1 } = this.timers;
+    const status = response.status;
+    if (this.state !== "Trying" && this.state !== "Proceeding") return [];
+    this.lastResponse = response;
+    if (status < 200) {
+      this.state = "Proceeding";
+    } else if (this.invite && status < 300) {
+      // RFC 6026 §7.1: Accepted, with Timer L; RFC 3261 §13.3.1.4: the 2xx is resent from T1.
+      this.state = "Accepted";
+      this.#due.set("L", at + 64 * T1);
+      this.#startG(at, false);
+    } else if (this.invite) {
+      // RFC 3261 §17.2.1: Completed; Timer G on unreliable transports, Timer H always.
+      this.state = "Completed";
+      this.#due.set("H", at + 64 * T1);
+      this.#startG(at, this.reliable);
+    } else {
+      // RFC 3261 §17.2.2: Completed; Timer J is 64*T1 on unreliable transports, 0 otherwise.
+      this.state = "Completed";
+      this.#due.set("J", at + (this.reliable ? 0 : 64 * T1));
+    }
+    return [{ kind: "send", response }];
+  }
+
+  #startG(at: number, skip: boolean): void {
+    if (!this.retransmit || skip) return;
+    this.#interval = this.timers.T1;
+    this.#due.set("G", at + this.#interval);
+  }
+
+  /**
+   * A retransmission of the request arrived (RFC 3261 §17.2.1, §17.2.2).
+   *
+   * @returns `send` with the last response, or nothing (Trying, Confirmed: absorbed).
+   */
+  retransmission(): TransactionEvent[] {
+    if (this.state === "Trying" || this.state === "Confirmed" || this.state === "Terminated") return [];
+    return this.lastResponse === undefined ? [] : [{ kind: "send", response: this.lastResponse }];
+  }
+
+  /**
+   * An ACK for this INVITE transaction arrived: for a non-2xx, one matching the transaction
+   * (Completed -> Confirmed, Timer I); for a 2xx, one the dialog matched (the 2xx is no
+   * longer resent).
+   *
+   * @param at The time, ms.
+   * @returns True if the ACK belongs here (it is absorbed), false if not an INVITE transaction.
+   */
+  ack(at: number): boolean {
+    if (!this.invite) return false;
+    if (this.state === "Completed") {
+      this.state = "Confirmed";
+      this.#due.delete("G");
+      this.#due.delete("H");
+      this.#due.set("I", at + (this.reliable ? 0 : this.timers.T4));
+    } else if (this.state === "Accepted") {
+      this.acked = true;
+      this.#due.delete("G");
+    }
+    return true;
+  }
+
+  /**
+   * Ends the transaction at once (its owner is closing, or the TU gave up on it).
+   */
+  terminate(): void {
+    this.state = "Terminated";
+    this.#due.clear();
+  }
+
+  /**
+   * When a timer is due.
+   *
+   * @param name The timer.
+   * @returns Its time, ms, or undefined when it is not running.
+   */
+  timer(name: TimerName): number | undefined {
+    return this.#due.get(name);
+  }
+
+  /** The earliest running timer, ms, or undefined. */
+  nextTimer(): number | undefined {
+    let next: number | undefined;
+    for (const at of this.#due.values()) if (next === undefined || at < next) next = at;
+    return next;
+  }
+
+  /**
+   * Fires every timer due by `at`, earliest first.
+   *
+   * @param at The time, ms.
+   * @returns What to do: responses to resend, a timeout, termination.
+   */
+  fire(at: number): TransactionEvent[] {
+    const events: TransactionEvent[] = [];
+    for (;;) {
+      let name: TimerName | undefined;
+      let due = Infinity;
+      for (const [n, t] of this.#due) if (t <= at && t < due) [name, due] = [n, t];
+      if (name === undefined) return events;
+      this.#due.delete(name);
+      switch (name) {
+        case "G":
+          // RFC 3261 §17.2.1: resend, then double the interval up to T2.
+          if (this.lastResponse !== undefined) events.push({ kind: "send", response: this.lastResponse });
+          this.#interval = Math.min(2 * this.#interval, this.timers.T2);
+          this.#due.set("G", due + this.#interval);
+          break;
+        case "H":
+          this.terminate();
+          events.push({ kind: "timeout", timer: "H" }, { kind: "terminated" });
+          return events;
+        case "L":
+          if (!this.acked) events.push({ kind: "timeout", timer: "L" });
+          this.terminate();
+          events.push({ kind: "terminated" });
+          return events;
+        case "I":
+        case "J":
+          this.terminate();
+          events.push({ kind: "terminated" });
+          return events;
+      }
+    }
+  }
+}
+
+/**
+ * A bounded table of transactions by key: `add` refuses when full, so that the owner can
+ * answer 503 instead of growing without limit.
+ *
+ * @example
+ * ```ts
+ * import { TransactionTable } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ * const table = new TransactionTable(0);
+ * assert.equal(table.size, 0);
+ * ```
+ */
+export class TransactionTable {
+  /** The most transactions held. */
+  readonly limit: number;
+  #map = new Map<string, ServerTransaction>();
+
+  /** @param limit The most transactions held. */
+  constructor(limit: number) {
+    this.limit = limit;
+  }
+
+  /** The number of transactions. */
+  get size(): number {
+    return this.#map.size;
+  }
+
+  /**
+   * The transaction with this key.
+   * @param key A key from {@linkcode transactionKey}.
+   * @returns The transaction, or undefined.
+   */
+  get(key: string): ServerTransaction | undefined {
+    return this.#map.get(key);
+  }
+
+  /**
+   * Adds a transaction.
+   * @param tx The transaction.
+   * @returns False (and nothing added) when the table is full.
+   */
+  add(tx: ServerTransaction): boolean {
+    if (this.#map.size >= this.limit) return false;
+    this.#map.set(tx.key, tx);
+    return true;
+  }
+
+  /**
+   * Removes a transaction if it is the one held under its key.
+   * @param tx The transaction.
+   */
+  delete(tx: ServerTransaction): void {
+    if (this.#map.get(tx.key) === tx) this.#map.delete(tx.key);
+  }
+
+  /** Removes every transaction. */
+  clear(): void {
+    this.#map.clear();
+  }
+
+  /** The transactions, oldest first. */
+  values(): ServerTransaction[] {
+    return [...this.#map.values()];
+  }
+}

@@ -1,0 +1,208 @@
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { addressOfRecord, Registrar } from "../src/registrar.ts";
+import { parseMessage } from "../src/parse.ts";
+import { parseUri } from "../src/uri.ts";
+import type { SipRequest } from "../src/message.ts";
+import { sip, torture } from "./_data.ts";
+
+function register(extra: string[], options: { callId?: string; cseq?: number; to?: string } = {}): SipRequest {
+  const m = parseMessage(sip([
+    "REGISTER sip:example.com SIP/2.0",
+    "Via: SIP/2.0/UDP 192.0.2.4:5060;branch=z9hG4bKr" + (options.cseq ?? 1),
+    "Max-Forwards: 70",
+    "From: <sip:bob@example.com>;tag=456",
+    `To: ${options.to ?? "<sip:bob@example.com>"}`,
+    `Call-ID: ${options.callId ?? "reg-1@192.0.2.4"}`,
+    `CSeq: ${options.cseq ?? 1} REGISTER`,
+    ...extra,
+  ]));
+  assert.equal(m.type, "request");
+  return m as SipRequest;
+}
+
+describe("addressOfRecord()", () => {
+  test("addressOfRecord() drops parameters, undoes escapes and lower-cases the host (§10.3 step 5)", () => {
+    assert.equal(
+      addressOfRecord(parseUri("sips:%62ob@EXAMPLE.com:5061;transport=tcp?x=y")),
+      "sips:bob@example.com:5061",
+    );
+    assert.equal(addressOfRecord(parseUri("sip:example.com")), "sip:example.com");
+    assert.equal(addressOfRecord(parseUri("isbn:2983792873")), undefined);
+  });
+});
+
+describe("Registrar", () => {
+  test("Registrar.register() binds contacts and lists them with their expiry (§10.3 step 8)", () => {
+    const r = new Registrar();
+    const result = r.register(
+      register([
+        "Contact: <sip:bob@192.0.2.4>;q=0.7, <sip:bob@192.0.2.5>;expires=120",
+        "Expires: 600",
+      ]),
+      1000,
+    );
+    assert.deepEqual(result, {
+      status: 200,
+      headers: [
+        ["Contact", "<sip:bob@192.0.2.4>;q=0.7;expires=600"],
+        ["Contact", "<sip:bob@192.0.2.5>;expires=120"],
+      ],
+    });
+    assert.equal(r.size, 2);
+    // A query (no Contact) lists the bindings with what is left of their expiry.
+    assert.deepEqual(r.register(register([], { cseq: 2 }), 31_500).headers, [
+      ["Contact", "<sip:bob@192.0.2.4>;q=0.7;expires=570"],
+      ["Contact", "<sip:bob@192.0.2.5>;expires=90"],
+    ]);
+  });
+
+  test("Registrar uses 3600 s when neither the Contact nor Expires says", () => {
+    const r = new Registrar();
+    assert.deepEqual(r.register(register(["Contact: <sip:bob@192.0.2.4>"]), 0).headers, [
+      ["Contact", "<sip:bob@192.0.2.4>;expires=3600"],
+    ]);
+  });
+
+  test("Registrar drops bindings once they expire", () => {
+    const r = new Registrar();
+    r.register(register(["Contact: <sip:bob@192.0.2.4>;expires=60"]), 0);
+    assert.equal(r.lookup("sip:bob@example.com", 59_999).length, 1);
+    assert.equal(r.lookup("sip:bob@example.com", 60_000).length, 0);
+    assert.equal(r.size, 0);
+  });
+
+  test("Registrar answers 423 with Min-Expires to a too brief interval (§10.3 step 7)", () => {
+    const r = new Registrar({ minExpires: 120 });
+    assert.deepEqual(r.register(register(["Contact: <sip:bob@192.0.2.4>", "Expires: 30"]), 0), {
+      status: 423,
+      headers: [["Min-Expires", "120"]],
+    });
+    assert.equal(r.size, 0);
+    // An interval of an hour or more is never too brief.
+    assert.equal(
+      new Registrar({ minExpires: 7200 }).register(register(["Contact: <sip:b@h>;expires=3600"]), 0).status,
+      200,
+    );
+  });
+
+  test("Registrar shortens an expiry over maxExpires", () => {
+    const r = new Registrar({ maxExpires: 1000 });
+    assert.deepEqual(r.register(register(["Contact: <sip:b@h>;expires=5000"]), 0).headers, [
+      ["Contact", "<sip:b@h>;expires=1000"],
+    ]);
+  });
+
+  test("Registrar refreshes a binding by URI equality and removes it with expires=0", () => {
+    const r = new Registrar();
+    r.register(register(["Contact: <sip:bob@192.0.2.4;transport=udp>"]), 0);
+    // Host case and parameter order do not matter (RFC 3261 §19.1.4).
+    const refreshed = r.register(register(["Contact: <sip:bob@192.0.2.4;Transport=UDP>;expires=100"], { cseq: 2 }), 0);
+    assert.deepEqual(refreshed.headers, [["Contact", "<sip:bob@192.0.2.4;Transport=UDP>;expires=100"]]);
+    // A transport parameter on one side only makes it another contact.
+    const other = r.register(register(["Contact: <sip:bob@192.0.2.4>;expires=100"], { cseq: 3 }), 0);
+    assert.equal(other.headers.length, 2);
+    const removed = r.register(register(["Contact: <sip:bob@192.0.2.4;transport=udp>;expires=0"], { cseq: 4 }), 0);
+    assert.deepEqual(removed.headers, [["Contact", "<sip:bob@192.0.2.4>;expires=100"]]);
+  });
+
+  test("Registrar removes all bindings with Contact: * and Expires: 0 (§10.3 step 6)", () => {
+    const r = new Registrar();
+    r.register(register(["Contact: <sip:a@h>, <sip:b@h>"]), 0);
+    assert.deepEqual(r.register(register(["Contact: *", "Expires: 0"], { cseq: 2 }), 0), { status: 200, headers: [] });
+    assert.equal(r.size, 0);
+  });
+
+  test("Registrar refuses Contact: * with a non-zero Expires or with other contacts", () => {
+    const r = new Registrar();
+    assert.equal(r.register(register(["Contact: *", "Expires: 10"]), 0).status, 400);
+    assert.equal(r.register(register(["Contact: *"]), 0).status, 400);
+    const mixed = r.register(register(["Contact: *", "Contact: <sip:a@h>", "Expires: 0"]), 0);
+    assert.equal(mixed.status, 400);
+    assert.equal(mixed.reason, "Bad Request: Contact: * must be the only Contact");
+  });
+
+  test("Registrar fails a REGISTER with the same Call-ID and a CSeq not higher (§10.3 step 7)", () => {
+    const r = new Registrar();
+    r.register(register(["Contact: <sip:a@h>"], { cseq: 5 }), 0);
+    const stale = r.register(register(["Contact: <sip:a@h>;expires=0"], { cseq: 5 }), 0);
+    assert.equal(stale.status, 500);
+    assert.equal(r.size, 1);
+    assert.equal(r.register(register(["Contact: *", "Expires: 0"], { cseq: 4 }), 0).status, 500);
+    // Another Call-ID may update it whatever its CSeq.
+    assert.equal(r.register(register(["Contact: <sip:a@h>;expires=0"], { cseq: 1, callId: "other" }), 0).status, 200);
+    assert.equal(r.size, 0);
+  });
+
+  test("Registrar makes all changes of a request or none", () => {
+    const r = new Registrar();
+    r.register(register(["Contact: <sip:a@h>"], { cseq: 5 }), 0);
+    const result = r.register(register(["Contact: <sip:b@h>, <sip:a@h>"], { cseq: 3 }), 0);
+    assert.equal(result.status, 500);
+    assert.deepEqual(r.lookup("sip:bob@example.com", 0).map((b) => b.uri), ["sip:a@h"]);
+  });
+
+  test("Registrar answers 400 to a non-SIP To URI (RFC 4475 unksm2)", () => {
+    const r = new Registrar();
+    const result = r.register(register(["Contact: <sip:a@h>"], { to: "isbn:2983792873" }), 0);
+    assert.deepEqual(result, { status: 400, reason: "Bad Request: To is not a sip or sips URI", headers: [] });
+  });
+
+  test("Registrar answers 503 with Retry-After when the table is full", () => {
+    const r = new Registrar({ maxBindings: 2, retryAfter: 9 });
+    assert.equal(r.register(register(["Contact: <sip:a@h>, <sip:b@h>"]), 0).status, 200);
+    assert.deepEqual(r.register(register(["Contact: <sip:c@h>"], { to: "<sip:carol@example.com>" }), 0), {
+      status: 503,
+      reason: "Service Unavailable: registrar table full",
+      headers: [["Retry-After", "9"]],
+    });
+    // Expired bindings make room again.
+    assert.equal(
+      r.register(register(["Contact: <sip:c@h>"], { to: "<sip:carol@example.com>" }), 3_600_000).status,
+      200,
+    );
+  });
+
+  test("Registrar keeps Path when the REGISTER supports it (RFC 3327 §5.3)", () => {
+    const r = new Registrar();
+    const result = r.register(
+      register([
+        "Contact: <sip:a@h>",
+        "Supported: path",
+        "Path: <sip:p1.example.com;lr>",
+        "Path: <sip:p2.example.com;lr>",
+      ]),
+      0,
+    );
+    assert.deepEqual(result.headers.filter(([n]) => n === "Path").map(([, v]) => v), [
+      "<sip:p1.example.com;lr>",
+      "<sip:p2.example.com;lr>",
+    ]);
+    assert.deepEqual(r.lookup("sip:bob@example.com", 0)[0].path, [
+      "<sip:p1.example.com;lr>",
+      "<sip:p2.example.com;lr>",
+    ]);
+  });
+
+  test("Registrar answers 400 naming a malformed Expires", () => {
+    const result = new Registrar().register(register(["Contact: <sip:a@h>", "Expires: soon"]), 0);
+    assert.equal(result.status, 400);
+    assert.equal(result.reason, 'Cannot parse Expires: "soon" is not a number of seconds');
+  });
+
+  test("Registrar binds the RFC 4475 cparam01, cparam02, regescrt and escnull contacts as written", () => {
+    const cases = new Map(torture("rfc4475").map((c) => [c.name, c]));
+    const expected: Record<string, string[]> = {
+      cparam01: ["<sip:+19725552222@gw1.example.net>;unknownparam;expires=3600"],
+      cparam02: ["<sip:+19725552222@gw1.example.net;unknownparam>;expires=3600"],
+      regescrt: ["<sip:user@example.com?Route=%3Csip:sip.example.com%3E>;expires=3600"],
+      escnull: ["<sip:%00@host5.example.com>;expires=3600", "<sip:%00%00@host5.example.com>;expires=3600"],
+    };
+    for (const [name, contacts] of Object.entries(expected)) {
+      const request = parseMessage(cases.get(name)!.bytes) as SipRequest;
+      const result = new Registrar().register(request, 0);
+      assert.equal(result.status, 200, name);
+      assert.deepEqual(result.headers.map(([, v]) => v), contacts, name);
+    }
+  });
+});
