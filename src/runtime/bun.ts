@@ -1,0 +1,213 @@
+/**
+ * The Bun socket shim: UDP (`Bun.udpSocket`), TCP (`Bun.listen`) and WebSocket (`Bun.serve`).
+ *
+ * @module
+ */
+
+import type {
+  DatagramEndpoint,
+  ListenOptions,
+  RuntimeNet,
+  SocketAddress,
+  StreamConnection,
+  StreamHandlers,
+  StreamListener,
+} from "../transport.ts";
+import { offersSipSubprotocol, webSocketPayload } from "../transport.ts";
+
+// The few Bun types used here, declared rather than imported (no type package needed).
+interface BunUdpSocket {
+  readonly address: { address: string; port: number };
+  send(data: Uint8Array, port: number, address: string): boolean;
+  close(): void;
+}
+interface BunTcpSocket<T> {
+  data: T;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  write(data: Uint8Array): number;
+  end(): void;
+}
+interface BunTcpListener {
+  readonly hostname: string;
+  readonly port: number;
+  stop(closeActiveConnections?: boolean): void;
+}
+interface BunServerWebSocket<T> {
+  data: T;
+  send(data: string | Uint8Array): number;
+  close(): void;
+}
+interface BunServer {
+  readonly hostname: string;
+  readonly port: number;
+  upgrade(request: Request, options: { headers?: HeadersInit; data?: unknown }): boolean;
+  requestIP(request: Request): { address: string; port: number } | null;
+  stop(closeActiveConnections?: boolean): Promise<void>;
+}
+declare const Bun: {
+  udpSocket(options: {
+    hostname: string;
+    port: number;
+    socket: {
+      data(socket: BunUdpSocket, data: Uint8Array, port: number, address: string): void;
+      error?(e: unknown): void;
+    };
+  }): Promise<BunUdpSocket>;
+  listen<T>(options: {
+    hostname: string;
+    port: number;
+    socket: {
+      open(socket: BunTcpSocket<T>): void;
+      data(socket: BunTcpSocket<T>, data: Uint8Array): void;
+      drain(socket: BunTcpSocket<T>): void;
+      close(socket: BunTcpSocket<T>): void;
+      error?(socket: BunTcpSocket<T>, e: unknown): void;
+    };
+  }): BunTcpListener;
+  serve<T>(options: {
+    hostname: string;
+    port: number;
+    fetch(request: Request, server: BunServer): Response | undefined;
+    websocket: {
+      open(ws: BunServerWebSocket<T>): void;
+      message(ws: BunServerWebSocket<T>, message: string | Uint8Array): void;
+      close(ws: BunServerWebSocket<T>): void;
+    };
+  }): BunServer;
+};
+
+async function listenDatagram(
+  options: ListenOptions,
+  onData: (data: Uint8Array, from: SocketAddress) => void,
+  onError: (error: unknown) => void,
+): Promise<DatagramEndpoint> {
+  const socket = await Bun.udpSocket({
+    hostname: options.hostname,
+    port: options.port,
+    socket: { data: (_s, data, port, address) => onData(data, { address, port }), error: onError },
+  });
+  return {
+    local: { address: socket.address.address, port: socket.address.port },
+    send(data, to) {
+      try {
+        socket.send(data, to.port, to.address);
+      } catch (e) {
+        onError(e);
+      }
+    },
+    close() {
+      socket.close();
+    },
+  };
+}
+
+/** Per-connection state: the connection seen by the core, and bytes the kernel has not taken yet. */
+interface TcpState {
+  conn: StreamConnection;
+  pending: Uint8Array[];
+  closed: boolean;
+}
+
+function flush(socket: BunTcpSocket<TcpState>): void {
+  const { pending } = socket.data;
+  while (pending.length > 0) {
+    const chunk = pending[0];
+    const n = socket.write(chunk);
+    if (n < chunk.length) {
+      pending[0] = chunk.subarray(Math.max(n, 0));
+      return; // wait for drain
+    }
+    pending.shift();
+  }
+}
+
+function listenStream(options: ListenOptions, handlers: StreamHandlers): Promise<StreamListener> {
+  const listener = Bun.listen<TcpState>({
+    hostname: options.hostname,
+    port: options.port,
+    socket: {
+      open(socket) {
+        const state: TcpState = {
+          pending: [],
+          closed: false,
+          conn: {
+            remote: { address: socket.remoteAddress, port: socket.remotePort },
+            write(data) {
+              if (state.closed) return;
+              state.pending.push(data);
+              if (state.pending.length === 1) flush(socket);
+            },
+            close() {
+              if (!state.closed) socket.end();
+            },
+          },
+        };
+        socket.data = state;
+        handlers.open(state.conn);
+      },
+      data(socket, data) {
+        if (!socket.data.closed) handlers.data(socket.data.conn, data);
+      },
+      drain: flush,
+      close(socket) {
+        if (socket.data.closed) return;
+        socket.data.closed = true;
+        handlers.close(socket.data.conn);
+      },
+      error() {},
+    },
+  });
+  return Promise.resolve({
+    local: { address: listener.hostname, port: listener.port },
+    close() {
+      listener.stop(true);
+      return Promise.resolve();
+    },
+  });
+}
+
+function listenWebSocket(options: ListenOptions, handlers: StreamHandlers): Promise<StreamListener> {
+  const encoder = new TextEncoder();
+  type WsData = { remote: SocketAddress; conn?: StreamConnection };
+  const server = Bun.serve<WsData>({
+    hostname: options.hostname,
+    port: options.port,
+    fetch(request, server) {
+      // RFC 7118 §4: the handshake must offer the "sip" subprotocol.
+      if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+        return new Response("SIP over WebSocket only (RFC 7118)\n", { status: 426, headers: { upgrade: "websocket" } });
+      }
+      if (!offersSipSubprotocol(request.headers.get("sec-websocket-protocol"))) {
+        return new Response('the "sip" WebSocket subprotocol is required (RFC 7118)\n', { status: 400 });
+      }
+      const remote = server.requestIP(request) ?? { address: "", port: 0 };
+      const data: WsData = { remote: { address: remote.address, port: remote.port } };
+      if (server.upgrade(request, { headers: { "Sec-WebSocket-Protocol": "sip" }, data })) return undefined;
+      return new Response("WebSocket upgrade failed\n", { status: 400 });
+    },
+    websocket: {
+      open(ws) {
+        ws.data.conn = {
+          remote: ws.data.remote,
+          write: (data) => void ws.send(webSocketPayload(data)),
+          close: () => ws.close(),
+        };
+        handlers.open(ws.data.conn);
+      },
+      message(ws, message) {
+        handlers.data(ws.data.conn!, typeof message === "string" ? encoder.encode(message) : message);
+      },
+      close(ws) {
+        handlers.close(ws.data.conn!);
+      },
+    },
+  });
+  return Promise.resolve({
+    local: { address: server.hostname, port: server.port },
+    close: () => server.stop(true),
+  });
+}
+
+/** The Bun implementation of {@linkcode RuntimeNet}. */
+export const bunNet: RuntimeNet = { name: "bun", listenDatagram, listenStream, listenWebSocket };

@@ -1,0 +1,194 @@
+/**
+ * The Deno socket shim: UDP (`Deno.listenDatagram`, or `node:dgram` when the `net` unstable
+ * API is not enabled), TCP (`Deno.listen`) and WebSocket (`Deno.serve` + upgrade).
+ *
+ * @module
+ */
+
+import type {
+  DatagramEndpoint,
+  ListenOptions,
+  RuntimeNet,
+  SocketAddress,
+  StreamConnection,
+  StreamHandlers,
+  StreamListener,
+} from "../transport.ts";
+import { offersSipSubprotocol, webSocketPayload } from "../transport.ts";
+
+async function listenDatagram(
+  options: ListenOptions,
+  onData: (data: Uint8Array, from: SocketAddress) => void,
+  onError: (error: unknown) => void,
+): Promise<DatagramEndpoint> {
+  if (typeof Deno.listenDatagram !== "function") return await listenDgram(options, onData, onError);
+  const socket = Deno.listenDatagram({ transport: "udp", hostname: options.hostname, port: options.port });
+  const addr = socket.addr as Deno.NetAddr;
+  let closed = false;
+  (async () => {
+    try {
+      for await (const [data, from] of socket) {
+        const f = from as Deno.NetAddr;
+        onData(data, { address: f.hostname, port: f.port });
+      }
+    } catch (e) {
+      if (!closed) onError(e);
+    }
+  })();
+  return {
+    local: { address: addr.hostname, port: addr.port },
+    send(data, to) {
+      socket.send(data, { transport: "udp", hostname: to.address, port: to.port }).catch(onError);
+    },
+    close() {
+      closed = true;
+      socket.close();
+    },
+  };
+}
+
+/** UDP through node:dgram, which needs no unstable flag. */
+async function listenDgram(
+  options: ListenOptions,
+  onData: (data: Uint8Array, from: SocketAddress) => void,
+  onError: (error: unknown) => void,
+): Promise<DatagramEndpoint> {
+  const dgram = await import("node:dgram");
+  const socket = dgram.createSocket(options.hostname.includes(":") ? "udp6" : "udp4");
+  socket.on("message", (data, info) => onData(data, { address: info.address, port: info.port }));
+  socket.on("error", onError);
+  await new Promise<void>((resolve) => socket.bind(options.port, options.hostname, resolve));
+  const addr = socket.address();
+  return {
+    local: { address: addr.address, port: addr.port },
+    send(data, to) {
+      socket.send(data, to.port, to.address, (e) => e && onError(e));
+    },
+    close() {
+      socket.close();
+    },
+  };
+}
+
+/** Writes all of `data` on a Deno connection, in order with earlier writes. */
+function writer(conn: Deno.Conn, onFail: () => void): (data: Uint8Array) => void {
+  let chain = Promise.resolve();
+  return (data) => {
+    chain = chain.then(async () => {
+      for (let sent = 0; sent < data.length;) sent += await conn.write(data.subarray(sent));
+    }).catch(onFail);
+  };
+}
+
+function listenStream(options: ListenOptions, handlers: StreamHandlers): Promise<StreamListener> {
+  const listener = Deno.listen({ hostname: options.hostname, port: options.port, transport: "tcp" });
+  const addr = listener.addr as Deno.NetAddr;
+  const open = new Set<Deno.Conn>();
+  const serving = (async () => {
+    for await (const conn of listener) {
+      open.add(conn);
+      serveConnection(conn, handlers, () => open.delete(conn));
+    }
+  })().catch(() => {});
+  return Promise.resolve({
+    local: { address: addr.hostname, port: addr.port },
+    async close() {
+      listener.close();
+      for (const conn of open) {
+        try {
+          conn.close();
+        } catch { /* already closed */ }
+      }
+      await serving;
+    },
+  });
+}
+
+function serveConnection(raw: Deno.Conn, handlers: StreamHandlers, forget: () => void): void {
+  const remote = raw.remoteAddr as Deno.NetAddr;
+  let closed = false;
+  const conn: StreamConnection = {
+    remote: { address: remote.hostname, port: remote.port },
+    write: writer(raw, () => conn.close()),
+    close() {
+      if (closed) return;
+      closed = true;
+      try {
+        raw.close();
+      } catch { /* already closed */ }
+    },
+  };
+  handlers.open(conn);
+  (async () => {
+    const buffer = new Uint8Array(65536);
+    try {
+      for (;;) {
+        const n = await raw.read(buffer);
+        if (n === null || closed) break;
+        handlers.data(conn, buffer.slice(0, n));
+      }
+    } catch { /* reset or closed */ }
+    conn.close();
+    forget();
+    handlers.close(conn);
+  })();
+}
+
+async function listenWebSocket(options: ListenOptions, handlers: StreamHandlers): Promise<StreamListener> {
+  const sockets = new Set<WebSocket>();
+  let bound: SocketAddress = { address: options.hostname, port: options.port };
+  const ready = Promise.withResolvers<void>();
+  const server = Deno.serve({
+    hostname: options.hostname,
+    port: options.port,
+    onListen(addr) {
+      bound = { address: addr.hostname, port: addr.port };
+      ready.resolve();
+    },
+  }, (request, info) => {
+    // RFC 7118 §4: the handshake must offer the "sip" subprotocol.
+    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+      return new Response("SIP over WebSocket only (RFC 7118)\n", { status: 426, headers: { upgrade: "websocket" } });
+    }
+    if (!offersSipSubprotocol(request.headers.get("sec-websocket-protocol"))) {
+      return new Response('the "sip" WebSocket subprotocol is required (RFC 7118)\n', { status: 400 });
+    }
+    const remote = info.remoteAddr as Deno.NetAddr; // read before the upgrade takes the request
+    const { socket, response } = Deno.upgradeWebSocket(request, { protocol: "sip" });
+    socket.binaryType = "arraybuffer";
+    const conn: StreamConnection = {
+      remote: { address: remote.hostname, port: remote.port },
+      write(data) {
+        if (socket.readyState === WebSocket.OPEN) socket.send(webSocketPayload(data));
+      },
+      close() {
+        socket.close();
+      },
+    };
+    const encoder = new TextEncoder();
+    socket.onopen = () => {
+      sockets.add(socket);
+      handlers.open(conn);
+    };
+    socket.onmessage = (event) => {
+      handlers.data(conn, typeof event.data === "string" ? encoder.encode(event.data) : new Uint8Array(event.data));
+    };
+    socket.onclose = () => {
+      sockets.delete(socket);
+      handlers.close(conn);
+    };
+    socket.onerror = () => {};
+    return response;
+  });
+  await ready.promise;
+  return {
+    local: bound,
+    async close() {
+      for (const socket of sockets) socket.close();
+      await server.shutdown();
+    },
+  };
+}
+
+/** The Deno implementation of {@linkcode RuntimeNet}. */
+export const denoNet: RuntimeNet = { name: "deno", listenDatagram, listenStream, listenWebSocket };

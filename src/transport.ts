@@ -1,0 +1,104 @@
+/**
+ * The contract between the runtime-neutral core and the per-runtime socket shims
+ * (src/runtime/deno.ts, src/runtime/bun.ts). A shim only moves bytes: it binds sockets,
+ * hands received bytes to the handlers, and sends what it is given.
+ *
+ * @module
+ */
+
+/** The SIP transports (RFC 3261 §18, RFC 7118 for WebSocket). */
+export type TransportName = "udp" | "tcp" | "tls" | "ws" | "wss";
+
+/** An IP address (no brackets around IPv6) and a port. */
+export interface SocketAddress {
+  /** `192.0.2.1` or `2001:db8::1`. */
+  address: string;
+  /** The port. */
+  port: number;
+}
+
+/** Where to listen. */
+export interface ListenOptions {
+  /** Host name or IP to bind, `127.0.0.1` or `::1` (no brackets). */
+  hostname: string;
+  /** Port; 0 picks a free one. */
+  port: number;
+}
+
+/** A bound UDP socket. */
+export interface DatagramEndpoint {
+  /** The address actually bound. */
+  readonly local: SocketAddress;
+  /** Sends one datagram. Errors (unreachable, ...) are reported to `onError`, never thrown. */
+  send(data: Uint8Array, to: SocketAddress): void;
+  /** Closes the socket. */
+  close(): void;
+}
+
+/** One stream connection (TCP) or WebSocket connection. */
+export interface StreamConnection {
+  /** The peer's address. */
+  readonly remote: SocketAddress;
+  /** Queues bytes to send, in order. For WebSocket, one call is one message (RFC 7118 §5). */
+  write(data: Uint8Array): void;
+  /** Closes the connection; `close` is then reported to the handlers once. */
+  close(): void;
+}
+
+/** What a stream or WebSocket listener reports. */
+export interface StreamHandlers {
+  /** A connection was accepted. */
+  open(conn: StreamConnection): void;
+  /** Bytes arrived (TCP: any chunk of the stream; WebSocket: one whole message). */
+  data(conn: StreamConnection, data: Uint8Array): void;
+  /** The connection is closed (by either side). */
+  close(conn: StreamConnection): void;
+}
+
+/** A listening TCP or WebSocket server. */
+export interface StreamListener {
+  /** The address actually bound. */
+  readonly local: SocketAddress;
+  /** Stops listening and closes every connection. */
+  close(): Promise<void>;
+}
+
+/** The socket abilities of one runtime. */
+export interface RuntimeNet {
+  /** `deno` or `bun`. */
+  readonly name: string;
+  /** Binds a UDP socket; `onData` gets every datagram. */
+  listenDatagram(
+    options: ListenOptions,
+    onData: (data: Uint8Array, from: SocketAddress) => void,
+    onError: (error: unknown) => void,
+  ): Promise<DatagramEndpoint>;
+  /** Listens for TCP connections. */
+  listenStream(options: ListenOptions, handlers: StreamHandlers): Promise<StreamListener>;
+  /** Listens for WebSocket connections with the `sip` subprotocol (RFC 7118 §4). */
+  listenWebSocket(options: ListenOptions, handlers: StreamHandlers): Promise<StreamListener>;
+}
+
+/** Removes the brackets of an IPv6 reference: `[::1]` -> `::1`. */
+export function unbracket(host: string): string {
+  return host.charCodeAt(0) === 0x5b ? host.slice(1, -1) : host;
+}
+
+/** The RFC 7118 §4 check: does a Sec-WebSocket-Protocol request header offer `sip`? */
+export function offersSipSubprotocol(header: string | null): boolean {
+  return header !== null && header.split(",").some((p) => p.trim().toLowerCase() === "sip");
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * RFC 7118 §5: a SIP message may go in a text or a binary frame. Text when it is valid
+ * UTF-8, binary otherwise (a binary body).
+ */
+export function webSocketPayload(data: Uint8Array): string | Uint8Array {
+  try {
+    return utf8.decode(data);
+  } catch {
+    return data;
+  }
+}

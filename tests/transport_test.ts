@@ -1,0 +1,124 @@
+// The socket shims on real loopback sockets: the same tests on Deno and on Bun.
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import dgram from "node:dgram";
+import net from "node:net";
+import { detectRuntime } from "../src/runtime/detect.ts";
+import type { SocketAddress, StreamConnection } from "../src/transport.ts";
+
+const runtime = await detectRuntime();
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+function udpExchange(host: string, port: number, payload: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const client = dgram.createSocket(host.includes(":") ? "udp6" : "udp4");
+    const timer = setTimeout(() => {
+      client.close();
+      reject(new Error("no UDP answer"));
+    }, 2000);
+    client.on("message", (data) => {
+      clearTimeout(timer);
+      client.close();
+      resolve(decoder.decode(data));
+    });
+    client.send(encoder.encode(payload), port, host);
+  });
+}
+
+describe(`${runtime.name} shim`, () => {
+  for (const host of ["127.0.0.1", "::1"]) {
+    test(`listenDatagram() receives and answers on ${host}`, async () => {
+      const seen: SocketAddress[] = [];
+      const endpoint = await runtime.listenDatagram({ hostname: host, port: 0 }, (data, from) => {
+        seen.push(from);
+        endpoint.send(encoder.encode("echo:" + decoder.decode(data)), from);
+      }, (e) => assert.fail(String(e)));
+      try {
+        assert.ok(endpoint.local.port > 0);
+        assert.equal(await udpExchange(host, endpoint.local.port, "ping"), "echo:ping");
+        assert.equal(seen[0].address, host);
+      } finally {
+        endpoint.close();
+      }
+    });
+
+    test(`listenStream() passes chunks and writes back in order on ${host}`, async () => {
+      const events: string[] = [];
+      const closed = Promise.withResolvers<void>();
+      const listener = await runtime.listenStream({ hostname: host, port: 0 }, {
+        open: (conn) => events.push("open " + conn.remote.address),
+        data: (conn, data) => conn.write(data),
+        close: () => {
+          events.push("close");
+          closed.resolve();
+        },
+      });
+      try {
+        const big = "abc" + "x".repeat(300_000) + "END";
+        const echoed = await new Promise<string>((resolve, reject) => {
+          const socket = net.connect(listener.local.port, host);
+          let received = "";
+          socket.on("data", (d) => {
+            received += decoder.decode(d);
+            if (received.endsWith("END")) {
+              socket.end();
+              resolve(received);
+            }
+          });
+          socket.on("error", reject);
+          socket.on("connect", () => {
+            socket.write("abc");
+            socket.write(big.slice(3));
+          });
+        });
+        assert.equal(echoed.length, big.length);
+        assert.equal(echoed, big);
+        await closed.promise;
+        assert.deepEqual(events, ["open " + host, "close"]);
+      } finally {
+        await listener.close();
+      }
+    });
+  }
+
+  test("listenWebSocket() requires the sip subprotocol and echoes text and binary messages", async () => {
+    const conns: StreamConnection[] = [];
+    const closed = Promise.withResolvers<void>();
+    const listener = await runtime.listenWebSocket({ hostname: "127.0.0.1", port: 0 }, {
+      open: (conn) => conns.push(conn),
+      data: (conn, data) => conn.write(data),
+      close: () => closed.resolve(),
+    });
+    try {
+      const url = `ws://127.0.0.1:${listener.local.port}/`;
+      const plain = await fetch(`http://127.0.0.1:${listener.local.port}/`);
+      assert.equal(plain.status, 426);
+      await plain.body?.cancel();
+
+      const ws = new WebSocket(url, ["sip"]);
+      ws.binaryType = "arraybuffer";
+      const replies: (string | number[])[] = [];
+      const done = Promise.withResolvers<void>();
+      ws.onmessage = (e) => {
+        replies.push(typeof e.data === "string" ? e.data : [...new Uint8Array(e.data)]);
+        if (replies.length === 2) done.resolve();
+      };
+      await new Promise<void>((resolve, reject) => {
+        ws.onopen = () => resolve();
+        ws.onerror = () => reject(new Error("WebSocket failed"));
+      });
+      assert.equal(ws.protocol, "sip");
+      ws.send("OPTIONS sip:a@b SIP/2.0\r\n\r\n");
+      ws.send(new Uint8Array([0xff, 0x00]));
+      await done.promise;
+      // Valid UTF-8 goes back as a text frame, other bytes as a binary frame (RFC 7118 §5).
+      assert.deepEqual(replies, ["OPTIONS sip:a@b SIP/2.0\r\n\r\n", [0xff, 0x00]]);
+      assert.equal(conns[0].remote.address, "127.0.0.1");
+      ws.close();
+      await closed.promise;
+    } finally {
+      await listener.close();
+    }
+  });
+});
