@@ -152,6 +152,29 @@ export {
   SipPeer,
 } from "./src/peer.ts";
 
+export {
+  type BoundAddress,
+  type ConnectionLimits,
+  type ListenSpec,
+  type ListenTransport,
+  parseListenAddress,
+  serve,
+  type ServeOptions,
+  type SipServer,
+  type TrafficEntry,
+} from "./src/serve.ts";
+export {
+  type DatagramEndpoint,
+  type ListenOptions,
+  responseDestination,
+  type RuntimeNet,
+  type SocketAddress,
+  type StreamConnection,
+  type StreamHandlers,
+  type StreamListener,
+  type ViaRouting,
+} from "./src/transport.ts";
+
 // `deno run -A mod.ts` and `bun mod.ts` run the command line; importing mod.ts does nothing.
 if (import.meta.main) {
   const { main } = await import("./src/cli.ts");

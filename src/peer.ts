@@ -121,6 +121,8 @@ export interface PeerOptions {
   address?: string;
   /** The peer's own port, for Contact (default 5060). */
   port?: number;
+  /** The peer's own port per transport, for Contact, where it differs from `port`. */
+  ports?: Partial<Record<Transport, number>>;
   /** The Server header (default `sipecho/0.1`). */
   server?: string;
   /** Seed of the random choices of the rules and of the tags (default 0). */
@@ -142,6 +144,8 @@ export interface PeerOptions {
   rtpPort?: (callId: string, index: number) => number;
   /** Called with every {@linkcode PeerEvent}. */
   onEvent?: (event: PeerEvent) => void;
+  /** Called with every message that parsed, before the peer acts on it (for logs and recorders). */
+  onReceive?: (message: SipMessage, remote: Remote, at: number) => void;
 }
 
 /** The methods the peer implements (RFC 3261 §20.5 Allow). */
@@ -249,12 +253,14 @@ export class SipPeer {
   #codecs: readonly Codec[];
   #address: string;
   #port: number;
+  #ports: Partial<Record<Transport, number>>;
   #server: string;
   #timers: PeerTimers;
   #retryAfter: number;
   #supported: readonly string[];
   #rtpPort: (callId: string, index: number) => number;
   #onEvent: ((event: PeerEvent) => void) | undefined;
+  #onReceive: ((message: SipMessage, remote: Remote, at: number) => void) | undefined;
   #random: () => number;
   #tagRandom: () => number;
   #transactions: TransactionTable;
@@ -274,12 +280,14 @@ export class SipPeer {
     this.#codecs = options.codecs ?? DEFAULT_CODECS;
     this.#address = options.address ?? "127.0.0.1";
     this.#port = options.port ?? 5060;
+    this.#ports = options.ports ?? {};
     this.#server = options.server ?? DEFAULT_SERVER;
     this.#timers = { ...DEFAULT_TIMERS, C: 180000, ...options.timers };
     this.#retryAfter = options.retryAfter ?? 5;
     this.#supported = options.supported ?? ["path"];
     this.#rtpPort = options.rtpPort ?? ((_callId, index) => 4000 + 2 * index);
     this.#onEvent = options.onEvent;
+    this.#onReceive = options.onReceive;
     const seed = options.seed ?? 0;
     this.#random = createRandom(seed);
     this.#tagRandom = createRandom(seed ^ 0x5a5a5a5a);
@@ -336,6 +344,7 @@ export class SipPeer {
     } else {
       message = input;
     }
+    if (message !== undefined) this.#onReceive?.(message, remote, at);
     if (message?.type === "response") {
       this.#event("dropped", `a ${message.status} response: the peer sends no requests`, remote);
     } else if (message !== undefined) {
@@ -843,7 +852,7 @@ export class SipPeer {
     const uri: SipUri = {
       scheme: "sip",
       host: this.#address.includes(":") ? `[${this.#address}]` : this.#address,
-      port: this.#port,
+      port: this.#ports[transport as Transport] ?? this.#port,
       params: transport === "udp" ? {} : { transport },
       headers: {},
     };

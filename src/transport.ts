@@ -102,3 +102,47 @@ export function webSocketPayload(data: Uint8Array): string | Uint8Array {
     return data;
   }
 }
+
+/** The parts of a top Via that decide where a response goes (see `Via` in header_values.ts). */
+export interface ViaRouting {
+  /** sent-by port, if given. */
+  port?: number;
+  /** The received parameter. */
+  received?: string;
+  /** The rport parameter: a port, `null` when present without a value. */
+  rport?: number | null;
+  /** The maddr parameter. */
+  maddr?: string;
+}
+
+/**
+ * Where a response goes on an unreliable transport (UDP), from the top Via of the response
+ * (with `received` and `rport` already filled in by the server) and the request's source.
+ *
+ * - RFC 3261 §18.2.2: `maddr` wins, at the sent-by port (default 5060);
+ * - RFC 3581 §4: with `rport` the response goes back to the source address and port;
+ * - RFC 3261 §18.2.2: otherwise to the `received` address (the source address, which is also the
+ *   sent-by host when no `received` was needed) at the sent-by port (default 5060).
+ *
+ * Host names are never resolved: the answer is always the source address unless `maddr` says
+ * otherwise, so only the port can differ from the source.
+ *
+ * @example
+ * ```ts
+ * import { responseDestination } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const source = { address: "192.0.2.7", port: 40000 };
+ * assert.deepEqual(responseDestination({ port: 5062 }, source), { address: "192.0.2.7", port: 5062 });
+ * assert.deepEqual(responseDestination({ rport: 40000, received: "192.0.2.7" }, source), source);
+ * assert.deepEqual(responseDestination({ maddr: "239.1.1.1" }, source), { address: "239.1.1.1", port: 5060 });
+ * ```
+ */
+export function responseDestination(via: ViaRouting, source: SocketAddress): SocketAddress {
+  if (via.maddr !== undefined) return { address: unbracket(via.maddr), port: via.port ?? 5060 };
+  if (via.rport !== undefined && via.rport !== null) {
+    return { address: via.received !== undefined ? unbracket(via.received) : source.address, port: via.rport };
+  }
+  if (via.rport === null) return source;
+  return { address: via.received !== undefined ? unbracket(via.received) : source.address, port: via.port ?? 5060 };
+}

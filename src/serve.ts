@@ -1,0 +1,443 @@
+/**
+ * `serve()`: the pure {@linkcode SipPeer} on real sockets. This file joins the core to a
+ * runtime's socket shim ({@linkcode RuntimeNet}); it holds the wire behaviour that is not in
+ * the core: listen addresses, response routing on UDP (RFC 3261 §18.2.2), stream framing and
+ * keep-alives on TCP (RFC 3261 §18.3, RFC 5626 §4.4.1), connection limits, and the one timer
+ * that drives the peer's clock.
+ *
+ * @module
+ */
+
+import { SipParseError } from "./errors.ts";
+import { StreamFramer } from "./framer.ts";
+import type { SipMessage } from "./message.ts";
+import { DEFAULT_MAX_MESSAGE_SIZE } from "./parse.ts";
+import { type Output, type PeerEvent, type PeerOptions, type Remote, SipPeer } from "./peer.ts";
+import type { Transport } from "./rules.ts";
+import {
+  type DatagramEndpoint,
+  responseDestination,
+  type RuntimeNet,
+  type SocketAddress,
+  type StreamConnection,
+  type StreamListener,
+  unbracket,
+} from "./transport.ts";
+
+/** The transports `serve()` can listen on. */
+export type ListenTransport = "udp" | "tcp" | "ws";
+
+/** One address to listen on. */
+export interface ListenSpec {
+  /** The transport. */
+  transport: ListenTransport;
+  /** Host or IP to bind, without brackets (`0.0.0.0`, `127.0.0.1`, `::1`). */
+  hostname: string;
+  /** Port; 0 picks a free one. */
+  port: number;
+}
+
+/** An address a server is listening on. */
+export interface BoundAddress {
+  /** The transport. */
+  transport: ListenTransport;
+  /** The bound IP, without brackets. */
+  address: string;
+  /** The bound port. */
+  port: number;
+}
+
+/** Limits on stream connections (TCP and WebSocket). */
+export interface ConnectionLimits {
+  /** Most connections open at once, over all stream listeners (default 1024); more are closed at once. */
+  maxConnections: number;
+  /** A connection that sends nothing for this long is closed, ms (default 300,000). */
+  idleTimeout: number;
+}
+
+/** What went in or out, for logs and recorders. */
+export interface TrafficEntry {
+  /** Wall-clock time, ms since the epoch. */
+  time: number;
+  /** `in` for a received message, `out` for a sent one. */
+  direction: "in" | "out";
+  /** The transport. */
+  transport: Transport;
+  /** The other side. */
+  remote: SocketAddress;
+  /** The message. */
+  message: SipMessage;
+}
+
+/** Options of {@linkcode serve}: where to listen, plus everything a {@linkcode SipPeer} takes. */
+export interface ServeOptions extends Omit<PeerOptions, "address" | "port" | "ports" | "onReceive"> {
+  /**
+   * Where to listen: specs, or `[HOST:]PORT` strings per transport. Default: UDP and TCP on
+   * `0.0.0.0:5060`.
+   */
+  listen?: ListenSpec[];
+  /** The address to put in Contact and SDP (default: the first bound address, or `127.0.0.1` for a wildcard). */
+  advertise?: string;
+  /** Largest message, bytes (default 65,535): bigger datagrams get 513, bigger stream messages close the connection. */
+  maxMessageSize?: number;
+  /** Limits on stream connections. */
+  connections?: Partial<ConnectionLimits>;
+  /** Closes the server when aborted. */
+  signal?: AbortSignal;
+  /** The socket shim (default: the one of the running runtime). */
+  net?: RuntimeNet;
+  /** Called with every message received (parsed) and sent. */
+  onTraffic?: (entry: TrafficEntry) => void;
+}
+
+/** A running server, from {@linkcode serve}. */
+export interface SipServer extends AsyncDisposable {
+  /** The pure peer behind the sockets: its dialogs, transactions and registrar. */
+  readonly peer: SipPeer;
+  /** The bound addresses, in the order of `listen`. */
+  readonly addresses: readonly BoundAddress[];
+  /**
+   * A SIP URI that reaches the server: `sip:USER@HOST:PORT` on its first address of the
+   * transport (default: the first address), with `;transport=tcp` or `ws` where needed.
+   */
+  uri(user?: string, transport?: ListenTransport): string;
+  /** Resolves once the server is closed. */
+  readonly closed: Promise<void>;
+  /** Stops listening, closes every connection and timer; resolves when all is closed. */
+  close(): Promise<void>;
+}
+
+/** A stream connection and what `serve()` keeps for it. */
+interface _Connection {
+  conn: StreamConnection;
+  transport: "tcp" | "ws";
+  framer: StreamFramer | undefined;
+  idle: ReturnType<typeof setTimeout> | undefined;
+  lastData: number;
+  open: boolean;
+}
+
+/** The `Remote` the peer sees: it comes back unchanged in its outputs. */
+interface _Remote extends Remote {
+  endpoint?: DatagramEndpoint;
+  connection?: _Connection;
+}
+
+const CRLF = new Uint8Array([13, 10]);
+const DEFAULT_LIMITS: ConnectionLimits = { maxConnections: 1024, idleTimeout: 300_000 };
+
+/**
+ * Parses a listen address: `PORT`, `HOST:PORT`, `[IPv6]:PORT` or `[IPv6]`.
+ *
+ * @param text The address.
+ * @param transport The transport it is for.
+ * @param defaultHost Host when none is given (default `0.0.0.0`).
+ * @returns The spec.
+ * @throws {RangeError} Naming what is wrong.
+ *
+ * @example
+ * ```ts
+ * import { parseListenAddress } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * assert.deepEqual(parseListenAddress("[::1]:5070", "tcp"), { transport: "tcp", hostname: "::1", port: 5070 });
+ * assert.deepEqual(parseListenAddress("5060", "udp"), { transport: "udp", hostname: "0.0.0.0", port: 5060 });
+ * ```
+ */
+export function parseListenAddress(text: string, transport: ListenTransport, defaultHost = "0.0.0.0"): ListenSpec {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:\[\]\s]+))?(?::?(\d{1,5}))?$/.exec(text.trim());
+  const hostOnly = m !== null && m[3] === undefined;
+  if (m === null || (m[1] === undefined && m[2] === undefined && m[3] === undefined)) {
+    throw new RangeError(`${transport} address "${text}": expected PORT, HOST:PORT or [IPv6]:PORT`);
+  }
+  // "5060" alone is a port, "host" alone is a host on 5060.
+  if (m[2] !== undefined && hostOnly && /^\d+$/.test(m[2])) {
+    return parseListenAddress(`:${m[2]}`, transport, defaultHost);
+  }
+  const port = m[3] === undefined ? 5060 : Number(m[3]);
+  if (port > 65535) throw new RangeError(`${transport} address "${text}": port ${port} is over 65535`);
+  return { transport, hostname: m[1] ?? m[2] ?? defaultHost, port };
+}
+
+function isWildcard(host: string): boolean {
+  return host === "0.0.0.0" || host === "::" || host === "";
+}
+
+function now(): number {
+  return performance.now();
+}
+
+/**
+ * Starts the SIP peer on real sockets: UDP, TCP and WebSocket (RFC 7118), IPv4 and IPv6, on
+ * Deno and on Bun. Port 0 picks a free port; `addresses` tells which.
+ *
+ * @param options Where to listen and how to answer.
+ * @returns The running server.
+ *
+ * @example
+ * ```ts
+ * import { serve } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * await using server = await serve({ listen: [{ transport: "udp", hostname: "127.0.0.1", port: 0 }] });
+ * assert.ok(server.addresses[0].port > 0);
+ * assert.match(server.uri("echo"), /^sip:echo@127\.0\.0\.1:\d+$/);
+ * ```
+ */
+export async function serve(options: ServeOptions = {}): Promise<SipServer> {
+  const net = options.net ?? await (await import("./runtime/detect.ts")).detectRuntime();
+  const listen = options.listen ?? [
+    { transport: "udp", hostname: "0.0.0.0", port: 5060 },
+    { transport: "tcp", hostname: "0.0.0.0", port: 5060 },
+  ];
+  if (listen.length === 0) throw new RangeError("serve(): nothing to listen on");
+  const limits = { ...DEFAULT_LIMITS, ...options.connections };
+  const maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
+  const onTraffic = options.onTraffic;
+  const onEvent = options.onEvent;
+  const connections = new Set<_Connection>();
+  const endpoints: DatagramEndpoint[] = [];
+  const listeners: StreamListener[] = [];
+  const addresses: BoundAddress[] = [];
+  let peer: SipPeer | undefined;
+  let closing: Promise<void> | undefined;
+  const closed = Promise.withResolvers<void>();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let timerAt = Infinity;
+
+  function event(kind: PeerEvent["kind"], message: string, remote?: Remote): void {
+    onEvent?.({ at: now(), kind, message, remote });
+  }
+
+  function send(outputs: Output[]): void {
+    for (const out of outputs) {
+      const remote = out.remote as _Remote;
+      if (remote.endpoint !== undefined) {
+        // RFC 3261 §18.2.2 and RFC 3581 §4: where a response goes on UDP.
+        const to = responseDestination(out.message.via[0], remote);
+        remote.endpoint.send(out.data, to);
+        onTraffic?.({ time: Date.now(), direction: "out", transport: "udp", remote: to, message: out.message });
+      } else if (remote.connection !== undefined) {
+        // RFC 3261 §18.2.2: on a stream, the response goes back on the request's connection. If it
+        // has closed, the response is dropped (the peer does not open connections).
+        if (!remote.connection.open) {
+          event("dropped", `${out.message.status} response: the ${remote.transport} connection has closed`, remote);
+          continue;
+        }
+        remote.connection.conn.write(out.data);
+        onTraffic?.({
+          time: Date.now(),
+          direction: "out",
+          transport: remote.transport,
+          remote: remote.connection.conn.remote,
+          message: out.message,
+        });
+      }
+    }
+    arm();
+  }
+
+  /** Keeps exactly one timer, at the peer's next due time. */
+  function arm(): void {
+    if (peer === undefined || closing !== undefined) return;
+    const next = peer.nextTimer();
+    if (next === undefined) {
+      if (timer !== undefined) clearTimeout(timer);
+      timer = undefined;
+      timerAt = Infinity;
+      return;
+    }
+    if (timer !== undefined && next >= timerAt) return;
+    if (timer !== undefined) clearTimeout(timer);
+    timerAt = next;
+    timer = setTimeout(fire, Math.max(0, Math.ceil(next - now())));
+  }
+
+  function fire(): void {
+    timer = undefined;
+    timerAt = Infinity;
+    if (peer !== undefined && closing === undefined) send(peer.tick(now()));
+  }
+
+  function receive(data: Uint8Array, remote: _Remote): void {
+    if (peer === undefined || closing !== undefined) return;
+    try {
+      send(peer.receive(data, remote, now()));
+    } catch (e) {
+      // A bug must not take the server down with every call in it: log and go on.
+      event("dropped", `internal error on a message from ${remote.address}:${remote.port}: ${e}`, remote);
+    }
+  }
+
+  // ---- stream connections (TCP, WebSocket)
+
+  function touch(c: _Connection): void {
+    c.lastData = now();
+    if (c.idle === undefined) c.idle = setTimeout(() => idleCheck(c), limits.idleTimeout);
+  }
+
+  function idleCheck(c: _Connection): void {
+    c.idle = undefined;
+    if (!c.open) return;
+    const quiet = now() - c.lastData;
+    if (quiet >= limits.idleTimeout - 1) {
+      event("dropped", `closing an idle ${c.transport} connection (${limits.idleTimeout} ms without data)`, {
+        ...c.conn.remote,
+        transport: c.transport,
+      });
+      c.conn.close();
+      return;
+    }
+    c.idle = setTimeout(() => idleCheck(c), limits.idleTimeout - quiet);
+  }
+
+  function streamHandlers(transport: "tcp" | "ws") {
+    const byConn = new Map<StreamConnection, _Connection>();
+    return {
+      open(conn: StreamConnection) {
+        if (connections.size >= limits.maxConnections) {
+          event("dropped", `connection limit (${limits.maxConnections}) reached: closing a new ${transport} connection`, {
+            ...conn.remote,
+            transport,
+          });
+          conn.close();
+          return;
+        }
+        const c: _Connection = {
+          conn,
+          transport,
+          framer: transport === "tcp" ? new StreamFramer({ maxMessageSize }) : undefined,
+          idle: undefined,
+          lastData: now(),
+          open: true,
+        };
+        byConn.set(conn, c);
+        connections.add(c);
+        touch(c);
+      },
+      data(conn: StreamConnection, data: Uint8Array) {
+        const c = byConn.get(conn);
+        if (c === undefined || !c.open) return;
+        c.lastData = now();
+        const remote: _Remote = { address: conn.remote.address, port: conn.remote.port, transport, connection: c };
+        if (c.framer === undefined) {
+          // RFC 7118 §5: one WebSocket message carries one SIP message.
+          if (data.length > maxMessageSize) {
+            event("dropped", `a ${data.length}-byte WebSocket message is over the ${maxMessageSize}-byte limit`, remote);
+            return;
+          }
+          return receive(data, remote);
+        }
+        let events;
+        try {
+          events = c.framer.push(data);
+        } catch (e) {
+          // The stream cannot be resynchronised (RFC 3261 §18.3): drop this connection only.
+          const reason = e instanceof SipParseError ? e.message : String(e);
+          event("parse-error", `closing the tcp connection: ${reason}`, remote);
+          c.conn.close();
+          return;
+        }
+        for (const ev of events) {
+          // RFC 5626 §4.4.1: a double-CRLF ping gets a single-CRLF pong.
+          if (ev.type === "keepalive") c.conn.write(CRLF);
+          else receive(ev.bytes, remote);
+        }
+      },
+      close(conn: StreamConnection) {
+        const c = byConn.get(conn);
+        if (c === undefined) return;
+        c.open = false;
+        if (c.idle !== undefined) clearTimeout(c.idle);
+        byConn.delete(conn);
+        connections.delete(c);
+      },
+    };
+  }
+
+  async function close(): Promise<void> {
+    if (closing !== undefined) return closing;
+    closing = (async () => {
+      if (timer !== undefined) clearTimeout(timer);
+      timer = undefined;
+      for (const c of connections) {
+        if (c.idle !== undefined) clearTimeout(c.idle);
+        c.idle = undefined;
+      }
+      for (const e of endpoints) e.close();
+      await Promise.all(listeners.map((l) => l.close()));
+      for (const c of connections) if (c.idle !== undefined) clearTimeout(c.idle);
+      connections.clear();
+      peer?.close();
+      options.signal?.removeEventListener("abort", onAbort);
+      closed.resolve();
+    })();
+    return closing;
+  }
+  const onAbort = () => void close();
+
+  try {
+    for (const spec of listen) {
+      const hostname = unbracket(spec.hostname);
+      if (spec.transport === "udp") {
+        const endpoint = await net.listenDatagram(
+          { hostname, port: spec.port },
+          (data, from) => receive(data, { address: from.address, port: from.port, transport: "udp", endpoint }),
+          (e) => event("dropped", `udp ${hostname}:${endpoint?.local.port ?? spec.port}: ${e}`),
+        );
+        endpoints.push(endpoint);
+        addresses.push({ transport: "udp", address: endpoint.local.address, port: endpoint.local.port });
+      } else if (spec.transport === "tcp" || spec.transport === "ws") {
+        const l = spec.transport === "tcp"
+          ? await net.listenStream({ hostname, port: spec.port }, streamHandlers("tcp"))
+          : await net.listenWebSocket({ hostname, port: spec.port }, streamHandlers("ws"));
+        listeners.push(l);
+        addresses.push({ transport: spec.transport, address: l.local.address, port: l.local.port });
+      } else {
+        throw new RangeError(`serve(): unknown transport "${(spec as ListenSpec).transport}"`);
+      }
+    }
+  } catch (e) {
+    await close();
+    throw e;
+  }
+
+  const first = addresses[0];
+  const advertise = options.advertise ?? (isWildcard(first.address) ? "127.0.0.1" : first.address);
+  const ports: Partial<Record<Transport, number>> = {};
+  for (const a of addresses) ports[a.transport] ??= a.port;
+  peer = new SipPeer({
+    ...options,
+    address: unbracket(advertise),
+    port: first.port,
+    ports,
+    onReceive: onTraffic &&
+      ((message, remote, _at) =>
+        onTraffic({
+          time: Date.now(),
+          direction: "in",
+          transport: remote.transport,
+          remote: { address: remote.address, port: remote.port },
+          message,
+        })),
+  });
+  if (options.signal?.aborted) await close();
+  else options.signal?.addEventListener("abort", onAbort, { once: true });
+
+  const server: SipServer = {
+    peer,
+    addresses,
+    closed: closed.promise,
+    close,
+    uri(user?: string, transport?: ListenTransport) {
+      const a = transport === undefined ? first : addresses.find((x) => x.transport === transport);
+      if (a === undefined) throw new RangeError(`uri(): the server does not listen on ${transport}`);
+      const host = isWildcard(a.address) ? unbracket(advertise) : a.address;
+      const h = host.includes(":") ? `[${host}]` : host;
+      const u = user === undefined ? "" : `${user}@`;
+      return `sip:${u}${h}:${a.port}${a.transport === "udp" ? "" : `;transport=${a.transport}`}`;
+    },
+    [Symbol.asyncDispose]: close,
+  };
+  return server;
+}
