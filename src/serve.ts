@@ -199,6 +199,8 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
   const endpoints: DatagramEndpoint[] = [];
   const listeners: StreamListener[] = [];
   const addresses: BoundAddress[] = [];
+  // Made once the ports are bound; the handlers above it run only after that.
+  // deno-lint-ignore prefer-const
   let peer: SipPeer | undefined;
   let closing: Promise<void> | undefined;
   const closed = Promise.withResolvers<void>();
@@ -355,7 +357,7 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
     };
   }
 
-  async function close(): Promise<void> {
+  function close(): Promise<void> {
     if (closing !== undefined) return closing;
     closing = (async () => {
       if (timer !== undefined) clearTimeout(timer);
