@@ -1,7 +1,8 @@
 /**
- * The command line. Today it reads one SIP message from standard input and prints what the
- * parser read, as JSON; the responder flags (`--udp`, `--tcp`, `--rules`, ...) come with the
- * socket shims.
+ * The command line: `deno run -A mod.ts [flags]`, `bun mod.ts [flags]`, `deno task start`.
+ * It runs the responder on the given transports (UDP and TCP on port 5060 by default) and
+ * logs what goes in and out; `--parse` reads one message from standard input instead and
+ * prints what the parser read.
  *
  * @module
  */
@@ -9,34 +10,93 @@
 import { SipParseError } from "./errors.ts";
 import type { SipMessage } from "./message.ts";
 import { parseMessage } from "./parse.ts";
+import type { PeerEvent } from "./peer.ts";
+import { DEFAULT_RULE_DESCRIPTIONS, parseRules, type Rule, RulesError, RulesSyntaxError } from "./rules.ts";
+import { type ListenSpec, parseListenAddress, serve, type TrafficEntry } from "./serve.ts";
 
-const USAGE = `sipecho 0.1.0: a SIP echo peer and auto-responder
+/** The version printed by `--version`, kept equal to deno.json's. */
+export const VERSION = "0.1.0";
 
-usage: deno run -A mod.ts [--help] < message.sip
-       bun mod.ts [--help] < message.sip
+const TEST_USERS = Object.entries(DEFAULT_RULE_DESCRIPTIONS)
+  .map(([user, what]) => `  ${user.padEnd(12)} ${what}`)
+  .join("\n");
 
-Reads one SIP message from standard input and prints what the parser read, as JSON.
-Exit status: 0 parsed, 1 rejected (the reason, byte offset and answer status are printed), 2 bad usage.
+const USAGE = `sipecho ${VERSION}: a SIP echo peer and auto-responder
+
+usage: deno run -A mod.ts [flags]     bun mod.ts [flags]     deno task start [flags]
+
+Listening (each flag repeatable; default: --udp 5060 --tcp 5060 on all interfaces):
+  --udp [HOST:]PORT     SIP over UDP          (HOST: 0.0.0.0, 127.0.0.1, [::1], ...)
+  --tcp [HOST:]PORT     SIP over TCP
+  --ws [HOST:]PORT      SIP over WebSocket (RFC 7118, subprotocol "sip")
+  --advertise HOST      address for Contact and SDP (default: the first bound address;
+                        127.0.0.1 when it is a wildcard)
+Answers:
+  --rules FILE          JSON rules, tried before the built-in test users (see README)
+  --no-test-users       no built-in test users: every user gets the echo behaviour
+  --seed N              seed of the random choices of the rules (default 0)
+Output:
+  --log human|json      a line per message on standard output (default human)
+  --quiet               no line per message; errors still go to standard error
+  --parse               read one SIP message from standard input, print it as JSON, exit
+  --help, --version
+
+Built-in test users (Request-URI user of an INVITE; anything else gets the echo call):
+  echo         100, 180, 200 OK with an SDP answer
+${TEST_USERS}
+
+Exit status: 0 after SIGINT/SIGTERM, 1 when a port cannot be bound, 2 for bad flags or a bad
+rules file. With --parse: 0 parsed, 1 rejected.
 `;
 
-interface Runtime {
+/** What the CLI needs from the runtime; tests pass their own. */
+export interface CliRuntime {
+  /** The arguments after the script. */
   args: string[];
+  /** Standard input, whole. */
   stdin(): Promise<Uint8Array>;
+  /** Reads a text file. */
+  readTextFile(path: string): Promise<string>;
+  /** Calls `handler` once on SIGINT or SIGTERM. */
+  onSignal(handler: () => void): void;
+  /** Writes a line to standard output. */
+  print(line: string): void;
+  /** Writes a line to standard error. */
+  printError(line: string): void;
+  /** Ends the process. */
   exit(code: number): never;
 }
 
-/** The few runtime abilities the CLI needs, from whichever runtime runs it. */
-function runtime(): Runtime {
+/** The runtime abilities the CLI needs, from whichever runtime runs it. */
+function runtime(): CliRuntime {
   const g = globalThis as unknown as {
-    Deno?: { args: string[]; stdin: { readable: ReadableStream<Uint8Array> }; exit(code: number): never };
-    Bun?: { argv: string[]; stdin: { arrayBuffer(): Promise<ArrayBuffer> } };
-    process?: { exit(code: number): never };
+    Deno?: {
+      args: string[];
+      stdin: { readable: ReadableStream<Uint8Array> };
+      readTextFile(path: string): Promise<string>;
+      addSignalListener(signal: string, handler: () => void): void;
+      exit(code: number): never;
+    };
+    Bun?: {
+      argv: string[];
+      stdin: { arrayBuffer(): Promise<ArrayBuffer> };
+      file(path: string): { text(): Promise<string> };
+    };
+    process?: { exit(code: number): never; on(signal: string, handler: () => void): void };
   };
+  const print = (line: string) => console.log(line);
+  const printError = (line: string) => console.error(line);
   if (g.Deno) {
     const deno = g.Deno;
     return {
       args: deno.args,
       stdin: async () => new Uint8Array(await new Response(deno.stdin.readable).arrayBuffer()),
+      readTextFile: (path) => deno.readTextFile(path),
+      onSignal(handler) {
+        for (const s of ["SIGINT", "SIGTERM"]) deno.addSignalListener(s, handler);
+      },
+      print,
+      printError,
       exit: (code) => deno.exit(code),
     };
   }
@@ -46,13 +106,147 @@ function runtime(): Runtime {
     return {
       args: bun.argv.slice(2),
       stdin: async () => new Uint8Array(await bun.stdin.arrayBuffer()),
+      readTextFile: (path) => bun.file(path).text(),
+      onSignal(handler) {
+        for (const s of ["SIGINT", "SIGTERM"]) process.on(s, handler);
+      },
+      print,
+      printError,
       exit: (code) => process.exit(code),
     };
   }
   throw new Error("sipecho runs on Deno or Bun");
 }
 
-/** What a parsed message looks like as JSON. */
+/** The command line, read. */
+export interface CliOptions {
+  /** Where to listen, in the order given. */
+  listen: ListenSpec[];
+  /** The rules file, if any. */
+  rules?: string;
+  /** Whether the built-in test users answer. */
+  testUsers: boolean;
+  /** Seed of the rules' random choices. */
+  seed: number;
+  /** Address for Contact and SDP. */
+  advertise?: string;
+  /** Log format. */
+  log: "human" | "json";
+  /** No per-message lines. */
+  quiet: boolean;
+  /** `--parse`, `--help` or `--version` instead of running. */
+  mode: "run" | "parse" | "help" | "version";
+}
+
+/** A bad command line: the message names the flag and what is wrong. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/**
+ * Reads the command line.
+ *
+ * @param args The arguments after the script.
+ * @returns The options.
+ * @throws {UsageError} Naming the flag and the problem.
+ *
+ * @example
+ * ```ts
+ * import { parseArgs } from "./cli.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const o = parseArgs(["--udp", "127.0.0.1:5070", "--log=json"]);
+ * assert.deepEqual(o.listen, [{ transport: "udp", hostname: "127.0.0.1", port: 5070 }]);
+ * assert.equal(o.log, "json");
+ * ```
+ */
+export function parseArgs(args: readonly string[]): CliOptions {
+  const o: CliOptions = { listen: [], testUsers: true, seed: 0, log: "human", quiet: false, mode: "run" };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    const eq = arg.startsWith("--") ? arg.indexOf("=") : -1;
+    const flag = eq > 0 ? arg.slice(0, eq) : arg;
+    const value = (): string => {
+      if (eq > 0) return arg.slice(eq + 1);
+      const v = args[i + 1];
+      if (v === undefined || (v.startsWith("--") && v.length > 2)) throw new UsageError(`${flag} needs a value`);
+      i++;
+      return v;
+    };
+    const noValue = () => {
+      if (eq > 0) throw new UsageError(`${flag} takes no value`);
+    };
+    switch (flag) {
+      case "--udp":
+      case "--tcp":
+      case "--ws": {
+        const transport = flag.slice(2) as ListenSpec["transport"];
+        try {
+          o.listen.push(parseListenAddress(value(), transport));
+        } catch (e) {
+          if (e instanceof UsageError) throw e;
+          throw new UsageError(`${flag}: ${(e as Error).message}`);
+        }
+        break;
+      }
+      case "--rules":
+        o.rules = value();
+        break;
+      case "--advertise":
+        o.advertise = value().replace(/^\[(.*)\]$/, "$1");
+        if (o.advertise === "") throw new UsageError("--advertise needs a host");
+        break;
+      case "--seed": {
+        const v = value();
+        if (!/^\d{1,10}$/.test(v) || Number(v) > 0xffffffff) {
+          throw new UsageError(`--seed: expected an integer 0..4294967295, got "${v}"`);
+        }
+        o.seed = Number(v);
+        break;
+      }
+      case "--log": {
+        const v = value();
+        if (v !== "human" && v !== "json") throw new UsageError(`--log: expected human or json, got "${v}"`);
+        o.log = v;
+        break;
+      }
+      case "--quiet":
+      case "-q":
+        noValue();
+        o.quiet = true;
+        break;
+      case "--no-test-users":
+        noValue();
+        o.testUsers = false;
+        break;
+      case "--parse":
+        noValue();
+        o.mode = "parse";
+        break;
+      case "--help":
+      case "-h":
+        o.mode = "help";
+        break;
+      case "--version":
+      case "-V":
+        o.mode = "version";
+        break;
+      default:
+        throw new UsageError(
+          arg.startsWith("-") ? `unknown flag "${flag}"` : `unexpected argument "${arg}" (flags start with --)`,
+        );
+    }
+  }
+  if (o.listen.length === 0) {
+    o.listen = [
+      { transport: "udp", hostname: "0.0.0.0", port: 5060 },
+      { transport: "tcp", hostname: "0.0.0.0", port: 5060 },
+    ];
+  }
+  return o;
+}
+
+/** What a parsed message looks like as JSON (`--parse`). */
 export function describeMessage(message: SipMessage): Record<string, unknown> {
   return {
     ...(message.type === "request"
@@ -69,27 +263,131 @@ export function describeMessage(message: SipMessage): Record<string, unknown> {
   };
 }
 
+function hostPort(address: string, port: number): string {
+  return address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+/**
+ * One log line for a message: in human form `time dir transport remote what Call-ID`, in JSON
+ * form an object per line.
+ *
+ * @param entry The message and where it went.
+ * @param format `human` or `json`.
+ * @returns The line.
+ */
+export function formatTraffic(entry: TrafficEntry, format: "human" | "json"): string {
+  const m = entry.message;
+  const callId = m.headers.get("Call-ID") ?? "";
+  const remote = hostPort(entry.remote.address, entry.remote.port);
+  if (format === "json") {
+    return JSON.stringify({
+      time: new Date(entry.time).toISOString(),
+      direction: entry.direction,
+      transport: entry.transport,
+      remote,
+      ...(m.type === "request" ? { method: m.method, uri: m.uri } : { status: m.status, reason: m.reason }),
+      callId,
+      cseq: m.headers.get("CSeq") ?? "",
+    });
+  }
+  const what = m.type === "request" ? `${m.method} ${m.uri}` : `${m.status} ${m.reason}`;
+  const arrow = entry.direction === "in" ? "<-" : "->";
+  return `${new Date(entry.time).toISOString().slice(11, 23)} ${arrow} ${entry.transport} ${remote} ${what} ${callId}`;
+}
+
+function formatEvent(event: PeerEvent, format: "human" | "json"): string {
+  const remote = event.remote ? hostPort(event.remote.address, event.remote.port) : undefined;
+  if (format === "json") {
+    return JSON.stringify({
+      time: new Date().toISOString(),
+      event: event.kind,
+      message: event.message,
+      ...(event.remote ? { transport: event.remote.transport, remote } : {}),
+    });
+  }
+  const where = event.remote ? ` ${event.remote.transport} ${remote}` : "";
+  return `${new Date().toISOString().slice(11, 23)} !! ${event.kind}${where}: ${event.message}`;
+}
+
+async function loadRulesFile(rt: CliRuntime, path: string): Promise<Rule[]> {
+  let text: string;
+  try {
+    text = await rt.readTextFile(path);
+  } catch (e) {
+    throw new UsageError(`--rules ${path}: cannot read the file: ${(e as Error).message}`);
+  }
+  try {
+    return parseRules(text, path);
+  } catch (e) {
+    if (e instanceof RulesError || e instanceof RulesSyntaxError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
 /**
  * Runs the command line.
  *
- * @param rt The runtime abilities (for tests); detected when omitted.
- * @returns When done; exits the process with the status described in the usage text.
+ * @param rt The runtime abilities (tests pass their own); detected when omitted.
+ * @returns Once the server has closed after a signal (or at once for `--help`, `--version`,
+ *   `--parse`); exits the process with the status described in the usage text.
  */
-export async function main(rt: Runtime = runtime()): Promise<void> {
-  if (rt.args.includes("--help") || rt.args.includes("-h")) {
-    console.log(USAGE);
-    return rt.exit(0);
-  }
-  if (rt.args.length > 0) {
-    console.error(`sipecho: unknown argument "${rt.args[0]}"\n\n${USAGE}`);
+export async function main(rt: CliRuntime = runtime()): Promise<void> {
+  let options: CliOptions;
+  let rules: Rule[] = [];
+  try {
+    options = parseArgs(rt.args);
+    if (options.mode === "run" && options.rules !== undefined) rules = await loadRulesFile(rt, options.rules);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    rt.printError(`sipecho: ${e.message}\nTry --help.`);
     return rt.exit(2);
   }
+  if (options.mode === "help") {
+    rt.print(USAGE);
+    return rt.exit(0);
+  }
+  if (options.mode === "version") {
+    rt.print(`sipecho ${VERSION}`);
+    return rt.exit(0);
+  }
+  if (options.mode === "parse") return await parseStdin(rt);
+
+  const format = options.log;
+  let server;
+  try {
+    server = await serve({
+      listen: options.listen,
+      rules,
+      defaultRules: options.testUsers,
+      seed: options.seed,
+      advertise: options.advertise,
+      onTraffic: options.quiet ? undefined : (entry) => rt.print(formatTraffic(entry, format)),
+      onEvent: (event) => {
+        if ((event.kind === "rule" || event.kind === "answer") && options.quiet) return;
+        const line = formatEvent(event, format);
+        if (event.kind === "rule" || event.kind === "answer") rt.print(line);
+        else rt.printError(line);
+      },
+    });
+  } catch (e) {
+    rt.printError(`sipecho: cannot listen: ${(e as Error).message}`);
+    return rt.exit(1);
+  }
+  const where = server.addresses.map((a) => `${a.transport} ${hostPort(a.address, a.port)}`).join(", ");
+  if (!options.quiet) rt.printError(`sipecho ${VERSION} listening on ${where}; try ${server.uri("echo")}`);
+  rt.onSignal(() => void server.close());
+  await server.closed;
+  return rt.exit(0);
+}
+
+async function parseStdin(rt: CliRuntime): Promise<void> {
   const input = await rt.stdin();
   try {
-    console.log(JSON.stringify(describeMessage(parseMessage(input)), null, 2));
+    rt.print(JSON.stringify(describeMessage(parseMessage(input)), null, 2));
+    return rt.exit(0);
   } catch (e) {
     if (!(e instanceof SipParseError)) throw e;
-    console.error(`sipecho: ${e.message} (byte ${e.offset}; a UAS answers ${e.status})`);
+    rt.printError(`sipecho: ${e.message} (byte ${e.offset}; a UAS answers ${e.status})`);
     return rt.exit(1);
   }
 }
