@@ -375,7 +375,10 @@ export async function main(rt: CliRuntime = runtime()): Promise<void> {
   }
   const where = server.addresses.map((a) => `${a.transport} ${hostPort(a.address, a.port)}`).join(", ");
   if (!options.quiet) rt.printError(`sipecho ${VERSION} listening on ${where}; try ${server.uri("echo")}`);
-  rt.onSignal(() => void server.close());
+  rt.onSignal(() => {
+    if (!options.quiet) rt.printError("sipecho: stopping");
+    void server.close();
+  });
   await server.closed;
   return rt.exit(0);
 }

@@ -1,0 +1,67 @@
+// In-memory cost of one call through the pure SipPeer (INVITE, ACK, BYE from a SIPp-like UAC),
+// without sockets: `deno run -A bench/peer_bench.ts [calls] [cps]`, `bun bench/peer_bench.ts`.
+// Reports µs per call and heap growth; the clock advances as at the given call rate, so the
+// transaction tables fill as they would on the wire.
+import process from "node:process";
+import { SipPeer } from "../mod.ts";
+
+const calls = Number(process.argv[2] ?? 25000);
+const cps = Number(process.argv[3] ?? 2500);
+const enc = new TextEncoder();
+const sdp = "v=0\r\no=user1 53655765 2353687637 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n" +
+  "m=audio 6000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n";
+
+function invite(i: number): Uint8Array {
+  return enc.encode(
+    `INVITE sip:service@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK-${i}-1-0\r\n` +
+      `From: sipp <sip:sipp@127.0.0.1:5061>;tag=${i}SIPpTag001\r\nTo: service <sip:service@127.0.0.1:5060>\r\n` +
+      `Call-ID: ${i}-1@127.0.0.1\r\nCSeq: 1 INVITE\r\nContact: sip:sipp@127.0.0.1:5061\r\nMax-Forwards: 70\r\n` +
+      `Subject: Performance Test\r\nContent-Type: application/sdp\r\nContent-Length: ${sdp.length}\r\n\r\n${sdp}`,
+  );
+}
+function ack(i: number, toTag: string): Uint8Array {
+  return enc.encode(
+    `ACK sip:service@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK-${i}-1-5\r\n` +
+      `From: sipp <sip:sipp@127.0.0.1:5061>;tag=${i}SIPpTag001\r\nTo: service <sip:service@127.0.0.1:5060>;tag=${toTag}\r\n` +
+      `Call-ID: ${i}-1@127.0.0.1\r\nCSeq: 1 ACK\r\nContact: sip:sipp@127.0.0.1:5061\r\nMax-Forwards: 70\r\n` +
+      `Subject: Performance Test\r\nContent-Length: 0\r\n\r\n`,
+  );
+}
+function bye(i: number, toTag: string): Uint8Array {
+  return enc.encode(
+    `BYE sip:service@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK-${i}-1-7\r\n` +
+      `From: sipp <sip:sipp@127.0.0.1:5061>;tag=${i}SIPpTag001\r\nTo: service <sip:service@127.0.0.1:5060>;tag=${toTag}\r\n` +
+      `Call-ID: ${i}-1@127.0.0.1\r\nCSeq: 2 BYE\r\nContact: sip:sipp@127.0.0.1:5061\r\nMax-Forwards: 70\r\n` +
+      `Subject: Performance Test\r\nContent-Length: 0\r\n\r\n`,
+  );
+}
+
+const peer = new SipPeer({ limits: { transactions: 1e6, dialogs: 1e6 } });
+const remote = { address: "127.0.0.1", port: 5061, transport: "udp" as const };
+const gc = (globalThis as { gc?: () => void }).gc;
+gc?.();
+const heap0 = process.memoryUsage().heapUsed;
+const t0 = performance.now();
+let sent = 0;
+for (let i = 0; i < calls; i++) {
+  const at = (i * 1000) / cps;
+  const out = peer.receive(invite(i), remote, at);
+  sent += out.length;
+  const ok = out[out.length - 1].message;
+  const tag = ok.to.tag!;
+  sent += peer.receive(ack(i, tag), remote, at + 0.5).length;
+  sent += peer.receive(bye(i, tag), remote, at + 1).length;
+  sent += peer.tick(at + 1).length;
+}
+const t1 = performance.now();
+const heap1 = process.memoryUsage().heapUsed;
+console.log(
+  JSON.stringify({
+    calls,
+    sent,
+    us_per_call: +((t1 - t0) * 1000 / calls).toFixed(1),
+    heap_growth_mib: +((heap1 - heap0) / 1048576).toFixed(1),
+    transactions: peer.transactions.length,
+    dialogs: peer.dialogs.length,
+  }),
+);

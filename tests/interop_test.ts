@@ -1,0 +1,198 @@
+// Interop with real SIP tools on loopback: SIPp's built-in uac scenario (UDP, TCP, IPv6, and
+// 10% packet loss) against serve(), and sipsak against the command line run as a process.
+// CI installs the tools (Debian packages sip-tester and sipsak); where one is missing the test
+// is skipped with that reason.
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { serve } from "../mod.ts";
+
+function installed(tool: string, arg: string): boolean {
+  try {
+    const r = spawnSync(tool, [arg], { stdio: "ignore" });
+    return r.error === undefined;
+  } catch {
+    return false;
+  }
+}
+
+const HAVE_SIPP = installed("sipp", "-v");
+const HAVE_SIPSAK = installed("sipsak", "-V");
+
+interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command to its end (or kills it after `timeout` ms), without blocking the event loop. */
+function runCommand(cmd: string, args: string[], timeout: number, cwd?: string): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => stdout += d);
+    child.stderr.on("data", (d) => stderr += d);
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeout);
+    child.on("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/**
+ * Starts a process and reports its exit code. On Deno through `Deno.Command`: its
+ * node:child_process reports a child that exits 0 after handling SIGTERM as killed by the
+ * signal, which would hide what this test checks.
+ */
+function startProcess(cmd: string, args: string[]) {
+  const deno = (globalThis as { Deno?: typeof Deno }).Deno;
+  if (deno !== undefined && !("Bun" in globalThis)) {
+    const child = new deno.Command(cmd, { args, stdin: "null", stdout: "null", stderr: "piped" }).spawn();
+    const decoder = new TextDecoder();
+    const listeners: ((text: string) => void)[] = [];
+    const reading = (async () => {
+      for await (const chunk of child.stderr) for (const l of listeners) l(decoder.decode(chunk));
+    })();
+    return {
+      onStderr: (l: (text: string) => void) => void listeners.push(l),
+      kill: (signal: "SIGTERM") => child.kill(signal),
+      exited: Promise.all([child.status, reading]).then(([s]) => s.code),
+    };
+  }
+  const child = spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"] });
+  const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+  return {
+    onStderr: (l: (text: string) => void) => void child.stderr.on("data", (d) => l(String(d))),
+    kill: (signal: "SIGTERM") => void child.kill(signal),
+    exited,
+  };
+}
+
+/** SIPp's final statistics: the cumulative column of "Successful call" and "Failed call". */
+function sippCounts(stdout: string): { successful: number; failed: number } {
+  const count = (label: string) => {
+    const rows = [...stdout.matchAll(new RegExp(`${label}\\s*\\|\\s*\\d+\\s*\\|\\s*(\\d+)`, "g"))];
+    return rows.length === 0 ? -1 : Number(rows[rows.length - 1][1]);
+  };
+  return { successful: count("Successful call"), failed: count("Failed call") };
+}
+
+async function sippUac(
+  transport: "udp" | "tcp",
+  host: string,
+  calls: number,
+  extra: string[] = [],
+): Promise<{ successful: number; failed: number; invites: number }> {
+  const callIds = new Set<string>();
+  await using server = await serve({
+    listen: [{ transport, hostname: host, port: 0 }],
+    onTraffic: (e) => {
+      if (e.direction === "in" && e.message.type === "request" && e.message.method === "INVITE") {
+        callIds.add(e.message.callId);
+      }
+    },
+  });
+  const { port } = server.addresses[0];
+  const target = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+  // SIPp writes no files without trace flags; run it in a scratch directory all the same.
+  const dir = mkdtempSync(join(tmpdir(), "sipp-"));
+  try {
+    const args = [
+      "-sn",
+      "uac",
+      "-m",
+      String(calls),
+      "-r",
+      "100",
+      "-t",
+      transport === "udp" ? "u1" : "t1",
+      "-i",
+      host,
+      "-nostdin",
+      "-timeout",
+      "60s",
+      "-timeout_error",
+      ...extra,
+      target,
+    ];
+    const r = await runCommand("sipp", args, 90_000, dir);
+    const counts = sippCounts(r.stdout);
+    assert.equal(r.code, 0, `sipp exited ${r.code}: ${r.stderr}\n${r.stdout.slice(-3000)}`);
+    return { ...counts, invites: callIds.size };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe("SIPp uac against serve()", () => {
+  const skip = HAVE_SIPP ? false : "sipp is not installed (Debian package sip-tester; .ci/run installs it)";
+
+  test("200 calls over UDP: all successful", { skip, timeout: 120_000 }, async () => {
+    const r = await sippUac("udp", "127.0.0.1", 200);
+    assert.deepEqual(r, { successful: 200, failed: 0, invites: 200 });
+  });
+
+  test("200 calls over TCP: all successful", { skip, timeout: 120_000 }, async () => {
+    const r = await sippUac("tcp", "127.0.0.1", 200);
+    assert.deepEqual(r, { successful: 200, failed: 0, invites: 200 });
+  });
+
+  test("50 calls over UDP on [::1]: all successful", { skip, timeout: 120_000 }, async () => {
+    const r = await sippUac("udp", "::1", 50);
+    assert.deepEqual(r, { successful: 50, failed: 0, invites: 50 });
+  });
+
+  test("200 calls over UDP with 10% packet loss: every call completes by retransmission", {
+    skip,
+    timeout: 120_000,
+  }, async () => {
+    const r = await sippUac("udp", "127.0.0.1", 200, ["-lost", "10"]);
+    assert.deepEqual(r, { successful: 200, failed: 0, invites: 200 });
+  });
+});
+
+describe("the command line as a process", () => {
+  const skip = HAVE_SIPSAK ? false : "sipsak is not installed (Debian package sipsak; .ci/run installs it)";
+
+  test("sipsak's OPTIONS ping is answered (sipsak exits 0), and SIGTERM ends the process with 0", {
+    skip,
+    timeout: 60_000,
+  }, async () => {
+    const isBun = "Bun" in globalThis;
+    const mod = new URL("../mod.ts", import.meta.url).pathname;
+    // Port 0 cannot be told to sipsak in advance: the server prints its bound port on stderr.
+    const args = isBun ? [mod, "--udp", "127.0.0.1:0"] : ["run", "-A", mod, "--udp", "127.0.0.1:0"];
+    const child = startProcess(process.execPath, args);
+    let stderr = "";
+    try {
+      const port = await new Promise<number>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no startup line: ${stderr}`)), 30_000);
+        child.onStderr((d) => {
+          stderr += d;
+          const m = /listening on udp 127\.0\.0\.1:(\d+)/.exec(stderr);
+          if (m) {
+            clearTimeout(timer);
+            resolve(Number(m[1]));
+          }
+        });
+      });
+      const r = await runCommand("sipsak", ["-s", `sip:echo@127.0.0.1:${port}`, "-v"], 20_000);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /^SIP\/2\.0 200 OK/m);
+    } finally {
+      child.kill("SIGTERM");
+    }
+    assert.equal(await child.exited, 0, stderr);
+    assert.match(stderr, /sipecho: stopping\n$/);
+  });
+});
