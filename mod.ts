@@ -175,6 +175,32 @@ export {
   type ViaRouting,
 } from "./src/transport.ts";
 
+export {
+  type AnswerAction,
+  type AnswerAlternative,
+  type AnswerResponse,
+  type AnswerSpec,
+  type MockAnswer,
+  type MockAnswerOptions,
+  type MockCall,
+  MockPeer,
+  mockPeer,
+  type MockPeerOptions,
+  type RequestMatch,
+  type RequestPattern,
+  type RequestPredicate,
+  type RequestSource,
+  type WaitOptions,
+} from "./src/mock.ts";
+export {
+  type AckOptions,
+  type DialogRequestOptions,
+  type HeaderFields,
+  type RequestOptions,
+  type UacResult,
+} from "./src/uac.ts";
+export { formatLadder, type LadderOptions, MockTimeoutError } from "./src/ladder.ts";
+
 // `deno run -A mod.ts` and `bun mod.ts` run the command line; importing mod.ts does nothing.
 if (import.meta.main) {
   const { main } = await import("./src/cli.ts");

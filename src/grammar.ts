@@ -93,3 +93,414 @@ export const CONTACT: RegExp = new RegExp(
 
 /** Call-ID = word [ "@" word ] (RFC 3261 §25.1). */
 export const CALL_ID: RegExp = /^[A-Za-z0-9\-.!%*_+`'~()<>:\\"/[\]?{}]+(?:@[A-Za-z0-9\-.!%*_+`'~()<>:\\"/[\]?{}]+)?$/;
+
+// ---------------------------------------------------------------------------------------------
+// Fast paths. Each function below scans the common shape of one value by hand, in one pass over
+// its bytes and without allocating, and answers true only if the value (read as Latin-1) is in
+// the language of the expression above it: on anything unusual (LWS around separators, escapes
+// it does not follow, other URI schemes, octets over 127) it answers false, and the caller asks
+// the expression. So a fast path may be narrower than its expression, never wider
+// (tests/grammar_test.ts checks this). They read bytes rather than characters because the
+// engines index a Uint8Array faster than they read a string.
+//
+// Each takes the value as b[start, end). The octet at b[end], if any, must be SP, HTAB, CR or LF
+// (as it is after a header value or a Request-URI): no character the grammar uses.
+
+// Character classes of RFC 3261 §25.1, one bit each.
+const C_TOKEN = 1; // token
+const C_HOST = 2; // hostname characters: alphanum "-" "."
+const C_USER = 4; // user: unreserved / user-unreserved ("%" handled apart)
+const C_PASSWORD = 8; // password: unreserved / "&" "=" "+" "$" ","
+const C_PARAM = 16; // paramchar: param-unreserved / unreserved
+const C_VALUE = 32; // gen-value as token or host: token / "[" "]" ":"
+const C_WORD = 64; // word (Call-ID)
+const C_HEX6 = 128; // IPv6reference characters: HEXDIG ":" "."
+const C_HCHAR = 256; // hname / hvalue: hnv-unreserved / unreserved
+const C_PLAIN_USER = 512; // user in an addr-spec outside <>: no ";" "?" ","
+const C_PLAIN_PASSWORD = 1024; // password in an addr-spec outside <>: no ","
+
+// 256 entries, so that any octet indexes it; those over 127 are in no class.
+const CLASS = new Uint16Array(256);
+function mark(chars: string, bit: number): void {
+  for (let i = 0; i < chars.length; i++) CLASS[chars.charCodeAt(i)] |= bit;
+}
+const ALPHANUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+const MARK = "-_.!~*'()"; // RFC 3261 §25.1 mark
+mark(ALPHANUM + "-.!%*_+`'~", C_TOKEN | C_VALUE);
+mark("[]:", C_VALUE);
+mark(ALPHANUM + "-.", C_HOST);
+mark(ALPHANUM + MARK + "&=+$,;?/", C_USER);
+mark(ALPHANUM + MARK + "&=+$/", C_PLAIN_USER);
+mark(ALPHANUM + MARK + "&=+$,", C_PASSWORD);
+mark(ALPHANUM + MARK + "&=+$", C_PLAIN_PASSWORD);
+mark(ALPHANUM + MARK + "[]/:&+$", C_PARAM);
+mark(ALPHANUM + MARK + "[]/?:+$", C_HCHAR);
+mark(ALPHANUM + "-.!%*_+`'~()<>:\\\"/[]?{}", C_WORD);
+mark("0123456789ABCDEFabcdef:.", C_HEX6);
+
+/** The index after the run of octets of class `bit` from i (not past end). */
+function run(b: Uint8Array, i: number, end: number, bit: number): number {
+  while (i < end && (CLASS[b[i]] & bit) !== 0) i++;
+  return i;
+}
+
+function isHex(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x66);
+}
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
+
+/** `*( chars / escaped )` from i: the index after it, or -1 at a "%" that is not an escape. */
+function runEscaped(b: Uint8Array, i: number, end: number, bit: number): number {
+  for (;;) {
+    i = run(b, i, end, bit);
+    if (i >= end || b[i] !== 0x25) return i;
+    if (i + 2 >= end || !isHex(b[i + 1]) || !isHex(b[i + 2])) return -1;
+    i += 3;
+  }
+}
+
+function skipSpaces(b: Uint8Array, i: number, end: number): number {
+  while (i < end && (b[i] === 0x20 || b[i] === 0x09)) i++;
+  return i;
+}
+
+/** Is b[i, j) the lower-case word `lower`, in any case? (Token characters fold with | 0x20.) */
+function isWord(b: Uint8Array, i: number, j: number, lower: string): boolean {
+  if (j - i !== lower.length) return false;
+  for (let k = 0; k < lower.length; k++) if ((b[i + k] | 0x20) !== lower.charCodeAt(k)) return false;
+  return true;
+}
+
+/** host = hostname / IPv4address / IPv6reference (RFC 3261 §25.1): the index after it, or -1. */
+function scanHost(b: Uint8Array, i: number, end: number): number {
+  if (i >= end) return -1;
+  const c = b[i];
+  if (c === 0x5b) {
+    const j = run(b, i + 1, end, C_HEX6);
+    return j > i + 1 && b[j] === 0x5d && j < end ? j + 1 : -1;
+  }
+  if ((CLASS[c] & C_HOST) === 0 || c === 0x2d || c === 0x2e) return -1;
+  const j = run(b, i + 1, end, C_HOST);
+  return b[j - 1] === 0x2d ? -1 : j;
+}
+
+/** port = 1*DIGIT, 0..65535 as PORT reads it: up to 4 digits, or 5 from 10000. -1 if not. */
+function scanPort(b: Uint8Array, i: number, end: number): number {
+  let j = i;
+  let n = 0;
+  while (j < end && j - i < 6 && isDigit(b[j])) n = n * 10 + b[j++] - 0x30;
+  const length = j - i;
+  if (length === 0 || length > 5 || (length === 5 && (n < 10000 || n > 65535))) return -1;
+  return j;
+}
+
+/** quoted-string from the opening quote (RFC 3261 §25.1): the index after it, or -1. */
+function scanQuoted(b: Uint8Array, i: number, end: number): number {
+  for (let j = i + 1; j < end; j++) {
+    const c = b[j];
+    if (c === 0x22) return j + 1;
+    if (c === 0x5c) j++; // quoted-pair
+  }
+  return -1;
+}
+
+/** gen-value = token / host / quoted-string, as GEN_VALUE reads it. */
+function scanGenValue(b: Uint8Array, i: number, end: number): number {
+  if (i < end && b[i] === 0x22) return scanQuoted(b, i, end);
+  const j = run(b, i, end, C_VALUE);
+  return j > i ? j : -1;
+}
+
+/** 1*DIGIT from i: the index after it, or -1 if there is no digit. */
+function scanDigits(b: Uint8Array, i: number, end: number): number {
+  let j = i;
+  while (j < end && isDigit(b[j])) j++;
+  return j > i ? j : -1;
+}
+
+/**
+ * SIP-URI / SIPS-URI (RFC 3261 §19.1.1, §25.1) from i, as URI reads it: the index after it, or
+ * -1. `headers`: whether `?` headers may follow. `plain`: the addr-spec form outside `<>`, where
+ * the user part holds no ";", "?" or "," and the URI ends before any parameter.
+ */
+function scanSipUri(b: Uint8Array, i: number, end: number, headers: boolean, plain: boolean): number {
+  if (i + 4 > end || (b[i] | 0x20) !== 0x73 || (b[i + 1] | 0x20) !== 0x69 || (b[i + 2] | 0x20) !== 0x70) return -1;
+  i += 3;
+  if ((b[i] | 0x20) === 0x73) i++;
+  if (b[i] !== 0x3a) return -1;
+  i++;
+  // userinfo = user [ ":" password ] "@": the user part runs to an "@" (or to ":" and then one).
+  const user = runEscaped(b, i, end, plain ? C_PLAIN_USER : C_USER);
+  if (user < 0) return -1;
+  if (b[user] === 0x40 && user < end) {
+    if (user === i) return -1;
+    i = user + 1;
+  } else if (b[user] === 0x3a && user > i) {
+    const password = runEscaped(b, user + 1, end, plain ? C_PLAIN_PASSWORD : C_PASSWORD);
+    if (password >= 0 && password < end && b[password] === 0x40) i = password + 1;
+  }
+  i = scanHost(b, i, end);
+  if (i < 0) return -1;
+  if (i < end && b[i] === 0x3a) {
+    i = scanPort(b, i + 1, end);
+    if (i < 0) return -1;
+  }
+  if (plain) return i;
+  // uri-parameters = *( ";" pname [ "=" pvalue ] )
+  while (i < end && b[i] === 0x3b) {
+    const name = runEscaped(b, i + 1, end, C_PARAM);
+    if (name <= i + 1) return -1;
+    i = name;
+    if (i < end && b[i] === 0x3d) {
+      const value = runEscaped(b, i + 1, end, C_PARAM);
+      if (value <= i + 1) return -1;
+      i = value;
+    }
+  }
+  // headers = "?" header *( "&" header ), header = hname "=" hvalue
+  if (headers && i < end && b[i] === 0x3f) {
+    do {
+      const name = runEscaped(b, i + 1, end, C_HCHAR);
+      if (name <= i + 1 || name >= end || b[name] !== 0x3d) return -1;
+      i = runEscaped(b, name + 1, end, C_HCHAR);
+      if (i < 0) return -1;
+    } while (i < end && b[i] === 0x26);
+  }
+  return i;
+}
+
+/**
+ * name-addr / addr-spec (RFC 3261 §20.10, §25.1) from i, as NAME_ADDR reads it, for SIP and SIPS
+ * URIs: the index after it, or -1.
+ */
+function scanNameAddr(b: Uint8Array, i: number, end: number): number {
+  if (i >= end) return -1;
+  if (b[i] === 0x22) {
+    // display-name = quoted-string, then LWS "<"
+    i = scanQuoted(b, i, end);
+    if (i < 0) return -1;
+    i = skipSpaces(b, i, end);
+    if (i >= end || b[i] !== 0x3c) return -1;
+  } else if (b[i] !== 0x3c) {
+    // display-name = *(token LWS), then LWS "<"; or an addr-spec
+    const first = i;
+    for (;;) {
+      const j = run(b, i, end, C_TOKEN);
+      if (j === i) return -1;
+      i = skipSpaces(b, j, end);
+      if (i >= end) return -1;
+      if (b[i] === 0x3c) break;
+      // No LWS after a token and no "<": an addr-spec if the token was a scheme.
+      if (i === j) return b[i] === 0x3a ? scanSipUri(b, first, end, false, true) : -1;
+    }
+  }
+  i = scanSipUri(b, i + 1, end, true, false);
+  return i >= 0 && i < end && b[i] === 0x3e ? i + 1 : -1;
+}
+
+/**
+ * Header parameters after a name-addr: `*( SEMI (tag / q / expires / generic-param) )`, as
+ * FROM_TO (`contact` false) or CONTACT (`contact` true) read them. The index after them, or -1.
+ */
+function scanAddressParams(b: Uint8Array, i: number, end: number, contact: boolean): number {
+  while (i < end && b[i] === 0x3b) {
+    const start = i + 1;
+    const name = run(b, start, end, C_TOKEN);
+    if (name === start) return -1;
+    const hasValue = name < end && b[name] === 0x3d;
+    if (isWord(b, start, name, "tag")) {
+      if (!hasValue) return -1;
+      i = scanGenValue(b, name + 1, end);
+    } else if (contact && isWord(b, start, name, "expires")) {
+      if (!hasValue) return -1;
+      i = scanDigits(b, name + 1, end);
+    } else if (contact && isWord(b, start, name, "q")) {
+      // qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )
+      const d = b[name + 1];
+      if (!hasValue || name + 1 >= end || (d !== 0x30 && d !== 0x31)) return -1;
+      i = name + 2;
+      if (i < end && b[i] === 0x2e) {
+        const decimals = ++i;
+        while (i < end && i - decimals < 3 && (d === 0x30 ? isDigit(b[i]) : b[i] === 0x30)) i++;
+      }
+    } else {
+      i = hasValue ? scanGenValue(b, name + 1, end) : name;
+    }
+    if (i < 0) return -1;
+  }
+  return i;
+}
+
+/**
+ * The fast path of {@linkcode VIA} over a whole Via field value, which may be a comma list
+ * (each element is then what {@linkcode VIA} must accept).
+ *
+ * @param b The octets holding the value.
+ * @param start Where the value starts.
+ * @param end Where it ends (b[end], if any, is SP, HTAB, CR or LF).
+ * @returns True if every element is a Via value in the common form; false if unsure.
+ * @example
+ * ```ts
+ * import { isPlainVia } from "./grammar.ts";
+ * import assert from "node:assert/strict";
+ * const b = new TextEncoder().encode("SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK1;rport");
+ * assert.ok(isPlainVia(b, 0, b.length));
+ * const lws = new TextEncoder().encode("SIP / 2.0 / UDP host");
+ * assert.ok(!isPlainVia(lws, 0, lws.length)); // unsure: ask VIA
+ * ```
+ */
+export function isPlainVia(b: Uint8Array, start: number, end: number): boolean {
+  let i = start;
+  for (;;) {
+    // sent-protocol = protocol-name SLASH protocol-version SLASH transport (no LWS here)
+    let j = run(b, i, end, C_TOKEN);
+    if (j === i || b[j] !== 0x2f) return false;
+    i = j + 1;
+    j = run(b, i, end, C_TOKEN);
+    if (j === i || b[j] !== 0x2f) return false;
+    i = j + 1;
+    j = run(b, i, end, C_TOKEN);
+    if (j === i) return false;
+    // LWS sent-by
+    i = skipSpaces(b, j, end);
+    if (i === j) return false;
+    i = scanHost(b, i, end);
+    if (i < 0) return false;
+    if (i < end && b[i] === 0x3a) {
+      i = scanPort(b, i + 1, end);
+      if (i < 0) return false;
+    }
+    // *( SEMI via-params ): ttl, maddr, received, branch, rport (RFC 3581) or generic
+    while (i < end && b[i] === 0x3b) {
+      const start = i + 1;
+      const name = run(b, start, end, C_TOKEN);
+      if (name === start) return false;
+      const hasValue = name < end && b[name] === 0x3d;
+      const value = name + 1;
+      switch (name - start) {
+        case 6:
+          if (isWord(b, start, name, "branch")) {
+            i = hasValue ? run(b, value, end, C_TOKEN) : value;
+            if (i === value) return false;
+            continue;
+          }
+          break;
+        case 5:
+          if (isWord(b, start, name, "rport")) {
+            i = hasValue ? scanPort(b, value, end) : name;
+            if (i < 0) return false;
+            continue;
+          }
+          if (isWord(b, start, name, "maddr")) {
+            i = hasValue ? scanHost(b, value, end) : -1;
+            if (i < 0) return false;
+            continue;
+          }
+          break;
+        case 8:
+          if (isWord(b, start, name, "received")) {
+            // received = IPv4address / IPv6address, as VIA reads it: "[" optional on each side
+            if (!hasValue) return false;
+            i = value < end && b[value] === 0x5b ? value + 1 : value;
+            j = run(b, i, end, C_HEX6);
+            if (j === i) return false;
+            i = j < end && b[j] === 0x5d ? j + 1 : j;
+            continue;
+          }
+          break;
+        case 3:
+          if (isWord(b, start, name, "ttl")) {
+            // ttl = 1*3DIGIT, 0..255
+            i = hasValue ? scanDigits(b, value, end) : -1;
+            if (i < 0 || i - value > 3) return false;
+            if (i - value === 3 && (b[value] - 0x30) * 100 + (b[value + 1] - 0x30) * 10 + b[value + 2] - 0x30 > 255) {
+              return false;
+            }
+            continue;
+          }
+          break;
+      }
+      i = hasValue ? scanGenValue(b, value, end) : name;
+      if (i < 0) return false;
+    }
+    if (i === end) return true;
+    if (b[i] !== 0x2c) return false;
+    i = skipSpaces(b, i + 1, end);
+  }
+}
+
+/**
+ * The fast path of {@linkcode FROM_TO} (`contact` false) or {@linkcode CONTACT} over a whole
+ * field value; for Contact it may be a comma list (but not `*`).
+ *
+ * @param b The octets holding the value.
+ * @param start Where the value starts.
+ * @param end Where it ends (b[end], if any, is SP, HTAB, CR or LF).
+ * @param contact Whether the value is a Contact (q and expires checked, lists allowed).
+ * @returns True if the value is in the language in its common form; false if unsure.
+ * @example
+ * ```ts
+ * import { isPlainAddress } from "./grammar.ts";
+ * import assert from "node:assert/strict";
+ * const b = new TextEncoder().encode('"Alice" <sip:alice@atlanta.example.com>;tag=1928301774');
+ * assert.ok(isPlainAddress(b, 0, b.length, false));
+ * const bad = new TextEncoder().encode("<sip:a@b>;tag");
+ * assert.ok(!isPlainAddress(bad, 0, bad.length, false)); // the tag needs a value
+ * ```
+ */
+export function isPlainAddress(b: Uint8Array, start: number, end: number, contact: boolean): boolean {
+  let i = start;
+  for (;;) {
+    i = scanNameAddr(b, i, end);
+    if (i < 0) return false;
+    i = scanAddressParams(b, i, end, contact);
+    if (i < 0) return false;
+    if (i === end) return true;
+    if (!contact || b[i] !== 0x2c) return false;
+    i = skipSpaces(b, i + 1, end);
+  }
+}
+
+/**
+ * The fast path of {@linkcode REQUEST_URI}: a SIP or SIPS URI without headers.
+ *
+ * @param b The octets holding the Request-URI.
+ * @param start Where it starts.
+ * @param end Where it ends (b[end], if any, is SP, HTAB, CR or LF).
+ * @returns True if it is a plain SIP or SIPS URI; false if unsure.
+ * @example
+ * ```ts
+ * import { isPlainRequestUri } from "./grammar.ts";
+ * import assert from "node:assert/strict";
+ * const b = new TextEncoder().encode("sip:echo@198.51.100.7:5060;transport=udp");
+ * assert.ok(isPlainRequestUri(b, 0, b.length));
+ * ```
+ */
+export function isPlainRequestUri(b: Uint8Array, start: number, end: number): boolean {
+  return scanSipUri(b, start, end, false, false) === end;
+}
+
+/**
+ * Exactly {@linkcode CALL_ID}, over octets: `word [ "@" word ]`.
+ *
+ * @param b The octets holding the value.
+ * @param start Where the value starts.
+ * @param end Where it ends.
+ * @returns Whether it matches.
+ * @example
+ * ```ts
+ * import { isCallId } from "./grammar.ts";
+ * import assert from "node:assert/strict";
+ * const b = new TextEncoder().encode("a84b4c76e66710@pc33.atlanta.example.com");
+ * assert.ok(isCallId(b, 0, b.length));
+ * ```
+ */
+export function isCallId(b: Uint8Array, start: number, end: number): boolean {
+  const at = run(b, start, end, C_WORD);
+  if (at === start) return false;
+  if (at === end) return true;
+  return b[at] === 0x40 && at + 1 < end && run(b, at + 1, end, C_WORD) === end;
+}

@@ -51,8 +51,18 @@ abstract class SipMessageBase {
   headers: SipHeaders;
   /** The body as bytes (empty when there is none). */
   body: Uint8Array;
-  #views: Record<string, unknown> = {};
+  // Views computed on first use, valid while `headers` is the same object at the same version.
+  #views: Record<string, unknown> | undefined;
+  #viewsFor: SipHeaders | undefined;
   #viewsVersion = 0;
+  // The views the parser computed while validating (RFC 3261 §8.1.1), kept apart from #views so
+  // that a parse stores four fields instead of building a dictionary.
+  #primedFor: SipHeaders | undefined;
+  #primedVersion = 0;
+  #callId = "";
+  #cseq: CSeq | undefined;
+  #maxForwards: number | undefined;
+  #contentLength: number | undefined;
 
   constructor(init: SipMessageInit) {
     this.version = init.version ?? "SIP/2.0";
@@ -62,21 +72,38 @@ abstract class SipMessageBase {
 
   /** @internal Returns a cached view, computing it on first use. */
   _view<T>(key: string, compute: () => T): T {
-    if (this.#viewsVersion !== this.headers.version) {
-      this.#views = {};
-      this.#viewsVersion = this.headers.version;
+    const headers = this.headers;
+    let views = this.#views;
+    if (views === undefined || this.#viewsFor !== headers || this.#viewsVersion !== headers.version) {
+      views = this.#views = {};
+      this.#viewsFor = headers;
+      this.#viewsVersion = headers.version;
     }
-    const views = this.#views;
     if (key in views) return views[key] as T;
     const value = compute();
     views[key] = value;
     return value;
   }
 
-  /** @internal Stores a view computed elsewhere (by the parser while validating). */
-  _prime(key: string, value: unknown): void {
-    this.#viewsVersion = this.headers.version;
-    this.#views[key] = value;
+  /**
+   * @internal Stores the views the parser computed while validating the current headers.
+   * @param callId The Call-ID.
+   * @param cseq The CSeq.
+   * @param maxForwards Max-Forwards, or undefined if absent.
+   * @param contentLength Content-Length, or undefined if absent.
+   */
+  _prime(callId: string, cseq: CSeq, maxForwards: number | undefined, contentLength: number | undefined): void {
+    this.#primedFor = this.headers;
+    this.#primedVersion = this.headers.version;
+    this.#callId = callId;
+    this.#cseq = cseq;
+    this.#maxForwards = maxForwards;
+    this.#contentLength = contentLength;
+  }
+
+  /** Are the primed views those of the current headers? */
+  #primed(): boolean {
+    return this.#primedFor === this.headers && this.#primedVersion === this.headers.version;
   }
 
   /** The body decoded as UTF-8 text. */
@@ -101,16 +128,19 @@ abstract class SipMessageBase {
 
   /** The Call-ID (RFC 3261 §20.8). Throws if absent or malformed. */
   get callId(): string {
+    if (this.#primed()) return this.#callId;
     return this._view("callId", () => parseCallId(this.#required("Call-ID")));
   }
 
   /** The CSeq (RFC 3261 §20.16). Throws if absent or malformed. */
   get cseq(): CSeq {
+    if (this.#primed()) return this.#cseq as CSeq;
     return this._view("cseq", () => parseCSeq(this.#required("CSeq")));
   }
 
   /** Max-Forwards (0..255), or undefined if absent (RFC 3261 §20.22). */
   get maxForwards(): number | undefined {
+    if (this.#primed()) return this.#maxForwards;
     return this._view("maxForwards", () => {
       const v = this.headers.get("Max-Forwards");
       return v === undefined ? undefined : parseBoundedInteger(v, "Max-Forwards", 255);
@@ -119,6 +149,7 @@ abstract class SipMessageBase {
 
   /** Content-Length as the header says, or undefined if absent (RFC 3261 §20.14). */
   get contentLength(): number | undefined {
+    if (this.#primed()) return this.#contentLength;
     return this._view("contentLength", () => {
       const v = this.headers.get("Content-Length");
       return v === undefined ? undefined : parseBoundedInteger(v, "Content-Length", Number.MAX_SAFE_INTEGER);

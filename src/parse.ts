@@ -10,7 +10,16 @@
  */
 
 import { SipParseError } from "./errors.ts";
-import { CONTACT, FROM_TO, REQUEST_URI, VIA } from "./grammar.ts";
+import {
+  CONTACT,
+  FROM_TO,
+  isCallId,
+  isPlainAddress,
+  isPlainRequestUri,
+  isPlainVia,
+  REQUEST_URI,
+  VIA,
+} from "./grammar.ts";
 import {
   canonicalHeaderName,
   compactHeaderName,
@@ -57,6 +66,7 @@ const DEFAULT_SCHEMES = ["sip", "sips", "tel"];
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+const keepBom = new TextDecoder("utf-8", { ignoreBOM: true });
 const EMPTY = new Uint8Array(0);
 
 /**
@@ -108,106 +118,218 @@ export function parseMessage(input: Uint8Array | string, options: ParseOptions =
 }
 
 function parse(bytes: Uint8Array, options: ParseOptions): SipMessage {
-  // Most messages are ASCII: then one decode gives characters at byte offsets, and the
-  // header section is found with a string search. Otherwise the bytes are searched.
+  const length = bytes.length;
+  // The message is read as bytes: lines, names and the values the parser checks are scanned in
+  // the bytes, and offsets are byte offsets. Strings are cut from one decode of the whole message
+  // when it has a character per byte (ASCII, the common case; a byte that is not UTF-8 decodes
+  // to one U+FFFD), else each string is decoded on its own.
   const text = decoder.decode(bytes);
-  const ascii = text.length === bytes.length;
   // RFC 3261 §7.5: CRLFs before the start line are ignored.
   let start = 0;
-  while (start < bytes.length && (bytes[start] === 13 || bytes[start] === 10)) start++;
-  if (start === bytes.length) throw new SipParseError("Cannot parse message: it is empty", start);
-  const [headEnd, bodyStart] = ascii ? findBlankLineInText(text, start) : findBlankLine(bytes, start);
-  if (headEnd < 0) {
-    throw new SipParseError("Cannot parse message: the header section is not ended by an empty line", bytes.length);
-  }
-  // The header section is head[from, to): the decoded text itself when it is ASCII (no copy),
-  // else the section decoded on its own.
-  const head = ascii ? text : decoder.decode(bytes.subarray(start, headEnd));
-  const from = ascii ? start : 0;
-  // (For a bare-LF message holding U+FFFD, headEnd counts re-encoded bytes and may pass the end.)
-  const to = ascii ? Math.min(headEnd, text.length) : head.length;
-  // Character indexes are byte offsets when the section has as many characters as bytes.
-  const where = new Where(head, from, to, start, to - from === headEnd - start);
+  while (start < length && (bytes[start] === 13 || bytes[start] === 10)) start++;
+  if (start === length) throw new SipParseError("Cannot parse message: it is empty", start);
 
   // Start line.
-  let lineEnd = head.indexOf("\n", from);
-  const firstLine = head.slice(from, head.charCodeAt(lineEnd - 1) === 13 ? lineEnd - 1 : lineEnd);
-  const message = parseStartLine(firstLine, where);
+  let lineEnd = findLf(bytes, text, start);
+  if (lineEnd < 0) throw notEnded(bytes);
+  const crlf = bytes[lineEnd - 1] === 13;
+  const firstLine = cut(bytes, text, start, crlf ? lineEnd - 1 : lineEnd, true);
+  const firstLineBytes = (crlf ? lineEnd - 1 : lineEnd) - start;
+  let message: SipMessage;
+  try {
+    message = parseStartLine(firstLine, start, firstLine.length === firstLineBytes);
+  } catch (e) {
+    throw hasBlankLine(bytes, text, start) ? e : notEnded(bytes);
+  }
+  // Lines end in CRLF; if the start line ends in a bare LF, bare LFs are accepted throughout.
+  // (A message that is not ASCII takes either, as it always has.)
+  const bareLf = !crlf || text.length !== length;
 
-  // Header fields, with folding undone (RFC 3261 §7.3.1).
+  // Header fields, with folding undone (RFC 3261 §7.3.1). The headers a UAS relies on are
+  // checked on the way (RFC 3261 §8.1.1, §8.2) by fast paths; if one is unsure, or a header
+  // appears twice, validate() checks them all again, exactly, after the loop.
   const fields: HeaderField[] = [];
   const maxHeaders = options.maxHeaders ?? DEFAULT_MAX_HEADERS;
+  let suspect = false;
+  let via = false;
+  let fromValue: string | undefined;
+  let toValue: string | undefined;
+  let callId: string | undefined;
+  let callIdChecked = false;
+  let cseq: string | undefined;
+  let maxForwards: string | undefined;
+  let contentLength: string | undefined;
   let pos = lineEnd + 1;
-  while (pos < to) {
-    const c0 = head.charCodeAt(pos);
-    if (c0 === 0x20 || c0 === 0x09) {
-      throw new SipParseError(
+  let to: number;
+  let bodyStart: number;
+  for (;;) {
+    if (pos >= length) throw notEnded(bytes);
+    const c0 = bytes[pos];
+    // The empty line that ends the header section (RFC 3261 §7).
+    if (c0 === 13) {
+      if (bytes[pos + 1] === 10 && (bareLf || bytes[pos - 2] === 13)) {
+        to = pos;
+        bodyStart = pos + 2;
+        break;
+      }
+    } else if (c0 === 10) {
+      if (bareLf) {
+        to = pos;
+        bodyStart = pos + 1;
+        break;
+      }
+    } else if (c0 === 0x20 || c0 === 0x09) {
+      throw lineError(
+        bytes,
+        text,
+        start,
+        pos,
         "Cannot parse message: a header line starts with whitespace after the start line",
-        where.at(pos - from),
       );
     }
-    lineEnd = head.indexOf("\n", pos);
+    // field-name HCOLON: a token, then *( SP / HTAB ) ":" (RFC 3261 §7.3.1, §25.1)
+    let i = pos;
+    let state = START;
+    while (i < length) {
+      const next = NAME_AUTOMATON[state * WIDTH + COLUMN[bytes[i]]];
+      if (next === START) break;
+      state = next;
+      i++;
+    }
+    const nameEnd = i;
+    while (i < length && (bytes[i] === 0x20 || bytes[i] === 0x09)) i++;
+    const plainName = bytes[i] === 0x3a && nameEnd > pos;
+    // The field ends at the first line end not followed by whitespace.
+    lineEnd = findLf(bytes, text, plainName ? i : pos);
+    if (lineEnd < 0) throw notEnded(bytes);
     let next = lineEnd + 1;
     let folded = false;
-    while (next < to) {
-      const c = head.charCodeAt(next);
-      if (c !== 0x20 && c !== 0x09) break;
+    while (bytes[next] === 0x20 || bytes[next] === 0x09) {
       folded = true;
-      lineEnd = head.indexOf("\n", next);
+      lineEnd = findLf(bytes, text, next);
+      if (lineEnd < 0) throw notEnded(bytes);
       next = lineEnd + 1;
     }
-    let end = head.charCodeAt(lineEnd - 1) === 13 ? lineEnd - 1 : lineEnd;
-    const colon = head.indexOf(":", pos);
-    if (colon < 0 || colon >= end) {
-      throw new SipParseError(
-        `Cannot parse header line "${head.slice(pos, Math.min(end, pos + 40))}": no colon`,
-        where.at(pos - from),
-      );
-    }
-    // HCOLON = *( SP / HTAB ) ":" SWS
-    let nameEnd = colon;
-    while (nameEnd > pos && (head.charCodeAt(nameEnd - 1) === 0x20 || head.charCodeAt(nameEnd - 1) === 0x09)) nameEnd--;
-    const name = lookupName(head, pos, nameEnd);
-    if (name === undefined) {
-      throw new SipParseError(
-        `Cannot parse header line: "${head.slice(pos, nameEnd)}" is not a header name`,
-        where.at(pos - from),
-      );
+    let end = bytes[lineEnd - 1] === 13 ? lineEnd - 1 : lineEnd;
+    let name: string;
+    let number = NAME_NUMBER[state];
+    let colon = i;
+    if (plainName) {
+      // A known name, else a token that is no known name, kept as written.
+      name = number >= 0 ? NAMES[number] : cut(bytes, text, pos, nameEnd);
+    } else {
+      // An unknown name, or an unusual line (no colon, a name that is not a token, octets that
+      // are not ASCII): read as text.
+      colon = plainName ? i : indexOfColon(bytes, pos, end);
+      if (colon < 0) {
+        const line = cut(bytes, text, pos, end).slice(0, 40);
+        throw lineError(bytes, text, start, pos, `Cannot parse header line "${line}": no colon`);
+      }
+      let trimmed = colon;
+      while (trimmed > pos && (bytes[trimmed - 1] === 0x20 || bytes[trimmed - 1] === 0x09)) trimmed--;
+      const raw = cut(bytes, text, pos, trimmed);
+      const canonical = lookupName(raw);
+      if (canonical === undefined) {
+        throw lineError(bytes, text, start, pos, `Cannot parse header line: "${raw}" is not a header name`);
+      }
+      name = canonical;
+      number = NUMBERS.get(name) ?? -1;
     }
     if (fields.length === maxHeaders) {
-      throw new SipParseError(
-        `Message has more than ${maxHeaders} header fields`,
-        where.at(pos - from),
-        400,
-        "maxHeaders",
-      );
+      throw lineError(bytes, text, start, pos, `Message has more than ${maxHeaders} header fields`, "maxHeaders");
     }
     let valueStart = colon + 1;
-    if (head.charCodeAt(valueStart) === 0x20 && head.charCodeAt(valueStart + 1) > 0x20) valueStart++;
-    else while (valueStart < end && isLws(head.charCodeAt(valueStart))) valueStart++;
-    while (end > valueStart && isLws(head.charCodeAt(end - 1))) end--;
-    let value = head.slice(valueStart, end);
+    if (bytes[valueStart] === 0x20 && bytes[valueStart + 1] > 0x20) valueStart++;
+    else while (valueStart < end && isLws(bytes[valueStart])) valueStart++;
+    while (end > valueStart && isLws(bytes[end - 1])) end--;
+    let value = cut(bytes, text, valueStart, end);
     if (folded) value = value.replace(/[ \t]*\r?\n[ \t]+/g, " ");
     fields.push({ name, value });
     pos = next;
+    if (number < VALIDATED.length) {
+      // The fast paths read the bytes, which are the value only when it was not folded.
+      switch (folded ? -1 : number) {
+        case VIA_NUMBER:
+          if (!suspect && !isPlainVia(bytes, valueStart, end)) suspect = true;
+          break;
+        case FROM_NUMBER:
+          if (fromValue !== undefined || !isPlainAddress(bytes, valueStart, end, false)) suspect = true;
+          break;
+        case TO_NUMBER:
+          if (toValue !== undefined || !isPlainAddress(bytes, valueStart, end, false)) suspect = true;
+          break;
+        case CALL_ID_NUMBER:
+          callIdChecked = isCallId(bytes, valueStart, end);
+          break;
+        case CONTACT_NUMBER:
+          if (!suspect && value !== "*" && !isPlainAddress(bytes, valueStart, end, true)) suspect = true;
+          break;
+        case MAX_FORWARDS_NUMBER:
+        case CSEQ_NUMBER:
+        case CONTENT_LENGTH_NUMBER:
+          break;
+        default:
+          // Date, or a folded value.
+          suspect = true;
+      }
+      switch (number) {
+        case VIA_NUMBER:
+          via = true;
+          break;
+        case FROM_NUMBER:
+          fromValue = value;
+          break;
+        case TO_NUMBER:
+          toValue = value;
+          break;
+        case CALL_ID_NUMBER:
+          if (callId !== undefined) suspect = true;
+          callId = value;
+          break;
+        case CSEQ_NUMBER:
+          if (cseq !== undefined) suspect = true;
+          cseq = value;
+          break;
+        case MAX_FORWARDS_NUMBER:
+          if (maxForwards !== undefined) suspect = true;
+          maxForwards = value;
+          break;
+        case CONTENT_LENGTH_NUMBER:
+          if (contentLength !== undefined && contentLength !== value) suspect = true;
+          contentLength = value;
+          break;
+      }
+    }
   }
 
   message.headers = SipHeaders._fromFields(fields);
   try {
-    validate(message, fields);
+    if (
+      suspect || !via || fromValue === undefined || toValue === undefined || callId === undefined || cseq === undefined
+    ) {
+      validate(message, fields);
+    } else {
+      prime(message, callId, callIdChecked, cseq, maxForwards, contentLength);
+    }
     message.body = frameBody(message, bytes, bodyStart, options);
-    if (message.type === "request") checkRequestUri(message, options);
+    if (message.type === "request") {
+      // The Request-URI follows the method (a token, so ASCII) and one space.
+      const uriStart = start + message.method.length + 1;
+      const plain = firstLine.length === firstLineBytes &&
+        isPlainRequestUri(bytes, uriStart, uriStart + message.uri.length);
+      checkRequestUri(message, plain, options);
+    }
   } catch (e) {
     if (e instanceof HeaderError) {
       const index = fields.findIndex((f) => f.name === e.header);
-      const error = new SipParseError(e.message, where.at(index < 0 ? to - from : where.fieldStart(index)));
+      const error = new SipParseError(e.message, index < 0 ? to : fieldOffset(bytes, start, index));
       error.partial = message;
       throw error;
     }
     if (e instanceof SipParseError) {
       e.partial = message;
       // Request-URI problems are reported at the Request-URI.
-      if (e.offset < 0) (e as { offset: number }).offset = where.at(firstLine.indexOf(" ") + 1);
+      if (e.offset < 0) (e as { offset: number }).offset = start + firstLine.indexOf(" ") + 1;
     }
     throw e;
   }
@@ -215,106 +337,163 @@ function parse(bytes: Uint8Array, options: ParseOptions): SipMessage {
 }
 
 /**
- * Where the header section ends: [index after its last line, index of the body], or [-1, -1].
- * Lines end in CRLF; if the start line ends in a bare LF, bare LFs are accepted throughout.
+ * The text of bytes[from, to): cut from the decoded message if it has a character per byte, else
+ * decoded on its own (keeping a U+FEFF where it is, unless `bom`: at the start of the start line
+ * a byte order mark is dropped, as when decoding the message whole).
  */
-function findBlankLineInText(text: string, start: number): [number, number] {
-  const lf = text.indexOf("\n", start);
-  if (lf > 0 && text.charCodeAt(lf - 1) === 13) {
-    const blank = text.indexOf("\r\n\r\n", lf - 1);
-    return blank < 0 ? [-1, -1] : [blank + 2, blank + 4];
-  }
-  return findBlankLine(new TextEncoder().encode(text), start);
+function cut(bytes: Uint8Array, text: string, from: number, to: number, bom = false): string {
+  if (text.length === bytes.length) return text.slice(from, to);
+  return (bom ? decoder : keepBom).decode(bytes.subarray(from, to));
 }
 
-/** The same search over bytes, for messages that are not pure ASCII. */
-function findBlankLine(bytes: Uint8Array, start: number): [number, number] {
+/** The index of the next LF from `from`, or -1. */
+function findLf(bytes: Uint8Array, text: string, from: number): number {
+  return text.length === bytes.length ? text.indexOf("\n", from) : bytes.indexOf(10, from);
+}
+
+function indexOfColon(bytes: Uint8Array, from: number, end: number): number {
+  const colon = bytes.indexOf(0x3a, from);
+  return colon >= end ? -1 : colon;
+}
+
+function notEnded(bytes: Uint8Array): SipParseError {
+  return new SipParseError("Cannot parse message: the header section is not ended by an empty line", bytes.length);
+}
+
+/**
+ * The error for a problem in the header line at byte offset `pos`, unless the header section
+ * has no end: that is reported first, whatever else is wrong.
+ */
+function lineError(
+  bytes: Uint8Array,
+  text: string,
+  start: number,
+  pos: number,
+  message: string,
+  limit?: "maxHeaders",
+): SipParseError {
+  if (!hasBlankLine(bytes, text, start)) return notEnded(bytes);
+  return new SipParseError(message, pos, 400, limit);
+}
+
+/**
+ * Does the message have an empty line after its start line? Lines end in CRLF; if the start
+ * line ends in a bare LF, bare LFs are accepted throughout (and in messages that are not ASCII).
+ */
+function hasBlankLine(bytes: Uint8Array, text: string, start: number): boolean {
+  const lf = bytes.indexOf(10, start);
+  if (lf > 0 && bytes[lf - 1] === 13 && text.length === bytes.length) return text.indexOf("\r\n\r\n", lf - 1) >= 0;
   for (let i = start;;) {
     const lf = bytes.indexOf(10, i);
-    if (lf < 0) return [-1, -1];
-    const next = bytes[lf + 1];
-    if (next === 13 && bytes[lf + 2] === 10) return [lf + 1, lf + 3];
-    if (next === 10) return [lf + 1, lf + 2];
+    if (lf < 0) return false;
+    if (bytes[lf + 1] === 10 || (bytes[lf + 1] === 13 && bytes[lf + 2] === 10)) return true;
     i = lf + 1;
   }
+}
+
+/** The byte offset where header field number `index` starts (folded lines joined). */
+function fieldOffset(bytes: Uint8Array, start: number, index: number): number {
+  let pos = bytes.indexOf(10, start) + 1;
+  for (let n = 0; n < index; n++) {
+    do pos = bytes.indexOf(10, pos) + 1; while (bytes[pos] === 0x20 || bytes[pos] === 0x09);
+  }
+  return pos;
 }
 
 function isLws(c: number): boolean {
   return c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a;
 }
 
-/**
- * Turns character indexes of the decoded header section head[from, to) (counted from `from`)
- * back into byte offsets (error path).
- */
-class Where {
-  constructor(
-    readonly head: string,
-    readonly from: number,
-    readonly to: number,
-    readonly start: number,
-    readonly oneBytePerChar: boolean,
-  ) {}
-  at(charIndex: number): number {
-    if (this.oneBytePerChar) return this.start + charIndex;
-    return this.start + encoder.encode(this.head.slice(this.from, this.from + charIndex)).length;
-  }
-  /** The character index where header field number `index` starts (folded lines joined). */
-  fieldStart(index: number): number {
-    const head = this.head;
-    let pos = head.indexOf("\n", this.from) + 1;
-    for (let n = 0; n < index; n++) {
-      do pos = head.indexOf("\n", pos) + 1; while (head.charCodeAt(pos) === 0x20 || head.charCodeAt(pos) === 0x09);
-    }
-    return pos - this.from;
-  }
-}
+// Known header names by number. The first ones are those validated while parsing, and their
+// number tags the field in the loop, so that no other field is looked at twice.
+const VIA_NUMBER = 0;
+const FROM_NUMBER = 1;
+const TO_NUMBER = 2;
+const CALL_ID_NUMBER = 3;
+const CSEQ_NUMBER = 4;
+const MAX_FORWARDS_NUMBER = 5;
+const CONTENT_LENGTH_NUMBER = 6;
+const CONTACT_NUMBER = 7;
+const VALIDATED = ["Via", "From", "To", "Call-ID", "CSeq", "Max-Forwards", "Content-Length", "Contact", "Date"];
+const NAMES = [...VALIDATED, ...KNOWN_HEADER_NAMES.filter((name) => !VALIDATED.includes(name))];
+const NUMBERS = new Map(NAMES.map((name, number) => [name, number]));
 
-// Header names by (length, first character): the parser's fast path. A name written in its
-// canonical spelling or in lower case is found with `startsWith`, without slicing a string.
-const MAX_SHAPE_LENGTH = 32;
-const BY_SHAPE: (string[] | undefined)[] = new Array(MAX_SHAPE_LENGTH * 128).fill(undefined);
-for (const name of KNOWN_HEADER_NAMES) {
-  for (const spelling of new Set([name, name.toLowerCase()])) {
-    // Pairs of spelling and canonical name.
-    const key = spelling.length * 128 + spelling.charCodeAt(0);
-    (BY_SHAPE[key] ??= []).push(spelling, name);
-  }
+// The header name is read by an automaton over the octets, which both finds the end of the token
+// and knows which known name (in any case, RFC 3261 §7.3.1) or compact form (§7.3.3) it spelled.
+// Its states are the prefixes of the known names in lower case, plus START and OTHER (a token
+// that is no known name); column is the octet's class: a letter, "-", another token character,
+// or STOP (not a token character).
+const START = 0;
+const OTHER = 1;
+const WIDTH = 32;
+const HYPHEN = 26;
+const OTHER_TOKEN = 27;
+const STOP = 28;
+const COLUMN = new Uint8Array(256).fill(STOP);
+for (let c = 0; c < 26; c++) {
+  COLUMN[0x41 + c] = c;
+  COLUMN[0x61 + c] = c;
 }
-
-/** The canonical name of the header name in head[start, end), or undefined if not a token. */
-function lookupName(head: string, start: number, end: number): string | undefined {
-  const length = end - start;
-  const c = head.charCodeAt(start);
-  if (length === 1) {
-    const compact = compactHeaderName(c);
-    if (compact !== undefined) return compact;
-  } else {
-    const candidates = length < MAX_SHAPE_LENGTH && c < 128 ? BY_SHAPE[length * 128 + c] : undefined;
-    if (candidates !== undefined) {
-      for (let i = 0; i < candidates.length; i += 2) {
-        if (head.startsWith(candidates[i], start)) return candidates[i + 1];
-      }
+for (const c of "0123456789.!%*_+`'~") COLUMN[c.charCodeAt(0)] = OTHER_TOKEN;
+COLUMN[0x2d] = HYPHEN;
+const transitions: number[] = [];
+const accepts: number[] = [];
+function newState(): number {
+  const state = accepts.length;
+  for (let column = 0; column < WIDTH; column++) transitions.push(column < STOP ? OTHER : START);
+  accepts.push(-1);
+  return state;
+}
+newState(); // START
+newState(); // OTHER
+const prefixes = new Map<string, number>([["", START]]);
+function addName(spelling: string, number: number): void {
+  let state = START;
+  for (let k = 1; k <= spelling.length; k++) {
+    let next = prefixes.get(spelling.slice(0, k));
+    if (next === undefined) {
+      next = newState();
+      prefixes.set(spelling.slice(0, k), next);
+      transitions[state * WIDTH + COLUMN[spelling.charCodeAt(k - 1)]] = next;
     }
+    state = next;
   }
-  const raw = head.slice(start, end);
+  accepts[state] = number;
+}
+NAMES.forEach((name, number) => addName(name.toLowerCase(), number));
+for (let c = 0x61; c <= 0x7a; c++) {
+  const name = compactHeaderName(c);
+  if (name !== undefined) addName(String.fromCharCode(c), NUMBERS.get(name)!);
+}
+/** The next state by state * WIDTH + column; START after STOP. */
+const NAME_AUTOMATON = new Uint16Array(transitions);
+/** The number of the name spelled by a state, or -1. */
+const NAME_NUMBER = new Int16Array(accepts);
+
+/** The canonical name of a header name as written, or undefined if it is not a token. */
+function lookupName(raw: string): string | undefined {
   const name = canonicalHeaderName(raw);
   if (name === raw && !isToken(raw)) return undefined;
   return name;
 }
 
-function parseStartLine(line: string, where: Where): SipMessage {
+/** The byte offset of character `index` of a line that starts at byte offset `start`. */
+function lineOffset(line: string, start: number, oneBytePerChar: boolean, index: number): number {
+  return start + (oneBytePerChar ? index : encoder.encode(line.slice(0, index)).length);
+}
+
+function parseStartLine(line: string, start: number, oneBytePerChar: boolean): SipMessage {
   const sp1 = line.indexOf(" ");
   // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase (RFC 3261 §7.2)
   if (line.startsWith("SIP/") || line.startsWith("sip/")) {
     const version = sp1 < 0 ? line : line.slice(0, sp1);
-    checkVersion(version, where.at(0));
+    checkVersion(version, lineOffset(line, start, oneBytePerChar, 0));
     const code = line.slice(sp1 + 1, sp1 + 4);
     const after = line.charCodeAt(sp1 + 4);
-    if (sp1 < 0 || !/^[1-6][0-9][0-9]$/.test(code) || (sp1 + 4 < line.length && after !== 0x20)) {
+    if (sp1 < 0 || !isStatusCode(code) || (sp1 + 4 < line.length && after !== 0x20)) {
       throw new SipParseError(
         `Cannot parse status line "${line.slice(0, 60)}": status code must be 3 digits 100..699`,
-        where.at(sp1 + 1),
+        lineOffset(line, start, oneBytePerChar, sp1 + 1),
       );
     }
     return new SipResponse({ status: Number(code), reason: line.slice(sp1 + 5), version, headers: NO_HEADERS });
@@ -326,26 +505,37 @@ function parseStartLine(line: string, where: Where): SipMessage {
       `Cannot parse request line "${
         line.slice(0, 80)
       }": it must be Method SP Request-URI SP SIP-Version, with single spaces and no whitespace in the Request-URI`,
-      where.at(0),
+      lineOffset(line, start, oneBytePerChar, 0),
     );
   }
   const method = line.slice(0, sp1);
   const uri = line.slice(sp1 + 1, sp2);
   const version = line.slice(sp2 + 1);
   if (!isToken(method)) {
-    throw new SipParseError(`Cannot parse request line: method "${method}" is not a token`, where.at(0));
+    throw new SipParseError(
+      `Cannot parse request line: method "${method}" is not a token`,
+      lineOffset(line, start, oneBytePerChar, 0),
+    );
   }
-  checkVersion(version, where.at(sp2 + 1));
+  checkVersion(version, lineOffset(line, start, oneBytePerChar, sp2 + 1));
   if (uri.charCodeAt(0) === 0x3c) {
     throw new SipParseError(
       `Cannot parse request line: Request-URI "${uri}" must not be enclosed in <>`,
-      where.at(sp1 + 1),
+      lineOffset(line, start, oneBytePerChar, sp1 + 1),
     );
   }
   return new SipRequest({ method, uri, version, headers: NO_HEADERS });
 }
 
 const NO_HEADERS = new SipHeaders();
+
+// Status-Code = 3DIGIT, 100..699 (RFC 3261 §7.2, §21)
+function isStatusCode(code: string): boolean {
+  const c0 = code.charCodeAt(0);
+  const c1 = code.charCodeAt(1);
+  const c2 = code.charCodeAt(2);
+  return code.length === 3 && c0 >= 0x31 && c0 <= 0x36 && c1 >= 0x30 && c1 <= 0x39 && c2 >= 0x30 && c2 <= 0x39;
+}
 
 // RFC 3261 §7.1: SIP-Version = "SIP" "/" 1*DIGIT "." 1*DIGIT; §8.2.2: anything but 2.0 gets 505.
 function checkVersion(version: string, offset: number): void {
@@ -432,7 +622,22 @@ function validate(message: SipMessage, fields: HeaderField[]): void {
   if (to === undefined) throw new HeaderError("To", "header is missing");
   if (callId === undefined) throw new HeaderError("Call-ID", "header is missing");
   if (cseq === undefined) throw new HeaderError("CSeq", "header is missing");
-  message._prime("callId", parseCallId(callId));
+  prime(message, callId, false, cseq, maxForwards, contentLength);
+}
+
+/**
+ * Parses Call-ID (unless `callIdChecked`: the fast path found it well formed), CSeq,
+ * Max-Forwards and Content-Length, and stores them on the message.
+ */
+function prime(
+  message: SipMessage,
+  callId: string,
+  callIdChecked: boolean,
+  cseq: string,
+  maxForwards: string | undefined,
+  contentLength: string | undefined,
+): void {
+  const parsedCallId = callIdChecked ? callId : parseCallId(callId);
   const parsedCSeq = parseCSeq(cseq);
   // RFC 3261 §8.1.1.5: the CSeq method MUST match the request method (RFC 4475 §3.1.2.17).
   if (message.type === "request" && parsedCSeq.method !== message.method) {
@@ -441,13 +646,10 @@ function validate(message: SipMessage, fields: HeaderField[]): void {
       `method "${parsedCSeq.method}" does not match the request method "${message.method}"`,
     );
   }
-  message._prime("cseq", parsedCSeq);
   message._prime(
-    "maxForwards",
+    parsedCallId,
+    parsedCSeq,
     maxForwards === undefined ? undefined : parseBoundedInteger(maxForwards, "Max-Forwards", 255),
-  );
-  message._prime(
-    "contentLength",
     contentLength === undefined
       ? undefined
       : parseBoundedInteger(contentLength, "Content-Length", Number.MAX_SAFE_INTEGER),
@@ -471,11 +673,17 @@ function frameBody(message: SipMessage, bytes: Uint8Array, bodyStart: number, op
   return length === 0 ? EMPTY : bytes.subarray(bodyStart, bodyStart + length);
 }
 
-/** RFC 3261 §8.2.2.1 and §19.1.1: the Request-URI scheme must be supported, and a SIP
- * Request-URI carries no headers. */
-function checkRequestUri(request: SipRequest, options: ParseOptions): void {
+/**
+ * RFC 3261 §8.2.2.1 and §19.1.1: the Request-URI scheme must be supported, and a SIP
+ * Request-URI carries no headers. `plain`: the fast path found a SIP or SIPS URI.
+ */
+function checkRequestUri(request: SipRequest, plain: boolean, options: ParseOptions): void {
   const uri = request.uri;
-  if (!REQUEST_URI.test(uri)) {
+  const schemes = options.uriSchemes ?? DEFAULT_SCHEMES;
+  if (plain) {
+    // A SIP or SIPS URI, the common case.
+    if (schemes === DEFAULT_SCHEMES) return;
+  } else if (!REQUEST_URI.test(uri)) {
     let parsed;
     try {
       parsed = parseUri(uri);
@@ -488,13 +696,7 @@ function checkRequestUri(request: SipRequest, options: ParseOptions): void {
     }
     throw new SipParseError(`Cannot parse Request-URI "${uri}": it is malformed`, -1);
   }
-  const colon = uri.indexOf(":");
-  const schemes = options.uriSchemes ?? DEFAULT_SCHEMES;
-  if (colon === 3 && schemes === DEFAULT_SCHEMES) {
-    const c = uri.charCodeAt(0) | 0x20;
-    if (c === 0x73 || c === 0x74) return; // "sip" or "tel", the common case
-  }
-  const scheme = uri.slice(0, colon).toLowerCase();
+  const scheme = uri.slice(0, uri.indexOf(":")).toLowerCase();
   if (!schemes.includes(scheme)) {
     throw new SipParseError(`Request-URI scheme "${scheme}" is not supported`, -1, 416);
   }

@@ -146,6 +146,19 @@ export interface PeerOptions {
   onEvent?: (event: PeerEvent) => void;
   /** Called with every message that parsed, before the peer acts on it (for logs and recorders). */
   onReceive?: (message: SipMessage, remote: Remote, at: number) => void;
+  /**
+   * Consulted for every new request before `rules` (not for retransmissions, ACK or CANCEL,
+   * which belong to a transaction or dialog): the rule it returns answers the request, as if it
+   * were the first of `rules`; `undefined` goes on to `rules`. For rules that change while the
+   * peer runs (the mock peer's `answer()`); its `match` is not checked again.
+   */
+  selectRule?: (request: SipRequest, remote: Remote) => Rule | undefined;
+  /**
+   * Called with every response that parsed. The peer sends no requests of its own, so without
+   * this a response is dropped with a `dropped` event; a caller that sends requests from the
+   * peer's sockets (the mock peer's UAC) takes their responses here.
+   */
+  onResponse?: (response: SipResponse, remote: Remote, at: number) => void;
 }
 
 /** The methods the peer implements (RFC 3261 §20.5 Allow). */
@@ -261,6 +274,8 @@ export class SipPeer {
   #rtpPort: (callId: string, index: number) => number;
   #onEvent: ((event: PeerEvent) => void) | undefined;
   #onReceive: ((message: SipMessage, remote: Remote, at: number) => void) | undefined;
+  #selectRule: ((request: SipRequest, remote: Remote) => Rule | undefined) | undefined;
+  #onResponse: ((response: SipResponse, remote: Remote, at: number) => void) | undefined;
   #random: () => number;
   #tagRandom: () => number;
   #transactions: TransactionTable;
@@ -288,6 +303,8 @@ export class SipPeer {
     this.#rtpPort = options.rtpPort ?? ((_callId, index) => 4000 + 2 * index);
     this.#onEvent = options.onEvent;
     this.#onReceive = options.onReceive;
+    this.#selectRule = options.selectRule;
+    this.#onResponse = options.onResponse;
     const seed = options.seed ?? 0;
     this.#random = createRandom(seed);
     this.#tagRandom = createRandom(seed ^ 0x5a5a5a5a);
@@ -346,7 +363,8 @@ export class SipPeer {
     }
     if (message !== undefined) this.#onReceive?.(message, remote, at);
     if (message?.type === "response") {
-      this.#event("dropped", `a ${message.status} response: the peer sends no requests`, remote);
+      if (this.#onResponse !== undefined) this.#onResponse(message, remote, at);
+      else this.#event("dropped", `a ${message.status} response: the peer sends no requests`, remote);
     } else if (message !== undefined) {
       this.#request(message, remote, at);
     }
@@ -571,7 +589,7 @@ export class SipPeer {
   #newRequest(request: SipRequest, key: string, remote: Remote, at: number): void {
     const input = _ruleInput(request, remote);
     let action: ResolvedAction | undefined;
-    const rule = findRule(this.#rules, input);
+    const rule = this.#selectRule?.(request, remote) ?? findRule(this.#rules, input);
     if (rule !== undefined) {
       action = resolveAction(rule.action, this.#random);
       this.#event("rule", `${request.method} ${request.uri}: rule "${rule.name}" (${action.kind})`, remote);

@@ -7,8 +7,9 @@
  */
 
 import { type SipRequest, SipResponse } from "./message.ts";
-import { parseNameAddress, parseVia } from "./header_values.ts";
-import { splitHeaderList } from "./headers.ts";
+import { parseNameAddress, parseVia, type Via } from "./header_values.ts";
+import { canonicalHeaderName, splitHeaderList } from "./headers.ts";
+import type { ViaRouting } from "./transport.ts";
 
 /**
  * The Server header value written by default (RFC 3261 §20.35).
@@ -212,7 +213,7 @@ export function createResponse(
   reason?: string,
   options: ResponseOptions = {},
 ): SipResponse {
-  const phrase = reason === undefined ? reasonPhrase(status) : (reasonPhrase(status), _oneLine(reason));
+  const phrase = _phraseOf(status, reason);
   const body = options.body === undefined
     ? new Uint8Array(0)
     : typeof options.body === "string"
@@ -221,33 +222,16 @@ export function createResponse(
   if (body.length > 0 && options.contentType === undefined) {
     throw new TypeError("createResponse(): a body needs a contentType");
   }
-  const h = request.headers;
+  const head = new ResponseHead(request, options.source);
   const headers: [string, string][] = [];
-  // RFC 3261 §8.2.6.2: the Via values, in order; the top one as stamped on receipt (§18.2.1).
-  let first = true;
-  for (const field of h.getFields("Via")) {
-    for (const value of splitHeaderList(field)) {
-      headers.push(["Via", first && options.source ? _stampVia(value, options.source) : value]);
-      first = false;
-    }
-  }
-  const from = h.get("From");
-  if (from !== undefined) headers.push(["From", from]);
-  const to = h.get("To");
-  if (to !== undefined) {
-    // RFC 3261 §8.2.6.2: a tag is added unless the To has one; never to a 100 (Trying).
-    const tag = status === 100 || _hasTag(to) ? undefined : options.toTag ?? _statelessTag(request);
-    headers.push(["To", tag === undefined ? to : `${to};tag=${tag}`]);
-  }
-  const callId = h.get("Call-ID");
-  if (callId !== undefined) headers.push(["Call-ID", callId]);
-  const cseq = h.get("CSeq");
-  if (cseq !== undefined) headers.push(["CSeq", cseq]);
-  if (status === 100) {
-    // RFC 3261 §8.2.6.1: a Timestamp in the request is copied into the 100 (Trying).
-    const timestamp = h.get("Timestamp");
-    if (timestamp !== undefined) headers.push(["Timestamp", timestamp]);
-  }
+  for (const value of head.vias) headers.push(["Via", value]);
+  if (head.from !== undefined) headers.push(["From", head.from]);
+  const to = head.toValue(status, options.toTag);
+  if (to !== undefined) headers.push(["To", to]);
+  if (head.callId !== undefined) headers.push(["Call-ID", head.callId]);
+  if (head.cseq !== undefined) headers.push(["CSeq", head.cseq]);
+  // RFC 3261 §8.2.6.1: a Timestamp in the request is copied into the 100 (Trying).
+  if (status === 100 && head.timestamp !== undefined) headers.push(["Timestamp", head.timestamp]);
   let hasServer = false;
   for (const [name, value] of options.headers ?? []) {
     if (name.toLowerCase() === "server") hasServer = true;
@@ -258,6 +242,298 @@ export function createResponse(
   if (body.length > 0) headers.push(["Content-Type", options.contentType as string]);
   headers.push(["Content-Length", String(body.length)]);
   return new SipResponse({ status, reason: phrase, headers, body });
+}
+
+/** Options of {@linkcode ResponseHead.format}: those of {@linkcode createResponse} but the source. */
+export type FormatResponseOptions = Omit<ResponseOptions, "source">;
+
+/**
+ * What every response to one request copies from it (RFC 3261 §8.2.6.2), read once and shared
+ * by all of them (a 100, a 180 and a 200 to one INVITE, say): the Via values in order, the top
+ * one stamped with received/rport (RFC 3261 §18.2.1, RFC 3581 §4), From, To, Call-ID, CSeq and
+ * Timestamp. {@linkcode ResponseHead.format} then writes the wire bytes of a response directly,
+ * the same bytes as `formatMessage(createResponse(...))` without building the message.
+ *
+ * Only the raw header fields are read, so that it also works on the partial message of a
+ * `SipParseError`; the parsed top Via and To are used when the request has them.
+ *
+ * @example
+ * ```ts
+ * import { createResponse, formatMessage, parseMessage, ResponseHead, type SipRequest } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const request = parseMessage(
+ *   "BYE sip:echo@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.2;branch=z9hG4bK1;rport\r\n" +
+ *     "From: <sip:a@x>;tag=1\r\nTo: <sip:echo@192.0.2.1>;tag=9\r\nCall-ID: c1\r\nCSeq: 2 BYE\r\n\r\n",
+ * ) as SipRequest;
+ * const source = { address: "198.51.100.7", port: 40000 };
+ * const head = new ResponseHead(request, source);
+ * assert.deepEqual(head.route, { port: undefined, maddr: undefined, rport: 40000, received: "198.51.100.7" });
+ * assert.deepEqual(head.format(200), formatMessage(createResponse(request, 200, undefined, { source })));
+ * ```
+ */
+export class ResponseHead {
+  /** The Via values in order (one per field in a response), the top one stamped. */
+  readonly vias: readonly string[];
+  /** The From value, if the request has one. */
+  readonly from: string | undefined;
+  /** The To value as in the request, if it has one. */
+  readonly to: string | undefined;
+  /** Whether the request's To has a tag (a response then adds none, RFC 3261 §8.2.6.2). */
+  readonly toTagged: boolean;
+  /** The Call-ID value, if any. */
+  readonly callId: string | undefined;
+  /** The CSeq value, if any. */
+  readonly cseq: string | undefined;
+  /** The Timestamp value, if any (copied into a 100 Trying, RFC 3261 §8.2.6.1). */
+  readonly timestamp: string | undefined;
+  /**
+   * The routing parameters of the stamped top Via (sent-by port, maddr, received, rport): with
+   * the source, where a response goes on UDP (RFC 3261 §18.2.2). Undefined if the top Via
+   * cannot be read or no source was given.
+   */
+  readonly route: ViaRouting | undefined;
+  /** The request's first Via field as received, for the stateless To tag. */
+  #firstVia: string | undefined;
+  /** "Via: ...\r\n" lines and the From line. */
+  #before: string;
+  /** The Call-ID and CSeq lines. */
+  #after: string;
+  #statelessTag: string | undefined;
+
+  /**
+   * @param request The request.
+   * @param source Where it came from: when given, the top Via is stamped as in
+   *   {@linkcode ResponseOptions.source}.
+   */
+  constructor(request: SipRequest, source?: { address: string; port: number }) {
+    const vias: string[] = [];
+    let from: string | undefined;
+    let to: string | undefined;
+    let callId: string | undefined;
+    let cseq: string | undefined;
+    let timestamp: string | undefined;
+    let firstVia: string | undefined;
+    let route: ViaRouting | undefined;
+    // One pass over the fields; the parser and SipHeaders keep known names in their canonical
+    // spelling, compact forms included.
+    for (const field of request.headers.fields) {
+      const value = field.value;
+      switch (field.name) {
+        case "Via":
+          if (firstVia === undefined) {
+            firstVia = value;
+            // RFC 3261 §8.2.6.2: the Via values, in order; the top one as stamped on receipt (§18.2.1).
+            const values = value.indexOf(",") < 0 ? [value] : splitHeaderList(value);
+            for (let i = 0; i < values.length; i++) {
+              if (i === 0 && source !== undefined) {
+                const stamped = _stamp(request, values[0], source);
+                vias.push(stamped.value);
+                route = stamped.route;
+              } else vias.push(values[i]);
+            }
+          } else if (value.indexOf(",") < 0) vias.push(value);
+          else for (const v of splitHeaderList(value)) vias.push(v);
+          break;
+        case "From":
+          from ??= value;
+          break;
+        case "To":
+          to ??= value;
+          break;
+        case "Call-ID":
+          callId ??= value;
+          break;
+        case "CSeq":
+          cseq ??= value;
+          break;
+        case "Timestamp":
+          timestamp ??= value;
+          break;
+      }
+    }
+    this.vias = vias;
+    this.from = from;
+    this.to = to;
+    this.callId = callId;
+    this.cseq = cseq;
+    this.timestamp = timestamp;
+    this.route = route;
+    this.#firstVia = firstVia;
+    this.toTagged = to !== undefined && _toTagged(request, to);
+    let before = "";
+    for (const v of vias) before += "Via: " + v + "\r\n";
+    if (from !== undefined) before += "From: " + from + "\r\n";
+    this.#before = before;
+    this.#after = (callId === undefined ? "" : "Call-ID: " + callId + "\r\n") +
+      (cseq === undefined ? "" : "CSeq: " + cseq + "\r\n");
+  }
+
+  /**
+   * The To value of a response with this status: with `toTag` added unless the request's To
+   * has a tag or the status is 100 (RFC 3261 §8.2.6.2); without `toTag`, a tag derived from
+   * the request (RFC 3261 §8.2.7).
+   *
+   * @param status The status code.
+   * @param toTag Our tag.
+   * @returns The value, or undefined if the request has no To.
+   */
+  toValue(status: number, toTag?: string): string | undefined {
+    const to = this.to;
+    if (to === undefined || status === 100 || this.toTagged) return to;
+    return to + ";tag=" + (toTag ?? this.#stateless());
+  }
+
+  #stateless(): string {
+    return this.#statelessTag ??= _statelessTag(this.callId, this.from, this.cseq, this.#firstVia);
+  }
+
+  /**
+   * The wire bytes of a response (RFC 3261 §7.2, §8.2.6): the same as
+   * `formatMessage(createResponse(request, status, reason, { ...options, source }))`.
+   *
+   * @param status The status code, 100..699.
+   * @param reason The reason phrase (default: {@linkcode reasonPhrase}); line breaks become spaces.
+   * @param options To tag, extra headers, body and Server header.
+   * @returns The bytes.
+   * @throws {RangeError} If the status is not 100..699.
+   * @throws {TypeError} If a non-empty body has no `contentType`.
+   */
+  format(status: number, reason?: string, options: FormatResponseOptions = {}): Uint8Array {
+    let text = "SIP/2.0 " + status + " " + _phraseOf(status, reason) + "\r\n" + this.#before;
+    const to = this.toValue(status, options.toTag);
+    if (to !== undefined) text += "To: " + to + "\r\n";
+    text += this.#after;
+    if (status === 100 && this.timestamp !== undefined) text += "Timestamp: " + this.timestamp + "\r\n";
+    const body = options.body;
+    // A string body joins the text when it is ASCII (its length is then its size in bytes).
+    let bytes: Uint8Array | undefined;
+    let length = 0;
+    if (typeof body === "string") {
+      if (_isAscii(body)) length = body.length;
+      else length = (bytes = encoder.encode(body)).length;
+    } else if (body !== undefined) {
+      length = (bytes = body).length;
+    }
+    if (length > 0 && options.contentType === undefined) {
+      throw new TypeError("createResponse(): a body needs a contentType");
+    }
+    let hasServer = false;
+    let wroteLength = false;
+    if (options.headers !== undefined) {
+      for (const [name, value] of options.headers) {
+        const canonical = canonicalHeaderName(name);
+        if (canonical === "Server") hasServer = true;
+        else if (canonical === "Content-Length") {
+          // As formatMessage does: the first Content-Length is written right, in place.
+          if (!wroteLength) text += "Content-Length: " + length + "\r\n";
+          wroteLength = true;
+          continue;
+        }
+        text += canonical + ": " + value + "\r\n";
+      }
+    }
+    const server = options.server === undefined ? DEFAULT_SERVER : options.server;
+    if (server !== null && !hasServer) text += "Server: " + server + "\r\n";
+    if (length > 0) text += "Content-Type: " + options.contentType + "\r\n";
+    if (!wroteLength) text += "Content-Length: " + length + "\r\n";
+    text += "\r\n";
+    if (bytes === undefined) return encoder.encode(length > 0 ? text + body : text);
+    const head = encoder.encode(text);
+    const out = new Uint8Array(head.length + bytes.length);
+    out.set(head, 0);
+    out.set(bytes, head.length);
+    return out;
+  }
+}
+
+/**
+ * @internal Reads back the bytes of a response written by {@linkcode ResponseHead.format}
+ * (or `formatMessage`): the start line, one header field per line, the body. It trusts the
+ * writer, so that even a Via copied as received but malformed is read back as it was sent.
+ *
+ * @param data The bytes.
+ * @returns The response.
+ */
+export function _responseFromWire(data: Uint8Array): SipResponse {
+  let end = -1;
+  for (let i = 0; i + 3 < data.length; i++) {
+    if (data[i] === 13 && data[i + 1] === 10 && data[i + 2] === 13 && data[i + 3] === 10) {
+      end = i;
+      break;
+    }
+  }
+  if (end < 0) end = data.length;
+  const lines = decoder.decode(data.subarray(0, end)).split("\r\n");
+  const start = lines[0];
+  const space = start.indexOf(" ", 8);
+  const status = Number(start.slice(8, space < 0 ? start.length : space));
+  const reason = space < 0 ? "" : start.slice(space + 1);
+  const headers: [string, string][] = [];
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i];
+    const colon = line.indexOf(": ");
+    if (colon > 0) headers.push([line.slice(0, colon), line.slice(colon + 2)]);
+  }
+  return new SipResponse({ status, reason, headers, body: data.subarray(Math.min(end + 4, data.length)) });
+}
+
+const decoder = new TextDecoder();
+
+function _phraseOf(status: number, reason: string | undefined): string {
+  const standard = reasonPhrase(status);
+  if (reason === undefined) return standard;
+  return reason.indexOf("\r") < 0 && reason.indexOf("\n") < 0 ? reason : _oneLine(reason);
+}
+
+function _isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
+/** Whether the To has a tag: from the parsed view when the request has a sound one. */
+function _toTagged(request: SipRequest, to: string): boolean {
+  let view;
+  try {
+    view = request.to;
+  } catch {
+    return _hasTag(to);
+  }
+  return view.tag !== undefined;
+}
+
+/**
+ * The top Via value stamped (RFC 3261 §18.2.1, RFC 3581 §4), and its routing parameters. The
+ * request's parsed top Via is used when it has one (the parser made it), else the value is
+ * parsed; a value that cannot be parsed is kept as it is, without routing parameters.
+ */
+function _stamp(
+  request: SipRequest,
+  value: string,
+  source: { address: string; port: number },
+): { value: string; route: ViaRouting | undefined } {
+  let via: Via;
+  try {
+    via = request.via[0];
+  } catch {
+    try {
+      via = parseVia(value);
+    } catch {
+      return { value, route: undefined };
+    }
+  }
+  const address = _normalAddress(source.address);
+  // RFC 3581 §4: with rport, received is added even if it equals sent-by.
+  const needReceived = via.rport === null || _normalAddress(via.host) !== address;
+  const needRport = via.rport === null;
+  const route: ViaRouting = {
+    port: via.port,
+    maddr: via.maddr,
+    rport: needRport ? source.port : via.rport,
+    received: needReceived ? address : via.received,
+  };
+  if (!needReceived && !needRport) return { value, route };
+  return { value: _stampVia(value, address, source.port, needReceived, needRport), route };
 }
 
 function _oneLine(text: string): string {
@@ -305,27 +581,16 @@ function _splitParams(value: string): string[] {
 }
 
 /**
- * Adds `received` and fills `rport` in a Via value (RFC 3261 §18.2.1, RFC 3581 §4). A value
- * that cannot be parsed is returned unchanged.
+ * Adds `received` and fills `rport` in a Via value (RFC 3261 §18.2.1, RFC 3581 §4), as
+ * {@linkcode _stamp} decided.
  */
-function _stampVia(value: string, source: { address: string; port: number }): string {
-  let via;
-  try {
-    via = parseVia(value);
-  } catch {
-    return value;
-  }
-  const address = _normalAddress(source.address);
-  // RFC 3581 §4: with rport, received is added even if it equals sent-by.
-  const needReceived = via.rport === null || _normalAddress(via.host) !== address;
-  const needRport = via.rport === null;
-  if (!needReceived && !needRport) return value;
+function _stampVia(value: string, address: string, port: number, needReceived: boolean, needRport: boolean): string {
   const parts = _splitParams(value);
   let hasReceived = false;
   for (let i = 1; i < parts.length; i++) {
     const eq = parts[i].indexOf("=");
     const name = (eq < 0 ? parts[i] : parts[i].slice(0, eq)).trim().toLowerCase();
-    if (name === "rport" && needRport) parts[i] = `rport=${source.port}`;
+    if (name === "rport" && needRport) parts[i] = `rport=${port}`;
     else if (name === "received" && needReceived) {
       parts[i] = `received=${address}`;
       hasReceived = true;
@@ -339,9 +604,13 @@ function _stampVia(value: string, source: { address: string; port: number }): st
  * A To tag derived from the request: the same for every retransmission of the same request
  * (RFC 3261 §8.2.7), FNV-1a over Call-ID, From, CSeq and the top Via.
  */
-function _statelessTag(request: SipRequest): string {
-  const h = request.headers;
-  const text = [h.get("Call-ID"), h.get("From"), h.get("CSeq"), h.getFields("Via")[0]].join("\n");
+function _statelessTag(
+  callId: string | undefined,
+  from: string | undefined,
+  cseq: string | undefined,
+  via: string | undefined,
+): string {
+  const text = [callId, from, cseq, via].join("\n");
   let hash = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) {
     hash ^= text.charCodeAt(i);

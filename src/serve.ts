@@ -9,10 +9,13 @@
  */
 
 import { SipParseError } from "./errors.ts";
+import { formatMessage } from "./format.ts";
 import { StreamFramer } from "./framer.ts";
-import type { SipMessage } from "./message.ts";
-import { DEFAULT_MAX_MESSAGE_SIZE } from "./parse.ts";
+import type { Via } from "./header_values.ts";
+import type { SipMessage, SipResponse } from "./message.ts";
+import { DEFAULT_MAX_MESSAGE_SIZE, parseMessage } from "./parse.ts";
 import { type Output, type PeerEvent, type PeerOptions, type Remote, SipPeer } from "./peer.ts";
+import { createResponse } from "./respond.ts";
 import type { Transport } from "./rules.ts";
 import {
   type DatagramEndpoint,
@@ -51,7 +54,7 @@ export interface BoundAddress {
 export interface ConnectionLimits {
   /** Most connections open at once, over all stream listeners (default 1024); more are closed at once. */
   maxConnections: number;
-  /** A connection that sends nothing for this long is closed, ms (default 300,000). */
+  /** A connection that sends nothing for this long is closed, ms (default 300,000); 0 or `Infinity`: never. */
   idleTimeout: number;
 }
 
@@ -78,7 +81,10 @@ export interface ServeOptions extends Omit<PeerOptions, "address" | "port" | "po
   listen?: ListenSpec[];
   /** The address to put in Contact and SDP (default: the first bound address, or `127.0.0.1` for a wildcard). */
   advertise?: string;
-  /** Largest message, bytes (default 65,535): bigger datagrams get 513, bigger stream messages close the connection. */
+  /**
+   * Largest message, bytes (default 65,535): bigger datagrams and WebSocket messages get 513
+   * (RFC 3261 §21.5.14), a bigger message on TCP closes the connection (it cannot be skipped).
+   */
   maxMessageSize?: number;
   /** Limits on stream connections. */
   connections?: Partial<ConnectionLimits>;
@@ -101,6 +107,21 @@ export interface SipServer extends AsyncDisposable {
    * transport (default: the first address), with `;transport=tcp` or `ws` where needed.
    */
   uri(user?: string, transport?: ListenTransport): string;
+  /**
+   * Sends raw bytes (a request of the caller's own, say) from the server's sockets, so that
+   * the answers come back to them: on UDP from the first bound socket of the remote's address
+   * family; on TCP or WebSocket on a connection the remote opened (the server opens none;
+   * RFC 3261 §18.1.1 lets a request reuse an open connection). Not reported to `onTraffic`:
+   * the caller knows what it sent. Responses to such requests reach `onResponse`.
+   *
+   * @param data The bytes of one message.
+   * @param remote Where to.
+   * @param transport The transport (default `udp`).
+   * @throws {RangeError} If the server does not listen on `transport`, or (TCP, WebSocket) no
+   *   connection from `remote` is open.
+   * @throws {Error} If the server is closed.
+   */
+  send(data: Uint8Array, remote: SocketAddress, transport?: ListenTransport): void;
   /** Resolves once the server is closed. */
   readonly closed: Promise<void>;
   /** Stops listening, closes every connection and timer; resolves when all is closed. */
@@ -125,6 +146,22 @@ interface _Remote extends Remote {
 
 const CRLF = new Uint8Array([13, 10]);
 const DEFAULT_LIMITS: ConnectionLimits = { maxConnections: 1024, idleTimeout: 300_000 };
+/** setTimeout takes a signed 32-bit delay; a longer one fires at once. */
+const MAX_DELAY = 0x7fffffff;
+
+/** A setTimeout delay for `ms` from now: whole, 0 or more, and not over {@linkcode MAX_DELAY}. */
+function _delay(ms: number): number {
+  return Math.min(Math.max(0, Math.ceil(ms)), MAX_DELAY);
+}
+
+/** The top Via of a response, or undefined when it cannot be read (a 400 to a bad Via, say). */
+function _topVia(message: SipResponse): Via | undefined {
+  try {
+    return message.via[0];
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * Parses a listen address: `PORT`, `HOST:PORT`, `[IPv6]:PORT` or `[IPv6]`.
@@ -213,30 +250,39 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
 
   function send(outputs: Output[]): void {
     for (const out of outputs) {
-      const remote = out.remote as _Remote;
-      if (remote.endpoint !== undefined) {
-        // RFC 3261 §18.2.2 and RFC 3581 §4: where a response goes on UDP.
-        const to = responseDestination(out.message.via[0], remote);
-        remote.endpoint.send(out.data, to);
-        onTraffic?.({ time: Date.now(), direction: "out", transport: "udp", remote: to, message: out.message });
-      } else if (remote.connection !== undefined) {
-        // RFC 3261 §18.2.2: on a stream, the response goes back on the request's connection. If it
-        // has closed, the response is dropped (the peer does not open connections).
-        if (!remote.connection.open) {
-          event("dropped", `${out.message.status} response: the ${remote.transport} connection has closed`, remote);
-          continue;
-        }
-        remote.connection.conn.write(out.data);
-        onTraffic?.({
-          time: Date.now(),
-          direction: "out",
-          transport: remote.transport,
-          remote: remote.connection.conn.remote,
-          message: out.message,
-        });
+      try {
+        deliver(out);
+      } catch (e) {
+        // A bug (or a throwing onTraffic) must not lose the outputs after this one.
+        event("dropped", `internal error sending a ${out.message.status} response: ${e}`, out.remote);
       }
     }
-    arm();
+  }
+
+  function deliver(out: Output): void {
+    const remote = out.remote as _Remote;
+    if (remote.endpoint !== undefined) {
+      // RFC 3261 §18.2.2 and RFC 3581 §4: where a response goes on UDP. A top Via that cannot
+      // be read (the request is answered 400 for it) has no sent-by: back to the source.
+      const to = responseDestination(_topVia(out.message) ?? { rport: null }, remote);
+      remote.endpoint.send(out.data, to);
+      onTraffic?.({ time: Date.now(), direction: "out", transport: "udp", remote: to, message: out.message });
+    } else if (remote.connection !== undefined) {
+      // RFC 3261 §18.2.2: on a stream, the response goes back on the request's connection. If it
+      // has closed, the response is dropped (the peer does not open connections).
+      if (!remote.connection.open) {
+        event("dropped", `${out.message.status} response: the ${remote.transport} connection has closed`, remote);
+        return;
+      }
+      remote.connection.conn.write(out.data);
+      onTraffic?.({
+        time: Date.now(),
+        direction: "out",
+        transport: remote.transport,
+        remote: remote.connection.conn.remote,
+        message: out.message,
+      });
+    }
   }
 
   /** Keeps exactly one timer, at the peer's next due time. */
@@ -252,13 +298,21 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
     if (timer !== undefined && next >= timerAt) return;
     if (timer !== undefined) clearTimeout(timer);
     timerAt = next;
-    timer = setTimeout(fire, Math.max(0, Math.ceil(next - now())));
+    timer = setTimeout(fire, _delay(next - now()));
   }
 
   function fire(): void {
     timer = undefined;
     timerAt = Infinity;
-    if (peer !== undefined && closing === undefined) send(peer.tick(now()));
+    if (peer === undefined || closing !== undefined) return;
+    try {
+      send(peer.tick(now()));
+    } catch (e) {
+      // Thrown from a timer, this would be an uncaught exception: the end of the process.
+      event("dropped", `internal error on a timer: ${e}`);
+    } finally {
+      arm();
+    }
   }
 
   function receive(data: Uint8Array, remote: _Remote): void {
@@ -268,14 +322,52 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
     } catch (e) {
       // A bug must not take the server down with every call in it: log and go on.
       event("dropped", `internal error on a message from ${remote.address}:${remote.port}: ${e}`, remote);
+    } finally {
+      // Even after an error: what the peer scheduled before it must still run.
+      arm();
     }
+  }
+
+  /**
+   * A datagram or WebSocket message over `maxMessageSize`: 513 Message Too Large
+   * (RFC 3261 §21.5.14), statelessly (§8.2.7); never to an ACK or a response.
+   */
+  function oversized(data: Uint8Array, remote: _Remote): void {
+    if (peer === undefined || closing !== undefined) return;
+    let error: SipParseError | undefined;
+    try {
+      parseMessage(data, { maxMessageSize, stream: false });
+    } catch (e) {
+      if (e instanceof SipParseError) error = e;
+    }
+    const why = error?.message ?? `Message of ${data.length} bytes is over the limit of ${maxMessageSize} bytes`;
+    const request = error?.partial;
+    if (request?.type !== "request" || request.method === "ACK" || !request.headers.has("Via")) {
+      event("parse-error", `dropped: ${why}`, remote);
+      return;
+    }
+    event("parse-error", `answered 513: ${why}`, remote);
+    try {
+      const response = createResponse(request, 513, undefined, { source: remote, server: options.server });
+      send([{ at: now(), data: formatMessage(response), message: response, remote }]);
+    } catch (e) {
+      event("dropped", `internal error answering 513 to ${remote.address}:${remote.port}: ${e}`, remote);
+    }
+  }
+
+  function datagram(data: Uint8Array, remote: _Remote): void {
+    if (data.length > maxMessageSize) oversized(data, remote);
+    else receive(data, remote);
   }
 
   // ---- stream connections (TCP, WebSocket)
 
+  /** Whether idle connections are closed: 0 or Infinity turn it off (setTimeout would fire at once). */
+  const idleLimit = limits.idleTimeout > 0 && Number.isFinite(limits.idleTimeout);
+
   function touch(c: _Connection): void {
     c.lastData = now();
-    if (c.idle === undefined) c.idle = setTimeout(() => idleCheck(c), limits.idleTimeout);
+    if (idleLimit && c.idle === undefined) c.idle = setTimeout(() => idleCheck(c), _delay(limits.idleTimeout));
   }
 
   function idleCheck(c: _Connection): void {
@@ -287,21 +379,45 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
         ...c.conn.remote,
         transport: c.transport,
       });
-      c.conn.close();
+      drop(c);
       return;
     }
-    c.idle = setTimeout(() => idleCheck(c), limits.idleTimeout - quiet);
+    c.idle = setTimeout(() => idleCheck(c), _delay(limits.idleTimeout - quiet));
+  }
+
+  /**
+   * Closes a connection from this side. It stops counting against `maxConnections` at once and
+   * whatever it still sends is ignored, even before the shim reports the close.
+   */
+  function drop(c: _Connection): void {
+    if (!c.open) return;
+    c.open = false;
+    if (c.idle !== undefined) clearTimeout(c.idle);
+    c.idle = undefined;
+    connections.delete(c);
+    try {
+      c.conn.close();
+    } catch { /* already closed */ }
   }
 
   function streamHandlers(transport: "tcp" | "ws") {
     const byConn = new Map<StreamConnection, _Connection>();
     return {
       open(conn: StreamConnection) {
+        if (closing !== undefined) {
+          // Accepted while close() runs: it would hold an idle timer past close().
+          conn.close();
+          return;
+        }
         if (connections.size >= limits.maxConnections) {
-          event("dropped", `connection limit (${limits.maxConnections}) reached: closing a new ${transport} connection`, {
-            ...conn.remote,
-            transport,
-          });
+          event(
+            "dropped",
+            `connection limit (${limits.maxConnections}) reached: closing a new ${transport} connection`,
+            {
+              ...conn.remote,
+              transport,
+            },
+          );
           conn.close();
           return;
         }
@@ -323,12 +439,9 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
         c.lastData = now();
         const remote: _Remote = { address: conn.remote.address, port: conn.remote.port, transport, connection: c };
         if (c.framer === undefined) {
-          // RFC 7118 §5: one WebSocket message carries one SIP message.
-          if (data.length > maxMessageSize) {
-            event("dropped", `a ${data.length}-byte WebSocket message is over the ${maxMessageSize}-byte limit`, remote);
-            return;
-          }
-          return receive(data, remote);
+          // RFC 7118 §5: one WebSocket message carries one SIP message, so one too big can be
+          // answered (513) without losing the framing.
+          return datagram(data, remote);
         }
         let events;
         try {
@@ -337,10 +450,11 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
           // The stream cannot be resynchronised (RFC 3261 §18.3): drop this connection only.
           const reason = e instanceof SipParseError ? e.message : String(e);
           event("parse-error", `closing the tcp connection: ${reason}`, remote);
-          c.conn.close();
+          drop(c);
           return;
         }
         for (const ev of events) {
+          if (!c.open) return;
           // RFC 5626 §4.4.1: a double-CRLF ping gets a single-CRLF pong.
           if (ev.type === "keepalive") c.conn.write(CRLF);
           else receive(ev.bytes, remote);
@@ -366,10 +480,14 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
         if (c.idle !== undefined) clearTimeout(c.idle);
         c.idle = undefined;
       }
-      for (const e of endpoints) e.close();
-      await Promise.all(listeners.map((l) => l.close()));
-      for (const c of connections) if (c.idle !== undefined) clearTimeout(c.idle);
-      connections.clear();
+      for (const e of endpoints) {
+        try {
+          e.close();
+        } catch { /* already closed */ }
+      }
+      // Every listener is closed even if one fails; `closed` must resolve.
+      await Promise.allSettled(listeners.map(async (l) => await l.close()));
+      for (const c of [...connections]) drop(c);
       peer?.close();
       options.signal?.removeEventListener("abort", onAbort);
       closed.resolve();
@@ -382,9 +500,15 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
     for (const spec of listen) {
       const hostname = unbracket(spec.hostname);
       if (spec.transport === "udp") {
-        const endpoint = await net.listenDatagram(
+        // Declared before the call: the shim may report an error (or a datagram) before it returns.
+        let endpoint: DatagramEndpoint | undefined = undefined;
+        endpoint = await net.listenDatagram(
           { hostname, port: spec.port },
-          (data, from) => receive(data, { address: from.address, port: from.port, transport: "udp", endpoint }),
+          (data, from) => {
+            if (endpoint !== undefined) {
+              datagram(data, { address: from.address, port: from.port, transport: "udp", endpoint });
+            }
+          },
           (e) => event("dropped", `udp ${hostname}:${endpoint?.local.port ?? spec.port}: ${e}`),
         );
         endpoints.push(endpoint);
@@ -426,11 +550,32 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
   if (options.signal?.aborted) await close();
   else options.signal?.addEventListener("abort", onAbort, { once: true });
 
+  /** `server.send()`: a datagram from a bound socket, or a write on an open connection. */
+  function sendRaw(data: Uint8Array, remote: SocketAddress, transport: ListenTransport = "udp"): void {
+    if (closing !== undefined) throw new Error("send(): the server is closed");
+    const address = unbracket(remote.address);
+    if (transport === "udp") {
+      const v6 = address.includes(":");
+      const endpoint = endpoints.find((e) => e.local.address.includes(":") === v6) ?? endpoints[0];
+      if (endpoint === undefined) throw new RangeError("send(): the server does not listen on udp");
+      endpoint.send(data, { address, port: remote.port });
+      return;
+    }
+    for (const c of connections) {
+      if (c.open && c.transport === transport && c.conn.remote.port === remote.port) {
+        const from = c.conn.remote.address;
+        if (from === address || from === `::ffff:${address}`) return c.conn.write(data);
+      }
+    }
+    throw new RangeError(`send(): no open ${transport} connection from ${address}:${remote.port}`);
+  }
+
   const server: SipServer = {
     peer,
     addresses,
     closed: closed.promise,
     close,
+    send: sendRaw,
     uri(user?: string, transport?: ListenTransport) {
       const a = transport === undefined ? first : addresses.find((x) => x.transport === transport);
       if (a === undefined) throw new RangeError(`uri(): the server does not listen on ${transport}`);

@@ -52,10 +52,27 @@ export type TimerName = "G" | "H" | "I" | "J" | "L";
  * What a transaction asks of its owner: send a response, report a timeout (Timer H fired
  * without an ACK for a non-2xx, Timer L without an ACK for a 2xx), or forget the transaction.
  */
-export type TransactionEvent =
-  | { readonly kind: "send"; readonly response: SipResponse }
+export type TransactionEvent<R = SipResponse> =
+  | { readonly kind: "send"; readonly response: R }
   | { readonly kind: "timeout"; readonly timer: "H" | "L" }
   | { readonly kind: "terminated" };
+
+/**
+ * What a server transaction looks like from outside: its key, whether it is an INVITE
+ * transaction, and its state. A {@linkcode ServerTransaction} is one; so is what a peer keeps
+ * of a transaction that has finished its work but must still absorb retransmissions.
+ */
+export interface TransactionInfo {
+  /** The key it is found by ({@linkcode transactionKey}). */
+  readonly key: string;
+  /** Whether it is an INVITE transaction. */
+  readonly invite: boolean;
+  /** The current state. */
+  readonly state: TransactionState;
+}
+
+/** The timers that end a transaction; only one of them runs at a time. */
+type _EndTimer = "H" | "I" | "J" | "L";
 
 /**
  * Whether a transport is reliable (RFC 3261 §18: TCP, TLS, and the WebSocket transports of
@@ -170,7 +187,7 @@ export interface TransactionInit {
  * assert.equal(tx.state, "Confirmed");
  * ```
  */
-export class ServerTransaction {
+export class ServerTransaction<R extends { readonly status: number } = SipResponse> implements TransactionInfo {
   /** The key it is found by. */
   readonly key: string;
   /** The request that created it. */
@@ -186,11 +203,16 @@ export class ServerTransaction {
   /** The current state. */
   state: TransactionState;
   /** The last response sent, if any. */
-  lastResponse: SipResponse | undefined;
+  lastResponse: R | undefined = undefined;
   /** In Accepted: whether the ACK for the 2xx arrived. */
   acked = false;
-  #due = new Map<TimerName, number>();
+  // Two plain fields rather than a map of timers: Timer G runs beside at most one of H, I, J
+  // and L, the timers that end the transaction (RFC 3261 §17.2.1, §17.2.2; RFC 6026 §7.1).
+  // -1 means "not running".
+  #g = -1;
   #interval = 0;
+  #end = -1;
+  #endName: _EndTimer = "J";
 
   /** @param init The request, transport, timers and key. */
   constructor(init: TransactionInit) {
@@ -216,35 +238,52 @@ export class ServerTransaction {
    * @param at The time, ms.
    * @returns `send` with the response, or nothing if it may not be sent now.
    */
-  respond(response: SipResponse, at: number): TransactionEvent[] {
-    const { T1 } = this.timers;
+  respond(response: R, at: number): TransactionEvent<R>[] {
+    return this.accept(response, at) ? [{ kind: "send", response }] : [];
+  }
+
+  /**
+   * {@linkcode ServerTransaction.respond} without the event list: passes a response from the
+   * TU and tells whether it is to be sent.
+   *
+   * @param response The response.
+   * @param at The time, ms.
+   * @returns True if the response is to be sent now, false if it comes after the final one.
+   */
+  accept(response: R, at: number): boolean {
     const status = response.status;
-    if (this.state !== "Trying" && this.state !== "Proceeding") return [];
+    if (this.state !== "Trying" && this.state !== "Proceeding") return false;
     this.lastResponse = response;
+    const T1 = this.timers.T1;
     if (status < 200) {
       this.state = "Proceeding";
     } else if (this.invite && status < 300) {
       // RFC 6026 §7.1: Accepted, with Timer L; RFC 3261 §13.3.1.4: the 2xx is resent from T1.
       this.state = "Accepted";
-      this.#due.set("L", at + 64 * T1);
+      this.#startEnd("L", at + 64 * T1);
       this.#startG(at, false);
     } else if (this.invite) {
       // RFC 3261 §17.2.1: Completed; Timer G on unreliable transports, Timer H always.
       this.state = "Completed";
-      this.#due.set("H", at + 64 * T1);
+      this.#startEnd("H", at + 64 * T1);
       this.#startG(at, this.reliable);
     } else {
       // RFC 3261 §17.2.2: Completed; Timer J is 64*T1 on unreliable transports, 0 otherwise.
       this.state = "Completed";
-      this.#due.set("J", at + (this.reliable ? 0 : 64 * T1));
+      this.#startEnd("J", at + (this.reliable ? 0 : 64 * T1));
     }
-    return [{ kind: "send", response }];
+    return true;
+  }
+
+  #startEnd(name: _EndTimer, at: number): void {
+    this.#endName = name;
+    this.#end = at;
   }
 
   #startG(at: number, skip: boolean): void {
     if (!this.retransmit || skip) return;
     this.#interval = this.timers.T1;
-    this.#due.set("G", at + this.#interval);
+    this.#g = at + this.#interval;
   }
 
   /**
@@ -252,9 +291,19 @@ export class ServerTransaction {
    *
    * @returns `send` with the last response, or nothing (Trying, Confirmed: absorbed).
    */
-  retransmission(): TransactionEvent[] {
-    if (this.state === "Trying" || this.state === "Confirmed" || this.state === "Terminated") return [];
-    return this.lastResponse === undefined ? [] : [{ kind: "send", response: this.lastResponse }];
+  retransmission(): TransactionEvent<R>[] {
+    const response = this.resend();
+    return response === undefined ? [] : [{ kind: "send", response }];
+  }
+
+  /**
+   * {@linkcode ServerTransaction.retransmission} without the event list.
+   *
+   * @returns The response to send again, or undefined when the retransmission is absorbed.
+   */
+  resend(): R | undefined {
+    if (this.state === "Trying" || this.state === "Confirmed" || this.state === "Terminated") return undefined;
+    return this.lastResponse;
   }
 
   /**
@@ -269,12 +318,11 @@ export class ServerTransaction {
     if (!this.invite) return false;
     if (this.state === "Completed") {
       this.state = "Confirmed";
-      this.#due.delete("G");
-      this.#due.delete("H");
-      this.#due.set("I", at + (this.reliable ? 0 : this.timers.T4));
+      this.#g = -1;
+      this.#startEnd("I", at + (this.reliable ? 0 : this.timers.T4));
     } else if (this.state === "Accepted") {
       this.acked = true;
-      this.#due.delete("G");
+      this.#g = -1;
     }
     return true;
   }
@@ -284,7 +332,8 @@ export class ServerTransaction {
    */
   terminate(): void {
     this.state = "Terminated";
-    this.#due.clear();
+    this.#g = -1;
+    this.#end = -1;
   }
 
   /**
@@ -294,14 +343,16 @@ export class ServerTransaction {
    * @returns Its time, ms, or undefined when it is not running.
    */
   timer(name: TimerName): number | undefined {
-    return this.#due.get(name);
+    if (name === "G") return this.#g < 0 ? undefined : this.#g;
+    return this.#end < 0 || this.#endName !== name ? undefined : this.#end;
   }
 
   /** The earliest running timer, ms, or undefined. */
   nextTimer(): number | undefined {
-    let next: number | undefined;
-    for (const at of this.#due.values()) if (next === undefined || at < next) next = at;
-    return next;
+    const g = this.#g;
+    const end = this.#end;
+    if (g < 0) return end < 0 ? undefined : end;
+    return end < 0 || g < end ? g : end;
   }
 
   /**
@@ -310,36 +361,25 @@ export class ServerTransaction {
    * @param at The time, ms.
    * @returns What to do: responses to resend, a timeout, termination.
    */
-  fire(at: number): TransactionEvent[] {
-    const events: TransactionEvent[] = [];
+  fire(at: number): TransactionEvent<R>[] {
+    const events: TransactionEvent<R>[] = [];
     for (;;) {
-      let name: TimerName | undefined;
-      let due = Infinity;
-      for (const [n, t] of this.#due) if (t <= at && t < due) [name, due] = [n, t];
-      if (name === undefined) return events;
-      this.#due.delete(name);
-      switch (name) {
-        case "G":
-          // RFC 3261 §17.2.1: resend, then double the interval up to T2.
-          if (this.lastResponse !== undefined) events.push({ kind: "send", response: this.lastResponse });
-          this.#interval = Math.min(2 * this.#interval, this.timers.T2);
-          this.#due.set("G", due + this.#interval);
-          break;
-        case "H":
-          this.terminate();
-          events.push({ kind: "timeout", timer: "H" }, { kind: "terminated" });
-          return events;
-        case "L":
-          if (!this.acked) events.push({ kind: "timeout", timer: "L" });
-          this.terminate();
-          events.push({ kind: "terminated" });
-          return events;
-        case "I":
-        case "J":
-          this.terminate();
-          events.push({ kind: "terminated" });
-          return events;
+      const g = this.#g;
+      const end = this.#end;
+      // On a tie the ending timer wins: it was started before Timer G was last restarted.
+      if (end >= 0 && end <= at && (g < 0 || end <= g)) {
+        const name = this.#endName;
+        this.terminate();
+        if (name === "H") events.push({ kind: "timeout", timer: "H" });
+        else if (name === "L" && !this.acked) events.push({ kind: "timeout", timer: "L" });
+        events.push({ kind: "terminated" });
+        return events;
       }
+      if (g < 0 || g > at) return events;
+      // RFC 3261 §17.2.1: resend, then double the interval up to T2.
+      if (this.lastResponse !== undefined) events.push({ kind: "send", response: this.lastResponse });
+      this.#interval = Math.min(2 * this.#interval, this.timers.T2);
+      this.#g = g + this.#interval;
     }
   }
 }
@@ -356,10 +396,10 @@ export class ServerTransaction {
  * assert.equal(table.size, 0);
  * ```
  */
-export class TransactionTable {
+export class TransactionTable<T extends { readonly key: string } = ServerTransaction> {
   /** The most transactions held. */
   readonly limit: number;
-  #map = new Map<string, ServerTransaction>();
+  #map = new Map<string, T>();
 
   /** @param limit The most transactions held. */
   constructor(limit: number) {
@@ -376,7 +416,7 @@ export class TransactionTable {
    * @param key A key from {@linkcode transactionKey}.
    * @returns The transaction, or undefined.
    */
-  get(key: string): ServerTransaction | undefined {
+  get(key: string): T | undefined {
     return this.#map.get(key);
   }
 
@@ -385,9 +425,22 @@ export class TransactionTable {
    * @param tx The transaction.
    * @returns False (and nothing added) when the table is full.
    */
-  add(tx: ServerTransaction): boolean {
+  add(tx: T): boolean {
     if (this.#map.size >= this.limit) return false;
     this.#map.set(tx.key, tx);
+    return true;
+  }
+
+  /**
+   * Puts `next` in the place of `tx` (same key, same age), if `tx` is the one held under its
+   * key: how an owner swaps a finished transaction for the little it keeps of it.
+   * @param tx The transaction held.
+   * @param next What replaces it; its key must be the same.
+   * @returns False (and nothing changed) if `tx` is not held.
+   */
+  replace(tx: T, next: T): boolean {
+    if (next.key !== tx.key || this.#map.get(tx.key) !== tx) return false;
+    this.#map.set(tx.key, next);
     return true;
   }
 
@@ -395,7 +448,7 @@ export class TransactionTable {
    * Removes a transaction if it is the one held under its key.
    * @param tx The transaction.
    */
-  delete(tx: ServerTransaction): void {
+  delete(tx: T): void {
     if (this.#map.get(tx.key) === tx) this.#map.delete(tx.key);
   }
 
@@ -405,7 +458,7 @@ export class TransactionTable {
   }
 
   /** The transactions, oldest first. */
-  values(): ServerTransaction[] {
+  values(): T[] {
     return [...this.#map.values()];
   }
 }

@@ -90,10 +90,19 @@ async function listenDatagram(
   return {
     local: { address: socket.address.address, port: socket.address.port },
     send(data, to) {
-      try {
-        socket.send(data, to.port, to.address);
-      } catch (e) {
-        onError(e);
+      // Bun arms IP_RECVERR on its UDP sockets, so on Linux the ICMP port unreachable of an
+      // earlier datagram fails the next send with ECONNREFUSED, and that datagram is not sent
+      // (oven-sh/bun#36249). The error is about the earlier datagram, is consumed by the failed
+      // send, and is also reported to `error` as a recv error: send again.
+      for (let attempt = 0;; attempt++) {
+        try {
+          socket.send(data, to.port, to.address);
+          return;
+        } catch (e) {
+          if (attempt < 3 && (e as { code?: unknown }).code === "ECONNREFUSED") continue;
+          onError(e);
+          return;
+        }
       }
     },
     close() {
@@ -122,7 +131,9 @@ function flush(socket: BunTcpSocket<TcpState>): void {
   }
 }
 
-function listenStream(options: ListenOptions, handlers: StreamHandlers): Promise<StreamListener> {
+// Async so that a failed listen (Bun throws at once) is a rejected promise, as the contract says.
+// deno-lint-ignore require-await
+async function listenStream(options: ListenOptions, handlers: StreamHandlers): Promise<StreamListener> {
   const listener = Bun.listen<TcpState>({
     hostname: options.hostname,
     port: options.port,
@@ -158,16 +169,17 @@ function listenStream(options: ListenOptions, handlers: StreamHandlers): Promise
       error() {},
     },
   });
-  return Promise.resolve({
+  return {
     local: { address: listener.hostname, port: listener.port },
     close() {
       listener.stop(true);
       return Promise.resolve();
     },
-  });
+  };
 }
 
-function listenWebSocket(options: ListenOptions, handlers: StreamHandlers): Promise<StreamListener> {
+// deno-lint-ignore require-await
+async function listenWebSocket(options: ListenOptions, handlers: StreamHandlers): Promise<StreamListener> {
   const encoder = new TextEncoder();
   type WsData = { remote: SocketAddress; conn?: StreamConnection };
   const server = Bun.serve<WsData>({
@@ -203,10 +215,10 @@ function listenWebSocket(options: ListenOptions, handlers: StreamHandlers): Prom
       },
     },
   });
-  return Promise.resolve({
+  return {
     local: { address: server.hostname, port: server.port },
     close: () => server.stop(true),
-  });
+  };
 }
 
 /** The Bun implementation of {@linkcode RuntimeNet}. */

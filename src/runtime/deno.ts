@@ -16,6 +16,21 @@ import type {
 } from "../transport.ts";
 import { offersSipSubprotocol, webSocketPayload } from "../transport.ts";
 
+/**
+ * Makes sends go out one after the other. Deno runs UDP sends started together in no set order
+ * (with `Deno.listenDatagram` and with `node:dgram` alike, often the reverse one), so a 100, 180
+ * and 200 sent at once could arrive 200 first; each send here waits for the previous one.
+ */
+function _sequential(
+  send: (data: Uint8Array, to: SocketAddress) => Promise<unknown>,
+  onError: (error: unknown) => void,
+): (data: Uint8Array, to: SocketAddress) => void {
+  let chain: Promise<unknown> = Promise.resolve();
+  return (data, to) => {
+    chain = chain.then(() => send(data, to)).catch(onError);
+  };
+}
+
 async function listenDatagram(
   options: ListenOptions,
   onData: (data: Uint8Array, from: SocketAddress) => void,
@@ -37,9 +52,10 @@ async function listenDatagram(
   })();
   return {
     local: { address: addr.hostname, port: addr.port },
-    send(data, to) {
-      socket.send(data, { transport: "udp", hostname: to.address, port: to.port }).catch(onError);
-    },
+    send: _sequential(
+      (data, to) => socket.send(data, { transport: "udp", hostname: to.address, port: to.port }),
+      (e) => closed || onError(e),
+    ),
     close() {
       closed = true;
       socket.close();
@@ -55,16 +71,36 @@ async function listenDgram(
 ): Promise<DatagramEndpoint> {
   const dgram = await import("node:dgram");
   const socket = dgram.createSocket(options.hostname.includes(":") ? "udp6" : "udp4");
+  // A bind error (EADDRINUSE, ...) comes as an "error" event: it rejects the listen, it is not
+  // a runtime error of a bound socket.
+  await new Promise<void>((resolve, reject) => {
+    const failed = (e: Error) => {
+      try {
+        socket.close();
+      } catch { /* not bound */ }
+      reject(e);
+    };
+    socket.once("error", failed);
+    socket.bind(options.port, options.hostname, () => {
+      socket.off("error", failed);
+      resolve();
+    });
+  });
   socket.on("message", (data, info) => onData(data, { address: info.address, port: info.port }));
   socket.on("error", onError);
-  await new Promise<void>((resolve) => socket.bind(options.port, options.hostname, resolve));
   const addr = socket.address();
+  let closed = false;
   return {
     local: { address: addr.address, port: addr.port },
-    send(data, to) {
-      socket.send(data, to.port, to.address, (e) => e && onError(e));
-    },
+    send: _sequential(
+      (data, to) =>
+        new Promise<void>((resolve, reject) =>
+          socket.send(data, to.port, to.address, (e) => e ? reject(e) : resolve())
+        ),
+      (e) => closed || onError(e),
+    ),
     close() {
+      closed = true;
       socket.close();
     },
   };
@@ -80,31 +116,35 @@ function writer(conn: Deno.Conn, onFail: () => void): (data: Uint8Array) => void
   };
 }
 
-function listenStream(options: ListenOptions, handlers: StreamHandlers): Promise<StreamListener> {
+// deno-lint-ignore require-await
+async function listenStream(options: ListenOptions, handlers: StreamHandlers): Promise<StreamListener> {
   const listener = Deno.listen({ hostname: options.hostname, port: options.port, transport: "tcp" });
   const addr = listener.addr as Deno.NetAddr;
-  const open = new Set<Deno.Conn>();
+  /** Each open connection and its read loop, which ends after reporting `close`. */
+  const open = new Map<Deno.Conn, Promise<void>>();
   const serving = (async () => {
     for await (const conn of listener) {
-      open.add(conn);
-      serveConnection(conn, handlers, () => open.delete(conn));
+      open.set(conn, serveConnection(conn, handlers, () => open.delete(conn)));
     }
   })().catch(() => {});
-  return Promise.resolve({
+  return {
     local: { address: addr.hostname, port: addr.port },
     async close() {
       listener.close();
-      for (const conn of open) {
+      const loops = [...open.values()];
+      for (const conn of open.keys()) {
         try {
           conn.close();
         } catch { /* already closed */ }
       }
       await serving;
+      // Resolve only once every connection has been reported closed.
+      await Promise.all(loops);
     },
-  });
+  };
 }
 
-function serveConnection(raw: Deno.Conn, handlers: StreamHandlers, forget: () => void): void {
+function serveConnection(raw: Deno.Conn, handlers: StreamHandlers, forget: () => void): Promise<void> {
   const remote = raw.remoteAddr as Deno.NetAddr;
   let closed = false;
   const conn: StreamConnection = {
@@ -119,7 +159,7 @@ function serveConnection(raw: Deno.Conn, handlers: StreamHandlers, forget: () =>
     },
   };
   handlers.open(conn);
-  (async () => {
+  return (async () => {
     const buffer = new Uint8Array(65536);
     try {
       for (;;) {
