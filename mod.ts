@@ -121,7 +121,15 @@ export {
   type Transport,
 } from "./src/rules.ts";
 
-export { createResponse, DEFAULT_SERVER, REASON_PHRASES, reasonPhrase, type ResponseOptions } from "./src/respond.ts";
+export {
+  createResponse,
+  DEFAULT_SERVER,
+  type FormatResponseOptions,
+  REASON_PHRASES,
+  reasonPhrase,
+  ResponseHead,
+  type ResponseOptions,
+} from "./src/respond.ts";
 export {
   addressOfRecord,
   type Binding,
@@ -136,6 +144,7 @@ export {
   type TimerName,
   type Timers,
   type TransactionEvent,
+  type TransactionInfo,
   type TransactionInit,
   transactionKey,
   type TransactionState,

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { parseContact } from "./header_values.ts";
+import { splitHeaderList } from "./headers.ts";
 import type { SessionDescription } from "./sdp.ts";
 
 /**
@@ -27,6 +29,11 @@ export interface DialogInit {
   remoteUri: string;
   /** The caller's Contact URI, if any (RFC 3261 §12.1.1 remote target). */
   remoteTarget?: string;
+  /**
+   * Instead of `remoteTarget`: the caller's Contact header field value as received, whose
+   * first URI becomes the remote target when first read (most dialogs never need it parsed).
+   */
+  remoteContact?: string;
   /** The CSeq number of the INVITE (the remote sequence number). */
   remoteSeq: number;
   /** The key of the INVITE server transaction that sent the 2xx. */
@@ -87,8 +94,9 @@ export class Dialog {
   readonly localUri: string;
   /** The caller's URI (From). */
   readonly remoteUri: string;
-  /** The caller's Contact URI. */
-  remoteTarget: string | undefined;
+  /** The Contact value to read the remote target from, until it is read. */
+  #contact: string | undefined;
+  #remoteTarget: string | undefined;
   /** The highest CSeq number seen from the caller. */
   remoteSeq: number;
   /** The key of the INVITE server transaction whose 2xx is awaiting (or got) its ACK. */
@@ -119,12 +127,27 @@ export class Dialog {
     this.id = dialogId(init.callId, init.localTag, init.remoteTag);
     this.localUri = init.localUri;
     this.remoteUri = init.remoteUri;
-    this.remoteTarget = init.remoteTarget;
+    this.#remoteTarget = init.remoteTarget;
+    this.#contact = init.remoteTarget === undefined ? init.remoteContact : undefined;
     this.remoteSeq = init.remoteSeq;
     this.inviteKey = init.inviteKey;
     this.offer = init.offer;
     this.sessionId = init.sessionId;
     this.createdAt = init.createdAt;
+  }
+
+  /** The caller's Contact URI (RFC 3261 §12.1.1 remote target), if any. */
+  get remoteTarget(): string | undefined {
+    if (this.#contact !== undefined) {
+      this.#remoteTarget = _firstUri(this.#contact);
+      this.#contact = undefined;
+    }
+    return this.#remoteTarget;
+  }
+
+  set remoteTarget(target: string | undefined) {
+    this.#contact = undefined;
+    this.#remoteTarget = target;
   }
 
   /**
@@ -138,6 +161,17 @@ export class Dialog {
     if (seq < this.remoteSeq) return false;
     this.remoteSeq = seq;
     return true;
+  }
+}
+
+/** The URI of the first value of a Contact field; undefined for `*` or a value that cannot be read. */
+function _firstUri(field: string): string | undefined {
+  const value = field.indexOf(",") < 0 ? field.trim() : splitHeaderList(field)[0];
+  if (value === "*" || value === "") return undefined;
+  try {
+    return parseContact(value).uri;
+  } catch {
+    return undefined;
   }
 }
 

@@ -104,7 +104,9 @@ export const CALL_ID: RegExp = /^[A-Za-z0-9\-.!%*_+`'~()<>:\\"/[\]?{}]+(?:@[A-Za
 // engines index a Uint8Array faster than they read a string.
 //
 // Each takes the value as b[start, end). The octet at b[end], if any, must be SP, HTAB, CR or LF
-// (as it is after a header value or a Request-URI): no character the grammar uses.
+// (as it is after a header value or a Request-URI): no character the grammar uses. The scan*
+// forms read as far as the fast path goes and say where they stopped, so that the parser can
+// check a header value and find the end of its line in one pass.
 
 // Character classes of RFC 3261 §25.1, one bit each.
 const C_TOKEN = 1; // token
@@ -174,6 +176,21 @@ function isWord(b: Uint8Array, i: number, j: number, lower: string): boolean {
   return true;
 }
 
+// The parameter names met most often, compared unrolled (the engines do not unroll isWord).
+function isTag(b: Uint8Array, i: number, j: number): boolean {
+  return j - i === 3 && (b[i] | 0x20) === 0x74 && (b[i + 1] | 0x20) === 0x61 && (b[i + 2] | 0x20) === 0x67;
+}
+
+function isBranch(b: Uint8Array, i: number): boolean {
+  return (b[i] | 0x20) === 0x62 && (b[i + 1] | 0x20) === 0x72 && (b[i + 2] | 0x20) === 0x61 &&
+    (b[i + 3] | 0x20) === 0x6e && (b[i + 4] | 0x20) === 0x63 && (b[i + 5] | 0x20) === 0x68;
+}
+
+function isRport(b: Uint8Array, i: number): boolean {
+  return (b[i] | 0x20) === 0x72 && (b[i + 1] | 0x20) === 0x70 && (b[i + 2] | 0x20) === 0x6f &&
+    (b[i + 3] | 0x20) === 0x72 && (b[i + 4] | 0x20) === 0x74;
+}
+
 /** host = hostname / IPv4address / IPv6reference (RFC 3261 §25.1): the index after it, or -1. */
 function scanHost(b: Uint8Array, i: number, end: number): number {
   if (i >= end) return -1;
@@ -197,11 +214,15 @@ function scanPort(b: Uint8Array, i: number, end: number): number {
   return j;
 }
 
-/** quoted-string from the opening quote (RFC 3261 §25.1): the index after it, or -1. */
+/**
+ * quoted-string from the opening quote (RFC 3261 §25.1): the index after it, or -1 (also at a
+ * CR or LF, which the fast path leaves to the expressions).
+ */
 function scanQuoted(b: Uint8Array, i: number, end: number): number {
   for (let j = i + 1; j < end; j++) {
     const c = b[j];
     if (c === 0x22) return j + 1;
+    if (c === 0x0d || c === 0x0a) return -1;
     if (c === 0x5c) j++; // quoted-pair
   }
   return -1;
@@ -260,15 +281,17 @@ function scanSipUri(b: Uint8Array, i: number, end: number, headers: boolean, pla
       i = value;
     }
   }
-  // headers = "?" header *( "&" header ), header = hname "=" hvalue
-  if (headers && i < end && b[i] === 0x3f) {
-    do {
-      const name = runEscaped(b, i + 1, end, C_HCHAR);
-      if (name <= i + 1 || name >= end || b[name] !== 0x3d) return -1;
-      i = runEscaped(b, name + 1, end, C_HCHAR);
-      if (i < 0) return -1;
-    } while (i < end && b[i] === 0x26);
-  }
+  return headers && i < end && b[i] === 0x3f ? scanUriHeaders(b, i, end) : i;
+}
+
+/** headers = "?" header *( "&" header ), header = hname "=" hvalue, from the "?": as scan*. */
+function scanUriHeaders(b: Uint8Array, i: number, end: number): number {
+  do {
+    const name = runEscaped(b, i + 1, end, C_HCHAR);
+    if (name <= i + 1 || name >= end || b[name] !== 0x3d) return -1;
+    i = runEscaped(b, name + 1, end, C_HCHAR);
+    if (i < 0) return -1;
+  } while (i < end && b[i] === 0x26);
   return i;
 }
 
@@ -311,13 +334,13 @@ function scanAddressParams(b: Uint8Array, i: number, end: number, contact: boole
     const name = run(b, start, end, C_TOKEN);
     if (name === start) return -1;
     const hasValue = name < end && b[name] === 0x3d;
-    if (isWord(b, start, name, "tag")) {
+    if (isTag(b, start, name)) {
       if (!hasValue) return -1;
       i = scanGenValue(b, name + 1, end);
     } else if (contact && isWord(b, start, name, "expires")) {
       if (!hasValue) return -1;
       i = scanDigits(b, name + 1, end);
-    } else if (contact && isWord(b, start, name, "q")) {
+    } else if (contact && name - start === 1 && (b[start] | 0x20) === 0x71) {
       // qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )
       const d = b[name + 1];
       if (!hasValue || name + 1 >= end || (d !== 0x30 && d !== 0x31)) return -1;
@@ -335,8 +358,112 @@ function scanAddressParams(b: Uint8Array, i: number, end: number, contact: boole
 }
 
 /**
- * The fast path of {@linkcode VIA} over a whole Via field value, which may be a comma list
- * (each element is then what {@linkcode VIA} must accept).
+ * via-params = via-ttl / via-maddr / via-received / via-branch / response-port (RFC 3581) /
+ * via-extension, from `start` (after the ";"), as VIA reads them: the index after, or -1.
+ */
+function scanViaParam(b: Uint8Array, start: number, end: number): number {
+  const name = run(b, start, end, C_TOKEN);
+  if (name === start) return -1;
+  const hasValue = name < end && b[name] === 0x3d;
+  const value = name + 1;
+  switch (name - start) {
+    case 6:
+      if (isBranch(b, start)) {
+        // via-branch = "branch" EQUAL token
+        const i = hasValue ? run(b, value, end, C_TOKEN) : value;
+        return i === value ? -1 : i;
+      }
+      break;
+    case 5:
+      // response-port = "rport" [ EQUAL 1*DIGIT ] (RFC 3581), via-maddr = "maddr" EQUAL host
+      if (isRport(b, start)) return hasValue ? scanPort(b, value, end) : name;
+      if (isWord(b, start, name, "maddr")) return hasValue ? scanHost(b, value, end) : -1;
+      break;
+    case 8:
+      if (isWord(b, start, name, "received")) {
+        // received = IPv4address / IPv6address, as VIA reads it: "[" optional on each side
+        if (!hasValue) return -1;
+        const i = value < end && b[value] === 0x5b ? value + 1 : value;
+        const j = run(b, i, end, C_HEX6);
+        if (j === i) return -1;
+        return j < end && b[j] === 0x5d ? j + 1 : j;
+      }
+      break;
+    case 3:
+      if (isWord(b, start, name, "ttl")) {
+        // ttl = 1*3DIGIT, 0..255
+        const i = hasValue ? scanDigits(b, value, end) : -1;
+        if (i < 0 || i - value > 3) return -1;
+        if (i - value === 3 && (b[value] - 0x30) * 100 + (b[value + 1] - 0x30) * 10 + b[value + 2] - 0x30 > 255) {
+          return -1;
+        }
+        return i;
+      }
+      break;
+  }
+  // via-extension = generic-param
+  return hasValue ? scanGenValue(b, value, end) : name;
+}
+
+/**
+ * The fast path of {@linkcode VIA} over a Via field value from `start`, which may be a comma
+ * list (each element is then what {@linkcode VIA} must accept): where the value it read ends.
+ *
+ * @param b The octets holding the value.
+ * @param start Where the value starts.
+ * @param end How far it may read (b[end], if any, is SP, HTAB, CR or LF).
+ * @returns The index after the longest value the fast path read whole (the value then is
+ * b[start, index)), or -1 if it is unsure.
+ * @example
+ * ```ts
+ * import { scanPlainVia } from "./grammar.ts";
+ * import assert from "node:assert/strict";
+ * const b = new TextEncoder().encode("SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK1;rport\r\n");
+ * assert.equal(scanPlainVia(b, 0, b.length), b.length - 2);
+ * ```
+ */
+export function scanPlainVia(b: Uint8Array, start: number, end: number): number {
+  let i = start;
+  for (;;) {
+    // sent-protocol = protocol-name SLASH protocol-version SLASH transport (no LWS here);
+    // nearly always "SIP/2.0/".
+    let j: number;
+    if (
+      b[i] === 0x53 && b[i + 1] === 0x49 && b[i + 2] === 0x50 && b[i + 3] === 0x2f && b[i + 4] === 0x32 &&
+      b[i + 5] === 0x2e && b[i + 6] === 0x30 && b[i + 7] === 0x2f && i + 8 < end
+    ) {
+      i += 8;
+    } else {
+      j = run(b, i, end, C_TOKEN);
+      if (j === i || b[j] !== 0x2f) return -1;
+      i = j + 1;
+      j = run(b, i, end, C_TOKEN);
+      if (j === i || b[j] !== 0x2f) return -1;
+      i = j + 1;
+    }
+    j = run(b, i, end, C_TOKEN);
+    if (j === i) return -1;
+    // LWS sent-by
+    i = skipSpaces(b, j, end);
+    if (i === j) return -1;
+    i = scanHost(b, i, end);
+    if (i < 0) return -1;
+    if (i < end && b[i] === 0x3a) {
+      i = scanPort(b, i + 1, end);
+      if (i < 0) return -1;
+    }
+    // *( SEMI via-params )
+    while (i < end && b[i] === 0x3b) {
+      i = scanViaParam(b, i + 1, end);
+      if (i < 0) return -1;
+    }
+    if (i >= end || b[i] !== 0x2c) return i;
+    i = skipSpaces(b, i + 1, end);
+  }
+}
+
+/**
+ * The fast path of {@linkcode VIA} over a whole Via field value, which may be a comma list.
  *
  * @param b The octets holding the value.
  * @param start Where the value starts.
@@ -353,81 +480,34 @@ function scanAddressParams(b: Uint8Array, i: number, end: number, contact: boole
  * ```
  */
 export function isPlainVia(b: Uint8Array, start: number, end: number): boolean {
+  return scanPlainVia(b, start, end) === end;
+}
+
+/**
+ * The fast path of {@linkcode FROM_TO} (`contact` false) or {@linkcode CONTACT} over a field
+ * value from `start`; for Contact it may be a comma list (but not `*`).
+ *
+ * @param b The octets holding the value.
+ * @param start Where the value starts.
+ * @param end How far it may read (b[end], if any, is SP, HTAB, CR or LF).
+ * @param contact Whether the value is a Contact (q and expires checked, lists allowed).
+ * @returns The index after the longest value the fast path read whole, or -1 if it is unsure.
+ * @example
+ * ```ts
+ * import { scanPlainAddress } from "./grammar.ts";
+ * import assert from "node:assert/strict";
+ * const b = new TextEncoder().encode("<sip:bob@biloxi.example.com>;tag=a6c85cf\r\n");
+ * assert.equal(scanPlainAddress(b, 0, b.length, false), b.length - 2);
+ * ```
+ */
+export function scanPlainAddress(b: Uint8Array, start: number, end: number, contact: boolean): number {
   let i = start;
   for (;;) {
-    // sent-protocol = protocol-name SLASH protocol-version SLASH transport (no LWS here)
-    let j = run(b, i, end, C_TOKEN);
-    if (j === i || b[j] !== 0x2f) return false;
-    i = j + 1;
-    j = run(b, i, end, C_TOKEN);
-    if (j === i || b[j] !== 0x2f) return false;
-    i = j + 1;
-    j = run(b, i, end, C_TOKEN);
-    if (j === i) return false;
-    // LWS sent-by
-    i = skipSpaces(b, j, end);
-    if (i === j) return false;
-    i = scanHost(b, i, end);
-    if (i < 0) return false;
-    if (i < end && b[i] === 0x3a) {
-      i = scanPort(b, i + 1, end);
-      if (i < 0) return false;
-    }
-    // *( SEMI via-params ): ttl, maddr, received, branch, rport (RFC 3581) or generic
-    while (i < end && b[i] === 0x3b) {
-      const start = i + 1;
-      const name = run(b, start, end, C_TOKEN);
-      if (name === start) return false;
-      const hasValue = name < end && b[name] === 0x3d;
-      const value = name + 1;
-      switch (name - start) {
-        case 6:
-          if (isWord(b, start, name, "branch")) {
-            i = hasValue ? run(b, value, end, C_TOKEN) : value;
-            if (i === value) return false;
-            continue;
-          }
-          break;
-        case 5:
-          if (isWord(b, start, name, "rport")) {
-            i = hasValue ? scanPort(b, value, end) : name;
-            if (i < 0) return false;
-            continue;
-          }
-          if (isWord(b, start, name, "maddr")) {
-            i = hasValue ? scanHost(b, value, end) : -1;
-            if (i < 0) return false;
-            continue;
-          }
-          break;
-        case 8:
-          if (isWord(b, start, name, "received")) {
-            // received = IPv4address / IPv6address, as VIA reads it: "[" optional on each side
-            if (!hasValue) return false;
-            i = value < end && b[value] === 0x5b ? value + 1 : value;
-            j = run(b, i, end, C_HEX6);
-            if (j === i) return false;
-            i = j < end && b[j] === 0x5d ? j + 1 : j;
-            continue;
-          }
-          break;
-        case 3:
-          if (isWord(b, start, name, "ttl")) {
-            // ttl = 1*3DIGIT, 0..255
-            i = hasValue ? scanDigits(b, value, end) : -1;
-            if (i < 0 || i - value > 3) return false;
-            if (i - value === 3 && (b[value] - 0x30) * 100 + (b[value + 1] - 0x30) * 10 + b[value + 2] - 0x30 > 255) {
-              return false;
-            }
-            continue;
-          }
-          break;
-      }
-      i = hasValue ? scanGenValue(b, value, end) : name;
-      if (i < 0) return false;
-    }
-    if (i === end) return true;
-    if (b[i] !== 0x2c) return false;
+    i = scanNameAddr(b, i, end);
+    if (i < 0) return -1;
+    i = scanAddressParams(b, i, end, contact);
+    if (i < 0) return -1;
+    if (!contact || i >= end || b[i] !== 0x2c) return i;
     i = skipSpaces(b, i + 1, end);
   }
 }
@@ -452,16 +532,26 @@ export function isPlainVia(b: Uint8Array, start: number, end: number): boolean {
  * ```
  */
 export function isPlainAddress(b: Uint8Array, start: number, end: number, contact: boolean): boolean {
-  let i = start;
-  for (;;) {
-    i = scanNameAddr(b, i, end);
-    if (i < 0) return false;
-    i = scanAddressParams(b, i, end, contact);
-    if (i < 0) return false;
-    if (i === end) return true;
-    if (!contact || b[i] !== 0x2c) return false;
-    i = skipSpaces(b, i + 1, end);
-  }
+  return scanPlainAddress(b, start, end, contact) === end;
+}
+
+/**
+ * The fast path of {@linkcode REQUEST_URI} from `start`: a SIP or SIPS URI without headers.
+ *
+ * @param b The octets holding the Request-URI.
+ * @param start Where it starts.
+ * @param end How far it may read (b[end], if any, is SP, HTAB, CR or LF).
+ * @returns The index after the longest URI the fast path read whole, or -1 if it is unsure.
+ * @example
+ * ```ts
+ * import { scanPlainRequestUri } from "./grammar.ts";
+ * import assert from "node:assert/strict";
+ * const b = new TextEncoder().encode("sip:echo@198.51.100.7:5060;transport=udp SIP/2.0");
+ * assert.equal(scanPlainRequestUri(b, 0, b.length), 40);
+ * ```
+ */
+export function scanPlainRequestUri(b: Uint8Array, start: number, end: number): number {
+  return scanSipUri(b, start, end, false, false);
 }
 
 /**
@@ -484,6 +574,30 @@ export function isPlainRequestUri(b: Uint8Array, start: number, end: number): bo
 }
 
 /**
+ * {@linkcode CALL_ID} over octets from `start`: `word [ "@" word ]`.
+ *
+ * @param b The octets holding the value.
+ * @param start Where the value starts.
+ * @param end How far it may read.
+ * @returns The index after the longest Call-ID read from `start` (b[start, index) matches
+ * {@linkcode CALL_ID} exactly when nothing but the end follows), or -1 if none.
+ * @example
+ * ```ts
+ * import { scanCallId } from "./grammar.ts";
+ * import assert from "node:assert/strict";
+ * const b = new TextEncoder().encode("a84b4c76e66710@pc33.atlanta.example.com\r\n");
+ * assert.equal(scanCallId(b, 0, b.length), b.length - 2);
+ * ```
+ */
+export function scanCallId(b: Uint8Array, start: number, end: number): number {
+  const at = run(b, start, end, C_WORD);
+  if (at === start) return -1;
+  if (at >= end || b[at] !== 0x40) return at;
+  const word = run(b, at + 1, end, C_WORD);
+  return word > at + 1 ? word : -1;
+}
+
+/**
  * Exactly {@linkcode CALL_ID}, over octets: `word [ "@" word ]`.
  *
  * @param b The octets holding the value.
@@ -499,8 +613,5 @@ export function isPlainRequestUri(b: Uint8Array, start: number, end: number): bo
  * ```
  */
 export function isCallId(b: Uint8Array, start: number, end: number): boolean {
-  const at = run(b, start, end, C_WORD);
-  if (at === start) return false;
-  if (at === end) return true;
-  return b[at] === 0x40 && at + 1 < end && run(b, at + 1, end, C_WORD) === end;
+  return scanCallId(b, start, end) === end;
 }

@@ -43,26 +43,44 @@ export type SipMessage = SipRequest | SipResponse;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** Fields and views common to requests and responses. */
+/**
+ * @internal The views of one state of a message's headers: those the parser computed while
+ * validating (RFC 3261 §8.1.1), and those computed on first use.
+ */
+interface Views {
+  /** The headers object these views were computed from, and its version then. */
+  readonly headers: SipHeaders;
+  readonly version: number;
+  /** Whether the four views below were stored by the parser. */
+  readonly primed: boolean;
+  readonly callId: string;
+  readonly cseq: CSeq | undefined;
+  readonly maxForwards: number | undefined;
+  readonly contentLength: number | undefined;
+  /** Views computed on use, by name. */
+  lazy: Record<string, unknown> | undefined;
+}
+
+function required(headers: SipHeaders, name: string): string {
+  const v = headers.get(name);
+  if (v === undefined) throw new HeaderError(name, "header is missing");
+  return v;
+}
+
+/**
+ * Fields and views common to requests and responses.
+ *
+ * (Fields are assigned in constructors and the cache lives in a private field of each subclass:
+ * the engines build such objects several times faster than ones whose base class declares
+ * fields, and the parser builds one per message.)
+ */
 abstract class SipMessageBase {
   /** The SIP-Version of the start line, `SIP/2.0`. */
-  version: string;
+  declare version: string;
   /** The header fields, in order. */
-  headers: SipHeaders;
+  declare headers: SipHeaders;
   /** The body as bytes (empty when there is none). */
-  body: Uint8Array;
-  // Views computed on first use, valid while `headers` is the same object at the same version.
-  #views: Record<string, unknown> | undefined;
-  #viewsFor: SipHeaders | undefined;
-  #viewsVersion = 0;
-  // The views the parser computed while validating (RFC 3261 §8.1.1), kept apart from #views so
-  // that a parse stores four fields instead of building a dictionary.
-  #primedFor: SipHeaders | undefined;
-  #primedVersion = 0;
-  #callId = "";
-  #cseq: CSeq | undefined;
-  #maxForwards: number | undefined;
-  #contentLength: number | undefined;
+  declare body: Uint8Array;
 
   constructor(init: SipMessageInit) {
     this.version = init.version ?? "SIP/2.0";
@@ -70,18 +88,37 @@ abstract class SipMessageBase {
     this.body = init.body === undefined ? EMPTY : typeof init.body === "string" ? encoder.encode(init.body) : init.body;
   }
 
+  /** @internal The cached views, kept by each subclass in a private field. */
+  protected abstract _views: Views | undefined;
+
+  /** @internal The cached views if they are those of the current headers. */
+  _freshViews(): Views | undefined {
+    const views = this._views;
+    const headers = this.headers;
+    return views !== undefined && views.headers === headers && views.version === headers.version ? views : undefined;
+  }
+
   /** @internal Returns a cached view, computing it on first use. */
   _view<T>(key: string, compute: () => T): T {
-    const headers = this.headers;
-    let views = this.#views;
-    if (views === undefined || this.#viewsFor !== headers || this.#viewsVersion !== headers.version) {
-      views = this.#views = {};
-      this.#viewsFor = headers;
-      this.#viewsVersion = headers.version;
+    let views = this._freshViews();
+    if (views === undefined) {
+      const headers = this.headers;
+      views = {
+        headers,
+        version: headers.version,
+        primed: false,
+        callId: "",
+        cseq: undefined,
+        maxForwards: undefined,
+        contentLength: undefined,
+        lazy: undefined,
+      };
+      this._views = views;
     }
-    if (key in views) return views[key] as T;
+    const lazy = views.lazy ??= {};
+    if (key in lazy) return lazy[key] as T;
     const value = compute();
-    views[key] = value;
+    lazy[key] = value;
     return value;
   }
 
@@ -93,17 +130,17 @@ abstract class SipMessageBase {
    * @param contentLength Content-Length, or undefined if absent.
    */
   _prime(callId: string, cseq: CSeq, maxForwards: number | undefined, contentLength: number | undefined): void {
-    this.#primedFor = this.headers;
-    this.#primedVersion = this.headers.version;
-    this.#callId = callId;
-    this.#cseq = cseq;
-    this.#maxForwards = maxForwards;
-    this.#contentLength = contentLength;
-  }
-
-  /** Are the primed views those of the current headers? */
-  #primed(): boolean {
-    return this.#primedFor === this.headers && this.#primedVersion === this.headers.version;
+    const headers = this.headers;
+    this._views = {
+      headers,
+      version: headers.version,
+      primed: true,
+      callId,
+      cseq,
+      maxForwards,
+      contentLength,
+      lazy: undefined,
+    };
   }
 
   /** The body decoded as UTF-8 text. */
@@ -118,29 +155,32 @@ abstract class SipMessageBase {
 
   /** The From header (RFC 3261 §20.20). Throws if absent or malformed. */
   get from(): NameAddress {
-    return this._view("from", () => parseNameAddress(this.#required("From"), "From"));
+    return this._view("from", () => parseNameAddress(required(this.headers, "From"), "From"));
   }
 
   /** The To header (RFC 3261 §20.39). Throws if absent or malformed. */
   get to(): NameAddress {
-    return this._view("to", () => parseNameAddress(this.#required("To"), "To"));
+    return this._view("to", () => parseNameAddress(required(this.headers, "To"), "To"));
   }
 
   /** The Call-ID (RFC 3261 §20.8). Throws if absent or malformed. */
   get callId(): string {
-    if (this.#primed()) return this.#callId;
-    return this._view("callId", () => parseCallId(this.#required("Call-ID")));
+    const views = this._freshViews();
+    if (views?.primed) return views.callId;
+    return this._view("callId", () => parseCallId(required(this.headers, "Call-ID")));
   }
 
   /** The CSeq (RFC 3261 §20.16). Throws if absent or malformed. */
   get cseq(): CSeq {
-    if (this.#primed()) return this.#cseq as CSeq;
-    return this._view("cseq", () => parseCSeq(this.#required("CSeq")));
+    const views = this._freshViews();
+    if (views?.primed) return views.cseq as CSeq;
+    return this._view("cseq", () => parseCSeq(required(this.headers, "CSeq")));
   }
 
   /** Max-Forwards (0..255), or undefined if absent (RFC 3261 §20.22). */
   get maxForwards(): number | undefined {
-    if (this.#primed()) return this.#maxForwards;
+    const views = this._freshViews();
+    if (views?.primed) return views.maxForwards;
     return this._view("maxForwards", () => {
       const v = this.headers.get("Max-Forwards");
       return v === undefined ? undefined : parseBoundedInteger(v, "Max-Forwards", 255);
@@ -149,7 +189,8 @@ abstract class SipMessageBase {
 
   /** Content-Length as the header says, or undefined if absent (RFC 3261 §20.14). */
   get contentLength(): number | undefined {
-    if (this.#primed()) return this.#contentLength;
+    const views = this._freshViews();
+    if (views?.primed) return views.contentLength;
     return this._view("contentLength", () => {
       const v = this.headers.get("Content-Length");
       return v === undefined ? undefined : parseBoundedInteger(v, "Content-Length", Number.MAX_SAFE_INTEGER);
@@ -190,12 +231,6 @@ abstract class SipMessageBase {
   get supported(): string[] {
     return this._view("supported", () => parseOptionTags(this.headers.getAll("Supported"), "Supported"));
   }
-
-  #required(name: string): string {
-    const v = this.headers.get(name);
-    if (v === undefined) throw new HeaderError(name, "header is missing");
-    return v;
-  }
 }
 
 /** What a {@linkcode SipRequest} is built from. */
@@ -225,19 +260,29 @@ export interface SipRequestInit extends SipMessageInit {
  */
 export class SipRequest extends SipMessageBase {
   /** Always `"request"`: tells requests from responses. */
-  readonly type = "request" as const;
+  declare readonly type: "request";
   /** The method, case-sensitive. */
-  method: string;
+  declare method: string;
   /** The Request-URI as written. */
-  uri: string;
+  declare uri: string;
+  #views: Views | undefined;
   #uriText: string | undefined;
   #uriParsed: Uri | undefined;
 
   /** @param init Method, Request-URI, headers and body. */
   constructor(init: SipRequestInit) {
     super(init);
+    this.type = "request";
     this.method = init.method;
     this.uri = init.uri;
+  }
+
+  /** @internal */
+  protected get _views(): Views | undefined {
+    return this.#views;
+  }
+  protected set _views(views: Views | undefined) {
+    this.#views = views;
   }
 
   /** The parsed Request-URI. Throws `UriError` if malformed. */
@@ -278,16 +323,26 @@ export interface SipResponseInit extends SipMessageInit {
  */
 export class SipResponse extends SipMessageBase {
   /** Always `"response"`: tells responses from requests. */
-  readonly type = "response" as const;
+  declare readonly type: "response";
   /** The status code. */
-  status: number;
+  declare status: number;
   /** The reason phrase. */
-  reason: string;
+  declare reason: string;
+  #views: Views | undefined;
 
   /** @param init Status, reason, headers and body. */
   constructor(init: SipResponseInit) {
     super(init);
+    this.type = "response";
     this.status = init.status;
     this.reason = init.reason;
+  }
+
+  /** @internal */
+  protected get _views(): Views | undefined {
+    return this.#views;
+  }
+  protected set _views(views: Views | undefined) {
+    this.#views = views;
   }
 }

@@ -13,11 +13,11 @@ import { SipParseError } from "./errors.ts";
 import {
   CONTACT,
   FROM_TO,
-  isCallId,
-  isPlainAddress,
-  isPlainRequestUri,
-  isPlainVia,
   REQUEST_URI,
+  scanCallId,
+  scanPlainAddress,
+  scanPlainRequestUri,
+  scanPlainVia,
   VIA,
 } from "./grammar.ts";
 import {
@@ -39,6 +39,7 @@ import {
   parseNameAddress,
   parseVia,
 } from "./header_values.ts";
+import type { CSeq } from "./header_values.ts";
 import { type SipMessage, SipRequest, SipResponse } from "./message.ts";
 import { parseUri, UriError } from "./uri.ts";
 
@@ -63,6 +64,8 @@ export const DEFAULT_MAX_MESSAGE_SIZE = 65535;
 /** Default limit on the number of header fields. */
 export const DEFAULT_MAX_HEADERS = 256;
 const DEFAULT_SCHEMES = ["sip", "sips", "tel"];
+const NO_HEADERS = new SipHeaders();
+const NO_OPTIONS: ParseOptions = {};
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -96,7 +99,7 @@ const EMPTY = new Uint8Array(0);
  * assert.equal(msg.cseq.method, "OPTIONS");
  * ```
  */
-export function parseMessage(input: Uint8Array | string, options: ParseOptions = {}): SipMessage {
+export function parseMessage(input: Uint8Array | string, options: ParseOptions = NO_OPTIONS): SipMessage {
   const bytes = typeof input === "string" ? encoder.encode(input) : input;
   const maxSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
   if (bytes.length > maxSize) {
@@ -130,37 +133,28 @@ function parse(bytes: Uint8Array, options: ParseOptions): SipMessage {
   if (start === length) throw new SipParseError("Cannot parse message: it is empty", start);
 
   // Start line.
-  let lineEnd = findLf(bytes, text, start);
+  const lineEnd = findLf(bytes, text, start);
   if (lineEnd < 0) throw notEnded(bytes);
   const crlf = bytes[lineEnd - 1] === 13;
-  const firstLine = cut(bytes, text, start, crlf ? lineEnd - 1 : lineEnd, true);
-  const firstLineBytes = (crlf ? lineEnd - 1 : lineEnd) - start;
-  let message: SipMessage;
-  try {
-    message = parseStartLine(firstLine, start, firstLine.length === firstLineBytes);
-  } catch (e) {
-    throw hasBlankLine(bytes, text, start) ? e : notEnded(bytes);
+  const lineStop = crlf ? lineEnd - 1 : lineEnd;
+  const checks = new Checks();
+  let message = readStartLine(bytes, text, start, lineStop, checks);
+  if (message === undefined) {
+    const line = cut(bytes, text, start, lineStop, true);
+    try {
+      message = parseStartLine(line, start, line.length === lineStop - start);
+    } catch (e) {
+      throw hasBlankLine(bytes, text, start) ? e : notEnded(bytes);
+    }
   }
   // Lines end in CRLF; if the start line ends in a bare LF, bare LFs are accepted throughout.
   // (A message that is not ASCII takes either, as it always has.)
   const bareLf = !crlf || text.length !== length;
 
-  // Header fields, with folding undone (RFC 3261 §7.3.1). The headers a UAS relies on are
-  // checked on the way (RFC 3261 §8.1.1, §8.2) by fast paths; if one is unsure, or a header
-  // appears twice, validate() checks them all again, exactly, after the loop.
+  // Header fields, with folding undone (RFC 3261 §7.3.1).
   const fields: HeaderField[] = [];
   const maxHeaders = options.maxHeaders ?? DEFAULT_MAX_HEADERS;
-  let suspect = false;
-  let via = false;
-  let fromValue: string | undefined;
-  let toValue: string | undefined;
-  let callId: string | undefined;
-  let callIdChecked = false;
-  let cseq: string | undefined;
-  let maxForwards: string | undefined;
-  let contentLength: string | undefined;
   let pos = lineEnd + 1;
-  let to: number;
   let bodyStart: number;
   for (;;) {
     if (pos >= length) throw notEnded(bytes);
@@ -168,13 +162,11 @@ function parse(bytes: Uint8Array, options: ParseOptions): SipMessage {
     // The empty line that ends the header section (RFC 3261 §7).
     if (c0 === 13) {
       if (bytes[pos + 1] === 10 && (bareLf || bytes[pos - 2] === 13)) {
-        to = pos;
         bodyStart = pos + 2;
         break;
       }
     } else if (c0 === 10) {
       if (bareLf) {
-        to = pos;
         bodyStart = pos + 1;
         break;
       }
@@ -188,153 +180,420 @@ function parse(bytes: Uint8Array, options: ParseOptions): SipMessage {
       );
     }
     // field-name HCOLON: a token, then *( SP / HTAB ) ":" (RFC 3261 §7.3.1, §25.1)
-    let i = pos;
-    let state = START;
-    while (i < length) {
-      const next = NAME_AUTOMATON[state * WIDTH + COLUMN[bytes[i]]];
-      if (next === START) break;
-      state = next;
-      i++;
+    const found = canonicalName(bytes, pos);
+    let number = found >> 5;
+    let i: number;
+    let nameEnd: number;
+    let plainName: boolean;
+    if (found >= 0) {
+      nameEnd = i = pos + (found & 31);
+      plainName = true;
+    } else {
+      i = pos;
+      while (i < length && TOKEN_CHAR[bytes[i]] === 1) i++;
+      nameEnd = i;
+      while (i < length && (bytes[i] === 0x20 || bytes[i] === 0x09)) i++;
+      plainName = bytes[i] === 0x3a && nameEnd > pos;
+      number = plainName ? knownName(bytes, pos, nameEnd) : -1;
     }
-    const nameEnd = i;
-    while (i < length && (bytes[i] === 0x20 || bytes[i] === 0x09)) i++;
-    const plainName = bytes[i] === 0x3a && nameEnd > pos;
-    // The field ends at the first line end not followed by whitespace.
-    lineEnd = findLf(bytes, text, plainName ? i : pos);
-    if (lineEnd < 0) throw notEnded(bytes);
-    let next = lineEnd + 1;
+    let valueStart = i + 2;
+    let end = -1;
+    let next = -1;
     let folded = false;
-    while (bytes[next] === 0x20 || bytes[next] === 0x09) {
-      folded = true;
-      lineEnd = findLf(bytes, text, next);
+    // The value of a header the parser checks is read by its fast path straight away (after
+    // ": "), which also finds where the value ends: when the line ends there and is not folded,
+    // the field needs no other pass.
+    if (number >= 0 && number < VALIDATED.length && bytes[i + 1] === 0x20 && bytes[valueStart] > 0x20) {
+      const stop = checks.scan(number, bytes, text, valueStart, length, message);
+      if (stop >= 0) {
+        const lf = bytes[stop] === 13 ? stop + 1 : stop;
+        if (bytes[lf] === 10 && bytes[lf + 1] !== 0x20 && bytes[lf + 1] !== 0x09) {
+          end = stop;
+          next = lf + 1;
+        }
+      }
+    }
+    const scanned = end >= 0;
+    let name: string;
+    if (scanned) {
+      name = NAMES[number];
+    } else {
+      // The field ends at the first line end not followed by whitespace (RFC 3261 §7.3.1).
+      let lineEnd = findLf(bytes, text, plainName ? i : pos);
       if (lineEnd < 0) throw notEnded(bytes);
       next = lineEnd + 1;
-    }
-    let end = bytes[lineEnd - 1] === 13 ? lineEnd - 1 : lineEnd;
-    let name: string;
-    let number = NAME_NUMBER[state];
-    let colon = i;
-    if (plainName) {
-      // A known name, else a token that is no known name, kept as written.
-      name = number >= 0 ? NAMES[number] : cut(bytes, text, pos, nameEnd);
-    } else {
-      // An unknown name, or an unusual line (no colon, a name that is not a token, octets that
-      // are not ASCII): read as text.
-      colon = plainName ? i : indexOfColon(bytes, pos, end);
-      if (colon < 0) {
-        const line = cut(bytes, text, pos, end).slice(0, 40);
-        throw lineError(bytes, text, start, pos, `Cannot parse header line "${line}": no colon`);
+      while (bytes[next] === 0x20 || bytes[next] === 0x09) {
+        folded = true;
+        lineEnd = findLf(bytes, text, next);
+        if (lineEnd < 0) throw notEnded(bytes);
+        next = lineEnd + 1;
       }
-      let trimmed = colon;
-      while (trimmed > pos && (bytes[trimmed - 1] === 0x20 || bytes[trimmed - 1] === 0x09)) trimmed--;
-      const raw = cut(bytes, text, pos, trimmed);
-      const canonical = lookupName(raw);
-      if (canonical === undefined) {
-        throw lineError(bytes, text, start, pos, `Cannot parse header line: "${raw}" is not a header name`);
+      end = bytes[lineEnd - 1] === 13 ? lineEnd - 1 : lineEnd;
+      let colon = i;
+      if (plainName) {
+        // A known name, else a token that is no known name, kept as written.
+        name = number >= 0 ? NAMES[number] : cut(bytes, text, pos, nameEnd);
+      } else {
+        name = readUnusualName(bytes, text, start, pos, end);
+        number = NUMBERS.get(name) ?? -1;
+        colon = bytes.indexOf(0x3a, pos);
       }
-      name = canonical;
-      number = NUMBERS.get(name) ?? -1;
+      valueStart = colon + 1;
+      if (bytes[valueStart] === 0x20 && bytes[valueStart + 1] > 0x20) valueStart++;
+      else while (valueStart < end && isLws(bytes[valueStart])) valueStart++;
+      while (end > valueStart && isLws(bytes[end - 1])) end--;
     }
     if (fields.length === maxHeaders) {
       throw lineError(bytes, text, start, pos, `Message has more than ${maxHeaders} header fields`, "maxHeaders");
     }
-    let valueStart = colon + 1;
-    if (bytes[valueStart] === 0x20 && bytes[valueStart + 1] > 0x20) valueStart++;
-    else while (valueStart < end && isLws(bytes[valueStart])) valueStart++;
-    while (end > valueStart && isLws(bytes[end - 1])) end--;
     let value = cut(bytes, text, valueStart, end);
     if (folded) value = value.replace(/[ \t]*\r?\n[ \t]+/g, " ");
     fields.push({ name, value });
-    pos = next;
     if (number < VALIDATED.length) {
-      // The fast paths read the bytes, which are the value only when it was not folded.
-      switch (folded ? -1 : number) {
-        case VIA_NUMBER:
-          if (!suspect && !isPlainVia(bytes, valueStart, end)) suspect = true;
-          break;
-        case FROM_NUMBER:
-          if (fromValue !== undefined || !isPlainAddress(bytes, valueStart, end, false)) suspect = true;
-          break;
-        case TO_NUMBER:
-          if (toValue !== undefined || !isPlainAddress(bytes, valueStart, end, false)) suspect = true;
-          break;
-        case CALL_ID_NUMBER:
-          callIdChecked = isCallId(bytes, valueStart, end);
-          break;
-        case CONTACT_NUMBER:
-          if (!suspect && value !== "*" && !isPlainAddress(bytes, valueStart, end, true)) suspect = true;
-          break;
-        case MAX_FORWARDS_NUMBER:
-        case CSEQ_NUMBER:
-        case CONTENT_LENGTH_NUMBER:
-          break;
-        default:
-          // Date, or a folded value.
-          suspect = true;
-      }
-      switch (number) {
-        case VIA_NUMBER:
-          via = true;
-          break;
-        case FROM_NUMBER:
-          fromValue = value;
-          break;
-        case TO_NUMBER:
-          toValue = value;
-          break;
-        case CALL_ID_NUMBER:
-          if (callId !== undefined) suspect = true;
-          callId = value;
-          break;
-        case CSEQ_NUMBER:
-          if (cseq !== undefined) suspect = true;
-          cseq = value;
-          break;
-        case MAX_FORWARDS_NUMBER:
-          if (maxForwards !== undefined) suspect = true;
-          maxForwards = value;
-          break;
-        case CONTENT_LENGTH_NUMBER:
-          if (contentLength !== undefined && contentLength !== value) suspect = true;
-          contentLength = value;
-          break;
-      }
+      if (scanned) checks.keep(number, value, true);
+      else checks.note(number, value, folded, bytes, text, valueStart, end, message);
     }
+    pos = next;
   }
 
   message.headers = SipHeaders._fromFields(fields);
   try {
-    if (
-      suspect || !via || fromValue === undefined || toValue === undefined || callId === undefined || cseq === undefined
-    ) {
-      validate(message, fields);
-    } else {
-      prime(message, callId, callIdChecked, cseq, maxForwards, contentLength);
-    }
-    message.body = frameBody(message, bytes, bodyStart, options);
-    if (message.type === "request") {
-      // The Request-URI follows the method (a token, so ASCII) and one space.
-      const uriStart = start + message.method.length + 1;
-      const plain = firstLine.length === firstLineBytes &&
-        isPlainRequestUri(bytes, uriStart, uriStart + message.uri.length);
-      checkRequestUri(message, plain, options);
-    }
+    const contentLength = checks.finish(message, fields);
+    message.body = frameBody(contentLength, bytes, bodyStart, options);
+    if (message.type === "request") checkRequestUri(message, checks.plainUri, options);
   } catch (e) {
-    if (e instanceof HeaderError) {
-      const index = fields.findIndex((f) => f.name === e.header);
-      const error = new SipParseError(e.message, index < 0 ? to : fieldOffset(bytes, start, index));
-      error.partial = message;
-      throw error;
-    }
-    if (e instanceof SipParseError) {
-      e.partial = message;
-      // Request-URI problems are reported at the Request-URI.
-      if (e.offset < 0) (e as { offset: number }).offset = start + firstLine.indexOf(" ") + 1;
-    }
-    throw e;
+    throw placeError(e, message, fields, bytes, start, pos);
   }
   return message;
 }
+
+/**
+ * A header line that does not start with a token and a colon, read as text: the canonical
+ * name, or a SipParseError (RFC 3261 §7.3.1).
+ */
+function readUnusualName(bytes: Uint8Array, text: string, start: number, pos: number, end: number): string {
+  const colon = bytes.indexOf(0x3a, pos);
+  if (colon < 0 || colon >= end) {
+    const line = cut(bytes, text, pos, end).slice(0, 40);
+    throw lineError(bytes, text, start, pos, `Cannot parse header line "${line}": no colon`);
+  }
+  let trimmed = colon;
+  while (trimmed > pos && (bytes[trimmed - 1] === 0x20 || bytes[trimmed - 1] === 0x09)) trimmed--;
+  const raw = cut(bytes, text, pos, trimmed);
+  const name = canonicalHeaderName(raw);
+  if (name === raw && !isToken(raw)) {
+    throw lineError(bytes, text, start, pos, `Cannot parse header line: "${raw}" is not a header name`);
+  }
+  return name;
+}
+
+/**
+ * Gives an error found after the header fields were split its byte offset (the field it is
+ * about, or the Request-URI) and the message as far as it was read.
+ */
+function placeError(
+  e: unknown,
+  message: SipMessage,
+  fields: HeaderField[],
+  bytes: Uint8Array,
+  start: number,
+  to: number,
+): unknown {
+  if (e instanceof HeaderError) {
+    const index = fields.findIndex((f) => f.name === e.header);
+    const error = new SipParseError(e.message, index < 0 ? to : fieldOffset(bytes, start, index));
+    error.partial = message;
+    return error;
+  }
+  if (e instanceof SipParseError) {
+    e.partial = message;
+    // Request-URI problems are reported at the Request-URI.
+    if (e.offset < 0 && message.type === "request") {
+      (e as { offset: number }).offset = start + message.method.length + 1;
+    }
+  }
+  return e;
+}
+
+/**
+ * What the parser learns, field by field, of the Request-URI and the headers a UAS relies on
+ * (RFC 3261 §8.1.1, §8.2): the fast paths of grammar.ts check them in the bytes as they come. If one is unsure,
+ * or a header appears twice, finish() has validate() check them all again, exactly.
+ */
+class Checks {
+  suspect = false;
+  via = false;
+  from: string | undefined = undefined;
+  to: string | undefined = undefined;
+  callId: string | undefined = undefined;
+  callIdChecked = false;
+  cseq: string | undefined = undefined;
+  maxForwards: string | undefined = undefined;
+  contentLength: string | undefined = undefined;
+  // What the fast paths read of CSeq, Max-Forwards and Content-Length (-1: read the text).
+  seq = -1;
+  seqMethod = "";
+  maxForwardsNumber = -1;
+  contentLengthNumber = -1;
+  /** The Request-URI is a SIP or SIPS URI that the fast path read whole. */
+  plainUri = false;
+
+  /**
+   * Reads the value of field number `number` (one of VALIDATED) from bytes[start] by its fast
+   * path, as far as that goes (not past `limit`), and keeps the numbers it read (CSeq,
+   * Max-Forwards, Content-Length): the index after the value it read whole, or -1 if unsure.
+   */
+  scan(number: number, bytes: Uint8Array, text: string, start: number, limit: number, message: SipMessage): number {
+    switch (number) {
+      case VIA_NUMBER:
+        return scanPlainVia(bytes, start, limit);
+      case FROM_NUMBER:
+      case TO_NUMBER:
+        return scanPlainAddress(bytes, start, limit, false);
+      case CONTACT_NUMBER:
+        // "*": every binding (RFC 3261 §10.2.2)
+        return bytes[start] === 0x2a ? start + 1 : scanPlainAddress(bytes, start, limit, true);
+      case CALL_ID_NUMBER:
+        return scanCallId(bytes, start, limit);
+      case CSEQ_NUMBER:
+        return this.scanCSeq(bytes, text, start, limit, message);
+      case MAX_FORWARDS_NUMBER: {
+        // Max-Forwards = 1*DIGIT, 0..255 (RFC 3261 §20.22); up to 9 digits, as parseBoundedInteger reads
+        const stop = scanDigits(bytes, start, limit);
+        const n = stop < 0 ? -1 : readNumber(bytes, start, stop);
+        this.maxForwardsNumber = n > 255 ? -1 : n;
+        return stop;
+      }
+      case CONTENT_LENGTH_NUMBER: {
+        // Content-Length = 1*DIGIT (RFC 3261 §20.14)
+        const stop = scanDigits(bytes, start, limit);
+        this.contentLengthNumber = stop < 0 ? -1 : readNumber(bytes, start, stop);
+        return stop;
+      }
+      default:
+        // Date: left to validate().
+        return -1;
+    }
+  }
+
+  /** CSeq = 1*DIGIT LWS Method (RFC 3261 §20.16), the number at most 2^31-1; as scan(). */
+  scanCSeq(bytes: Uint8Array, text: string, start: number, limit: number, message: SipMessage): number {
+    let n = 0;
+    let i = start;
+    for (; i < limit && i - start < 10; i++) {
+      const d = bytes[i] - 0x30;
+      if (d < 0 || d > 9) break;
+      n = n * 10 + d;
+    }
+    const digits = i;
+    while (i < limit && (bytes[i] === 0x20 || bytes[i] === 0x09)) i++;
+    const method = i;
+    while (i < limit && TOKEN_CHAR[bytes[i]] === 1) i++;
+    if (digits === start || n > MAX_SEQ || method === digits || i === method) {
+      this.seq = -1;
+      return -1;
+    }
+    this.seq = n;
+    // The request method when it is the same (RFC 3261 §8.1.1.5), else the text.
+    this.seqMethod = message.type === "request" && sameText(bytes, method, i, message.method)
+      ? message.method
+      : cut(bytes, text, method, i);
+    return i;
+  }
+
+  /**
+   * Notes field number `number` (one of VALIDATED) that scan() did not read whole, with its
+   * value, which is bytes[start, end) unless folded.
+   */
+  note(
+    number: number,
+    value: string,
+    folded: boolean,
+    bytes: Uint8Array,
+    text: string,
+    start: number,
+    end: number,
+    message: SipMessage,
+  ): void {
+    let whole = false;
+    if (!this.suspect) {
+      // The fast paths read the bytes, which are the value only when it was not folded.
+      whole = !folded && this.scan(number, bytes, text, start, end, message) === end;
+      if (!whole) {
+        if (number === CSEQ_NUMBER) this.seq = -1;
+        else if (number === MAX_FORWARDS_NUMBER) this.maxForwardsNumber = -1;
+        else if (number === CONTENT_LENGTH_NUMBER) this.contentLengthNumber = -1;
+        else if (number !== CALL_ID_NUMBER) this.suspect = true;
+      }
+    }
+    this.keep(number, value, whole);
+  }
+
+  /**
+   * Keeps the value of field number `number` (one of VALIDATED), noting duplicates;
+   * `checked`: the fast path read it whole.
+   */
+  keep(number: number, value: string, checked: boolean): void {
+    switch (number) {
+      case VIA_NUMBER:
+        this.via = true;
+        break;
+      case FROM_NUMBER:
+        if (this.from !== undefined) this.suspect = true;
+        this.from = value;
+        break;
+      case TO_NUMBER:
+        if (this.to !== undefined) this.suspect = true;
+        this.to = value;
+        break;
+      case CALL_ID_NUMBER:
+        if (this.callId !== undefined) this.suspect = true;
+        this.callId = value;
+        this.callIdChecked = checked;
+        break;
+      case CSEQ_NUMBER:
+        if (this.cseq !== undefined) this.suspect = true;
+        this.cseq = value;
+        break;
+      case MAX_FORWARDS_NUMBER:
+        if (this.maxForwards !== undefined) this.suspect = true;
+        this.maxForwards = value;
+        break;
+      case CONTENT_LENGTH_NUMBER:
+        if (this.contentLength !== undefined && this.contentLength !== value) this.suspect = true;
+        this.contentLength = value;
+        break;
+    }
+  }
+
+  /**
+   * Stores the views of the checked headers on the message, or throws the first problem.
+   * Returns the Content-Length.
+   */
+  finish(message: SipMessage, fields: HeaderField[]): number | undefined {
+    const { callId, cseq, maxForwards, contentLength } = this;
+    if (
+      this.suspect || !this.via || this.from === undefined || this.to === undefined || callId === undefined ||
+      cseq === undefined
+    ) {
+      return validate(message, fields);
+    }
+    // In the order validate() reports problems in.
+    const id = this.callIdChecked ? callId : parseCallId(callId);
+    const parsedCSeq = this.seq >= 0 ? { seq: this.seq, method: this.seqMethod } : parseCSeq(cseq);
+    checkCSeqMethod(message, parsedCSeq);
+    const length = contentLength === undefined
+      ? undefined
+      : this.contentLengthNumber >= 0
+      ? this.contentLengthNumber
+      : parseBoundedInteger(contentLength, "Content-Length", Number.MAX_SAFE_INTEGER);
+    message._prime(
+      id,
+      parsedCSeq,
+      maxForwards === undefined
+        ? undefined
+        : this.maxForwardsNumber >= 0
+        ? this.maxForwardsNumber
+        : parseBoundedInteger(maxForwards, "Max-Forwards", 255),
+      length,
+    );
+    return length;
+  }
+}
+
+const MAX_SEQ = 2 ** 31 - 1;
+
+// 256 entries, so that any octet indexes it.
+const TOKEN_CHAR = new Uint8Array(256);
+for (const c of "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.!%*_+`'~") {
+  TOKEN_CHAR[c.charCodeAt(0)] = 1;
+}
+
+/** 1 to 9 digits from `from` (not past `limit`): the index after them, or -1. */
+function scanDigits(bytes: Uint8Array, from: number, limit: number): number {
+  let i = from;
+  while (i < limit && bytes[i] >= 0x30 && bytes[i] <= 0x39) i++;
+  return i === from || i - from > 9 ? -1 : i;
+}
+
+/** The value of the digits in bytes[from, to). */
+function readNumber(bytes: Uint8Array, from: number, to: number): number {
+  let n = 0;
+  for (let i = from; i < to; i++) n = n * 10 + bytes[i] - 0x30;
+  return n;
+}
+
+/** Are bytes[from, to) the ASCII string s? */
+function sameText(bytes: Uint8Array, from: number, to: number, s: string): boolean {
+  if (to - from !== s.length) return false;
+  for (let i = 0; i < s.length; i++) if (bytes[from + i] !== s.charCodeAt(i)) return false;
+  return true;
+}
+
+/** Is "SIP/2.0" at bytes[at]? */
+function isSip20(bytes: Uint8Array, at: number): boolean {
+  return bytes[at] === 0x53 && bytes[at + 1] === 0x49 && bytes[at + 2] === 0x50 && bytes[at + 3] === 0x2f &&
+    bytes[at + 4] === 0x32 && bytes[at + 5] === 0x2e && bytes[at + 6] === 0x30;
+}
+
+/**
+ * The start line in bytes[start, stop), read in the bytes in its common forms:
+ * `Method SP Request-URI SP SIP/2.0` (RFC 3261 §7.1) or `SIP/2.0 SP Status-Code SP
+ * Reason-Phrase` (§7.2). Undefined for anything else, which parseStartLine() reads, or rejects,
+ * on the text.
+ */
+function readStartLine(
+  bytes: Uint8Array,
+  text: string,
+  start: number,
+  stop: number,
+  checks: Checks,
+): SipMessage | undefined {
+  return isSip20(bytes, start)
+    ? readStatusLine(bytes, text, start, stop)
+    : readRequestLine(bytes, text, start, stop, checks);
+}
+
+/** Status-Line = SIP-Version SP Status-Code SP Reason-Phrase (RFC 3261 §7.2), as readStartLine(). */
+function readStatusLine(bytes: Uint8Array, text: string, start: number, stop: number): SipResponse | undefined {
+  // Status-Code = 3DIGIT, 100..699 (RFC 3261 §7.2, §21)
+  const code = start + 8;
+  if (bytes[start + 7] !== 0x20 || stop < code + 3 || (stop > code + 3 && bytes[code + 3] !== 0x20)) return undefined;
+  if (scanDigits(bytes, code, code + 3) !== code + 3) return undefined;
+  const status = readNumber(bytes, code, code + 3);
+  if (status < 100 || status > 699) return undefined;
+  const reason = stop > code + 4 ? cut(bytes, text, code + 4, stop) : "";
+  return new SipResponse({ status, reason, version: SIP_2_0, headers: NO_HEADERS });
+}
+
+/** Request-Line = Method SP Request-URI SP SIP-Version (RFC 3261 §7.1), as readStartLine(). */
+function readRequestLine(
+  bytes: Uint8Array,
+  text: string,
+  start: number,
+  stop: number,
+  checks: Checks,
+): SipRequest | undefined {
+  let i = start;
+  while (i < stop && TOKEN_CHAR[bytes[i]] === 1) i++;
+  const sp1 = i;
+  if (sp1 === start || sp1 >= stop || bytes[sp1] !== 0x20) return undefined;
+  // The Request-URI, through its fast path if it is a SIP or SIPS URI (which never holds a space).
+  i = scanPlainRequestUri(bytes, sp1 + 1, stop);
+  checks.plainUri = i > sp1 + 1 && bytes[i] === 0x20;
+  if (!checks.plainUri) {
+    i = sp1 + 1;
+    while (i < stop && bytes[i] !== 0x20) i++;
+  }
+  const sp2 = i;
+  // One space each side of the Request-URI, which is not in <> (RFC 3261 §7.1).
+  if (sp2 === sp1 + 1 || bytes[sp1 + 1] === 0x3c || stop - sp2 !== 8 || !isSip20(bytes, sp2 + 1)) return undefined;
+  const method = cut(bytes, text, start, sp1);
+  const uri = cut(bytes, text, sp1 + 1, sp2);
+  return new SipRequest({ method, uri, version: SIP_2_0, headers: NO_HEADERS });
+}
+
+const SIP_2_0 = "SIP/2.0";
 
 /**
  * The text of bytes[from, to): cut from the decoded message if it has a character per byte, else
@@ -349,11 +608,6 @@ function cut(bytes: Uint8Array, text: string, from: number, to: number, bom = fa
 /** The index of the next LF from `from`, or -1. */
 function findLf(bytes: Uint8Array, text: string, from: number): number {
   return text.length === bytes.length ? text.indexOf("\n", from) : bytes.indexOf(10, from);
-}
-
-function indexOfColon(bytes: Uint8Array, from: number, end: number): number {
-  const colon = bytes.indexOf(0x3a, from);
-  return colon >= end ? -1 : colon;
 }
 
 function notEnded(bytes: Uint8Array): SipParseError {
@@ -418,63 +672,108 @@ const VALIDATED = ["Via", "From", "To", "Call-ID", "CSeq", "Max-Forwards", "Cont
 const NAMES = [...VALIDATED, ...KNOWN_HEADER_NAMES.filter((name) => !VALIDATED.includes(name))];
 const NUMBERS = new Map(NAMES.map((name, number) => [name, number]));
 
-// The header name is read by an automaton over the octets, which both finds the end of the token
-// and knows which known name (in any case, RFC 3261 §7.3.1) or compact form (§7.3.3) it spelled.
-// Its states are the prefixes of the known names in lower case, plus START and OTHER (a token
-// that is no known name); column is the octet's class: a letter, "-", another token character,
-// or STOP (not a token character).
-const START = 0;
-const OTHER = 1;
-const WIDTH = 32;
-const HYPHEN = 26;
-const OTHER_TOKEN = 27;
-const STOP = 28;
-const COLUMN = new Uint8Array(256).fill(STOP);
-for (let c = 0; c < 26; c++) {
-  COLUMN[0x41 + c] = c;
-  COLUMN[0x61 + c] = c;
+// Known header names, in lower case, by a hash of their length and first and last letters
+// (RFC 3261 §7.3.1: field names are case-insensitive), and the compact forms (§7.3.3) by octet.
+const LOWER_NAMES = new TextEncoder().encode(NAMES.join("").toLowerCase());
+const NAME_OFFSETS = new Int32Array(NAMES.length + 1);
+NAMES.forEach((name, number) => NAME_OFFSETS[number + 1] = NAME_OFFSETS[number] + name.length);
+const NAME_SLOTS = 1024;
+const NAME_TABLE = new Int16Array(NAME_SLOTS).fill(-1);
+function nameSlot(length: number, first: number, last: number): number {
+  return (length * 961 + first * 31 + last) & (NAME_SLOTS - 1);
 }
-for (const c of "0123456789.!%*_+`'~") COLUMN[c.charCodeAt(0)] = OTHER_TOKEN;
-COLUMN[0x2d] = HYPHEN;
-const transitions: number[] = [];
-const accepts: number[] = [];
-function newState(): number {
-  const state = accepts.length;
-  for (let column = 0; column < WIDTH; column++) transitions.push(column < STOP ? OTHER : START);
-  accepts.push(-1);
-  return state;
+NAMES.forEach((name, number) => {
+  const lower = name.toLowerCase();
+  let slot = nameSlot(lower.length, lower.charCodeAt(0), lower.charCodeAt(lower.length - 1));
+  while (NAME_TABLE[slot] >= 0) slot = (slot + 1) & (NAME_SLOTS - 1);
+  NAME_TABLE[slot] = number;
+});
+const COMPACT_NUMBERS = new Int16Array(256).fill(-1);
+for (let code = 0; code < 128; code++) {
+  const name = compactHeaderName(code);
+  if (name !== undefined) COMPACT_NUMBERS[code] = NUMBERS.get(name)!;
 }
-newState(); // START
-newState(); // OTHER
-const prefixes = new Map<string, number>([["", START]]);
-function addName(spelling: string, number: number): void {
-  let state = START;
-  for (let k = 1; k <= spelling.length; k++) {
-    let next = prefixes.get(spelling.slice(0, k));
-    if (next === undefined) {
-      next = newState();
-      prefixes.set(spelling.slice(0, k), next);
-      transitions[state * WIDTH + COLUMN[spelling.charCodeAt(k - 1)]] = next;
-    }
-    state = next;
-  }
-  accepts[state] = number;
-}
-NAMES.forEach((name, number) => addName(name.toLowerCase(), number));
-for (let c = 0x61; c <= 0x7a; c++) {
-  const name = compactHeaderName(c);
-  if (name !== undefined) addName(String.fromCharCode(c), NUMBERS.get(name)!);
-}
-/** The next state by state * WIDTH + column; START after STOP. */
-const NAME_AUTOMATON = new Uint16Array(transitions);
-/** The number of the name spelled by a state, or -1. */
-const NAME_NUMBER = new Int16Array(accepts);
 
-/** The canonical name of a header name as written, or undefined if it is not a token. */
-function lookupName(raw: string): string | undefined {
-  const name = canonicalHeaderName(raw);
-  if (name === raw && !isToken(raw)) return undefined;
-  return name;
+// Canonical spellings of the known names of four characters or more, by their first four
+// octets: the common case, found without scanning the name first.
+const CANONICAL_BYTES = new TextEncoder().encode(NAMES.join(""));
+const PREFIX_SLOTS = 256;
+const PREFIX_KEYS = new Int32Array(PREFIX_SLOTS);
+const PREFIX_NUMBERS: number[][] = [];
+function prefixSlot(key: number): number {
+  return Math.imul(key, 0x9e3779b1) >>> 24;
+}
+NAMES.forEach((name, number) => {
+  if (name.length < 4) return;
+  const key = name.charCodeAt(0) | name.charCodeAt(1) << 8 | name.charCodeAt(2) << 16 | name.charCodeAt(3) << 24;
+  let slot = prefixSlot(key);
+  while (PREFIX_KEYS[slot] !== 0 && PREFIX_KEYS[slot] !== key) slot = (slot + 1) & (PREFIX_SLOTS - 1);
+  PREFIX_KEYS[slot] = key;
+  (PREFIX_NUMBERS[slot] ??= []).push(number);
+});
+const VIA_KEY = 0x616956; // "Via"
+const TO_KEY = 0x6f54; // "To"
+
+/**
+ * The number of the known header name written in its canonical spelling at bytes[start] and
+ * followed by ":", or -1 (then the name is read in full).
+ */
+function canonicalName(bytes: Uint8Array, start: number): number {
+  if (bytes[start + 1] === 0x3a) {
+    const number = COMPACT_NUMBERS[bytes[start]];
+    return number < 0 ? -1 : number << 5 | 1;
+  }
+  if (bytes[start + 2] === 0x3a) return (bytes[start] | bytes[start + 1] << 8) === TO_KEY ? TO_NUMBER << 5 | 2 : -1;
+  if (bytes[start + 3] === 0x3a) {
+    return (bytes[start] | bytes[start + 1] << 8 | bytes[start + 2] << 16) === VIA_KEY ? VIA_NUMBER << 5 | 3 : -1;
+  }
+  const key = bytes[start] | bytes[start + 1] << 8 | bytes[start + 2] << 16 | bytes[start + 3] << 24;
+  let slot = prefixSlot(key);
+  for (;;) {
+    const k = PREFIX_KEYS[slot];
+    if (k === key) break;
+    if (k === 0) return -1;
+    slot = (slot + 1) & (PREFIX_SLOTS - 1);
+  }
+  const candidates = PREFIX_NUMBERS[slot];
+  for (let n = 0; n < candidates.length; n++) {
+    const number = candidates[n];
+    const from = NAME_OFFSETS[number];
+    const to = NAME_OFFSETS[number + 1];
+    let i = start + 4;
+    let k = from + 4;
+    while (k < to && bytes[i] === CANONICAL_BYTES[k]) {
+      i++;
+      k++;
+    }
+    if (k === to && bytes[i] === 0x3a) return number << 5 | (to - from);
+  }
+  return -1;
+}
+
+/**
+ * The number of the known header name in bytes[start, end) (a token, in any case), or of the
+ * compact form; else -1.
+ */
+function knownName(bytes: Uint8Array, start: number, end: number): number {
+  const length = end - start;
+  if (length === 1) return COMPACT_NUMBERS[bytes[start]];
+  // Token characters fold to lower case with | 0x20, and no two of them fold together.
+  let slot = nameSlot(length, bytes[start] | 0x20, bytes[end - 1] | 0x20);
+  for (;;) {
+    const number = NAME_TABLE[slot];
+    if (number < 0) return -1;
+    let k = NAME_OFFSETS[number];
+    if (NAME_OFFSETS[number + 1] - k === length) {
+      let i = start;
+      while (i < end && (bytes[i] | 0x20) === LOWER_NAMES[k]) {
+        i++;
+        k++;
+      }
+      if (i === end) return number;
+    }
+    slot = (slot + 1) & (NAME_SLOTS - 1);
+  }
 }
 
 /** The byte offset of character `index` of a line that starts at byte offset `start`. */
@@ -527,8 +826,6 @@ function parseStartLine(line: string, start: number, oneBytePerChar: boolean): S
   return new SipRequest({ method, uri, version, headers: NO_HEADERS });
 }
 
-const NO_HEADERS = new SipHeaders();
-
 // Status-Code = 3DIGIT, 100..699 (RFC 3261 §7.2, §21)
 function isStatusCode(code: string): boolean {
   const c0 = code.charCodeAt(0);
@@ -558,8 +855,11 @@ function check(grammar: RegExp, value: string, header: string, view: (v: string)
   throw new HeaderError(header, `"${value}" is malformed`);
 }
 
-/** Validates the headers a UAS relies on (RFC 3261 §8.1.1, §8.2) and caches the cheap views. */
-function validate(message: SipMessage, fields: HeaderField[]): void {
+/**
+ * Validates the headers a UAS relies on (RFC 3261 §8.1.1, §8.2) and caches the cheap views.
+ * Returns the Content-Length.
+ */
+function validate(message: SipMessage, fields: HeaderField[]): number | undefined {
   let via = false;
   let from: string | undefined;
   let to: string | undefined;
@@ -622,44 +922,32 @@ function validate(message: SipMessage, fields: HeaderField[]): void {
   if (to === undefined) throw new HeaderError("To", "header is missing");
   if (callId === undefined) throw new HeaderError("Call-ID", "header is missing");
   if (cseq === undefined) throw new HeaderError("CSeq", "header is missing");
-  prime(message, callId, false, cseq, maxForwards, contentLength);
+  const id = parseCallId(callId);
+  const parsedCSeq = parseCSeq(cseq);
+  checkCSeqMethod(message, parsedCSeq);
+  const mf = maxForwards === undefined ? undefined : parseBoundedInteger(maxForwards, "Max-Forwards", 255);
+  const length = contentLength === undefined
+    ? undefined
+    : parseBoundedInteger(contentLength, "Content-Length", Number.MAX_SAFE_INTEGER);
+  message._prime(id, parsedCSeq, mf, length);
+  return length;
 }
 
-/**
- * Parses Call-ID (unless `callIdChecked`: the fast path found it well formed), CSeq,
- * Max-Forwards and Content-Length, and stores them on the message.
- */
-function prime(
-  message: SipMessage,
-  callId: string,
-  callIdChecked: boolean,
-  cseq: string,
-  maxForwards: string | undefined,
-  contentLength: string | undefined,
-): void {
-  const parsedCallId = callIdChecked ? callId : parseCallId(callId);
-  const parsedCSeq = parseCSeq(cseq);
-  // RFC 3261 §8.1.1.5: the CSeq method MUST match the request method (RFC 4475 §3.1.2.17).
-  if (message.type === "request" && parsedCSeq.method !== message.method) {
-    throw new HeaderError(
-      "CSeq",
-      `method "${parsedCSeq.method}" does not match the request method "${message.method}"`,
-    );
+// RFC 3261 §8.1.1.5: the CSeq method MUST match the request method (RFC 4475 §3.1.2.17).
+function checkCSeqMethod(message: SipMessage, cseq: CSeq): void {
+  if (message.type === "request" && cseq.method !== message.method) {
+    throw new HeaderError("CSeq", `method "${cseq.method}" does not match the request method "${message.method}"`);
   }
-  message._prime(
-    parsedCallId,
-    parsedCSeq,
-    maxForwards === undefined ? undefined : parseBoundedInteger(maxForwards, "Max-Forwards", 255),
-    contentLength === undefined
-      ? undefined
-      : parseBoundedInteger(contentLength, "Content-Length", Number.MAX_SAFE_INTEGER),
-  );
 }
 
 /** Cuts the body out of the bytes following the header section (RFC 3261 §18.3, §20.14). */
-function frameBody(message: SipMessage, bytes: Uint8Array, bodyStart: number, options: ParseOptions): Uint8Array {
+function frameBody(
+  length: number | undefined,
+  bytes: Uint8Array,
+  bodyStart: number,
+  options: ParseOptions,
+): Uint8Array {
   const available = bytes.length - bodyStart;
-  const length = message.contentLength;
   if (length === undefined) {
     if (options.stream) throw new HeaderError("Content-Length", "header is required on a stream transport");
     return available === 0 ? EMPTY : bytes.subarray(bodyStart);

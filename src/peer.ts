@@ -11,7 +11,6 @@ import { SipParseError } from "./errors.ts";
 import { HeaderError } from "./header_values.ts";
 import type { SipMessage, SipRequest, SipResponse } from "./message.ts";
 import { parseMessage } from "./parse.ts";
-import { formatMessage } from "./format.ts";
 import { formatUri, type SipUri, UriError } from "./uri.ts";
 import {
   answerSdp,
@@ -37,17 +36,19 @@ import {
   type RuleInput,
   type Transport,
 } from "./rules.ts";
-import { createResponse, DEFAULT_SERVER } from "./respond.ts";
+import { _responseFromWire, DEFAULT_SERVER, ResponseHead } from "./respond.ts";
 import { type Binding, Registrar, type RegistrarOptions } from "./registrar.ts";
 import {
   DEFAULT_TIMERS,
   ServerTransaction,
   type Timers,
   type TransactionEvent,
+  type TransactionInfo,
   transactionKey,
   TransactionTable,
 } from "./transaction.ts";
 import { Dialog, DialogTable } from "./dialog.ts";
+import type { ViaRouting } from "./transport.ts";
 
 /**
  * Where a message came from or goes to. Extra fields (a connection id, say) are kept: the
@@ -68,10 +69,17 @@ export interface Output {
   at: number;
   /** The wire bytes. */
   data: Uint8Array;
-  /** The response. */
+  /** The response (read back from `data` when first asked for). */
   message: SipResponse;
   /** Where to send it: the source of the request (symmetric response, RFC 3581). */
   remote: Remote;
+  /**
+   * The routing parameters of the response's top Via as sent: sent-by port, `maddr`, and
+   * `received`/`rport` as the peer stamped them (RFC 3261 §18.2.1, RFC 3581 §4). With
+   * `remote`, they give the address a response goes to on UDP (RFC 3261 §18.2.2, see
+   * `responseDestination`). Undefined when the request's top Via could not be read.
+   */
+  via?: ViaRouting;
 }
 
 /**
@@ -101,7 +109,12 @@ export interface PeerTimers extends Timers {
 
 /** Table sizes of a {@linkcode SipPeer}. */
 export interface PeerLimits {
-  /** Most server transactions (default 10000). */
+  /**
+   * Most server transactions (default 200,000), tombstones included: a transaction is kept
+   * until its last timer, 64*T1 (32 s) after its final response on UDP (Timers J and L), so a
+   * peer answering N transactions a second holds about 32*N (a call is two: INVITE and BYE).
+   * Past the limit a new request gets 503 with Retry-After.
+   */
   transactions: number;
   /** Most dialogs (default 10000). */
   dialogs: number;
@@ -176,44 +189,251 @@ const ALLOW = [
   "NOTIFY",
   "SUBSCRIBE",
 ];
+const ALLOW_VALUE = ALLOW.join(", ");
 /** Methods the peer knows but declines: 405 with Allow (RFC 3261 §8.2.1). */
 const DECLINED = ["PUBLISH", "REFER"];
 /** Methods that only make sense inside a dialog (RFC 6086, RFC 3311, RFC 3262, RFC 6665). */
 const DIALOG_ONLY = ["BYE", "INFO", "UPDATE", "PRACK", "NOTIFY"];
 /** Methods whose body the peer reads as an SDP offer. */
 const SDP_METHODS = ["INVITE", "UPDATE"];
+/** Parser options: a datagram, or a message framed on a stream (RFC 3261 §18.3). */
+const DATAGRAM = { stream: false };
+const STREAM = { stream: true };
 
-interface _Job {
-  at: number;
-  seq: number;
-  run: (at: number) => void;
-  cancelled: boolean;
+/**
+ * A response the peer sends: its status and wire bytes, written once
+ * ({@linkcode ResponseHead.format}). The message is read back from the bytes only when someone
+ * asks for it (a log, a test), so that the hot path builds no `SipResponse`.
+ */
+class _Reply {
+  readonly status: number;
+  readonly data: Uint8Array;
+  /**
+   * Made from the request, status and To tag alone (standard reason, no extra header, no
+   * body): the same bytes can be made again from a retransmission of the request.
+   */
+  readonly plain: boolean;
+  #message: SipResponse | undefined = undefined;
+
+  constructor(status: number, data: Uint8Array, plain = false) {
+    this.status = status;
+    this.data = data;
+    this.plain = plain;
+  }
+
+  get message(): SipResponse {
+    return this.#message ??= _responseFromWire(this.data);
+  }
 }
 
-/** The TU's state for one server transaction. */
-interface _Context {
-  tx: ServerTransaction;
-  request: SipRequest;
-  remote: Remote;
-  toTag: string;
-  duplicate: number;
-  silent: boolean;
-  jobs: _Job[];
-  armedAt: number | undefined;
-  armJob: _Job | undefined;
+/** One {@linkcode Output}. */
+class _Output implements Output {
+  readonly at: number;
+  readonly data: Uint8Array;
+  readonly remote: Remote;
+  readonly via: ViaRouting | undefined;
+  readonly #reply: _Reply;
+
+  constructor(at: number, reply: _Reply, remote: Remote, via: ViaRouting | undefined) {
+    this.at = at;
+    this.data = reply.data;
+    this.remote = remote;
+    this.via = via;
+    this.#reply = reply;
+  }
+
+  get message(): SipResponse {
+    return this.#reply.message;
+  }
+}
+
+/**
+ * Something to do at a time: fire the timers of a transaction (`ctx`), or run a function
+ * (a delayed response, Timer C). Cancelling drops both, so that a cancelled job waiting in
+ * the heap holds no transaction.
+ */
+class _Job {
+  readonly at: number;
+  readonly seq: number;
+  cancelled = false;
+  ctx: _Context | undefined;
+  run: ((at: number) => void) | undefined;
+
+  constructor(at: number, seq: number, ctx: _Context | undefined, run: ((at: number) => void) | undefined) {
+    this.at = at;
+    this.seq = seq;
+    this.ctx = ctx;
+    this.run = run;
+  }
+
+  cancel(): void {
+    this.cancelled = true;
+    this.ctx = undefined;
+    this.run = undefined;
+  }
+}
+
+/** The TU's state for one server transaction while it still has work to do. */
+class _Context implements TransactionInfo {
+  readonly tx: ServerTransaction<_Reply>;
+  readonly request: SipRequest;
+  readonly remote: Remote;
+  readonly toTag: string;
+  readonly duplicate: number;
+  readonly silent: boolean;
+  /** Delayed responses and other jobs of the TU, cancelled when the transaction ends. */
+  jobs: _Job[] | undefined = undefined;
+  /** The job that fires the transaction's next timer, and its time (-1: none). */
+  armJob: _Job | undefined = undefined;
+  armedAt = -1;
   /** The offer in the request, if any. */
-  offer: SessionDescription | undefined;
+  offer: SessionDescription | undefined = undefined;
   /** Our offer in the 2xx, when the INVITE had none. */
-  ourOffer: SessionDescription | undefined;
-  sessionId: number;
-  sessionVersion: number;
+  ourOffer: SessionDescription | undefined = undefined;
+  readonly sessionId: number;
+  sessionVersion = 1;
   /** The dialog the request is in (in-dialog requests) or that its 2xx made. */
-  dialog: Dialog | undefined;
+  dialog: Dialog | undefined = undefined;
+  #head: ResponseHead | undefined = undefined;
+
+  constructor(
+    tx: ServerTransaction<_Reply>,
+    remote: Remote,
+    toTag: string,
+    duplicate: number,
+    silent: boolean,
+    sessionId: number,
+  ) {
+    this.tx = tx;
+    this.request = tx.request;
+    this.remote = remote;
+    this.toTag = toTag;
+    this.duplicate = duplicate;
+    this.silent = silent;
+    this.sessionId = sessionId;
+  }
+
+  get key(): string {
+    return this.tx.key;
+  }
+
+  get invite(): boolean {
+    return this.tx.invite;
+  }
+
+  get state(): ServerTransaction["state"] {
+    return this.tx.state;
+  }
+
+  /** What every response to the request copies from it, read once. */
+  get head(): ResponseHead {
+    return this.#head ??= new ResponseHead(this.request, this.remote);
+  }
+}
+
+/**
+ * What is kept of a transaction that has done its work but must still see its retransmissions
+ * through to its last timer: a non-INVITE transaction in Completed until Timer J (RFC 3261
+ * §17.2.2: a retransmitted request gets the final response again), an INVITE transaction in
+ * Confirmed until Timer I (§17.2.1: retransmissions absorbed), an INVITE transaction whose 2xx
+ * was acknowledged, in Accepted until Timer L (RFC 6026 §7.1: retransmitted INVITEs absorbed).
+ * No request, parsed views, SDP or response objects: a few fields and, for a non-INVITE final
+ * response that cannot be made again from the retransmitted request alone, its bytes.
+ */
+class _Tomb implements TransactionInfo {
+  readonly key: string;
+  readonly state: "Completed" | "Confirmed" | "Accepted";
+  /** When its last timer fires, ms. */
+  readonly expires: number;
+  /**
+   * The To tag we made (RFC 3261 §9.2: the 200 to a late CANCEL carries it), or undefined when
+   * the request's To had one. Nothing cut from the request is kept: in some engines a piece of
+   * a string keeps the whole string, here the whole request, alive.
+   */
+  readonly toTag: string | undefined;
+  readonly duplicate: number;
+  /** The status of the final response (non-INVITE), 0 for INVITE: retransmissions are absorbed. */
+  readonly status: number;
+  /** The bytes of that final response, unless it is plain (made again when needed). */
+  readonly data: Uint8Array | undefined;
+
+  constructor(
+    key: string,
+    state: "Completed" | "Confirmed" | "Accepted",
+    expires: number,
+    toTag: string | undefined,
+    duplicate: number,
+    final: _Reply | undefined,
+  ) {
+    this.key = key;
+    this.state = state;
+    this.expires = expires;
+    this.toTag = toTag;
+    this.duplicate = duplicate;
+    this.status = final === undefined ? 0 : final.status;
+    // A copy: the bytes are a view of a shared chunk (see ResponseHead.format).
+    this.data = final === undefined || final.plain ? undefined : final.data.slice();
+  }
+
+  get invite(): boolean {
+    return this.state !== "Completed";
+  }
+}
+
+/**
+ * Tombstones in order of expiry. Those of one queue all last as long (64*T1 for Timers J and
+ * L, T4 for Timer I) and are made in time order, so the queue is a FIFO; one made late (an
+ * ACK long after its 2xx: Timer L counts from the 2xx) is put in its place.
+ */
+class _ExpiryQueue {
+  #items: _Tomb[] = [];
+  #head = 0;
+
+  /** The earliest expiry, ms, or -1 when empty. */
+  get next(): number {
+    return this.#head < this.#items.length ? this.#items[this.#head].expires : -1;
+  }
+
+  push(tomb: _Tomb): void {
+    const items = this.#items;
+    if (items.length === this.#head || items[items.length - 1].expires <= tomb.expires) {
+      items.push(tomb);
+      return;
+    }
+    let lo = this.#head;
+    let hi = items.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (items[mid].expires <= tomb.expires) lo = mid + 1;
+      else hi = mid;
+    }
+    items.splice(lo, 0, tomb);
+  }
+
+  /** Removes the first tombstone. */
+  shift(): _Tomb {
+    const items = this.#items;
+    const tomb = items[this.#head];
+    items[this.#head++] = undefined as unknown as _Tomb;
+    if (this.#head === items.length) {
+      this.#items = [];
+      this.#head = 0;
+    } else if (this.#head >= 4096 && this.#head * 2 >= items.length) {
+      this.#items = items.slice(this.#head);
+      this.#head = 0;
+    }
+    return tomb;
+  }
+
+  clear(): void {
+    this.#items = [];
+    this.#head = 0;
+  }
 }
 
 interface _Planned {
   after: number;
-  response: SipResponse;
+  reply: _Reply;
 }
 
 interface _Plan {
@@ -238,6 +458,11 @@ interface _Reject {
  * and returned by {@linkcode SipPeer.tick} once due. Both first release whatever was due by
  * the time given, so nothing is lost if the caller ticks late. {@linkcode SipPeer.nextTimer}
  * says when to tick next.
+ *
+ * A transaction that has sent its final response (and, for INVITE, seen the ACK) keeps only a
+ * tombstone until its last timer (J, I or L): its key, state and expiry, and for non-INVITE the
+ * bytes of the final response to send again to a retransmission. So the table holds every
+ * transaction of the last 64*T1 (32 s) cheaply, which is what a busy UDP peer needs.
  *
  * @example An OPTIONS ping
  * ```ts
@@ -278,15 +503,22 @@ export class SipPeer {
   #onResponse: ((response: SipResponse, remote: Remote, at: number) => void) | undefined;
   #random: () => number;
   #tagRandom: () => number;
-  #transactions: TransactionTable;
+  #transactions: TransactionTable<_Context | _Tomb>;
   #dialogs: DialogTable;
-  #contexts = new Map<ServerTransaction, _Context>();
   #heap: _Job[] = [];
+  /** Tombstones until Timer J or L (64*T1), and until Timer I (T4). */
+  #long = new _ExpiryQueue();
+  #short = new _ExpiryQueue();
   #seq = 0;
-  #out: Output[] = [];
+  #out: Output[] | undefined = undefined;
   #now = 0;
   #closed = false;
-  #bytes = new WeakMap<SipResponse, Uint8Array>();
+  /** The last Contact written, by Request-URI user and transport (one call after another asks the same). */
+  #contactKey = "";
+  #contactValue = "";
+  /** The last offer parsed, and its bytes. */
+  #offerBytes: Uint8Array | undefined = undefined;
+  #offer: SessionDescription | undefined = undefined;
 
   /** @param options Rules, address, timers, limits and callbacks. */
   constructor(options: PeerOptions = {}) {
@@ -308,7 +540,7 @@ export class SipPeer {
     const seed = options.seed ?? 0;
     this.#random = createRandom(seed);
     this.#tagRandom = createRandom(seed ^ 0x5a5a5a5a);
-    const limits = { transactions: 10000, dialogs: 10000, bindings: 10000, ...options.limits };
+    const limits = { ...DEFAULT_PEER_LIMITS, ...options.limits };
     this.#transactions = new TransactionTable(limits.transactions);
     this.#dialogs = new DialogTable(limits.dialogs);
     this.registrar = new Registrar({
@@ -323,9 +555,12 @@ export class SipPeer {
     return this.#dialogs.values();
   }
 
-  /** The server transactions in progress, oldest first. */
-  get transactions(): ServerTransaction[] {
-    return this.#transactions.values();
+  /**
+   * The server transactions in progress, oldest first: those still at work, and the
+   * tombstones of those that only absorb retransmissions until their last timer.
+   */
+  get transactions(): TransactionInfo[] {
+    return this.#transactions.values().map((entry) => entry instanceof _Context ? entry.tx : entry);
   }
 
   /**
@@ -353,7 +588,7 @@ export class SipPeer {
     let message: SipMessage | undefined;
     if (input instanceof Uint8Array) {
       try {
-        message = parseMessage(input, { stream: remote.transport === "tcp" || remote.transport === "tls" });
+        message = parseMessage(input, remote.transport === "tcp" || remote.transport === "tls" ? STREAM : DATAGRAM);
       } catch (e) {
         if (!(e instanceof SipParseError)) throw e;
         this.#parseError(e, input, remote, at);
@@ -361,12 +596,15 @@ export class SipPeer {
     } else {
       message = input;
     }
-    if (message !== undefined) this.#onReceive?.(message, remote, at);
-    if (message?.type === "response") {
-      if (this.#onResponse !== undefined) this.#onResponse(message, remote, at);
-      else this.#event("dropped", `a ${message.status} response: the peer sends no requests`, remote);
-    } else if (message !== undefined) {
-      this.#request(message, remote, at);
+    if (message !== undefined) {
+      if (this.#onReceive !== undefined) this.#onReceive(message, remote, at);
+      if (message.type === "request") {
+        this.#request(message, remote, at);
+      } else if (this.#onResponse !== undefined) {
+        this.#onResponse(message, remote, at);
+      } else if (this.#onEvent !== undefined) {
+        this.#event("dropped", `a ${message.status} response: the peer sends no requests`, remote);
+      }
     }
     return this.#end(at);
   }
@@ -385,18 +623,19 @@ export class SipPeer {
 
   /** When {@linkcode SipPeer.tick} next has something to do, ms; undefined when idle. */
   nextTimer(): number | undefined {
-    while (this.#heap.length > 0 && this.#heap[0].cancelled) this.#pop();
-    return this.#heap[0]?.at;
+    const next = this.#next();
+    return next < 0 ? undefined : next;
   }
 
   /** Drops every transaction, dialog, binding and pending output; later calls do nothing. */
   close(): void {
     this.#closed = true;
-    for (const tx of this.#transactions.values()) tx.terminate();
+    for (const entry of this.#transactions.values()) if (entry instanceof _Context) entry.tx.terminate();
     this.#transactions.clear();
     this.#dialogs.clear();
-    this.#contexts.clear();
     this.#heap = [];
+    this.#long.clear();
+    this.#short.clear();
     this.registrar.clear();
   }
 
@@ -404,32 +643,59 @@ export class SipPeer {
   // Time and output
 
   #begin(at: number): void {
-    this.#now = Math.max(this.#now, at);
-    this.#out = [];
+    if (at > this.#now) this.#now = at;
+    this.#out = undefined;
     this.#runDue(at);
   }
 
   #end(at: number): Output[] {
     this.#runDue(at);
-    const out = this.#out;
-    this.#out = [];
+    const out = this.#out ?? [];
+    this.#out = undefined;
     return out;
+  }
+
+  /** The earliest job or tombstone expiry, ms; -1 when there is none. */
+  #next(): number {
+    const heap = this.#heap;
+    while (heap.length > 0 && heap[0].cancelled) this.#pop();
+    let next = heap.length > 0 ? heap[0].at : -1;
+    const long = this.#long.next;
+    if (long >= 0 && (next < 0 || long < next)) next = long;
+    const short = this.#short.next;
+    if (short >= 0 && (next < 0 || short < next)) next = short;
+    return next;
   }
 
   #runDue(now: number): void {
     for (;;) {
-      const top = this.#heap[0];
-      if (top === undefined || top.at > now) return;
-      this.#pop();
-      if (!top.cancelled) {
-        top.cancelled = true;
-        top.run(top.at);
+      const next = this.#next();
+      if (next < 0 || next > now) return;
+      // Tombstones first on a tie: a job at the same time finds the transaction gone, as if
+      // its timer had fired first.
+      if (this.#long.next === next) {
+        this.#transactions.delete(this.#long.shift());
+      } else if (this.#short.next === next) {
+        this.#transactions.delete(this.#short.shift());
+      } else {
+        const top = this.#heap[0];
+        this.#pop();
+        const ctx = top.ctx;
+        const run = top.run;
+        top.cancel();
+        if (ctx !== undefined) this.#fire(ctx, top.at);
+        else run?.(top.at);
       }
     }
   }
 
   #schedule(at: number, run: (at: number) => void, ctx?: _Context): _Job {
-    const job: _Job = { at, seq: this.#seq++, run, cancelled: false };
+    const job = this.#push(new _Job(at, this.#seq++, undefined, run));
+    if (ctx !== undefined) (ctx.jobs ??= []).push(job);
+    return job;
+  }
+
+  #push(job: _Job): _Job {
     const heap = this.#heap;
     heap.push(job);
     let i = heap.length - 1;
@@ -440,7 +706,6 @@ export class SipPeer {
       i = parent;
     }
     heap[i] = job;
-    if (ctx) ctx.jobs.push(job);
     return job;
   }
 
@@ -454,7 +719,10 @@ export class SipPeer {
       const r = l + 1;
       let m = i;
       let best = last;
-      if (l < heap.length && _before(heap[l], best)) [m, best] = [l, heap[l]];
+      if (l < heap.length && _before(heap[l], best)) {
+        m = l;
+        best = heap[l];
+      }
       if (r < heap.length && _before(heap[r], best)) m = r;
       if (m === i) break;
       heap[i] = heap[m];
@@ -463,13 +731,9 @@ export class SipPeer {
     heap[i] = last;
   }
 
-  #emit(response: SipResponse, remote: Remote, at: number, times = 1): void {
-    let data = this.#bytes.get(response);
-    if (data === undefined) {
-      data = formatMessage(response);
-      this.#bytes.set(response, data);
-    }
-    for (let i = 0; i < times; i++) this.#out.push({ at, data, message: response, remote });
+  #emit(reply: _Reply, remote: Remote, via: ViaRouting | undefined, at: number, times: number): void {
+    const out = this.#out ??= [];
+    for (let i = 0; i < times; i++) out.push(new _Output(at, reply, remote, via));
   }
 
   #event(kind: PeerEvent["kind"], message: string, remote?: Remote): void {
@@ -507,8 +771,9 @@ export class SipPeer {
     remote: Remote,
     at: number,
   ) {
-    const response = createResponse(request, status, reason, { source: remote, server: this.#server, headers });
-    this.#emit(response, remote, at);
+    const head = new ResponseHead(request, remote);
+    const reply = new _Reply(status, head.format(status, reason, { server: this.#server, headers }));
+    this.#emit(reply, remote, head.route, at, 1);
   }
 
   #request(request: SipRequest, remote: Remote, at: number): void {
@@ -528,11 +793,7 @@ export class SipPeer {
       if (request.method === "ACK") return this.#ack(request, key, remote, at);
       // RFC 3261 §17.2.3: a retransmission goes to its transaction, without running the rules.
       const existing = this.#transactions.get(key);
-      if (existing !== undefined) {
-        const c = this.#contexts.get(existing);
-        if (c !== undefined) this.#handle(c, existing.retransmission(), at);
-        return;
-      }
+      if (existing !== undefined) return this.#retransmission(existing, request, remote, at);
       if (request.via[0].branch === "z9hG4bK") {
         return this.#stateless(request, 400, "Bad Request: Via branch is only the magic cookie", [], remote, at);
       }
@@ -557,42 +818,48 @@ export class SipPeer {
     }
   }
 
+  /** A request that matched a transaction (RFC 3261 §17.2.1, §17.2.2). */
+  #retransmission(entry: _Context | _Tomb, request: SipRequest, remote: Remote, at: number): void {
+    if (entry instanceof _Context) {
+      // The last response again; nothing while Trying, nothing from a silent one.
+      const again = entry.silent ? undefined : entry.tx.resend();
+      if (again !== undefined) this.#emit(again, entry.remote, entry.head.route, at, entry.duplicate);
+    } else if (entry.state === "Completed") {
+      // RFC 3261 §17.2.2: in Completed, the final response again, to where the retransmission
+      // came from; a plain one is made again from the request, the same bytes.
+      const head = new ResponseHead(request, remote);
+      const data = entry.data ?? head.format(entry.status, undefined, { toTag: entry.toTag, server: this.#server });
+      this.#emit(new _Reply(entry.status, data), remote, head.route, at, entry.duplicate);
+    }
+    // An INVITE tombstone absorbs it: Confirmed (RFC 3261 §17.2.1), Accepted (RFC 6026 §7.1).
+  }
+
   #newContext(request: SipRequest, key: string, remote: Remote, action: ResolvedAction | undefined): _Context {
-    const tx = new ServerTransaction({
+    const silent = action?.kind === "silent";
+    const tx = new ServerTransaction<_Reply>({
       request,
       transport: remote.transport,
       timers: this.#timers,
       key,
-      retransmit: action?.kind === "silent" ? true : action?.retransmit ?? true,
+      retransmit: silent ? true : action?.retransmit ?? true,
     });
-    this.#transactions.add(tx);
-    const ctx: _Context = {
-      tx,
-      request,
-      remote,
-      toTag: request.to.tag ?? this.#tag(),
-      duplicate: action?.kind === "silent" ? 1 : action?.duplicate ?? 1,
-      silent: action?.kind === "silent",
-      jobs: [],
-      armedAt: undefined,
-      armJob: undefined,
-      offer: undefined,
-      ourOffer: undefined,
-      sessionId: Math.floor(this.#tagRandom() * 0x7fffffff),
-      sessionVersion: 1,
-      dialog: undefined,
-    };
-    this.#contexts.set(tx, ctx);
+    const toTag = request.to.tag ?? this.#tag();
+    const sessionId = Math.floor(this.#tagRandom() * 0x7fffffff);
+    const ctx = new _Context(tx, remote, toTag, silent ? 1 : action?.duplicate ?? 1, silent, sessionId);
+    this.#transactions.add(ctx);
     return ctx;
   }
 
   #newRequest(request: SipRequest, key: string, remote: Remote, at: number): void {
-    const input = _ruleInput(request, remote);
+    const input = new _RuleInput(request, remote);
     let action: ResolvedAction | undefined;
-    const rule = this.#selectRule?.(request, remote) ?? findRule(this.#rules, input);
+    const rule = this.#selectRule?.(request, remote) ??
+      (this.#rules.length > 0 ? findRule(this.#rules, input) : undefined);
     if (rule !== undefined) {
       action = resolveAction(rule.action, this.#random);
-      this.#event("rule", `${request.method} ${request.uri}: rule "${rule.name}" (${action.kind})`, remote);
+      if (this.#onEvent !== undefined) {
+        this.#event("rule", `${request.method} ${request.uri}: rule "${rule.name}" (${action.kind})`, remote);
+      }
     }
     const ctx = this.#newContext(request, key, remote, action);
     try {
@@ -611,15 +878,17 @@ export class SipPeer {
       // Built-in behaviour: the RFC checks first, then the test users.
       const reject = this.#check(ctx);
       if (reject !== undefined) {
-        const response = this.#build(ctx, reject.status, reject.reason, reject.headers);
-        return this.#execute(ctx, { provisional: [], final: { after: 0, response } }, at);
+        const reply = this.#build(ctx, reject.status, reject.reason, reject.headers);
+        return this.#execute(ctx, { provisional: [], final: { after: 0, reply } }, at);
       }
       if (!inDialog && this.#defaults) {
         const builtIn = findRule(DEFAULT_RULES, input);
         if (builtIn !== undefined) {
           const resolved = resolveAction(builtIn.action, this.#random);
           if (resolved.kind === "respond") {
-            this.#event("rule", `${request.method} ${request.uri}: test user "${builtIn.name}"`, ctx.remote);
+            if (this.#onEvent !== undefined) {
+              this.#event("rule", `${request.method} ${request.uri}: test user "${builtIn.name}"`, ctx.remote);
+            }
             return this.#execute(ctx, this.#planRespond(ctx, resolved.response, resolved.provisional), at);
           }
         }
@@ -642,40 +911,57 @@ export class SipPeer {
     const request = ctx.request;
     const method = request.method;
     // §8.2.1: method inspection.
-    if (DECLINED.includes(method)) return { status: 405, headers: [["Allow", ALLOW.join(", ")]] };
+    if (DECLINED.includes(method)) return { status: 405, headers: [["Allow", ALLOW_VALUE]] };
     if (!ALLOW.includes(method)) return { status: 501 };
     // §8.2.2.1: a To URI of a scheme we do not know (REGISTER: the registrar says 400).
     const toScheme = request.to.parsedUri.scheme;
     if (method !== "REGISTER" && toScheme !== "sip" && toScheme !== "sips" && toScheme !== "tel") {
       return { status: 416, reason: `Unsupported URI Scheme in To: ${toScheme}` };
     }
+    // The headers below matter only when present: one look at the field names finds them.
+    let require = false;
+    let encoding = false;
+    let accept = false;
+    let contentType: string | undefined;
+    for (const field of request.headers.fields) {
+      const name = field.name;
+      if (name === "Require") require = true;
+      else if (name === "Content-Encoding") encoding = true;
+      else if (name === "Accept") accept = true;
+      else if (name === "Content-Type") contentType ??= field.value;
+    }
     // §8.2.2.3: Require.
-    const unsupported = request.require.filter((tag) => !this.#supported.includes(tag));
-    if (unsupported.length > 0) return { status: 420, headers: [["Unsupported", unsupported.join(", ")]] };
+    if (require) {
+      const unsupported = request.require.filter((tag) => !this.#supported.includes(tag));
+      if (unsupported.length > 0) return { status: 420, headers: [["Unsupported", unsupported.join(", ")]] };
+    }
     // §8.2.3: content processing.
-    const encodings = request.headers.getAll("Content-Encoding").map((e) => e.toLowerCase());
-    if (encodings.some((e) => e !== "identity" && e !== "")) {
-      return {
-        status: 415,
-        reason: "Unsupported Media Type: Content-Encoding",
-        headers: [["Accept-Encoding", "identity"]],
-      };
+    if (encoding) {
+      const encodings = request.headers.getAll("Content-Encoding").map((e) => e.toLowerCase());
+      if (encodings.some((e) => e !== "identity" && e !== "")) {
+        return {
+          status: 415,
+          reason: "Unsupported Media Type: Content-Encoding",
+          headers: [["Accept-Encoding", "identity"]],
+        };
+      }
     }
     if (SDP_METHODS.includes(method) && request.body.length > 0) {
-      const type = request.contentType?.mediaType;
+      // The usual value needs no parsing.
+      const type = contentType === "application/sdp" ? contentType : request.contentType?.mediaType;
       if (type === undefined) return { status: 400, reason: "Bad Request: a body without Content-Type" };
       if (type !== "application/sdp") {
         return { status: 415, headers: [["Accept", "application/sdp"]] };
       }
       try {
-        ctx.offer = parseSdp(request.bodyText);
+        ctx.offer = this.#parseOffer(request.body);
       } catch (e) {
         if (e instanceof SdpError) return { status: 400, reason: _phrase(`Bad Request: ${e.message}`) };
         throw e;
       }
     }
     // RFC 4475 §3.3.15 (sdp01): an INVITE whose Accept leaves out SDP cannot be answered.
-    if (method === "INVITE" && request.headers.has("Accept") && !_accepts(request, "application/sdp")) {
+    if (method === "INVITE" && accept && !_accepts(request, "application/sdp")) {
       return {
         status: 406,
         headers: [["Accept", "application/sdp"], ["Warning", `399 ${this.#hostport()} "only application/sdp bodies"`]],
@@ -696,6 +982,19 @@ export class SipPeer {
     return undefined;
   }
 
+  /**
+   * The offer in a body (RFC 3264 §5), parsed; the last one is kept with its bytes, since a
+   * load generator sends the same offer call after call. The result is shared: never changed.
+   */
+  #parseOffer(body: Uint8Array): SessionDescription {
+    const last = this.#offerBytes;
+    if (last !== undefined && _sameBytes(last, body)) return this.#offer as SessionDescription;
+    const offer = parseSdp(_decoder.decode(body));
+    this.#offerBytes = body.slice();
+    this.#offer = offer;
+    return offer;
+  }
+
   #dialogOf(request: SipRequest): Dialog | undefined {
     const toTag = request.to.tag;
     if (toTag === undefined) return undefined;
@@ -705,7 +1004,7 @@ export class SipPeer {
   #readOffer(request: SipRequest): SessionDescription | undefined {
     if (request.body.length === 0 || request.contentType?.mediaType !== "application/sdp") return undefined;
     try {
-      return parseSdp(request.bodyText);
+      return this.#parseOffer(request.body);
     } catch {
       return undefined;
     }
@@ -714,61 +1013,67 @@ export class SipPeer {
   // ---------------------------------------------------------------------------------------------
   // Plans: what to send and when
 
+  /** A plan of one immediate final response. */
+  #final(
+    ctx: _Context,
+    status: number,
+    reason?: string,
+    headers?: [string, string][],
+    body?: [string, string | Uint8Array],
+  ): _Plan {
+    return { provisional: [], final: { after: 0, reply: this.#build(ctx, status, reason, headers, body) } };
+  }
+
   /** The built-in answer by method. */
   #planDefault(ctx: _Context, provisional: readonly ResponseSpec[]): _Plan {
     const request = ctx.request;
-    const final = (
-      status: number,
-      reason?: string,
-      headers?: [string, string][],
-      body?: [string, string | Uint8Array],
-    ): _Plan => ({
-      provisional: [],
-      final: { after: 0, response: this.#build(ctx, status, reason, headers, body) },
-    });
     switch (request.method) {
       case "INVITE": {
         const sdp = this.#sdp(ctx);
-        if ("status" in sdp) return final(sdp.status, sdp.reason);
+        if (typeof sdp !== "string") return this.#final(ctx, sdp.status, sdp.reason);
         if (ctx.dialog === undefined && this.#dialogs.size >= this.#dialogs.limit) {
-          return final(503, "Service Unavailable: too many dialogs", [["Retry-After", String(this.#retryAfter)]]);
+          return this.#final(ctx, 503, "Service Unavailable: too many dialogs", [[
+            "Retry-After",
+            String(this.#retryAfter),
+          ]]);
         }
-        const ringing = ctx.dialog !== undefined
-          ? []
-          : provisional.length > 0
-          ? provisional.map((p) => this.#planned(ctx, p))
-          : [{ after: 0, response: this.#build(ctx, 180) }];
-        const after = ringing.reduce((m, p) => Math.max(m, p.after), 0);
-        const ok = this.#build(ctx, 200, undefined, [["Contact", this.#contact(request)]], [
-          "application/sdp",
-          sdp.body,
-        ]);
-        return { provisional: ringing, final: { after, response: ok } };
+        let ringing: _Planned[];
+        let after = 0;
+        if (ctx.dialog !== undefined) {
+          ringing = [];
+        } else if (provisional.length > 0) {
+          ringing = provisional.map((p) => this.#planned(ctx, p));
+          for (const p of ringing) after = Math.max(after, p.after);
+        } else {
+          ringing = [{ after: 0, reply: this.#build(ctx, 180) }];
+        }
+        const ok = this.#build(ctx, 200, undefined, [["Contact", this.#contact(request)]], ["application/sdp", sdp]);
+        return { provisional: ringing, final: { after, reply: ok } };
       }
       case "BYE":
-        return final(200);
+        return this.#final(ctx, 200);
       case "OPTIONS":
-        return final(200, undefined, this.#capabilities(), this.#optionsBody(request));
+        return this.#final(ctx, 200, undefined, this.#capabilities(), this.#optionsBody(request));
       case "REGISTER": {
         const result = this.registrar.register(request, this.#now);
-        return final(result.status, result.reason, result.headers);
+        return this.#final(ctx, result.status, result.reason, result.headers);
       }
       case "UPDATE": {
-        if (ctx.offer === undefined) return final(200);
+        if (ctx.offer === undefined) return this.#final(ctx, 200);
         const sdp = this.#sdp(ctx);
-        if ("status" in sdp) return final(sdp.status, sdp.reason);
-        return final(200, undefined, [["Contact", this.#contact(request)]], ["application/sdp", sdp.body]);
+        if (typeof sdp !== "string") return this.#final(ctx, sdp.status, sdp.reason);
+        return this.#final(ctx, 200, undefined, [["Contact", this.#contact(request)]], ["application/sdp", sdp]);
       }
       case "MESSAGE":
       case "INFO":
       case "PRACK":
       case "NOTIFY":
-        return final(200);
+        return this.#final(ctx, 200);
       case "SUBSCRIBE":
         // RFC 6665 §4.2.1.1: no event package is supported.
-        return final(489);
+        return this.#final(ctx, 489);
       default:
-        return final(501);
+        return this.#final(ctx, 501);
     }
   }
 
@@ -793,8 +1098,8 @@ export class SipPeer {
     if (spec.body?.kind === "sdp") {
       const sdp = this.#sdp(ctx);
       // No answer is possible: the final becomes the 488 (RFC 3264 §6).
-      if ("status" in sdp) return { after: 0, response: this.#build(ctx, sdp.status, sdp.reason) };
-      body = ["application/sdp", sdp.body];
+      if (typeof sdp !== "string") return { after: 0, reply: this.#build(ctx, sdp.status, sdp.reason) };
+      body = ["application/sdp", sdp];
     } else if (spec.body?.kind === "echo") {
       if (request.body.length > 0) {
         body = [request.headers.get("Content-Type") ?? "application/octet-stream", request.body];
@@ -807,11 +1112,11 @@ export class SipPeer {
     if (dialogForming && !headers.some(([n]) => n.toLowerCase() === "contact" || n === "m")) {
       headers.push(["Contact", this.#contact(request)]);
     }
-    return { after: spec.after, response: this.#build(ctx, spec.status, spec.reason, headers, body) };
+    return { after: spec.after, reply: this.#build(ctx, spec.status, spec.reason, headers, body) };
   }
 
   /** The SDP for a 2xx (or UPDATE/183): the answer to the offer, or our own offer. */
-  #sdp(ctx: _Context): { body: string } | { status: number; reason: string } {
+  #sdp(ctx: _Context): string | { status: number; reason: string } {
     const request = ctx.request;
     const callId = request.callId;
     const dialog = ctx.dialog;
@@ -827,7 +1132,7 @@ export class SipPeer {
         codecs: this.#codecs,
       });
       if (!result.ok) return { status: result.status, reason: result.reason };
-      return { body: formatSdp(result.answer) };
+      return formatSdp(result.answer);
     }
     // RFC 3261 §13.2.1: no offer in the INVITE, so the 2xx carries one and the ACK the answer.
     ctx.ourOffer = createOffer({
@@ -837,24 +1142,24 @@ export class SipPeer {
       sessionVersion,
       codecs: this.#codecs,
     });
-    return { body: formatSdp(ctx.ourOffer) };
+    return formatSdp(ctx.ourOffer);
   }
 
   #build(
     ctx: _Context,
     status: number,
     reason?: string,
-    headers: [string, string][] = [],
+    headers?: [string, string][],
     body?: [string, string | Uint8Array],
-  ): SipResponse {
-    return createResponse(ctx.request, status, reason, {
+  ): _Reply {
+    const data = ctx.head.format(status, reason, {
       toTag: ctx.toTag,
-      source: ctx.remote,
       server: this.#server,
       headers,
       body: body?.[1],
       contentType: body?.[0],
     });
+    return new _Reply(status, data, reason === undefined && (headers === undefined || headers.length === 0) && !body);
   }
 
   #hostport(): string {
@@ -866,7 +1171,9 @@ export class SipPeer {
   #contact(request: SipRequest): string {
     const ruri = request.requestUri;
     const user = ruri.scheme === "sip" || ruri.scheme === "sips" ? (ruri as SipUri).user : undefined;
-    const transport = request.headers.get("Via") ? request.via[0].transport.toLowerCase() : "udp";
+    const transport = request.via[0]?.transport.toLowerCase() ?? "udp";
+    const key = user === undefined ? transport : `${transport} ${user}`;
+    if (key === this.#contactKey) return this.#contactValue;
     const uri: SipUri = {
       scheme: "sip",
       host: this.#address.includes(":") ? `[${this.#address}]` : this.#address,
@@ -875,13 +1182,14 @@ export class SipPeer {
       headers: {},
     };
     if (user !== undefined) uri.user = user;
-    return `<${formatUri(uri)}>`;
+    this.#contactKey = key;
+    return this.#contactValue = `<${formatUri(uri)}>`;
   }
 
   /** Allow, Accept, Accept-Encoding, Accept-Language and Supported (RFC 3261 §11.2). */
   #capabilities(): [string, string][] {
     const headers: [string, string][] = [
-      ["Allow", ALLOW.join(", ")],
+      ["Allow", ALLOW_VALUE],
       ["Accept", "application/sdp"],
       ["Accept-Encoding", "identity"],
       ["Accept-Language", "en"],
@@ -903,36 +1211,35 @@ export class SipPeer {
   // Running a plan
 
   #execute(ctx: _Context, plan: _Plan, at: number): void {
-    const tx = ctx.tx;
     // RFC 3261 §17.2.1: the INVITE server transaction sends 100 Trying at once.
-    if (tx.invite) {
-      this.#respond(ctx, createResponse(ctx.request, 100, undefined, { source: ctx.remote, server: this.#server }), at);
+    if (ctx.tx.invite) {
+      this.#respond(ctx, new _Reply(100, ctx.head.format(100, undefined, { server: this.#server })), at);
     }
-    for (const p of plan.provisional) this.#later(ctx, p.after, at, (when) => this.#respond(ctx, p.response, when));
+    for (const p of plan.provisional) {
+      if (p.after <= 0) this.#respond(ctx, p.reply, at);
+      else this.#schedule(at + p.after, (when) => this.#respond(ctx, p.reply, when), ctx);
+    }
     const final = plan.final;
     if (final !== undefined) {
-      this.#later(ctx, final.after, at, (when) => this.#sendFinal(ctx, final.response, when));
+      if (final.after <= 0) this.#sendFinal(ctx, final.reply, at);
+      else this.#schedule(at + final.after, (when) => this.#sendFinal(ctx, final.reply, when), ctx);
     } else if (plan.noFinal) {
-      this.#later(ctx, this.#timers.C, at, (when) => {
+      this.#schedule(at + this.#timers.C, (when) => {
         this.#event(
           "timeout",
           `${ctx.request.method} ${ctx.request.callId}: no final response after ${this.#timers.C} ms: 408`,
           ctx.remote,
         );
         this.#respond(ctx, this.#build(ctx, 408), when);
-      });
+      }, ctx);
     }
   }
 
-  #later(ctx: _Context, after: number, at: number, run: (at: number) => void): void {
-    if (after <= 0) run(at);
-    else this.#schedule(at + after, run, ctx);
-  }
-
-  #sendFinal(ctx: _Context, response: SipResponse, at: number): void {
+  #sendFinal(ctx: _Context, reply: _Reply, at: number): void {
     if (ctx.tx.final) return;
     const request = ctx.request;
-    if (request.method === "INVITE" && response.status >= 200 && response.status < 300) {
+    const status = reply.status;
+    if (request.method === "INVITE" && status >= 200 && status < 300) {
       let dialog = ctx.dialog;
       if (dialog === undefined) {
         dialog = new Dialog({
@@ -941,7 +1248,7 @@ export class SipPeer {
           remoteTag: request.from.tag ?? "",
           localUri: request.to.uri,
           remoteUri: request.from.uri,
-          remoteTarget: _firstContact(request),
+          remoteContact: _contactField(request),
           remoteSeq: request.cseq.seq,
           inviteKey: ctx.tx.key,
           offer: ctx.ourOffer,
@@ -966,21 +1273,52 @@ export class SipPeer {
         dialog.remoteTarget = _firstContact(request) ?? dialog.remoteTarget;
       }
     }
-    if (request.method === "BYE" && response.status >= 200 && response.status < 300 && ctx.dialog !== undefined) {
+    if (request.method === "BYE" && status >= 200 && status < 300 && ctx.dialog !== undefined) {
       this.#endDialog(ctx.dialog, at);
     }
-    this.#respond(ctx, response, at);
+    this.#respond(ctx, reply, at);
   }
 
-  #respond(ctx: _Context, response: SipResponse, at: number): void {
-    if (ctx.silent) return;
-    this.#handle(ctx, ctx.tx.respond(response, at), at);
+  #respond(ctx: _Context, reply: _Reply, at: number): void {
+    if (ctx.silent || !ctx.tx.accept(reply, at)) return;
+    this.#emit(reply, ctx.remote, ctx.head.route, at, ctx.duplicate);
+    this.#settle(ctx, at);
   }
 
-  #handle(ctx: _Context, events: TransactionEvent[], at: number): void {
+  /**
+   * After the transaction moved: a transaction left only to absorb or answer retransmissions
+   * becomes a tombstone; otherwise its next timer is armed.
+   */
+  #settle(ctx: _Context, at: number): void {
+    const tx = ctx.tx;
+    const state = tx.state;
+    if (state === "Completed" && !tx.invite) {
+      // RFC 3261 §17.2.2: Completed answers retransmissions with the final until Timer J.
+      this.#bury(ctx, "Completed", tx.timer("J") ?? at, tx.lastResponse, at);
+    } else if (state === "Confirmed") {
+      // RFC 3261 §17.2.1: Confirmed absorbs ACKs until Timer I.
+      this.#bury(ctx, "Confirmed", tx.timer("I") ?? at, undefined, at);
+    } else if (state === "Accepted" && tx.acked) {
+      // RFC 6026 §7.1: Accepted absorbs retransmitted INVITEs until Timer L; the ACK ended the 2xx resends.
+      this.#bury(ctx, "Accepted", tx.timer("L") ?? at, undefined, at);
+    } else {
+      this.#arm(ctx);
+    }
+  }
+
+  /** Swaps a transaction for its tombstone until `expires` (or forgets it when that is now). */
+  #bury(ctx: _Context, state: _Tomb["state"], expires: number, final: _Reply | undefined, at: number): void {
+    if (expires <= at) return this.#finish(ctx);
+    this.#cancelJobs(ctx);
+    const ours = ctx.request.to.tag === undefined ? ctx.toTag : undefined;
+    const tomb = new _Tomb(ctx.tx.key, state, expires, ours, ctx.duplicate, final);
+    if (this.#transactions.replace(ctx, tomb)) (state === "Confirmed" ? this.#short : this.#long).push(tomb);
+  }
+
+  #handle(ctx: _Context, events: TransactionEvent<_Reply>[], at: number): void {
     for (const event of events) {
       if (event.kind === "send") {
-        this.#emit(event.response, ctx.remote, at, ctx.duplicate);
+        if (!ctx.silent) this.#emit(event.response, ctx.remote, ctx.head.route, at, ctx.duplicate);
       } else if (event.kind === "timeout") {
         if (event.timer === "L") {
           // RFC 3261 §13.3.1.4: the 2xx was never acknowledged; the dialog is dropped.
@@ -1004,36 +1342,44 @@ export class SipPeer {
 
   /** Makes sure a job runs when the transaction's next timer is due. */
   #arm(ctx: _Context): void {
-    const next = ctx.tx.nextTimer();
+    const next = ctx.tx.nextTimer() ?? -1;
     if (next === ctx.armedAt) return;
-    if (ctx.armJob !== undefined) ctx.armJob.cancelled = true;
+    ctx.armJob?.cancel();
     ctx.armedAt = next;
+    ctx.armJob = next < 0 ? undefined : this.#push(new _Job(next, this.#seq++, ctx, undefined));
+  }
+
+  /** The transaction's timers fire (its arm job is due). */
+  #fire(ctx: _Context, at: number): void {
+    ctx.armedAt = -1;
     ctx.armJob = undefined;
-    if (next === undefined) return;
-    ctx.armJob = this.#schedule(next, (at) => {
-      ctx.armedAt = undefined;
-      ctx.armJob = undefined;
-      if (this.#contexts.get(ctx.tx) !== ctx) return;
-      this.#handle(ctx, ctx.tx.fire(at), at);
-    }, ctx);
+    if (this.#transactions.get(ctx.tx.key) !== ctx) return;
+    this.#handle(ctx, ctx.tx.fire(at), at);
+  }
+
+  #cancelJobs(ctx: _Context): void {
+    if (ctx.jobs !== undefined) {
+      for (const job of ctx.jobs) job.cancel();
+      ctx.jobs = undefined;
+    }
+    ctx.armJob?.cancel();
+    ctx.armJob = undefined;
+    ctx.armedAt = -1;
   }
 
   /** Forgets a transaction and its pending jobs. */
   #finish(ctx: _Context): void {
     ctx.tx.terminate();
-    for (const job of ctx.jobs) job.cancelled = true;
-    ctx.jobs = [];
-    this.#transactions.delete(ctx.tx);
-    this.#contexts.delete(ctx.tx);
+    this.#cancelJobs(ctx);
+    this.#transactions.delete(ctx);
   }
 
   #endDialog(dialog: Dialog, at: number): void {
     // Stop resending an unacknowledged 2xx: the BYE ends the call.
     const invite = this.#transactions.get(dialog.inviteKey);
-    if (invite !== undefined && invite.state === "Accepted") {
-      invite.ack(at);
-      const c = this.#contexts.get(invite);
-      if (c !== undefined) this.#arm(c);
+    if (invite instanceof _Context && invite.tx.state === "Accepted") {
+      invite.tx.ack(at);
+      this.#settle(invite, at);
     }
     this.#dialogs.delete(dialog);
   }
@@ -1042,27 +1388,30 @@ export class SipPeer {
   // ACK and CANCEL
 
   #ack(request: SipRequest, key: string, remote: Remote, at: number): void {
-    // RFC 3261 §17.2.1: the ACK for a non-2xx belongs to the INVITE transaction.
-    const tx = this.#transactions.get(key);
-    if (tx !== undefined && tx.invite && tx.state !== "Accepted" && tx.state !== "Proceeding") {
-      tx.ack(at);
-      const c = this.#contexts.get(tx);
-      if (c !== undefined) this.#arm(c);
+    // RFC 3261 §17.2.1: the ACK for a non-2xx belongs to the INVITE transaction (a tombstone
+    // in Confirmed absorbs it).
+    const entry = this.#transactions.get(key);
+    if (entry !== undefined && entry.invite && entry.state !== "Accepted" && entry.state !== "Proceeding") {
+      if (entry instanceof _Context) {
+        entry.tx.ack(at);
+        this.#settle(entry, at);
+      }
       return;
     }
     // RFC 3261 §13.3.1.4: the ACK for a 2xx is matched by the dialog.
     const dialog = this.#dialogOf(request);
     if (dialog === undefined) {
-      this.#event("dropped", `ACK ${request.callId}: matches no transaction or dialog`, remote);
+      if (this.#onEvent !== undefined) {
+        this.#event("dropped", `ACK ${request.callId}: matches no transaction or dialog`, remote);
+      }
       return;
     }
     if (!dialog.acked) {
       dialog.acked = true;
       const invite = this.#transactions.get(dialog.inviteKey);
-      if (invite !== undefined) {
-        invite.ack(at);
-        const c = this.#contexts.get(invite);
-        if (c !== undefined) this.#arm(c);
+      if (invite instanceof _Context) {
+        invite.tx.ack(at);
+        this.#settle(invite, at);
       }
     }
     if (dialog.offer !== undefined && dialog.answerProblem === undefined) {
@@ -1086,38 +1435,77 @@ export class SipPeer {
   #cancel(request: SipRequest, key: string, remote: Remote, at: number): void {
     // RFC 3261 §9.2: the CANCEL matches the INVITE transaction by the same rules, method aside.
     const invite = this.#transactions.get(transactionKey(request, "INVITE"));
-    const inviteCtx = invite === undefined ? undefined : this.#contexts.get(invite);
-    const tx = new ServerTransaction({ request, transport: remote.transport, timers: this.#timers, key });
-    this.#transactions.add(tx);
-    const ctx: _Context = {
-      tx,
-      request,
-      remote,
-      // §9.2: the To tags of the 200 to the CANCEL and of the 487 SHOULD be the same.
-      toTag: inviteCtx?.toTag ?? request.to.tag ?? this.#tag(),
-      duplicate: inviteCtx?.duplicate ?? 1,
-      silent: false,
-      jobs: [],
-      armedAt: undefined,
-      armJob: undefined,
-      offer: undefined,
-      ourOffer: undefined,
-      sessionId: 0,
-      sessionVersion: 1,
-      dialog: undefined,
-    };
-    this.#contexts.set(tx, ctx);
-    if (invite === undefined || inviteCtx === undefined || !invite.invite) {
+    const tx = new ServerTransaction<_Reply>({ request, transport: remote.transport, timers: this.#timers, key });
+    // §9.2: the To tags of the 200 to the CANCEL and of the 487 SHOULD be the same.
+    const toTag = invite?.toTag ?? request.to.tag ?? this.#tag();
+    const ctx = new _Context(tx, remote, toTag, invite?.duplicate ?? 1, false, 0);
+    this.#transactions.add(ctx);
+    if (invite === undefined || !invite.invite) {
       this.#respond(ctx, this.#build(ctx, 481), at);
       return;
     }
     this.#respond(ctx, this.#build(ctx, 200), at);
-    // A silent INVITE stays silent: no 487.
-    if (!invite.final && !inviteCtx.silent) {
-      for (const job of inviteCtx.jobs) job.cancelled = true;
-      inviteCtx.jobs = [];
-      this.#respond(inviteCtx, this.#build(inviteCtx, 487), at);
+    // A silent INVITE stays silent: no 487. A finished one (a tombstone) has its final already.
+    if (invite instanceof _Context && !invite.tx.final && !invite.silent) {
+      this.#cancelJobs(invite);
+      this.#respond(invite, this.#build(invite, 487), at);
     }
+  }
+}
+
+const _decoder = new TextDecoder();
+
+function _sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Table sizes by default. */
+const DEFAULT_PEER_LIMITS: PeerLimits = { transactions: 200_000, dialogs: 10_000, bindings: 10_000 };
+
+/**
+ * A request as the rules see it ({@linkcode RuleInput}): the body is decoded only if a rule
+ * looks at it.
+ */
+class _RuleInput implements RuleInput {
+  readonly method: string;
+  readonly source: { address: string; port: number };
+  readonly transport: Transport;
+  readonly #request: SipRequest;
+  #sip: SipUri | null | undefined = undefined;
+  #body: string | undefined = undefined;
+
+  constructor(request: SipRequest, remote: Remote) {
+    this.method = request.method;
+    this.source = remote;
+    this.transport = remote.transport;
+    this.#request = request;
+  }
+
+  /** The Request-URI if SIP or SIPS, read when a rule first asks. */
+  #uri(): SipUri | null {
+    if (this.#sip === undefined) {
+      const ruri = this.#request.requestUri;
+      this.#sip = ruri.scheme === "sip" || ruri.scheme === "sips" ? (ruri as SipUri) : null;
+    }
+    return this.#sip;
+  }
+
+  get uriUser(): string | undefined {
+    return this.#uri()?.user;
+  }
+
+  get uriHost(): string {
+    return this.#uri()?.host ?? "";
+  }
+
+  header(name: string): string[] {
+    return this.#request.headers.getAll(name);
+  }
+
+  get body(): string {
+    return this.#body ??= this.#request.bodyText;
   }
 }
 
@@ -1141,7 +1529,7 @@ function _salvage(bytes: Uint8Array, remote: Remote): SipRequest | undefined {
   rebuilt.set(head, 0);
   rebuilt.set(bytes.subarray(lf + 1), head.length);
   try {
-    const m = parseMessage(rebuilt, { stream: remote.transport === "tcp" || remote.transport === "tls" });
+    const m = parseMessage(rebuilt, remote.transport === "tcp" || remote.transport === "tls" ? STREAM : DATAGRAM);
     return m.type === "request" ? m : undefined;
   } catch (e) {
     return e instanceof SipParseError && e.partial?.type === "request" ? e.partial : undefined;
@@ -1161,6 +1549,12 @@ function _before(a: _Job, b: _Job): boolean {
 function _phrase(text: string): string {
   const line = text.replace(/[\r\n\t]+/g, " ");
   return line.length > 200 ? line.slice(0, 197) + "..." : line;
+}
+
+/** The first Contact field value as received, if any (parsed by the dialog only when needed). */
+function _contactField(request: SipRequest): string | undefined {
+  for (const field of request.headers.fields) if (field.name === "Contact") return field.value;
+  return undefined;
 }
 
 function _firstContact(request: SipRequest): string | undefined {
@@ -1186,20 +1580,6 @@ function _userOf(uri: string): string {
   const at = uri.indexOf("@");
   const colon = uri.indexOf(":");
   return at > colon && colon >= 0 ? uri.slice(colon + 1, at) : "";
-}
-
-function _ruleInput(request: SipRequest, remote: Remote): RuleInput {
-  const ruri = request.requestUri;
-  const sip = ruri.scheme === "sip" || ruri.scheme === "sips" ? (ruri as SipUri) : undefined;
-  return {
-    method: request.method,
-    uriUser: sip?.user,
-    uriHost: sip?.host ?? "",
-    header: (name) => request.headers.getAll(name),
-    body: request.bodyText,
-    source: { address: remote.address, port: remote.port },
-    transport: remote.transport,
-  };
 }
 
 function _templateVars(request: SipRequest, remote: Remote): Record<string, string> {

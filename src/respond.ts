@@ -390,7 +390,9 @@ export class ResponseHead {
 
   /**
    * The wire bytes of a response (RFC 3261 §7.2, §8.2.6): the same as
-   * `formatMessage(createResponse(request, status, reason, { ...options, source }))`.
+   * `formatMessage(createResponse(request, status, reason, { ...options, source }))`. They are
+   * a view of a buffer shared with other responses: copy them (`slice()`) to change them or to
+   * keep them long.
    *
    * @param status The status code, 100..699.
    * @param reason The reason phrase (default: {@linkcode reasonPhrase}); line breaks become spaces.
@@ -400,7 +402,9 @@ export class ResponseHead {
    * @throws {TypeError} If a non-empty body has no `contentType`.
    */
   format(status: number, reason?: string, options: FormatResponseOptions = {}): Uint8Array {
-    let text = "SIP/2.0 " + status + " " + _phraseOf(status, reason) + "\r\n" + this.#before;
+    let text =
+      (reason === undefined ? _statusLine(status) : "SIP/2.0 " + status + " " + _phraseOf(status, reason) + "\r\n") +
+      this.#before;
     const to = this.toValue(status, options.toTag);
     if (to !== undefined) text += "To: " + to + "\r\n";
     text += this.#after;
@@ -438,12 +442,7 @@ export class ResponseHead {
     if (length > 0) text += "Content-Type: " + options.contentType + "\r\n";
     if (!wroteLength) text += "Content-Length: " + length + "\r\n";
     text += "\r\n";
-    if (bytes === undefined) return encoder.encode(length > 0 ? text + body : text);
-    const head = encoder.encode(text);
-    const out = new Uint8Array(head.length + bytes.length);
-    out.set(head, 0);
-    out.set(bytes, head.length);
-    return out;
+    return bytes === undefined ? _write(length > 0 ? text + body : text, undefined) : _write(text, bytes);
   }
 }
 
@@ -486,9 +485,60 @@ function _phraseOf(status: number, reason: string | undefined): string {
   return reason.indexOf("\r") < 0 && reason.indexOf("\n") < 0 ? reason : _oneLine(reason);
 }
 
+/**
+ * Response bytes are written one after another into shared chunks, as Node's Buffer pool does,
+ * so that a response costs no memory allocation of its own: a busy peer writes four a call.
+ * A response is a view of its chunk; the chunk is freed once no view of it is left. Keep a
+ * copy (`slice()`) of bytes kept long, so as not to hold a whole chunk.
+ */
+const _CHUNK = 64 * 1024;
+let _chunk = new Uint8Array(_CHUNK);
+let _used = 0;
+
+/** The UTF-8 bytes of `text` followed by `body`. */
+function _write(text: string, body: Uint8Array | undefined): Uint8Array {
+  const bodyLength = body === undefined ? 0 : body.length;
+  // UTF-8 takes at most 3 bytes per UTF-16 code unit.
+  const most = text.length * 3 + bodyLength;
+  if (most > _CHUNK / 4) {
+    const head = encoder.encode(text);
+    if (body === undefined) return head;
+    const out = new Uint8Array(head.length + bodyLength);
+    out.set(head, 0);
+    out.set(body, head.length);
+    return out;
+  }
+  if (_used + most > _CHUNK) {
+    _chunk = new Uint8Array(_CHUNK);
+    _used = 0;
+  }
+  const start = _used;
+  let end = start + encoder.encodeInto(text, _chunk.subarray(start)).written;
+  if (body !== undefined) {
+    _chunk.set(body, end);
+    end += bodyLength;
+  }
+  _used = (end + 7) & ~7;
+  return _chunk.subarray(start, end);
+}
+
+/** Status lines with the standard reason phrase, made once per status code. */
+const _STATUS_LINES = new Map<number, string>();
+
+function _statusLine(status: number): string {
+  let line = _STATUS_LINES.get(status);
+  if (line === undefined) {
+    line = "SIP/2.0 " + status + " " + reasonPhrase(status) + "\r\n";
+    _STATUS_LINES.set(status, line);
+  }
+  return line;
+}
+
+/** Any code unit above U+007F. */
+const _NON_ASCII = /[\u0080-\uffff]/;
+
 function _isAscii(text: string): boolean {
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
-  return true;
+  return !_NON_ASCII.test(text);
 }
 
 /** Whether the To has a tag: from the parsed view when the request has a sound one. */

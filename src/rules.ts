@@ -1565,15 +1565,11 @@ function _contains(block: Cidr, address: { family: 4 | 6; bytes: readonly number
  */
 export function matchRule(rule: Rule, input: RuleInput): boolean {
   const m = rule.match;
-  if (m.method !== undefined && !m.method.includes(input.method)) return false;
-  if (m.transport !== undefined && !m.transport.includes(input.transport.toLowerCase() as Transport)) {
-    return false;
-  }
-  if (m.user !== undefined) {
-    const user = input.uriUser ?? "";
-    if (!m.user.some((re) => re.test(user))) return false;
-  }
-  if (m.host !== undefined && !m.host.some((re) => re.test(input.uriHost))) return false;
+  // Plain loops: this runs for every rule on every new request.
+  if (m.method !== undefined && !_includes(m.method, input.method)) return false;
+  if (m.transport !== undefined && !_includes(m.transport, input.transport.toLowerCase())) return false;
+  if (m.user !== undefined && !_anyMatch(m.user, input.uriUser ?? "")) return false;
+  if (m.host !== undefined && !_anyMatch(m.host, input.uriHost)) return false;
   if (m.source !== undefined) {
     const address = _parseSource(input.source.address);
     if (address === undefined || !m.source.some((block) => _contains(block, address))) return false;
@@ -1612,7 +1608,18 @@ export function matchRule(rule: Rule, input: RuleInput): boolean {
  * ```
  */
 export function findRule(rules: readonly Rule[], input: RuleInput): Rule | undefined {
-  return rules.find((rule) => matchRule(rule, input));
+  for (let i = 0; i < rules.length; i++) if (matchRule(rules[i], input)) return rules[i];
+  return undefined;
+}
+
+function _includes(list: readonly string[], value: string): boolean {
+  for (let i = 0; i < list.length; i++) if (list[i] === value) return true;
+  return false;
+}
+
+function _anyMatch(patterns: readonly RegExp[], text: string): boolean {
+  for (let i = 0; i < patterns.length; i++) if (patterns[i].test(text)) return true;
+  return false;
 }
 
 /**

@@ -236,7 +236,10 @@ export function parseSdp(text: string): SessionDescription {
     const line = lines[i];
     const fail: Fail = (problem) => new SdpError(problem, i + 1, line);
     // RFC 4566 §5: <type>=<value>, where <type> is exactly one case-significant character.
-    if (!/^[a-z]=/.test(line)) throw fail('a line must be "<type>=<value>" with a lowercase type letter');
+    const letter = line.charCodeAt(0);
+    if (!(letter >= 0x61 && letter <= 0x7a && line.charCodeAt(1) === 0x3d)) {
+      throw fail('a line must be "<type>=<value>" with a lowercase type letter');
+    }
     const type = line[0];
     const value = line.slice(2);
     if (type === "m") {
@@ -248,25 +251,43 @@ export function parseSdp(text: string): SessionDescription {
       readSessionLine(session, type, value, fail);
     }
   }
-  const { origin, sessionName, ...rest } = session;
+  const { origin, sessionName } = session;
   if (origin === undefined) throw new SdpError('the origin line ("o=") is missing');
   if (sessionName === undefined) throw new SdpError('the session name line ("s=") is missing');
-  if (rest.timing.length === 0) throw new SdpError('the timing line ("t=") is missing');
+  if (session.timing.length === 0) throw new SdpError('the timing line ("t=") is missing');
   // RFC 4566 §5.7: a c= line in every media description or at session level.
-  if (rest.connection === undefined) {
+  if (session.connection === undefined) {
     const index = media.findIndex((m) => m.connection === undefined);
     if (index >= 0) {
       const n = mediaLineNumbers[index];
       throw new SdpError('the connection line ("c=") is missing, here and at session level', n, lines[n - 1]);
     }
   }
-  sortOtherLines(rest.otherLines, SESSION_ORDER);
+  sortOtherLines(session.otherLines, SESSION_ORDER);
   for (const m of media) sortOtherLines(m.otherLines, MEDIA_ORDER);
-  return { version: 0, origin, sessionName, ...rest, media };
+  const sd: SessionDescription = { version: 0, origin, sessionName } as SessionDescription;
+  if (session.connection !== undefined) sd.connection = session.connection;
+  sd.bandwidths = session.bandwidths;
+  sd.timing = session.timing;
+  sd.attributes = session.attributes;
+  sd.otherLines = session.otherLines;
+  sd.media = media;
+  return sd;
 }
 
+/** The lines of the text, split at LF with a CR before it dropped; empty lines at the end left out. */
 function splitLines(text: string): string[] {
-  const lines = text.split(/\r?\n/);
+  const lines: string[] = [];
+  let start = 0;
+  for (;;) {
+    const lf = text.indexOf("\n", start);
+    if (lf < 0) {
+      lines.push(text.slice(start));
+      break;
+    }
+    lines.push(text.slice(start, lf > start && text.charCodeAt(lf - 1) === 0x0d ? lf - 1 : lf));
+    start = lf + 1;
+  }
   while (lines.length > 0 && lines[lines.length - 1] === "") lines.pop();
   return lines;
 }
@@ -326,9 +347,30 @@ function readMediaLine(media: MediaDescription, type: string, value: string, fai
   }
 }
 
+/** The fields of a value: trimmed, split at runs of spaces and tabs. */
 function fields(value: string): string[] {
   const trimmed = value.trim();
-  return trimmed === "" ? [] : trimmed.split(/[ \t]+/);
+  const out: string[] = [];
+  let start = -1;
+  for (let i = 0; i < trimmed.length; i++) {
+    const c = trimmed.charCodeAt(i);
+    if (c === 0x20 || c === 0x09) {
+      if (start >= 0) out.push(trimmed.slice(start, i));
+      start = -1;
+    } else if (start < 0) {
+      start = i;
+    }
+  }
+  if (start >= 0) out.push(trimmed.slice(start));
+  return out;
+}
+
+/** Whether the first field of a value (see {@linkcode fields}) is `format`. */
+function firstFieldIs(value: string, format: string): boolean {
+  const trimmed = value.trim();
+  if (format.length === 0 || !trimmed.startsWith(format)) return false;
+  const next = trimmed.charCodeAt(format.length);
+  return trimmed.length === format.length || next === 0x20 || next === 0x09;
 }
 
 // RFC 4566 §5.2: o=<username> <sess-id> <sess-version> <nettype> <addrtype> <unicast-address>
@@ -420,6 +462,7 @@ function rank(order: string, type: string): number {
 }
 
 function sortOtherLines(lines: SdpLine[], order: string): void {
+  if (lines.length < 2) return;
   // Array.prototype.sort is stable, so lines of one type keep their order.
   lines.sort((x, y) => rank(order, x.type) - rank(order, y.type));
 }
@@ -444,32 +487,40 @@ function sortOtherLines(lines: SdpLine[], order: string): void {
  * ```
  */
 export function formatSdp(sd: SessionDescription): string {
-  const out: string[] = [`v=${sd.version}`, `o=${formatOrigin(sd.origin)}`, `s=${sd.sessionName}`];
-  out.push(...formatOtherLines(sd.otherLines, SESSION_ORDER, "before c="));
-  if (sd.connection) out.push(`c=${formatConnection(sd.connection)}`);
-  out.push(...sd.bandwidths.map(formatBandwidth));
-  for (const t of sd.timing) out.push(`t=${t.start} ${t.stop}`, ...t.repeats.map((r) => `r=${r}`));
-  out.push(...formatOtherLines(sd.otherLines, SESSION_ORDER, "after b="));
-  out.push(...sd.attributes.map(formatAttribute));
+  let out = `v=${sd.version}\r\no=${formatOrigin(sd.origin)}\r\ns=${sd.sessionName}\r\n`;
+  out += formatOtherLines(sd.otherLines, SESSION_ORDER, "before c=");
+  if (sd.connection) out += `c=${formatConnection(sd.connection)}\r\n`;
+  for (const b of sd.bandwidths) out += formatBandwidth(b) + "\r\n";
+  for (const t of sd.timing) {
+    out += `t=${t.start} ${t.stop}\r\n`;
+    for (const r of t.repeats) out += `r=${r}\r\n`;
+  }
+  out += formatOtherLines(sd.otherLines, SESSION_ORDER, "after b=");
+  for (const a of sd.attributes) out += formatAttribute(a) + "\r\n";
   for (const m of sd.media) {
     const port = m.portCount === undefined ? `${m.port}` : `${m.port}/${m.portCount}`;
-    out.push(`m=${m.media} ${port} ${m.proto} ${m.formats.join(" ")}`);
-    out.push(...formatOtherLines(m.otherLines, MEDIA_ORDER, "before c="));
-    if (m.connection) out.push(`c=${formatConnection(m.connection)}`);
-    out.push(...m.bandwidths.map(formatBandwidth));
-    out.push(...formatOtherLines(m.otherLines, MEDIA_ORDER, "after b="));
-    out.push(...m.attributes.map(formatAttribute));
+    out += `m=${m.media} ${port} ${m.proto} ${m.formats.join(" ")}\r\n`;
+    out += formatOtherLines(m.otherLines, MEDIA_ORDER, "before c=");
+    if (m.connection) out += `c=${formatConnection(m.connection)}\r\n`;
+    for (const b of m.bandwidths) out += formatBandwidth(b) + "\r\n";
+    out += formatOtherLines(m.otherLines, MEDIA_ORDER, "after b=");
+    for (const a of m.attributes) out += formatAttribute(a) + "\r\n";
   }
-  return out.join("\r\n") + "\r\n";
+  return out;
 }
 
-/** The other lines that belong before the c= line (i=, u=, e=, p=) or after the b= and t= lines. */
-function formatOtherLines(lines: SdpLine[], order: string, place: "before c=" | "after b="): string[] {
+/**
+ * The other lines that belong before the c= line (i=, u=, e=, p=) or after the b= and t=
+ * lines, each with its CRLF.
+ */
+function formatOtherLines(lines: SdpLine[], order: string, place: "before c=" | "after b="): string {
+  if (lines.length === 0) return "";
   const beforeConnection = place === "before c=";
   return lines
     .filter((line) => (rank(order, line.type) < rank(order, "c")) === beforeConnection)
     .sort((x, y) => rank(order, x.type) - rank(order, y.type))
-    .map((line) => `${line.type}=${line.value}`);
+    .map((line) => `${line.type}=${line.value}\r\n`)
+    .join("");
 }
 
 function formatOrigin(o: SdpOrigin): string {
@@ -538,9 +589,13 @@ const STATIC_PAYLOAD_TYPES: ReadonlyMap<number, { media: string; name: string; c
 
 /** The attributes named `name` whose value starts with the format: `a=rtpmap:<format> ...`. */
 function formatAttributes(media: MediaDescription, name: string, format: string): SdpAttribute[] {
-  return media.attributes.filter((a) =>
-    a.name.toLowerCase() === name && a.value !== undefined && fields(a.value)[0] === format
-  );
+  const found: SdpAttribute[] = [];
+  for (const a of media.attributes) {
+    if (a.value !== undefined && a.name.length === name.length && a.name.toLowerCase() === name) {
+      if (firstFieldIs(a.value, format)) found.push(a);
+    }
+  }
+  return found;
 }
 
 /**
@@ -836,7 +891,7 @@ const MIRRORED: Record<SdpDirection, SdpDirection> = {
  */
 export function answerSdp(offer: SessionDescription, options: AnswerOptions): SdpAnswerResult {
   const codecs = options.codecs ?? DEFAULT_CODECS;
-  const protocols = (options.protocols ?? RTP_PROTOCOLS).map((p) => p.toUpperCase());
+  const protocols = options.protocols === undefined ? RTP_PROTOCOLS : options.protocols.map((p) => p.toUpperCase());
   const origin = ourOrigin(options);
   const sessionName = textOption("sessionName", options.sessionName ?? "-");
   const media: MediaDescription[] = [];
@@ -896,9 +951,10 @@ function commonFormats(offered: MediaDescription, codecs: readonly Codec[]): { f
 }
 
 function codecMatches(codec: Codec, media: string, rtpmap: RtpMap): boolean {
-  const { name: encodingName, clockRate, channels } = codec;
-  return (codec.media ?? "audio") === media &&
-    sameEncoding(rtpmap, { payloadType: rtpmap.payloadType, encodingName, clockRate, channels });
+  // sameEncoding() without building an RtpMap: clock rate and channels first, then the name.
+  return (codec.media ?? "audio") === media && rtpmap.clockRate === codec.clockRate &&
+    (rtpmap.channels ?? 1) === (codec.channels ?? 1) &&
+    (rtpmap.encodingName === codec.name || rtpmap.encodingName.toLowerCase() === codec.name.toLowerCase());
 }
 
 /** Whether a format carries media itself, not only DTMF events (RFC 4733) or comfort noise (RFC 3389). */
@@ -929,9 +985,9 @@ function acceptedStream(
 ): MediaDescription {
   const attributes: SdpAttribute[] = [];
   for (const format of formats) {
-    for (const name of ["rtpmap", "fmtp"]) {
-      attributes.push(...formatAttributes(offered, name, format).map((a) => ({ ...a })));
-    }
+    // Copies (formatAttributes() returns only attributes with a value).
+    for (const a of formatAttributes(offered, "rtpmap", format)) attributes.push({ name: a.name, value: a.value });
+    for (const a of formatAttributes(offered, "fmtp", format)) attributes.push({ name: a.name, value: a.value });
   }
   const ptime = offered.attributes.find((a) => a.name.toLowerCase() === "ptime");
   if (ptime) attributes.push({ ...ptime });

@@ -11,11 +11,10 @@
 import { SipParseError } from "./errors.ts";
 import { formatMessage } from "./format.ts";
 import { StreamFramer } from "./framer.ts";
-import type { Via } from "./header_values.ts";
-import type { SipMessage, SipResponse } from "./message.ts";
+import type { SipMessage } from "./message.ts";
 import { DEFAULT_MAX_MESSAGE_SIZE, parseMessage } from "./parse.ts";
 import { type Output, type PeerEvent, type PeerOptions, type Remote, SipPeer } from "./peer.ts";
-import { createResponse } from "./respond.ts";
+import { createResponse, ResponseHead } from "./respond.ts";
 import type { Transport } from "./rules.ts";
 import {
   type DatagramEndpoint,
@@ -154,15 +153,6 @@ function _delay(ms: number): number {
   return Math.min(Math.max(0, Math.ceil(ms)), MAX_DELAY);
 }
 
-/** The top Via of a response, or undefined when it cannot be read (a 400 to a bad Via, say). */
-function _topVia(message: SipResponse): Via | undefined {
-  try {
-    return message.via[0];
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * Parses a listen address: `PORT`, `HOST:PORT`, `[IPv6]:PORT` or `[IPv6]`.
  *
@@ -262,9 +252,10 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
   function deliver(out: Output): void {
     const remote = out.remote as _Remote;
     if (remote.endpoint !== undefined) {
-      // RFC 3261 §18.2.2 and RFC 3581 §4: where a response goes on UDP. A top Via that cannot
-      // be read (the request is answered 400 for it) has no sent-by: back to the source.
-      const to = responseDestination(_topVia(out.message) ?? { rport: null }, remote);
+      // RFC 3261 §18.2.2 and RFC 3581 §4: where a response goes on UDP, from the top Via as
+      // the peer stamped it. A top Via that cannot be read (the request is answered 400 for
+      // it) has no sent-by: back to the source.
+      const to = responseDestination(out.via ?? { rport: null }, remote);
       remote.endpoint.send(out.data, to);
       onTraffic?.({ time: Date.now(), direction: "out", transport: "udp", remote: to, message: out.message });
     } else if (remote.connection !== undefined) {
@@ -349,7 +340,8 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
     event("parse-error", `answered 513: ${why}`, remote);
     try {
       const response = createResponse(request, 513, undefined, { source: remote, server: options.server });
-      send([{ at: now(), data: formatMessage(response), message: response, remote }]);
+      const via = new ResponseHead(request, remote).route;
+      send([{ at: now(), data: formatMessage(response), message: response, remote, via }]);
     } catch (e) {
       event("dropped", `internal error answering 513 to ${remote.address}:${remote.port}: ${e}`, remote);
     }

@@ -2,6 +2,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { type Output, type PeerEvent, type PeerOptions, type Remote, SipPeer } from "../src/peer.ts";
 import { parseMessage } from "../src/parse.ts";
+import { formatMessage } from "../src/format.ts";
 import { parseRules } from "../src/rules.ts";
 import { parseSdp } from "../src/sdp.ts";
 import { sip, torture } from "./_data.ts";
@@ -505,6 +506,77 @@ describe("SipPeer rules", () => {
       100,
       600,
     ]);
+  });
+});
+
+describe("SipPeer tombstones: finished transactions until their last timer", () => {
+  function call(p: SipPeer): string {
+    const tag = p.receive(request("INVITE", { body: OFFER }), UDP, 0)[2].message.to.tag as string;
+    p.receive(request("ACK", { branch: "z9hG4bK-ack", toTag: tag }), UDP, 10);
+    return tag;
+  }
+
+  test("a BYE answered keeps a tombstone that resends the same 200 to a retransmission until Timer J", () => {
+    const p = peer();
+    const tag = call(p);
+    const bye = p.receive(request("BYE", { toTag: tag, cseq: 2 }), UDP, 20);
+    assert.deepEqual(p.transactions.map((t) => [t.invite, t.state]), [[true, "Accepted"], [false, "Completed"]]);
+    const again = p.receive(request("BYE", { toTag: tag, cseq: 2 }), UDP, 5000);
+    assert.deepEqual(again.map(text), bye.map(text));
+    assert.equal(p.nextTimer(), 32000);
+    assert.deepEqual(runUntil(p, 32000), []);
+    assert.deepEqual(p.transactions.map((t) => t.state), ["Completed"]);
+    runUntil(p, 32020);
+    assert.equal(p.transactions.length, 0);
+    // Now it is a new request, in no dialog.
+    assert.deepEqual(statuses(p.receive(request("BYE", { toTag: tag, cseq: 2 }), UDP, 32030)), [481]);
+  });
+
+  test("a final with headers and a body is resent from its kept bytes", () => {
+    const p = peer();
+    const first = p.receive(request("OPTIONS", { extra: ["Accept: text/plain"] }), UDP, 0);
+    assert.equal(p.transactions[0].state, "Completed");
+    const again = p.receive(request("OPTIONS", { extra: ["Accept: text/plain"] }), UDP, 100);
+    assert.deepEqual(again.map(text), first.map(text));
+  });
+
+  test("after the ACK for a 2xx, a retransmitted INVITE is absorbed until Timer L (RFC 6026 §7.1)", () => {
+    const p = peer();
+    call(p);
+    assert.deepEqual(p.receive(request("INVITE", { body: OFFER }), UDP, 100), []);
+    assert.equal(p.nextTimer(), 32000);
+    runUntil(p, 32000);
+    assert.equal(p.transactions.length, 0);
+  });
+
+  test("a CANCEL after the final gets 200 with the INVITE's To tag (RFC 3261 §9.2)", () => {
+    const p = peer();
+    const tag = call(p);
+    const cancel = p.receive(request("CANCEL", { branch: "z9hG4bK-INVITE" }), UDP, 50);
+    assert.deepEqual(statuses(cancel), [200]);
+    assert.equal(cancel[0].message.to.tag, tag);
+    // The same after a non-2xx and its ACK (Confirmed, Timer I).
+    const busy = p.receive(request("INVITE", { user: "busy", callId: "c2", branch: "z9hG4bK-b" }), UDP, 60)[1];
+    p.receive(request("ACK", { user: "busy", callId: "c2", branch: "z9hG4bK-b", toTag: busy.message.to.tag }), UDP, 70);
+    assert.equal(p.transactions.find((t) => t.key.startsWith("z9hG4bK-b|"))?.state, "Confirmed");
+    const late = p.receive(request("CANCEL", { user: "busy", callId: "c2", branch: "z9hG4bK-b" }), UDP, 80);
+    assert.deepEqual([late[0].message.status, late[0].message.to.tag], [200, busy.message.to.tag]);
+  });
+
+  test("over TCP a finished transaction is forgotten at once (Timers I and J are 0)", () => {
+    const p = peer();
+    const tag = p.receive(request("INVITE", { body: OFFER }), TCP, 0)[2].message.to.tag;
+    p.receive(request("ACK", { branch: "z9hG4bK-ack", toTag: tag }), TCP, 10);
+    p.receive(request("BYE", { toTag: tag, cseq: 2 }), TCP, 20);
+    // The INVITE waits for Timer L (RFC 6026: also on TCP); the BYE is gone.
+    assert.deepEqual(p.transactions.map((t) => [t.invite, t.state]), [[true, "Accepted"]]);
+  });
+
+  test("outputs carry the stamped top Via's routing, and read their message back from their bytes", () => {
+    const out = peer().receive(request("OPTIONS"), UDP, 0)[0];
+    assert.deepEqual(out.via, { port: 5070, maddr: undefined, rport: 5070, received: "192.0.2.9" });
+    assert.deepEqual(formatMessage(out.message), out.data);
+    assert.equal(out.message, out.message);
   });
 });
 

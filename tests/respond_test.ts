@@ -1,6 +1,6 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { createResponse, REASON_PHRASES, reasonPhrase } from "../src/respond.ts";
+import { createResponse, REASON_PHRASES, reasonPhrase, ResponseHead, type ResponseOptions } from "../src/respond.ts";
 import { parseMessage } from "../src/parse.ts";
 import { formatMessage } from "../src/format.ts";
 import { SipParseError } from "../src/errors.ts";
@@ -161,6 +161,85 @@ describe("createResponse()", () => {
       "SIP/2.0 400 Cannot parse From: header is missing\r\nVia: SIP/2.0/UDP 192.0.2.95;branch=z9hG4bKi\r\n" +
         "CSeq: 1 INVITE\r\nServer: sipecho/0.1\r\nContent-Length: 0\r\n\r\n",
     );
+  });
+});
+
+describe("ResponseHead", () => {
+  const SOURCE = { address: "198.51.100.7", port: 40000 };
+  const cases: [string, SipRequest, number, string | undefined, ResponseOptions][] = [
+    ["a tagged 486", req(BASE), 486, undefined, { toTag: "t9" }],
+    ["a 100 with Timestamp and no tag", req(BASE), 100, undefined, { toTag: "t9", source: SOURCE }],
+    ["a 200 with rport stamped", req(["OPTIONS sip:e@h SIP/2.0", "Via: SIP/2.0/UDP 10.0.0.2;rport;branch=z9hG4bK1",
+      "From: <sip:a@x>;tag=1", "To: <sip:e@h>", "Call-ID: c", "CSeq: 1 OPTIONS"]), 200, undefined, { source: SOURCE }],
+    ["a stateless tag", req(BASE), 404, undefined, { source: SOURCE }],
+    ["a To that has a tag", req(BASE.map((l) => l.startsWith("To:") ? l + ";tag=x" : l)), 200, undefined, { toTag: "y" }],
+    ["a reason on two lines and headers", req(BASE), 503, "Busy\r\nnow", {
+      toTag: "t",
+      headers: [["retry-after", "5"], ["X-A", "1"], ["Server", "mine"]],
+      source: SOURCE,
+    }],
+    ["an ASCII text body", req(BASE), 200, undefined, { toTag: "t", body: "v=0\r\n", contentType: "application/sdp" }],
+    ["a UTF-8 text body", req(BASE), 200, undefined, { toTag: "t", body: "héllo ☎", contentType: "text/plain" }],
+    ["a byte body", req(BASE), 200, undefined, {
+      toTag: "t",
+      body: new Uint8Array([0, 1, 2, 255]),
+      contentType: "application/octet-stream",
+      server: null,
+    }],
+    ["a Content-Length among the headers", req(BASE), 200, undefined, {
+      toTag: "t",
+      headers: [["Content-Length", "99"], ["X-After", "1"]],
+      body: "ab",
+      contentType: "text/plain",
+    }],
+  ];
+  for (const [name, request, status, reason, options] of cases) {
+    test(`ResponseHead.format() writes what formatMessage(createResponse()) writes: ${name}`, () => {
+      const { source, ...rest } = options;
+      const bytes = new ResponseHead(request, source).format(status, reason, rest);
+      assert.equal(decoder.decode(bytes), decoder.decode(formatMessage(createResponse(request, status, reason, options))));
+    });
+  }
+
+  test("ResponseHead reads the partial message of a parse error", () => {
+    let error: SipParseError | undefined;
+    try {
+      parseMessage(sip(["INVITE sip:a@b SIP/2.0", "CSeq: 1 INVITE", "Via: SIP/2.0/UDP 192.0.2.95;branch=z9hG4bKi"]));
+    } catch (e) {
+      if (e instanceof SipParseError) error = e;
+    }
+    assert.ok(error?.partial?.type === "request");
+    const head = new ResponseHead(error.partial, { address: "192.0.2.95", port: 5060 });
+    assert.equal(
+      decoder.decode(head.format(400, "Bad", { toTag: "t" })),
+      "SIP/2.0 400 Bad\r\nVia: SIP/2.0/UDP 192.0.2.95;branch=z9hG4bKi\r\nCSeq: 1 INVITE\r\nServer: sipecho/0.1\r\n" +
+        "Content-Length: 0\r\n\r\n",
+    );
+  });
+
+  test("ResponseHead.route gives the stamped top Via's routing parameters (RFC 3261 §18.2.2, RFC 3581 §4)", () => {
+    const via = (v: string) => req(["OPTIONS sip:e@h SIP/2.0", `Via: ${v}`, "From: <sip:a@x>;tag=1", "To: <sip:e@h>",
+      "Call-ID: c", "CSeq: 1 OPTIONS"]);
+    assert.deepEqual(new ResponseHead(via("SIP/2.0/UDP 10.0.0.2:5062;branch=z9hG4bK1"), SOURCE).route, {
+      port: 5062,
+      maddr: undefined,
+      rport: undefined,
+      received: "198.51.100.7",
+    });
+    assert.deepEqual(new ResponseHead(via("SIP/2.0/UDP 198.51.100.7;rport;branch=z9hG4bK1"), SOURCE).route, {
+      port: undefined,
+      maddr: undefined,
+      rport: 40000,
+      received: "198.51.100.7",
+    });
+    assert.equal(new ResponseHead(via("SIP/2.0/UDP 10.0.0.2;branch=z9hG4bK1")).route, undefined);
+  });
+
+  test("ResponseHead.format() validates like createResponse()", () => {
+    const head = new ResponseHead(req(BASE));
+    assert.throws(() => head.format(200, undefined, { body: "x" }), TypeError);
+    assert.throws(() => head.format(700), RangeError);
+    assert.throws(() => head.format(200.5), RangeError);
   });
 });
 

@@ -185,7 +185,41 @@ describe("ServerTransaction non-INVITE (RFC 3261 §17.2.2)", () => {
   });
 });
 
+describe("ServerTransaction without event lists", () => {
+  test("ServerTransaction.accept() and resend() follow respond() and retransmission()", () => {
+    const t = tx("INVITE");
+    assert.equal(t.resend(), undefined);
+    const ringing = createResponse(t.request, 180, undefined, { toTag: "x" });
+    assert.equal(t.accept(ringing, 0), true);
+    assert.equal(t.resend(), ringing);
+    const ok = createResponse(t.request, 200, undefined, { toTag: "x" });
+    assert.equal(t.accept(ok, 10), true);
+    assert.equal(t.state, "Accepted");
+    assert.equal(t.accept(createResponse(t.request, 486, undefined, { toTag: "x" }), 20), false);
+    assert.equal(t.resend(), ok);
+    assert.deepEqual([t.timer("G"), t.timer("L"), t.timer("H")], [510, 32010, undefined]);
+  });
+
+  test("ServerTransaction takes any response type with a status", () => {
+    const t = new ServerTransaction<{ status: number; bytes: string }>({ request: request("OPTIONS"), transport: "udp" });
+    t.accept({ status: 200, bytes: "SIP/2.0 200 OK" }, 0);
+    assert.deepEqual(t.retransmission(), [{ kind: "send", response: { status: 200, bytes: "SIP/2.0 200 OK" } }]);
+  });
+});
+
 describe("TransactionTable", () => {
+  test("TransactionTable.replace() swaps an entry in place, keeping its age", () => {
+    const table = new TransactionTable<{ key: string; n: number }>(2);
+    const a = { key: "a", n: 1 };
+    table.add(a);
+    table.add({ key: "b", n: 2 });
+    assert.equal(table.replace(a, { key: "a", n: 3 }), true);
+    assert.deepEqual(table.values().map((e) => e.n), [3, 2]);
+    assert.equal(table.replace(a, { key: "a", n: 4 }), false, "a is no longer held");
+    assert.equal(table.replace(table.get("b")!, { key: "c", n: 5 }), false, "another key");
+    assert.equal(table.size, 2);
+  });
+
   test("TransactionTable refuses to grow past its limit", () => {
     const table = new TransactionTable(1);
     const a = tx("OPTIONS");
@@ -217,6 +251,16 @@ describe("Dialog", () => {
     assert.equal(d.checkSequence(9), false);
     assert.equal(d.checkSequence(11), true);
     assert.equal(d.remoteSeq, 11);
+  });
+
+  test("Dialog reads its remote target from the Contact value only when asked", () => {
+    const d = new Dialog({ ...init, remoteContact: '"Bob, B." <sip:bob@192.0.2.4;transport=tcp>;expires=60, <sip:x@y>' });
+    assert.equal(d.remoteTarget, "sip:bob@192.0.2.4;transport=tcp");
+    d.remoteTarget = "sip:new@h";
+    assert.equal(d.remoteTarget, "sip:new@h");
+    assert.equal(new Dialog({ ...init, remoteContact: "*" }).remoteTarget, undefined);
+    assert.equal(new Dialog({ ...init, remoteContact: "<bad" }).remoteTarget, undefined);
+    assert.equal(new Dialog({ ...init, remoteTarget: "sip:a@h", remoteContact: "<sip:b@h>" }).remoteTarget, "sip:a@h");
   });
 
   test("DialogTable is bounded and delete() terminates the dialog", () => {

@@ -41,10 +41,22 @@ async function listenDatagram(
   const addr = socket.addr as Deno.NetAddr;
   let closed = false;
   (async () => {
+    // One receive buffer for every datagram, each copied out at its own size: left to itself,
+    // receive() allocates a new 64 KiB buffer per datagram (the datagram is a view of it), which
+    // stays in memory until the garbage collector frees it.
+    const buffer = new Uint8Array(65536);
     try {
-      for await (const [data, from] of socket) {
-        const f = from as Deno.NetAddr;
-        onData(data, { address: f.hostname, port: f.port });
+      for (;;) {
+        let received;
+        try {
+          received = await socket.receive(buffer);
+        } catch (e) {
+          // As the socket's async iterator does: closed is the end.
+          if (e instanceof Deno.errors.BadResource || e instanceof Deno.errors.Interrupted) return;
+          throw e;
+        }
+        const f = received[1] as Deno.NetAddr;
+        onData(received[0].slice(), { address: f.hostname, port: f.port });
       }
     } catch (e) {
       if (!closed) onError(e);
