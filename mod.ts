@@ -150,24 +150,40 @@ export {
   type TransactionState,
   TransactionTable,
 } from "./src/transaction.ts";
-export { Dialog, dialogId, type DialogInit, type DialogState, DialogTable } from "./src/dialog.ts";
+export { Dialog, dialogId, type DialogInit, type DialogSource, type DialogState, DialogTable } from "./src/dialog.ts";
 export {
   type Output,
   type PeerEvent,
   type PeerLimits,
   type PeerOptions,
+  type PeerRequest,
   type PeerTimers,
   type Remote,
+  type RtpReleaseReason,
   SipPeer,
 } from "./src/peer.ts";
+export {
+  type MediaCallStats,
+  type MediaCounters,
+  MediaEcho,
+  type MediaEchoOptions,
+  type MediaEndReason,
+  type MediaOpenResult,
+  type MediaPorts,
+  type MediaStreamRequest,
+  type MediaStreamStats,
+} from "./src/media.ts";
 
 export {
   type BoundAddress,
   type ConnectionLimits,
+  DEFAULT_RTP_PORTS,
+  describeMedia,
   type ListenSpec,
   type ListenTransport,
   parseListenAddress,
   serve,
+  type ServeMediaOptions,
   type ServeOptions,
   type SipServer,
   type TrafficEntry,

@@ -12,7 +12,14 @@ import type { SipMessage } from "./message.ts";
 import { parseMessage } from "./parse.ts";
 import type { PeerEvent } from "./peer.ts";
 import { DEFAULT_RULE_DESCRIPTIONS, parseRules, type Rule, RulesError, RulesSyntaxError } from "./rules.ts";
-import { type ListenSpec, parseListenAddress, serve, type TrafficEntry } from "./serve.ts";
+import {
+  DEFAULT_RTP_PORTS,
+  type ListenSpec,
+  parseListenAddress,
+  serve,
+  type ServeMediaOptions,
+  type TrafficEntry,
+} from "./serve.ts";
 
 /** The version printed by `--version`, kept equal to deno.json's. */
 export const VERSION = "0.1.0";
@@ -35,6 +42,14 @@ Answers:
   --rules FILE          JSON rules, tried before the built-in test users (see README)
   --no-test-users       no built-in test users: every user gets the echo behaviour
   --seed N              seed of the random choices of the rules (default 0)
+Media (the RTP echo of every call; on by default):
+  --rtp-ports MIN-MAX   ports for RTP and RTCP, an even/odd pair per stream (default
+                        ${DEFAULT_RTP_PORTS[0]}-${DEFAULT_RTP_PORTS[1]}); when none is free an INVITE gets 503
+  --echo-delay MS       send each packet back MS milliseconds later (default 0; at most 60000)
+  --media-timeout SEC   end a call with a BYE after SEC seconds without RTP or RTCP
+                        (default 30; 0: never)
+  --rewrite-ssrc        put our own SSRC into the echoed packets
+  --no-media            no echo: SDP answers carry placeholder ports
 Output:
   --log human|json      a line per message on standard output (default human)
   --quiet               no line per message; errors still go to standard error
@@ -130,6 +145,8 @@ export interface CliOptions {
   seed: number;
   /** Address for Contact and SDP. */
   advertise?: string;
+  /** The RTP echo (`--rtp-ports`, `--echo-delay`, `--media-timeout`, `--rewrite-ssrc`), or false (`--no-media`). */
+  media: ServeMediaOptions | false;
   /** Log format. */
   log: "human" | "json";
   /** No per-message lines. */
@@ -161,7 +178,11 @@ export class UsageError extends Error {
  * ```
  */
 export function parseArgs(args: readonly string[]): CliOptions {
-  const o: CliOptions = { listen: [], testUsers: true, seed: 0, log: "human", quiet: false, mode: "run" };
+  const o: CliOptions = { listen: [], testUsers: true, seed: 0, log: "human", quiet: false, mode: "run", media: false };
+  const media: ServeMediaOptions = { portRange: DEFAULT_RTP_PORTS };
+  let noMedia = false;
+  /** The first media flag given, to refuse it beside --no-media. */
+  let mediaFlag: string | undefined;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     const eq = arg.startsWith("--") ? arg.indexOf("=") : -1;
@@ -210,6 +231,49 @@ export function parseArgs(args: readonly string[]): CliOptions {
         o.log = v;
         break;
       }
+      case "--rtp-ports": {
+        const v = value();
+        mediaFlag ??= flag;
+        const m = /^(\d{1,5})-(\d{1,5})$/.exec(v);
+        const [low, high] = m === null ? [NaN, NaN] : [Number(m[1]), Number(m[2])];
+        if (!(low >= 1 && high <= 65535 && low <= high)) {
+          throw new UsageError(`--rtp-ports: expected MIN-MAX, two ports 1..65535 with MIN <= MAX, got "${v}"`);
+        }
+        // RFC 3550 §11: RTP on an even port, RTCP on the odd one above it.
+        const even = low % 2 === 0 ? low : low + 1;
+        if (even + 1 > high) {
+          throw new UsageError(`--rtp-ports: ${v} holds no even port with the odd port after it (RTP and RTCP)`);
+        }
+        media.portRange = [low, high];
+        break;
+      }
+      case "--echo-delay": {
+        const v = value();
+        mediaFlag ??= flag;
+        if (!/^\d{1,5}$/.test(v) || Number(v) > 60000) {
+          throw new UsageError(`--echo-delay: expected milliseconds 0..60000, got "${v}"`);
+        }
+        media.delay = Number(v);
+        break;
+      }
+      case "--media-timeout": {
+        const v = value();
+        mediaFlag ??= flag;
+        if (!/^\d{1,5}(\.\d{1,3})?$/.test(v) || Number(v) > 86400) {
+          throw new UsageError(`--media-timeout: expected seconds 0..86400 (0: never), got "${v}"`);
+        }
+        media.inactivityTimeout = Math.round(Number(v) * 1000);
+        break;
+      }
+      case "--rewrite-ssrc":
+        noValue();
+        mediaFlag ??= flag;
+        media.rewriteSsrc = true;
+        break;
+      case "--no-media":
+        noValue();
+        noMedia = true;
+        break;
       case "--quiet":
       case "-q":
         noValue();
@@ -237,6 +301,8 @@ export function parseArgs(args: readonly string[]): CliOptions {
         );
     }
   }
+  if (noMedia && mediaFlag !== undefined) throw new UsageError(`--no-media cannot be combined with ${mediaFlag}`);
+  o.media = noMedia ? false : media;
   if (o.listen.length === 0) {
     o.listen = [
       { transport: "udp", hostname: "0.0.0.0", port: 5060 },
@@ -303,6 +369,8 @@ function formatEvent(event: PeerEvent, format: "human" | "json"): string {
       event: event.kind,
       message: event.message,
       ...(event.remote ? { transport: event.remote.transport, remote } : {}),
+      // The final counters of a call's media (MediaCallStats).
+      ...(event.media ? { media: event.media } : {}),
     });
   }
   const where = event.remote ? ` ${event.remote.transport} ${remote}` : "";
@@ -361,11 +429,14 @@ export async function main(rt: CliRuntime = runtime()): Promise<void> {
       defaultRules: options.testUsers,
       seed: options.seed,
       advertise: options.advertise,
+      media: options.media,
       onTraffic: options.quiet ? undefined : (entry) => rt.print(formatTraffic(entry, format)),
       onEvent: (event) => {
-        if ((event.kind === "rule" || event.kind === "answer") && options.quiet) return;
+        // What the calls did goes to standard output (not with --quiet); what went wrong to standard error.
+        const info = event.kind === "rule" || event.kind === "answer" || event.kind === "media" || event.kind === "bye";
+        if (info && options.quiet) return;
         const line = formatEvent(event, format);
-        if (event.kind === "rule" || event.kind === "answer") rt.print(line);
+        if (info) rt.print(line);
         else rt.printError(line);
       },
     });
@@ -374,7 +445,18 @@ export async function main(rt: CliRuntime = runtime()): Promise<void> {
     return rt.exit(1);
   }
   const where = server.addresses.map((a) => `${a.transport} ${hostPort(a.address, a.port)}`).join(", ");
-  if (!options.quiet) rt.printError(`sipecho ${VERSION} listening on ${where}; try ${server.uri("echo")}`);
+  if (!options.quiet) {
+    rt.printError(`sipecho ${VERSION} listening on ${where}; try ${server.uri("echo")}`);
+    if (options.media !== false) {
+      const m = options.media;
+      const [low, high] = m.portRange ?? DEFAULT_RTP_PORTS;
+      const timeout = m.inactivityTimeout ?? 30_000;
+      rt.printError(
+        `sipecho: RTP echo on ports ${low}-${high} (${server.media?.capacity} streams), delay ${m.delay ?? 0} ms, ` +
+          `media timeout ${timeout === 0 ? "never" : `${timeout / 1000} s`}${m.rewriteSsrc ? ", SSRC rewritten" : ""}`,
+      );
+    }
+  }
   rt.onSignal(() => {
     if (!options.quiet) rt.printError("sipecho: stopping");
     void server.close();

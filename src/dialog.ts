@@ -5,9 +5,23 @@
  * @module
  */
 
-import { parseContact } from "./header_values.ts";
+import { parseContact, parseNameAddress } from "./header_values.ts";
 import { splitHeaderList } from "./headers.ts";
+import type { Transport } from "./rules.ts";
 import type { SessionDescription } from "./sdp.ts";
+
+/**
+ * Where the requests of a dialog come from: the source of its INVITE. Extra fields of the
+ * object given (a socket, a connection) are kept, so requests of ours can go back that way.
+ */
+export interface DialogSource {
+  /** IP address, without brackets. */
+  address: string;
+  /** Port. */
+  port: number;
+  /** Transport. */
+  transport: Transport;
+}
 
 /**
  * Dialog states (RFC 3261 §12): a UAS dialog is `Confirmed` from its 2xx on, and
@@ -36,6 +50,13 @@ export interface DialogInit {
   remoteContact?: string;
   /** The CSeq number of the INVITE (the remote sequence number). */
   remoteSeq: number;
+  /**
+   * The Record-Route field values of the INVITE as received, in order: the route set
+   * (RFC 3261 §12.1.1), read when first needed.
+   */
+  recordRoute?: readonly string[];
+  /** Where the INVITE came from. */
+  source?: DialogSource;
   /** The key of the INVITE server transaction that sent the 2xx. */
   inviteKey: string;
   /** Our SDP offer when the INVITE had none; the answer comes in the ACK. */
@@ -99,6 +120,17 @@ export class Dialog {
   #remoteTarget: string | undefined;
   /** The highest CSeq number seen from the caller. */
   remoteSeq: number;
+  /**
+   * The CSeq number of our last request in the dialog; 0 until we send one (RFC 3261 §12.1.1:
+   * a UAS dialog starts with no local sequence number).
+   */
+  localSeq = 0;
+  /** Where the caller's requests come from (its INVITE, or its latest re-INVITE). */
+  source: DialogSource | undefined;
+  #recordRoute: readonly string[] | undefined;
+  #routeSet: string[] | undefined = undefined;
+  /** Whether the dialog holds RTP ports (given by the peer's `rtpPort` hook). */
+  media = false;
   /** The key of the INVITE server transaction whose 2xx is awaiting (or got) its ACK. */
   inviteKey: string;
   /** Our SDP offer, when the INVITE had none. */
@@ -130,6 +162,8 @@ export class Dialog {
     this.#remoteTarget = init.remoteTarget;
     this.#contact = init.remoteTarget === undefined ? init.remoteContact : undefined;
     this.remoteSeq = init.remoteSeq;
+    this.#recordRoute = init.recordRoute;
+    this.source = init.source;
     this.inviteKey = init.inviteKey;
     this.offer = init.offer;
     this.sessionId = init.sessionId;
@@ -148,6 +182,41 @@ export class Dialog {
   set remoteTarget(target: string | undefined) {
     this.#contact = undefined;
     this.#remoteTarget = target;
+  }
+
+  /**
+   * The route set (RFC 3261 §12.1.1): the URIs of the INVITE's Record-Route, in order, with
+   * their parameters; empty without Record-Route. A value that cannot be read is left out.
+   *
+   * @example
+   * ```ts
+   * import { Dialog } from "@sipecho/sipecho";
+   * import assert from "node:assert/strict";
+   *
+   * const d = new Dialog({
+   *   callId: "c1", localTag: "b", remoteTag: "a", localUri: "sip:echo@h", remoteUri: "sip:alice@h",
+   *   remoteSeq: 1, inviteKey: "k", sessionId: 1, createdAt: 0,
+   *   recordRoute: ["<sip:p1.example.com;lr>, <sip:p2.example.com;lr>;x=1"],
+   * });
+   * assert.deepEqual(d.routeSet, ["sip:p1.example.com;lr", "sip:p2.example.com;lr"]);
+   * ```
+   */
+  get routeSet(): readonly string[] {
+    if (this.#routeSet === undefined) {
+      const routes: string[] = [];
+      for (const field of this.#recordRoute ?? []) {
+        for (const value of splitHeaderList(field)) {
+          try {
+            routes.push(parseNameAddress(value, "Record-Route").uri);
+          } catch {
+            // Unreadable: left out.
+          }
+        }
+      }
+      this.#routeSet = routes;
+      this.#recordRoute = undefined;
+    }
+    return this.#routeSet;
   }
 
   /**

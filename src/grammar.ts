@@ -1,12 +1,14 @@
 /**
  * The parts of the RFC 3261 §25.1 ABNF that the parser checks eagerly, written as regular
- * expressions. A compiled regular expression checks a header value in one pass without
- * allocating, which is what lets {@linkcode parseMessage} validate every mandatory header and
- * still build the structured views lazily.
+ * expressions, and fast paths that check the common shapes of the same values in the bytes.
+ * Both check a header value in one pass without allocating, which is what lets
+ * {@linkcode parseMessage} validate every mandatory header and still build the structured views
+ * lazily.
  *
  * Each expression accepts exactly what the matching view function in header_values.ts or
- * uri.ts accepts (tests/grammar_test.ts holds them to that); those functions give the detailed
- * error message when an expression says no.
+ * uri.ts accepts, and each fast path accepts no more than its expression (tests/grammar_test.ts
+ * holds them to that); the view functions give the detailed error message when an expression
+ * says no.
  *
  * @module
  */

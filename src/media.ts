@@ -27,16 +27,18 @@
  * a caller that can wait before answering: it binds first and moves to another pair if one is
  * taken.
  *
- * Wiring with the peer, in outline (`serve()` options):
+ * Wiring with the peer, in outline (what `serve({ media })` does):
  * ```ts ignore
  * const media = new MediaEcho({ net, hostname: "0.0.0.0", portRange: [20000, 29999], onEnd: (s) => {
- *   if (s.reason === "timeout" || s.reason === "error") sendBye(s.callId);
+ *   if (s.reason === "timeout" || s.reason === "error") send(peer.bye(s.callId, now())); // RFC 3261 §15.1.1
  * } });
- * // Before the peer answers an INVITE (same synchronous turn): 503 when the offer needs more
- * // port pairs than are free, MediaEcho.offeredStreams(parseSdp(body)).length > media.available.
- * selectRule: (request) => tooMany(request) ? RULE_503_WITH_RETRY_AFTER : undefined,
- * rtpPort: (callId, index) => media.reserve(callId, index)!, // defined after that check
- * // BYE, CANCEL, a failed INVITE: media.close(callId); shutting down: await media.closeAll().
+ * const peer = new SipPeer({
+ *   // undefined when the range is exhausted: the peer answers 503 with Retry-After.
+ *   rtpPort: (callId, index, m) => media.reserve(callId, index, { rtcpMux: m !== undefined && hasRtcpMux(m) }),
+ *   // BYE, CANCEL, a failed or unacknowledged INVITE, Timer C.
+ *   rtpRelease: (callId) => media.close(callId),
+ * });
+ * // Shutting down: await media.closeAll().
  * ```
  *
  * @module
@@ -465,9 +467,8 @@ export class MediaEcho implements AsyncDisposable {
   }
 
   /**
-   * How many more streams can get ports now. Check it before the peer answers an INVITE (in
-   * `selectRule`, which runs in the same synchronous turn as the answer, so nothing can take
-   * the ports in between), and answer 503 when the offer needs more.
+   * How many more streams can get ports now. {@linkcode MediaEcho.reserve} returns `undefined`
+   * when it is 0, and the peer then answers 503.
    *
    * @example
    * ```ts

@@ -3,8 +3,16 @@
  *
  * The start line and every header field are split and named eagerly; the headers a UAS must
  * trust before it answers (Via, From, To, Call-ID, CSeq, Max-Forwards, Content-Length, Contact,
- * Date) are validated eagerly, and their parsed forms are cached on the message. Everything
- * else is kept as text and parsed only when asked for.
+ * Date) are validated eagerly, and Call-ID, CSeq, Max-Forwards and Content-Length are cached on
+ * the message in their parsed forms. Everything else is kept as text and parsed only when asked
+ * for.
+ *
+ * The work is done in the bytes: lines, header names and the values checked eagerly are scanned
+ * there (an engine indexes a Uint8Array faster than it reads a string), and strings are cut from
+ * one decode of the message. The checks take fast paths (grammar.ts) for the common shapes of
+ * each header; anything they are unsure of goes to the exact checks of the first version of
+ * this parser (validate(), parseStartLine(), readField()), which give the same answers and the
+ * same errors.
  *
  * @module
  */
@@ -154,6 +162,7 @@ function parse(bytes: Uint8Array, options: ParseOptions): SipMessage {
   // Header fields, with folding undone (RFC 3261 §7.3.1).
   const fields: HeaderField[] = [];
   const maxHeaders = options.maxHeaders ?? DEFAULT_MAX_HEADERS;
+  const line = new Line();
   let pos = lineEnd + 1;
   let bodyStart: number;
   for (;;) {
@@ -179,31 +188,16 @@ function parse(bytes: Uint8Array, options: ParseOptions): SipMessage {
         "Cannot parse message: a header line starts with whitespace after the start line",
       );
     }
-    // field-name HCOLON: a token, then *( SP / HTAB ) ":" (RFC 3261 §7.3.1, §25.1)
+    // field-name HCOLON (RFC 3261 §7.3.1, §25.1). A header the parser checks, written in its
+    // canonical spelling and followed by ": ", is read by its fast path straight away, which
+    // also finds where the value ends: when the line ends there and is not folded, the field
+    // needs no other pass. Every other field is read by readField().
     const found = canonicalName(bytes, pos);
     let number = found >> 5;
-    let i: number;
-    let nameEnd: number;
-    let plainName: boolean;
-    if (found >= 0) {
-      nameEnd = i = pos + (found & 31);
-      plainName = true;
-    } else {
-      i = pos;
-      while (i < length && TOKEN_CHAR[bytes[i]] === 1) i++;
-      nameEnd = i;
-      while (i < length && (bytes[i] === 0x20 || bytes[i] === 0x09)) i++;
-      plainName = bytes[i] === 0x3a && nameEnd > pos;
-      number = plainName ? knownName(bytes, pos, nameEnd) : -1;
-    }
-    let valueStart = i + 2;
+    let valueStart = pos + (found & 31) + 2;
     let end = -1;
     let next = -1;
-    let folded = false;
-    // The value of a header the parser checks is read by its fast path straight away (after
-    // ": "), which also finds where the value ends: when the line ends there and is not folded,
-    // the field needs no other pass.
-    if (number >= 0 && number < VALIDATED.length && bytes[i + 1] === 0x20 && bytes[valueStart] > 0x20) {
+    if (found >= 0 && number < VALIDATED.length && bytes[valueStart - 1] === 0x20 && bytes[valueStart] > 0x20) {
       const stop = checks.scan(number, bytes, text, valueStart, length, message);
       if (stop >= 0) {
         const lf = bytes[stop] === 13 ? stop + 1 : stop;
@@ -213,56 +207,119 @@ function parse(bytes: Uint8Array, options: ParseOptions): SipMessage {
         }
       }
     }
-    const scanned = end >= 0;
     let name: string;
+    let value: string;
+    const scanned = end >= 0;
     if (scanned) {
       name = NAMES[number];
+      value = cut(bytes, text, valueStart, end);
     } else {
-      // The field ends at the first line end not followed by whitespace (RFC 3261 §7.3.1).
-      let lineEnd = findLf(bytes, text, plainName ? i : pos);
-      if (lineEnd < 0) throw notEnded(bytes);
-      next = lineEnd + 1;
-      while (bytes[next] === 0x20 || bytes[next] === 0x09) {
-        folded = true;
-        lineEnd = findLf(bytes, text, next);
-        if (lineEnd < 0) throw notEnded(bytes);
-        next = lineEnd + 1;
-      }
-      end = bytes[lineEnd - 1] === 13 ? lineEnd - 1 : lineEnd;
-      let colon = i;
-      if (plainName) {
-        // A known name, else a token that is no known name, kept as written.
-        name = number >= 0 ? NAMES[number] : cut(bytes, text, pos, nameEnd);
-      } else {
-        name = readUnusualName(bytes, text, start, pos, end);
-        number = NUMBERS.get(name) ?? -1;
-        colon = bytes.indexOf(0x3a, pos);
-      }
-      valueStart = colon + 1;
-      if (bytes[valueStart] === 0x20 && bytes[valueStart + 1] > 0x20) valueStart++;
-      else while (valueStart < end && isLws(bytes[valueStart])) valueStart++;
-      while (end > valueStart && isLws(bytes[end - 1])) end--;
+      value = readField(line, bytes, text, start, pos, found);
+      name = line.name;
+      number = line.number;
+      valueStart = line.valueStart;
+      end = line.end;
+      next = line.next;
     }
     if (fields.length === maxHeaders) {
       throw lineError(bytes, text, start, pos, `Message has more than ${maxHeaders} header fields`, "maxHeaders");
     }
-    let value = cut(bytes, text, valueStart, end);
-    if (folded) value = value.replace(/[ \t]*\r?\n[ \t]+/g, " ");
     fields.push({ name, value });
-    if (number < VALIDATED.length) {
+    if (number >= 0 && number < VALIDATED.length) {
       if (scanned) checks.keep(number, value, true);
-      else checks.note(number, value, folded, bytes, text, valueStart, end, message);
+      else checks.note(number, value, line.folded, bytes, text, valueStart, end, message);
     }
     pos = next;
   }
+  return complete(message, fields, checks, bytes, start, pos, bodyStart, options);
+}
 
+/** Where readField() leaves what it read of a header field besides its value. */
+class Line {
+  name = "";
+  number = -1;
+  valueStart = 0;
+  end = 0;
+  next = 0;
+  folded = false;
+}
+
+/**
+ * Reads the header field at bytes[pos] (RFC 3261 §7.3.1): returns its value, with folding undone,
+ * and leaves the rest on `line`. Throws on a line that is not a header field. `found`: what
+ * canonicalName() found there.
+ */
+function readField(line: Line, bytes: Uint8Array, text: string, start: number, pos: number, found: number): string {
+  const length = bytes.length;
+  // field-name HCOLON: a token, then *( SP / HTAB ) ":"
+  let i: number;
+  let nameEnd: number;
+  if (found >= 0) {
+    i = nameEnd = pos + (found & 31);
+  } else {
+    i = pos;
+    while (i < length && TOKEN_CHAR[bytes[i]] === 1) i++;
+    nameEnd = i;
+    while (i < length && (bytes[i] === 0x20 || bytes[i] === 0x09)) i++;
+  }
+  const plainName = bytes[i] === 0x3a && nameEnd > pos;
+  // The field ends at the first line end not followed by whitespace.
+  let lineEnd = findLf(bytes, text, plainName ? i : pos);
+  if (lineEnd < 0) throw notEnded(bytes);
+  let next = lineEnd + 1;
+  let folded = false;
+  while (bytes[next] === 0x20 || bytes[next] === 0x09) {
+    folded = true;
+    lineEnd = findLf(bytes, text, next);
+    if (lineEnd < 0) throw notEnded(bytes);
+    next = lineEnd + 1;
+  }
+  let end = bytes[lineEnd - 1] === 13 ? lineEnd - 1 : lineEnd;
+  let colon = i;
+  let number: number;
+  if (plainName) {
+    // A known name (in any case), else a token that is no known name, kept as written.
+    number = found >= 0 ? found >> 5 : knownName(bytes, pos, nameEnd);
+    line.name = number >= 0 ? NAMES[number] : cut(bytes, text, pos, nameEnd);
+  } else {
+    line.name = readUnusualName(bytes, text, start, pos, end);
+    number = NUMBERS.get(line.name) ?? -1;
+    colon = bytes.indexOf(0x3a, pos);
+  }
+  let valueStart = colon + 1;
+  if (bytes[valueStart] === 0x20 && bytes[valueStart + 1] > 0x20) valueStart++;
+  else while (valueStart < end && isLws(bytes[valueStart])) valueStart++;
+  while (end > valueStart && isLws(bytes[end - 1])) end--;
+  line.number = number;
+  line.valueStart = valueStart;
+  line.end = end;
+  line.next = next;
+  line.folded = folded;
+  const value = cut(bytes, text, valueStart, end);
+  return folded ? value.replace(/[ \t]*\r?\n[ \t]+/g, " ") : value;
+}
+
+/**
+ * Finishes a message whose header fields are read: checks them (RFC 3261 §8.1.1), frames the
+ * body and checks the Request-URI. Errors get their byte offset and the message as read.
+ */
+function complete(
+  message: SipMessage,
+  fields: HeaderField[],
+  checks: Checks,
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  bodyStart: number,
+  options: ParseOptions,
+): SipMessage {
   message.headers = SipHeaders._fromFields(fields);
   try {
     const contentLength = checks.finish(message, fields);
     message.body = frameBody(contentLength, bytes, bodyStart, options);
     if (message.type === "request") checkRequestUri(message, checks.plainUri, options);
   } catch (e) {
-    throw placeError(e, message, fields, bytes, start, pos);
+    throw placeError(e, message, fields, bytes, start, end);
   }
   return message;
 }
@@ -317,8 +374,9 @@ function placeError(
 
 /**
  * What the parser learns, field by field, of the Request-URI and the headers a UAS relies on
- * (RFC 3261 §8.1.1, §8.2): the fast paths of grammar.ts check them in the bytes as they come. If one is unsure,
- * or a header appears twice, finish() has validate() check them all again, exactly.
+ * (RFC 3261 §8.1.1, §8.2): the fast paths of grammar.ts check them in the bytes as they come.
+ * If one is unsure, or a header appears twice, finish() has validate() check them all again,
+ * exactly, with the expressions and the views (which give the detailed errors).
  */
 class Checks {
   suspect = false;
@@ -337,6 +395,9 @@ class Checks {
   contentLengthNumber = -1;
   /** The Request-URI is a SIP or SIPS URI that the fast path read whole. */
   plainUri = false;
+  /** Where the method of a request is in the bytes. */
+  methodStart = 0;
+  methodEnd = 0;
 
   /**
    * Reads the value of field number `number` (one of VALIDATED) from bytes[start] by its fast
@@ -395,7 +456,7 @@ class Checks {
     }
     this.seq = n;
     // The request method when it is the same (RFC 3261 §8.1.1.5), else the text.
-    this.seqMethod = message.type === "request" && sameText(bytes, method, i, message.method)
+    this.seqMethod = message.type === "request" && sameBytes(bytes, method, i, this.methodStart, this.methodEnd)
       ? message.method
       : cut(bytes, text, method, i);
     return i;
@@ -523,10 +584,10 @@ function readNumber(bytes: Uint8Array, from: number, to: number): number {
   return n;
 }
 
-/** Are bytes[from, to) the ASCII string s? */
-function sameText(bytes: Uint8Array, from: number, to: number, s: string): boolean {
-  if (to - from !== s.length) return false;
-  for (let i = 0; i < s.length; i++) if (bytes[from + i] !== s.charCodeAt(i)) return false;
+/** Are bytes[from, to) the same as bytes[otherFrom, otherTo)? */
+function sameBytes(bytes: Uint8Array, from: number, to: number, otherFrom: number, otherTo: number): boolean {
+  if (to - from !== otherTo - otherFrom) return false;
+  for (let i = 0; i < to - from; i++) if (bytes[from + i] !== bytes[otherFrom + i]) return false;
   return true;
 }
 
@@ -588,6 +649,8 @@ function readRequestLine(
   const sp2 = i;
   // One space each side of the Request-URI, which is not in <> (RFC 3261 §7.1).
   if (sp2 === sp1 + 1 || bytes[sp1 + 1] === 0x3c || stop - sp2 !== 8 || !isSip20(bytes, sp2 + 1)) return undefined;
+  checks.methodStart = start;
+  checks.methodEnd = sp1;
   const method = cut(bytes, text, start, sp1);
   const uri = cut(bytes, text, sp1 + 1, sp2);
   return new SipRequest({ method, uri, version: SIP_2_0, headers: NO_HEADERS });
@@ -698,19 +761,25 @@ for (let code = 0; code < 128; code++) {
 // octets: the common case, found without scanning the name first.
 const CANONICAL_BYTES = new TextEncoder().encode(NAMES.join(""));
 const PREFIX_SLOTS = 256;
+/** The four octets (little-endian) each slot holds names for, 0 for none. */
 const PREFIX_KEYS = new Int32Array(PREFIX_SLOTS);
-const PREFIX_NUMBERS: number[][] = [];
+/** The first name of each slot, and the next name with the same four octets, or -1. */
+const PREFIX_FIRST = new Int16Array(PREFIX_SLOTS).fill(-1);
+const PREFIX_NEXT = new Int16Array(NAMES.length).fill(-1);
 function prefixSlot(key: number): number {
   return Math.imul(key, 0x9e3779b1) >>> 24;
 }
-NAMES.forEach((name, number) => {
-  if (name.length < 4) return;
+for (let number = NAMES.length - 1; number >= 0; number--) {
+  // Backwards, so that each list is in the order of NAMES (the validated headers first).
+  const name = NAMES[number];
+  if (name.length < 4) continue;
   const key = name.charCodeAt(0) | name.charCodeAt(1) << 8 | name.charCodeAt(2) << 16 | name.charCodeAt(3) << 24;
   let slot = prefixSlot(key);
   while (PREFIX_KEYS[slot] !== 0 && PREFIX_KEYS[slot] !== key) slot = (slot + 1) & (PREFIX_SLOTS - 1);
   PREFIX_KEYS[slot] = key;
-  (PREFIX_NUMBERS[slot] ??= []).push(number);
-});
+  PREFIX_NEXT[number] = PREFIX_FIRST[slot];
+  PREFIX_FIRST[slot] = number;
+}
 const VIA_KEY = 0x616956; // "Via"
 const TO_KEY = 0x6f54; // "To"
 
@@ -735,9 +804,7 @@ function canonicalName(bytes: Uint8Array, start: number): number {
     if (k === 0) return -1;
     slot = (slot + 1) & (PREFIX_SLOTS - 1);
   }
-  const candidates = PREFIX_NUMBERS[slot];
-  for (let n = 0; n < candidates.length; n++) {
-    const number = candidates[n];
+  for (let number = PREFIX_FIRST[slot]; number >= 0; number = PREFIX_NEXT[number]) {
     const from = NAME_OFFSETS[number];
     const to = NAME_OFFSETS[number + 1];
     let i = start + 4;

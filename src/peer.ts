@@ -9,9 +9,10 @@
 
 import { SipParseError } from "./errors.ts";
 import { HeaderError } from "./header_values.ts";
+import type { MediaCallStats } from "./media.ts";
 import type { SipMessage, SipRequest, SipResponse } from "./message.ts";
 import { parseMessage } from "./parse.ts";
-import { formatUri, type SipUri, UriError } from "./uri.ts";
+import { formatUri, parseUri, type SipUri, UriError } from "./uri.ts";
 import {
   answerSdp,
   checkAnswer,
@@ -19,6 +20,7 @@ import {
   createOffer,
   DEFAULT_CODECS,
   formatSdp,
+  type MediaDescription,
   parseSdp,
   SdpError,
   type SessionDescription,
@@ -83,18 +85,48 @@ export interface Output {
 }
 
 /**
+ * A request the peer sends on its own: the BYE of {@linkcode SipPeer.bye}. It goes to where the
+ * dialog's requests came from (`remote`, the object given to {@linkcode SipPeer.receive} with
+ * the INVITE), so a caller behind a NAT gets it on the same path as our responses.
+ */
+export interface PeerRequest {
+  /** When it was made, ms. */
+  at: number;
+  /** The wire bytes. */
+  data: Uint8Array;
+  /** The request. */
+  message: SipRequest;
+  /** Where to send it. */
+  remote: Remote;
+  /** The branch of its Via: its responses carry it (RFC 3261 §17.1.3). */
+  branch: string;
+}
+
+/**
+ * Why the peer gives back the RTP ports of a call (`PeerOptions.rtpRelease`): the dialog ended
+ * by a BYE (received, or sent by {@linkcode SipPeer.bye}); the INVITE got 487 after a CANCEL;
+ * it got a 408 (Timer C); it got another final response that is not a 2xx (or a request other
+ * than INVITE used the ports for its answer); the 2xx was never acknowledged and the dialog was
+ * dropped (RFC 3261 §13.3.1.4).
+ */
+export type RtpReleaseReason = "bye" | "cancelled" | "timeout" | "rejected" | "no-ack";
+
+/**
  * Something worth logging: a message that could not be parsed or was dropped, a transaction
- * that timed out, the rule that answered a request, the check of an SDP answer in an ACK.
+ * that timed out, the rule that answered a request, the check of an SDP answer in an ACK, the
+ * end of a call's media and its counters (from `serve()`), a BYE the peer sent and its answer.
  */
 export interface PeerEvent {
   /** When, ms. */
   at: number;
   /** What kind. */
-  kind: "parse-error" | "dropped" | "timeout" | "rule" | "answer";
+  kind: "parse-error" | "dropped" | "timeout" | "rule" | "answer" | "media" | "bye";
   /** What happened, in words. */
   message: string;
   /** Who it concerns. */
   remote?: Remote;
+  /** With kind `media`: the final counters of the call's media. */
+  media?: MediaCallStats;
 }
 
 /** Timer values of a {@linkcode SipPeer}, ms. */
@@ -151,10 +183,21 @@ export interface PeerOptions {
   /** Option tags the peer supports, for Require (RFC 3261 §8.2.2.3) and Supported (default `path`). */
   supported?: readonly string[];
   /**
-   * The RTP port to announce for m-line `index` of call `callId`. The default, `4000 + 2 *
-   * index`, is a placeholder until the peer handles media.
+   * The RTP port to announce for m-line `index` of call `callId` (`media`: the offered m-line;
+   * `undefined` when the peer makes the offer itself, for an INVITE without SDP). Called while
+   * the answer is written, in the turn the request arrived, for every accepted stream; asked
+   * again for the same stream (a 183 and its 200, a re-INVITE), it should give the same port.
+   * `undefined` means no port is free: the request gets 503 Service Unavailable with
+   * Retry-After (RFC 3261 §21.5.4). The default, `4000 + 2 * index`, is a placeholder for a
+   * peer without media (`serve()` with `media` wires a `MediaEcho` here).
    */
-  rtpPort?: (callId: string, index: number) => number;
+  rtpPort?: (callId: string, index: number, media: MediaDescription | undefined) => number | undefined;
+  /**
+   * Called when the ports `rtpPort` gave a call can go back: the last dialog or INVITE of
+   * that Call-ID that asked for them has ended (see {@linkcode RtpReleaseReason}). Only
+   * tracked when given.
+   */
+  rtpRelease?: (callId: string, reason: RtpReleaseReason) => void;
   /** Called with every {@linkcode PeerEvent}. */
   onEvent?: (event: PeerEvent) => void;
   /** Called with every message that parsed, before the peer acts on it (for logs and recorders). */
@@ -294,6 +337,8 @@ class _Context implements TransactionInfo {
   sessionVersion = 1;
   /** The dialog the request is in (in-dialog requests) or that its 2xx made. */
   dialog: Dialog | undefined = undefined;
+  /** Holds RTP ports for its Call-ID (outside a dialog), until its final response. */
+  media = false;
   #head: ResponseHead | undefined = undefined;
 
   constructor(
@@ -496,7 +541,10 @@ export class SipPeer {
   #timers: PeerTimers;
   #retryAfter: number;
   #supported: readonly string[];
-  #rtpPort: (callId: string, index: number) => number;
+  #rtpPort: (callId: string, index: number, media: MediaDescription | undefined) => number | undefined;
+  #rtpRelease: ((callId: string, reason: RtpReleaseReason) => void) | undefined;
+  /** How many dialogs and INVITEs hold RTP ports, by Call-ID (only with `rtpRelease`). */
+  #mediaHolders = new Map<string, number>();
   #onEvent: ((event: PeerEvent) => void) | undefined;
   #onReceive: ((message: SipMessage, remote: Remote, at: number) => void) | undefined;
   #selectRule: ((request: SipRequest, remote: Remote) => Rule | undefined) | undefined;
@@ -533,6 +581,7 @@ export class SipPeer {
     this.#retryAfter = options.retryAfter ?? 5;
     this.#supported = options.supported ?? ["path"];
     this.#rtpPort = options.rtpPort ?? ((_callId, index) => 4000 + 2 * index);
+    this.#rtpRelease = options.rtpRelease;
     this.#onEvent = options.onEvent;
     this.#onReceive = options.onReceive;
     this.#selectRule = options.selectRule;
@@ -625,6 +674,78 @@ export class SipPeer {
   nextTimer(): number | undefined {
     const next = this.#next();
     return next < 0 ? undefined : next;
+  }
+
+  /**
+   * Ends dialogs from our side with a BYE (RFC 3261 §15.1.1): the dialog `target`, or every
+   * dialog of the Call-ID `target`. A dialog whose 2xx has not been acknowledged yet is left
+   * alone (§15: the callee must not send BYE before the ACK; ask again later, or let Timer L
+   * drop it). Each dialog ends at once, as §15.1.1 lets the UAC consider the session over
+   * when the BYE is passed on: its RTP ports are released (`rtpRelease`, reason `bye`), and a
+   * request of the caller's that crosses the BYE gets 481.
+   *
+   * The BYE is a request in the dialog (§12.2.1.1): Request-URI the remote target (the
+   * caller's Contact), Route from the route set (the INVITE's Record-Route; a strict router
+   * first becomes the Request-URI), From our URI and tag, To the caller's, the dialog's
+   * Call-ID, CSeq the next local sequence number, and a new branch in our Via (§8.1.1.7).
+   * It goes to where the dialog's requests came from. The caller of this method sends it,
+   * retransmits it on UDP (Timer E, §17.1.2.2) and takes its responses: they reach
+   * `onResponse`, matched by `branch` (`serve()` does all this).
+   *
+   * @param target A dialog, or a Call-ID.
+   * @param at The time, ms.
+   * @returns The BYEs to send, one per dialog ended.
+   * @example
+   * ```ts
+   * import { SipPeer } from "@sipecho/sipecho";
+   * import assert from "node:assert/strict";
+   *
+   * const peer = new SipPeer({ address: "192.0.2.1" });
+   * const caller = { address: "192.0.2.9", port: 5062, transport: "udp" as const };
+   * const common = "From: <sip:alice@192.0.2.9>;tag=a1\r\nCall-ID: c1\r\nContact: <sip:alice@192.0.2.9:5062>\r\n";
+   * const ok = peer.receive(
+   *   new TextEncoder().encode(
+   *     "INVITE sip:echo@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9:5062;branch=z9hG4bK1\r\n" +
+   *       common + "To: <sip:echo@192.0.2.1>\r\nCSeq: 1 INVITE\r\n\r\n",
+   *   ),
+   *   caller,
+   *   0,
+   * ).at(-1)!;
+   * const tag = ok.message.to.tag;
+   * peer.receive(
+   *   new TextEncoder().encode(
+   *     "ACK sip:echo@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9:5062;branch=z9hG4bK2\r\n" +
+   *       common + `To: <sip:echo@192.0.2.1>;tag=${tag}\r\nCSeq: 1 ACK\r\n\r\n`,
+   *   ),
+   *   caller,
+   *   10,
+   * );
+   * const [bye] = peer.bye("c1", 20);
+   * assert.equal(bye.message.uri, "sip:alice@192.0.2.9:5062");
+   * assert.equal(bye.message.from.tag, tag);
+   * assert.equal(bye.message.to.tag, "a1");
+   * assert.equal(bye.message.cseq.method, "BYE");
+   * assert.equal(bye.remote, caller);
+   * assert.equal(peer.dialogs.length, 0);
+   * ```
+   */
+  bye(target: Dialog | string, at: number): PeerRequest[] {
+    if (this.#closed) return [];
+    if (at > this.#now) this.#now = at;
+    const dialogs = typeof target === "string" ? this.#dialogs.values().filter((d) => d.callId === target) : [target];
+    const out: PeerRequest[] = [];
+    for (const dialog of dialogs) {
+      const remote = dialog.source as Remote | undefined;
+      if (dialog.state !== "Confirmed" || !dialog.acked || remote === undefined) continue;
+      if (this.#dialogs.get(dialog.callId, dialog.localTag, dialog.remoteTag) !== dialog) continue;
+      const branch = `z9hG4bK-sipecho-${this.#tag()}${this.#tag()}`;
+      const data = _encoder.encode(this.#byeText(dialog, remote.transport, branch));
+      const message = parseMessage(data, DATAGRAM) as SipRequest;
+      this.#event("bye", `BYE ${dialog.callId}: the peer ends the dialog`, remote);
+      this.#endDialog(dialog, at);
+      out.push({ at, data, message, remote, branch });
+    }
+    return out;
   }
 
   /** Drops every transaction, dialog, binding and pending output; later calls do nothing. */
@@ -1030,7 +1151,7 @@ export class SipPeer {
     switch (request.method) {
       case "INVITE": {
         const sdp = this.#sdp(ctx);
-        if (typeof sdp !== "string") return this.#final(ctx, sdp.status, sdp.reason);
+        if (typeof sdp !== "string") return this.#final(ctx, sdp.status, sdp.reason, sdp.headers);
         if (ctx.dialog === undefined && this.#dialogs.size >= this.#dialogs.limit) {
           return this.#final(ctx, 503, "Service Unavailable: too many dialogs", [[
             "Retry-After",
@@ -1061,7 +1182,7 @@ export class SipPeer {
       case "UPDATE": {
         if (ctx.offer === undefined) return this.#final(ctx, 200);
         const sdp = this.#sdp(ctx);
-        if (typeof sdp !== "string") return this.#final(ctx, sdp.status, sdp.reason);
+        if (typeof sdp !== "string") return this.#final(ctx, sdp.status, sdp.reason, sdp.headers);
         return this.#final(ctx, 200, undefined, [["Contact", this.#contact(request)]], ["application/sdp", sdp]);
       }
       case "MESSAGE":
@@ -1097,8 +1218,9 @@ export class SipPeer {
     let body: [string, string | Uint8Array] | undefined;
     if (spec.body?.kind === "sdp") {
       const sdp = this.#sdp(ctx);
-      // No answer is possible: the final becomes the 488 (RFC 3264 §6).
-      if (typeof sdp !== "string") return { after: 0, reply: this.#build(ctx, sdp.status, sdp.reason) };
+      // No answer is possible: the final becomes the 488 (RFC 3264 §6), or the 503 when no RTP
+      // port is free.
+      if (typeof sdp !== "string") return { after: 0, reply: this.#build(ctx, sdp.status, sdp.reason, sdp.headers) };
       body = ["application/sdp", sdp];
     } else if (spec.body?.kind === "echo") {
       if (request.body.length > 0) {
@@ -1115,34 +1237,80 @@ export class SipPeer {
     return { after: spec.after, reply: this.#build(ctx, spec.status, spec.reason, headers, body) };
   }
 
-  /** The SDP for a 2xx (or UPDATE/183): the answer to the offer, or our own offer. */
-  #sdp(ctx: _Context): string | { status: number; reason: string } {
+  /**
+   * The SDP for a 2xx (or UPDATE/183): the answer to the offer, or our own offer; a 488 when
+   * no stream can be accepted, a 503 with Retry-After when `rtpPort` has no port left.
+   */
+  #sdp(ctx: _Context): string | _Reject {
     const request = ctx.request;
     const callId = request.callId;
     const dialog = ctx.dialog;
     const sessionId = dialog?.sessionId ?? ctx.sessionId;
     const sessionVersion = dialog === undefined ? 1 : dialog.sessionVersion + 1;
     ctx.sessionVersion = sessionVersion;
+    let full = false;
+    const rtpPort = (index: number, media: MediaDescription | undefined): number => {
+      if (this.#rtpRelease !== undefined) this.#holdMedia(ctx);
+      const port = this.#rtpPort(callId, index, media);
+      if (port !== undefined) return port;
+      full = true;
+      return 9; // never sent: the answer becomes a 503
+    };
+    let sdp: SessionDescription;
     if (ctx.offer !== undefined) {
       const result = answerSdp(ctx.offer, {
         address: this.#address,
-        rtpPort: (index) => this.#rtpPort(callId, index),
+        rtpPort,
         sessionId,
         sessionVersion,
         codecs: this.#codecs,
       });
       if (!result.ok) return { status: result.status, reason: result.reason };
-      return formatSdp(result.answer);
+      sdp = result.answer;
+    } else {
+      // RFC 3261 §13.2.1: no offer in the INVITE, so the 2xx carries one and the ACK the answer.
+      sdp = ctx.ourOffer = createOffer({
+        address: this.#address,
+        port: rtpPort(0, undefined),
+        sessionId,
+        sessionVersion,
+        codecs: this.#codecs,
+      });
     }
-    // RFC 3261 §13.2.1: no offer in the INVITE, so the 2xx carries one and the ACK the answer.
-    ctx.ourOffer = createOffer({
-      address: this.#address,
-      port: this.#rtpPort(callId, 0),
-      sessionId,
-      sessionVersion,
-      codecs: this.#codecs,
-    });
-    return formatSdp(ctx.ourOffer);
+    if (full) {
+      // RFC 3261 §21.5.4: a temporary overload, with when to try again.
+      return {
+        status: 503,
+        reason: "Service Unavailable: no RTP port free",
+        headers: [["Retry-After", String(this.#retryAfter)]],
+      };
+    }
+    return formatSdp(sdp);
+  }
+
+  /** Counts the request (outside a dialog) or its dialog as holding RTP ports for its Call-ID. */
+  #holdMedia(ctx: _Context): void {
+    const dialog = ctx.dialog;
+    if (dialog !== undefined) {
+      if (dialog.media) return;
+      dialog.media = true;
+    } else {
+      if (ctx.media) return;
+      ctx.media = true;
+    }
+    const callId = ctx.request.callId;
+    this.#mediaHolders.set(callId, (this.#mediaHolders.get(callId) ?? 0) + 1);
+  }
+
+  /** A holder of RTP ports is done; the last one of a Call-ID gives them back. */
+  #releaseMedia(callId: string, reason: RtpReleaseReason): void {
+    const left = (this.#mediaHolders.get(callId) ?? 1) - 1;
+    if (left > 0) {
+      this.#mediaHolders.set(callId, left);
+      return;
+    }
+    this.#mediaHolders.delete(callId);
+    this.#rtpRelease?.(callId, reason);
   }
 
   #build(
@@ -1160,6 +1328,35 @@ export class SipPeer {
       contentType: body?.[0],
     });
     return new _Reply(status, data, reason === undefined && (headers === undefined || headers.length === 0) && !body);
+  }
+
+  /** The text of a BYE in a dialog (RFC 3261 §12.2.1.1, §15.1.1). */
+  #byeText(dialog: Dialog, transport: Transport, branch: string): string {
+    const target = dialog.remoteTarget ?? dialog.remoteUri;
+    let uri = target;
+    let routes = dialog.routeSet;
+    // §12.2.1.1: a route set whose first URI lacks `lr` is a strict router: it becomes the
+    // Request-URI, and the remote target goes last in Route.
+    if (routes.length > 0 && !_looseRouter(routes[0])) {
+      uri = routes[0];
+      routes = [...routes.slice(1), target];
+    }
+    const host = this.#address.includes(":") ? `[${this.#address}]` : this.#address;
+    const port = this.#ports[transport] ?? this.#port;
+    dialog.localSeq = dialog.localSeq === 0 ? 1 : dialog.localSeq + 1;
+    let text = `BYE ${uri} SIP/2.0\r\n` +
+      // §8.1.1.7: a new branch with the magic cookie; rport asks for the symmetric response (RFC 3581).
+      `Via: SIP/2.0/${transport.toUpperCase()} ${host}:${port};rport;branch=${branch}\r\n` +
+      "Max-Forwards: 70\r\n";
+    for (const route of routes) text += `Route: <${route}>\r\n`;
+    const toTag = dialog.remoteTag === "" ? "" : `;tag=${dialog.remoteTag}`;
+    return text +
+      `From: <${dialog.localUri}>;tag=${dialog.localTag}\r\n` +
+      `To: <${dialog.remoteUri}>${toTag}\r\n` +
+      `Call-ID: ${dialog.callId}\r\n` +
+      `CSeq: ${dialog.localSeq} BYE\r\n` +
+      `User-Agent: ${this.#server}\r\n` +
+      "Content-Length: 0\r\n\r\n";
   }
 
   #hostport(): string {
@@ -1249,6 +1446,8 @@ export class SipPeer {
           localUri: request.to.uri,
           remoteUri: request.from.uri,
           remoteContact: _contactField(request),
+          recordRoute: _recordRoute(request),
+          source: ctx.remote,
           remoteSeq: request.cseq.seq,
           inviteKey: ctx.tx.key,
           offer: ctx.ourOffer,
@@ -1263,6 +1462,11 @@ export class SipPeer {
           return this.#respond(ctx, busy, at);
         }
         ctx.dialog = dialog;
+        if (ctx.media) {
+          // The ports the INVITE held are the dialog's now.
+          ctx.media = false;
+          dialog.media = true;
+        }
       } else {
         // A re-INVITE: the new 2xx waits for its own ACK (RFC 3261 §14.2).
         dialog.inviteKey = ctx.tx.key;
@@ -1271,6 +1475,7 @@ export class SipPeer {
         dialog.answerProblem = undefined;
         dialog.sessionVersion = ctx.sessionVersion;
         dialog.remoteTarget = _firstContact(request) ?? dialog.remoteTarget;
+        dialog.source = ctx.remote;
       }
     }
     if (request.method === "BYE" && status >= 200 && status < 300 && ctx.dialog !== undefined) {
@@ -1282,6 +1487,16 @@ export class SipPeer {
   #respond(ctx: _Context, reply: _Reply, at: number): void {
     if (ctx.silent || !ctx.tx.accept(reply, at)) return;
     this.#emit(reply, ctx.remote, ctx.head.route, at, ctx.duplicate);
+    if (ctx.media && reply.status >= 200) {
+      // A final response that made no dialog: the request's RTP ports go back (a 2xx to an
+      // INVITE handed them to its dialog in #sendFinal).
+      ctx.media = false;
+      const status = reply.status;
+      this.#releaseMedia(
+        ctx.request.callId,
+        status === 487 ? "cancelled" : status === 408 ? "timeout" : "rejected",
+      );
+    }
     this.#settle(ctx, at);
   }
 
@@ -1323,7 +1538,13 @@ export class SipPeer {
         if (event.timer === "L") {
           // RFC 3261 §13.3.1.4: the 2xx was never acknowledged; the dialog is dropped.
           const dialog = ctx.dialog;
-          if (dialog !== undefined && !dialog.acked && dialog.inviteKey === ctx.tx.key) this.#dialogs.delete(dialog);
+          if (dialog !== undefined && !dialog.acked && dialog.inviteKey === ctx.tx.key) {
+            this.#dialogs.delete(dialog);
+            if (dialog.media) {
+              dialog.media = false;
+              this.#releaseMedia(dialog.callId, "no-ack");
+            }
+          }
           this.#event(
             "timeout",
             `INVITE ${ctx.request.callId}: no ACK for the 2xx (Timer L); dialog dropped`,
@@ -1382,6 +1603,10 @@ export class SipPeer {
       this.#settle(invite, at);
     }
     this.#dialogs.delete(dialog);
+    if (dialog.media) {
+      dialog.media = false;
+      this.#releaseMedia(dialog.callId, "bye");
+    }
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -1454,6 +1679,17 @@ export class SipPeer {
 }
 
 const _decoder = new TextDecoder();
+const _encoder = new TextEncoder();
+
+/** Whether a route URI is a loose router (RFC 3261 §19.1.1 `lr`); one that cannot be read counts as loose. */
+function _looseRouter(uri: string): boolean {
+  try {
+    const parsed = parseUri(uri);
+    return parsed.scheme !== "sip" && parsed.scheme !== "sips" ? true : (parsed as SipUri).params.lr !== undefined;
+  } catch {
+    return true;
+  }
+}
 
 function _sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
@@ -1549,6 +1785,13 @@ function _before(a: _Job, b: _Job): boolean {
 function _phrase(text: string): string {
   const line = text.replace(/[\r\n\t]+/g, " ");
   return line.length > 200 ? line.slice(0, 197) + "..." : line;
+}
+
+/** The Record-Route field values as received, if any (parsed by the dialog only when needed). */
+function _recordRoute(request: SipRequest): string[] | undefined {
+  let values: string[] | undefined;
+  for (const field of request.headers.fields) if (field.name === "Record-Route") (values ??= []).push(field.value);
+  return values;
 }
 
 /** The first Contact field value as received, if any (parsed by the dialog only when needed). */

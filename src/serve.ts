@@ -2,8 +2,9 @@
  * `serve()`: the pure {@linkcode SipPeer} on real sockets. This file joins the core to a
  * runtime's socket shim ({@linkcode RuntimeNet}); it holds the wire behaviour that is not in
  * the core: listen addresses, response routing on UDP (RFC 3261 §18.2.2), stream framing and
- * keep-alives on TCP (RFC 3261 §18.3, RFC 5626 §4.4.1), connection limits, and the one timer
- * that drives the peer's clock.
+ * keep-alives on TCP (RFC 3261 §18.3, RFC 5626 §4.4.1), connection limits, the one timer
+ * that drives the peer's clock, and with `media` the RTP echo ({@linkcode MediaEcho}) wired to
+ * the peer's answers, with the BYE the peer sends when a call's media goes silent.
  *
  * @module
  */
@@ -11,11 +12,22 @@
 import { SipParseError } from "./errors.ts";
 import { formatMessage } from "./format.ts";
 import { StreamFramer } from "./framer.ts";
-import type { SipMessage } from "./message.ts";
+import { type MediaCallStats, MediaEcho } from "./media.ts";
+import type { SipMessage, SipResponse } from "./message.ts";
 import { DEFAULT_MAX_MESSAGE_SIZE, parseMessage } from "./parse.ts";
-import { type Output, type PeerEvent, type PeerOptions, type Remote, SipPeer } from "./peer.ts";
+import {
+  type Output,
+  type PeerEvent,
+  type PeerOptions,
+  type PeerRequest,
+  type Remote,
+  type RtpReleaseReason,
+  SipPeer,
+} from "./peer.ts";
 import { createResponse, ResponseHead } from "./respond.ts";
 import type { Transport } from "./rules.ts";
+import { hasRtcpMux } from "./sdp.ts";
+import { DEFAULT_TIMERS } from "./transaction.ts";
 import {
   type DatagramEndpoint,
   responseDestination,
@@ -57,6 +69,48 @@ export interface ConnectionLimits {
   idleTimeout: number;
 }
 
+/**
+ * The RTP echo of {@linkcode serve} (see `MediaEchoOptions`): every accepted audio or video
+ * stream of a call gets its own port pair, where RTP and RTCP are sent back to their source.
+ *
+ * @example
+ * ```ts
+ * import type { ServeMediaOptions } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const media: ServeMediaOptions = { portRange: [20000, 29999], delay: 0, inactivityTimeout: 30_000 };
+ * assert.equal(media.portRange![1] - media.portRange![0] + 1, 10_000);
+ * ```
+ */
+export interface ServeMediaOptions {
+  /**
+   * The RTP ports, both included (default 20000-29999): each stream takes an even port and the
+   * odd one after it for RTCP (RFC 3550 §11). When none is left, an INVITE gets 503 with
+   * Retry-After.
+   */
+  portRange?: readonly [number, number];
+  /**
+   * The address to bind the media sockets to. Default: the first SIP address when it is a
+   * specific address and the one advertised, else the wildcard (`0.0.0.0`, or `::` when the
+   * advertised address is IPv6).
+   */
+  hostname?: string;
+  /** Hold each echo back this long, ms (default 0). */
+  delay?: number;
+  /** Most packets held back per socket while `delay` runs (default 1000). */
+  maxQueue?: number;
+  /**
+   * A call that sends no RTP or RTCP for this long is ended by a BYE from the peer, ms
+   * (default 30,000); 0: never.
+   */
+  inactivityTimeout?: number;
+  /** Write our own SSRC into the echoes (RFC 3550 §8.1), default false. */
+  rewriteSsrc?: boolean;
+}
+
+/** The RTP port range of `serve({ media })` and of the command line by default. */
+export const DEFAULT_RTP_PORTS: readonly [number, number] = [20000, 29999];
+
 /** What went in or out, for logs and recorders. */
 export interface TrafficEntry {
   /** Wall-clock time, ms since the epoch. */
@@ -93,6 +147,12 @@ export interface ServeOptions extends Omit<PeerOptions, "address" | "port" | "po
   net?: RuntimeNet;
   /** Called with every message received (parsed) and sent. */
   onTraffic?: (entry: TrafficEntry) => void;
+  /**
+   * The RTP echo: `true` or options turn it on (then the peer's `rtpPort` and `rtpRelease`
+   * are the echo's, and may not be given); absent or `false`: off, and SDP answers carry
+   * placeholder ports (or those of `rtpPort`).
+   */
+  media?: ServeMediaOptions | boolean;
 }
 
 /** A running server, from {@linkcode serve}. */
@@ -101,6 +161,11 @@ export interface SipServer extends AsyncDisposable {
   readonly peer: SipPeer;
   /** The bound addresses, in the order of `listen`. */
   readonly addresses: readonly BoundAddress[];
+  /**
+   * The RTP echo, when `media` is on: `media.stats(callId)` gives the counters of a call while
+   * it runs (the final ones come in a `media` event), `media.available` the free port pairs.
+   */
+  readonly media: MediaEcho | undefined;
   /**
    * A SIP URI that reaches the server: `sip:USER@HOST:PORT` on its first address of the
    * transport (default: the first address), with `;transport=tcp` or `ws` where needed.
@@ -141,6 +206,25 @@ interface _Connection {
 interface _Remote extends Remote {
   endpoint?: DatagramEndpoint;
   connection?: _Connection;
+}
+
+/** A message to send: a response of the peer ({@linkcode Output}) or its BYE ({@linkcode PeerRequest}). */
+interface _Outgoing {
+  data: Uint8Array;
+  remote: Remote;
+  via?: Output["via"];
+  at?: number;
+  readonly message: SipMessage;
+}
+
+/** A BYE the peer sent: a non-INVITE client transaction (RFC 3261 §17.1.2), Timers E and F. */
+interface _Bye {
+  request: PeerRequest;
+  /** Timer E (UDP only). */
+  retransmit: ReturnType<typeof setTimeout> | undefined;
+  /** Timer F. */
+  giveUp: ReturnType<typeof setTimeout> | undefined;
+  interval: number;
 }
 
 const CRLF = new Uint8Array([13, 10]);
@@ -186,6 +270,74 @@ export function parseListenAddress(text: string, transport: ListenTransport, def
   return { transport, hostname: m[1] ?? m[2] ?? defaultHost, port };
 }
 
+/** "a 200 response", "a BYE request": for log lines. */
+function _what(message: SipMessage): string {
+  return message.type === "response" ? `a ${message.status} response` : `a ${message.method} request`;
+}
+
+/** The branch of a response's top Via, if it can be read. */
+function _branch(message: SipResponse): string | undefined {
+  try {
+    return message.via[0]?.branch ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function _clock(ms: number | undefined): string {
+  return ms === undefined ? "-" : new Date(ms).toISOString().slice(11, 23);
+}
+
+/**
+ * One line for the end of a call's media: why, how long, RTP and RTCP packets and bytes in and
+ * out, what was dropped, the first and last packet's time (UTC), and where they came from.
+ *
+ * @param stats The final counters.
+ * @param why Why it ended: the SIP reason (`bye`, `cancelled`, ...) or the media's (`timeout`).
+ * @returns The line.
+ * @example
+ * ```ts
+ * import { describeMedia } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const zero = { packetsIn: 0, bytesIn: 0, packetsOut: 0, bytesOut: 0, dropped: 0 };
+ * const line = describeMedia({
+ *   callId: "c1", reason: "closed", openedAt: 0, endedAt: 5000, firstPacketAt: 20, lastPacketAt: 4980,
+ *   sources: [{ address: "192.0.2.9", port: 6000 }], streams: [{
+ *     index: 0, rtpPort: 20000, rtcpPort: 20001, ssrc: undefined, rtpSource: undefined, rtcpSource: undefined,
+ *     rtp: { packetsIn: 250, bytesIn: 43000, packetsOut: 250, bytesOut: 43000, dropped: 0 }, rtcp: zero,
+ *   }], packetsIn: 250, bytesIn: 43000, packetsOut: 250, bytesOut: 43000, dropped: 0,
+ * }, "bye");
+ * assert.equal(
+ *   line,
+ *   "call c1 ended (bye) after 5.0 s: port 20000 rtp 250 in 250 out (43000/43000 bytes), rtcp 0 in 0 out " +
+ *     "(0/0 bytes), 0 dropped, packets 00:00:00.020-00:00:04.980 from 192.0.2.9:6000",
+ * );
+ * ```
+ */
+export function describeMedia(stats: MediaCallStats, why: string): string {
+  const rtp = { packetsIn: 0, bytesIn: 0, packetsOut: 0, bytesOut: 0 };
+  const rtcp = { ...rtp };
+  for (const s of stats.streams) {
+    for (const [sum, c] of [[rtp, s.rtp], [rtcp, s.rtcp]] as const) {
+      sum.packetsIn += c.packetsIn;
+      sum.bytesIn += c.bytesIn;
+      sum.packetsOut += c.packetsOut;
+      sum.bytesOut += c.bytesOut;
+    }
+  }
+  const seconds = ((stats.endedAt ?? Date.now()) - stats.openedAt) / 1000;
+  const ports = stats.streams.map((s) => s.rtpPort).join(",");
+  const from = stats.sources.map((a) => a.address.includes(":") ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`)
+    .join(", ");
+  const packets = stats.firstPacketAt === undefined
+    ? "no packet received"
+    : `packets ${_clock(stats.firstPacketAt)}-${_clock(stats.lastPacketAt)} from ${from}`;
+  return `call ${stats.callId} ended (${why}) after ${seconds.toFixed(1)} s: port${
+    stats.streams.length === 1 ? "" : "s"
+  } ${ports} rtp ${rtp.packetsIn} in ${rtp.packetsOut} out (${rtp.bytesIn}/${rtp.bytesOut} bytes), rtcp ${rtcp.packetsIn} in ${rtcp.packetsOut} out (${rtcp.bytesIn}/${rtcp.bytesOut} bytes), ${stats.dropped} dropped, ${packets}`;
+}
+
 function isWildcard(host: string): boolean {
   return host === "0.0.0.0" || host === "::" || host === "";
 }
@@ -222,6 +374,16 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
   const maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
   const onTraffic = options.onTraffic;
   const onEvent = options.onEvent;
+  const mediaOptions: ServeMediaOptions | undefined = options.media === true ? {} : options.media || undefined;
+  if (mediaOptions !== undefined && (options.rtpPort !== undefined || options.rtpRelease !== undefined)) {
+    throw new TypeError("serve(): give media, or rtpPort and rtpRelease, not both");
+  }
+  const timers = { ...DEFAULT_TIMERS, ...options.timers };
+  let media: MediaEcho | undefined;
+  /** The BYEs the peer sent, by branch, until their final response or Timer F. */
+  const byes = new Map<string, _Bye>();
+  /** Waits before sending a BYE in a dialog whose 2xx is not acknowledged yet (RFC 3261 §15). */
+  const byeWaits = new Set<ReturnType<typeof setTimeout>>();
   const connections = new Set<_Connection>();
   const endpoints: DatagramEndpoint[] = [];
   const listeners: StreamListener[] = [];
@@ -238,18 +400,18 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
     onEvent?.({ at: now(), kind, message, remote });
   }
 
-  function send(outputs: Output[]): void {
+  function send(outputs: readonly _Outgoing[]): void {
     for (const out of outputs) {
       try {
         deliver(out);
       } catch (e) {
         // A bug (or a throwing onTraffic) must not lose the outputs after this one.
-        event("dropped", `internal error sending a ${out.message.status} response: ${e}`, out.remote);
+        event("dropped", `internal error sending ${_what(out.message)}: ${e}`, out.remote);
       }
     }
   }
 
-  function deliver(out: Output): void {
+  function deliver(out: _Outgoing): void {
     const remote = out.remote as _Remote;
     if (remote.endpoint !== undefined) {
       // RFC 3261 §18.2.2 and RFC 3581 §4: where a response goes on UDP, from the top Via as
@@ -262,7 +424,7 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
       // RFC 3261 §18.2.2: on a stream, the response goes back on the request's connection. If it
       // has closed, the response is dropped (the peer does not open connections).
       if (!remote.connection.open) {
-        event("dropped", `${out.message.status} response: the ${remote.transport} connection has closed`, remote);
+        event("dropped", `${_what(out.message)}: the ${remote.transport} connection has closed`, remote);
         return;
       }
       remote.connection.conn.write(out.data);
@@ -274,6 +436,101 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
         message: out.message,
       });
     }
+  }
+
+  // ---- media: the RTP echo, and the BYE that ends a call whose media went silent
+
+  /** The peer's `rtpRelease`: the call's ports go back, its counters are logged. */
+  function releaseMedia(callId: string, reason: RtpReleaseReason): void {
+    const stats = media?.close(callId);
+    if (stats !== undefined) mediaEvent(stats, reason);
+  }
+
+  /** MediaEcho's `onEnd`: a call's media ended by itself (or at shutdown). */
+  function mediaEnded(stats: MediaCallStats): void {
+    // Ended by releaseMedia(), which logs it with the SIP reason.
+    if (stats.reason === "closed") return;
+    mediaEvent(stats, stats.reason === "error" ? `error: ${stats.error}` : stats.reason ?? "ended");
+    if (stats.reason === "timeout" || stats.reason === "error") hangUp(stats.callId);
+  }
+
+  function mediaEvent(stats: MediaCallStats, why: string): void {
+    onEvent?.({ at: now(), kind: "media", message: describeMedia(stats, why), media: stats });
+  }
+
+  /** Ends the dialogs of a call with a BYE from the peer. */
+  function hangUp(callId: string): void {
+    if (peer === undefined || closing !== undefined) return;
+    try {
+      const requests = peer.bye(callId, now());
+      for (const request of requests) startBye(request);
+      if (requests.length === 0 && peer.dialogs.some((d) => d.callId === callId && !d.acked)) {
+        // RFC 3261 §15: no BYE before the ACK of the 2xx. By Timer L (64*T1) the ACK has come,
+        // or the peer has dropped the dialog (§13.3.1.4).
+        const wait = setTimeout(() => {
+          byeWaits.delete(wait);
+          hangUp(callId);
+        }, _delay(64 * timers.T1 + 1));
+        byeWaits.add(wait);
+      }
+    } catch (e) {
+      event("dropped", `internal error ending the call ${callId}: ${e}`);
+    } finally {
+      arm();
+    }
+  }
+
+  /** Sends a BYE of the peer's and runs its client transaction (RFC 3261 §17.1.2.2). */
+  function startBye(request: PeerRequest): void {
+    const bye: _Bye = { request, retransmit: undefined, giveUp: undefined, interval: timers.T1 };
+    byes.set(request.branch, bye);
+    send([request]);
+    // Timer E: only on an unreliable transport.
+    if (request.remote.transport === "udp") bye.retransmit = setTimeout(() => resendBye(bye), _delay(timers.T1));
+    bye.giveUp = setTimeout(() => {
+      endBye(bye);
+      event(
+        "timeout",
+        `BYE ${request.message.callId}: no final response (Timer F, ${64 * timers.T1} ms)`,
+        request.remote,
+      );
+    }, _delay(64 * timers.T1));
+  }
+
+  function resendBye(bye: _Bye): void {
+    bye.retransmit = undefined;
+    if (closing !== undefined) return;
+    send([bye.request]);
+    // §17.1.2.2: Timer E doubles up to T2 (and is T2 once a provisional response came).
+    bye.interval = Math.min(2 * bye.interval, timers.T2);
+    bye.retransmit = setTimeout(() => resendBye(bye), _delay(bye.interval));
+  }
+
+  function endBye(bye: _Bye): void {
+    clearTimeout(bye.retransmit);
+    clearTimeout(bye.giveUp);
+    bye.retransmit = bye.giveUp = undefined;
+    byes.delete(bye.request.branch);
+  }
+
+  /**
+   * The peer's `onResponse`: a response to one of its BYEs ends or slows that transaction
+   * (RFC 3261 §17.1.3: matched by the top Via's branch and the CSeq method); any other goes to
+   * the caller's `onResponse`.
+   */
+  function response(message: SipResponse, remote: Remote, at: number): void {
+    const bye = byes.size === 0 ? undefined : byes.get(_branch(message) ?? "");
+    if (bye !== undefined && message.cseq.method === "BYE") {
+      if (message.status < 200) {
+        bye.interval = timers.T2;
+        return;
+      }
+      endBye(bye);
+      event("bye", `BYE ${message.callId}: ${message.status} ${message.reason}`, remote);
+      return;
+    }
+    if (options.onResponse !== undefined) options.onResponse(message, remote, at);
+    else event("dropped", `a ${message.status} response that answers no request of ours`, remote);
   }
 
   /** Keeps exactly one timer, at the peer's next due time. */
@@ -468,6 +725,9 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
     closing = (async () => {
       if (timer !== undefined) clearTimeout(timer);
       timer = undefined;
+      for (const bye of [...byes.values()]) endBye(bye);
+      for (const wait of byeWaits) clearTimeout(wait);
+      byeWaits.clear();
       for (const c of connections) {
         if (c.idle !== undefined) clearTimeout(c.idle);
         c.idle = undefined;
@@ -480,6 +740,7 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
       // Every listener is closed even if one fails; `closed` must resolve.
       await Promise.allSettled(listeners.map(async (l) => await l.close()));
       for (const c of [...connections]) drop(c);
+      await media?.closeAll();
       peer?.close();
       options.signal?.removeEventListener("abort", onAbort);
       closed.resolve();
@@ -524,11 +785,44 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
   const advertise = options.advertise ?? (isWildcard(first.address) ? "127.0.0.1" : first.address);
   const ports: Partial<Record<Transport, number>> = {};
   for (const a of addresses) ports[a.transport] ??= a.port;
+  if (mediaOptions !== undefined) {
+    const advertised = unbracket(advertise);
+    const hostname = mediaOptions.hostname ??
+      (!isWildcard(first.address) && first.address === advertised
+        ? first.address
+        : advertised.includes(":")
+        ? "::"
+        : "0.0.0.0");
+    try {
+      media = new MediaEcho({
+        net,
+        hostname: unbracket(hostname),
+        portRange: mediaOptions.portRange ?? DEFAULT_RTP_PORTS,
+        delay: mediaOptions.delay,
+        maxQueue: mediaOptions.maxQueue,
+        inactivityTimeout: mediaOptions.inactivityTimeout,
+        rewriteSsrc: mediaOptions.rewriteSsrc,
+        onEnd: mediaEnded,
+        onError: (e, callId) => event("dropped", `media of ${callId}: ${e}`),
+        now: Date.now,
+      });
+    } catch (e) {
+      await close();
+      throw e;
+    }
+  }
+  const echo = media;
   peer = new SipPeer({
     ...options,
     address: unbracket(advertise),
     port: first.port,
     ports,
+    rtpPort: echo === undefined
+      ? options.rtpPort
+      // RFC 5761 §5.1.1: with rtcp-mux offered, RTCP shares the RTP port; no odd port is bound.
+      : (callId, index, m) => echo.reserve(callId, index, { rtcpMux: m !== undefined && hasRtcpMux(m) }),
+    rtpRelease: echo === undefined ? options.rtpRelease : releaseMedia,
+    onResponse: response,
     onReceive: onTraffic &&
       ((message, remote, _at) =>
         onTraffic({
@@ -565,6 +859,7 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
   const server: SipServer = {
     peer,
     addresses,
+    media,
     closed: closed.promise,
     close,
     send: sendRaw,

@@ -97,17 +97,58 @@ describe("parseArgs()", () => {
       [["stray"], 'unexpected argument "stray" (flags start with --)'],
       [["--udp"], "--udp needs a value"],
       [["--udp", "--quiet"], "--udp needs a value"],
-      [["--tcp", "host:99999"], "--tcp: tcp address \"host:99999\": port 99999 is over 65535"],
+      [["--tcp", "host:99999"], '--tcp: tcp address "host:99999": port 99999 is over 65535'],
       [["--udp", "a:b:c"], '--udp: udp address "a:b:c": expected PORT, HOST:PORT or [IPv6]:PORT'],
       [["--log", "xml"], '--log: expected human or json, got "xml"'],
       [["--seed", "-1"], '--seed: expected an integer 0..4294967295, got "-1"'],
       [["--quiet=yes"], "--quiet takes no value"],
+      [["--rtp-ports", "20000"], '--rtp-ports: expected MIN-MAX, two ports 1..65535 with MIN <= MAX, got "20000"'],
+      [
+        ["--rtp-ports", "30000-20000"],
+        '--rtp-ports: expected MIN-MAX, two ports 1..65535 with MIN <= MAX, got "30000-20000"',
+      ],
+      [["--rtp-ports", "0-100"], '--rtp-ports: expected MIN-MAX, two ports 1..65535 with MIN <= MAX, got "0-100"'],
+      [
+        ["--rtp-ports", "20000-70000"],
+        '--rtp-ports: expected MIN-MAX, two ports 1..65535 with MIN <= MAX, got "20000-70000"',
+      ],
+      [
+        ["--rtp-ports", "20001-20002"],
+        "--rtp-ports: 20001-20002 holds no even port with the odd port after it (RTP and RTCP)",
+      ],
+      [["--echo-delay", "-5"], '--echo-delay: expected milliseconds 0..60000, got "-5"'],
+      [["--echo-delay", "60001"], '--echo-delay: expected milliseconds 0..60000, got "60001"'],
+      [["--echo-delay=1.5"], '--echo-delay: expected milliseconds 0..60000, got "1.5"'],
+      [["--media-timeout", "soon"], '--media-timeout: expected seconds 0..86400 (0: never), got "soon"'],
+      [["--media-timeout", "86401"], '--media-timeout: expected seconds 0..86400 (0: never), got "86401"'],
+      [["--media-timeout"], "--media-timeout needs a value"],
+      [["--no-media=1"], "--no-media takes no value"],
+      [["--rewrite-ssrc=yes"], "--rewrite-ssrc takes no value"],
+      [["--echo-delay", "100", "--no-media"], "--no-media cannot be combined with --echo-delay"],
+      [["--no-media", "--rtp-ports", "20000-20099"], "--no-media cannot be combined with --rtp-ports"],
     ] as [string[], string][]
   ) {
     test(`refuses ${args.join(" ")}`, () => {
       assert.throws(() => parseArgs(args), (e) => e instanceof UsageError && e.message === message);
     });
   }
+});
+
+describe("parseArgs() media flags", () => {
+  test("the RTP echo is on by default, on ports 20000-29999", () => {
+    assert.deepEqual(parseArgs([]).media, { portRange: [20000, 29999] });
+  });
+
+  test("reads --rtp-ports, --echo-delay, --media-timeout (seconds, 0: never) and --rewrite-ssrc", () => {
+    const o = parseArgs(["--rtp-ports", "30000-30099", "--echo-delay=250", "--media-timeout", "2.5", "--rewrite-ssrc"]);
+    assert.deepEqual(o.media, { portRange: [30000, 30099], delay: 250, inactivityTimeout: 2500, rewriteSsrc: true });
+    assert.deepEqual(parseArgs(["--media-timeout", "0"]).media, { portRange: [20000, 29999], inactivityTimeout: 0 });
+    assert.deepEqual(parseArgs(["--rtp-ports", "20001-20003"]).media, { portRange: [20001, 20003] });
+  });
+
+  test("--no-media turns it off", () => {
+    assert.equal(parseArgs(["--no-media"]).media, false);
+  });
 });
 
 describe("main()", () => {
@@ -136,8 +177,35 @@ describe("main()", () => {
     assert.equal(help.code, 0);
     assert.match(help.out[0], /^sipecho 0\.1\.0/);
     assert.match(help.out[0], /busy +486 Busy Here/);
+    for (
+      const flag of ["--rtp-ports MIN-MAX", "--echo-delay MS", "--media-timeout SEC", "--rewrite-ssrc", "--no-media"]
+    ) {
+      assert.ok(help.out[0].includes(`  ${flag}`), `--help lists ${flag}`);
+    }
     const version = await run(["--version"]);
     assert.deepEqual([version.code, version.out], [0, ["sipecho 0.1.0"]]);
+  });
+
+  test("exits 2 on a bad media flag, naming it", async () => {
+    const bad = await run(["--udp", "127.0.0.1:0", "--rtp-ports", "9-8"]);
+    assert.equal(bad.code, 2);
+    assert.deepEqual(bad.err, [
+      'sipecho: --rtp-ports: expected MIN-MAX, two ports 1..65535 with MIN <= MAX, got "9-8"\nTry --help.',
+    ]);
+    const both = await run(["--no-media", "--media-timeout", "5"]);
+    assert.equal(both.code, 2);
+    assert.deepEqual(both.err, ["sipecho: --no-media cannot be combined with --media-timeout\nTry --help."]);
+  });
+
+  test("says where the RTP echo runs; --no-media leaves it out", async () => {
+    const on = await run(["--udp", "127.0.0.1:0", "--rtp-ports", "26900-26909", "--media-timeout", "0"], {
+      during: () => Promise.resolve(),
+    });
+    assert.equal(on.code, 0);
+    assert.equal(on.err[1], "sipecho: RTP echo on ports 26900-26909 (5 streams), delay 0 ms, media timeout never");
+    const off = await run(["--udp", "127.0.0.1:0", "--no-media"], { during: () => Promise.resolve() });
+    assert.equal(off.code, 0);
+    assert.ok(!off.err.some((l) => /RTP echo/.test(l)), off.err.join("\n"));
   });
 
   test("exits 2 on a bad rules file, naming the file and the JSON path", async () => {
@@ -150,11 +218,16 @@ describe("main()", () => {
     assert.match(missing.err[0], /^sipecho: --rules nope\.json: cannot read the file/);
     const syntax = await run(["--rules", "s.json"], { files: { "s.json": "[\n  {,\n]" } });
     assert.equal(syntax.code, 2);
-    assert.equal(syntax.err[0], 'sipecho: s.json:2:4: unexpected token "," (expected a property name in double quotes)\nTry --help.');
+    assert.equal(
+      syntax.err[0],
+      'sipecho: s.json:2:4: unexpected token "," (expected a property name in double quotes)\nTry --help.',
+    );
   });
 
   test("runs the responder, answers with the rules file, logs a line per message, exits 0 on a signal", async () => {
-    const files = { "r.json": '[{ "match": { "method": "OPTIONS" }, "respond": { "status": 299, "reason": "Fine" } }]' };
+    const files = {
+      "r.json": '[{ "match": { "method": "OPTIONS" }, "respond": { "status": 299, "reason": "Fine" } }]',
+    };
     const r = await run(["--udp", "127.0.0.1:0", "--rules", "r.json"], {
       files,
       during: async (out, err) => {
@@ -163,7 +236,10 @@ describe("main()", () => {
         const answer = await udpAsk(port, OPTIONS);
         assert.equal(answer.type === "response" && answer.status, 299);
         await waitFor(() => out.some((l) => / -> udp 127\.0\.0\.1:\d+ 299 Fine 1@a$/.test(l)));
-        assert.ok(out.some((l) => / <- udp 127\.0\.0\.1:\d+ OPTIONS sip:echo@127\.0\.0\.1 1@a$/.test(l)), out.join("\n"));
+        assert.ok(
+          out.some((l) => / <- udp 127\.0\.0\.1:\d+ OPTIONS sip:echo@127\.0\.0\.1 1@a$/.test(l)),
+          out.join("\n"),
+        );
       },
     });
     assert.equal(r.code, 0);

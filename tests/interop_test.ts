@@ -1,15 +1,17 @@
 // Interop with real SIP tools on loopback: SIPp's built-in uac scenario (UDP, TCP, IPv6, and
-// 10% packet loss) against serve(), and sipsak against the command line run as a process.
-// CI installs the tools (Debian packages sip-tester and sipsak); where one is missing the test
-// is skipped with that reason.
+// 10% packet loss) against serve(), SIPp's uac_pcap playing RTP to the echo (captured with
+// tcpdump: SIPp counts no RTP it receives), and sipsak against the command line run as a
+// process. CI installs the tools (Debian packages sip-tester, sipsak and tcpdump); where one is
+// missing the test is skipped with that reason.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import dgram from "node:dgram";
+import { existsSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { serve } from "../mod.ts";
+import { type PeerEvent, serve } from "../mod.ts";
 
 function installed(tool: string, arg: string): boolean {
   try {
@@ -22,6 +24,9 @@ function installed(tool: string, arg: string): boolean {
 
 const HAVE_SIPP = installed("sipp", "-v");
 const HAVE_SIPSAK = installed("sipsak", "-V");
+const HAVE_TCPDUMP = installed("tcpdump", "--version");
+/** SIPp's pcap files (Debian: /usr/share/sip-tester), which uac_pcap reads as pcap/*.pcap. */
+const SIPP_PCAPS = "/usr/share/sip-tester";
 
 interface RunResult {
   code: number | null;
@@ -158,6 +163,131 @@ describe("SIPp uac against serve()", () => {
   }, async () => {
     const r = await sippUac("udp", "127.0.0.1", 200, ["-lost", "10"]);
     assert.deepEqual(r, { successful: 200, failed: 0, invites: 200 });
+  });
+});
+
+/** Whether a UDP port of 127.0.0.1 can be bound now. */
+function udpFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = dgram.createSocket("udp4");
+    s.once("error", () => {
+      s.close();
+      resolve(false);
+    });
+    s.bind(port, "127.0.0.1", () => s.close(() => resolve(true)));
+  });
+}
+
+/** An even port with the next `count - 1` ports free too, from the upper ephemeral range, picked at random. */
+async function freePorts(count: number): Promise<number> {
+  for (let tries = 0; tries < 200; tries++) {
+    const base = 40000 + 2 * Math.floor(Math.random() * 9000);
+    let ok = true;
+    for (let p = base; ok && p < base + count; p++) ok = await udpFree(p);
+    if (ok) return base;
+  }
+  throw new Error(`no ${count} free UDP ports in a row on 127.0.0.1`);
+}
+
+/** Counts the packets of a capture file that match a filter (tcpdump -r prints one line each). */
+async function countPackets(file: string, filter: string): Promise<number> {
+  const r = await runCommand("tcpdump", ["-r", file, "-nn", filter], 20_000);
+  assert.equal(r.code, 0, `tcpdump -r: ${r.stderr}`);
+  return r.stdout.split("\n").filter((l) => l.trim() !== "").length;
+}
+
+describe("SIPp uac_pcap: RTP to serve({ media }) comes back", () => {
+  const getuid = (process as { getuid?: () => number }).getuid;
+  const skip = !HAVE_SIPP
+    ? "sipp is not installed (Debian package sip-tester; .ci/run installs it)"
+    : !HAVE_TCPDUMP
+    ? "tcpdump is not installed (Debian package tcpdump; .ci/run installs it)"
+    : getuid?.() !== 0
+    ? "not root: SIPp plays pcap through a raw socket and tcpdump captures on lo, both need root"
+    : !existsSync(`${SIPP_PCAPS}/g711a.pcap`)
+    ? `SIPp's pcap files are not in ${SIPP_PCAPS}`
+    : false;
+
+  test("every RTP packet SIPp plays is echoed back to its media port", { skip, timeout: 120_000 }, async () => {
+    const events: PeerEvent[] = [];
+    // SIPp's SIP port, its media port (RTP, RTCP and the video pair above) and its control port;
+    // and the echo's ports apart from them. Picked now: another run may hold fixed ones.
+    const base = await freePorts(6);
+    let echoBase = await freePorts(8);
+    while (echoBase < base + 6 && base < echoBase + 8) echoBase = await freePorts(8);
+    await using server = await serve({
+      listen: [{ transport: "udp", hostname: "127.0.0.1", port: 0 }],
+      media: { portRange: [echoBase, echoBase + 7] },
+      onEvent: (e) => void events.push(e),
+    });
+    const [sipPort, mediaPort, controlPort] = [base + 5, base, base + 4];
+    const dir = mkdtempSync(join(tmpdir(), "sipp-pcap-"));
+    const capture = join(dir, "echo.pcap");
+    const tcpdump = spawn("tcpdump", ["-i", "lo", "-nn", "-U", "-w", capture, `udp and port ${mediaPort}`], {
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    const tcpdumpExit = new Promise<number | null>((resolve) => tcpdump.on("close", resolve));
+    try {
+      symlinkSync(SIPP_PCAPS, join(dir, "pcap"));
+      // tcpdump says "listening on lo" once it captures.
+      await new Promise<void>((resolve, reject) => {
+        let stderr = "";
+        const timer = setTimeout(() => reject(new Error(`tcpdump did not start: ${stderr}`)), 10_000);
+        tcpdump.stderr.on("data", (d) => {
+          stderr += d;
+          if (/listening on/.test(stderr)) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+        tcpdump.once("error", (e) => {
+          clearTimeout(timer);
+          reject(e);
+        });
+      });
+      const args = [
+        `127.0.0.1:${server.addresses[0].port}`,
+        "-sn",
+        "uac_pcap",
+        "-s",
+        "echo",
+        "-m",
+        "1",
+        "-i",
+        "127.0.0.1",
+        "-p",
+        String(sipPort),
+        "-mi",
+        "127.0.0.1",
+        "-mp",
+        String(mediaPort),
+        "-cp",
+        String(controlPort),
+        "-nostdin",
+        "-timeout",
+        "60s",
+        "-timeout_error",
+      ];
+      const r = await runCommand("sipp", args, 90_000, dir);
+      const log = events.map((e) => `${e.kind}: ${e.message}`).join("\n");
+      assert.equal(r.code, 0, `sipp exited ${r.code}: ${r.stderr}\n${r.stdout.slice(-3000)}\n${log}`);
+      // Let the last echoes reach the capture, then stop it (SIGINT flushes the file).
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      tcpdump.kill("SIGINT");
+      await tcpdumpExit;
+      const played = await countPackets(capture, `src port ${mediaPort}`);
+      const echoed = await countPackets(capture, `dst port ${mediaPort}`);
+      assert.ok(played > 200, `SIPp played ${played} packets`);
+      assert.equal(echoed, played, `${played} played, ${echoed} echoed`);
+      const media = events.find((e) => e.kind === "media")?.media;
+      assert.equal(media?.packetsIn, played);
+      assert.equal(media?.packetsOut, played);
+      assert.deepEqual(media?.sources, [{ address: "127.0.0.1", port: mediaPort }]);
+    } finally {
+      if (tcpdump.exitCode === null) tcpdump.kill("SIGINT");
+      await tcpdumpExit;
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -349,6 +349,158 @@ describe("parseMessage() bodies and framing", () => {
   });
 });
 
+describe("parseMessage() fast paths and exact checks", () => {
+  // The common shapes of the checked headers are read by fast paths; anything else by the exact
+  // checks. Both must give the same message.
+  const plain = [
+    "INVITE sip:echo@192.0.2.7:5060;transport=udp SIP/2.0",
+    "Via: SIP/2.0/UDP 192.0.2.101:5060;branch=z9hG4bK776asdhds;rport",
+    "Via: SIP/2.0/TCP [2001:db8::1]:5070;branch=z9hG4bKb;received=192.0.2.1;ttl=16;maddr=224.0.0.1",
+    "Max-Forwards: 70",
+    'From: "Alice" <sip:alice@atlanta.example.com>;tag=1928301774',
+    "To: Bob <sips:bob:pw@biloxi.example.com;user=phone?subject=x>",
+    "Call-ID: a84b4c76e66710@pc33.atlanta.example.com",
+    "CSeq: 314159 INVITE",
+    'Contact: <sip:alice@192.0.2.101:5060>;expires=60;q=0.5, "B" <sip:b@h>;+sip.instance="<urn:x>"',
+    "X-Custom: 1",
+    "Content-Length: 0",
+  ];
+  // The same fields, each in a shape the fast paths leave to the exact checks.
+  const unusual = [
+    plain[0],
+    "via:  SIP / 2.0 / UDP 192.0.2.101:5060 ; branch=z9hG4bK776asdhds;rport",
+    "VIA: SIP/2.0/TCP [2001:db8::1]:5070;branch=z9hG4bKb;received=192.0.2.1;ttl=16;maddr=224.0.0.1 ",
+    "max-forwards:70",
+    'f: "Alice" <sip:alice@atlanta.example.com> ; tag=1928301774',
+    "To: Bob",
+    " <sips:bob:pw@biloxi.example.com;user=phone?subject=x>",
+    "i:a84b4c76e66710@pc33.atlanta.example.com",
+    "CSEQ: 314159  INVITE",
+    'm: <sip:alice@192.0.2.101:5060>;expires=60;q=0.5 , "B" <sip:b@h>;+sip.instance="<urn:x>"',
+    "X-Custom: 1",
+    "l: 0",
+  ];
+
+  test("parseMessage() gives the same views through the fast paths and the exact checks", () => {
+    const a = request(sip(plain));
+    const b = request(sip(unusual));
+    for (const m of [a, b]) assert.equal(m.headers.size, 10);
+    assert.deepEqual(b.via, a.via);
+    assert.deepEqual([b.from, b.to, b.callId, b.cseq], [a.from, a.to, a.callId, a.cseq]);
+    assert.deepEqual([b.maxForwards, b.contentLength, b.contact], [a.maxForwards, a.contentLength, a.contact]);
+    assert.deepEqual(b.headers.getAll("x-custom"), ["1"]);
+  });
+
+  test("parseMessage() finds the same faults through both paths", () => {
+    const faults: [string, string, RegExp][] = [
+      ["Via: SIP/2.0/UDP h;branch", "Via: SIP/2.0/UDP h ; branch", /^Cannot parse Via: branch parameter has no value/],
+      ["From: <sip:a@b>;tag", "f: <sip:a@b>;tag ", /^Cannot parse From: tag parameter has no value/],
+      ["Call-ID: a b", "i: a b", /^Cannot parse Call-ID: "a b" is not word\[@word\]/],
+      [
+        "CSeq: 99999999999 INVITE",
+        "cseq: 99999999999 INVITE",
+        /^Cannot parse CSeq: sequence number 99999999999 is over/,
+      ],
+      ["Max-Forwards: 256", "max-forwards: 256", /^Cannot parse Max-Forwards: 256 is over 255/],
+      ["Content-Length: 1x", "l: 1x", /^Cannot parse Content-Length: "1x" is not a number/],
+      ["Contact: <sip:a@b>;q=2", "m: <sip:a@b>;q=2", /^Cannot parse Contact: q "2" is not 0..1/],
+    ];
+    for (const [fast, slow, message] of faults) {
+      const name = fast.slice(0, fast.indexOf(":"));
+      for (const line of [fast, slow]) {
+        const lines = [...INVITE.slice(0, 7).filter((l) => !l.startsWith(name + ":")), line];
+        const text = sip(lines);
+        const e = parseError(text);
+        assert.match(e.message, message, line);
+        assert.equal(e.offset, text.indexOf(line), line);
+        assert.ok(e.partial, line);
+      }
+    }
+  });
+
+  test("parseMessage() accepts a repeated Content-Length with the same value and no other repeat", () => {
+    assert.equal(request(sip([...INVITE.slice(0, 7), "Content-Length: 2", "l: 2"], "ab")).bodyText, "ab");
+    for (const line of INVITE.slice(2, 7)) {
+      const e = parseError(sip([...INVITE.slice(0, 7), line]));
+      assert.match(e.message, /header appears more than once$/, line);
+    }
+  });
+
+  test("parseMessage() reads a request with unknown headers, compact forms and Contact: *", () => {
+    const m = request(sip([
+      "REGISTER sip:registrar.example.com SIP/2.0",
+      "v: SIP/2.0/UDP 192.0.2.4:5060;branch=z9hG4bKr",
+      "P-Asserted-Identity: <sip:x@y>",
+      "f: <sip:bob@example.com>;tag=7",
+      "t: <sip:bob@example.com>",
+      "i: 843817637684230@998sdasdh09",
+      "CSeq: 1826 REGISTER",
+      "m: *",
+      "Expires: 0",
+      "l: 0",
+    ]));
+    assert.equal(m.contact, "*");
+    assert.deepEqual(m.cseq, { seq: 1826, method: "REGISTER" });
+    assert.equal(m.headers.get("p-asserted-identity"), "<sip:x@y>");
+    assert.equal(m.contentLength, 0);
+  });
+
+  test("parseMessage() reads a response, its CSeq method its own", () => {
+    const m = parseMessage(sip([
+      "SIP/2.0 180 Ringing",
+      "Via: SIP/2.0/UDP 192.0.2.101:5060;branch=z9hG4bK776asdhds;rport=5060;received=192.0.2.101",
+      "From: <sip:a@h>;tag=1",
+      "To: <sip:b@h>;tag=2",
+      "Call-ID: c@h",
+      "CSeq: 2 INVITE",
+      "Content-Length: 0",
+    ]));
+    assert.ok(m instanceof SipResponse);
+    assert.equal(m.reason, "Ringing");
+    assert.deepEqual(m.cseq, { seq: 2, method: "INVITE" });
+    assert.equal(m.via[0].rport, 5060);
+  });
+
+  test("parseMessage() answers 416 to any scheme but sip, sips and tel, three letters long too", () => {
+    for (const uri of ["sub:a@b", "tex:x", "sipx:a@b"]) {
+      const lines = [`OPTIONS ${uri} SIP/2.0`, ...INVITE.slice(1, 7).map((l) => l.replace("INVITE", "OPTIONS"))];
+      const e = parseError(sip(lines));
+      assert.equal(e.status, 416, uri);
+      assert.equal(e.offset, 8, uri);
+    }
+    const sips = [`OPTIONS sips:a@b SIP/2.0`, ...INVITE.slice(1, 7).map((l) => l.replace("INVITE", "OPTIONS"))];
+    assert.equal(parseError(sip(sips), { uriSchemes: ["tel"] }).status, 416);
+  });
+});
+
+describe("parseMessage() on bytes that are not UTF-8", () => {
+  const latin1 = (text: string) => Uint8Array.from(text, (c) => c.charCodeAt(0));
+
+  test("parseMessage() ends a bare-LF header section holding a byte that is not UTF-8 where it ends", () => {
+    // Such a byte decodes to one U+FFFD, three bytes if encoded again: the end of the header
+    // section must be found in the bytes received, not in the text encoded again.
+    const bytes = latin1(INVITE.slice(0, 7).join("\n") + "\nSubject: \xff\xfe\n\nbody");
+    const m = request(bytes);
+    assert.equal(m.headers.get("Subject"), "\ufffd\ufffd");
+    assert.equal(m.bodyText, "body");
+    assert.equal(m.callId, "a84b4c76e66710@pc33.atlanta.example.com");
+  });
+
+  test("parseMessage() reports byte offsets past bytes that are not UTF-8", () => {
+    // "\xc3\x87" is UTF-8 for "Ç", so the text has fewer characters than bytes; "\xff" is no UTF-8.
+    const text = sip([
+      "SIP/2.0 200 \xc3\x87a \xff",
+      "Subject: \xff",
+      "Via: SIP/2.0/UDP host;branch",
+      ...INVITE.slice(2, 7),
+    ]);
+    const e = parseError(latin1(text));
+    assert.equal(e.offset, text.indexOf("Via:"));
+    const bad = sip(["SIP/2.0 200 \xc3\x87a \xff", "Fr\rom: x", ...INVITE.slice(1, 7)]);
+    assert.equal(parseError(latin1(bad)).offset, bad.indexOf("Fr\r"));
+  });
+});
+
 describe("parseMessage() limits", () => {
   test("parseMessage() answers 513 over the size limit and still reads the message", () => {
     const text = sip([...INVITE.slice(0, 7), "Content-Length: 100"], "x".repeat(100));

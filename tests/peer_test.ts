@@ -743,3 +743,155 @@ describe("SipPeer torture messages (RFC 4475, RFC 5118)", () => {
     }
   });
 });
+
+describe("SipPeer RTP ports (rtpPort, rtpRelease) and its own BYE", () => {
+  /** A peer whose rtpPort hands out `pairs` even ports from 20000, and records every release. */
+  function mediaPeer(pairs: number, options: PeerOptions = {}) {
+    const held = new Map<string, number[]>();
+    const released: string[] = [];
+    const free: number[] = Array.from({ length: pairs }, (_, i) => 20000 + 2 * i);
+    const p = peer({
+      ...options,
+      rtpPort: (callId, index) => {
+        const ports = held.get(callId) ?? [];
+        if (ports[index] !== undefined) return ports[index];
+        const port = free.shift();
+        if (port === undefined) return undefined;
+        ports[index] = port;
+        held.set(callId, ports);
+        return port;
+      },
+      rtpRelease: (callId, reason) => {
+        released.push(`${callId} ${reason}`);
+        for (const port of held.get(callId) ?? []) free.push(port);
+        held.delete(callId);
+      },
+    });
+    return { p, released };
+  }
+
+  const TWO_STREAMS = OFFER + "m=audio 49172 RTP/AVP 8\r\n";
+
+  test("the SDP answer names the ports of rtpPort; a re-INVITE gets the same ones; BYE releases them once", () => {
+    const { p, released } = mediaPeer(4);
+    const ok = p.receive(request("INVITE", { body: TWO_STREAMS }), UDP, 0)[2].message;
+    assert.deepEqual(parseSdp(ok.bodyText).media.map((m) => m.port), [20000, 20002]);
+    p.receive(request("ACK", { branch: "z9hG4bK-ack", toTag: ok.to.tag }), UDP, 10);
+    const re = p.receive(
+      request("INVITE", { body: TWO_STREAMS, toTag: ok.to.tag, cseq: 2, branch: "z9hG4bK-re" }),
+      UDP,
+      20,
+    );
+    assert.deepEqual(parseSdp(re[1].message.bodyText).media.map((m) => m.port), [20000, 20002]);
+    p.receive(request("ACK", { branch: "z9hG4bK-ack2", toTag: ok.to.tag, cseq: 2 }), UDP, 30);
+    assert.deepEqual(released, []);
+    p.receive(request("BYE", { toTag: ok.to.tag, cseq: 3 }), UDP, 40);
+    assert.deepEqual(released, ["call-1@example.com bye"]);
+  });
+
+  test("no free port: 503 with Retry-After (RFC 3261 §21.5.4), and a stream already given is released", () => {
+    const { p, released } = mediaPeer(1, { retryAfter: 7 });
+    const out = p.receive(request("INVITE", { body: TWO_STREAMS }), UDP, 0);
+    assert.deepEqual(statuses(out), [100, 503]);
+    assert.equal(out[1].message.reason, "Service Unavailable: no RTP port free");
+    assert.equal(out[1].message.headers.get("Retry-After"), "7");
+    assert.deepEqual(released, ["call-1@example.com rejected"]);
+    assert.equal(p.dialogs.length, 0);
+    // The port is back: a call with one stream gets it.
+    const ok = p.receive(request("INVITE", { body: OFFER, callId: "c2", branch: "z9hG4bK-2" }), UDP, 10);
+    assert.deepEqual(statuses(ok), [100, 180, 200]);
+    assert.equal(parseSdp(ok[2].message.bodyText).media[0].port, 20000);
+  });
+
+  test("an INVITE without SDP gets our offer on a port of rtpPort, or 503", () => {
+    const { p } = mediaPeer(1);
+    const ok = p.receive(request("INVITE"), UDP, 0);
+    assert.equal(parseSdp(ok[2].message.bodyText).media[0].port, 20000);
+    assert.deepEqual(statuses(p.receive(request("INVITE", { callId: "c2", branch: "z9hG4bK-2" }), UDP, 1)), [100, 503]);
+  });
+
+  test("CANCEL, Timer C, a rejecting rule and an unacknowledged 2xx release the ports, each with its reason", () => {
+    const rules = parseRules(
+      '[{ "match": { "user": "early" }, "respond": { "status": 183, "body": "sdp" } },' +
+        ' { "match": { "user": "late-no" }, "provisional": [{ "status": 183, "after": 0, "body": "sdp" }],' +
+        '   "respond": { "status": 480, "after": 100 } }]',
+    );
+    const { p, released } = mediaPeer(8, { rules, timers: { T1: 100, C: 1000 } });
+    p.receive(request("INVITE", { user: "slow", body: OFFER, callId: "slow", branch: "z9hG4bK-s" }), UDP, 0);
+    p.receive(request("CANCEL", { user: "slow", callId: "slow", branch: "z9hG4bK-s" }), UDP, 50);
+    p.receive(request("INVITE", { user: "early", body: OFFER, callId: "early", branch: "z9hG4bK-e" }), UDP, 0);
+    p.receive(request("INVITE", { user: "late-no", body: OFFER, callId: "late-no", branch: "z9hG4bK-l" }), UDP, 0);
+    p.receive(request("INVITE", { body: OFFER, callId: "no-ack", branch: "z9hG4bK-n" }), UDP, 0);
+    runUntil(p, 7000);
+    assert.deepEqual(released.sort(), ["early timeout", "late-no rejected", "no-ack no-ack", "slow cancelled"]);
+  });
+
+  test("two INVITEs of one Call-ID share its ports: released when the last one ends", () => {
+    const { p, released } = mediaPeer(2);
+    const a = p.receive(request("INVITE", { body: OFFER, fromTag: "x" }), UDP, 0)[2].message;
+    const b = p.receive(request("INVITE", { body: OFFER, fromTag: "y", branch: "z9hG4bK-y" }), UDP, 0)[2].message;
+    p.receive(request("ACK", { branch: "z9hG4bK-ax", toTag: a.to.tag, fromTag: "x" }), UDP, 1);
+    p.receive(request("ACK", { branch: "z9hG4bK-ay", toTag: b.to.tag, fromTag: "y" }), UDP, 1);
+    p.receive(request("BYE", { toTag: a.to.tag, fromTag: "x", cseq: 2, branch: "z9hG4bK-bx" }), UDP, 2);
+    assert.deepEqual(released, []);
+    p.receive(request("BYE", { toTag: b.to.tag, fromTag: "y", cseq: 2, branch: "z9hG4bK-by" }), UDP, 3);
+    assert.deepEqual(released, ["call-1@example.com bye"]);
+  });
+
+  test("bye() builds the BYE from the dialog (RFC 3261 §12.2.1.1) and ends it; not before the ACK", () => {
+    const events: PeerEvent[] = [];
+    const released: string[] = [];
+    const p = new SipPeer({
+      address: "192.0.2.1",
+      ports: { tcp: 5061 },
+      seed: 1,
+      rtpPort: () => 20000,
+      rtpRelease: (callId, reason) => void released.push(`${callId} ${reason}`),
+      onEvent: (e) => void events.push(e),
+    });
+    const rr = ["Record-Route: <sip:p2.example.com;lr>", "Record-Route: <sip:p1.example.com;lr;transport=tcp>"];
+    const ok = p.receive(request("INVITE", { body: OFFER, extra: rr }), TCP, 0)[2].message;
+    assert.deepEqual(p.bye("call-1@example.com", 5), [], "no BYE before the ACK (§15)");
+    p.receive(request("ACK", { branch: "z9hG4bK-ack", toTag: ok.to.tag }), TCP, 10);
+    const [bye, ...more] = p.bye("call-1@example.com", 20);
+    assert.deepEqual(more, []);
+    assert.equal(bye.remote, TCP);
+    assert.equal(bye.at, 20);
+    const m = bye.message;
+    assert.equal(m.method, "BYE");
+    assert.equal(m.uri, "sip:alice@192.0.2.9:5070");
+    assert.deepEqual(m.headers.getAll("Route"), ["<sip:p2.example.com;lr>", "<sip:p1.example.com;lr;transport=tcp>"]);
+    assert.equal(m.headers.get("From"), `<sip:echo@192.0.2.1>;tag=${ok.to.tag}`);
+    assert.equal(m.headers.get("To"), "<sip:alice@example.com>;tag=a1");
+    assert.equal(m.callId, "call-1@example.com");
+    assert.deepEqual(m.cseq, { seq: 1, method: "BYE" });
+    assert.equal(m.via[0].transport, "TCP");
+    assert.equal(m.via[0].host, "192.0.2.1");
+    assert.equal(m.via[0].port, 5061);
+    assert.equal(m.via[0].branch, bye.branch);
+    assert.match(bye.branch, /^z9hG4bK/);
+    assert.equal(m.maxForwards, 70);
+    assert.equal(m.headers.get("Content-Length"), "0");
+    assert.equal(p.dialogs.length, 0);
+    assert.deepEqual(released, ["call-1@example.com bye"]);
+    assert.deepEqual(events.filter((e) => e.kind === "bye").map((e) => e.message), [
+      "BYE call-1@example.com: the peer ends the dialog",
+    ]);
+    // The caller's BYE crossing ours finds no dialog.
+    assert.deepEqual(statuses(p.receive(request("BYE", { toTag: ok.to.tag, cseq: 2 }), TCP, 30)), [481]);
+    assert.deepEqual(p.bye("call-1@example.com", 40), []);
+  });
+
+  test("bye() through a strict router: the route becomes the Request-URI, the remote target the last Route", () => {
+    const p = peer();
+    const extra = ["Record-Route: <sip:strict.example.com>, <sip:loose.example.com;lr>"];
+    const ok = p.receive(request("INVITE", { body: OFFER, extra }), UDP, 0)[2].message;
+    p.receive(request("ACK", { branch: "z9hG4bK-ack", toTag: ok.to.tag }), UDP, 10);
+    const dialog = p.dialogs[0];
+    const [bye] = p.bye(dialog, 20);
+    assert.equal(bye.message.uri, "sip:strict.example.com");
+    assert.deepEqual(bye.message.headers.getAll("Route"), ["<sip:loose.example.com;lr>", "<sip:alice@192.0.2.9:5070>"]);
+    assert.equal(bye.message.via[0].rport, null);
+    assert.equal(dialog.state, "Terminated");
+  });
+});
