@@ -41,6 +41,7 @@ export {
 } from "./src/header_values.ts";
 export {
   type SipMessage,
+  type SipMessageBase,
   type SipMessageInit,
   SipRequest,
   type SipRequestInit,
@@ -189,6 +190,7 @@ export {
   type TrafficEntry,
 } from "./src/serve.ts";
 export {
+  type ConnectOptions,
   type DatagramEndpoint,
   type ListenOptions,
   responseDestination,

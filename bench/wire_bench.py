@@ -24,8 +24,14 @@ def responders(shared):
         ("kamailio", f"kamailio -f {kam} -DD -E -w /tmp", 5080, None),
         ("floor-bun", f"bun {floor} 5101", 5101, None),
         ("floor-deno", f"deno run -A --unstable-net {floor} 5102", 5102, None),
-        ("sipecho-bun", f"bun {mod} --udp 127.0.0.1:5103 --quiet", 5103, "floor-bun"),
-        ("sipecho-deno", f"deno run -A --config {cfg} {mod} --udp 127.0.0.1:5104 --quiet", 5104, "floor-deno"),
+        # Kamailio's responder handles no media: compare like with like (--no-media); the
+        # "+media" rows show the cost of the RTP echo sockets opened and closed per call.
+        ("sipecho-bun", f"bun {mod} --udp 127.0.0.1:5103 --quiet --no-media", 5103, "floor-bun"),
+        ("sipecho-deno", f"deno run -A --config {cfg} {mod} --udp 127.0.0.1:5104 --quiet --no-media", 5104,
+         "floor-deno"),
+        ("sipecho-bun+media", f"bun {mod} --udp 127.0.0.1:5105 --quiet", 5105, "floor-bun"),
+        ("sipecho-deno+media", f"deno run -A --config {cfg} {mod} --udp 127.0.0.1:5106 --quiet", 5106,
+         "floor-deno"),
     ]
 
 

@@ -169,7 +169,7 @@ export function compactHeaderName(code: number): string | undefined {
  * @returns The canonical name.
  * @example
  * ```ts
- * import { canonicalHeaderName } from "./mod.ts";
+ * import { canonicalHeaderName } from "@sipecho/sipecho";
  * import assert from "node:assert/strict";
  * assert.equal(canonicalHeaderName("i"), "Call-ID");
  * assert.equal(canonicalHeaderName("X-Foo"), "X-Foo");
@@ -197,7 +197,7 @@ function keyOf(name: string): string {
  * @returns The elements.
  * @example
  * ```ts
- * import { splitHeaderList } from "./mod.ts";
+ * import { splitHeaderList } from "@sipecho/sipecho";
  * import assert from "node:assert/strict";
  * assert.deepEqual(splitHeaderList('"A, B" <sip:a@x>, <sip:b@y;p=1,2>'), ['"A, B" <sip:a@x>', "<sip:b@y;p=1,2>"]);
  * ```
@@ -232,7 +232,7 @@ export function splitHeaderList(value: string): string[] {
  * @returns True for list headers such as Via, Contact, Allow and Supported.
  * @example
  * ```ts
- * import { isListHeader } from "./mod.ts";
+ * import { isListHeader } from "@sipecho/sipecho";
  * import assert from "node:assert/strict";
  * assert.equal(isListHeader("v"), true);
  * assert.equal(isListHeader("WWW-Authenticate"), false);
@@ -249,7 +249,7 @@ export function isListHeader(name: string): boolean {
  *
  * @example
  * ```ts
- * import { SipHeaders } from "./mod.ts";
+ * import { SipHeaders } from "@sipecho/sipecho";
  * import assert from "node:assert/strict";
  *
  * const h = new SipHeaders([["v", "SIP/2.0/UDP a;branch=z9hG4bK1, SIP/2.0/UDP b"], ["X-Custom", "1"]]);

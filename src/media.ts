@@ -260,6 +260,12 @@ export interface MediaEchoOptions {
   maxQueue?: number;
   /** End a call that receives no RTP or RTCP for this long, ms (default 30,000); 0: never. */
   inactivityTimeout?: number;
+  /**
+   * Most port pairs kept bound between calls, for the next calls to take without binding
+   * (default 128; 0: each call binds its sockets and closes them). A pair comes back bound from
+   * a call ended by {@linkcode MediaEcho.close}; one unused for 5 s is closed.
+   */
+  poolSize?: number;
   /** Write our own SSRC into the echoes (a random one per stream, RFC 3550 §8.1); default false. */
   rewriteSsrc?: boolean;
   /** Called once when the media of a call ends, for any reason, with its final counters. */
@@ -279,6 +285,11 @@ const MAX_SOURCES = 8;
 // A closed socket's port may stay bound a moment (Deno frees it once its pending receive is
 // cancelled, on a later turn of the event loop): a bind is tried again after these waits.
 const BIND_RETRY_DELAYS = [2, 4, 8, 16, 32];
+// Port pairs kept bound between calls. A few dozen calls are up at once at 2,500 calls/s of a
+// few ms each; on Deno each idle socket holds its 64 KiB receive buffer (128 pairs: 16 MiB).
+const DEFAULT_POOL_SIZE = 128;
+// A pair left unused this long is closed: the pool is for a steady flow of calls.
+const POOL_IDLE = 5_000;
 // How many other pairs open() tries when a pair cannot be bound (another program holds it).
 const OTHER_PAIRS = 3;
 const MAX_TIMER = 2 ** 31 - 1;
@@ -292,14 +303,40 @@ interface _Queued {
   counters: MediaCounters;
 }
 
-/** One UDP socket: RTP (which also takes multiplexed RTCP) or RTCP. */
+/** One UDP socket of a stream: RTP (which also takes multiplexed RTCP) or RTCP. */
 interface _Socket {
+  stream: _Stream;
   rtcp: boolean;
   port: number;
   endpoint: DatagramEndpoint | undefined;
+  /** Where the endpoint's datagrams go: this socket, while it has the endpoint. */
+  slot: _Slot | undefined;
   queue: (_Queued | undefined)[];
   head: number;
   timer: ReturnType<typeof setTimeout> | undefined;
+}
+
+/**
+ * The receiver of a bound endpoint's datagrams and errors. An endpoint outlives a call when its
+ * pair goes back to the pool: the next call's socket takes the slot; while it waits in the pool
+ * the slot is empty, and what arrives is dropped.
+ */
+interface _Slot {
+  owner: _Socket | undefined;
+}
+
+/** A bound endpoint with its slot. */
+interface _Bound {
+  endpoint: DatagramEndpoint;
+  slot: _Slot;
+}
+
+/** A pair waiting bound in the pool: RTP, and RTCP unless its last call multiplexed (RFC 5761). */
+interface _Idle {
+  rtp: _Bound;
+  rtcp: _Bound | undefined;
+  /** performance.now() when it came back. */
+  since: number;
 }
 
 interface _Stream {
@@ -395,6 +432,11 @@ export class MediaEcho implements AsyncDisposable {
   #capacity: number;
   /** Free RTP ports (even), least recently released first: a Set keeps insertion order. */
   #free = new Set<number>();
+  /** The free pairs still bound (a subset of #free), by RTP port, least recently released first. */
+  #idle = new Map<number, _Idle>();
+  #poolSize: number;
+  /** The timer that closes pairs idle for POOL_IDLE ms. */
+  #sweep: ReturnType<typeof setTimeout> | undefined;
   #calls = new Map<string, _Call>();
   /** Binds in flight, for closeAll(). */
   #pending = new Set<Promise<unknown>>();
@@ -403,8 +445,8 @@ export class MediaEcho implements AsyncDisposable {
    * @param options The socket shim, the bind address, the port range, and the echo's behaviour.
    * @throws {TypeError} If `net` is not a socket shim or `hostname` is empty.
    * @throws {RangeError} If the port range is not two ports from 1 to 65535, low to high, holding
-   *   an even port and the odd one after it; or `delay`, `maxQueue` or `inactivityTimeout` is out
-   *   of range.
+   *   an even port and the odd one after it; or `delay`, `maxQueue`, `inactivityTimeout` or
+   *   `poolSize` is out of range.
    */
   constructor(options: MediaEchoOptions) {
     if (typeof options?.net?.listenDatagram !== "function") {
@@ -430,6 +472,7 @@ export class MediaEcho implements AsyncDisposable {
     this.#delay = _option("delay", options.delay, 0, 0, MAX_TIMER);
     this.#maxQueue = _option("maxQueue", options.maxQueue, DEFAULT_MAX_QUEUE, 1, 1_000_000);
     this.#timeout = _option("inactivityTimeout", options.inactivityTimeout, DEFAULT_INACTIVITY_TIMEOUT, 0, MAX_TIMER);
+    this.#poolSize = _option("poolSize", options.poolSize, DEFAULT_POOL_SIZE, 0, 32768);
     this.#net = options.net;
     this.#hostname = options.hostname;
     this.#rewriteSsrc = options.rewriteSsrc ?? false;
@@ -748,6 +791,7 @@ export class MediaEcho implements AsyncDisposable {
    */
   async closeAll(): Promise<void> {
     for (const call of [...this.#calls.values()]) this.#end(call, "shutdown");
+    this.#closeIdle(Infinity);
     while (this.#pending.size > 0) await Promise.all(this.#pending);
   }
 
@@ -756,7 +800,13 @@ export class MediaEcho implements AsyncDisposable {
     return this.closeAll();
   }
 
+  /**
+   * A free pair: one still bound from an earlier call if there is one (#bindStream takes its
+   * sockets), the one back longest; else the one released longest ago.
+   */
   #take(): number | undefined {
+    // open() takes all its pairs before binding any: a pooled pair taken already is no longer in #free.
+    for (const port of this.#idle.keys()) if (this.#free.delete(port)) return port;
     for (const port of this.#free) {
       this.#free.delete(port);
       return port;
@@ -788,7 +838,7 @@ export class MediaEcho implements AsyncDisposable {
       call,
       index,
       port,
-      sockets: [_socket(port, false)],
+      sockets: [],
       ssrc: this.#rewriteSsrc ? crypto.getRandomValues(new Uint32Array(1))[0] : undefined,
       rtp: _counters(),
       rtcp: _counters(),
@@ -799,22 +849,38 @@ export class MediaEcho implements AsyncDisposable {
       closed: false,
       released: false,
     };
+    stream.sockets.push(_socket(stream, port, false));
     // RFC 3550 §11: RTCP on the next higher port; RFC 5761 §5.1.1: none with rtcp-mux.
-    if (!rtcpMux) stream.sockets.push(_socket(port + 1, true));
+    if (!rtcpMux) stream.sockets.push(_socket(stream, port + 1, true));
     call.streams.set(index, stream);
     return stream;
   }
 
-  /** Binds a stream's sockets; resolves with `undefined`, or the error (and nothing stays bound). */
+  /**
+   * Binds a stream's sockets, or takes them from the pool when its pair waits there (then at
+   * once); resolves with `undefined`, or the error (and nothing stays bound).
+   */
   #bindStream(stream: _Stream): Promise<unknown> {
+    const idle = this.#idle.get(stream.port);
+    if (idle !== undefined) {
+      this.#idle.delete(stream.port);
+      const [rtp, rtcp] = stream.sockets;
+      _adopt(rtp, idle.rtp);
+      if (rtcp !== undefined && idle.rtcp !== undefined) _adopt(rtcp, idle.rtcp);
+      // RFC 5761 §5.1.1: a multiplexed stream leaves the odd port unbound.
+      else idle.rtcp?.endpoint.close();
+      if (rtcp === undefined || rtcp.endpoint !== undefined) return Promise.resolve(undefined);
+    }
     stream.binding++;
     const done = (async () => {
-      const results = await Promise.allSettled(stream.sockets.map((s) => this.#bindSocket(stream, s)));
+      const unbound = stream.sockets.filter((s) => s.endpoint === undefined);
+      const results = await Promise.allSettled(unbound.map((s) => this.#bindSocket(stream, s)));
       const failed = results.find((r) => r.status === "rejected");
       if (failed === undefined) return undefined;
       for (const socket of stream.sockets) {
         socket.endpoint?.close();
         socket.endpoint = undefined;
+        socket.slot = undefined;
       }
       return (failed as PromiseRejectedResult).reason ?? new Error("bind failed");
     })().finally(() => {
@@ -827,16 +893,30 @@ export class MediaEcho implements AsyncDisposable {
   }
 
   async #bindSocket(stream: _Stream, socket: _Socket): Promise<void> {
+    // The shims may hand over a datagram before listenDatagram() resolves: the slot has its
+    // owner from the start (the echo of such a datagram is dropped: no endpoint to send it yet).
+    const slot: _Slot = { owner: socket };
     for (let attempt = 0;; attempt++) {
       if (stream.closed) return;
       try {
         const endpoint = await this.#net.listenDatagram(
           { hostname: this.#hostname, port: socket.port },
-          (data, from) => this.#packet(stream, socket, data, from),
-          (error) => this.#error(error, stream.call.callId),
+          (data, from) => {
+            const owner = slot.owner;
+            if (owner !== undefined) this.#packet(owner.stream, owner, data, from);
+          },
+          (error) => {
+            // An error of a pair waiting in the pool (an ICMP error for an earlier call's echo) is nobody's.
+            const owner = slot.owner;
+            if (owner !== undefined) this.#error(error, owner.stream.call.callId);
+          },
         );
-        if (stream.closed) endpoint.close();
-        else socket.endpoint = endpoint;
+        if (stream.closed) {
+          endpoint.close();
+        } else {
+          socket.endpoint = endpoint;
+          socket.slot = slot;
+        }
         return;
       } catch (e) {
         if (attempt >= BIND_RETRY_DELAYS.length) throw e;
@@ -970,7 +1050,9 @@ export class MediaEcho implements AsyncDisposable {
       clearTimeout(call.timer);
       call.timer = undefined;
       if (this.#calls.get(call.callId) === call) this.#calls.delete(call.callId);
-      for (const stream of call.streams.values()) this.#closeStream(stream);
+      // The pool is for the churn of calls the SIP side ends (BYE, CANCEL, a rejected INVITE):
+      // after a timeout, an error or at shutdown the sockets are closed and the ports left free.
+      for (const stream of call.streams.values()) this.#closeStream(stream, reason === "closed");
       const stats = _snapshot(call);
       try {
         this.#onEnd?.(stats);
@@ -981,26 +1063,70 @@ export class MediaEcho implements AsyncDisposable {
     return _snapshot(call);
   }
 
-  #closeStream(stream: _Stream): void {
+  /**
+   * Ends a stream: drops what the delay holds, and closes its sockets, or with `pool` puts the
+   * pair into the pool when it is fully bound and the pool has room.
+   */
+  #closeStream(stream: _Stream, pool = false): void {
     if (stream.closed) return;
     stream.closed = true;
+    const [rtp, rtcp] = stream.sockets;
+    const keep = pool && stream.binding === 0 && this.#idle.size < this.#poolSize &&
+      stream.sockets.every((s) => s.endpoint !== undefined && s.slot !== undefined);
+    const idle: _Idle | undefined = keep
+      ? {
+        rtp: { endpoint: rtp.endpoint!, slot: rtp.slot! },
+        rtcp: rtcp && { endpoint: rtcp.endpoint!, slot: rtcp.slot! },
+        since: performance.now(),
+      }
+      : undefined;
     for (const socket of stream.sockets) {
       clearTimeout(socket.timer);
       socket.timer = undefined;
       for (let i = socket.head; i < socket.queue.length; i++) socket.queue[i]!.counters.dropped++;
       socket.queue = [];
       socket.head = 0;
-      socket.endpoint?.close();
+      if (socket.slot !== undefined) socket.slot.owner = undefined;
+      if (!keep) socket.endpoint?.close();
       socket.endpoint = undefined;
+      socket.slot = undefined;
     }
-    this.#release(stream);
+    this.#release(stream, idle);
   }
 
-  /** Gives a closed stream's pair back, once no bind of it is in flight. */
-  #release(stream: _Stream): void {
+  /** Gives a closed stream's pair back, once no bind of it is in flight; `idle`: still bound. */
+  #release(stream: _Stream, idle?: _Idle): void {
     if (stream.released || stream.binding > 0) return;
     stream.released = true;
     this.#free.add(stream.port);
+    if (idle === undefined) return;
+    this.#idle.set(stream.port, idle);
+    this.#sweep ??= setTimeout(() => this.#sweepIdle(), POOL_IDLE);
+  }
+
+  /** Closes the pairs idle for POOL_IDLE ms, and waits for the next one to be. */
+  #sweepIdle(): void {
+    this.#sweep = undefined;
+    const now = performance.now();
+    this.#closeIdle(now - POOL_IDLE);
+    for (const idle of this.#idle.values()) {
+      this.#sweep = setTimeout(() => this.#sweepIdle(), Math.max(1, Math.ceil(idle.since + POOL_IDLE - now)));
+      break;
+    }
+  }
+
+  /** Closes the pooled pairs back since before `before` (performance.now() time; Infinity: all). */
+  #closeIdle(before: number): void {
+    for (const [port, idle] of this.#idle) {
+      if (idle.since >= before) break;
+      this.#idle.delete(port);
+      idle.rtp.endpoint.close();
+      idle.rtcp?.endpoint.close();
+    }
+    if (this.#idle.size === 0) {
+      clearTimeout(this.#sweep);
+      this.#sweep = undefined;
+    }
   }
 
   #error(error: unknown, callId: string): void {
@@ -1030,8 +1156,15 @@ function _counters(): MediaCounters {
   return { packetsIn: 0, bytesIn: 0, packetsOut: 0, bytesOut: 0, dropped: 0 };
 }
 
-function _socket(port: number, rtcp: boolean): _Socket {
-  return { rtcp, port, endpoint: undefined, queue: [], head: 0, timer: undefined };
+function _socket(stream: _Stream, port: number, rtcp: boolean): _Socket {
+  return { stream, rtcp, port, endpoint: undefined, slot: undefined, queue: [], head: 0, timer: undefined };
+}
+
+/** A stream's socket takes a pooled endpoint: from now on its datagrams go to that socket. */
+function _adopt(socket: _Socket, bound: _Bound): void {
+  socket.endpoint = bound.endpoint;
+  socket.slot = bound.slot;
+  bound.slot.owner = socket;
 }
 
 function _ports(stream: _Stream): MediaPorts {

@@ -74,7 +74,7 @@ function required(headers: SipHeaders, name: string): string {
  * the engines build such objects more than twice as fast as ones whose base class declares
  * fields, and the parser builds one per message.)
  */
-abstract class SipMessageBase {
+export abstract class SipMessageBase {
   /** The SIP-Version of the start line, `SIP/2.0`. */
   declare version: string;
   /** The header fields, in order. */
@@ -246,7 +246,7 @@ export interface SipRequestInit extends SipMessageInit {
  *
  * @example
  * ```ts
- * import { SipRequest } from "./mod.ts";
+ * import { SipRequest } from "@sipecho/sipecho";
  * import assert from "node:assert/strict";
  *
  * const req = new SipRequest({
@@ -314,7 +314,7 @@ export interface SipResponseInit extends SipMessageInit {
  *
  * @example
  * ```ts
- * import { SipResponse } from "./mod.ts";
+ * import { SipResponse } from "@sipecho/sipecho";
  * import assert from "node:assert/strict";
  *
  * const res = new SipResponse({ status: 180, reason: "Ringing", headers: [["To", "<sip:b@x>;tag=9"]] });

@@ -422,10 +422,12 @@ export class MockPeer implements AsyncDisposable {
       timers: { ...DEFAULT_TIMERS, ...options.timers },
       timeout: this.#timeout,
       local: (transport) => this.#local(transport),
-      send: (request, data, to, transport) => {
-        this.server.send(data, to, transport);
-        this.#record({ time: Date.now(), direction: "out", transport, remote: to, message: request });
-      },
+      // Recorded when sent: at once on UDP and on an open connection, once a new connection
+      // (RFC 3261 §18.1.1) is open otherwise; before any answer can arrive either way.
+      send: (request, data, to, transport) =>
+        this.server.send(data, to, transport).then(() =>
+          this.#record({ time: Date.now(), direction: "out", transport, remote: to, message: request })
+        ),
       timeoutError: (what, timeout) => this.#timeoutError(what, timeout),
     });
   }
@@ -705,12 +707,20 @@ export class MockPeer implements AsyncDisposable {
    * final response (RFC 3261 §17.1): on UDP it is retransmitted (Timer A for INVITE, E for the
    * rest) until a response comes; a non-2xx final response to an INVITE is acknowledged
    * (§17.1.1.3); a 2xx makes a dialog whose `ack()`, `bye()` and `inDialog()` follow.
-   * Over TCP or WebSocket the request goes on a connection the other side opened.
+   * Over TCP or WebSocket (`transport`, or `;transport=tcp` in the URI) the request goes on
+   * the connection open to the destination, whichever side opened it; when there is none the
+   * mock opens one (RFC 3261 §18.1.1; WebSocket with the `sip` subprotocol, RFC 7118), is
+   * not retransmitted (§17.1.1.2: only on UDP) and still times out by Timer B or F. A
+   * connection that cannot be opened rejects at once. `close()` closes the connections the
+   * mock opened. The mock must listen on the transport: its address there is the Via sent-by
+   * and the Contact.
    *
    * @param options Method, URI, headers, body (`sdp: true` for an offer), transport, signal.
    * @returns The final response, the provisional ones, the dialog's next steps.
    * @throws {MockTimeoutError} When no final response came (Timer B or F, or `timeout`).
    * @throws {TypeError} On a bad option: a host name to resolve, a Via in `headers`.
+   * @throws {RangeError} If the mock does not listen on the transport.
+   * @throws {Error} If the request cannot be sent (a connection refused): `not sent: ...`.
    *
    * @example A call: INVITE, 200, ACK, BYE
    * ```ts

@@ -93,7 +93,7 @@ const EMPTY = new Uint8Array(0);
  * answer with: 400, 505 (SIP-Version), 416 (Request-URI scheme) or 513 (size).
  * @example Parsing an OPTIONS request
  * ```ts
- * import { parseMessage } from "./mod.ts";
+ * import { parseMessage } from "@sipecho/sipecho";
  * import assert from "node:assert/strict";
  *
  * const msg = parseMessage(
@@ -543,21 +543,17 @@ class Checks {
     const id = this.callIdChecked ? callId : parseCallId(callId);
     const parsedCSeq = this.seq >= 0 ? { seq: this.seq, method: this.seqMethod } : parseCSeq(cseq);
     checkCSeqMethod(message, parsedCSeq);
+    const hops = maxForwards === undefined
+      ? undefined
+      : this.maxForwardsNumber >= 0
+      ? this.maxForwardsNumber
+      : parseBoundedInteger(maxForwards, "Max-Forwards", 255);
     const length = contentLength === undefined
       ? undefined
       : this.contentLengthNumber >= 0
       ? this.contentLengthNumber
       : parseBoundedInteger(contentLength, "Content-Length", Number.MAX_SAFE_INTEGER);
-    message._prime(
-      id,
-      parsedCSeq,
-      maxForwards === undefined
-        ? undefined
-        : this.maxForwardsNumber >= 0
-        ? this.maxForwardsNumber
-        : parseBoundedInteger(maxForwards, "Max-Forwards", 255),
-      length,
-    );
+    message._prime(id, parsedCSeq, hops, length);
     return length;
   }
 }

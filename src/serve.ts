@@ -2,7 +2,8 @@
  * `serve()`: the pure {@linkcode SipPeer} on real sockets. This file joins the core to a
  * runtime's socket shim ({@linkcode RuntimeNet}); it holds the wire behaviour that is not in
  * the core: listen addresses, response routing on UDP (RFC 3261 §18.2.2), stream framing and
- * keep-alives on TCP (RFC 3261 §18.3, RFC 5626 §4.4.1), connection limits, the one timer
+ * keep-alives on TCP (RFC 3261 §18.3, RFC 5626 §4.4.1), connection limits, the connections
+ * `send()` opens (RFC 3261 §18.1.1), the one timer
  * that drives the peer's clock, and with `media` the RTP echo ({@linkcode MediaEcho}) wired to
  * the peer's answers, with the BYE the peer sends when a call's media goes silent.
  *
@@ -67,6 +68,8 @@ export interface ConnectionLimits {
   maxConnections: number;
   /** A connection that sends nothing for this long is closed, ms (default 300,000); 0 or `Infinity`: never. */
   idleTimeout: number;
+  /** `send()` gives up on a connection it opens that is not open after this long, ms (default 10,000). */
+  connectTimeout: number;
 }
 
 /**
@@ -173,19 +176,51 @@ export interface SipServer extends AsyncDisposable {
   uri(user?: string, transport?: ListenTransport): string;
   /**
    * Sends raw bytes (a request of the caller's own, say) from the server's sockets, so that
-   * the answers come back to them: on UDP from the first bound socket of the remote's address
-   * family; on TCP or WebSocket on a connection the remote opened (the server opens none;
-   * RFC 3261 §18.1.1 lets a request reuse an open connection). Not reported to `onTraffic`:
-   * the caller knows what it sent. Responses to such requests reach `onResponse`.
+   * the answers come back to them. On UDP from the first bound socket of the remote's address
+   * family, at once (before the promise settles). On TCP or WebSocket on the open connection
+   * with `remote` (one it opened or one the server opened before, RFC 3261 §18.1.1), written
+   * at once; when there is none, the server opens one (`ws://HOST:PORT/` with the `sip`
+   * subprotocol for WebSocket) and writes once it is open; sends to the same remote meanwhile
+   * share it, in order. Such a connection counts against `maxConnections`, closes when idle,
+   * and what arrives on it is framed and answered like on an accepted one (RFC 3261 §18.2.2:
+   * a request that comes on it is answered on it); `close()` closes it. Not reported to
+   * `onTraffic`: the caller knows what it sent. Responses to such requests reach `onResponse`.
    *
    * @param data The bytes of one message.
-   * @param remote Where to.
+   * @param remote Where to: an IP address, not a host name.
    * @param transport The transport (default `udp`).
-   * @throws {RangeError} If the server does not listen on `transport`, or (TCP, WebSocket) no
-   *   connection from `remote` is open.
-   * @throws {Error} If the server is closed.
+   * @returns Resolves once the bytes are handed to the socket.
+   * @throws {RangeError} (rejects) If the server does not listen on UDP (for `udp`), or the
+   *   connection limit is reached.
+   * @throws {Error} (rejects) If the server is closed, or the connection cannot be opened
+   *   (refused, unreachable, `connectTimeout`): the message says to where and why.
+   *
+   * @example
+   * ```ts
+   * import { serve } from "@sipecho/sipecho";
+   * import assert from "node:assert/strict";
+   *
+   * await using sut = await serve({ listen: [{ transport: "tcp", hostname: "127.0.0.1", port: 0 }] });
+   * const port = sut.addresses[0].port;
+   * const { promise, resolve } = Promise.withResolvers<number>();
+   * await using client = await serve({
+   *   listen: [{ transport: "tcp", hostname: "127.0.0.1", port: 0 }],
+   *   onResponse: (response) => resolve(response.status),
+   * });
+   * // No connection to the system under test yet: send() opens one, and the 200 comes back on it.
+   * await client.send(
+   *   new TextEncoder().encode(
+   *     `OPTIONS sip:echo@127.0.0.1:${port};transport=tcp SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:9;branch=z9hG4bK1\r\n` +
+   *       "From: <sip:a@127.0.0.1>;tag=1\r\nTo: <sip:echo@127.0.0.1>\r\nCall-ID: doc1\r\nCSeq: 1 OPTIONS\r\n" +
+   *       "Content-Length: 0\r\n\r\n",
+   *   ),
+   *   { address: "127.0.0.1", port },
+   *   "tcp",
+   * );
+   * assert.equal(await promise, 200);
+   * ```
    */
-  send(data: Uint8Array, remote: SocketAddress, transport?: ListenTransport): void;
+  send(data: Uint8Array, remote: SocketAddress, transport?: ListenTransport): Promise<void>;
   /** Resolves once the server is closed. */
   readonly closed: Promise<void>;
   /** Stops listening, closes every connection and timer; resolves when all is closed. */
@@ -200,6 +235,8 @@ interface _Connection {
   idle: ReturnType<typeof setTimeout> | undefined;
   lastData: number;
   open: boolean;
+  /** Of a connection the server opened: resolved once the shim reports it closed. */
+  ended: PromiseWithResolvers<void> | undefined;
 }
 
 /** The `Remote` the peer sees: it comes back unchanged in its outputs. */
@@ -228,7 +265,7 @@ interface _Bye {
 }
 
 const CRLF = new Uint8Array([13, 10]);
-const DEFAULT_LIMITS: ConnectionLimits = { maxConnections: 1024, idleTimeout: 300_000 };
+const DEFAULT_LIMITS: ConnectionLimits = { maxConnections: 1024, idleTimeout: 300_000, connectTimeout: 10_000 };
 /** setTimeout takes a signed 32-bit delay; a longer one fires at once. */
 const MAX_DELAY = 0x7fffffff;
 
@@ -338,6 +375,13 @@ export function describeMedia(stats: MediaCallStats, why: string): string {
   } ${ports} rtp ${rtp.packetsIn} in ${rtp.packetsOut} out (${rtp.bytesIn}/${rtp.bytesOut} bytes), rtcp ${rtcp.packetsIn} in ${rtcp.packetsOut} out (${rtcp.bytesIn}/${rtcp.bytesOut} bytes), ${stats.dropped} dropped, ${packets}`;
 }
 
+/** Why a connection failed, in words: the error's message and code (`ECONNREFUSED`). */
+function _reason(e: unknown): string {
+  if (!(e instanceof Error)) return String(e);
+  const code = (e as { code?: unknown }).code;
+  return typeof code === "string" && !e.message.includes(code) ? `${e.message} (${code})` : e.message;
+}
+
 function isWildcard(host: string): boolean {
   return host === "0.0.0.0" || host === "::" || host === "";
 }
@@ -385,6 +429,12 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
   /** Waits before sending a BYE in a dialog whose 2xx is not acknowledged yet (RFC 3261 §15). */
   const byeWaits = new Set<ReturnType<typeof setTimeout>>();
   const connections = new Set<_Connection>();
+  /** The connections `send()` is opening, by `transport|address|port`: sends meanwhile share one. */
+  const connecting = new Map<string, Promise<_Connection>>();
+  /** Gives up on the connections being opened, at close(). */
+  const connectAborts = new Set<AbortController>();
+  /** The ends of the connections the server opened, until the shim reports them. */
+  const openedEnds = new Set<Promise<void>>();
   const endpoints: DatagramEndpoint[] = [];
   const listeners: StreamListener[] = [];
   const addresses: BoundAddress[] = [];
@@ -421,8 +471,9 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
       remote.endpoint.send(out.data, to);
       onTraffic?.({ time: Date.now(), direction: "out", transport: "udp", remote: to, message: out.message });
     } else if (remote.connection !== undefined) {
-      // RFC 3261 §18.2.2: on a stream, the response goes back on the request's connection. If it
-      // has closed, the response is dropped (the peer does not open connections).
+      // RFC 3261 §18.2.2: on a stream, the response goes back on the request's connection (one
+      // the remote opened, or one send() opened). If it has closed, the response is dropped: no
+      // connection is opened for a response (§18.2.2 would open one to the sent-by).
       if (!remote.connection.open) {
         event("dropped", `${_what(out.message)}: the ${remote.transport} connection has closed`, remote);
         return;
@@ -649,9 +700,14 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
     } catch { /* already closed */ }
   }
 
-  function streamHandlers(transport: "tcp" | "ws") {
+  /** The handlers of the stream connections of a listener, or (`opened`) of those `send()` opens. */
+  function streamHandlers(transport: "tcp" | "ws", opened = false) {
     const byConn = new Map<StreamConnection, _Connection>();
     return {
+      /** What `serve()` keeps for a connection that was opened and not closed at once. */
+      connection(conn: StreamConnection): _Connection | undefined {
+        return byConn.get(conn);
+      },
       open(conn: StreamConnection) {
         if (closing !== undefined) {
           // Accepted while close() runs: it would hold an idle timer past close().
@@ -677,7 +733,9 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
           idle: undefined,
           lastData: now(),
           open: true,
+          ended: opened ? Promise.withResolvers<void>() : undefined,
         };
+        if (c.ended !== undefined) openedEnds.add(c.ended.promise);
         byConn.set(conn, c);
         connections.add(c);
         touch(c);
@@ -716,8 +774,63 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
         if (c.idle !== undefined) clearTimeout(c.idle);
         byConn.delete(conn);
         connections.delete(c);
+        if (c.ended !== undefined) {
+          openedEnds.delete(c.ended.promise);
+          c.ended.resolve();
+        }
       },
     };
+  }
+  const openedHandlers = { tcp: streamHandlers("tcp", true), ws: streamHandlers("ws", true) };
+
+  /**
+   * Opens a connection for `send()` (RFC 3261 §18.1.1: when none is open to the destination, a
+   * new one), or joins the one being opened to the same place. It is kept like an accepted one.
+   */
+  function connect(transport: "tcp" | "ws", address: string, port: number): Promise<_Connection> {
+    const key = `${transport}|${address}|${port}`;
+    const pending = connecting.get(key);
+    if (pending !== undefined) return pending;
+    const host = address.includes(":") ? `[${address}]` : address;
+    const where = `${transport} connection to ${host}:${port}`;
+    if (connections.size + connecting.size >= limits.maxConnections) {
+      return Promise.reject(
+        new RangeError(`send(): connection limit (${limits.maxConnections}) reached: cannot open a ${where}`),
+      );
+    }
+    const handlers = openedHandlers[transport];
+    const abort = new AbortController();
+    const timeout = setTimeout(
+      () => abort.abort(new Error(`not open after ${limits.connectTimeout} ms (connectTimeout)`)),
+      _delay(limits.connectTimeout),
+    );
+    connectAborts.add(abort);
+    let opening: Promise<StreamConnection>;
+    if (transport === "tcp" && net.connectStream !== undefined) {
+      opening = net.connectStream({ hostname: address, port, signal: abort.signal }, handlers);
+    } else if (transport === "ws" && net.connectWebSocket !== undefined) {
+      opening = net.connectWebSocket(`ws://${host}:${port}/`, handlers, abort.signal);
+    } else {
+      opening = Promise.reject(new Error(`the ${net.name} socket shim cannot open ${transport} connections`));
+    }
+    const result = opening
+      .then((conn) => {
+        const c = handlers.connection(conn);
+        if (c === undefined || !c.open) {
+          throw new Error(closing !== undefined ? "the server is closed" : "it closed as it opened");
+        }
+        return c;
+      })
+      .catch((e) => {
+        throw new Error(`send(): cannot open a ${where}: ${_reason(e)}`, { cause: e });
+      })
+      .finally(() => {
+        clearTimeout(timeout);
+        connectAborts.delete(abort);
+        connecting.delete(key);
+      });
+    connecting.set(key, result);
+    return result;
   }
 
   function close(): Promise<void> {
@@ -732,6 +845,8 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
         if (c.idle !== undefined) clearTimeout(c.idle);
         c.idle = undefined;
       }
+      for (const abort of connectAborts) abort.abort(new Error("the server is closed"));
+      await Promise.allSettled(connecting.values());
       for (const e of endpoints) {
         try {
           e.close();
@@ -740,6 +855,16 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
       // Every listener is closed even if one fails; `closed` must resolve.
       await Promise.allSettled(listeners.map(async (l) => await l.close()));
       for (const c of [...connections]) drop(c);
+      // The connections the server opened have no listener to wait for: wait (a while at most)
+      // for the shim to report them closed, so that no read or close handshake is left running.
+      if (openedEnds.size > 0) {
+        let wait: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([
+          Promise.all(openedEnds),
+          new Promise<void>((resolve) => wait = setTimeout(resolve, 2000)),
+        ]);
+        clearTimeout(wait);
+      }
       await media?.closeAll();
       peer?.close();
       options.signal?.removeEventListener("abort", onAbort);
@@ -836,24 +961,40 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
   if (options.signal?.aborted) await close();
   else options.signal?.addEventListener("abort", onAbort, { once: true });
 
-  /** `server.send()`: a datagram from a bound socket, or a write on an open connection. */
-  function sendRaw(data: Uint8Array, remote: SocketAddress, transport: ListenTransport = "udp"): void {
-    if (closing !== undefined) throw new Error("send(): the server is closed");
-    const address = unbracket(remote.address);
-    if (transport === "udp") {
-      const v6 = address.includes(":");
-      const endpoint = endpoints.find((e) => e.local.address.includes(":") === v6) ?? endpoints[0];
-      if (endpoint === undefined) throw new RangeError("send(): the server does not listen on udp");
-      endpoint.send(data, { address, port: remote.port });
-      return;
-    }
-    for (const c of connections) {
-      if (c.open && c.transport === transport && c.conn.remote.port === remote.port) {
-        const from = c.conn.remote.address;
-        if (from === address || from === `::ffff:${address}`) return c.conn.write(data);
+  /**
+   * `server.send()`: a datagram from a bound socket, or a write on the open connection with
+   * the remote, opening one when there is none. Synchronous but for opening a connection.
+   */
+  function sendRaw(data: Uint8Array, remote: SocketAddress, transport: ListenTransport = "udp"): Promise<void> {
+    try {
+      if (closing !== undefined) throw new Error("send(): the server is closed");
+      const address = unbracket(remote.address);
+      if (transport === "udp") {
+        const v6 = address.includes(":");
+        const endpoint = endpoints.find((e) => e.local.address.includes(":") === v6) ?? endpoints[0];
+        if (endpoint === undefined) throw new RangeError("send(): the server does not listen on udp");
+        endpoint.send(data, { address, port: remote.port });
+        return Promise.resolve();
       }
+      if (transport !== "tcp" && transport !== "ws") throw new RangeError(`send(): unknown transport "${transport}"`);
+      // RFC 3261 §18.1.1: a request goes on a connection already open to its destination (opened
+      // by either side); only when there is none is a new one opened.
+      for (const c of connections) {
+        if (c.open && c.transport === transport && c.conn.remote.port === remote.port) {
+          const from = c.conn.remote.address;
+          if (from === address || from === `::ffff:${address}`) {
+            c.conn.write(data);
+            return Promise.resolve();
+          }
+        }
+      }
+      return connect(transport, address, remote.port).then((c) => {
+        if (!c.open) throw new Error(`send(): the ${transport} connection to ${address}:${remote.port} has closed`);
+        c.conn.write(data);
+      });
+    } catch (e) {
+      return Promise.reject(e);
     }
-    throw new RangeError(`send(): no open ${transport} connection from ${address}:${remote.port}`);
   }
 
   const server: SipServer = {

@@ -63,6 +63,28 @@ export interface StreamListener {
   close(): Promise<void>;
 }
 
+/**
+ * Where to open a TCP connection (see {@linkcode RuntimeNet.connectStream}).
+ *
+ * @example
+ * ```ts
+ * import type { ConnectOptions } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const controller = new AbortController();
+ * const to: ConnectOptions = { hostname: "::1", port: 5060, signal: controller.signal };
+ * assert.equal(to.hostname.includes(":"), true);
+ * ```
+ */
+export interface ConnectOptions {
+  /** The IP address to connect to, without brackets (`127.0.0.1`, `::1`). */
+  hostname: string;
+  /** The port. */
+  port: number;
+  /** Gives up on a connection not yet open: the promise rejects with the abort reason. */
+  signal?: AbortSignal;
+}
+
 /** The socket abilities of one runtime. */
 export interface RuntimeNet {
   /** `deno` or `bun`. */
@@ -77,6 +99,19 @@ export interface RuntimeNet {
   listenStream(options: ListenOptions, handlers: StreamHandlers): Promise<StreamListener>;
   /** Listens for WebSocket connections with the `sip` subprotocol (RFC 7118 §4). */
   listenWebSocket(options: ListenOptions, handlers: StreamHandlers): Promise<StreamListener>;
+  /**
+   * Opens a TCP connection. Once it is open, `handlers.open` gets it (before the promise
+   * resolves), then its data and close go to `handlers` as for an accepted connection.
+   * Rejects when it cannot be opened (refused, unreachable, aborted). Optional: a shim without
+   * it serves, but `serve()` cannot open connections through it.
+   */
+  connectStream?(options: ConnectOptions, handlers: StreamHandlers): Promise<StreamConnection>;
+  /**
+   * Opens a WebSocket connection (`ws://HOST:PORT/`) offering the `sip` subprotocol, and
+   * rejects unless the server chose it (RFC 7118 §4). Then as {@linkcode connectStream}: each
+   * message goes to `handlers.data` whole.
+   */
+  connectWebSocket?(url: string, handlers: StreamHandlers, signal?: AbortSignal): Promise<StreamConnection>;
 }
 
 /** Removes the brackets of an IPv6 reference: `[::1]` -> `::1`. */

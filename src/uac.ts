@@ -200,8 +200,11 @@ export interface UacHost {
   readonly timeout: number;
   /** Our address on a transport, for Via and Contact. */
   local(transport: ListenTransport): SocketAddress;
-  /** Sends one request (and records it). Throws if it cannot be sent. */
-  send(request: SipRequest, data: Uint8Array, to: SocketAddress, transport: ListenTransport): void;
+  /**
+   * Sends one request (and records it): on TCP or WebSocket on the connection open to `to`,
+   * else on a new one. Rejects if it cannot be sent (the connection cannot be opened).
+   */
+  send(request: SipRequest, data: Uint8Array, to: SocketAddress, transport: ListenTransport): Promise<void>;
   /** The error for a request that got no final response in time. */
   timeoutError(what: string, timeout: number): Error;
 }
@@ -393,9 +396,15 @@ export class Uac {
       cancelWanted: false,
       cancelled: false,
     };
-    // Throws when it cannot be sent (no connection): nothing is kept then.
-    this.#host.send(request, tx.data, to, transport);
     this.#transactions.set(tx.key, tx);
+    // A request that cannot be sent (RFC 3261 §18.1.1: the connection cannot be opened) is a
+    // transport error: the transaction ends at once with it (§17.1.1.2, §17.1.2.2).
+    this.#host.send(request, tx.data, to, transport).catch((e) => {
+      if (tx.settled || this.#closed) return;
+      const why = e instanceof Error ? e.message : String(e);
+      this.#settle(tx, new Error(`${request.method} ${request.uri}: not sent: ${why}`, { cause: e }));
+      this.#terminate(tx);
+    });
     // RFC 3261 §17.1.1.2 Timer A, §17.1.2.2 Timer E: only on an unreliable transport.
     if (transport === "udp") tx.retransmit = this.#after(tx, T1, () => this.#retransmit(tx));
     // Timer B (INVITE) or F (non-INVITE): 64*T1 without a final response is a timeout.
@@ -494,7 +503,8 @@ export class Uac {
     this.#stopTimers(tx);
     const ack = this.#nonSuccessAck(tx.request, response);
     tx.ack = formatMessage(ack);
-    this.#host.send(ack, tx.ack, tx.to, tx.transport);
+    // A lost ACK shows as retransmissions of the final response (UDP), each acknowledged again.
+    this.#host.send(ack, tx.ack, tx.to, tx.transport).catch(() => {});
     // Timer D: at least 32 s on UDP to absorb retransmissions, 0 on a reliable transport.
     if (tx.transport === "udp") this.#after(tx, Math.max(32000, 64 * this.#host.timers.T1), () => this.#terminate(tx));
     else this.#terminate(tx);
@@ -529,11 +539,8 @@ export class Uac {
     for (const route of invite.headers.getFields("Route")) headers.push(["Route", route]);
     const cancel = new SipRequest({ method: "CANCEL", uri: invite.uri, headers });
     // Its outcome matters to nobody: the INVITE ends with 487 (or a 2xx that won the race).
-    try {
-      this.#start(cancel, tx.to, tx.transport, undefined).done.promise.catch(() => {});
-    } catch {
-      // The connection has closed: Timer B ends the INVITE.
-    }
+    // Not sent: Timer B ends the INVITE.
+    this.#start(cancel, tx.to, tx.transport, undefined).done.promise.catch(() => {});
   }
 
   /** RFC 3261 §17.1.1.3: the ACK of a non-2xx final response, in the INVITE's transaction. */
@@ -596,11 +603,8 @@ export class Uac {
   }
 
   #resend(request: SipRequest | undefined, data: Uint8Array, tx: _Transaction): void {
-    try {
-      this.#host.send(request ?? tx.request, data, tx.to, tx.transport);
-    } catch {
-      // The connection has closed: Timer B or F ends the transaction.
-    }
+    // Not sent: Timer B or F ends the transaction.
+    this.#host.send(request ?? tx.request, data, tx.to, tx.transport).catch(() => {});
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -679,7 +683,8 @@ export class Uac {
         if (ack !== undefined) return ack;
         ack = this.#successAck(request, response, d, options);
         const data = formatMessage(ack);
-        this.#host.send(ack, data, d.destination, d.transport);
+        // Not sent (the connection cannot be reopened): the BYE that follows fails the same way.
+        this.#host.send(ack, data, d.destination, d.transport).catch(() => {});
         const sent = ack;
         tx.on2xx = () => this.#resend(sent, data, tx);
         return ack;

@@ -607,7 +607,7 @@ describe("MockPeer.request()", () => {
       assert.equal(peer.received.at(-1)?.transport, "tcp");
       await assert.rejects(
         peer.request({ method: "OPTIONS", uri: "sip:bob@127.0.0.1:1;transport=tcp" }),
-        /no open tcp connection from 127\.0\.0\.1:1/,
+        /not sent: send\(\): cannot open a tcp connection to 127\.0\.0\.1:1: /,
       );
     } finally {
       socket.destroy();
@@ -704,12 +704,18 @@ describe("the hooks the mock peer uses", () => {
     const sut = await rawUdp();
     try {
       await using server = await serve({ listen: [{ transport: "udp", hostname: "127.0.0.1", port: 0 }] });
-      server.send(options("raw"), { address: "127.0.0.1", port: sut.port });
+      // Sent at once: the promise only reports how it went.
+      const sent = server.send(options("raw"), { address: "127.0.0.1", port: sut.port });
       await until(() => sut.inbox.length === 1, "the datagram");
+      await sent;
       assert.equal(sut.inbox[0].from.port, server.addresses[0].port);
-      assert.throws(() => server.send(options("raw"), { address: "127.0.0.1", port: sut.port }, "tcp"), RangeError);
+      // Nothing listens on TCP there: the connection send() opens is refused.
+      await assert.rejects(
+        server.send(options("raw"), { address: "127.0.0.1", port: sut.port }, "tcp"),
+        /send\(\): cannot open a tcp connection to 127\.0\.0\.1:\d+: /,
+      );
       await server.close();
-      assert.throws(() => server.send(options("raw"), { address: "127.0.0.1", port: sut.port }), /closed/);
+      await assert.rejects(server.send(options("raw"), { address: "127.0.0.1", port: sut.port }), /closed/);
     } finally {
       await sut.close();
     }

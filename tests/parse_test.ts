@@ -418,6 +418,13 @@ describe("parseMessage() fast paths and exact checks", () => {
     }
   });
 
+  test("parseMessage() reports the first fault in the order of the exact checks", () => {
+    const lines = [...INVITE.slice(0, 2), "Max-Forwards: 300", ...INVITE.slice(3, 7), "Content-Length: x"];
+    assert.match(parseError(sip(lines)).message, /^Cannot parse Max-Forwards: 300 is over 255/);
+    const cseq = lines.map((l) => l.startsWith("CSeq") ? "CSeq: 1 BYE" : l);
+    assert.match(parseError(sip(cseq)).message, /^Cannot parse CSeq: method "BYE" does not match/);
+  });
+
   test("parseMessage() accepts a repeated Content-Length with the same value and no other repeat", () => {
     assert.equal(request(sip([...INVITE.slice(0, 7), "Content-Length: 2", "l: 2"], "ab")).bodyText, "ab");
     for (const line of INVITE.slice(2, 7)) {

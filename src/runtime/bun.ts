@@ -5,6 +5,7 @@
  */
 
 import type {
+  ConnectOptions,
   DatagramEndpoint,
   ListenOptions,
   RuntimeNet,
@@ -14,6 +15,7 @@ import type {
   StreamListener,
 } from "../transport.ts";
 import { offersSipSubprotocol, webSocketPayload } from "../transport.ts";
+import { connectWebSocket } from "./websocket_client.ts";
 
 // The few Bun types used here, declared rather than imported (no type package needed).
 interface BunUdpSocket {
@@ -27,6 +29,14 @@ interface BunTcpSocket<T> {
   readonly remotePort: number;
   write(data: Uint8Array): number;
   end(): void;
+}
+interface BunTcpSocketHandlers<T> {
+  open(socket: BunTcpSocket<T>): void;
+  data(socket: BunTcpSocket<T>, data: Uint8Array): void;
+  drain(socket: BunTcpSocket<T>): void;
+  close(socket: BunTcpSocket<T>): void;
+  error?(socket: BunTcpSocket<T>, e: unknown): void;
+  connectError?(socket: BunTcpSocket<T>, e: unknown): void;
 }
 interface BunTcpListener {
   readonly hostname: string;
@@ -54,17 +64,8 @@ declare const Bun: {
       error?(e: unknown): void;
     };
   }): Promise<BunUdpSocket>;
-  listen<T>(options: {
-    hostname: string;
-    port: number;
-    socket: {
-      open(socket: BunTcpSocket<T>): void;
-      data(socket: BunTcpSocket<T>, data: Uint8Array): void;
-      drain(socket: BunTcpSocket<T>): void;
-      close(socket: BunTcpSocket<T>): void;
-      error?(socket: BunTcpSocket<T>, e: unknown): void;
-    };
-  }): BunTcpListener;
+  listen<T>(options: { hostname: string; port: number; socket: BunTcpSocketHandlers<T> }): BunTcpListener;
+  connect<T>(options: { hostname: string; port: number; socket: BunTcpSocketHandlers<T> }): Promise<BunTcpSocket<T>>;
   serve<T>(options: {
     hostname: string;
     port: number;
@@ -131,43 +132,58 @@ function flush(socket: BunTcpSocket<TcpState>): void {
   }
 }
 
+/**
+ * The socket handlers of a TCP connection, accepted or opened. `wanted` (connect only) says
+ * whether the connection is still wanted when it opens: if not, it is ended unreported.
+ */
+function tcpSocket(handlers: StreamHandlers, wanted = () => true): BunTcpSocketHandlers<TcpState> {
+  return {
+    open(socket) {
+      const state: TcpState = {
+        pending: [],
+        closed: false,
+        conn: {
+          remote: { address: socket.remoteAddress, port: socket.remotePort },
+          write(data) {
+            if (state.closed) return;
+            state.pending.push(data);
+            if (state.pending.length === 1) flush(socket);
+          },
+          close() {
+            if (!state.closed) socket.end();
+          },
+        },
+      };
+      socket.data = state;
+      if (!wanted()) {
+        state.closed = true;
+        socket.end();
+        return;
+      }
+      handlers.open(state.conn);
+    },
+    data(socket, data) {
+      if (!socket.data.closed) handlers.data(socket.data.conn, data);
+    },
+    drain: flush,
+    close(socket) {
+      if (socket.data === undefined || socket.data.closed) return;
+      socket.data.closed = true;
+      handlers.close(socket.data.conn);
+    },
+    error() {},
+    // The promise of Bun.connect rejects; nothing was reported.
+    connectError() {},
+  };
+}
+
 // Async so that a failed listen (Bun throws at once) is a rejected promise, as the contract says.
 // deno-lint-ignore require-await
 async function listenStream(options: ListenOptions, handlers: StreamHandlers): Promise<StreamListener> {
   const listener = Bun.listen<TcpState>({
     hostname: options.hostname,
     port: options.port,
-    socket: {
-      open(socket) {
-        const state: TcpState = {
-          pending: [],
-          closed: false,
-          conn: {
-            remote: { address: socket.remoteAddress, port: socket.remotePort },
-            write(data) {
-              if (state.closed) return;
-              state.pending.push(data);
-              if (state.pending.length === 1) flush(socket);
-            },
-            close() {
-              if (!state.closed) socket.end();
-            },
-          },
-        };
-        socket.data = state;
-        handlers.open(state.conn);
-      },
-      data(socket, data) {
-        if (!socket.data.closed) handlers.data(socket.data.conn, data);
-      },
-      drain: flush,
-      close(socket) {
-        if (socket.data.closed) return;
-        socket.data.closed = true;
-        handlers.close(socket.data.conn);
-      },
-      error() {},
-    },
+    socket: tcpSocket(handlers),
   });
   return {
     local: { address: listener.hostname, port: listener.port },
@@ -176,6 +192,32 @@ async function listenStream(options: ListenOptions, handlers: StreamHandlers): P
       return Promise.resolve();
     },
   };
+}
+
+/** An outgoing TCP connection (`Bun.connect`, which takes no signal: an abort stops waiting for it). */
+async function connectStream(options: ConnectOptions, handlers: StreamHandlers): Promise<StreamConnection> {
+  const signal = options.signal;
+  signal?.throwIfAborted();
+  const connecting = Bun.connect<TcpState>({
+    hostname: options.hostname,
+    port: options.port,
+    socket: tcpSocket(handlers, () => !signal?.aborted),
+  });
+  let socket: BunTcpSocket<TcpState>;
+  if (signal === undefined) socket = await connecting;
+  else {
+    const aborted = Promise.withResolvers<never>();
+    const onAbort = () => aborted.reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      socket = await Promise.race([connecting, aborted.promise]);
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+    }
+  }
+  // Bun reports `open` before the promise resolves; a connection aborted meanwhile was ended there.
+  if (socket.data?.closed !== false) throw signal?.reason ?? new Error("the connection closed as it opened");
+  return socket.data.conn;
 }
 
 // deno-lint-ignore require-await
@@ -222,4 +264,11 @@ async function listenWebSocket(options: ListenOptions, handlers: StreamHandlers)
 }
 
 /** The Bun implementation of {@linkcode RuntimeNet}. */
-export const bunNet: RuntimeNet = { name: "bun", listenDatagram, listenStream, listenWebSocket };
+export const bunNet: RuntimeNet = {
+  name: "bun",
+  listenDatagram,
+  listenStream,
+  listenWebSocket,
+  connectStream,
+  connectWebSocket,
+};
