@@ -6,7 +6,25 @@
 
 import type { SipMessage } from "./message.ts";
 
-/** Which explicit limit a message broke, when a {@linkcode SipParseError} is about a limit. */
+/**
+ * Which explicit limit a message broke, when a {@linkcode SipParseError} is about a limit.
+ *
+ * @example
+ * ```ts
+ * import { parseMessage, type SipLimit, SipParseError } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const wire = "OPTIONS sip:a@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:b@h>;tag=1\r\n" +
+ *   "To: <sip:a@h>\r\nCall-ID: c\r\nCSeq: 1 OPTIONS\r\n\r\n"; // five header fields
+ * let limit: SipLimit | undefined;
+ * try {
+ *   parseMessage(wire, { maxHeaders: 4 });
+ * } catch (e) {
+ *   if (e instanceof SipParseError) limit = e.limit;
+ * }
+ * assert.equal(limit, "maxHeaders");
+ * ```
+ */
 export type SipLimit = "maxMessageSize" | "maxHeaders" | "maxBuffered";
 
 /**
@@ -45,6 +63,8 @@ export class SipParseError extends SyntaxError {
   partial?: SipMessage;
 
   /**
+   * Makes the error for a problem at `offset`.
+   *
    * @param message What was wrong and where, e.g. `Cannot parse CSeq: sequence number is not a number`.
    * @param offset Byte offset in the input.
    * @param status Status code a UAS should answer with.

@@ -8,13 +8,40 @@
 import { SipParseError } from "./errors.ts";
 import { DEFAULT_MAX_MESSAGE_SIZE } from "./parse.ts";
 
-/** What a {@linkcode StreamFramer} yields: a whole message, or a keep-alive ping to answer. */
+/**
+ * What a {@linkcode StreamFramer} yields: a whole message, or a keep-alive ping to answer.
+ *
+ * @example
+ * ```ts
+ * import { type FramerEvent, StreamFramer } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const chunk = new TextEncoder().encode("\r\n\r\nOPTIONS sip:a@b SIP/2.0\r\nl: 0\r\n\r\n");
+ * const events: FramerEvent[] = new StreamFramer().push(chunk);
+ * assert.equal(events[0].type, "keepalive");
+ * assert.ok(events[1].type === "message");
+ * assert.equal(new TextDecoder().decode(events[1].bytes), "OPTIONS sip:a@b SIP/2.0\r\nl: 0\r\n\r\n");
+ * ```
+ */
 export type FramerEvent =
   | { type: "message"; bytes: Uint8Array }
   /** RFC 5626 §3.5.1: a double-CRLF ping; answer it with a single CRLF (the pong). */
   | { type: "keepalive" };
 
-/** Limits for a {@linkcode StreamFramer}. */
+/**
+ * Limits for a {@linkcode StreamFramer}.
+ *
+ * @example
+ * ```ts
+ * import { type FramerOptions, SipParseError, StreamFramer } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const options: FramerOptions = { maxMessageSize: 1024 };
+ * const framer = new StreamFramer(options);
+ * const head = new TextEncoder().encode("MESSAGE sip:a@b SIP/2.0\r\nContent-Length: 2000\r\n\r\n");
+ * assert.throws(() => framer.push(head), (e) => e instanceof SipParseError && e.status === 513);
+ * ```
+ */
 export interface FramerOptions {
   /**
    * Largest message accepted, header section and body, in bytes (default 65,535). It also
@@ -54,7 +81,11 @@ export class StreamFramer {
   #maxMessageSize: number;
   #failed: SipParseError | undefined;
 
-  /** @param options Limits. */
+  /**
+   * Makes a framer with nothing buffered.
+   *
+   * @param options Limits.
+   */
   constructor(options: FramerOptions = {}) {
     this.#maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
   }

@@ -11,11 +11,30 @@
 import { CALL_ID } from "./grammar.ts";
 import { _setParam, type Params, parseUri, type Uri, UriError } from "./uri.ts";
 
-/** A header value that cannot be parsed. The message reads `Cannot parse Via: ...`. */
+/**
+ * A header value that cannot be parsed. The message reads `Cannot parse Via: ...`.
+ *
+ * @example
+ * ```ts
+ * import { HeaderError, parseCSeq } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * try {
+ *   parseCSeq("one INVITE");
+ *   assert.fail("should throw");
+ * } catch (e) {
+ *   assert.ok(e instanceof HeaderError);
+ *   assert.equal(e.header, "CSeq");
+ *   assert.equal(e.message, "Cannot parse CSeq: sequence number is not a number");
+ * }
+ * ```
+ */
 export class HeaderError extends SyntaxError {
   /** The canonical header name. */
   readonly header: string;
   /**
+   * Makes the error; its message reads `Cannot parse <header>: <problem>`.
+   *
    * @param header Canonical header name.
    * @param problem What was wrong.
    */
@@ -26,7 +45,21 @@ export class HeaderError extends SyntaxError {
   }
 }
 
-/** One Via header value (RFC 3261 §20.42, §25.1 via-parm; RFC 3581 rport). */
+/**
+ * One Via header value (RFC 3261 §20.42, §25.1 via-parm; RFC 3581 rport).
+ *
+ * @example
+ * ```ts
+ * import { parseVia, type Via } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const via: Via = parseVia("SIP/2.0/tcp client.example.com:5060;branch=z9hG4bK74b;received=192.0.2.1");
+ * assert.equal(via.transport, "TCP");
+ * assert.equal(via.host, "client.example.com");
+ * assert.equal(via.received, "192.0.2.1");
+ * assert.deepEqual(via.params, { branch: "z9hG4bK74b", received: "192.0.2.1" });
+ * ```
+ */
 export interface Via {
   /** Protocol name and version, `SIP/2.0`. */
   protocol: string;
@@ -50,7 +83,22 @@ export interface Via {
   ttl?: number;
 }
 
-/** A name-addr or addr-spec with header parameters: From, To, Contact, Route, ... */
+/**
+ * A name-addr or addr-spec with header parameters: From, To, Contact, Route, ...
+ *
+ * @example
+ * ```ts
+ * import { type NameAddress, parseNameAddress } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const to: NameAddress = parseNameAddress("<sip:bob@biloxi.example.com;transport=tcp>;tag=a6c85cf", "To");
+ * assert.equal(to.displayName, undefined);
+ * assert.equal(to.uri, "sip:bob@biloxi.example.com;transport=tcp");
+ * assert.equal(to.parsedUri.scheme, "sip");
+ * assert.deepEqual(to.params, { tag: "a6c85cf" });
+ * assert.equal(to.tag, "a6c85cf");
+ * ```
+ */
 export interface NameAddress {
   /** The display name, unquoted, if any. */
   displayName?: string;
@@ -64,7 +112,21 @@ export interface NameAddress {
   tag?: string;
 }
 
-/** One Contact value (RFC 3261 §20.10). */
+/**
+ * One Contact value (RFC 3261 §20.10).
+ *
+ * @example
+ * ```ts
+ * import { type Contact, parseContact } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const contact: Contact = parseContact('"Mr. Watson" <sip:watson@worcester.example.com>;q=0.7;expires=3600');
+ * assert.equal(contact.displayName, "Mr. Watson");
+ * assert.equal(contact.uri, "sip:watson@worcester.example.com");
+ * assert.equal(contact.q, 0.7);
+ * assert.equal(contact.expires, 3600);
+ * ```
+ */
 export interface Contact extends NameAddress {
   /** The expires parameter, seconds (values over 2^32-1 are taken as 2^32-1). */
   expires?: number;
@@ -72,7 +134,18 @@ export interface Contact extends NameAddress {
   q?: number;
 }
 
-/** The CSeq header (RFC 3261 §20.16). */
+/**
+ * The CSeq header (RFC 3261 §20.16).
+ *
+ * @example
+ * ```ts
+ * import { type CSeq, parseCSeq } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const cseq: CSeq = parseCSeq("4711 INVITE");
+ * assert.deepEqual(cseq, { seq: 4711, method: "INVITE" });
+ * ```
+ */
 export interface CSeq {
   /** Sequence number, 0..2^31-1. */
   seq: number;
@@ -80,7 +153,19 @@ export interface CSeq {
   method: string;
 }
 
-/** The Content-Type header (RFC 3261 §20.15). */
+/**
+ * The Content-Type header (RFC 3261 §20.15).
+ *
+ * @example
+ * ```ts
+ * import { type MediaType, parseMediaType } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const type: MediaType = parseMediaType('Multipart/Mixed; boundary="unique-boundary-1"');
+ * assert.equal(type.mediaType, "multipart/mixed");
+ * assert.equal(type.params.boundary, "unique-boundary-1"); // quotes removed
+ * ```
+ */
 export interface MediaType {
   /** `type/subtype` in lower case, e.g. `application/sdp`. */
   mediaType: string;

@@ -5,7 +5,18 @@
  * @module
  */
 
-/** One header field as it appears in the message: its name and its (unfolded) value. */
+/**
+ * One header field as it appears in the message: its name and its (unfolded) value.
+ *
+ * @example
+ * ```ts
+ * import { type HeaderField, SipHeaders } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const fields: HeaderField[] = new SipHeaders([["i", "a84b4c76e66710"], ["X-Trace", "1"]]).fields;
+ * assert.deepEqual(fields, [{ name: "Call-ID", value: "a84b4c76e66710" }, { name: "X-Trace", value: "1" }]);
+ * ```
+ */
 export interface HeaderField {
   /** The canonical name for known headers (`Call-ID`), else the name as written. */
   readonly name: string;
@@ -266,6 +277,8 @@ export class SipHeaders implements Iterable<[string, string]> {
   #version = 0;
 
   /**
+   * Makes headers from name/value pairs, kept in order.
+   *
    * @param init Name/value pairs; names are canonicalised.
    */
   constructor(init?: Iterable<readonly [string, string]>) {

@@ -4,8 +4,13 @@
  *
  * - Ports: each accepted stream gets an even RTP port from a bounded range and RTCP on the next
  *   odd port (RFC 3550 §11), or only the RTP port when RTP and RTCP are multiplexed
- *   (`a=rtcp-mux`, RFC 5761 §4, §5.1.1). Ports go back to the range when the call ends, the
- *   least recently released first, so a late packet of an old call rarely lands on a new one.
+ *   (`a=rtcp-mux`, RFC 5761 §4, §5.1.1). Ports go back to the range when the call ends.
+ * - A pool of bound pairs: a call ended by {@linkcode MediaEcho.close} (the SIP side's BYE,
+ *   CANCEL or failed INVITE) leaves its sockets bound, up to `poolSize` pairs, and the next
+ *   call takes such a pair, the one back longest, without binding; what arrives at a pair in
+ *   the pool is dropped, and a pair unused for 5 s is closed. Without pooled pairs, a new call
+ *   takes the port pair released longest ago, so a late packet of an old call rarely lands on a
+ *   new one (a pooled pair comes back sooner: after the others in the pool).
  * - Symmetric RTP (RFC 4961 §3): the echo leaves from the port the packet arrived on, and goes
  *   to the packet's actual source, not to the address in the caller's SDP; behind a NAT that is
  *   the only address that works (latching, RFC 7362 §4).
@@ -18,14 +23,16 @@
  * for the RTP port of m-line `index` of call `callId` while it writes the SDP answer
  * (`PeerOptions.rtpPort`). `reserve()` takes a port pair from the free list at once, so the
  * answer can name it, and starts binding the sockets in the same turn (both shims bind inside
- * `listenDatagram()`, before its promise settles), before the 200 OK leaves. A pre-bound
- * pool was the other choice: it binds every idle port up front (one descriptor per port, 10,000
- * for a 20000-29999 range, idle ones receiving strays) or needs a refill policy, for no gain
- * when binding a UDP socket takes microseconds. The cost of binding after announcing: if another
- * program holds an announced port, the bind fails after a few retries and the call ends with
- * reason `error` (the SIP side sends BYE). {@linkcode MediaEcho.open} is the asynchronous way for
- * a caller that can wait before answering: it binds first and moves to another pair if one is
- * taken.
+ * `listenDatagram()`, before its promise settles), before the 200 OK leaves; a pair from the
+ * pool is ready at once. Why a pool filled by ended calls, not bound up front: binding every idle
+ * port (one descriptor per port, 10,000 for a 20000-29999 range) holds them all for nothing, and
+ * binding per call costs: on Deno, 40 µs of CPU per socket (bind, a receive pending on its own
+ * buffer, the cancelled receive at close, the port held until a later turn), two per call,
+ * enough at 2,500 calls/s to make the SIP side fall behind. The cost of binding after
+ * announcing: if another program holds an announced port, the bind fails after a few retries and
+ * the call ends with reason `error` (the SIP side sends BYE). {@linkcode MediaEcho.open} is the
+ * asynchronous way for a caller that can wait before answering: it binds first and moves to
+ * another pair if one is taken.
  *
  * Wiring with the peer, in outline (what `serve({ media })` does):
  * ```ts ignore
@@ -290,6 +297,10 @@ const BIND_RETRY_DELAYS = [2, 4, 8, 16, 32];
 const DEFAULT_POOL_SIZE = 128;
 // A pair left unused this long is closed: the pool is for a steady flow of calls.
 const POOL_IDLE = 5_000;
+// RFC 8085 §3.2: a UDP application keeps its datagrams within the path MTU; with jumbo Ethernet
+// frames (9000 bytes) a datagram carries at most 8972 bytes. Longer ones are not taken (on Deno
+// each socket has a receive buffer of this size, instead of 64 KiB).
+const MAX_PACKET = 9000;
 // How many other pairs open() tries when a pair cannot be bound (another program holds it).
 const OTHER_PAIRS = 3;
 const MAX_TIMER = 2 ** 31 - 1;
@@ -442,6 +453,8 @@ export class MediaEcho implements AsyncDisposable {
   #pending = new Set<Promise<unknown>>();
 
   /**
+   * Makes an echo with the whole port range free; no socket is bound until a call gets ports.
+   *
    * @param options The socket shim, the bind address, the port range, and the echo's behaviour.
    * @throws {TypeError} If `net` is not a socket shim or `hostname` is empty.
    * @throws {RangeError} If the port range is not two ports from 1 to 65535, low to high, holding
@@ -735,8 +748,9 @@ export class MediaEcho implements AsyncDisposable {
   }
 
   /**
-   * Ends the media of a call (BYE, CANCEL, a failed INVITE): closes its sockets, drops what
-   * is still held back, frees its ports, calls `onEnd` with reason `closed`.
+   * Ends the media of a call (BYE, CANCEL, a failed INVITE): drops what is still held back,
+   * frees its ports (their sockets stay bound in the pool for a next call while it has room,
+   * else they are closed), calls `onEnd` with reason `closed`.
    *
    * @param callId The Call-ID.
    * @returns The final stats, or `undefined` if the call had no media.
@@ -900,7 +914,7 @@ export class MediaEcho implements AsyncDisposable {
       if (stream.closed) return;
       try {
         const endpoint = await this.#net.listenDatagram(
-          { hostname: this.#hostname, port: socket.port },
+          { hostname: this.#hostname, port: socket.port, maxDatagram: MAX_PACKET },
           (data, from) => {
             const owner = slot.owner;
             if (owner !== undefined) this.#packet(owner.stream, owner, data, from);

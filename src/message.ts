@@ -27,7 +27,21 @@ import { parseUri, type Uri } from "./uri.ts";
 
 const EMPTY = new Uint8Array(0);
 
-/** What both requests and responses are built from. */
+/**
+ * What both requests and responses are built from.
+ *
+ * @example
+ * ```ts
+ * import { SipHeaders, type SipMessageInit, SipResponse } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const init: SipMessageInit = { headers: new SipHeaders([["Content-Type", "text/plain"]]), body: "hi" };
+ * const response = new SipResponse({ ...init, status: 200, reason: "OK" });
+ * assert.equal(response.version, "SIP/2.0");
+ * assert.deepEqual(response.body, new TextEncoder().encode("hi"));
+ * assert.equal(response.contentType?.mediaType, "text/plain");
+ * ```
+ */
 export interface SipMessageInit {
   /** Header fields as name/value pairs or a {@linkcode SipHeaders}. */
   headers?: SipHeaders | Iterable<readonly [string, string]>;
@@ -37,7 +51,22 @@ export interface SipMessageInit {
   version?: string;
 }
 
-/** A request or a response. */
+/**
+ * A request or a response.
+ *
+ * @example
+ * ```ts
+ * import { parseMessage, type SipMessage } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * function startLine(message: SipMessage): string {
+ *   return message.type === "request" ? `${message.method} ${message.uri}` : `${message.status} ${message.reason}`;
+ * }
+ * const wire = "SIP/2.0 180 Ringing\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@h>;tag=1\r\n" +
+ *   "To: <sip:b@h>;tag=2\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\n\r\n";
+ * assert.equal(startLine(parseMessage(wire)), "180 Ringing");
+ * ```
+ */
 export type SipMessage = SipRequest | SipResponse;
 
 const encoder = new TextEncoder();
@@ -73,6 +102,16 @@ function required(headers: SipHeaders, name: string): string {
  * (Fields are assigned in constructors and the cache lives in a private field of each subclass:
  * the engines build such objects more than twice as fast as ones whose base class declares
  * fields, and the parser builds one per message.)
+  *
+  * @example
+  * ```ts
+  * import { type SipMessageBase, SipRequest, SipResponse } from "@sipecho/sipecho";
+  * import assert from "node:assert/strict";
+  *
+  * const callIdOf = (message: SipMessageBase) => message.callId;
+  * assert.equal(callIdOf(new SipRequest({ method: "BYE", uri: "sip:a@h", headers: [["Call-ID", "c1"]] })), "c1");
+  * assert.equal(callIdOf(new SipResponse({ status: 200, reason: "OK", headers: [["i", "c1"]] })), "c1");
+  * ```
  */
 export abstract class SipMessageBase {
   /** The SIP-Version of the start line, `SIP/2.0`. */
@@ -82,6 +121,11 @@ export abstract class SipMessageBase {
   /** The body as bytes (empty when there is none). */
   declare body: Uint8Array;
 
+  /**
+   * Sets the SIP-Version (default `SIP/2.0`), the headers and the body (text is encoded as UTF-8).
+   *
+   * @param init Version, headers and body.
+   */
   constructor(init: SipMessageInit) {
     this.version = init.version ?? "SIP/2.0";
     this.headers = init.headers instanceof SipHeaders ? init.headers : new SipHeaders(init.headers);
@@ -233,7 +277,20 @@ export abstract class SipMessageBase {
   }
 }
 
-/** What a {@linkcode SipRequest} is built from. */
+/**
+ * What a {@linkcode SipRequest} is built from.
+ *
+ * @example
+ * ```ts
+ * import { SipRequest, type SipRequestInit } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const init: SipRequestInit = { method: "MESSAGE", uri: "sip:bob@192.0.2.4;transport=tcp", body: "Hello" };
+ * const request = new SipRequest(init);
+ * assert.equal(request.requestUri.scheme, "sip");
+ * assert.equal(request.bodyText, "Hello");
+ * ```
+ */
 export interface SipRequestInit extends SipMessageInit {
   /** The method, case-sensitive (`INVITE`, or an extension method). */
   method: string;
@@ -269,7 +326,11 @@ export class SipRequest extends SipMessageBase {
   #uriText: string | undefined;
   #uriParsed: Uri | undefined;
 
-  /** @param init Method, Request-URI, headers and body. */
+  /**
+   * Makes a request; nothing is parsed until a view is read.
+   *
+   * @param init Method, Request-URI, headers and body.
+   */
   constructor(init: SipRequestInit) {
     super(init);
     this.type = "request";
@@ -301,7 +362,20 @@ export class SipRequest extends SipMessageBase {
   }
 }
 
-/** What a {@linkcode SipResponse} is built from. */
+/**
+ * What a {@linkcode SipResponse} is built from.
+ *
+ * @example
+ * ```ts
+ * import { SipResponse, type SipResponseInit } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const init: SipResponseInit = { status: 486, reason: "Busy Here", headers: [["Retry-After", "60"]] };
+ * const response = new SipResponse(init);
+ * assert.equal(response.status, 486);
+ * assert.equal(response.headers.get("Retry-After"), "60");
+ * ```
+ */
 export interface SipResponseInit extends SipMessageInit {
   /** The status code, 100..699. */
   status: number;
@@ -330,7 +404,11 @@ export class SipResponse extends SipMessageBase {
   declare reason: string;
   #views: Views | undefined;
 
-  /** @param init Status, reason, headers and body. */
+  /**
+   * Makes a response; nothing is parsed until a view is read.
+   *
+   * @param init Status, reason, headers and body.
+   */
   constructor(init: SipResponseInit) {
     super(init);
     this.type = "response";

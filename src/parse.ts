@@ -51,7 +51,22 @@ import type { CSeq } from "./header_values.ts";
 import { type SipMessage, SipRequest, SipResponse } from "./message.ts";
 import { parseUri, UriError } from "./uri.ts";
 
-/** Limits and choices for {@linkcode parseMessage}. */
+/**
+ * Limits and choices for {@linkcode parseMessage}.
+ *
+ * @example
+ * ```ts
+ * import { parseMessage, type ParseOptions, SipParseError } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const wire = "OPTIONS tel:+1-201-555-0123 SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\n" +
+ *   "From: <sip:a@h>;tag=1\r\nTo: <tel:+1-201-555-0123>\r\nCall-ID: c\r\nCSeq: 1 OPTIONS\r\n\r\n";
+ * const options: ParseOptions = { uriSchemes: ["sip", "sips"] };
+ * assert.throws(() => parseMessage(wire, options), (e) => e instanceof SipParseError && e.status === 416);
+ * assert.throws(() => parseMessage(wire, { stream: true }), /Content-Length/); // a stream needs one
+ * assert.equal(parseMessage(wire).type, "request");
+ * ```
+ */
 export interface ParseOptions {
   /** Largest message accepted, in bytes (default 65,535: the largest UDP payload). Over it: 513. */
   maxMessageSize?: number;
@@ -67,9 +82,34 @@ export interface ParseOptions {
   stream?: boolean;
 }
 
-/** Default limit on message size, in bytes. */
+/**
+ * Default limit on message size, in bytes.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_MAX_MESSAGE_SIZE, parseMessage, SipParseError } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(DEFAULT_MAX_MESSAGE_SIZE, 65535);
+ * const tooBig = "x".repeat(DEFAULT_MAX_MESSAGE_SIZE + 1);
+ * assert.throws(() => parseMessage(tooBig), (e) => e instanceof SipParseError && e.status === 513);
+ * ```
+ */
 export const DEFAULT_MAX_MESSAGE_SIZE = 65535;
-/** Default limit on the number of header fields. */
+/**
+ * Default limit on the number of header fields.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_MAX_HEADERS, parseMessage, SipParseError } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(DEFAULT_MAX_HEADERS, 256);
+ * const wire = "OPTIONS sip:a@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:b@h>;tag=1\r\n" +
+ *   "To: <sip:a@h>\r\nCall-ID: c\r\nCSeq: 1 OPTIONS\r\n" + "X-Pad: 1\r\n".repeat(DEFAULT_MAX_HEADERS) + "\r\n";
+ * assert.throws(() => parseMessage(wire), (e) => e instanceof SipParseError && e.limit === "maxHeaders");
+ * ```
+ */
 export const DEFAULT_MAX_HEADERS = 256;
 const DEFAULT_SCHEMES = ["sip", "sips", "tel"];
 const NO_HEADERS = new SipHeaders();
@@ -780,8 +820,9 @@ const VIA_KEY = 0x616956; // "Via"
 const TO_KEY = 0x6f54; // "To"
 
 /**
- * The number of the known header name written in its canonical spelling at bytes[start] and
- * followed by ":", or -1 (then the name is read in full).
+ * The known header name written in its canonical spelling (or as a compact form) at bytes[start]
+ * and followed by ":", as its number times 32 plus its length; or -1 (then readField() reads the
+ * name in full, in any case, RFC 3261 §7.3.1).
  */
 function canonicalName(bytes: Uint8Array, start: number): number {
   if (bytes[start + 1] === 0x3a) {

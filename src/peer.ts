@@ -55,6 +55,19 @@ import type { ViaRouting } from "./transport.ts";
 /**
  * Where a message came from or goes to. Extra fields (a connection id, say) are kept: the
  * object given to {@linkcode SipPeer.receive} comes back as is in the outputs it causes.
+  *
+  * @example
+  * ```ts
+  * import { type Remote, SipPeer } from "@sipecho/sipecho";
+  * import assert from "node:assert/strict";
+  *
+  * const peer = new SipPeer();
+  * const remote: Remote & { conn: number } = { address: "192.0.2.9", port: 5060, transport: "udp", conn: 7 };
+  * const options = "OPTIONS sip:echo@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK1\r\n" +
+  *   "From: <sip:a@192.0.2.9>;tag=1\r\nTo: <sip:echo@192.0.2.1>\r\nCall-ID: c1\r\nCSeq: 1 OPTIONS\r\n\r\n";
+  * const [out] = peer.receive(new TextEncoder().encode(options), remote, 0);
+  * assert.equal(out.remote, remote); // the same object, so the caller knows which connection to answer on
+  * ```
  */
 export interface Remote {
   /** IPv4 or IPv6 address, without brackets. */
@@ -65,7 +78,25 @@ export interface Remote {
   transport: Transport;
 }
 
-/** One message to send. */
+/**
+ * One message to send.
+ *
+ * @example
+ * ```ts
+ * import { type Output, responseDestination, SipPeer } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const options = "OPTIONS sip:echo@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.2:5062;branch=z9hG4bK1\r\n" +
+ *   "From: <sip:a@10.0.0.2>;tag=1\r\nTo: <sip:echo@192.0.2.1>\r\nCall-ID: c1\r\nCSeq: 1 OPTIONS\r\n\r\n";
+ * const remote = { address: "198.51.100.7", port: 40000, transport: "udp" as const }; // behind a NAT
+ * const [out]: Output[] = new SipPeer().receive(new TextEncoder().encode(options), remote, 250);
+ * assert.equal(out.at, 250);
+ * assert.equal(out.message.status, 200);
+ * assert.equal(new TextDecoder().decode(out.data).split("\r\n")[0], "SIP/2.0 200 OK");
+ * assert.equal(out.via?.received, "198.51.100.7");
+ * assert.deepEqual(responseDestination(out.via!, out.remote), { address: "198.51.100.7", port: 5062 });
+ * ```
+ */
 export interface Output {
   /** When it was due, ms on the caller's clock (never later than the call that returned it). */
   at: number;
@@ -88,6 +119,26 @@ export interface Output {
  * A request the peer sends on its own: the BYE of {@linkcode SipPeer.bye}. It goes to where the
  * dialog's requests came from (`remote`, the object given to {@linkcode SipPeer.receive} with
  * the INVITE), so a caller behind a NAT gets it on the same path as our responses.
+  *
+  * @example
+  * ```ts
+  * import { type PeerRequest, SipPeer } from "@sipecho/sipecho";
+  * import assert from "node:assert/strict";
+  *
+  * const peer = new SipPeer();
+  * const caller = { address: "192.0.2.9", port: 5060, transport: "udp" as const };
+  * const send = (text: string) => peer.receive(new TextEncoder().encode(text), caller, 0);
+  * const common = "From: <sip:a@192.0.2.9>;tag=a1\r\nCall-ID: c1\r\nContact: <sip:a@192.0.2.9>\r\n";
+  * const ok = send("INVITE sip:echo@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK1\r\n" + common +
+  *   "To: <sip:echo@192.0.2.1>\r\nCSeq: 1 INVITE\r\n\r\n").at(-1)!;
+  * send("ACK sip:echo@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK2\r\n" + common +
+  *   `To: <sip:echo@192.0.2.1>;tag=${ok.message.to.tag}\r\nCSeq: 1 ACK\r\n\r\n`);
+  * const [bye]: PeerRequest[] = peer.bye("c1", 1000);
+  * assert.equal(bye.at, 1000);
+  * assert.equal(bye.message.method, "BYE");
+  * assert.equal(bye.message.via[0].branch, bye.branch);
+  * assert.equal(bye.remote, caller);
+  * ```
  */
 export interface PeerRequest {
   /** When it was made, ms. */
@@ -108,6 +159,20 @@ export interface PeerRequest {
  * it got a 408 (Timer C); it got another final response that is not a 2xx (or a request other
  * than INVITE used the ports for its answer); the 2xx was never acknowledged and the dialog was
  * dropped (RFC 3261 §13.3.1.4).
+  *
+  * @example
+  * ```ts
+  * import { type RtpReleaseReason, SipPeer } from "@sipecho/sipecho";
+  * import assert from "node:assert/strict";
+  *
+  * const released: RtpReleaseReason[] = [];
+  * const peer = new SipPeer({ rtpRelease: (_callId, reason) => void released.push(reason) });
+  * const invite = "INVITE sip:echo@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK1\r\n" +
+  *   "From: <sip:a@192.0.2.9>;tag=1\r\nTo: <sip:echo@192.0.2.1>\r\nCall-ID: c1\r\nCSeq: 1 INVITE\r\n\r\n";
+  * peer.receive(new TextEncoder().encode(invite), { address: "192.0.2.9", port: 5060, transport: "udp" }, 0);
+  * peer.tick(32000); // Timer L: the 200 OK (with our offer) was never acknowledged
+  * assert.deepEqual(released, ["no-ack"]);
+  * ```
  */
 export type RtpReleaseReason = "bye" | "cancelled" | "timeout" | "rejected" | "no-ack";
 
@@ -115,6 +180,20 @@ export type RtpReleaseReason = "bye" | "cancelled" | "timeout" | "rejected" | "n
  * Something worth logging: a message that could not be parsed or was dropped, a transaction
  * that timed out, the rule that answered a request, the check of an SDP answer in an ACK, the
  * end of a call's media and its counters (from `serve()`), a BYE the peer sent and its answer.
+  *
+  * @example
+  * ```ts
+  * import { type PeerEvent, SipPeer } from "@sipecho/sipecho";
+  * import assert from "node:assert/strict";
+  *
+  * const events: PeerEvent[] = [];
+  * const peer = new SipPeer({ onEvent: (event) => void events.push(event) });
+  * peer.receive(new TextEncoder().encode("hello"), { address: "192.0.2.9", port: 5060, transport: "udp" }, 5);
+  * assert.equal(events.length, 1);
+  * assert.equal(events[0].kind, "parse-error");
+  * assert.equal(events[0].at, 5);
+  * assert.equal(events[0].remote?.address, "192.0.2.9");
+  * ```
  */
 export interface PeerEvent {
   /** When, ms. */
@@ -129,7 +208,25 @@ export interface PeerEvent {
   media?: MediaCallStats;
 }
 
-/** Timer values of a {@linkcode SipPeer}, ms. */
+/**
+ * Timer values of a {@linkcode SipPeer}, ms.
+ *
+ * @example
+ * ```ts
+ * import { type PeerTimers, SipPeer } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const timers: Partial<PeerTimers> = { C: 1000 };
+ * const peer = new SipPeer({ timers });
+ * const invite = "INVITE sip:noanswer@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK1\r\n" +
+ *   "From: <sip:a@192.0.2.9>;tag=1\r\nTo: <sip:noanswer@192.0.2.1>\r\nCall-ID: c1\r\nCSeq: 1 INVITE\r\n\r\n";
+ * const caller = { address: "192.0.2.9", port: 5060, transport: "udp" as const };
+ * const now = peer.receive(new TextEncoder().encode(invite), caller, 0);
+ * assert.deepEqual(now.map((o) => o.message.status), [100, 180]);
+ * assert.equal(peer.nextTimer(), 1000);
+ * assert.deepEqual(peer.tick(1000).map((o) => o.message.status), [408]);
+ * ```
+ */
 export interface PeerTimers extends Timers {
   /**
    * How long an INVITE may stay without a final response (a `noanswer` call, a rule answering
@@ -139,7 +236,24 @@ export interface PeerTimers extends Timers {
   C: number;
 }
 
-/** Table sizes of a {@linkcode SipPeer}. */
+/**
+ * Table sizes of a {@linkcode SipPeer}.
+ *
+ * @example
+ * ```ts
+ * import { type PeerLimits, SipPeer } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const limits: Partial<PeerLimits> = { transactions: 0 };
+ * const peer = new SipPeer({ limits, retryAfter: 10 });
+ * const options = "OPTIONS sip:echo@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK1\r\n" +
+ *   "From: <sip:a@192.0.2.9>;tag=1\r\nTo: <sip:echo@192.0.2.1>\r\nCall-ID: c1\r\nCSeq: 1 OPTIONS\r\n\r\n";
+ * const caller = { address: "192.0.2.9", port: 5060, transport: "udp" as const };
+ * const [out] = peer.receive(new TextEncoder().encode(options), caller, 0);
+ * assert.equal(out.message.status, 503);
+ * assert.equal(out.message.headers.get("Retry-After"), "10");
+ * ```
+ */
 export interface PeerLimits {
   /**
    * Most server transactions (default 200,000), tombstones included: a transaction is kept
@@ -154,7 +268,25 @@ export interface PeerLimits {
   bindings: number;
 }
 
-/** Options of a {@linkcode SipPeer}. */
+/**
+ * Options of a {@linkcode SipPeer}.
+ *
+ * @example
+ * ```ts
+ * import { type PeerOptions, SipPeer } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const options: PeerOptions = { address: "192.0.2.1", server: "lab-peer/1.0", defaultRules: false };
+ * const peer = new SipPeer(options);
+ * const invite = "INVITE sip:busy@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK1\r\n" +
+ *   "From: <sip:a@192.0.2.9>;tag=1\r\nTo: <sip:busy@192.0.2.1>\r\nCall-ID: c1\r\nCSeq: 1 INVITE\r\n\r\n";
+ * const caller = { address: "192.0.2.9", port: 5060, transport: "udp" as const };
+ * const out = peer.receive(new TextEncoder().encode(invite), caller, 0);
+ * const final = out.at(-1)!.message;
+ * assert.equal(final.status, 200); // without the built-in rules, "busy" is just another user
+ * assert.equal(final.headers.get("Server"), "lab-peer/1.0");
+ * ```
+ */
 export interface PeerOptions {
   /** Rules checked first, first match wins (see `parseRules`). */
   rules?: readonly Rule[];
@@ -568,7 +700,11 @@ export class SipPeer {
   #offerBytes: Uint8Array | undefined = undefined;
   #offer: SessionDescription | undefined = undefined;
 
-  /** @param options Rules, address, timers, limits and callbacks. */
+  /**
+   * Makes a peer with no transaction, dialog or binding; it acts only when given a message or a time.
+   *
+   * @param options Rules, address, timers, limits and callbacks.
+   */
   constructor(options: PeerOptions = {}) {
     this.#rules = options.rules ?? [];
     this.#defaults = options.defaultRules ?? true;

@@ -12,7 +12,20 @@ import type { SipRequest } from "./message.ts";
 import { type Contact, HeaderError } from "./header_values.ts";
 import type { Params, SipUri, Uri } from "./uri.ts";
 
-/** Options of a {@linkcode Registrar}. */
+/**
+ * Options of a {@linkcode Registrar}.
+ *
+ * @example
+ * ```ts
+ * import { Registrar, type RegistrarOptions } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const options: RegistrarOptions = { minExpires: 300, maxBindings: 100 };
+ * const registrar = new Registrar(options);
+ * assert.equal(registrar.options.minExpires, 300);
+ * assert.equal(registrar.options.maxExpires, 86400); // the default
+ * ```
+ */
 export interface RegistrarOptions {
   /** Shortest expiry accepted, seconds (default 60); shorter ones get 423 (RFC 3261 §10.3 step 7). */
   minExpires?: number;
@@ -26,7 +39,28 @@ export interface RegistrarOptions {
   retryAfter?: number;
 }
 
-/** One binding of a contact to an address of record. */
+/**
+ * One binding of a contact to an address of record.
+ *
+ * @example
+ * ```ts
+ * import { type Binding, parseMessage, Registrar, type SipRequest } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const registrar = new Registrar();
+ * const register = parseMessage(
+ *   "REGISTER sip:example.com SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.4;branch=z9hG4bK1\r\n" +
+ *     "From: <sip:bob@example.com>;tag=1\r\nTo: <sip:bob@example.com>\r\nCall-ID: r1\r\n" +
+ *     "CSeq: 7 REGISTER\r\nContact: <sip:bob@192.0.2.4>;q=0.7;expires=600\r\n\r\n",
+ * ) as SipRequest;
+ * registrar.register(register, 1000);
+ * const [binding]: Binding[] = registrar.lookup("sip:bob@example.com", 1000);
+ * assert.equal(binding.uri, "sip:bob@192.0.2.4");
+ * assert.deepEqual(binding.params, { q: "0.7" });
+ * assert.equal(binding.expiresAt, 601_000);
+ * assert.equal(binding.cseq, 7);
+ * ```
+ */
 export interface Binding {
   /** The address of record, canonical (see {@linkcode addressOfRecord}). */
   readonly aor: string;
@@ -46,7 +80,24 @@ export interface Binding {
   readonly path: readonly string[];
 }
 
-/** The registrar's answer to a REGISTER: the status and the headers to add to the response. */
+/**
+ * The registrar's answer to a REGISTER: the status and the headers to add to the response.
+ *
+ * @example
+ * ```ts
+ * import { parseMessage, Registrar, type RegisterResult, type SipRequest } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const register = parseMessage(
+ *   "REGISTER sip:example.com SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.4;branch=z9hG4bK1\r\n" +
+ *     "From: <sip:bob@example.com>;tag=1\r\nTo: <sip:bob@example.com>\r\nCall-ID: r1\r\n" +
+ *     "CSeq: 1 REGISTER\r\nContact: <sip:bob@192.0.2.4>\r\nExpires: 30\r\n\r\n",
+ * ) as SipRequest;
+ * const result: RegisterResult = new Registrar({ minExpires: 60 }).register(register, 0);
+ * assert.equal(result.status, 423); // Interval Too Brief
+ * assert.deepEqual(result.headers, [["Min-Expires", "60"]]);
+ * ```
+ */
 export interface RegisterResult {
   /** 200, 400, 423, 500 or 503. */
   status: number;
@@ -111,7 +162,11 @@ export class Registrar {
   #table = new Map<string, Binding[]>();
   #count = 0;
 
-  /** @param options Expiry bounds and table size. */
+  /**
+   * Makes an empty registrar.
+   *
+   * @param options Expiry bounds and table size.
+   */
   constructor(options: RegistrarOptions = {}) {
     this.options = Object.freeze({
       minExpires: options.minExpires ?? 60,

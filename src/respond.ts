@@ -142,7 +142,26 @@ export function reasonPhrase(status: number): string {
   return REASON_PHRASES[status] ?? CLASS_PHRASES[Math.floor(status / 100)];
 }
 
-/** Options of {@linkcode createResponse}. */
+/**
+ * Options of {@linkcode createResponse}.
+ *
+ * @example
+ * ```ts
+ * import { createResponse, parseMessage, type ResponseOptions, type SipRequest } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const request = parseMessage(
+ *   "MESSAGE sip:echo@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@h>;tag=1\r\n" +
+ *     "To: <sip:echo@h>\r\nCall-ID: c\r\nCSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n",
+ * ) as SipRequest;
+ * const options: ResponseOptions = { toTag: "t1", body: "pong", contentType: "text/plain", server: null };
+ * const response = createResponse(request, 200, undefined, options);
+ * assert.equal(response.to.tag, "t1");
+ * assert.equal(response.headers.get("Server"), undefined);
+ * assert.equal(response.contentType?.mediaType, "text/plain");
+ * assert.equal(response.bodyText, "pong");
+ * ```
+ */
 export interface ResponseOptions {
   /**
    * The To tag to add when the request's To has none (RFC 3261 §8.2.6.2). Never added to a
@@ -244,7 +263,26 @@ export function createResponse(
   return new SipResponse({ status, reason: phrase, headers, body });
 }
 
-/** Options of {@linkcode ResponseHead.format}: those of {@linkcode createResponse} but the source. */
+/**
+ * Options of {@linkcode ResponseHead.format}: those of {@linkcode createResponse} but the source.
+ *
+ * @example
+ * ```ts
+ * import { type FormatResponseOptions, parseMessage, ResponseHead, type SipRequest } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const request = parseMessage(
+ *   "INVITE sip:echo@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@h>;tag=1\r\n" +
+ *     "To: <sip:echo@h>\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\n\r\n",
+ * ) as SipRequest;
+ * const options: FormatResponseOptions = { toTag: "t1", headers: [["Allow", "INVITE, ACK, BYE"]], server: "demo/1.0" };
+ * const ringing = parseMessage(new ResponseHead(request).format(180, undefined, options));
+ * assert.ok(ringing.type === "response" && ringing.reason === "Ringing");
+ * assert.equal(ringing.to.tag, "t1");
+ * assert.equal(ringing.headers.get("Allow"), "INVITE, ACK, BYE");
+ * assert.equal(ringing.headers.get("Server"), "demo/1.0");
+ * ```
+ */
 export type FormatResponseOptions = Omit<ResponseOptions, "source">;
 
 /**
@@ -302,6 +340,8 @@ export class ResponseHead {
   #statelessTag: string | undefined;
 
   /**
+   * Reads what the responses to `request` copy from it.
+   *
    * @param request The request.
    * @param source Where it came from: when given, the top Via is stamped as in
    *   {@linkcode ResponseOptions.source}.

@@ -12,10 +12,40 @@
 // Model
 // ---------------------------------------------------------------------------------------------
 
-/** A media direction attribute (RFC 4566 §6, RFC 3264 §5.1). */
+/**
+ * A media direction attribute (RFC 4566 §6, RFC 3264 §5.1).
+ *
+ * @example
+ * ```ts
+ * import { getDirection, parseSdp, type SdpDirection } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const sd = parseSdp(
+ *   "v=0\no=- 1 1 IN IP4 192.0.2.1\ns=-\nc=IN IP4 192.0.2.1\nt=0 0\na=sendonly\n" +
+ *     "m=audio 4000 RTP/AVP 0\nm=audio 4002 RTP/AVP 0\na=inactive\n",
+ * );
+ * const directions: SdpDirection[] = sd.media.map((m) => getDirection(sd, m));
+ * assert.deepEqual(directions, ["sendonly", "inactive"]);
+ * ```
+ */
 export type SdpDirection = "sendrecv" | "sendonly" | "recvonly" | "inactive";
 
-/** The `o=` line (RFC 4566 §5.2). */
+/**
+ * The `o=` line (RFC 4566 §5.2).
+ *
+ * @example
+ * ```ts
+ * import { parseSdp, type SdpOrigin } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const sd = parseSdp("v=0\no=alice 2890844526 2890842807 IN IP4 192.0.2.10\ns=-\nc=IN IP4 192.0.2.10\nt=0 0\n");
+ * const origin: SdpOrigin = sd.origin;
+ * assert.equal(origin.username, "alice");
+ * assert.equal(origin.sessionId, "2890844526");
+ * assert.equal(origin.sessionVersion, "2890842807");
+ * assert.equal(origin.address, "192.0.2.10");
+ * ```
+ */
 export interface SdpOrigin {
   /** The user's login on the originating host, or `-`. */
   username: string;
@@ -31,7 +61,19 @@ export interface SdpOrigin {
   address: string;
 }
 
-/** A `c=` line (RFC 4566 §5.7). */
+/**
+ * A `c=` line (RFC 4566 §5.7).
+ *
+ * @example
+ * ```ts
+ * import { parseSdp, type SdpConnection } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const sd = parseSdp("v=0\no=- 1 1 IN IP4 192.0.2.1\ns=-\nc=IN IP4 224.2.1.1/127/3\nt=0 0\n");
+ * const connection: SdpConnection | undefined = sd.connection;
+ * assert.deepEqual(connection, { netType: "IN", addrType: "IP4", address: "224.2.1.1", ttl: 127, addressCount: 3 });
+ * ```
+ */
 export interface SdpConnection {
   /** Network type, `IN`. */
   netType: string;
@@ -45,7 +87,20 @@ export interface SdpConnection {
   addressCount?: number;
 }
 
-/** A `b=` line (RFC 4566 §5.8), `b=AS:64` is `{ type: "AS", value: 64 }`. */
+/**
+ * A `b=` line (RFC 4566 §5.8), `b=AS:64` is `{ type: "AS", value: 64 }`.
+ *
+ * @example
+ * ```ts
+ * import { parseSdp, type SdpBandwidth } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const head = "v=0\no=- 1 1 IN IP4 192.0.2.1\ns=-\nc=IN IP4 192.0.2.1\nt=0 0\n";
+ * const sd = parseSdp(head + "m=audio 4000 RTP/AVP 0\nb=AS:64\n");
+ * const bandwidths: SdpBandwidth[] = sd.media[0].bandwidths;
+ * assert.deepEqual(bandwidths, [{ type: "AS", value: 64 }]);
+ * ```
+ */
 export interface SdpBandwidth {
   /** The bandwidth type: `CT`, `AS`, `TIAS`, ... */
   type: string;
@@ -53,7 +108,20 @@ export interface SdpBandwidth {
   value: number;
 }
 
-/** A `t=` line and the `r=` lines that follow it (RFC 4566 §5.9, §5.10). */
+/**
+ * A `t=` line and the `r=` lines that follow it (RFC 4566 §5.9, §5.10).
+ *
+ * @example
+ * ```ts
+ * import { parseSdp, type SdpTiming } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const head = "v=0\no=- 1 1 IN IP4 192.0.2.1\ns=-\nc=IN IP4 192.0.2.1\n";
+ * const sd = parseSdp(head + "t=2873397496 2873404696\nr=7d 1h 0 25h\n");
+ * const timing: SdpTiming[] = sd.timing;
+ * assert.deepEqual(timing, [{ start: 2873397496, stop: 2873404696, repeats: ["7d 1h 0 25h"] }]);
+ * ```
+ */
 export interface SdpTiming {
   /** Start time (NTP seconds), 0 for an unbounded session. */
   start: number;
@@ -63,7 +131,21 @@ export interface SdpTiming {
   repeats: string[];
 }
 
-/** An `a=` line (RFC 4566 §5.13): `a=rtcp-mux` is `{ name: "rtcp-mux" }`, `a=ptime:20` is `{ name: "ptime", value: "20" }`. */
+/**
+ * An `a=` line (RFC 4566 §5.13): `a=rtcp-mux` is `{ name: "rtcp-mux" }`, `a=ptime:20` is `{ name: "ptime", value: "20" }`.
+ *
+ * @example
+ * ```ts
+ * import { parseSdp, type SdpAttribute } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const sd = parseSdp(
+ *   "v=0\no=- 1 1 IN IP4 192.0.2.1\ns=-\nc=IN IP4 192.0.2.1\nt=0 0\nm=audio 4000 RTP/AVP 0\na=rtcp-mux\na=ptime:20\n",
+ * );
+ * const attributes: SdpAttribute[] = sd.media[0].attributes;
+ * assert.deepEqual(attributes, [{ name: "rtcp-mux" }, { name: "ptime", value: "20" }]);
+ * ```
+ */
 export interface SdpAttribute {
   /** The attribute name, case as written. */
   name: string;
@@ -74,6 +156,18 @@ export interface SdpAttribute {
 /**
  * A line that has no field of its own in the model: `i=`, `u=`, `e=`, `p=`, `z=`, `k=`, or a
  * type letter this module does not know. Kept so that the description can be written back.
+  *
+  * @example
+  * ```ts
+  * import { formatSdp, parseSdp, type SdpLine } from "@sipecho/sipecho";
+  * import assert from "node:assert/strict";
+  *
+  * const text = "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=Seminar\r\ni=A talk on SIP\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n";
+  * const sd = parseSdp(text);
+  * const lines: SdpLine[] = sd.otherLines;
+  * assert.deepEqual(lines, [{ type: "i", value: "A talk on SIP" }]);
+  * assert.equal(formatSdp(sd), text);
+  * ```
  */
 export interface SdpLine {
   /** The type letter. */
@@ -82,7 +176,23 @@ export interface SdpLine {
   value: string;
 }
 
-/** One media description: an `m=` line and the lines up to the next `m=` (RFC 4566 §5.14). */
+/**
+ * One media description: an `m=` line and the lines up to the next `m=` (RFC 4566 §5.14).
+ *
+ * @example
+ * ```ts
+ * import { type MediaDescription, parseSdp } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const sd = parseSdp("v=0\no=- 1 1 IN IP4 192.0.2.1\ns=-\nt=0 0\nm=audio 49170/2 RTP/AVP 0 8\nc=IN IP4 192.0.2.7\n");
+ * const audio: MediaDescription = sd.media[0];
+ * assert.equal(audio.media, "audio");
+ * assert.equal(audio.port, 49170);
+ * assert.equal(audio.portCount, 2);
+ * assert.deepEqual(audio.formats, ["0", "8"]);
+ * assert.equal(audio.connection?.address, "192.0.2.7");
+ * ```
+ */
 export interface MediaDescription {
   /** Media type: `audio`, `video`, `text`, `application`, `message`, `image`, ... */
   media: string;
@@ -104,7 +214,23 @@ export interface MediaDescription {
   otherLines: SdpLine[];
 }
 
-/** A session description (RFC 4566 §5). */
+/**
+ * A session description (RFC 4566 §5).
+ *
+ * @example
+ * ```ts
+ * import { formatSdp, parseSdp, type SessionDescription } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const text = "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=Call\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n" +
+ *   "m=audio 4000 RTP/AVP 0\r\n";
+ * const sd: SessionDescription = parseSdp(text);
+ * assert.equal(sd.version, 0);
+ * assert.equal(sd.sessionName, "Call");
+ * assert.equal(sd.media.length, 1);
+ * assert.equal(formatSdp(sd), text);
+ * ```
+ */
 export interface SessionDescription {
   /** Protocol version, always 0 (RFC 4566 §5.1). */
   version: number;
@@ -150,6 +276,8 @@ export class SdpError extends SyntaxError {
   readonly line: number;
 
   /**
+   * Makes the error; the message names the line and quotes it when both are given.
+   *
    * @param problem What was wrong, e.g. `connection address is missing`.
    * @param line The 1-based line number, 0 for the whole description.
    * @param text The text of that line, quoted in the message.
@@ -546,7 +674,23 @@ function formatAttribute(a: SdpAttribute): string {
 // Reading attributes
 // ---------------------------------------------------------------------------------------------
 
-/** What an `a=rtpmap` line (or the RFC 3551 static assignment) says a payload type is. */
+/**
+ * What an `a=rtpmap` line (or the RFC 3551 static assignment) says a payload type is.
+ *
+ * @example
+ * ```ts
+ * import { getRtpmap, parseSdp, type RtpMap } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const sd = parseSdp(
+ *   "v=0\no=- 1 1 IN IP4 192.0.2.1\ns=-\nc=IN IP4 192.0.2.1\nt=0 0\nm=audio 4000 RTP/AVP 0 96\n" +
+ *     "a=rtpmap:96 telephone-event/8000\n",
+ * );
+ * const dtmf: RtpMap | undefined = getRtpmap(sd.media[0], "96");
+ * assert.deepEqual(dtmf, { payloadType: 96, encodingName: "telephone-event", clockRate: 8000 });
+ * assert.equal(getRtpmap(sd.media[0], "0")?.encodingName, "PCMU"); // static payload type (RFC 3551)
+ * ```
+ */
 export interface RtpMap {
   /** The RTP payload type number. */
   payloadType: number;
@@ -757,7 +901,21 @@ export function getPtime(media: MediaDescription): number | undefined {
 // Offer/answer (RFC 3264)
 // ---------------------------------------------------------------------------------------------
 
-/** A codec the peer supports, named as in `a=rtpmap` (RFC 4566 §6). */
+/**
+ * A codec the peer supports, named as in `a=rtpmap` (RFC 4566 §6).
+ *
+ * @example
+ * ```ts
+ * import { type Codec, createOffer, getFmtp, getRtpmap } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const opus: Codec = { name: "opus", clockRate: 48000, channels: 2, fmtp: "useinbandfec=1" };
+ * const offer = createOffer({ address: "192.0.2.1", port: 30000, sessionId: 1, sessionVersion: 1, codecs: [opus] });
+ * assert.deepEqual(offer.media[0].formats, ["96"]);
+ * assert.equal(getRtpmap(offer.media[0], "96")?.channels, 2);
+ * assert.equal(getFmtp(offer.media[0], "96"), "useinbandfec=1");
+ * ```
+ */
 export interface Codec {
   /** Encoding name, matched case-insensitively: `PCMU`, `opus`, `telephone-event`. */
   name: string;
@@ -794,7 +952,29 @@ export const DEFAULT_CODECS: readonly Codec[] = Object.freeze([
 // RFC 3264 §6 leaves the choice of transports to the answerer; these are the RTP profiles.
 const RTP_PROTOCOLS: readonly string[] = ["RTP/AVP", "RTP/AVPF", "RTP/SAVP", "RTP/SAVPF", "UDP/TLS/RTP/SAVPF"];
 
-/** Options for {@linkcode answerSdp}. */
+/**
+ * Options for {@linkcode answerSdp}.
+ *
+ * @example
+ * ```ts
+ * import { type AnswerOptions, answerSdp, parseSdp } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const head = "v=0\no=- 1 1 IN IP4 192.0.2.10\ns=-\nc=IN IP4 192.0.2.10\nt=0 0\n";
+ * const offer = parseSdp(head + "m=audio 49170 RTP/AVP 8 0\n");
+ * const options: AnswerOptions = {
+ *   address: "192.0.2.1",
+ *   rtpPort: (index) => 20000 + 2 * index,
+ *   sessionId: 1,
+ *   sessionVersion: 1,
+ *   codecs: [{ name: "PCMU", clockRate: 8000 }],
+ * };
+ * const result = answerSdp(offer, options);
+ * assert.ok(result.ok);
+ * assert.equal(result.answer.media[0].port, 20000);
+ * assert.deepEqual(result.answer.media[0].formats, ["0"]);
+ * ```
+ */
 export interface AnswerOptions {
   /** The peer's own media address, IPv4 or IPv6 (written as `IN IP4` or `IN IP6`). */
   address: string;
@@ -817,7 +997,25 @@ export interface AnswerOptions {
   sessionName?: string;
 }
 
-/** A stream accepted by {@linkcode answerSdp}. */
+/**
+ * A stream accepted by {@linkcode answerSdp}.
+ *
+ * @example
+ * ```ts
+ * import { type AcceptedStream, answerSdp, parseSdp } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const head = "v=0\no=- 1 1 IN IP4 192.0.2.10\ns=-\nc=IN IP4 192.0.2.10\nt=0 0\n";
+ * const offer = parseSdp(head + "m=audio 49170 RTP/AVP 0\na=rtcp-mux\na=sendonly\n");
+ * const result = answerSdp(offer, { address: "192.0.2.1", rtpPort: () => 20000, sessionId: 1, sessionVersion: 1 });
+ * assert.ok(result.ok);
+ * const stream: AcceptedStream = result.accepted[0];
+ * assert.deepEqual(stream, {
+ *   index: 0, media: "audio", port: 20000, formats: ["0"], rtcpMux: true, direction: "recvonly",
+ *   remoteAddress: "192.0.2.10", remotePort: 49170,
+ * });
+ * ```
+ */
 export interface AcceptedStream {
   /** The 0-based m-line index in the offer and the answer. */
   index: number;
@@ -837,7 +1035,22 @@ export interface AcceptedStream {
   remotePort: number;
 }
 
-/** The result of {@linkcode answerSdp}: an answer, or the SIP status to reject the offer with. */
+/**
+ * The result of {@linkcode answerSdp}: an answer, or the SIP status to reject the offer with.
+ *
+ * @example
+ * ```ts
+ * import { answerSdp, parseSdp, type SdpAnswerResult } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const head = "v=0\no=- 1 1 IN IP4 192.0.2.10\ns=-\nc=IN IP4 192.0.2.10\nt=0 0\n";
+ * const offer = parseSdp(head + "m=audio 49170 RTP/AVP 18\n"); // G.729 only
+ * const options = { address: "192.0.2.1", rtpPort: () => 20000, sessionId: 1, sessionVersion: 1 };
+ * const result: SdpAnswerResult = answerSdp(offer, options);
+ * assert.ok(!result.ok);
+ * assert.equal(result.status, 488); // no codec in common
+ * ```
+ */
 export type SdpAnswerResult =
   | { ok: true; answer: SessionDescription; accepted: AcceptedStream[] }
   | { ok: false; status: 488; reason: string };
@@ -997,7 +1210,22 @@ function acceptedStream(
   return { media: offered.media, port, proto: offered.proto, formats, bandwidths: [], attributes, otherLines: [] };
 }
 
-/** Options for {@linkcode createOffer}. */
+/**
+ * Options for {@linkcode createOffer}.
+ *
+ * @example
+ * ```ts
+ * import { createOffer, type OfferOptions } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const options: OfferOptions = { address: "192.0.2.1", port: 30000, sessionId: 5, sessionVersion: 2 };
+ * const offer = createOffer(options);
+ * assert.equal(offer.origin.sessionId, "5");
+ * assert.equal(offer.origin.sessionVersion, "2");
+ * assert.equal(offer.media[0].port, 30000);
+ * assert.deepEqual(offer.media[0].formats, ["0", "8", "9", "96", "97"]); // DEFAULT_CODECS
+ * ```
+ */
 export interface OfferOptions {
   /** The peer's own media address, IPv4 or IPv6. */
   address: string;

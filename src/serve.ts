@@ -39,10 +39,36 @@ import {
   unbracket,
 } from "./transport.ts";
 
-/** The transports `serve()` can listen on. */
+/**
+ * The transports `serve()` can listen on.
+ *
+ * @example
+ * ```ts
+ * import { type ListenTransport, parseListenAddress, serve } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const transports: ListenTransport[] = ["udp", "tcp", "ws"];
+ * await using server = await serve({ listen: transports.map((t) => parseListenAddress("127.0.0.1:0", t)) });
+ * assert.deepEqual(server.addresses.map((a) => a.transport), transports);
+ * assert.match(server.uri("echo", "ws"), /^sip:echo@127\.0\.0\.1:\d+;transport=ws$/);
+ * ```
+ */
 export type ListenTransport = "udp" | "tcp" | "ws";
 
-/** One address to listen on. */
+/**
+ * One address to listen on.
+ *
+ * @example
+ * ```ts
+ * import { type ListenSpec, serve } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const listen: ListenSpec[] = [{ transport: "tcp", hostname: "127.0.0.1", port: 0 }];
+ * await using server = await serve({ listen });
+ * assert.equal(server.addresses[0].transport, "tcp");
+ * assert.ok(server.addresses[0].port > 0); // port 0 picked a free port
+ * ```
+ */
 export interface ListenSpec {
   /** The transport. */
   transport: ListenTransport;
@@ -52,7 +78,21 @@ export interface ListenSpec {
   port: number;
 }
 
-/** An address a server is listening on. */
+/**
+ * An address a server is listening on.
+ *
+ * @example
+ * ```ts
+ * import { type BoundAddress, serve } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * await using server = await serve({ listen: [{ transport: "udp", hostname: "127.0.0.1", port: 0 }] });
+ * const [bound]: readonly BoundAddress[] = server.addresses;
+ * assert.equal(bound.transport, "udp");
+ * assert.equal(bound.address, "127.0.0.1");
+ * assert.equal(server.uri("echo"), `sip:echo@127.0.0.1:${bound.port}`);
+ * ```
+ */
 export interface BoundAddress {
   /** The transport. */
   transport: ListenTransport;
@@ -62,7 +102,33 @@ export interface BoundAddress {
   port: number;
 }
 
-/** Limits on stream connections (TCP and WebSocket). */
+/**
+ * Limits on stream connections (TCP and WebSocket).
+ *
+ * @example
+ * ```ts
+ * import { type ConnectionLimits, type RuntimeNet, serve, type StreamHandlers } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const accepted: StreamHandlers[] = [];
+ * const net = {
+ *   listenStream(options: { hostname: string; port: number }, h: StreamHandlers) {
+ *     accepted.push(h);
+ *     return Promise.resolve({ local: { address: options.hostname, port: 5060 }, close: () => Promise.resolve() });
+ *   },
+ * } as unknown as RuntimeNet; // an in-memory stand-in for the runtime's sockets
+ * const connections: Partial<ConnectionLimits> = { maxConnections: 1 };
+ * const listen = [{ transport: "tcp" as const, hostname: "127.0.0.1", port: 5060 }];
+ * await using _server = await serve({ net, listen, connections });
+ * const [handlers] = accepted;
+ * const closed: number[] = [];
+ * const conn = (port: number) =>
+ *   ({ remote: { address: "192.0.2.9", port }, write() {}, close: () => closed.push(port) });
+ * handlers.open(conn(40000));
+ * handlers.open(conn(40001));
+ * assert.deepEqual(closed, [40001]); // over the limit: closed at once
+ * ```
+ */
 export interface ConnectionLimits {
   /** Most connections open at once, over all stream listeners (default 1024); more are closed at once. */
   maxConnections: number;
@@ -111,10 +177,43 @@ export interface ServeMediaOptions {
   rewriteSsrc?: boolean;
 }
 
-/** The RTP port range of `serve({ media })` and of the command line by default. */
+/**
+ * The RTP port range of `serve({ media })` and of the command line by default.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_RTP_PORTS, serve } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * assert.deepEqual(DEFAULT_RTP_PORTS, [20000, 29999]);
+ * await using server = await serve({ listen: [{ transport: "udp", hostname: "127.0.0.1", port: 0 }], media: true });
+ * assert.equal(server.media?.capacity, 5000); // an even RTP port and the odd RTCP port after it, per stream
+ * ```
+ */
 export const DEFAULT_RTP_PORTS: readonly [number, number] = [20000, 29999];
 
-/** What went in or out, for logs and recorders. */
+/**
+ * What went in or out, for logs and recorders.
+ *
+ * @example
+ * ```ts
+ * import { MockPeer, serve, type TrafficEntry } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const traffic: TrafficEntry[] = [];
+ * await using server = await serve({
+ *   listen: [{ transport: "udp", hostname: "127.0.0.1", port: 0 }],
+ *   onTraffic: (entry) => void traffic.push(entry),
+ * });
+ * await using client = await MockPeer.start();
+ * await client.request({ method: "OPTIONS", uri: server.uri("echo") });
+ * assert.deepEqual(traffic.map((e) => `${e.direction} ${e.transport} ${e.remote.address}`), [
+ *   "in udp 127.0.0.1",
+ *   "out udp 127.0.0.1",
+ * ]);
+ * assert.equal(traffic[1].message.type === "response" && traffic[1].message.status, 200);
+ * ```
+ */
 export interface TrafficEntry {
   /** Wall-clock time, ms since the epoch. */
   time: number;
@@ -128,7 +227,25 @@ export interface TrafficEntry {
   message: SipMessage;
 }
 
-/** Options of {@linkcode serve}: where to listen, plus everything a {@linkcode SipPeer} takes. */
+/**
+ * Options of {@linkcode serve}: where to listen, plus everything a {@linkcode SipPeer} takes.
+ *
+ * @example
+ * ```ts
+ * import { MockPeer, serve, type ServeOptions } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const options: ServeOptions = {
+ *   listen: [{ transport: "udp", hostname: "127.0.0.1", port: 0 }],
+ *   server: "lab/1.0",
+ *   defaultRules: false,
+ * };
+ * await using server = await serve(options);
+ * await using client = await MockPeer.start();
+ * const result = await client.request({ method: "OPTIONS", uri: server.uri("echo") });
+ * assert.equal(result.response.headers.get("Server"), "lab/1.0");
+ * ```
+ */
 export interface ServeOptions extends Omit<PeerOptions, "address" | "port" | "ports" | "onReceive"> {
   /**
    * Where to listen: specs, or `[HOST:]PORT` strings per transport. Default: UDP and TCP on
@@ -158,7 +275,22 @@ export interface ServeOptions extends Omit<PeerOptions, "address" | "port" | "po
   media?: ServeMediaOptions | boolean;
 }
 
-/** A running server, from {@linkcode serve}. */
+/**
+ * A running server, from {@linkcode serve}.
+ *
+ * @example
+ * ```ts
+ * import { serve, type SipServer } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const server: SipServer = await serve({ listen: [{ transport: "udp", hostname: "127.0.0.1", port: 0 }] });
+ * assert.equal(server.uri("alice"), `sip:alice@127.0.0.1:${server.addresses[0].port}`);
+ * assert.equal(server.peer.dialogs.length, 0);
+ * assert.equal(server.media, undefined); // no RTP echo unless `media` is given
+ * await server.close();
+ * await server.closed;
+ * ```
+ */
 export interface SipServer extends AsyncDisposable {
   /** The pure peer behind the sockets: its dialogs, transactions and registrar. */
   readonly peer: SipPeer;

@@ -9,7 +9,19 @@
 /** The SIP transports (RFC 3261 §18, RFC 7118 for WebSocket). */
 export type TransportName = "udp" | "tcp" | "tls" | "ws" | "wss";
 
-/** An IP address (no brackets around IPv6) and a port. */
+/**
+ * An IP address (no brackets around IPv6) and a port.
+ *
+ * @example
+ * ```ts
+ * import { responseDestination, type SocketAddress } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const source: SocketAddress = { address: "2001:db8::9", port: 40000 }; // no brackets
+ * assert.deepEqual(responseDestination({ port: 5060, rport: 40000 }, source), source);
+ * assert.deepEqual(responseDestination({ port: 5062 }, source), { address: "2001:db8::9", port: 5062 });
+ * ```
+ */
 export interface SocketAddress {
   /** `192.0.2.1` or `2001:db8::1`. */
   address: string;
@@ -17,15 +29,68 @@ export interface SocketAddress {
   port: number;
 }
 
-/** Where to listen. */
+/**
+ * Where to listen.
+ *
+ * @example
+ * ```ts
+ * import { type ListenOptions, type RuntimeNet, serve } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const asked: ListenOptions[] = [];
+ * const net = {
+ *   listenDatagram(options: ListenOptions) {
+ *     asked.push(options);
+ *     return Promise.resolve({ local: { address: options.hostname, port: 5062 }, send() {}, close() {} });
+ *   },
+ * } as unknown as RuntimeNet; // an in-memory stand-in for the runtime's sockets
+ * await using server = await serve({ net, listen: [{ transport: "udp", hostname: "[::1]", port: 0 }] });
+ * assert.deepEqual(asked, [{ hostname: "::1", port: 0 }]);
+ * assert.equal(server.uri(), "sip:[::1]:5062");
+ * ```
+ */
 export interface ListenOptions {
   /** Host name or IP to bind, `127.0.0.1` or `::1` (no brackets). */
   hostname: string;
   /** Port; 0 picks a free one. */
   port: number;
+  /**
+   * UDP only: the longest datagram to take, bytes (default 65,535); longer ones are dropped
+   * unreported. The Deno shim gives each socket a receive buffer of this size.
+   */
+  maxDatagram?: number;
 }
 
-/** A bound UDP socket. */
+/**
+ * A bound UDP socket.
+ *
+ * @example
+ * ```ts
+ * import { type DatagramEndpoint, type ListenOptions, type RuntimeNet, serve } from "@sipecho/sipecho";
+ * import type { SocketAddress } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const sent: SocketAddress[] = [];
+ * let open = true;
+ * const net = {
+ *   listenDatagram(options: ListenOptions): Promise<DatagramEndpoint> {
+ *     const local = { address: options.hostname, port: 5060 };
+ *     return Promise.resolve({
+ *       local,
+ *       send: (_data, to) => void sent.push(to),
+ *       close() {
+ *         open = false;
+ *       },
+ *     });
+ *   },
+ * } as unknown as RuntimeNet; // an in-memory stand-in for the runtime's sockets
+ * const server = await serve({ net, listen: [{ transport: "udp", hostname: "127.0.0.1", port: 5060 }] });
+ * await server.send(new TextEncoder().encode("\r\n\r\n"), { address: "192.0.2.9", port: 5070 });
+ * assert.deepEqual(sent, [{ address: "192.0.2.9", port: 5070 }]);
+ * await server.close();
+ * assert.equal(open, false);
+ * ```
+ */
 export interface DatagramEndpoint {
   /** The address actually bound. */
   readonly local: SocketAddress;
@@ -35,7 +100,37 @@ export interface DatagramEndpoint {
   close(): void;
 }
 
-/** One stream connection (TCP) or WebSocket connection. */
+/**
+ * One stream connection (TCP) or WebSocket connection.
+ *
+ * @example
+ * ```ts
+ * import { type RuntimeNet, serve, type StreamConnection, type StreamHandlers } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const accepted: StreamHandlers[] = [];
+ * const net = {
+ *   listenStream(options: { hostname: string; port: number }, h: StreamHandlers) {
+ *     accepted.push(h);
+ *     return Promise.resolve({ local: { address: options.hostname, port: 5060 }, close: () => Promise.resolve() });
+ *   },
+ * } as unknown as RuntimeNet; // an in-memory stand-in for the runtime's sockets
+ * await using _server = await serve({ net, listen: [{ transport: "tcp", hostname: "127.0.0.1", port: 5060 }] });
+ * const [handlers] = accepted;
+ * const written: string[] = [];
+ * const conn: StreamConnection = {
+ *   remote: { address: "192.0.2.9", port: 40000 },
+ *   write: (data) => void written.push(new TextDecoder().decode(data).split("\r\n")[0]),
+ *   close: () => handlers.close(conn),
+ * };
+ * handlers.open(conn);
+ * const options = "OPTIONS sip:echo@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 192.0.2.9:40000;branch=z9hG4bK1\r\n" +
+ *   "From: <sip:a@192.0.2.9>;tag=1\r\nTo: <sip:echo@127.0.0.1>\r\nCall-ID: c1\r\nCSeq: 1 OPTIONS\r\n" +
+ *   "Content-Length: 0\r\n\r\n";
+ * handlers.data(conn, new TextEncoder().encode(options));
+ * assert.deepEqual(written, ["SIP/2.0 200 OK"]);
+ * ```
+ */
 export interface StreamConnection {
   /** The peer's address. */
   readonly remote: SocketAddress;
@@ -45,7 +140,32 @@ export interface StreamConnection {
   close(): void;
 }
 
-/** What a stream or WebSocket listener reports. */
+/**
+ * What a stream or WebSocket listener reports.
+ *
+ * @example
+ * ```ts
+ * import { type RuntimeNet, serve, type StreamConnection, type StreamHandlers } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const accepted: StreamHandlers[] = [];
+ * const net = {
+ *   listenStream(options: { hostname: string; port: number }, h: StreamHandlers) {
+ *     accepted.push(h);
+ *     return Promise.resolve({ local: { address: options.hostname, port: 5060 }, close: () => Promise.resolve() });
+ *   },
+ * } as unknown as RuntimeNet; // an in-memory stand-in for the runtime's sockets
+ * await using _server = await serve({ net, listen: [{ transport: "tcp", hostname: "127.0.0.1", port: 5060 }] });
+ * const [handlers] = accepted;
+ * const written: Uint8Array[] = [];
+ * const remote = { address: "192.0.2.9", port: 40000 };
+ * const conn: StreamConnection = { remote, write: (data) => void written.push(data), close() {} };
+ * handlers.open(conn);
+ * handlers.data(conn, new TextEncoder().encode("\r\n\r\n")); // an RFC 5626 keep-alive ping...
+ * assert.deepEqual(written, [new TextEncoder().encode("\r\n")]); // ...gets its pong
+ * handlers.close(conn);
+ * ```
+ */
 export interface StreamHandlers {
   /** A connection was accepted. */
   open(conn: StreamConnection): void;
@@ -55,7 +175,29 @@ export interface StreamHandlers {
   close(conn: StreamConnection): void;
 }
 
-/** A listening TCP or WebSocket server. */
+/**
+ * A listening TCP or WebSocket server.
+ *
+ * @example
+ * ```ts
+ * import { type RuntimeNet, serve, type StreamListener } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * let listening = true;
+ * const listener: StreamListener = {
+ *   local: { address: "127.0.0.1", port: 5060 },
+ *   close() {
+ *     listening = false;
+ *     return Promise.resolve();
+ *   },
+ * };
+ * const net = { listenStream: () => Promise.resolve(listener) } as unknown as RuntimeNet; // in-memory stand-in
+ * const server = await serve({ net, listen: [{ transport: "tcp", hostname: "127.0.0.1", port: 0 }] });
+ * assert.deepEqual(server.addresses, [{ transport: "tcp", address: "127.0.0.1", port: 5060 }]);
+ * await server.close();
+ * assert.equal(listening, false);
+ * ```
+ */
 export interface StreamListener {
   /** The address actually bound. */
   readonly local: SocketAddress;
@@ -85,7 +227,33 @@ export interface ConnectOptions {
   signal?: AbortSignal;
 }
 
-/** The socket abilities of one runtime. */
+/**
+ * The socket abilities of one runtime.
+ *
+ * @example
+ * ```ts
+ * import { parseMessage, type RuntimeNet, serve, type SipResponse, type SocketAddress } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * let deliver: (data: Uint8Array, from: SocketAddress) => void = () => {};
+ * const sent: Uint8Array[] = [];
+ * const net: RuntimeNet = { // an in-memory shim: UDP only
+ *   name: "memory",
+ *   listenDatagram(options, onData) {
+ *     deliver = onData;
+ *     const local = { address: options.hostname, port: 5060 };
+ *     return Promise.resolve({ local, send: (data) => void sent.push(data), close() {} });
+ *   },
+ *   listenStream: () => Promise.reject(new Error("no TCP here")),
+ *   listenWebSocket: () => Promise.reject(new Error("no WebSocket here")),
+ * };
+ * await using _server = await serve({ net, listen: [{ transport: "udp", hostname: "192.0.2.1", port: 5060 }] });
+ * const options = "OPTIONS sip:echo@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK1\r\n" +
+ *   "From: <sip:a@192.0.2.9>;tag=1\r\nTo: <sip:echo@192.0.2.1>\r\nCall-ID: c1\r\nCSeq: 1 OPTIONS\r\n\r\n";
+ * deliver(new TextEncoder().encode(options), { address: "192.0.2.9", port: 5060 });
+ * assert.equal((parseMessage(sent[0]) as SipResponse).status, 200);
+ * ```
+ */
 export interface RuntimeNet {
   /** `deno` or `bun`. */
   readonly name: string;
@@ -138,7 +306,24 @@ export function webSocketPayload(data: Uint8Array): string | Uint8Array {
   }
 }
 
-/** The parts of a top Via that decide where a response goes (see `Via` in header_values.ts). */
+/**
+ * The parts of a top Via that decide where a response goes (see `Via` in header_values.ts).
+ *
+ * @example
+ * ```ts
+ * import { parseMessage, responseDestination, ResponseHead, type SipRequest, type ViaRouting } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const request = parseMessage(
+ *   "OPTIONS sip:echo@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP client.example.com:5062;branch=z9hG4bK1;rport\r\n" +
+ *     "From: <sip:a@h>;tag=1\r\nTo: <sip:echo@192.0.2.1>\r\nCall-ID: c1\r\nCSeq: 1 OPTIONS\r\n\r\n",
+ * ) as SipRequest;
+ * const source = { address: "198.51.100.7", port: 40000 };
+ * const via: ViaRouting | undefined = new ResponseHead(request, source).route;
+ * assert.deepEqual(via, { port: 5062, maddr: undefined, rport: 40000, received: "198.51.100.7" });
+ * assert.deepEqual(responseDestination(via!, source), source); // rport: back where it came from
+ * ```
+ */
 export interface ViaRouting {
   /** sent-by port, if given. */
   port?: number;

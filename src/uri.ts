@@ -4,10 +4,37 @@
  * @module
  */
 
-/** Parameters of a URI or header value: lower-case name to value, `null` for a flag (`;lr`). */
+/**
+ * Parameters of a URI or header value: lower-case name to value, `null` for a flag (`;lr`).
+ *
+ * @example
+ * ```ts
+ * import { type Params, parseUri, type SipUri } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const params: Params = (parseUri("sip:proxy.example.com;LR;transport=TCP") as SipUri).params;
+ * assert.deepEqual(params, { lr: null, transport: "TCP" });
+ * ```
+ */
 export type Params = Record<string, string | null>;
 
-/** A `sip:` or `sips:` URI (RFC 3261 §19.1.1). User, password and parameter values are %-unescaped. */
+/**
+ * A `sip:` or `sips:` URI (RFC 3261 §19.1.1). User, password and parameter values are %-unescaped.
+ *
+ * @example
+ * ```ts
+ * import { parseUri, type SipUri } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const uri = parseUri("sips:alice%40home@[2001:db8::1]:5061;transport=tcp?Subject=lunch%20today") as SipUri;
+ * assert.equal(uri.scheme, "sips");
+ * assert.equal(uri.user, "alice@home");
+ * assert.equal(uri.host, "[2001:db8::1]");
+ * assert.equal(uri.port, 5061);
+ * assert.deepEqual(uri.params, { transport: "tcp" });
+ * assert.deepEqual(uri.headers, { Subject: "lunch today" });
+ * ```
+ */
 export interface SipUri {
   /** `sip` or `sips`, lower case. */
   scheme: "sip" | "sips";
@@ -25,8 +52,22 @@ export interface SipUri {
   headers: Record<string, string>;
 }
 
-/** A `tel:` URI (RFC 3966). */
+/**
+ * A `tel:` URI (RFC 3966).
+ *
+ * @example
+ * ```ts
+ * import { parseUri, type TelUri } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const uri = parseUri("tel:+1-201-555-0123;ext=42") as TelUri;
+ * assert.equal(uri.scheme, "tel");
+ * assert.equal(uri.number, "+1-201-555-0123");
+ * assert.deepEqual(uri.params, { ext: "42" });
+ * ```
+ */
 export interface TelUri {
+  /** `tel`, lower case. */
   scheme: "tel";
   /** The telephone number as written (`+1-201-555-0123`). */
   number: string;
@@ -34,7 +75,18 @@ export interface TelUri {
   params: Params;
 }
 
-/** Any other absolute URI (RFC 3261 §25.1 absoluteURI), kept opaque. */
+/**
+ * Any other absolute URI (RFC 3261 §25.1 absoluteURI), kept opaque.
+ *
+ * @example
+ * ```ts
+ * import { type AbsoluteUri, parseUri } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const uri = parseUri("mailto:watson@bell-telephone.example.com") as AbsoluteUri;
+ * assert.deepEqual(uri, { scheme: "mailto", value: "watson@bell-telephone.example.com" });
+ * ```
+ */
 export interface AbsoluteUri {
   /** The scheme, lower case. */
   scheme: string;
@@ -42,12 +94,39 @@ export interface AbsoluteUri {
   value: string;
 }
 
-/** A parsed URI. */
+/**
+ * A parsed URI.
+ *
+ * @example
+ * ```ts
+ * import { formatUri, parseUri, type Uri } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const uris: Uri[] = ["sip:bob@biloxi.example.com", "tel:+1-201-555-0123", "urn:service:sos"].map(parseUri);
+ * assert.deepEqual(uris.map((u) => u.scheme), ["sip", "tel", "urn"]);
+ * assert.equal(formatUri(uris[0]), "sip:bob@biloxi.example.com");
+ * ```
+ */
 export type Uri = SipUri | TelUri | AbsoluteUri;
 
-/** Thrown by {@linkcode parseUri} with what was wrong; the message parser adds where. */
+/**
+ * Thrown by {@linkcode parseUri} with what was wrong; the message parser adds where.
+ *
+ * @example
+ * ```ts
+ * import { parseUri, UriError } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * assert.throws(() => parseUri("sip:alice@example.com:99999"), UriError);
+ * assert.throws(() => parseUri("sip:"), { name: "UriError", message: "sip URI has no host" });
+ * ```
+ */
 export class UriError extends SyntaxError {
-  /** @param message What was wrong. */
+  /**
+   * Makes the error.
+   *
+   * @param message What was wrong.
+   */
   constructor(message: string) {
     super(message);
     this.name = "UriError";

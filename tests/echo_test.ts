@@ -7,6 +7,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import dgram from "node:dgram";
+import { freeBlock } from "./_ports.ts";
 import net from "node:net";
 import { StreamFramer } from "../src/framer.ts";
 import { serve, type ServeOptions, type SipServer } from "../src/serve.ts";
@@ -21,26 +22,6 @@ const TIMEOUT = 3000;
 const HOST = "127.0.0.1";
 /** The first of 120 media ports the tests use (even), found free at run time. */
 const BASE = await freeBlock(120);
-
-/** An even port from 20000-32000 with the `count - 1` ports after it free on 127.0.0.1 now. */
-async function freeBlock(count: number): Promise<number> {
-  const free = (port: number) =>
-    new Promise<boolean>((resolve) => {
-      const s = dgram.createSocket("udp4");
-      s.once("error", () => {
-        s.close();
-        resolve(false);
-      });
-      s.bind(port, HOST, () => s.close(() => resolve(true)));
-    });
-  for (let tries = 0; tries < 100; tries++) {
-    const base = 20000 + 2 * Math.floor(Math.random() * ((12000 - count) / 2));
-    let ok = true;
-    for (let port = base; ok && port < base + count; port++) ok = await free(port);
-    if (ok) return base;
-  }
-  throw new Error(`no ${count} free UDP ports in a row below 32000`);
-}
 
 // ---------------------------------------------------------------------------------------------
 // Helpers

@@ -4,12 +4,15 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import dgram from "node:dgram";
+import { freeBlock } from "./_ports.ts";
 import { detectRuntime } from "../src/runtime/detect.ts";
 import { type MediaCallStats, MediaEcho, type MediaEchoOptions } from "../src/media.ts";
 import { parseSdp } from "../src/sdp.ts";
-import type { SocketAddress } from "../src/transport.ts";
+import type { RuntimeNet, SocketAddress } from "../src/transport.ts";
 
 const runtime = await detectRuntime();
+/** The first of 320 ports the tests use (even), found free on both loopbacks at run time. */
+const BASE = await freeBlock(320, ["127.0.0.1", "::1"]);
 const encoder = new TextEncoder();
 const TIMEOUT = 3000;
 
@@ -177,6 +180,28 @@ async function portIsFree(host: string, port: number): Promise<boolean> {
   return false;
 }
 
+/** The runtime's shim, noting the port of each socket it binds and closes. */
+function countingNet(): { net: RuntimeNet; bound: number[]; closed: number[] } {
+  const bound: number[] = [];
+  const closed: number[] = [];
+  const net: RuntimeNet = {
+    ...runtime,
+    async listenDatagram(options, onData, onError) {
+      const endpoint = await runtime.listenDatagram(options, onData, onError);
+      bound.push(options.port);
+      return {
+        local: endpoint.local,
+        send: (data, to) => endpoint.send(data, to),
+        close() {
+          closed.push(options.port);
+          endpoint.close();
+        },
+      };
+    },
+  };
+  return { net, bound, closed };
+}
+
 function media(options: Partial<MediaEchoOptions> & { portRange: [number, number] }): MediaEcho {
   return new MediaEcho({
     net: runtime,
@@ -211,24 +236,24 @@ function onEndRecorder(): {
 describe(`MediaEcho on ${runtime.name}`, () => {
   for (const host of ["127.0.0.1", "::1"]) {
     test(`open() echoes RTP unchanged to the sender's actual address and port on ${host}`, async () => {
-      const echo = media({ hostname: host, portRange: [27000, 27003] });
+      const echo = media({ hostname: host, portRange: [BASE, BASE + 3] });
       const a = await Client.open(host);
       const b = await Client.open(host);
       try {
         const opened = await within(echo.open("call-a", [{ index: 0 }]), "open()");
         assert.ok(opened.ok);
-        assert.deepEqual(opened.ports, [{ index: 0, rtpPort: 27000, rtcpPort: 27001 }]);
+        assert.deepEqual(opened.ports, [{ index: 0, rtpPort: BASE, rtcpPort: BASE + 1 }]);
         const packets = [rtp(1, 0x1234, 160), rtp(2, 0x1234, "hello"), rtp(3, 0x1234, 0)];
-        for (const p of packets) await a.send(p, 27000);
+        for (const p of packets) await a.send(p, BASE);
         for (const p of packets) {
           const got = await a.next("an RTP echo");
           assert.deepEqual(got.data, p);
           // RFC 4961: the echo leaves from the port the packet was sent to.
-          assert.deepEqual(got.from, { address: host, port: 27000 });
+          assert.deepEqual(got.from, { address: host, port: BASE });
         }
         // Another source on the same call: its echo goes to it, not to the first one.
         const p = rtp(9, 0x9999, "other");
-        await b.send(p, 27000);
+        await b.send(p, BASE);
         assert.deepEqual((await b.next("the echo to the second source")).data, p);
         const stats = echo.stats("call-a")!;
         assert.deepEqual(stats.streams[0].rtpSource, { address: host, port: b.port });
@@ -242,17 +267,17 @@ describe(`MediaEcho on ${runtime.name}`, () => {
   }
 
   test("RTCP is echoed on its own port, RTP port + 1", async () => {
-    const echo = media({ portRange: [27010, 27011] });
+    const echo = media({ portRange: [BASE + 10, BASE + 11] });
     const a = await Client.open();
     try {
       const opened = await within(echo.open("call-rtcp", [{ index: 0, rtcpMux: false }]), "open()");
       assert.ok(opened.ok);
-      assert.equal(opened.ports[0].rtcpPort, 27011);
+      assert.equal(opened.ports[0].rtcpPort, BASE + 11);
       const rr = rtcpRr(0xabcdef01);
-      await a.send(rr, 27011);
+      await a.send(rr, BASE + 11);
       const got = await a.next("the RTCP echo");
       assert.deepEqual(got.data, rr);
-      assert.deepEqual(got.from, { address: "127.0.0.1", port: 27011 });
+      assert.deepEqual(got.from, { address: "127.0.0.1", port: BASE + 11 });
       const s = echo.stats("call-rtcp")!.streams[0];
       assert.deepEqual(s.rtcp, { packetsIn: 1, bytesIn: 8, packetsOut: 1, bytesOut: 8, dropped: 0 });
       assert.equal(s.rtp.packetsIn, 0);
@@ -264,21 +289,21 @@ describe(`MediaEcho on ${runtime.name}`, () => {
   });
 
   test("rtcp-mux uses one port for RTP and RTCP (RFC 5761)", async () => {
-    const echo = media({ portRange: [27020, 27021] });
+    const echo = media({ portRange: [BASE + 20, BASE + 21] });
     const a = await Client.open();
     try {
       const opened = await within(echo.open("call-mux", [{ index: 0, rtcpMux: true }]), "open()");
       assert.ok(opened.ok);
-      assert.deepEqual(opened.ports, [{ index: 0, rtpPort: 27020, rtcpPort: undefined }]);
-      assert.equal(await portIsFree("127.0.0.1", 27021), true, "the odd port is not bound");
+      assert.deepEqual(opened.ports, [{ index: 0, rtpPort: BASE + 20, rtcpPort: undefined }]);
+      assert.equal(await portIsFree("127.0.0.1", BASE + 21), true, "the odd port is not bound");
       const packet = rtp(1, 7, 20);
       const rr = rtcpRr(7);
-      await a.send(packet, 27020);
-      await a.send(rr, 27020);
+      await a.send(packet, BASE + 20);
+      await a.send(rr, BASE + 20);
       assert.deepEqual((await a.next("the RTP echo")).data, packet);
       const second = await a.next("the RTCP echo");
       assert.deepEqual(second.data, rr);
-      assert.equal(second.from.port, 27020);
+      assert.equal(second.from.port, BASE + 20);
       const s = echo.stats("call-mux")!.streams[0];
       assert.equal(s.rtcpPort, undefined);
       assert.deepEqual([s.rtp.packetsOut, s.rtcp.packetsOut], [1, 1]);
@@ -290,13 +315,13 @@ describe(`MediaEcho on ${runtime.name}`, () => {
 
   test("delay holds every echo back at least that long, in order", async () => {
     const delay = 300;
-    const echo = media({ portRange: [27030, 27031], delay });
+    const echo = media({ portRange: [BASE + 30, BASE + 31], delay });
     const a = await Client.open();
     try {
       assert.ok((await within(echo.open("call-delay", [{ index: 0 }]), "open()")).ok);
       const sentAt: number[] = [];
       for (let seq = 0; seq < 3; seq++) {
-        sentAt.push(await a.send(rtp(seq, 1), 27030));
+        sentAt.push(await a.send(rtp(seq, 1), BASE + 30));
         await sleep(20);
       }
       for (let seq = 0; seq < 3; seq++) {
@@ -312,11 +337,11 @@ describe(`MediaEcho on ${runtime.name}`, () => {
   });
 
   test("the delay queue is bounded: packets over maxQueue are dropped and counted", async () => {
-    const echo = media({ portRange: [27040, 27041], delay: 1000, maxQueue: 2 });
+    const echo = media({ portRange: [BASE + 40, BASE + 41], delay: 1000, maxQueue: 2 });
     const a = await Client.open();
     try {
       assert.ok((await within(echo.open("call-queue", [{ index: 0 }]), "open()")).ok);
-      for (let seq = 0; seq < 5; seq++) await a.send(rtp(seq, 1, 10), 27040);
+      for (let seq = 0; seq < 5; seq++) await a.send(rtp(seq, 1, 10), BASE + 40);
       const seqs = [];
       for (let i = 0; i < 2; i++) seqs.push(new DataView((await a.next("a delayed echo")).data.buffer).getUint16(2));
       assert.deepEqual(seqs, [0, 1]);
@@ -330,12 +355,12 @@ describe(`MediaEcho on ${runtime.name}`, () => {
 
   test("close() drops what the delay still holds and frees the ports", async () => {
     const recorder = onEndRecorder();
-    const echo = media({ portRange: [27050, 27051], delay: 2000, onEnd: recorder.onEnd });
+    const echo = media({ portRange: [BASE + 50, BASE + 51], delay: 2000, onEnd: recorder.onEnd });
     const a = await Client.open();
     try {
       assert.ok((await within(echo.open("call-held", [{ index: 0 }]), "open()")).ok);
-      await a.send(rtp(1, 1), 27050);
-      await a.send(rtp(2, 1), 27050);
+      await a.send(rtp(1, 1), BASE + 50);
+      await a.send(rtp(2, 1), BASE + 50);
       // Both are in the queue once they show in the counters.
       await until(() => echo.stats("call-held")!.packetsIn === 2, "both packets");
       const stats = echo.close("call-held")!;
@@ -351,7 +376,7 @@ describe(`MediaEcho on ${runtime.name}`, () => {
   });
 
   test("ten simultaneous calls each get their own ports and their own echoes", async () => {
-    const echo = media({ portRange: [27100, 27119] });
+    const echo = media({ portRange: [BASE + 100, BASE + 119] });
     const clients = await Promise.all(Array.from({ length: 10 }, () => Client.open()));
     try {
       assert.equal(echo.capacity, 10);
@@ -364,7 +389,7 @@ describe(`MediaEcho on ${runtime.name}`, () => {
         return r.ports[0].rtpPort;
       });
       assert.equal(new Set(ports).size, 10);
-      for (const port of ports) assert.ok(port % 2 === 0 && port >= 27100 && port <= 27118);
+      for (const port of ports) assert.ok(port % 2 === 0 && port >= BASE + 100 && port <= BASE + 118);
       assert.equal(echo.available, 0);
       await Promise.all(clients.map((c, i) => c.send(rtp(i, i, `call ${i}`), ports[i])));
       await Promise.all(clients.map(async (c, i) => {
@@ -384,7 +409,7 @@ describe(`MediaEcho on ${runtime.name}`, () => {
   });
 
   test("an exhausted range gives no-ports (answer 503), never a crash", async () => {
-    const echo = media({ portRange: [27200, 27201] });
+    const echo = media({ portRange: [BASE + 200, BASE + 201] });
     const a = await Client.open();
     try {
       assert.ok((await within(echo.open("first", [{ index: 0 }]), "open()")).ok);
@@ -403,7 +428,7 @@ describe(`MediaEcho on ${runtime.name}`, () => {
       // The first call's ports still work for a new call.
       assert.ok((await within(echo.open("fourth", [{ index: 0 }]), "open()")).ok);
       const packet = rtp(1, 1);
-      await a.send(packet, 27200);
+      await a.send(packet, BASE + 200);
       assert.deepEqual((await a.next("the echo")).data, packet);
     } finally {
       a.close();
@@ -412,15 +437,15 @@ describe(`MediaEcho on ${runtime.name}`, () => {
   });
 
   test("close() releases the ports and they are reused", async () => {
-    const echo = media({ portRange: [27210, 27211] });
+    const echo = media({ portRange: [BASE + 210, BASE + 211] });
     const a = await Client.open();
     try {
       for (const callId of ["one", "two", "three"]) {
         const opened = await within(echo.open(callId, [{ index: 0 }]), `open(${callId})`);
         assert.ok(opened.ok, `${callId}: ${JSON.stringify(opened)}`);
-        assert.equal(opened.ports[0].rtpPort, 27210);
+        assert.equal(opened.ports[0].rtpPort, BASE + 210);
         const packet = rtp(1, 1, callId);
-        await a.send(packet, 27210);
+        await a.send(packet, BASE + 210);
         assert.deepEqual((await a.next(`the echo of ${callId}`)).data, packet);
         const stats = echo.close(callId)!;
         assert.equal(stats.packetsOut, 1);
@@ -436,7 +461,7 @@ describe(`MediaEcho on ${runtime.name}`, () => {
   test("the inactivity timeout ends a silent call and gives onEnd its stats", async () => {
     const recorder = onEndRecorder();
     const echo = media({
-      portRange: [27220, 27221],
+      portRange: [BASE + 220, BASE + 221],
       inactivityTimeout: 200,
       onEnd: recorder.onEnd,
       now: () => performance.now(),
@@ -444,8 +469,8 @@ describe(`MediaEcho on ${runtime.name}`, () => {
     const a = await Client.open();
     try {
       assert.ok((await within(echo.open("quiet", [{ index: 0 }]), "open()")).ok);
-      await a.send(rtp(1, 5, 40), 27220);
-      await a.send(rtp(2, 5, 40), 27220);
+      await a.send(rtp(1, 5, 40), BASE + 220);
+      await a.send(rtp(2, 5, 40), BASE + 220);
       await a.next("echo 1");
       await a.next("echo 2");
       const stats = await within(recorder.next(), "onEnd after the timeout");
@@ -455,7 +480,7 @@ describe(`MediaEcho on ${runtime.name}`, () => {
       assert.ok(stats.endedAt! - stats.lastPacketAt! >= 200, "not before 200 ms of silence");
       assert.equal(echo.activeCalls, 0);
       assert.equal(echo.available, 1);
-      assert.equal(await portIsFree("127.0.0.1", 27220), true);
+      assert.equal(await portIsFree("127.0.0.1", BASE + 220), true);
     } finally {
       a.close();
       await echo.closeAll();
@@ -464,9 +489,9 @@ describe(`MediaEcho on ${runtime.name}`, () => {
 
   test("a call that never sends anything times out too", async () => {
     const recorder = onEndRecorder();
-    const echo = media({ portRange: [27230, 27231], inactivityTimeout: 100, onEnd: recorder.onEnd });
+    const echo = media({ portRange: [BASE + 230, BASE + 231], inactivityTimeout: 100, onEnd: recorder.onEnd });
     try {
-      assert.equal(echo.reserve("mute", 0), 27230);
+      assert.equal(echo.reserve("mute", 0), BASE + 230);
       const stats = await within(recorder.next(), "onEnd after the timeout");
       assert.equal(stats.reason, "timeout");
       assert.equal(stats.firstPacketAt, undefined);
@@ -478,20 +503,20 @@ describe(`MediaEcho on ${runtime.name}`, () => {
 
   test("the counters are exact: RTP, RTCP, dropped, bytes, times, sources", async () => {
     let clock = 1000;
-    const echo = media({ portRange: [27240, 27241], now: () => clock });
+    const echo = media({ portRange: [BASE + 240, BASE + 241], now: () => clock });
     const a = await Client.open();
     try {
       assert.ok((await within(echo.open("count", [{ index: 0 }]), "open()")).ok);
       // Not RTP version 2: counted in and dropped, never echoed.
       clock = 1005;
-      await a.send(new Uint8Array(20), 27240);
+      await a.send(new Uint8Array(20), BASE + 240);
       await until(() => echo.stats("count")!.packetsIn === 1, "the first packet");
       clock = 1010;
-      for (let seq = 0; seq < 5; seq++) await a.send(rtp(seq, 3, 160), 27240);
+      for (let seq = 0; seq < 5; seq++) await a.send(rtp(seq, 3, 160), BASE + 240);
       for (let i = 0; i < 5; i++) await a.next(`RTP echo ${i}`);
       clock = 1500;
-      await a.send(rtcpRr(3), 27241);
-      await a.send(rtcpSrSdes(3), 27241);
+      await a.send(rtcpRr(3), BASE + 241);
+      await a.send(rtcpSrSdes(3), BASE + 241);
       await a.next("RTCP echo 1");
       await a.next("RTCP echo 2");
       const s = echo.close("count")!;
@@ -526,21 +551,21 @@ describe(`MediaEcho on ${runtime.name}`, () => {
   });
 
   test("rewriteSsrc puts the stream's own SSRC in RTP and in each RTCP packet", async () => {
-    const echo = media({ portRange: [27250, 27251], rewriteSsrc: true });
+    const echo = media({ portRange: [BASE + 250, BASE + 251], rewriteSsrc: true });
     const a = await Client.open();
     try {
       assert.ok((await within(echo.open("ssrc", [{ index: 0 }]), "open()")).ok);
       const ours = echo.stats("ssrc")!.streams[0].ssrc!;
       assert.equal(typeof ours, "number");
       const sent = rtp(1, 0x11111111, "voice");
-      await a.send(sent, 27250);
+      await a.send(sent, BASE + 250);
       const got = (await a.next("the RTP echo")).data;
       assert.equal(new DataView(got.buffer).getUint32(8), ours);
       assert.deepEqual(got.subarray(12), sent.subarray(12));
       assert.deepEqual(got.subarray(0, 8), sent.subarray(0, 8));
 
       const compound = rtcpSrSdes(0x11111111);
-      await a.send(compound, 27251);
+      await a.send(compound, BASE + 251);
       const back = (await a.next("the RTCP echo")).data;
       const view = new DataView(back.buffer);
       assert.equal(view.getUint32(4), ours, "SR sender SSRC");
@@ -555,24 +580,24 @@ describe(`MediaEcho on ${runtime.name}`, () => {
   });
 
   test("reserve() gives the port at once, the same one again, and echoes once bound", async () => {
-    const echo = media({ portRange: [27260, 27263] });
+    const echo = media({ portRange: [BASE + 260, BASE + 263] });
     const a = await Client.open();
     try {
       const port = echo.reserve("sync", 0);
-      assert.equal(port, 27260);
-      assert.equal(echo.reserve("sync", 0), 27260);
-      assert.equal(echo.port("sync", 0), 27260);
+      assert.equal(port, BASE + 260);
+      assert.equal(echo.reserve("sync", 0), BASE + 260);
+      assert.equal(echo.port("sync", 0), BASE + 260);
       assert.equal(echo.available, 1);
       // open() of a reserved stream waits for its sockets.
       assert.deepEqual(await within(echo.open("sync", [{ index: 0 }]), "open()"), {
         ok: true,
-        ports: [{ index: 0, rtpPort: 27260, rtcpPort: 27261 }],
+        ports: [{ index: 0, rtpPort: BASE + 260, rtcpPort: BASE + 261 }],
       });
       const packet = rtp(1, 1);
-      await a.send(packet, 27260);
+      await a.send(packet, BASE + 260);
       assert.deepEqual((await a.next("the echo")).data, packet);
       const rr = rtcpRr(1);
-      await a.send(rr, 27261);
+      await a.send(rr, BASE + 261);
       assert.deepEqual((await a.next("the RTCP echo")).data, rr);
     } finally {
       a.close();
@@ -581,7 +606,7 @@ describe(`MediaEcho on ${runtime.name}`, () => {
   });
 
   test("reserve() binds in the same turn: a packet sent right after the answer is echoed", async () => {
-    const echo = media({ portRange: [27290, 27299] });
+    const echo = media({ portRange: [BASE + 290, BASE + 299] });
     const a = await Client.open();
     try {
       // The peer writes the port into its 200 OK and sends it; the caller answers with media at
@@ -600,11 +625,11 @@ describe(`MediaEcho on ${runtime.name}`, () => {
 
   test("a port another program holds: reserve() ends the call with error, open() moves on", async () => {
     const blocker = dgram.createSocket("udp4");
-    await within(new Promise<void>((resolve) => blocker.bind(27270, "127.0.0.1", () => resolve())), "bind");
+    await within(new Promise<void>((resolve) => blocker.bind(BASE + 270, "127.0.0.1", () => resolve())), "bind");
     const recorder = onEndRecorder();
-    const echo = media({ portRange: [27270, 27273], onEnd: recorder.onEnd });
+    const echo = media({ portRange: [BASE + 270, BASE + 273], onEnd: recorder.onEnd });
     try {
-      assert.equal(echo.reserve("announced", 0), 27270);
+      assert.equal(echo.reserve("announced", 0), BASE + 270);
       const stats = await within(recorder.next(), "onEnd with error");
       assert.equal(stats.reason, "error");
       assert.ok(stats.error instanceof Error);
@@ -613,11 +638,11 @@ describe(`MediaEcho on ${runtime.name}`, () => {
 
       // open() has not announced anything yet: it takes the next pair.
       const opened = await within(echo.open("flexible", [{ index: 0 }]), "open()");
-      assert.deepEqual(opened, { ok: true, ports: [{ index: 0, rtpPort: 27272, rtcpPort: 27273 }] });
+      assert.deepEqual(opened, { ok: true, ports: [{ index: 0, rtpPort: BASE + 272, rtcpPort: BASE + 273 }] });
       echo.close("flexible");
 
       // Only the blocked pair left free... and then none: bind-failed.
-      const small = media({ portRange: [27270, 27271] });
+      const small = media({ portRange: [BASE + 270, BASE + 271] });
       try {
         const failed = await within(small.open("stuck", [{ index: 0 }]), "open()");
         assert.equal(failed.ok, false);
@@ -633,9 +658,93 @@ describe(`MediaEcho on ${runtime.name}`, () => {
     }
   });
 
+  test("close() keeps the pair bound: the next call takes it without binding, with counters of its own", async () => {
+    const { net, bound, closed } = countingNet();
+    const echo = media({ net, portRange: [BASE + 300, BASE + 303] });
+    const a = await Client.open();
+    try {
+      const first = await within(echo.open("one", [{ index: 0 }]), "open(one)");
+      assert.deepEqual(first, { ok: true, ports: [{ index: 0, rtpPort: BASE + 300, rtcpPort: BASE + 301 }] });
+      const packet = rtp(1, 1, "one");
+      await a.send(packet, BASE + 300);
+      assert.deepEqual((await a.next("the echo of one")).data, packet);
+      echo.close("one");
+      assert.deepEqual([bound, closed], [[BASE + 300, BASE + 301], []]);
+      assert.equal(echo.available, 2);
+      // A late packet of the ended call reaches the pooled pair: dropped, not echoed.
+      await a.send(rtp(2, 1, "late"), BASE + 300);
+      await sleep(100);
+      // The pooled pair before BASE + 302 (released longest ago, never bound): taken at once, no bind.
+      assert.equal(echo.reserve("two", 0), BASE + 300);
+      assert.deepEqual(bound, [BASE + 300, BASE + 301]);
+      const second = rtp(3, 1, "two");
+      await a.send(second, BASE + 300);
+      const rr = rtcpRr(1);
+      await a.send(rr, BASE + 301);
+      assert.deepEqual((await a.next("the echo of two")).data, second);
+      assert.deepEqual((await a.next("the RTCP echo of two")).data, rr);
+      const s = echo.stats("two")!;
+      assert.deepEqual([s.packetsIn, s.packetsOut, s.dropped, s.streams[0].rtcp.packetsOut], [2, 2, 0, 1]);
+    } finally {
+      a.close();
+      await echo.closeAll();
+    }
+    assert.deepEqual(closed.sort(), [BASE + 300, BASE + 301]);
+  });
+
+  test("a pooled pair serves an rtcp-mux call with its odd port closed; a later call binds it again", async () => {
+    const { net, bound, closed } = countingNet();
+    const echo = media({ net, portRange: [BASE + 310, BASE + 311] });
+    const a = await Client.open();
+    try {
+      assert.ok((await within(echo.open("plain", [{ index: 0 }]), "open(plain)")).ok);
+      echo.close("plain");
+      const muxed = await within(echo.open("mux", [{ index: 0, rtcpMux: true }]), "open(mux)");
+      assert.deepEqual(muxed, { ok: true, ports: [{ index: 0, rtpPort: BASE + 310, rtcpPort: undefined }] });
+      assert.deepEqual([bound, closed], [[BASE + 310, BASE + 311], [BASE + 311]]);
+      assert.equal(await portIsFree("127.0.0.1", BASE + 311), true, "the odd port is not bound");
+      echo.close("mux");
+      assert.ok((await within(echo.open("again", [{ index: 0 }]), "open(again)")).ok);
+      assert.deepEqual(bound, [BASE + 310, BASE + 311, BASE + 311]);
+      const rr = rtcpRr(4);
+      await a.send(rr, BASE + 311);
+      assert.deepEqual((await a.next("the RTCP echo on the odd port")).data, rr);
+    } finally {
+      a.close();
+      await echo.closeAll();
+    }
+  });
+
+  test("poolSize bounds the pool: a pair beyond it is closed; 0 closes every pair", async () => {
+    const { net, bound, closed } = countingNet();
+    const echo = media({ net, portRange: [BASE + 320, BASE + 323], poolSize: 1 });
+    try {
+      assert.ok((await within(echo.open("one", [{ index: 0 }]), "open(one)")).ok);
+      assert.ok((await within(echo.open("two", [{ index: 0 }]), "open(two)")).ok);
+      echo.close("one");
+      echo.close("two");
+      assert.deepEqual(closed, [BASE + 322, BASE + 323]);
+      assert.equal(await portIsFree("127.0.0.1", BASE + 322), true);
+      assert.equal(echo.reserve("three", 0), BASE + 320);
+      assert.deepEqual(bound, [BASE + 320, BASE + 321, BASE + 322, BASE + 323]);
+    } finally {
+      await echo.closeAll();
+    }
+    const unpooled = countingNet();
+    const none = media({ net: unpooled.net, portRange: [BASE + 320, BASE + 321], poolSize: 0 });
+    try {
+      assert.ok((await within(none.open("one", [{ index: 0 }]), "open(one)")).ok);
+      none.close("one");
+      assert.deepEqual(unpooled.closed, [BASE + 320, BASE + 321]);
+      assert.equal(await portIsFree("127.0.0.1", BASE + 320), true);
+    } finally {
+      await none.closeAll();
+    }
+  });
+
   test("closeAll() ends every call with shutdown and leaves no socket", async () => {
     const recorder = onEndRecorder();
-    const echo = media({ portRange: [27280, 27285], delay: 5000, inactivityTimeout: 60_000, onEnd: recorder.onEnd });
+    const echo = media({ portRange: [BASE + 280, BASE + 285], delay: 5000, inactivityTimeout: 60_000, onEnd: recorder.onEnd });
     const a = await Client.open();
     try {
       await within(
@@ -643,7 +752,7 @@ describe(`MediaEcho on ${runtime.name}`, () => {
         "open",
       );
       echo.reserve("z", 0); // still binding when closeAll() runs
-      await a.send(rtp(1, 1), 27280); // held by the delay when closeAll() runs
+      await a.send(rtp(1, 1), BASE + 280); // held by the delay when closeAll() runs
       await until(() => echo.stats("x")!.packetsIn === 1, "the packet");
       await within(echo.closeAll(), "closeAll()");
       assert.deepEqual(recorder.ended.map((s) => `${s.callId} ${s.reason}`).sort(), [
@@ -654,7 +763,7 @@ describe(`MediaEcho on ${runtime.name}`, () => {
       assert.equal(recorder.ended.find((s) => s.callId === "x")!.dropped, 1);
       assert.equal(echo.activeCalls, 0);
       assert.equal(echo.available, echo.capacity);
-      for (let port = 27280; port <= 27285; port++) {
+      for (let port = BASE + 280; port <= BASE + 285; port++) {
         assert.equal(await portIsFree("127.0.0.1", port), true, `port ${port} is free`);
       }
     } finally {
@@ -684,6 +793,7 @@ describe("MediaEcho without sockets", () => {
     assert.throws(make({ delay: NaN }), RangeError);
     assert.throws(make({ maxQueue: 0 }), RangeError);
     assert.throws(make({ inactivityTimeout: -5 }), RangeError);
+    assert.throws(make({ poolSize: -1 }), RangeError);
     assert.throws(make({ hostname: "" }), TypeError);
     assert.throws(() => new MediaEcho({ hostname: "x", portRange: [1, 2] } as unknown as MediaEchoOptions), TypeError);
     assert.equal(make({ portRange: [20001, 20004] })().capacity, 1);

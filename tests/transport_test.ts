@@ -43,6 +43,30 @@ describe(`${runtime.name} shim`, () => {
       }
     });
 
+    test(`listenDatagram() with maxDatagram drops longer datagrams, whole, on ${host}`, async () => {
+      const sizes: number[] = [];
+      const endpoint = await runtime.listenDatagram({ hostname: host, port: 0, maxDatagram: 100 }, (data, from) => {
+        sizes.push(data.length);
+        endpoint.send(data, from);
+      }, (e) => assert.fail(String(e)));
+      const client = dgram.createSocket(host.includes(":") ? "udp6" : "udp4");
+      try {
+        const answer = new Promise<string>((resolve) =>
+          client.once("message", (data) => resolve(decoder.decode(data)))
+        );
+        // Sent first, and not 100 bytes of it (Deno receives into a buffer of that size): nothing.
+        await new Promise((resolve) =>
+          client.send(encoder.encode("x".repeat(101)), endpoint.local.port, host, resolve)
+        );
+        client.send(encoder.encode("y".repeat(100)), endpoint.local.port, host);
+        assert.equal(await answer, "y".repeat(100));
+        assert.deepEqual(sizes, [100]);
+      } finally {
+        client.close();
+        endpoint.close();
+      }
+    });
+
     test(`listenStream() passes chunks and writes back in order on ${host}`, async () => {
       const events: string[] = [];
       const closed = Promise.withResolvers<void>();

@@ -83,10 +83,17 @@ async function listenDatagram(
   onData: (data: Uint8Array, from: SocketAddress) => void,
   onError: (error: unknown) => void,
 ): Promise<DatagramEndpoint> {
+  // As on Deno, where a longer datagram does not fit the receive buffer.
+  const max = options.maxDatagram !== undefined && options.maxDatagram >= 1 ? options.maxDatagram : 65535;
   const socket = await Bun.udpSocket({
     hostname: options.hostname,
     port: options.port,
-    socket: { data: (_s, data, port, address) => onData(data, { address, port }), error: onError },
+    socket: {
+      data: (_s, data, port, address) => {
+        if (data.length <= max) onData(data, { address, port });
+      },
+      error: onError,
+    },
   });
   return {
     local: { address: socket.address.address, port: socket.address.port },

@@ -34,14 +34,20 @@ function _sequential(
 }
 
 /**
- * Receive buffers of closed sockets, for the next sockets to take. A new 64 KiB buffer is zeroed
+ * Receive buffers of closed sockets, by size, for the next sockets to take. A new buffer is zeroed
  * memory outside the JavaScript heap that only a garbage collection gives back: with a socket
  * opened and closed per call (the RTP echo), memory grew by 64 KiB a socket between collections,
  * and allocating took a third of the cost of opening a socket. A buffer is free again once the
  * receive pending on it has settled: when its socket's receive loop has ended.
  */
-const _spareBuffers: Uint8Array[] = [];
+const _spareBuffers = new Map<number, Uint8Array[]>();
 const MAX_SPARE_BUFFERS = 64;
+
+/** `options.maxDatagram`, or the most a UDP datagram can hold. */
+function _maxDatagram(options: ListenOptions): number {
+  const max = options.maxDatagram;
+  return max !== undefined && max >= 1 && max < 65535 ? Math.floor(max) : 65535;
+}
 
 async function listenDatagram(
   options: ListenOptions,
@@ -52,11 +58,14 @@ async function listenDatagram(
   const socket = Deno.listenDatagram({ transport: "udp", hostname: options.hostname, port: options.port });
   const addr = socket.addr as Deno.NetAddr;
   let closed = false;
+  const max = _maxDatagram(options);
   (async () => {
     // One receive buffer for every datagram, each copied out at its own size: left to itself,
     // receive() allocates a new 64 KiB buffer per datagram (the datagram is a view of it), which
-    // stays in memory until the garbage collector frees it.
-    const buffer = _spareBuffers.pop() ?? new Uint8Array(65536);
+    // stays in memory until the garbage collector frees it. One byte more than the longest
+    // datagram taken: a datagram that fills it may have been cut short, and is dropped.
+    const size = max + 1;
+    const buffer = _spareBuffers.get(size)?.pop() ?? new Uint8Array(size);
     try {
       for (;;) {
         let received;
@@ -67,6 +76,7 @@ async function listenDatagram(
           if (e instanceof Deno.errors.BadResource || e instanceof Deno.errors.Interrupted) return;
           throw e;
         }
+        if (received[0].length > max) continue;
         const f = received[1] as Deno.NetAddr;
         onData(received[0].slice(), { address: f.hostname, port: f.port });
       }
@@ -74,7 +84,9 @@ async function listenDatagram(
       if (!closed) onError(e);
     } finally {
       // No receive is pending on it any more.
-      if (_spareBuffers.length < MAX_SPARE_BUFFERS) _spareBuffers.push(buffer);
+      let spares = _spareBuffers.get(size);
+      if (spares === undefined) _spareBuffers.set(size, spares = []);
+      if (spares.length < MAX_SPARE_BUFFERS) spares.push(buffer);
     }
   })();
   return {
@@ -113,7 +125,10 @@ async function listenDgram(
       resolve();
     });
   });
-  socket.on("message", (data, info) => onData(data, { address: info.address, port: info.port }));
+  const max = _maxDatagram(options);
+  socket.on("message", (data, info) => {
+    if (data.length <= max) onData(data, { address: info.address, port: info.port });
+  });
   socket.on("error", onError);
   const addr = socket.address();
   let closed = false;
