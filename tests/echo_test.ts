@@ -16,6 +16,7 @@ import { parseRules } from "../src/rules.ts";
 import { parseSdp } from "../src/sdp.ts";
 import type { SipMessage, SipRequest, SipResponse } from "../src/message.ts";
 import type { PeerEvent } from "../src/peer.ts";
+import { within, sleep, until } from "./_wait.ts";
 
 const encoder = new TextEncoder();
 const TIMEOUT = 3000;
@@ -26,30 +27,8 @@ const BASE = await freeBlock(120);
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-async function within<T>(promise: Promise<T>, what: string, ms = TIMEOUT): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
-/** Waits until `condition()` holds, checking every 5 ms, for at most `ms`. */
-async function until(condition: () => boolean, what: string, ms = TIMEOUT): Promise<void> {
-  const deadline = performance.now() + ms;
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(5);
-  }
-}
 
 /** An RTP packet (RFC 3550 §5.1): version 2, PCMU, 160 bytes of payload. */
 function rtp(seq: number, ssrc: number): Uint8Array {

@@ -9,6 +9,7 @@ import { detectRuntime } from "../src/runtime/detect.ts";
 import { type MediaCallStats, MediaEcho, type MediaEchoOptions } from "../src/media.ts";
 import { parseSdp } from "../src/sdp.ts";
 import type { RuntimeNet, SocketAddress } from "../src/transport.ts";
+import { within, sleep, until } from "./_wait.ts";
 
 const runtime = await detectRuntime();
 /** The first of 320 ports the tests use (even), found free on both loopbacks at run time. */
@@ -16,31 +17,8 @@ const BASE = await freeBlock(320, ["127.0.0.1", "::1"]);
 const encoder = new TextEncoder();
 const TIMEOUT = 3000;
 
-/** Resolves with `promise`, or rejects after `ms` naming what was awaited. */
-async function within<T>(promise: Promise<T>, what: string, ms = TIMEOUT): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
-/** Waits until `condition()` holds, checking every 5 ms, for at most `ms`. */
-async function until(condition: () => boolean, what: string, ms = TIMEOUT): Promise<void> {
-  const deadline = performance.now() + ms;
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(5);
-  }
-}
 
 /** An RTP packet (RFC 3550 §5.1): version 2, no padding, extension or CSRC. */
 function rtp(seq: number, ssrc: number, payload: string | number = 160, payloadType = 0): Uint8Array {

@@ -15,6 +15,7 @@ import type { SipRequest, SipResponse } from "../src/message.ts";
 import type { PeerEvent } from "../src/peer.ts";
 import { detectRuntime } from "../src/runtime/detect.ts";
 import type { RuntimeNet } from "../src/transport.ts";
+import { within, sleep } from "./_wait.ts";
 
 const runtime = (await detectRuntime()).name;
 const encoder = new TextEncoder();
@@ -29,22 +30,7 @@ const OFFER = "v=0\r\no=alice 1 1 IN IP4 192.0.2.9\r\ns=-\r\nc=IN IP4 192.0.2.9\
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-/** Rejects when `promise` has not settled within `ms`. */
-async function within<T>(promise: Promise<T>, what: string, ms = TIMEOUT): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 /** Polls `check` until it returns a value other than undefined; fails after TIMEOUT ms. */
 async function until<T>(what: string, check: () => T | undefined): Promise<T> {

@@ -16,23 +16,12 @@ import {
   StreamFramer,
   type TrafficEntry,
 } from "../mod.ts";
+import { within } from "./_wait.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const TIMEOUT = 3000;
 
-/** Rejects when `promise` has not settled within `ms`. */
-async function within<T>(promise: Promise<T>, what: string, ms = TIMEOUT): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), ms)),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** A port of `host` on which nothing listens (bound, then closed). */
 async function closedPort(host: string): Promise<number> {
