@@ -19,19 +19,13 @@ function invite(i: number): Uint8Array {
       `Subject: Performance Test\r\nContent-Type: application/sdp\r\nContent-Length: ${sdp.length}\r\n\r\n${sdp}`,
   );
 }
-function ack(i: number, toTag: string): Uint8Array {
+/** An in-dialog request of call `i` as SIPp's uac sends it: ACK (CSeq 1, branch -5) or BYE (CSeq 2, branch -7). */
+function inDialog(method: "ACK" | "BYE", i: number, toTag: string): Uint8Array {
+  const [seq, branch] = method === "ACK" ? [1, 5] : [2, 7];
   return enc.encode(
-    `ACK sip:service@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK-${i}-1-5\r\n` +
+    `${method} sip:service@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK-${i}-1-${branch}\r\n` +
       `From: sipp <sip:sipp@127.0.0.1:5061>;tag=${i}SIPpTag001\r\nTo: service <sip:service@127.0.0.1:5060>;tag=${toTag}\r\n` +
-      `Call-ID: ${i}-1@127.0.0.1\r\nCSeq: 1 ACK\r\nContact: sip:sipp@127.0.0.1:5061\r\nMax-Forwards: 70\r\n` +
-      `Subject: Performance Test\r\nContent-Length: 0\r\n\r\n`,
-  );
-}
-function bye(i: number, toTag: string): Uint8Array {
-  return enc.encode(
-    `BYE sip:service@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK-${i}-1-7\r\n` +
-      `From: sipp <sip:sipp@127.0.0.1:5061>;tag=${i}SIPpTag001\r\nTo: service <sip:service@127.0.0.1:5060>;tag=${toTag}\r\n` +
-      `Call-ID: ${i}-1@127.0.0.1\r\nCSeq: 2 BYE\r\nContact: sip:sipp@127.0.0.1:5061\r\nMax-Forwards: 70\r\n` +
+      `Call-ID: ${i}-1@127.0.0.1\r\nCSeq: ${seq} ${method}\r\nContact: sip:sipp@127.0.0.1:5061\r\nMax-Forwards: 70\r\n` +
       `Subject: Performance Test\r\nContent-Length: 0\r\n\r\n`,
   );
 }
@@ -55,8 +49,8 @@ for (let i = 0; i < calls; i++) {
   const out = peer.receive(invite(i), remote, at);
   sent += out.length;
   const tag = toTag(out[out.length - 1].data);
-  sent += peer.receive(ack(i, tag), remote, at + 0.5).length;
-  sent += peer.receive(bye(i, tag), remote, at + 1).length;
+  sent += peer.receive(inDialog("ACK", i, tag), remote, at + 0.5).length;
+  sent += peer.receive(inDialog("BYE", i, tag), remote, at + 1).length;
   sent += peer.tick(at + 1).length;
 }
 const t1 = performance.now();

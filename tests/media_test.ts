@@ -12,8 +12,8 @@ import type { RuntimeNet, SocketAddress } from "../src/transport.ts";
 import { within, sleep, until } from "./_wait.ts";
 
 const runtime = await detectRuntime();
-/** The first of 320 ports the tests use (even), found free on both loopbacks at run time. */
-const BASE = await freeBlock(320, ["127.0.0.1", "::1"]);
+/** The first of 330 ports the tests use (even), found free on both loopbacks at run time. */
+const BASE = await freeBlock(330, ["127.0.0.1", "::1"]);
 const encoder = new TextEncoder();
 const TIMEOUT = 3000;
 

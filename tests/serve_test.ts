@@ -3,7 +3,6 @@
 // network data gives up after TIMEOUT ms; every socket is closed in a finally block.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import dgram from "node:dgram";
 import net from "node:net";
 import { serve, type ServeOptions, type SipServer, type TrafficEntry } from "../src/serve.ts";
@@ -16,6 +15,7 @@ import type { PeerEvent } from "../src/peer.ts";
 import { detectRuntime } from "../src/runtime/detect.ts";
 import type { RuntimeNet } from "../src/transport.ts";
 import { within, sleep } from "./_wait.ts";
+import { runToExit } from "./_process.ts";
 
 const runtime = (await detectRuntime()).name;
 const encoder = new TextEncoder();
@@ -1170,23 +1170,11 @@ describe(`serve() on ${runtime}`, () => {
   for (const [name, flags] of variants as [string, string[]][]) {
     test(`serve() leaves nothing open: a process that served and closed exits by itself (${name})`, async () => {
       const script = new URL("./_serve_exit.ts", import.meta.url).pathname;
-      const child = spawn(process.execPath, [...flags, script], { stdio: ["ignore", "pipe", "pipe"] });
-      let out = "";
-      child.stdout.on("data", (d) => out += decoder.decode(d));
-      child.stderr.on("data", (d) => out += decoder.decode(d));
-      try {
-        // Generous: this detects a hang (a socket or timer left open), not speed. Under bun test's
-        // own 5 s limit per test, so that the failure says what hung.
-        const code = await within(
-          new Promise<number | null>((resolve) => child.on("exit", (c) => resolve(c))),
-          "the child process to exit",
-          runtime === "bun" ? 4_500 : 10_000,
-        );
-        assert.equal(code, 0, out);
-        assert.equal(out, "served udp tcp ws on 127.0.0.1 and ::1, closed\n");
-      } finally {
-        if (child.exitCode === null) child.kill();
-      }
+      // Generous: this detects a hang (a socket or timer left open), not speed. Under bun test's
+      // own 5 s limit per test, so that the failure says what hung.
+      const { code, out } = await runToExit(script, flags, runtime === "bun" ? 4_500 : 10_000);
+      assert.equal(code, 0, out);
+      assert.equal(out, "served udp tcp ws on 127.0.0.1 and ::1, closed\n");
     });
   }
 });

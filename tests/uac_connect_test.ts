@@ -3,8 +3,6 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
-import { spawn } from "node:child_process";
-import process from "node:process";
 import {
   type ListenTransport,
   mockPeer,
@@ -17,6 +15,7 @@ import {
   type TrafficEntry,
 } from "../mod.ts";
 import { within } from "./_wait.ts";
+import { runToExit } from "./_process.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -214,20 +213,8 @@ describe("MockPeer.request() opens connections (RFC 3261 §18.1.1)", () => {
   test("a process whose mock opened TCP and WebSocket connections exits by itself after close()", async () => {
     const script = new URL("./_uac_connect_exit.ts", import.meta.url).pathname;
     const flags = runtime === "deno" ? ["run", "-A"] : [];
-    const child = spawn(process.execPath, [...flags, script], { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    child.stdout.on("data", (d) => out += decoder.decode(d));
-    child.stderr.on("data", (d) => out += decoder.decode(d));
-    try {
-      const code = await within(
-        new Promise<number | null>((resolve) => child.on("exit", (c) => resolve(c))),
-        "the child process to exit",
-        runtime === "bun" ? 4_500 : 10_000,
-      );
-      assert.equal(code, 0, out);
-      assert.equal(out, "called over tcp and ws, closed\n");
-    } finally {
-      if (child.exitCode === null) child.kill();
-    }
+    const { code, out } = await runToExit(script, flags, runtime === "bun" ? 4_500 : 10_000);
+    assert.equal(code, 0, out);
+    assert.equal(out, "called over tcp and ws, closed\n");
   });
 });
