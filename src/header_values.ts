@@ -264,32 +264,64 @@ function readParams(s: string, i: number, header: string): Params {
   }
 }
 
-function readHostPort(s: string, i: number, header: string): [string, number | undefined, number] {
+/** Where readHostPort() leaves the port it read and the index after the host and port. */
+let hostPortNext = 0;
+let hostPortPort: number | undefined;
+
+/** Is `c` a letter or a digit? */
+function isAlphaNum(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x7a);
+}
+
+/** Is `c` a character of an IPv6 reference between the brackets (hex digits, `:`, `.`)? */
+function isIpv6Char(c: number): boolean {
+  return (c >= 0x30 && c <= 0x3a) || c === 0x2e || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x66);
+}
+
+/**
+ * Reads `host [ COLON port ]` (RFC 3261 §25.1 sent-by) at s[i]: returns the host and leaves
+ * the port and the index after them in hostPortPort and hostPortNext.
+ */
+function readHostPort(s: string, i: number, header: string): string {
   let host: string;
   if (s.charCodeAt(i) === 0x5b) {
     const close = s.indexOf("]", i);
     if (close < 0) throw new HeaderError(header, "IPv6 reference is not closed");
+    let ok = close > i + 1;
+    for (let k = i + 1; ok && k < close; k++) ok = isIpv6Char(s.charCodeAt(k));
     host = s.slice(i, close + 1);
+    if (!ok) throw new HeaderError(header, `malformed host "${host}"`);
     i = close + 1;
   } else {
     const end = scan(s, i, TOKEN_CHAR);
+    // hostname or IPv4address: letters, digits, "-" and "."; not starting with "-" or ".", not ending with "-".
+    let ok = end > i && isAlphaNum(s.charCodeAt(i)) && s.charCodeAt(end - 1) !== 0x2d;
+    for (let k = i + 1; ok && k < end; k++) {
+      const c = s.charCodeAt(k);
+      ok = isAlphaNum(c) || c === 0x2d || c === 0x2e;
+    }
     host = s.slice(i, end);
+    if (!ok) throw new HeaderError(header, host === "" ? "sent-by host is missing" : `malformed host "${host}"`);
     i = end;
-  }
-  if (!/^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9.])?)$/.test(host)) {
-    throw new HeaderError(header, host === "" ? "sent-by host is missing" : `malformed host "${host}"`);
   }
   let port: number | undefined;
   const j = skipWs(s, i);
   if (s.charCodeAt(j) === 0x3a) {
     const start = skipWs(s, j + 1);
     let end = start;
-    while (end < s.length && s.charCodeAt(end) >= 0x30 && s.charCodeAt(end) <= 0x39) end++;
-    port = Number(s.slice(start, end));
-    if (end === start || end - start > 5 || port > 65535) throw new HeaderError(header, "malformed port");
+    let n = 0;
+    for (; end < s.length; end++) {
+      const d = s.charCodeAt(end) - 0x30;
+      if (d < 0 || d > 9) break;
+      n = n * 10 + d;
+    }
+    if (end === start || end - start > 5 || n > 65535) throw new HeaderError(header, "malformed port");
+    port = n;
     i = end;
   }
-  return [host, port, i];
+  hostPortPort = port;
+  hostPortNext = i;
+  return host;
 }
 
 /**
@@ -312,31 +344,45 @@ function readHostPort(s: string, i: number, header: string): [string, number | u
 export function parseVia(value: string): Via {
   const H = "Via";
   let i = skipWs(value, 0);
-  const parts: string[] = [];
-  for (let k = 0; k < 3; k++) {
-    if (k > 0) {
-      i = skipWs(value, i);
-      if (value.charCodeAt(i) !== 0x2f) {
-        throw new HeaderError(H, `sent-protocol "${value}" is not name/version/transport`);
-      }
-      i = skipWs(value, i + 1);
-    }
-    const end = scan(value, i, TOKEN_CHAR);
-    if (end === i) throw new HeaderError(H, `sent-protocol "${value}" is not name/version/transport`);
-    parts.push(value.slice(i, end));
+  let protocol: string;
+  let transport: string;
+  const fast = value.startsWith("SIP/2.0/", i) ? scan(value, i + 8, TOKEN_CHAR) : i + 8;
+  if (fast > i + 8) {
+    // The usual sent-protocol, without LWS around the slashes.
+    const end = fast;
+    protocol = "SIP/2.0";
+    transport = value.slice(i + 8, end).toUpperCase();
     i = end;
+  } else {
+    // sent-protocol = protocol-name SLASH protocol-version SLASH transport, LWS around the slashes.
+    let name = "";
+    let version = "";
+    for (let k = 0; k < 3; k++) {
+      if (k > 0) {
+        i = skipWs(value, i);
+        if (value.charCodeAt(i) !== 0x2f) {
+          throw new HeaderError(H, `sent-protocol "${value}" is not name/version/transport`);
+        }
+        i = skipWs(value, i + 1);
+      }
+      const end = scan(value, i, TOKEN_CHAR);
+      if (end === i) throw new HeaderError(H, `sent-protocol "${value}" is not name/version/transport`);
+      if (k === 0) name = value.slice(i, end);
+      else if (k === 1) version = value.slice(i, end);
+      else transport = value.slice(i, end).toUpperCase();
+      i = end;
+    }
+    protocol = `${name.toUpperCase()}/${version}`;
+    transport = transport!;
   }
   const afterProtocol = i;
   i = skipWs(value, i);
   if (i === afterProtocol) throw new HeaderError(H, "sent-by must follow the transport after whitespace");
-  const [host, port, next] = readHostPort(value, i, H);
+  const host = readHostPort(value, i, H);
+  const port = hostPortPort;
+  const next = hostPortNext;
   const params = readParams(value, next, H);
-  const via: Via = {
-    protocol: `${parts[0].toUpperCase()}/${parts[1]}`,
-    transport: parts[2].toUpperCase(),
-    host,
-    params,
-  };
+  const via: Via = { protocol, transport, host, params };
   if (port !== undefined) via.port = port;
   const branch = params.branch;
   if (branch !== undefined) {
@@ -409,8 +455,12 @@ export function parseNameAddress(value: string, header: string): NameAddress {
     if (displayName === undefined && lt > i) {
       // display-name = *(token LWS): tokens only, LWS before "<" optional (RFC 4475 §3.1.1.6).
       const words = value.slice(i, lt).trim();
-      for (const word of words.split(/[ \t\r\n]+/)) {
-        if (!isToken(word)) throw new HeaderError(header, `display name "${words}" must be quoted`);
+      // Tokens separated by LWS: every other character is a token character.
+      for (let k = 0; k < words.length; k++) {
+        const c = words.charCodeAt(k);
+        if (!isWs(c) && (c >= 128 || TOKEN_CHAR[c] === 0)) {
+          throw new HeaderError(header, `display name "${words}" must be quoted`);
+        }
       }
       displayName = words;
     }

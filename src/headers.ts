@@ -192,12 +192,17 @@ export function canonicalHeaderName(name: string): string {
 
 /** The lookup key of a name: lower-case canonical name. */
 function keyOf(name: string): string {
-  const exact = EXACT.get(name);
-  if (exact !== undefined) return exact.toLowerCase();
-  const lower = name.toLowerCase();
-  const canonical = CANONICAL.get(lower);
-  return canonical === undefined ? lower : canonical.toLowerCase();
+  const known = knownName(name);
+  return known === undefined ? name.toLowerCase() : KEYS.get(known) as string;
 }
+
+/** The canonical spelling of a known header name in any case or compact form, else undefined. */
+function knownName(name: string): string | undefined {
+  return EXACT.get(name) ?? CANONICAL.get(name.toLowerCase());
+}
+
+/** Canonical names to their lookup keys, lower-cased once. */
+const KEYS = new Map<string, string>(KNOWN_HEADER_NAMES.map((name) => [name, name.toLowerCase()]));
 
 /**
  * Splits a comma-separated header value into its elements, leaving commas inside quoted
@@ -321,7 +326,14 @@ export class SipHeaders implements Iterable<[string, string]> {
    * @returns The value, or undefined if absent.
    */
   get(name: string): string | undefined {
-    const key = keyOf(name);
+    // Known headers are stored under their canonical names: compare those, no lower-casing.
+    const known = knownName(name);
+    if (known !== undefined) {
+      const fields = this.fields;
+      for (let i = 0; i < fields.length; i++) if (fields[i].name === known) return fields[i].value;
+      return undefined;
+    }
+    const key = name.toLowerCase();
     const keys = this.#keyList();
     for (let i = 0; i < keys.length; i++) if (keys[i] === key) return this.fields[i].value;
     return undefined;
@@ -333,9 +345,14 @@ export class SipHeaders implements Iterable<[string, string]> {
    * @returns The field values (empty if absent).
    */
   getFields(name: string): string[] {
-    const key = keyOf(name);
-    const keys = this.#keyList();
     const out: string[] = [];
+    const known = knownName(name);
+    if (known !== undefined) {
+      for (const field of this.fields) if (field.name === known) out.push(field.value);
+      return out;
+    }
+    const key = name.toLowerCase();
+    const keys = this.#keyList();
     for (let i = 0; i < keys.length; i++) if (keys[i] === key) out.push(this.fields[i].value);
     return out;
   }
@@ -348,7 +365,7 @@ export class SipHeaders implements Iterable<[string, string]> {
    */
   getAll(name: string): string[] {
     const fields = this.getFields(name);
-    if (!LIST_HEADERS.has(keyOf(name))) return fields;
+    if (fields.length === 0 || !LIST_HEADERS.has(keyOf(name))) return fields;
     const out: string[] = [];
     for (const f of fields) for (const v of splitHeaderList(f)) out.push(v);
     return out;
@@ -360,7 +377,9 @@ export class SipHeaders implements Iterable<[string, string]> {
    * @returns True if present.
    */
   has(name: string): boolean {
-    return this.#keyList().includes(keyOf(name));
+    const known = knownName(name);
+    if (known !== undefined) return this.fields.some((field) => field.name === known);
+    return this.#keyList().includes(name.toLowerCase());
   }
 
   /**

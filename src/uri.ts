@@ -147,7 +147,69 @@ const PARAMCHARS = /^(?:[A-Za-z0-9\-_.!~*'()[\]/:&+$]|%[0-9A-Fa-f]{2})+$/;
 // hname / hvalue characters
 const HCHARS = /^(?:[A-Za-z0-9\-_.!~*'()[\]/?:+$]|%[0-9A-Fa-f]{2})*$/;
 const TEL_NUMBER = /^\+?[0-9A-Fa-f*#()\-.]+$/;
-const DIGITS = /^[0-9]{1,5}$/;
+
+// The same classes as tables, for the checks on every URI a message holds (the regular
+// expressions above are the reference; tests/uri_test.ts checks the two agree).
+function charTable(chars: string): Uint8Array {
+  const table = new Uint8Array(128);
+  for (let c = 0x30; c <= 0x39; c++) table[c] = 1;
+  for (let c = 0x41; c <= 0x5a; c++) table[c] = table[c + 0x20] = 1;
+  for (const c of chars) table[c.charCodeAt(0)] = 1;
+  return table;
+}
+const USER_TABLE = charTable("-_.!~*'()&=+$,;?/");
+const PASSWORD_TABLE = charTable("-_.!~*'()&=+$,");
+const PARAM_TABLE = charTable("-_.!~*'()[]/:&+$");
+const HEADER_TABLE = charTable("-_.!~*'()[]/?:+$");
+
+function isHex(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x66);
+}
+
+/** Is every character of `text` in `table` or a %HH escape? (Empty text passes.) */
+function allIn(text: string, table: Uint8Array): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 128 && table[c] === 1) continue;
+    if (c !== 0x25 || !isHex(text.charCodeAt(i + 1)) || !isHex(text.charCodeAt(i + 2))) return false;
+    i += 2;
+  }
+  return true;
+}
+
+/** HOSTNAME (hostname or IPv4 address) without a regular expression. */
+function isHostname(host: string): boolean {
+  const n = host.length;
+  if (n === 0) return false;
+  for (let i = 0; i < n; i++) {
+    const c = host.charCodeAt(i);
+    const alphaNum = (c >= 0x30 && c <= 0x39) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x7a);
+    if (alphaNum) continue;
+    if (i === 0 || (c !== 0x2e && c !== 0x2d) || (c === 0x2d && i === n - 1)) return false;
+  }
+  return true;
+}
+
+/** A port: 1 to 5 digits, at most 65535; else -1. */
+function readPort(text: string): number {
+  if (text.length === 0 || text.length > 5) return -1;
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const d = text.charCodeAt(i) - 0x30;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n > 65535 ? -1 : n;
+}
+
+/** @internal The regular expressions and their table versions, for the test that they agree. */
+export const _uriClasses = {
+  user: [USER, (t: string) => t.length > 0 && allIn(t, USER_TABLE)],
+  password: [PASSWORD, (t: string) => allIn(t, PASSWORD_TABLE)],
+  param: [PARAMCHARS, (t: string) => t.length > 0 && allIn(t, PARAM_TABLE)],
+  header: [HCHARS, (t: string) => allIn(t, HEADER_TABLE)],
+  hostname: [HOSTNAME, isHostname],
+} as const;
 
 const utf8 = new TextDecoder();
 const encoder = new TextEncoder();
@@ -216,11 +278,11 @@ function parseUriParams(text: string, what: string): Params {
   for (const part of text.split(";")) {
     const eq = part.indexOf("=");
     const name = eq < 0 ? part : part.slice(0, eq);
-    if (!PARAMCHARS.test(name)) throw new UriError(`${what} has a malformed parameter "${part}"`);
+    if (name.length === 0 || !allIn(name, PARAM_TABLE)) throw new UriError(`${what} has a malformed parameter "${part}"`);
     let value: string | null = null;
     if (eq >= 0) {
       value = part.slice(eq + 1);
-      if (!PARAMCHARS.test(value)) throw new UriError(`${what} has a malformed parameter "${part}"`);
+      if (value.length === 0 || !allIn(value, PARAM_TABLE)) throw new UriError(`${what} has a malformed parameter "${part}"`);
       value = unescapeUri(value);
     }
     _setParam(params, unescapeUri(name).toLowerCase(), value);
@@ -248,6 +310,9 @@ function parseUriParams(text: string, what: string): Params {
  * ```
  */
 export function parseUri(text: string): Uri {
+  // The usual schemes, written in lower case, need no more look.
+  if (text.startsWith("sip:")) return parseSipUri("sip", text.slice(4));
+  if (text.startsWith("sips:")) return parseSipUri("sips", text.slice(5));
   const colon = text.indexOf(":");
   if (colon <= 0) throw new UriError(`"${text}" has no scheme`);
   const rawScheme = text.slice(0, colon);
@@ -270,11 +335,11 @@ function parseSipUri(scheme: "sip" | "sips", rest: string): SipUri {
     const userinfo = rest.slice(0, at);
     const pw = userinfo.indexOf(":");
     const user = pw < 0 ? userinfo : userinfo.slice(0, pw);
-    if (!USER.test(user)) throw new UriError(`${scheme} URI has a malformed user part "${user}"`);
+    if (user.length === 0 || !allIn(user, USER_TABLE)) throw new UriError(`${scheme} URI has a malformed user part "${user}"`);
     uri.user = unescapeUri(user);
     if (pw >= 0) {
       const password = userinfo.slice(pw + 1);
-      if (!PASSWORD.test(password)) throw new UriError(`${scheme} URI has a malformed password`);
+      if (!allIn(password, PASSWORD_TABLE)) throw new UriError(`${scheme} URI has a malformed password`);
       uri.password = unescapeUri(password);
     }
     hostStart = at + 1;
@@ -304,23 +369,22 @@ function parseSipUri(scheme: "sip" | "sips", rest: string): SipUri {
     const pc = hostport.indexOf(":");
     uri.host = pc < 0 ? hostport : hostport.slice(0, pc);
     if (pc >= 0) portText = hostport.slice(pc + 1);
-    if (!HOSTNAME.test(uri.host)) {
+    if (!isHostname(uri.host)) {
       throw new UriError(
         uri.host === "" ? `${scheme} URI has no host` : `${scheme} URI has a malformed host "${uri.host}"`,
       );
     }
   }
   if (portText !== undefined) {
-    if (!DIGITS.test(portText) || Number(portText) > 65535) {
-      throw new UriError(`${scheme} URI has a malformed port "${portText}"`);
-    }
-    uri.port = Number(portText);
+    const port = readPort(portText);
+    if (port < 0) throw new UriError(`${scheme} URI has a malformed port "${portText}"`);
+    uri.port = port;
   }
   if (hostEnd < end) uri.params = parseUriParams(rest.slice(hostEnd + 1, end), `${scheme} URI`);
   if (end < rest.length) {
     for (const part of rest.slice(end + 1).split("&")) {
       const eq = part.indexOf("=");
-      if (eq <= 0 || !HCHARS.test(part.slice(0, eq)) || !HCHARS.test(part.slice(eq + 1))) {
+      if (eq <= 0 || !allIn(part.slice(0, eq), HEADER_TABLE) || !allIn(part.slice(eq + 1), HEADER_TABLE)) {
         throw new UriError(`${scheme} URI has a malformed header "${part}"`);
       }
       _setParam(uri.headers, unescapeUri(part.slice(0, eq)), unescapeUri(part.slice(eq + 1)));
