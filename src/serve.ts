@@ -273,6 +273,12 @@ export interface ServeOptions extends Omit<PeerOptions, "address" | "port" | "po
    * placeholder ports (or those of `rtpPort`).
    */
   media?: ServeMediaOptions | boolean;
+  /**
+   * Whether the shim may read the SIP UDP sockets by polling (`ListenOptions.poll`; default
+   * true): on Deno on Linux with FFI allowed, a half to a third of the CPU per datagram, for up
+   * to a timer tick (about 2 ms) more latency on the way in. False: the runtime's own sockets.
+   */
+  udpPoll?: boolean;
 }
 
 /**
@@ -1013,7 +1019,7 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
         // Declared before the call: the shim may report an error (or a datagram) before it returns.
         let endpoint: DatagramEndpoint | undefined = undefined;
         endpoint = await net.listenDatagram(
-          { hostname, port: spec.port },
+          { hostname, port: spec.port, poll: options.udpPoll ?? true },
           (data, from) => {
             if (endpoint !== undefined) {
               datagram(data, { address: from.address, port: from.port, transport: "udp", endpoint });

@@ -59,6 +59,13 @@ export interface ListenOptions {
    * unreported. The Deno shim gives each socket a receive buffer of this size.
    */
   maxDatagram?: number;
+  /**
+   * UDP only: the socket carries a steady flow (SIP signalling), and the shim may read it in
+   * batches by polling, for less CPU per datagram at the price of a timer tick (about 2 ms) of
+   * latency on the way in. The Deno shim does so on Linux when FFI is allowed; Bun's sockets
+   * need no such help. `serve()` asks it for its SIP listeners (`udpPoll: false` turns it off).
+   */
+  poll?: boolean;
 }
 
 /**

@@ -278,11 +278,15 @@ function parseUriParams(text: string, what: string): Params {
   for (const part of text.split(";")) {
     const eq = part.indexOf("=");
     const name = eq < 0 ? part : part.slice(0, eq);
-    if (name.length === 0 || !allIn(name, PARAM_TABLE)) throw new UriError(`${what} has a malformed parameter "${part}"`);
+    if (name.length === 0 || !allIn(name, PARAM_TABLE)) {
+      throw new UriError(`${what} has a malformed parameter "${part}"`);
+    }
     let value: string | null = null;
     if (eq >= 0) {
       value = part.slice(eq + 1);
-      if (value.length === 0 || !allIn(value, PARAM_TABLE)) throw new UriError(`${what} has a malformed parameter "${part}"`);
+      if (value.length === 0 || !allIn(value, PARAM_TABLE)) {
+        throw new UriError(`${what} has a malformed parameter "${part}"`);
+      }
       value = unescapeUri(value);
     }
     _setParam(params, unescapeUri(name).toLowerCase(), value);
@@ -335,7 +339,9 @@ function parseSipUri(scheme: "sip" | "sips", rest: string): SipUri {
     const userinfo = rest.slice(0, at);
     const pw = userinfo.indexOf(":");
     const user = pw < 0 ? userinfo : userinfo.slice(0, pw);
-    if (user.length === 0 || !allIn(user, USER_TABLE)) throw new UriError(`${scheme} URI has a malformed user part "${user}"`);
+    if (user.length === 0 || !allIn(user, USER_TABLE)) {
+      throw new UriError(`${scheme} URI has a malformed user part "${user}"`);
+    }
     uri.user = unescapeUri(user);
     if (pw >= 0) {
       const password = userinfo.slice(pw + 1);

@@ -149,6 +149,12 @@ describe("parseArgs() media flags", () => {
   test("--no-media turns it off", () => {
     assert.equal(parseArgs(["--no-media"]).media, false);
   });
+
+  test("--no-udp-poll turns the polled UDP sockets off; they are on by default", () => {
+    assert.equal(parseArgs([]).udpPoll, true);
+    assert.equal(parseArgs(["--no-udp-poll"]).udpPoll, false);
+    assert.throws(() => parseArgs(["--no-udp-poll=1"]), /--no-udp-poll takes no value/);
+  });
 });
 
 describe("main()", () => {

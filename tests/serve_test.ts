@@ -14,7 +14,7 @@ import type { SipRequest, SipResponse } from "../src/message.ts";
 import type { PeerEvent } from "../src/peer.ts";
 import { detectRuntime } from "../src/runtime/detect.ts";
 import type { RuntimeNet } from "../src/transport.ts";
-import { within, sleep } from "./_wait.ts";
+import { sleep, within } from "./_wait.ts";
 import { runToExit } from "./_process.ts";
 
 const runtime = (await detectRuntime()).name;
@@ -29,8 +29,6 @@ const OFFER = "v=0\r\no=alice 1 1 IN IP4 192.0.2.9\r\ns=-\r\nc=IN IP4 192.0.2.9\
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
-
-
 
 /** Polls `check` until it returns a value other than undefined; fails after TIMEOUT ms. */
 async function until<T>(what: string, check: () => T | undefined): Promise<T> {
@@ -1177,4 +1175,19 @@ describe(`serve() on ${runtime}`, () => {
       assert.equal(out, "served udp tcp ws on 127.0.0.1 and ::1, closed\n");
     });
   }
+});
+
+test("serve() asks the shim to poll its SIP UDP sockets unless udpPoll is false", async () => {
+  const asked: (boolean | undefined)[] = [];
+  const recording = {
+    name: "recording",
+    listenDatagram(options: { hostname: string; port: number; poll?: boolean }) {
+      asked.push(options.poll);
+      return Promise.resolve({ local: { address: options.hostname, port: 5060 }, send() {}, close() {} });
+    },
+  } as unknown as RuntimeNet;
+  const listen = [{ transport: "udp" as const, hostname: "127.0.0.1", port: 0 }];
+  await (await serve({ net: recording, listen })).close();
+  await (await serve({ net: recording, listen, udpPoll: false })).close();
+  assert.deepEqual(asked, [true, false]);
 });

@@ -103,7 +103,9 @@ test("the character tables of parseUri() accept exactly what the RFC 3261 regula
   singles.push("\u00e9", "%41", "%4", "%zz", "%", "%%41");
   const samples = new Set<string>(singles);
   for (const a of singles) for (const b of ["a", "-", ".", "%41", "1", ";", "["]) samples.add(a + b).add(b + a);
-  for (const host of ["a.b", "a-b", "-a", "a-", "a.", ".a", "1.2.3.4", "a..b", "ex_ample.com", "a b"]) samples.add(host);
+  for (const host of ["a.b", "a-b", "-a", "a-", "a.", ".a", "1.2.3.4", "a..b", "ex_ample.com", "a b"]) {
+    samples.add(host);
+  }
   let checked = 0;
   for (const [name, [reference, table]] of Object.entries(_uriClasses)) {
     for (const sample of samples) {

@@ -1,6 +1,7 @@
 /**
  * The Deno socket shim: UDP (`Deno.listenDatagram`, or `node:dgram` when the `net` unstable
- * API is not enabled), TCP (`Deno.listen`) and WebSocket (`Deno.serve` + upgrade).
+ * API is not enabled; SIP listeners read by polling through FFI where they can, see
+ * deno_udp_poll.ts), TCP (`Deno.listen`) and WebSocket (`Deno.serve` + upgrade).
  *
  * @module
  */
@@ -17,6 +18,7 @@ import type {
 } from "../transport.ts";
 import { offersSipSubprotocol, webSocketPayload } from "../transport.ts";
 import { connectWebSocket } from "./websocket_client.ts";
+import { listenPolledDatagram } from "./deno_udp_poll.ts";
 
 /**
  * Makes sends go out one after the other. Deno runs UDP sends started together in no set order
@@ -54,6 +56,10 @@ async function listenDatagram(
   onData: (data: Uint8Array, from: SocketAddress) => void,
   onError: (error: unknown) => void,
 ): Promise<DatagramEndpoint> {
+  if (options.poll) {
+    const polled = listenPolledDatagram(options, onData, onError);
+    if (polled !== undefined) return polled;
+  }
   if (typeof Deno.listenDatagram !== "function") return await listenDgram(options, onData, onError);
   const socket = Deno.listenDatagram({ transport: "udp", hostname: options.hostname, port: options.port });
   const addr = socket.addr as Deno.NetAddr;

@@ -1,0 +1,329 @@
+/**
+ * UDP for Deno on Linux through the C library (Deno's FFI): a non-blocking socket read in
+ * batches every millisecond or so, and written with one direct `sendto()` per datagram.
+ *
+ * Why: each `Deno.listenDatagram` receive and send is an asynchronous operation with a promise
+ * and a wake-up of its own, and that costs more CPU than the rest of a call. Read in batches
+ * and sent synchronously, a SIP load costs a half to a third of the CPU (`bench/wire_bench.py`),
+ * for at most one timer tick (about 2 ms on Deno) of added latency on a datagram's way in
+ * (up to 10 ms for the first one after a second of silence, see pollInterval()).
+ * Used for the SIP listeners of `serve()` (`ListenOptions.poll`), never for the RTP echo.
+ *
+ * It is only taken where it can work: Linux, a little-endian CPU, FFI allowed (`--allow-ffi`,
+ * part of `-A`), a numeric address to bind. Anywhere else {@linkcode listenPolledDatagram}
+ * returns undefined and the shim uses `Deno.listenDatagram`.
+ *
+ * @module
+ */
+
+import type { DatagramEndpoint, ListenOptions, SocketAddress } from "../transport.ts";
+
+// Linux constants (the same on x86_64 and aarch64).
+const AF_INET = 2;
+const AF_INET6 = 10;
+const SOCK_DGRAM = 2;
+const SOCK_NONBLOCK = 0o4000;
+const SOCK_CLOEXEC = 0o2000000;
+const IPPROTO_IPV6 = 41;
+const IPV6_V6ONLY = 26;
+const EINTR = 4;
+const EAGAIN = 11;
+const EADDRINUSE = 98;
+const EADDRNOTAVAIL = 99;
+const EACCES = 13;
+
+/**
+ * How often the socket is looked at, ms, by how long it has been quiet: every timer tick (1 ms,
+ * which Deno's timers make about 2 ms) while datagrams come, then less often, so that an idle
+ * server costs little: after 200 empty looks every 4 ms, after 1000 every 10 ms (measured idle:
+ * about 1% of a core, the cost of Deno's timer wake-ups; `--no-udp-poll` / `udpPoll: false`
+ * for none). The first datagram after a second of silence waits at most that long.
+ */
+function pollInterval(emptyPolls: number): number {
+  return emptyPolls < 200 ? 1 : emptyPolls < 1000 ? 4 : 10;
+}
+/** Datagrams read in one go before the event loop gets a turn (timers, other sockets). */
+const BATCH = 256;
+
+const SYMBOLS = {
+  socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
+  bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+  recvfrom: { parameters: ["i32", "buffer", "usize", "i32", "buffer", "buffer"], result: "isize" },
+  sendto: { parameters: ["i32", "buffer", "usize", "i32", "buffer", "u32"], result: "isize" },
+  close: { parameters: ["i32"], result: "i32" },
+  __errno_location: { parameters: [], result: "pointer" },
+} as const;
+
+type Libc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
+let libc: Libc | null | undefined;
+
+/** The C library, opened once; null where this path cannot be used. */
+function load(): Libc | null {
+  if (libc !== undefined) return libc;
+  libc = null;
+  try {
+    const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+    if (Deno.build.os !== "linux" || !littleEndian || typeof Deno.dlopen !== "function") return null;
+    if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") return null;
+    libc = Deno.dlopen("libc.so.6", SYMBOLS).symbols;
+  } catch {
+    libc = null;
+  }
+  return libc;
+}
+
+/** A size_t argument: Deno takes a number for it (its types ask for a bigint, which would allocate). */
+function size(n: number): bigint {
+  return n as unknown as bigint;
+}
+
+function errno(c: Libc): number {
+  const where = c.__errno_location();
+  return where === null ? 0 : new Deno.UnsafePointerView(where).getInt32();
+}
+
+/** An Error with the errno name as `code`, as the runtimes' own socket errors have. */
+function socketError(what: string, code: number): Error & { code: string } {
+  const name = code === EADDRINUSE
+    ? "EADDRINUSE"
+    : code === EADDRNOTAVAIL
+    ? "EADDRNOTAVAIL"
+    : code === EACCES
+    ? "EACCES"
+    : `errno ${code}`;
+  return Object.assign(new Error(`${what}: ${name}`), { code: name });
+}
+
+// ---- addresses: text <-> sockaddr_in / sockaddr_in6 (family in host order, port in network order)
+
+/** The 4 octets of a dotted IPv4 address, or undefined. */
+function ipv4(text: string): number[] | undefined {
+  const parts = text.split(".");
+  if (parts.length !== 4) return undefined;
+  const out: number[] = [];
+  for (const p of parts) {
+    if (!/^[0-9]{1,3}$/.test(p) || Number(p) > 255) return undefined;
+    out.push(Number(p));
+  }
+  return out;
+}
+
+/** The 16 octets of an IPv6 address (RFC 4291 §2.2 text forms, no zone), or undefined. */
+function ipv6(text: string): number[] | undefined {
+  if (!text.includes(":") || text.includes("%")) return undefined;
+  const halves = text.split("::");
+  if (halves.length > 2) return undefined;
+  const groups = (half: string): number[] | undefined => {
+    if (half === "") return [];
+    const out: number[] = [];
+    const parts = half.split(":");
+    for (let i = 0; i < parts.length; i++) {
+      const p = parts[i];
+      if (i === parts.length - 1 && p.includes(".")) {
+        const v4 = ipv4(p);
+        if (v4 === undefined) return undefined;
+        out.push(v4[0] << 8 | v4[1], v4[2] << 8 | v4[3]);
+      } else {
+        if (!/^[0-9A-Fa-f]{1,4}$/.test(p)) return undefined;
+        out.push(parseInt(p, 16));
+      }
+    }
+    return out;
+  };
+  const head = groups(halves[0]);
+  const tail = halves.length === 2 ? groups(halves[1]) : [];
+  if (head === undefined || tail === undefined) return undefined;
+  const missing = 8 - head.length - tail.length;
+  if (halves.length === 2 ? missing < 1 : missing !== 0) return undefined;
+  const all = [...head, ...new Array(missing).fill(0), ...tail];
+  return all.flatMap((g) => [g >> 8, g & 0xff]);
+}
+
+/** The sockaddr for an IP address and port, or undefined for a name. */
+function sockaddr(address: string, port: number): Uint8Array | undefined {
+  const v4 = ipv4(address);
+  if (v4 !== undefined) {
+    const sa = new Uint8Array(16);
+    sa[0] = AF_INET;
+    sa[2] = port >> 8;
+    sa[3] = port & 0xff;
+    sa.set(v4, 4);
+    return sa;
+  }
+  const v6 = ipv6(address);
+  if (v6 === undefined) return undefined;
+  const sa = new Uint8Array(28);
+  sa[0] = AF_INET6;
+  sa[2] = port >> 8;
+  sa[3] = port & 0xff;
+  sa.set(v6, 8);
+  return sa;
+}
+
+/** The text of an IPv6 address, RFC 5952 §4: lower case, the longest run of zero groups as `::`. */
+function ipv6Text(b: Uint8Array, at: number): string {
+  const g: number[] = [];
+  for (let i = 0; i < 8; i++) g.push(b[at + 2 * i] << 8 | b[at + 2 * i + 1]);
+  let best = -1;
+  let bestLength = 1;
+  for (let i = 0; i < 8;) {
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLength) {
+      best = i;
+      bestLength = j - i;
+    }
+    i = j;
+  }
+  const hex = g.map((x) => x.toString(16));
+  if (best < 0) return hex.join(":");
+  return `${hex.slice(0, best).join(":")}::${hex.slice(best + bestLength).join(":")}`;
+}
+
+/** The address and port in a sockaddr. */
+function fromSockaddr(sa: Uint8Array): SocketAddress {
+  const port = sa[2] << 8 | sa[3];
+  if (sa[0] === AF_INET) return { address: `${sa[4]}.${sa[5]}.${sa[6]}.${sa[7]}`, port };
+  return { address: ipv6Text(sa, 8), port };
+}
+
+/**
+ * Binds a UDP socket read by polling, or returns undefined where this path cannot be used
+ * (then the caller binds the runtime's own socket).
+ *
+ * @param options Where to bind; `maxDatagram` as for the other shims.
+ * @param onData Called with each datagram (a copy) and its source.
+ * @param onError Called with send errors and a failed read; never thrown.
+ * @returns The endpoint, or undefined.
+ * @throws {Error} With `code` `EADDRINUSE` (or another errno name) when the bind fails.
+ * @example
+ * ```ts ignore
+ * const endpoint = listenPolledDatagram({ hostname: "127.0.0.1", port: 0 }, (data, from) => {}, console.error);
+ * ```
+ */
+export function listenPolledDatagram(
+  options: ListenOptions,
+  onData: (data: Uint8Array, from: SocketAddress) => void,
+  onError: (error: unknown) => void,
+): DatagramEndpoint | undefined {
+  const c = load();
+  if (c === null) return undefined;
+  const local = sockaddr(options.hostname, options.port);
+  if (local === undefined) return undefined;
+  const v6 = local[0] === AF_INET6;
+  const fd = c.socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return undefined;
+  // As the runtimes bind [::]: IPv6 only, so that an IPv4 socket can share the port number.
+  if (v6) c.setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, new Int32Array([1]), 4);
+  if (c.bind(fd, local, local.length) !== 0) {
+    const code = errno(c);
+    c.close(fd);
+    throw socketError(`cannot bind udp ${options.hostname}:${options.port}`, code);
+  }
+  const bound = new Uint8Array(28);
+  const boundLength = new Uint32Array([28]);
+  c.getsockname(fd, bound, boundLength);
+  const max = options.maxDatagram !== undefined && options.maxDatagram >= 1 && options.maxDatagram < 65535
+    ? Math.floor(options.maxDatagram)
+    : 65535;
+  // One byte more than the longest datagram taken: one that fills it may have been cut short.
+  const buffer = new Uint8Array(max + 1);
+  const from = new Uint8Array(28);
+  const fromLength = new Uint32Array(1);
+  // The source of the last datagram, as bytes and as text: a load comes from few addresses.
+  const lastFrom = new Uint8Array(28);
+  let lastSource: SocketAddress | undefined;
+  // Destinations by "address|port", bounded.
+  const destinations = new Map<string, Uint8Array | null>();
+  let closed = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let emptyPolls = 0;
+
+  function poll(): void {
+    timer = undefined;
+    let taken = 0;
+    while (!closed && taken < BATCH) {
+      fromLength[0] = 28;
+      const n = Number(c!.recvfrom(fd, buffer, size(buffer.length), 0, from, fromLength));
+      if (n < 0) {
+        const code = errno(c!);
+        if (code === EINTR) continue;
+        if (code !== EAGAIN) onError(socketError("udp receive", code));
+        break;
+      }
+      taken++;
+      if (n > max) continue;
+      let same = lastSource !== undefined;
+      for (let i = 0; same && i < 28; i++) same = from[i] === lastFrom[i];
+      if (!same) {
+        lastFrom.set(from);
+        lastSource = fromSockaddr(from);
+      }
+      try {
+        onData(buffer.slice(0, n), lastSource as SocketAddress);
+      } catch (e) {
+        onError(e);
+      }
+    }
+    emptyPolls = taken === 0 ? emptyPolls + 1 : 0;
+    if (!closed) timer = setTimeout(poll, taken === BATCH ? 0 : pollInterval(emptyPolls));
+  }
+  timer = setTimeout(poll, 0);
+
+  function sendTo(data: Uint8Array, to: Uint8Array): void {
+    for (;;) {
+      const n = Number(c!.sendto(fd, data, size(data.length), 0, to, to.length));
+      if (n >= 0) return;
+      const code = errno(c!);
+      if (code === EINTR) continue;
+      // EAGAIN: the send buffer is full; the datagram is lost, as on the network.
+      onError(socketError(`udp send to ${fromSockaddr(to).address}`, code));
+      return;
+    }
+  }
+
+  return {
+    local: fromSockaddr(bound),
+    send(data: Uint8Array, to: SocketAddress): void {
+      if (closed) return;
+      const key = `${to.address}|${to.port}`;
+      let sa = destinations.get(key);
+      if (sa === undefined) {
+        sa = sockaddr(to.address, to.port) ?? null;
+        if (destinations.size >= 1024) destinations.clear();
+        destinations.set(key, sa);
+      }
+      if (sa !== null && (sa[0] === AF_INET6) === v6) return sendTo(data, sa);
+      // A host name (Via maddr or sent-by): resolved as the runtime's own socket would.
+      void resolve(to.address, v6).then((address) => {
+        const resolved = address === undefined ? undefined : sockaddr(address, to.port);
+        if (resolved === undefined) onError(new Error(`udp send: cannot resolve "${to.address}"`));
+        else if (!closed) sendTo(data, resolved);
+      }, onError);
+    },
+    close(): void {
+      if (closed) return;
+      closed = true;
+      if (timer !== undefined) clearTimeout(timer);
+      c.close(fd);
+    },
+  };
+}
+
+async function resolve(name: string, v6: boolean): Promise<string | undefined> {
+  const { lookup } = await import("node:dns/promises");
+  try {
+    return (await lookup(name, { family: v6 ? 6 : 4 })).address;
+  } catch {
+    return undefined;
+  }
+}
+
+/** @internal The address conversions, for tests. */
+export const _addresses = { sockaddr, fromSockaddr };

@@ -1,0 +1,115 @@
+// The polled UDP path of the Deno shim (src/runtime/deno_udp_poll.ts): its address conversions
+// on both runtimes, its sockets on Deno (Bun reads its sockets natively and never takes it).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { _addresses, listenPolledDatagram } from "../src/runtime/deno_udp_poll.ts";
+import type { DatagramEndpoint, SocketAddress } from "../mod.ts";
+import { within } from "./_wait.ts";
+
+const { sockaddr, fromSockaddr } = _addresses;
+
+test("sockaddr() and fromSockaddr() convert IPv4 and IPv6 addresses both ways (RFC 5952 text)", () => {
+  for (
+    const [text, back] of [
+      ["127.0.0.1", "127.0.0.1"],
+      ["0.0.0.0", "0.0.0.0"],
+      ["::1", "::1"],
+      ["::", "::"],
+      ["2001:DB8:0:0:0:0:0:1", "2001:db8::1"],
+      ["2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1"], // the first of two equal runs
+      ["2001:db8:1:1:1:1:0:1", "2001:db8:1:1:1:1:0:1"], // one zero group is not shortened
+      ["::ffff:192.0.2.1", "::ffff:c000:201"],
+      ["fe80::1:2", "fe80::1:2"],
+    ]
+  ) {
+    const sa = sockaddr(text, 5060);
+    assert.ok(sa, text);
+    assert.deepEqual(fromSockaddr(sa), { address: back, port: 5060 }, text);
+  }
+  const v4 = sockaddr("192.0.2.7", 0x1234)!;
+  assert.deepEqual([...v4.subarray(0, 8)], [2, 0, 0x12, 0x34, 192, 0, 2, 7]);
+  for (const name of ["localhost", "192.0.2", "192.0.2.256", "1::2::3", "1:2:3:4:5:6:7:8:9", "fe80::1%lo", "::g"]) {
+    assert.equal(sockaddr(name, 5060), undefined, name);
+  }
+});
+
+const onDeno = "Deno" in globalThis;
+const skip = onDeno ? false : "the polled path is the Deno shim's; Bun reads its UDP sockets natively";
+
+/** A polled endpoint that records what it receives. */
+function endpoint(hostname: string, port = 0, maxDatagram?: number) {
+  const received: { text: string; from: SocketAddress }[] = [];
+  const errors: unknown[] = [];
+  const waiters: (() => void)[] = [];
+  const ep = listenPolledDatagram({ hostname, port, maxDatagram, poll: true }, (data, from) => {
+    received.push({ text: new TextDecoder().decode(data), from });
+    for (const w of waiters.splice(0)) w();
+  }, (e) => errors.push(e)) as DatagramEndpoint;
+  assert.ok(ep, "FFI is allowed in the tests (-A): the polled path must be taken");
+  const arrived = (n: number) =>
+    within(
+      new Promise<void>((resolve) => {
+        const check = () => received.length >= n ? resolve() : waiters.push(check);
+        check();
+      }),
+      `${n} datagrams`,
+    );
+  return { ep, received, errors, arrived };
+}
+
+for (const host of ["127.0.0.1", "::1"]) {
+  test(`polled sockets on ${host} exchange datagrams in order, with their source`, { skip }, async () => {
+    const a = endpoint(host);
+    const b = endpoint(host);
+    try {
+      assert.equal(a.ep.local.address, host);
+      assert.ok(a.ep.local.port > 0);
+      for (const text of ["one", "two", "three"]) a.ep.send(new TextEncoder().encode(text), b.ep.local);
+      await b.arrived(3);
+      assert.deepEqual(b.received.map((r) => r.text), ["one", "two", "three"]);
+      assert.deepEqual(b.received[0].from, a.ep.local);
+      b.ep.send(new TextEncoder().encode("back"), b.received[0].from);
+      await a.arrived(1);
+      assert.equal(a.received[0].text, "back");
+      assert.deepEqual(a.errors.concat(b.errors), []);
+    } finally {
+      a.ep.close();
+      b.ep.close();
+    }
+  });
+}
+
+test("a polled socket drops a datagram over maxDatagram and takes the next one", { skip }, async () => {
+  const a = endpoint("127.0.0.1");
+  const b = endpoint("127.0.0.1", 0, 10);
+  try {
+    a.ep.send(new Uint8Array(11).fill(0x41), b.ep.local);
+    a.ep.send(new TextEncoder().encode("0123456789"), b.ep.local);
+    await b.arrived(1);
+    assert.deepEqual(b.received.map((r) => r.text), ["0123456789"]);
+  } finally {
+    a.ep.close();
+    b.ep.close();
+  }
+});
+
+test("binding a polled socket to a port in use fails with EADDRINUSE", { skip }, () => {
+  const a = endpoint("127.0.0.1");
+  try {
+    assert.throws(() => endpoint("127.0.0.1", a.ep.local.port), { code: "EADDRINUSE" });
+  } finally {
+    a.ep.close();
+  }
+});
+
+test("a closed polled socket delivers nothing more and sends nothing", { skip }, async () => {
+  const a = endpoint("127.0.0.1");
+  const b = endpoint("127.0.0.1");
+  b.ep.close();
+  a.ep.send(new TextEncoder().encode("late"), b.ep.local);
+  b.ep.send(new TextEncoder().encode("from a closed socket"), a.ep.local);
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  a.ep.close();
+  assert.deepEqual(b.received, []);
+  assert.deepEqual(a.received, []);
+});
