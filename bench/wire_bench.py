@@ -24,6 +24,8 @@ def responders(shared):
         ("kamailio", f"kamailio -f {kam} -DD -E -w /tmp", 5080, None),
         ("floor-bun", f"bun {floor} 5101", 5101, None),
         ("floor-deno", f"deno run -A --unstable-net {floor} 5102", 5102, None),
+        # The same floor on the Deno shim's polled UDP socket (what sipecho uses on Deno).
+        ("floor-deno-poll", f"deno run -A {os.path.join(HERE, 'floor_poll.ts')} 5107", 5107, None),
         # Kamailio's responder handles no media: compare like with like (--no-media); the
         # "+media" rows show the cost of the RTP echo sockets opened and closed per call.
         ("sipecho-bun", f"bun {mod} --udp 127.0.0.1:5103 --quiet --no-media", 5103, "floor-bun"),
