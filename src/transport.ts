@@ -45,7 +45,8 @@ export interface SocketAddress {
  *   },
  * } as unknown as RuntimeNet; // an in-memory stand-in for the runtime's sockets
  * await using server = await serve({ net, listen: [{ transport: "udp", hostname: "[::1]", port: 0 }] });
- * assert.deepEqual(asked, [{ hostname: "::1", port: 0 }]);
+ * // The brackets dropped; a SIP listener may be polled (ListenOptions.poll).
+ * assert.deepEqual(asked, [{ hostname: "::1", port: 0, poll: true }]);
  * assert.equal(server.uri(), "sip:[::1]:5062");
  * ```
  */
