@@ -86,7 +86,14 @@ interface Views {
   readonly cseq: CSeq | undefined;
   readonly maxForwards: number | undefined;
   readonly contentLength: number | undefined;
-  /** Views computed on use, by name. */
+  /** The views the peer reads of every message, computed on use, in fields of their own. */
+  via: Via[] | undefined;
+  from: NameAddress | undefined;
+  to: NameAddress | undefined;
+  contact: Contact[] | "*" | undefined;
+  require: string[] | undefined;
+  supported: string[] | undefined;
+  /** Other views computed on use, by name. */
   lazy: Record<string, unknown> | undefined;
 }
 
@@ -142,24 +149,32 @@ export abstract class SipMessageBase {
     return views !== undefined && views.headers === headers && views.version === headers.version ? views : undefined;
   }
 
+  /** @internal The views of the current headers, made (empty) if there are none. */
+  _currentViews(): Views {
+    const views = this._freshViews();
+    if (views !== undefined) return views;
+    const headers = this.headers;
+    return this._views = {
+      headers,
+      version: headers.version,
+      primed: false,
+      callId: "",
+      cseq: undefined,
+      maxForwards: undefined,
+      contentLength: undefined,
+      via: undefined,
+      from: undefined,
+      to: undefined,
+      contact: undefined,
+      require: undefined,
+      supported: undefined,
+      lazy: undefined,
+    };
+  }
+
   /** @internal Returns a cached view, computing it on first use. */
   _view<T>(key: string, compute: () => T): T {
-    let views = this._freshViews();
-    if (views === undefined) {
-      const headers = this.headers;
-      views = {
-        headers,
-        version: headers.version,
-        primed: false,
-        callId: "",
-        cseq: undefined,
-        maxForwards: undefined,
-        contentLength: undefined,
-        lazy: undefined,
-      };
-      this._views = views;
-    }
-    const lazy = views.lazy ??= {};
+    const lazy = this._currentViews().lazy ??= {};
     if (key in lazy) return lazy[key] as T;
     const value = compute();
     lazy[key] = value;
@@ -183,6 +198,12 @@ export abstract class SipMessageBase {
       cseq,
       maxForwards,
       contentLength,
+      via: undefined,
+      from: undefined,
+      to: undefined,
+      contact: undefined,
+      require: undefined,
+      supported: undefined,
       lazy: undefined,
     };
   }
@@ -194,17 +215,20 @@ export abstract class SipMessageBase {
 
   /** Every Via value in order, topmost first (RFC 3261 §20.42). Throws if one is malformed. */
   get via(): Via[] {
-    return this._view("via", () => this.headers.getAll("Via").map(parseVia));
+    const views = this._currentViews();
+    return views.via ??= this.headers.getAll("Via").map(parseVia);
   }
 
   /** The From header (RFC 3261 §20.20). Throws if absent or malformed. */
   get from(): NameAddress {
-    return this._view("from", () => parseNameAddress(required(this.headers, "From"), "From"));
+    const views = this._currentViews();
+    return views.from ??= parseNameAddress(required(this.headers, "From"), "From");
   }
 
   /** The To header (RFC 3261 §20.39). Throws if absent or malformed. */
   get to(): NameAddress {
-    return this._view("to", () => parseNameAddress(required(this.headers, "To"), "To"));
+    const views = this._currentViews();
+    return views.to ??= parseNameAddress(required(this.headers, "To"), "To");
   }
 
   /** The Call-ID (RFC 3261 §20.8). Throws if absent or malformed. */
@@ -251,11 +275,10 @@ export abstract class SipMessageBase {
 
   /** Contact values, `"*"` for the wildcard (RFC 3261 §10.2.2), `[]` if absent. */
   get contact(): Contact[] | "*" {
-    return this._view("contact", () => {
-      const values = this.headers.getAll("Contact");
-      if (values.length === 1 && values[0] === "*") return "*" as const;
-      return values.map(parseContact);
-    });
+    const views = this._currentViews();
+    if (views.contact !== undefined) return views.contact;
+    const values = this.headers.getAll("Contact");
+    return views.contact = values.length === 1 && values[0] === "*" ? "*" : values.map(parseContact);
   }
 
   /** Expires in seconds, or undefined if absent (RFC 3261 §20.19). */
@@ -268,12 +291,14 @@ export abstract class SipMessageBase {
 
   /** The option tags of Require (RFC 3261 §20.32). */
   get require(): string[] {
-    return this._view("require", () => parseOptionTags(this.headers.getAll("Require"), "Require"));
+    const views = this._currentViews();
+    return views.require ??= parseOptionTags(this.headers.getAll("Require"), "Require");
   }
 
   /** The option tags of Supported (RFC 3261 §20.37). */
   get supported(): string[] {
-    return this._view("supported", () => parseOptionTags(this.headers.getAll("Supported"), "Supported"));
+    const views = this._currentViews();
+    return views.supported ??= parseOptionTags(this.headers.getAll("Supported"), "Supported");
   }
 }
 
