@@ -1,6 +1,7 @@
 // In-memory cost of one call through the pure SipPeer (INVITE, ACK, BYE from a SIPp-like UAC),
 // without sockets: `deno run -A bench/peer_bench.ts [calls] [cps]`, `bun bench/peer_bench.ts`.
-// Reports µs per call and heap growth; the clock advances as at the given call rate, so the
+// Reports µs per call and heap growth (live after a collection, where the runtime exposes gc:
+// `deno run -A --v8-flags=--expose-gc`, Bun always); the clock advances as at the given call rate, so the
 // transaction tables fill as they would on the wire.
 import process from "node:process";
 import { SipPeer } from "../mod.ts";
@@ -54,6 +55,7 @@ for (let i = 0; i < calls; i++) {
   sent += peer.tick(at + 1).length;
 }
 const t1 = performance.now();
+gc?.();
 const heap1 = process.memoryUsage().heapUsed;
 console.log(
   JSON.stringify({
