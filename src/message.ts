@@ -97,6 +97,33 @@ interface Views {
   lazy: Record<string, unknown> | undefined;
 }
 
+/** Views of `headers` as they are now, with nothing computed on use yet (one shape for all). */
+function newViews(
+  headers: SipHeaders,
+  primed: boolean,
+  callId: string,
+  cseq: CSeq | undefined,
+  maxForwards: number | undefined,
+  contentLength: number | undefined,
+): Views {
+  return {
+    headers,
+    version: headers.version,
+    primed,
+    callId,
+    cseq,
+    maxForwards,
+    contentLength,
+    via: undefined,
+    from: undefined,
+    to: undefined,
+    contact: undefined,
+    require: undefined,
+    supported: undefined,
+    lazy: undefined,
+  };
+}
+
 function required(headers: SipHeaders, name: string): string {
   const v = headers.get(name);
   if (v === undefined) throw new HeaderError(name, "header is missing");
@@ -151,25 +178,7 @@ export abstract class SipMessageBase {
 
   /** @internal The views of the current headers, made (empty) if there are none. */
   _currentViews(): Views {
-    const views = this._freshViews();
-    if (views !== undefined) return views;
-    const headers = this.headers;
-    return this._views = {
-      headers,
-      version: headers.version,
-      primed: false,
-      callId: "",
-      cseq: undefined,
-      maxForwards: undefined,
-      contentLength: undefined,
-      via: undefined,
-      from: undefined,
-      to: undefined,
-      contact: undefined,
-      require: undefined,
-      supported: undefined,
-      lazy: undefined,
-    };
+    return this._freshViews() ?? (this._views = newViews(this.headers, false, "", undefined, undefined, undefined));
   }
 
   /** @internal Returns a cached view, computing it on first use. */
@@ -189,23 +198,7 @@ export abstract class SipMessageBase {
    * @param contentLength Content-Length, or undefined if absent.
    */
   _prime(callId: string, cseq: CSeq, maxForwards: number | undefined, contentLength: number | undefined): void {
-    const headers = this.headers;
-    this._views = {
-      headers,
-      version: headers.version,
-      primed: true,
-      callId,
-      cseq,
-      maxForwards,
-      contentLength,
-      via: undefined,
-      from: undefined,
-      to: undefined,
-      contact: undefined,
-      require: undefined,
-      supported: undefined,
-      lazy: undefined,
-    };
+    this._views = newViews(this.headers, true, callId, cseq, maxForwards, contentLength);
   }
 
   /** The body decoded as UTF-8 text. */

@@ -144,21 +144,15 @@ function ipv6(text: string): number[] | undefined {
 /** The sockaddr for an IP address and port, or undefined for a name. */
 function sockaddr(address: string, port: number): Uint8Array | undefined {
   const v4 = ipv4(address);
-  if (v4 !== undefined) {
-    const sa = new Uint8Array(16);
-    sa[0] = AF_INET;
-    sa[2] = port >> 8;
-    sa[3] = port & 0xff;
-    sa.set(v4, 4);
-    return sa;
-  }
-  const v6 = ipv6(address);
-  if (v6 === undefined) return undefined;
-  const sa = new Uint8Array(28);
-  sa[0] = AF_INET6;
+  const v6 = v4 === undefined ? ipv6(address) : undefined;
+  if (v4 === undefined && v6 === undefined) return undefined;
+  // sockaddr_in: family, port, 4 octets, 8 zeros; sockaddr_in6: family, port, flowinfo, 16 octets, scope.
+  const sa = new Uint8Array(v4 !== undefined ? 16 : 28);
+  sa[0] = v4 !== undefined ? AF_INET : AF_INET6;
   sa[2] = port >> 8;
   sa[3] = port & 0xff;
-  sa.set(v6, 8);
+  if (v4 !== undefined) sa.set(v4, 4);
+  else sa.set(v6!, 8);
   return sa;
 }
 
