@@ -258,6 +258,10 @@ export function isListHeader(name: string): boolean {
   return LIST_HEADERS.has(keyOf(name));
 }
 
+/** What the constructor takes from `_fromFields()` (the parser's fields, trusted). */
+const TRUSTED: Iterable<readonly [string, string]> = [];
+let trustedFields: HeaderField[] | undefined;
+
 /**
  * The header fields of a SIP message, in order. Lookups take any case and compact forms;
  * names are stored canonically for known headers and as written for unknown ones, and values
@@ -287,6 +291,12 @@ export class SipHeaders implements Iterable<[string, string]> {
    * @param init Name/value pairs; names are canonicalised.
    */
   constructor(init?: Iterable<readonly [string, string]>) {
+    if (init === TRUSTED) {
+      // The parser's fields, names already canonical: taken as they are (no copy).
+      this.fields = trustedFields as HeaderField[];
+      trustedFields = undefined;
+      return;
+    }
     this.fields = [];
     if (init) {
       for (const [name, value] of init) this.fields.push({ name: canonicalHeaderName(name), value });
@@ -295,9 +305,8 @@ export class SipHeaders implements Iterable<[string, string]> {
 
   /** @internal Builds headers from fields whose names are already canonical (used by the parser). */
   static _fromFields(fields: HeaderField[]): SipHeaders {
-    const h = new SipHeaders();
-    (h as { fields: HeaderField[] }).fields = fields;
-    return h;
+    trustedFields = fields;
+    return new SipHeaders(TRUSTED);
   }
 
   /** A counter bumped by every change, used to invalidate cached views. */
