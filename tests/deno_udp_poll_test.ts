@@ -18,7 +18,9 @@ test("sockaddr() and fromSockaddr() convert IPv4 and IPv6 addresses both ways (R
       ["2001:DB8:0:0:0:0:0:1", "2001:db8::1"],
       ["2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1"], // the first of two equal runs
       ["2001:db8:1:1:1:1:0:1", "2001:db8:1:1:1:1:0:1"], // one zero group is not shortened
-      ["::ffff:192.0.2.1", "::ffff:c000:201"],
+      ["::ffff:192.0.2.1", "::ffff:192.0.2.1"], // IPv4-mapped: dotted (RFC 5952 §5)
+      ["::ffff:c000:201", "::ffff:192.0.2.1"],
+      ["::1:c000:201", "::1:c000:201"],
       ["fe80::1:2", "fe80::1:2"],
     ]
   ) {
@@ -78,6 +80,23 @@ for (const host of ["127.0.0.1", "::1"]) {
     }
   });
 }
+
+test("a polled socket on [::] takes IPv4 datagrams too, and answers them", { skip }, async () => {
+  const wildcard = endpoint("::");
+  const v4 = endpoint("127.0.0.1");
+  try {
+    v4.ep.send(new TextEncoder().encode("ping"), { address: "127.0.0.1", port: wildcard.ep.local.port });
+    await wildcard.arrived(1);
+    assert.deepEqual(wildcard.received[0].from, { address: "::ffff:127.0.0.1", port: v4.ep.local.port });
+    wildcard.ep.send(new TextEncoder().encode("pong"), { address: "127.0.0.1", port: v4.ep.local.port });
+    await v4.arrived(1);
+    assert.equal(v4.received[0].text, "pong");
+    assert.deepEqual(wildcard.errors.concat(v4.errors), []);
+  } finally {
+    wildcard.ep.close();
+    v4.ep.close();
+  }
+});
 
 test("a polled socket drops a datagram over maxDatagram and takes the next one", { skip }, async () => {
   const a = endpoint("127.0.0.1");

@@ -24,8 +24,6 @@ const AF_INET6 = 10;
 const SOCK_DGRAM = 2;
 const SOCK_NONBLOCK = 0o4000;
 const SOCK_CLOEXEC = 0o2000000;
-const IPPROTO_IPV6 = 41;
-const IPV6_V6ONLY = 26;
 const EINTR = 4;
 const EAGAIN = 11;
 const EADDRINUSE = 98;
@@ -47,7 +45,6 @@ const BATCH = 256;
 
 const SYMBOLS = {
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
-  setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
   bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
   recvfrom: { parameters: ["i32", "buffer", "usize", "i32", "buffer", "buffer"], result: "isize" },
@@ -175,6 +172,10 @@ function ipv6Text(b: Uint8Array, at: number): string {
     }
     i = j;
   }
+  // RFC 5952 §5: an IPv4-mapped address ends in dotted decimal.
+  if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) {
+    return `::ffff:${b[at + 12]}.${b[at + 13]}.${b[at + 14]}.${b[at + 15]}`;
+  }
   const hex = g.map((x) => x.toString(16));
   if (best < 0) return hex.join(":");
   return `${hex.slice(0, best).join(":")}::${hex.slice(best + bestLength).join(":")}`;
@@ -213,8 +214,8 @@ export function listenPolledDatagram(
   const v6 = local[0] === AF_INET6;
   const fd = c.socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return undefined;
-  // As the runtimes bind [::]: IPv6 only, so that an IPv4 socket can share the port number.
-  if (v6) c.setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, new Int32Array([1]), 4);
+  // A wildcard [::] takes IPv4 too (the system's default, as with Deno.listenDatagram): the
+  // sources of those datagrams read ::ffff:a.b.c.d.
   if (c.bind(fd, local, local.length) !== 0) {
     const code = errno(c);
     c.close(fd);
@@ -289,7 +290,9 @@ export function listenPolledDatagram(
       const key = `${to.address}|${to.port}`;
       let sa = destinations.get(key);
       if (sa === undefined) {
-        sa = sockaddr(to.address, to.port) ?? null;
+        // An IPv4 destination from an IPv6 socket: its IPv4-mapped address.
+        const address = v6 && ipv4(to.address) !== undefined ? `::ffff:${to.address}` : to.address;
+        sa = sockaddr(address, to.port) ?? null;
         if (destinations.size >= 1024) destinations.clear();
         destinations.set(key, sa);
       }
