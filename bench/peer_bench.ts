@@ -17,7 +17,7 @@ function invite(i: number): Uint8Array {
     `INVITE sip:service@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK-${i}-1-0\r\n` +
       `From: sipp <sip:sipp@127.0.0.1:5061>;tag=${i}SIPpTag001\r\nTo: service <sip:service@127.0.0.1:5060>\r\n` +
       `Call-ID: ${i}-1@127.0.0.1\r\nCSeq: 1 INVITE\r\nContact: sip:sipp@127.0.0.1:5061\r\nMax-Forwards: 70\r\n` +
-      `Subject: Performance Test\r\nContent-Type: application/sdp\r\nContent-Length: ${sdp.length}\r\n\r\n${sdp}`,
+      `Subject: Performance Test\r\nContent-Type: application/sdp\r\nContent-Length:   ${sdp.length}\r\n\r\n${sdp}`,
   );
 }
 /** An in-dialog request of call `i` as SIPp's uac sends it: ACK (CSeq 1, branch -5) or BYE (CSeq 2, branch -7). */

@@ -619,3 +619,21 @@ describe("parseMessage() on the RFC 4475 and RFC 5118 torture tests", () => {
     assert.equal(delim.via[0].received, "[2001:db8::9:255]");
   });
 });
+
+test("parseMessage() reads values after several spaces as after one (SIPp writes `Content-Length:   129`)", () => {
+  const head = (gap: string) =>
+    `INVITE sip:b@h SIP/2.0\r\nVia:${gap}SIP/2.0/UDP h:5060;branch=z9hG4bK1\r\nFrom:${gap}<sip:a@h>;tag=1\r\n` +
+    `To:${gap}<sip:b@h>\r\nCall-ID:${gap}c1\r\nCSeq:${gap}1 INVITE\r\nMax-Forwards:${gap}70\r\n` +
+    `Content-Type: text/plain\r\nContent-Length:${gap}5\r\n\r\nhello`;
+  const one = parseMessage(head(" ")) as SipRequest;
+  for (const gap of ["   ", " \t ", "\t"]) {
+    const many = parseMessage(head(gap)) as SipRequest;
+    assert.deepEqual([...many.headers], [...one.headers], JSON.stringify(gap));
+    assert.deepEqual([many.via, many.from, many.to, many.callId, many.cseq], [one.via, one.from, one.to, one.callId, one.cseq]);
+    assert.equal(many.contentLength, 5);
+    assert.equal(many.maxForwards, 70);
+    assert.equal(many.bodyText, "hello");
+  }
+  // A value that is only spaces is still an error, as before.
+  assert.throws(() => parseMessage(head(" ").replace("CSeq: 1 INVITE", "CSeq:   ")), SipParseError);
+});
