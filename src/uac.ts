@@ -256,6 +256,22 @@ interface _Dialog {
 }
 
 /**
+ * The headers of a request inside dialog `d` (RFC 3261 §12.2.1.1): From, To and Call-ID of the
+ * dialog, the CSeq given, Route from the route set.
+ */
+function _dialogHeaders(d: _Dialog, cseq: string): [string, string][] {
+  const headers: [string, string][] = [
+    ["Max-Forwards", "70"],
+    ["From", d.from],
+    ["To", d.to],
+    ["Call-ID", d.callId],
+    ["CSeq", cseq],
+  ];
+  for (const route of d.routeSet) headers.push(["Route", route]);
+  return headers;
+}
+
+/**
  * The UAC of a mock peer. Feed it every response the mock's sockets receive with
  * {@linkcode Uac.receive}.
  */
@@ -705,14 +721,7 @@ export class Uac {
           const local = this.#host.local(d.transport);
           // RFC 3261 §12.2.1.1: Request-URI the remote target, To and From of the dialog, the next
           // local CSeq, Route from the route set.
-          const headers: [string, string][] = [
-            ["Max-Forwards", "70"],
-            ["From", d.from],
-            ["To", d.to],
-            ["Call-ID", d.callId],
-            ["CSeq", `${++d.localSeq} ${method}`],
-          ];
-          for (const route of d.routeSet) headers.push(["Route", route]);
+          const headers = _dialogHeaders(d, `${++d.localSeq} ${method}`);
           if (method === "INVITE" || method === "UPDATE") {
             headers.push(["Contact", `<${this.#localUri(local, d.transport, true)}>`]);
           }
@@ -759,14 +768,7 @@ export class Uac {
   /** RFC 3261 §13.2.2.4: the ACK of a 2xx, its own transaction, CSeq number of the INVITE. */
   #successAck(invite: SipRequest, response: SipResponse, d: _Dialog, options: AckOptions): SipRequest {
     const local = this.#host.local(d.transport);
-    const headers: [string, string][] = [
-      ["Max-Forwards", "70"],
-      ["From", d.from],
-      ["To", d.to],
-      ["Call-ID", d.callId],
-      ["CSeq", `${invite.cseq.seq} ACK`],
-    ];
-    for (const route of d.routeSet) headers.push(["Route", route]);
+    const headers = _dialogHeaders(d, `${invite.cseq.seq} ACK`);
     let body = options.body;
     let contentType = options.contentType;
     if (body === undefined && invite.body.length === 0 && response.contentType?.mediaType === "application/sdp") {

@@ -27,6 +27,19 @@ const BASE = [
   "Timestamp: 54.2",
 ];
 
+
+/** The SipParseError of an INVITE without From, To and Call-ID, which holds the partial request. */
+function partialError(): SipParseError & { partial: SipRequest } {
+  let error: SipParseError | undefined;
+  try {
+    parseMessage(sip(["INVITE sip:a@b SIP/2.0", "CSeq: 1 INVITE", "Via: SIP/2.0/UDP 192.0.2.95;branch=z9hG4bKi"]));
+  } catch (e) {
+    if (e instanceof SipParseError) error = e;
+  }
+  assert.ok(error?.partial?.type === "request");
+  return error as SipParseError & { partial: SipRequest };
+}
+
 describe("createResponse()", () => {
   test("createResponse() copies Vias in order, From, Call-ID, CSeq and adds the To tag (RFC 3261 §8.2.6)", () => {
     const r = createResponse(req(BASE), 486, undefined, { toTag: "t9" });
@@ -148,13 +161,7 @@ describe("createResponse()", () => {
   });
 
   test("createResponse() answers the partial message of a parse error, leaving out what is missing", () => {
-    let error: SipParseError | undefined;
-    try {
-      parseMessage(sip(["INVITE sip:a@b SIP/2.0", "CSeq: 1 INVITE", "Via: SIP/2.0/UDP 192.0.2.95;branch=z9hG4bKi"]));
-    } catch (e) {
-      if (e instanceof SipParseError) error = e;
-    }
-    assert.ok(error?.partial?.type === "request");
+    const error = partialError();
     const r = createResponse(error.partial, 400, error.message, { toTag: "t" });
     assert.equal(
       decoder.decode(formatMessage(r)),
@@ -202,13 +209,7 @@ describe("ResponseHead", () => {
   }
 
   test("ResponseHead reads the partial message of a parse error", () => {
-    let error: SipParseError | undefined;
-    try {
-      parseMessage(sip(["INVITE sip:a@b SIP/2.0", "CSeq: 1 INVITE", "Via: SIP/2.0/UDP 192.0.2.95;branch=z9hG4bKi"]));
-    } catch (e) {
-      if (e instanceof SipParseError) error = e;
-    }
-    assert.ok(error?.partial?.type === "request");
+    const error = partialError();
     const head = new ResponseHead(error.partial, { address: "192.0.2.95", port: 5060 });
     assert.equal(
       decoder.decode(head.format(400, "Bad", { toTag: "t" })),
