@@ -80,9 +80,13 @@ function load(): Libc | null {
   return libc;
 }
 
-/** A size_t argument: Deno takes a number for it (its types ask for a bigint, which would allocate). */
+/**
+ * A size_t argument. Deno accepts a number too, but its optimised fast call for a 64-bit
+ * argument takes a bigint: a number there throws the compiled caller away ("not a BigInt") and
+ * it is compiled again, over and over.
+ */
 function size(n: number): bigint {
-  return n as unknown as bigint;
+  return BigInt(n);
 }
 
 function errno(c: Libc): number {
@@ -240,6 +244,7 @@ export function listenPolledDatagram(
     : 65535;
   // One byte more than the longest datagram taken: one that fills it may have been cut short.
   const buffer = new Uint8Array(max + 1);
+  const bufferSize = size(buffer.length);
   const from = new Uint8Array(28);
   const fromLength = new Uint32Array(1);
   // The source of the last datagram, as bytes and as text: a load comes from few addresses.
@@ -256,7 +261,7 @@ export function listenPolledDatagram(
     let taken = 0;
     while (!closed && taken < BATCH) {
       fromLength[0] = 28;
-      const n = Number(c!.recvfrom(fd, buffer, size(buffer.length), 0, from, fromLength));
+      const n = Number(c!.recvfrom(fd, buffer, bufferSize, 0, from, fromLength));
       if (n < 0) {
         const code = errno(c!);
         if (code === EINTR) continue;
