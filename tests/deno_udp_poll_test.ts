@@ -149,22 +149,26 @@ test("a polled socket resolves a host name it sends to, and reports one it canno
   }
 });
 
-test("a polled socket reports a send the system refuses, with its errno name, and keeps working", { skip }, async () => {
-  const a = endpoint("127.0.0.1");
-  const b = endpoint("127.0.0.1");
-  try {
-    // Broadcast without SO_BROADCAST: sendto() fails with EACCES.
-    a.ep.send(new TextEncoder().encode("to all"), { address: "255.255.255.255", port: 9 });
-    assert.equal(a.errors.length, 1);
-    assert.equal((a.errors[0] as { code?: string }).code, "EACCES");
-    a.ep.send(new TextEncoder().encode("after"), b.ep.local);
-    await b.arrived(1);
-    assert.equal(b.received[0].text, "after");
-  } finally {
-    a.ep.close();
-    b.ep.close();
-  }
-});
+test(
+  "a polled socket reports a send the system refuses, with its errno name, and keeps working",
+  { skip },
+  async () => {
+    const a = endpoint("127.0.0.1");
+    const b = endpoint("127.0.0.1");
+    try {
+      // Broadcast without SO_BROADCAST: sendto() fails with EACCES.
+      a.ep.send(new TextEncoder().encode("to all"), { address: "255.255.255.255", port: 9 });
+      assert.equal(a.errors.length, 1);
+      assert.equal((a.errors[0] as { code?: string }).code, "EACCES");
+      a.ep.send(new TextEncoder().encode("after"), b.ep.local);
+      await b.arrived(1);
+      assert.equal(b.received[0].text, "after");
+    } finally {
+      a.ep.close();
+      b.ep.close();
+    }
+  },
+);
 
 test("binding a polled socket to a port in use fails with EADDRINUSE", { skip }, () => {
   const a = endpoint("127.0.0.1");
@@ -186,3 +190,31 @@ test("a closed polled socket delivers nothing more and sends nothing", { skip },
   assert.deepEqual(b.received, []);
   assert.deepEqual(a.received, []);
 });
+
+test(
+  "a polled socket keeps sending after its cache of 1024 destination addresses is full and cleared",
+  { skip },
+  async () => {
+    const a = endpoint("127.0.0.1");
+    const b = endpoint("127.0.0.1");
+    try {
+      a.ep.send(new TextEncoder().encode("first"), b.ep.local);
+      await b.arrived(1);
+      // 1100 other destinations (ports nobody listens on, which UDP does not report): the cache
+      // fills past its limit and starts again.
+      for (let i = 0; i < 1100; i++) {
+        a.ep.send(new TextEncoder().encode("x"), {
+          address: "127.0.0.2",
+          port: 20000 + i,
+        });
+      }
+      a.ep.send(new TextEncoder().encode("after"), b.ep.local);
+      await b.arrived(2);
+      assert.deepEqual(b.received.map((r) => r.text), ["first", "after"]);
+      assert.deepEqual(a.errors, []);
+    } finally {
+      a.ep.close();
+      b.ep.close();
+    }
+  },
+);
