@@ -9,7 +9,7 @@
  */
 
 import { CALL_ID } from "./grammar.ts";
-import { _setParam, type Params, parseUri, type Uri, UriError } from "./uri.ts";
+import { _paramName, _setParam, type Params, parseUri, type Uri, UriError } from "./uri.ts";
 
 /**
  * A header value that cannot be parsed. The message reads `Cannot parse Via: ...`.
@@ -246,7 +246,7 @@ function readParams(s: string, i: number, header: string): Params {
     i = skipWs(s, i + 1);
     const nameEnd = scan(s, i, TOKEN_CHAR);
     if (nameEnd === i) throw new HeaderError(header, "empty parameter");
-    const name = s.slice(i, nameEnd).toLowerCase();
+    const name = _paramName(s, i, nameEnd);
     i = skipWs(s, nameEnd);
     let value: string | null = null;
     if (i < s.length && s.charCodeAt(i) === 0x3d) {

@@ -263,6 +263,25 @@ const PASSWORD_CHAR = /^[A-Za-z0-9\-_.!~*'()&=+$,]$/;
 const PARAM_CHAR = /^[A-Za-z0-9\-_.!~*'()[\]/:&+$]$/;
 const HEADER_CHAR = /^[A-Za-z0-9\-_.!~*'()[\]/?:+$]$/;
 
+/**
+ * The parameters that come in nearly every message (RFC 3261 §20.42, §18.2.2; RFC 3581), as
+ * constants: a name cut from the text would be hashed and interned each time it is stored as
+ * a property, and that cost more than reading the parameters.
+ */
+const COMMON_PARAMS = ["tag", "branch", "rport", "received", "maddr", "ttl", "expires", "q", "transport", "lr"];
+
+/** @internal The parameter name in s[from, to) (token characters), lower-cased: one of COMMON_PARAMS when it is one. */
+export function _paramName(s: string, from: number, to: number): string {
+  const length = to - from;
+  for (const known of COMMON_PARAMS) {
+    if (known.length !== length) continue;
+    let k = 0;
+    while (k < length && (s.charCodeAt(from + k) | 0x20) === known.charCodeAt(k)) k++;
+    if (k === length) return known;
+  }
+  return s.slice(from, to).toLowerCase();
+}
+
 /** Sets an own property even for names such as `__proto__`. */
 export function _setParam<T>(target: Record<string, T>, name: string, value: T): void {
   if (name === "__proto__") {
@@ -289,7 +308,7 @@ function parseUriParams(text: string, what: string): Params {
       }
       value = unescapeUri(value);
     }
-    _setParam(params, unescapeUri(name).toLowerCase(), value);
+    _setParam(params, name.indexOf("%") < 0 ? _paramName(name, 0, name.length) : unescapeUri(name).toLowerCase(), value);
   }
   return params;
 }

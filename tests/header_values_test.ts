@@ -65,6 +65,32 @@ test("parseNameAddress() reads name-addr and addr-spec forms", () => {
   assert.equal(parseNameAddress('"\\"quoted\\" name" <sip:a@b>', "To").displayName, '"quoted" name');
 });
 
+test("parameter names are case-insensitive: the common ones and any other come out in lower case", () => {
+  // RFC 3261 §7.3.1 (header parameters) and §19.1.4 (URI parameters).
+  const to = parseNameAddress("<sip:b@h;Transport=TCP;LR;X-Mode=a>;TAG=7;Expires=30;Custom=X", "To");
+  assert.deepEqual(to.params, { tag: "7", expires: "30", custom: "X" });
+  assert.equal(to.tag, "7");
+  assert.deepEqual(to.parsedUri, {
+    scheme: "sip",
+    user: "b",
+    host: "h",
+    params: { transport: "TCP", lr: null, "x-mode": "a" },
+    headers: {},
+  });
+  const via = parseVia("SIP/2.0/UDP h;BRANCH=z9hG4bK1;RPort;Received=192.0.2.1;MAddr=h2;ttl=1;tags=no");
+  assert.deepEqual(via.params, {
+    branch: "z9hG4bK1",
+    rport: null,
+    received: "192.0.2.1",
+    maddr: "h2",
+    ttl: "1",
+    tags: "no",
+  });
+  assert.equal(via.branch, "z9hG4bK1");
+  // A name that only shares a length with a common one is kept as it is, lower-cased.
+  assert.deepEqual(parseNameAddress("<sip:b@h>;tac=1;Q=0.5", "Contact").params, { tac: "1", q: "0.5" });
+});
+
 test("parseNameAddress() rejects what RFC 4475 §3.1.2 calls malformed", () => {
   throwsHeader(
     () => parseNameAddress('"Mr. J. User <sip:j.user@example.com>', "To"),
