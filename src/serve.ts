@@ -985,11 +985,7 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
       }
       for (const abort of connectAborts) abort.abort(new Error("the server is closed"));
       await Promise.allSettled(connecting.values());
-      for (const e of endpoints) {
-        try {
-          e.close();
-        } catch { /* already closed */ }
-      }
+      await Promise.allSettled(endpoints.map(async (e) => await e.close()));
       // Every listener is closed even if one fails; `closed` must resolve.
       await Promise.allSettled(listeners.map(async (l) => await l.close()));
       for (const c of [...connections]) drop(c);

@@ -104,8 +104,11 @@ export interface DatagramEndpoint {
   readonly local: SocketAddress;
   /** Sends one datagram. Errors (unreachable, ...) are reported to `onError`, never thrown. */
   send(data: Uint8Array, to: SocketAddress): void;
-  /** Closes the socket. */
-  close(): void;
+  /**
+   * Closes the socket: nothing is delivered or sent after it. A promise, when returned,
+   * settles once the socket has let go of everything it held (a waiting thread, say).
+   */
+  close(): void | Promise<void>;
 }
 
 /**

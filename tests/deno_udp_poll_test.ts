@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { _addresses, listenPolledDatagram } from "../src/runtime/deno_udp_poll.ts";
 import type { DatagramEndpoint, SocketAddress } from "../mod.ts";
-import { within } from "./_wait.ts";
+import { sleep, within } from "./_wait.ts";
 
 const { sockaddr, fromSockaddr } = _addresses;
 
@@ -75,8 +75,8 @@ for (const host of ["127.0.0.1", "::1"]) {
       assert.equal(a.received[0].text, "back");
       assert.deepEqual(a.errors.concat(b.errors), []);
     } finally {
-      a.ep.close();
-      b.ep.close();
+      await a.ep.close();
+      await b.ep.close();
     }
   });
 }
@@ -93,8 +93,8 @@ test("a polled socket on [::] takes IPv4 datagrams too, and answers them", { ski
     assert.equal(v4.received[0].text, "pong");
     assert.deepEqual(wildcard.errors.concat(v4.errors), []);
   } finally {
-    wildcard.ep.close();
-    v4.ep.close();
+    await wildcard.ep.close();
+    await v4.ep.close();
   }
 });
 
@@ -107,8 +107,8 @@ test("a polled socket drops a datagram over maxDatagram and takes the next one",
     await b.arrived(1);
     assert.deepEqual(b.received.map((r) => r.text), ["0123456789"]);
   } finally {
-    a.ep.close();
-    b.ep.close();
+    await a.ep.close();
+    await b.ep.close();
   }
 });
 
@@ -123,8 +123,8 @@ test("a polled socket takes more datagrams than one batch holds (256), in order"
     await b.arrived(300);
     assert.deepEqual(b.received.map((r) => r.text), Array.from({ length: 300 }, (_, i) => String(i)));
   } finally {
-    a.ep.close();
-    b.ep.close();
+    await a.ep.close();
+    await b.ep.close();
   }
 });
 
@@ -144,8 +144,8 @@ test("a polled socket resolves a host name it sends to, and reports one it canno
     );
     assert.match(String(a.errors[0]), /cannot resolve "no-such-host\.invalid"/);
   } finally {
-    a.ep.close();
-    b.ep.close();
+    await a.ep.close();
+    await b.ep.close();
   }
 });
 
@@ -164,29 +164,29 @@ test(
       await b.arrived(1);
       assert.equal(b.received[0].text, "after");
     } finally {
-      a.ep.close();
-      b.ep.close();
+      await a.ep.close();
+      await b.ep.close();
     }
   },
 );
 
-test("binding a polled socket to a port in use fails with EADDRINUSE", { skip }, () => {
+test("binding a polled socket to a port in use fails with EADDRINUSE", { skip }, async () => {
   const a = endpoint("127.0.0.1");
   try {
     assert.throws(() => endpoint("127.0.0.1", a.ep.local.port), { code: "EADDRINUSE" });
   } finally {
-    a.ep.close();
+    await a.ep.close();
   }
 });
 
 test("a closed polled socket delivers nothing more and sends nothing", { skip }, async () => {
   const a = endpoint("127.0.0.1");
   const b = endpoint("127.0.0.1");
-  b.ep.close();
+  await b.ep.close();
   a.ep.send(new TextEncoder().encode("late"), b.ep.local);
   b.ep.send(new TextEncoder().encode("from a closed socket"), a.ep.local);
   await new Promise((resolve) => setTimeout(resolve, 30));
-  a.ep.close();
+  await a.ep.close();
   assert.deepEqual(b.received, []);
   assert.deepEqual(a.received, []);
 });
@@ -213,8 +213,35 @@ test(
       assert.deepEqual(b.received.map((r) => r.text), ["first", "after"]);
       assert.deepEqual(a.errors, []);
     } finally {
-      a.ep.close();
-      b.ep.close();
+      await a.ep.close();
+      await b.ep.close();
     }
+  },
+);
+
+test(
+  "a quiet polled socket still takes the next datagram, and closed while it waits, it frees its port",
+  { skip },
+  async () => {
+    const a = endpoint("127.0.0.1");
+    const b = endpoint("127.0.0.1");
+    try {
+      a.ep.send(new TextEncoder().encode("one"), b.ep.local);
+      await b.arrived(1);
+      // Quiet for far longer than the timed looks last (5 empty ones): b waits in poll() now.
+      await sleep(100);
+      a.ep.send(new TextEncoder().encode("two"), b.ep.local);
+      await b.arrived(2);
+      await sleep(100);
+    } finally {
+      await a.ep.close();
+    }
+    const port = b.ep.local.port;
+    await within(Promise.resolve(b.ep.close()), "close() of a waiting socket");
+    // Its descriptor is closed once close() settles: the port can be bound again at once.
+    const again = endpoint("127.0.0.1", port);
+    await again.ep.close();
+    assert.deepEqual(b.received.map((r) => r.text), ["one", "two"]);
+    assert.deepEqual(a.errors.concat(b.errors), []);
   },
 );

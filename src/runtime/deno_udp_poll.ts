@@ -5,8 +5,10 @@
  * Why: each `Deno.listenDatagram` receive and send is an asynchronous operation with a promise
  * and a wake-up of its own, and that costs more CPU than the rest of a call. Read in batches
  * and sent synchronously, a SIP load costs a half to a third of the CPU (`bench/wire_bench.py`),
- * for at most one timer tick (about 2 ms on Deno) of added latency on a datagram's way in
- * (up to 10 ms for the first one after a second of silence, see pollInterval()).
+ * for at most one timer tick (about 2 ms on Deno) of added latency on a datagram's way in.
+ * A quiet socket is not looked at on a timer: a C `poll()` run off the main thread (a
+ * `nonblocking` FFI call) waits for its next datagram, so an idle server costs nothing and the
+ * first datagram after a quiet spell is read as soon as it comes.
  * Used for the SIP listeners of `serve()` (`ListenOptions.poll`), never for the RTP echo.
  *
  * It is only taken where it can work: Linux, a little-endian CPU, FFI allowed (`--allow-ffi`,
@@ -25,6 +27,9 @@ const SOCK_DGRAM = 2;
 const SOCK_NONBLOCK = 0o4000;
 const SOCK_CLOEXEC = 0o2000000;
 const SOL_SOCKET = 1;
+const POLLIN = 1;
+const EFD_NONBLOCK = 0o4000;
+const EFD_CLOEXEC = 0o2000000;
 const SO_RCVBUF = 8;
 /**
  * The receive buffer asked for, bytes: datagrams wait in it between two looks (up to 10 ms when
@@ -39,15 +44,16 @@ const EADDRNOTAVAIL = 99;
 const EACCES = 13;
 
 /**
- * How often the socket is looked at, ms, by how long it has been quiet: every timer tick (1 ms,
- * which Deno's timers make about 2 ms) while datagrams come, then less often, so that an idle
- * server costs little: after 200 empty looks every 4 ms, after 1000 every 10 ms (measured idle:
- * about 1% of a core, the cost of Deno's timer wake-ups; `--no-udp-poll` / `udpPoll: false`
- * for none). The first datagram after a second of silence waits at most that long.
+ * How often the socket is looked at while datagrams come, ms: every timer tick (which Deno's
+ * timers make about 2 ms).
  */
-function pollInterval(emptyPolls: number): number {
-  return emptyPolls < 200 ? 1 : emptyPolls < 1000 ? 4 : 10;
-}
+const POLL_INTERVAL = 1;
+/**
+ * Empty looks in a row after which the socket is left to a waiting `poll()` until its next
+ * datagram (about 10 ms of quiet): a look on a timer costs less than a wake-up from another
+ * thread while datagrams keep coming, and nothing at all is better when none come.
+ */
+const IDLE_POLLS = 5;
 /** Datagrams read in one go before the event loop gets a turn (timers, other sockets). */
 const BATCH = 256;
 
@@ -59,6 +65,10 @@ const SYMBOLS = {
   recvfrom: { parameters: ["i32", "buffer", "usize", "i32", "buffer", "buffer"], result: "isize" },
   sendto: { parameters: ["i32", "buffer", "usize", "i32", "buffer", "u32"], result: "isize" },
   close: { parameters: ["i32"], result: "i32" },
+  eventfd: { parameters: ["u32", "i32"], result: "i32" },
+  write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  // Run on a thread of Deno's blocking pool; the promise settles when poll() returns.
+  poll: { parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
   __errno_location: { parameters: [], result: "pointer" },
 } as const;
 
@@ -255,6 +265,19 @@ export function listenPolledDatagram(
   let closed = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let emptyPolls = 0;
+  // The wait for a datagram on a quiet socket: poll() on the socket and on an eventfd that
+  // close() writes to, so that the waiting thread comes back at once (poll(2), eventfd(2)).
+  // Their memory is in ArrayBuffers, which never move while the call runs.
+  const wake = c.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  const pollFds = new DataView(new ArrayBuffer(16));
+  pollFds.setInt32(0, fd, true);
+  pollFds.setInt16(4, POLLIN, true);
+  pollFds.setInt32(8, wake, true);
+  pollFds.setInt16(12, POLLIN, true);
+  const pollFdsBytes = new Uint8Array(pollFds.buffer);
+  const one = new Uint8Array(new BigUint64Array([1n]).buffer);
+  let waiting: Promise<void> | undefined;
+  let released: Promise<void> | undefined;
 
   function poll(): void {
     timer = undefined;
@@ -283,9 +306,33 @@ export function listenPolledDatagram(
       }
     }
     emptyPolls = taken === 0 ? emptyPolls + 1 : 0;
-    if (!closed) timer = setTimeout(poll, taken === BATCH ? 0 : pollInterval(emptyPolls));
+    if (closed) return;
+    if (emptyPolls < IDLE_POLLS) timer = setTimeout(poll, taken === BATCH ? 0 : POLL_INTERVAL);
+    else if (wake >= 0) waitForData();
+    // No eventfd (never seen on Linux): a quiet socket is looked at every 10 ms.
+    else timer = setTimeout(poll, 10);
   }
-  timer = setTimeout(poll, 0);
+
+  /**
+   * Waits off the main thread until the socket (or close()) has something, then reads. The
+   * wait ends after a second anyway and starts again: close() never waits longer than that.
+   */
+  function waitForData(): void {
+    emptyPolls = 0;
+    waiting = c!.poll(pollFdsBytes, 2n, 1000).then((ready) => {
+      waiting = undefined;
+      if (closed) return;
+      if (ready === 0) waitForData();
+      else poll();
+    }, (e) => {
+      waiting = undefined;
+      onError(e);
+      if (!closed) timer = setTimeout(poll, 10);
+    });
+  }
+  // Nothing has come yet: wait for the first datagram (no timer is armed before it).
+  if (wake >= 0) waitForData();
+  else timer = setTimeout(poll, 0);
 
   function sendTo(data: Uint8Array, to: Uint8Array): void {
     for (;;) {
@@ -320,11 +367,23 @@ export function listenPolledDatagram(
         else if (!closed) sendTo(data, resolved);
       }, onError);
     },
-    close(): void {
-      if (closed) return;
+    close(): Promise<void> {
+      if (released !== undefined) return released;
       closed = true;
       if (timer !== undefined) clearTimeout(timer);
-      c.close(fd);
+      // The descriptors are closed once no thread waits on them (a number could be reused).
+      const release = () => {
+        c.close(fd);
+        if (wake >= 0) c.close(wake);
+      };
+      if (waiting === undefined) {
+        release();
+        released = Promise.resolve();
+      } else {
+        c.write(wake, one, 8n);
+        released = waiting.then(release);
+      }
+      return released;
     },
   };
 }
