@@ -439,6 +439,73 @@ export function parseVia(value: string): Via {
  * ```
  */
 export function parseNameAddress(value: string, header: string): NameAddress {
+  return readNameAddress(value, header, false);
+}
+
+/**
+ * @internal {@linkcode parseNameAddress} for a value the parser has already checked against
+ * the grammar (RFC 3261 §25.1): the URI is parsed when `parsedUri` is first read. A From or To
+ * is read for its tag on every request and for its URI seldom.
+ */
+export function _parseCheckedNameAddress(value: string, header: string): NameAddress {
+  return readNameAddress(value, header, true);
+}
+
+/**
+ * @internal {@linkcode parseContact} for a value the parser has already checked, as
+ * {@linkcode _parseCheckedNameAddress}.
+ */
+export function _parseCheckedContact(value: string): Contact {
+  return contactOf(readNameAddress(value, "Contact", true));
+}
+
+/**
+ * A name-addr whose URI the parser has checked: it is parsed on first use of `parsedUri` (and
+ * any error is thrown there). Its own properties, and its JSON, are those of the plain object
+ * {@linkcode parseNameAddress} returns.
+ */
+class _CheckedNameAddress implements NameAddress {
+  declare displayName?: string;
+  uri: string;
+  params: Params;
+  declare tag?: string;
+  #header: string;
+  #parsed: Uri | undefined = undefined;
+
+  constructor(uri: string, params: Params, displayName: string | undefined, tag: string | undefined, header: string) {
+    this.uri = uri;
+    this.params = params;
+    if (displayName !== undefined) this.displayName = displayName;
+    if (tag !== undefined) this.tag = tag;
+    this.#header = header;
+  }
+
+  get parsedUri(): Uri {
+    return this.#parsed ??= uriOf(this.uri, this.#header);
+  }
+
+  set parsedUri(uri: Uri) {
+    this.#parsed = uri;
+  }
+
+  toJSON(): Record<string, unknown> {
+    const out: Record<string, unknown> = { uri: this.uri, parsedUri: this.parsedUri, params: this.params };
+    for (const [key, value] of Object.entries(this)) if (!(key in out)) out[key] = value;
+    return out;
+  }
+}
+
+/** The parsed URI of a name-addr, its errors as the header's. */
+function uriOf(uri: string, header: string): Uri {
+  try {
+    return parseUri(uri);
+  } catch (e) {
+    if (e instanceof UriError) throw new HeaderError(header, e.message);
+    throw e;
+  }
+}
+
+function readNameAddress(value: string, header: string, checked: boolean): NameAddress {
   let i = skipWs(value, 0);
   let displayName: string | undefined;
   let uri: string;
@@ -481,20 +548,14 @@ export function parseNameAddress(value: string, header: string): NameAddress {
     }
     i = end;
   }
-  let parsedUri: Uri;
-  try {
-    parsedUri = parseUri(uri);
-  } catch (e) {
-    if (e instanceof UriError) throw new HeaderError(header, e.message);
-    throw e;
-  }
+  const parsedUri = checked ? undefined : uriOf(uri, header);
   const params = readParams(value, i, header);
+  const tag = params.tag;
+  if (tag === null) throw new HeaderError(header, "tag parameter has no value");
+  if (parsedUri === undefined) return new _CheckedNameAddress(uri, params, displayName, tag, header);
   const out: NameAddress = { uri, parsedUri, params };
   if (displayName !== undefined) out.displayName = displayName;
-  if (params.tag !== undefined) {
-    if (params.tag === null) throw new HeaderError(header, "tag parameter has no value");
-    out.tag = params.tag;
-  }
+  if (tag !== undefined) out.tag = tag;
   return out;
 }
 
@@ -515,7 +576,11 @@ export function parseNameAddress(value: string, header: string): NameAddress {
  * ```
  */
 export function parseContact(value: string): Contact {
-  const contact: Contact = parseNameAddress(value, "Contact");
+  return contactOf(parseNameAddress(value, "Contact"));
+}
+
+/** A Contact from its name-addr: `expires` and `q` read out of the parameters. */
+function contactOf(contact: Contact): Contact {
   const expires = contact.params.expires;
   if (expires !== undefined) contact.expires = parseDeltaSeconds(expires ?? "", "Contact");
   const q = contact.params.q;

@@ -7,6 +7,8 @@
 
 import { SipHeaders } from "./headers.ts";
 import {
+  _parseCheckedContact,
+  _parseCheckedNameAddress,
   type Contact,
   type CSeq,
   HeaderError,
@@ -212,16 +214,25 @@ export abstract class SipMessageBase {
     return views.via ??= this.headers.getAll("Via").map(parseVia);
   }
 
-  /** The From header (RFC 3261 §20.20). Throws if absent or malformed. */
+  /**
+   * The From header (RFC 3261 §20.20). Throws if absent or malformed. (In a parsed message, whose
+   * From the parser checked, the URI is parsed when `parsedUri` is first read.)
+   */
   get from(): NameAddress {
     const views = this._currentViews();
-    return views.from ??= parseNameAddress(required(this.headers, "From"), "From");
+    return views.from ??= (views.primed ? _parseCheckedNameAddress : parseNameAddress)(
+      required(this.headers, "From"),
+      "From",
+    );
   }
 
-  /** The To header (RFC 3261 §20.39). Throws if absent or malformed. */
+  /** The To header (RFC 3261 §20.39). Throws if absent or malformed. (As `from` for a parsed message.) */
   get to(): NameAddress {
     const views = this._currentViews();
-    return views.to ??= parseNameAddress(required(this.headers, "To"), "To");
+    return views.to ??= (views.primed ? _parseCheckedNameAddress : parseNameAddress)(
+      required(this.headers, "To"),
+      "To",
+    );
   }
 
   /** The Call-ID (RFC 3261 §20.8). Throws if absent or malformed. */
@@ -271,7 +282,8 @@ export abstract class SipMessageBase {
     const views = this._currentViews();
     if (views.contact !== undefined) return views.contact;
     const values = this.headers.getAll("Contact");
-    return views.contact = values.length === 1 && values[0] === "*" ? "*" : values.map(parseContact);
+    if (values.length === 1 && values[0] === "*") return views.contact = "*";
+    return views.contact = values.map(views.primed ? _parseCheckedContact : parseContact);
   }
 
   /** Expires in seconds, or undefined if absent (RFC 3261 §20.19). */

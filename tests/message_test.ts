@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { parseMessage, SipHeaders, SipRequest, SipResponse } from "../mod.ts";
+import { type NameAddress, parseContact, parseMessage, parseNameAddress, SipHeaders, SipRequest, SipResponse } from "../mod.ts";
 
 const OPTIONS = "OPTIONS sip:echo@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bK1\r\n" +
   "From: <sip:a@127.0.0.1>;tag=1\r\nTo: <sip:echo@127.0.0.1>\r\nCall-ID: 1@a\r\nCSeq: 7 OPTIONS\r\n" +
@@ -39,4 +39,25 @@ test("SipRequest and SipResponse compute views on use and cache them", () => {
   assert.equal(res.to.tag, "9");
   assert.deepEqual(Object.keys(req), ["version", "headers", "body", "type", "method", "uri"]);
   assert.deepEqual(Object.keys(res), ["version", "headers", "body", "type", "status", "reason"]);
+});
+
+const INVITE = "INVITE sip:echo@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK1\r\n" +
+  'From: "A. Caller" <sip:a@192.0.2.9;transport=udp>;tag=f1\r\nTo: echo <sip:echo@192.0.2.1>\r\n' +
+  "Call-ID: c1\r\nCSeq: 1 INVITE\r\nContact: <sip:a@192.0.2.9:5062>;expires=60;q=0.5\r\nContent-Length: 0\r\n\r\n";
+
+test("the From, To and Contact of a parsed message read as parseNameAddress() and parseContact() give them", () => {
+  const m = parseMessage(INVITE);
+  const from = parseNameAddress('"A. Caller" <sip:a@192.0.2.9;transport=udp>;tag=f1', "From");
+  const to = parseNameAddress("echo <sip:echo@192.0.2.1>", "To");
+  const contact = parseContact("<sip:a@192.0.2.9:5062>;expires=60;q=0.5");
+  // The same fields, URIs included, and the same JSON (`--parse` prints it), key order included.
+  for (const [view, plain] of [[m.from, from], [m.to, to], [(m.contact as NameAddress[])[0], contact]] as const) {
+    assert.deepEqual({ ...view, parsedUri: view.parsedUri }, { ...plain });
+    assert.equal(JSON.stringify(view), JSON.stringify(plain));
+  }
+  assert.equal(m.from.tag, "f1");
+  assert.equal(m.from.parsedUri, m.from.parsedUri); // parsed once, then kept
+  const changed = { scheme: "sip" as const, user: "z", host: "h", params: {}, headers: {} };
+  m.to.parsedUri = changed;
+  assert.equal(m.to.parsedUri, changed);
 });
