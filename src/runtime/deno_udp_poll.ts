@@ -32,8 +32,8 @@ const EFD_NONBLOCK = 0o4000;
 const EFD_CLOEXEC = 0o2000000;
 const SO_RCVBUF = 8;
 /**
- * The receive buffer asked for, bytes: datagrams wait in it between two looks (up to 10 ms when
- * idle), and the system default (208 KiB) holds only 256 small ones. The system caps it at
+ * The receive buffer asked for, bytes: datagrams wait in it between two looks (a timer tick, or
+ * while the main thread is busy), and the system default (208 KiB) holds only 256 small ones. The system caps it at
  * net.core.rmem_max (and doubles it for its bookkeeping).
  */
 const RECEIVE_BUFFER = 1 << 20;
