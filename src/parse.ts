@@ -440,25 +440,29 @@ function placeError(
  * exactly, with the expressions and the views (which give the detailed errors).
  */
 class Checks {
-  suspect = false;
-  via = false;
-  from: string | undefined = undefined;
-  to: string | undefined = undefined;
-  callId: string | undefined = undefined;
-  callIdChecked = false;
-  cseq: string | undefined = undefined;
-  maxForwards: string | undefined = undefined;
-  contentLength: string | undefined = undefined;
+  declare suspect: boolean;
+  declare via: boolean;
+  declare from: string | undefined;
+  declare to: string | undefined;
+  declare callId: string | undefined;
+  declare callIdChecked: boolean;
+  declare cseq: string | undefined;
+  declare maxForwards: string | undefined;
+  declare contentLength: string | undefined;
   // What the fast paths read of CSeq, Max-Forwards and Content-Length (-1: read the text).
-  seq = -1;
-  seqMethod = "";
-  maxForwardsNumber = -1;
-  contentLengthNumber = -1;
+  declare seq: number;
+  declare seqMethod: string;
+  declare maxForwardsNumber: number;
+  declare contentLengthNumber: number;
   /** The Request-URI is a SIP or SIPS URI that the fast path read whole. */
-  plainUri = false;
+  declare plainUri: boolean;
   /** Where the method of a request is in the bytes. */
-  methodStart = 0;
-  methodEnd = 0;
+  declare methodStart: number;
+  declare methodEnd: number;
+
+  constructor() {
+    this.reset();
+  }
 
   /** Makes it as new, for the next message, and returns it. */
   reset(): Checks {
