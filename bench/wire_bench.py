@@ -31,6 +31,10 @@ def responders(shared):
         ("sipecho-bun", f"bun {mod} --udp 127.0.0.1:5103 --quiet --no-media", 5103, "floor-bun"),
         ("sipecho-deno", f"deno run -A --config {cfg} {mod} --udp 127.0.0.1:5104 --quiet --no-media", 5104,
          "floor-deno"),
+        # The stateless UAS (RFC 3261 §8.2.7): what Kamailio's sl responder does, final responses only.
+        ("sipecho-bun-stateless", f"bun {mod} --udp 127.0.0.1:5108 --quiet --stateless", 5108, "floor-bun"),
+        ("sipecho-deno-stateless", f"deno run -A --config {cfg} {mod} --udp 127.0.0.1:5109 --quiet --stateless", 5109,
+         "floor-deno"),
         ("sipecho-bun+media", f"bun {mod} --udp 127.0.0.1:5105 --quiet", 5105, "floor-bun"),
         ("sipecho-deno+media", f"deno run -A --config {cfg} {mod} --udp 127.0.0.1:5106 --quiet", 5106,
          "floor-deno"),

@@ -45,6 +45,9 @@ Answers:
   --rules FILE          JSON rules, tried before the built-in test users (see README)
   --no-test-users       no built-in test users: every user gets the echo behaviour
   --seed N              seed of the random choices of the rules (default 0)
+  --stateless           a stateless UAS (RFC 3261 §8.2.7), for load tests: only final
+                        responses, at once; no transaction, dialog or retransmission is
+                        kept; ACK and CANCEL ignored; no RTP echo
 Media (the RTP echo of every call; on by default):
   --rtp-ports MIN-MAX   ports for RTP and RTCP, an even/odd pair per stream (default
                         ${DEFAULT_RTP_PORTS[0]}-${DEFAULT_RTP_PORTS[1]}); when none is free an INVITE gets 503
@@ -156,6 +159,8 @@ export interface CliOptions {
   quiet: boolean;
   /** `--no-udp-poll` gives false: no polled UDP sockets (serve()'s `udpPoll`). */
   udpPoll: boolean;
+  /** `--stateless`: a stateless UAS (serve()'s `stateless`); no media. */
+  stateless: boolean;
   /** `--parse`, `--help` or `--version` instead of running. */
   mode: "run" | "parse" | "help" | "version";
 }
@@ -192,6 +197,7 @@ export function parseArgs(args: readonly string[]): CliOptions {
     mode: "run",
     media: false,
     udpPoll: true,
+    stateless: false,
   };
   const media: ServeMediaOptions = { portRange: DEFAULT_RTP_PORTS };
   let noMedia = false;
@@ -288,6 +294,10 @@ export function parseArgs(args: readonly string[]): CliOptions {
         noValue();
         noMedia = true;
         break;
+      case "--stateless":
+        noValue();
+        o.stateless = true;
+        break;
       case "--no-udp-poll":
         noValue();
         o.udpPoll = false;
@@ -320,7 +330,8 @@ export function parseArgs(args: readonly string[]): CliOptions {
     }
   }
   if (noMedia && mediaFlag !== undefined) throw new UsageError(`--no-media cannot be combined with ${mediaFlag}`);
-  o.media = noMedia ? false : media;
+  if (o.stateless && mediaFlag !== undefined) throw new UsageError(`--stateless cannot be combined with ${mediaFlag}`);
+  o.media = noMedia || o.stateless ? false : media;
   if (o.listen.length === 0) {
     o.listen = [
       { transport: "udp", hostname: "0.0.0.0", port: 5060 },
@@ -448,6 +459,7 @@ export async function main(rt: CliRuntime = runtime()): Promise<void> {
       seed: options.seed,
       advertise: options.advertise,
       media: options.media,
+      stateless: options.stateless,
       udpPoll: options.udpPoll,
       onTraffic: options.quiet ? undefined : (entry) => rt.print(formatTraffic(entry, format)),
       onEvent: (event) => {
@@ -466,6 +478,9 @@ export async function main(rt: CliRuntime = runtime()): Promise<void> {
   const where = server.addresses.map((a) => `${a.transport} ${hostPort(a.address, a.port)}`).join(", ");
   if (!options.quiet) {
     rt.printError(`sipecho ${VERSION} listening on ${where}; try ${server.uri("echo")}`);
+    if (options.stateless) {
+      rt.printError("sipecho: stateless (RFC 3261 §8.2.7): final responses only, nothing kept, no RTP echo");
+    }
     if (options.media !== false) {
       const m = options.media;
       const [low, high] = m.portRange ?? DEFAULT_RTP_PORTS;

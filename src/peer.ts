@@ -347,6 +347,16 @@ export interface PeerOptions {
    * peer's sockets (the mock peer's UAC) takes their responses here.
    */
   onResponse?: (response: SipResponse, remote: Remote, at: number) => void;
+  /**
+   * Answer as a stateless UAS (RFC 3261 §8.2.7), for load tests: no transaction or dialog is
+   * kept, so memory stays flat whatever the call rate. Each request gets its final response at
+   * once (no 1xx, a rule's `after` is not waited for, a rule with only provisionals sends
+   * nothing); a retransmission is answered again, with the same To tag (made from the Call-ID
+   * and From tag); nothing is re-sent; ACK and CANCEL are ignored; a request inside a dialog is
+   * answered as if the dialog existed. The registrar keeps its bindings. Not with `rtpRelease`
+   * (no call ends to release ports at). Default false.
+   */
+  stateless?: boolean;
 }
 
 /** The methods the peer implements (RFC 3261 §20.5 Allow). */
@@ -683,6 +693,9 @@ export class SipPeer {
   #onResponse: ((response: SipResponse, remote: Remote, at: number) => void) | undefined;
   #random: () => number;
   #tagRandom: () => number;
+  #statelessMode: boolean;
+  /** Mixed into the To tags of a stateless peer, so that two peers tag the same call apart. */
+  #tagSalt: number;
   #transactions: TransactionTable<_Context | _Tomb>;
   #dialogs: DialogTable;
   #heap: _Job[] = [];
@@ -725,6 +738,11 @@ export class SipPeer {
     const seed = options.seed ?? 0;
     this.#random = createRandom(seed);
     this.#tagRandom = createRandom(seed ^ 0x5a5a5a5a);
+    this.#statelessMode = options.stateless ?? false;
+    if (this.#statelessMode && options.rtpRelease !== undefined) {
+      throw new TypeError("SipPeer: a stateless peer takes no rtpRelease (it sees no call end)");
+    }
+    this.#tagSalt = Math.floor(this.#tagRandom() * 0x100000000);
     const limits = { ...DEFAULT_PEER_LIMITS, ...options.limits };
     this.#transactions = new TransactionTable(limits.transactions);
     this.#dialogs = new DialogTable(limits.dialogs);
@@ -1047,6 +1065,11 @@ export class SipPeer {
         } else this.#event("dropped", `ACK: ${(e as Error).message}`, remote);
         return;
       }
+      if (this.#statelessMode) {
+        // RFC 3261 §8.2.7: a stateless UAS ignores ACK and CANCEL.
+        if (request.method !== "ACK" && request.method !== "CANCEL") this.#answerStateless(request, key, remote, at);
+        return;
+      }
       if (request.method === "ACK") return this.#ack(request, key, remote, at);
       // RFC 3261 §17.2.3: a retransmission goes to its transaction, without running the rules.
       const existing = this.#transactions.get(key);
@@ -1092,6 +1115,13 @@ export class SipPeer {
   }
 
   #newContext(request: SipRequest, key: string, remote: Remote, action: ResolvedAction | undefined): _Context {
+    const ctx = this.#context(request, key, remote, action);
+    this.#transactions.add(ctx);
+    return ctx;
+  }
+
+  /** The TU's state for a request, not (yet) in the transaction table. */
+  #context(request: SipRequest, key: string, remote: Remote, action: ResolvedAction | undefined): _Context {
     const silent = action?.kind === "silent";
     const tx = new ServerTransaction<_Reply>({
       request,
@@ -1100,27 +1130,32 @@ export class SipPeer {
       key,
       retransmit: silent ? true : action?.retransmit ?? true,
     });
-    const toTag = request.to.tag ?? this.#tag();
-    const sessionId = Math.floor(this.#tagRandom() * 0x7fffffff);
-    const ctx = new _Context(tx, remote, toTag, silent ? 1 : action?.duplicate ?? 1, silent, sessionId);
-    this.#transactions.add(ctx);
-    return ctx;
+    let toTag = request.to.tag;
+    let sessionId: number;
+    if (this.#statelessMode) {
+      // RFC 3261 §8.2.7: the same tag for the same request, every time it comes.
+      const hash = _hash(request.callId, request.from.tag ?? "", this.#tagSalt);
+      toTag ??= hash.toString(16).padStart(8, "0");
+      sessionId = hash & 0x7fffffff;
+    } else {
+      toTag ??= this.#tag();
+      sessionId = Math.floor(this.#tagRandom() * 0x7fffffff);
+    }
+    return new _Context(tx, remote, toTag, silent ? 1 : action?.duplicate ?? 1, silent, sessionId);
   }
 
   #newRequest(request: SipRequest, key: string, remote: Remote, at: number): void {
     const input = new _RuleInput(request, remote);
-    let action: ResolvedAction | undefined;
-    const rule = this.#selectRule?.(request, remote) ??
-      (this.#rules.length > 0 ? findRule(this.#rules, input) : undefined);
-    if (rule !== undefined) {
-      action = resolveAction(rule.action, this.#random);
-      if (this.#onEvent !== undefined) {
-        this.#event("rule", `${request.method} ${request.uri}: rule "${rule.name}" (${action.kind})`, remote);
-      }
-    }
+    const action = this.#choose(request, remote, input);
     const ctx = this.#newContext(request, key, remote, action);
     try {
-      this.#run(ctx, input, action, at);
+      if (action?.kind === "silent") {
+        // Nothing is sent; the transaction absorbs retransmissions until the client gives up
+        // (its Timer B or F: 64*T1).
+        this.#schedule(at + 64 * this.#timers.T1, () => this.#finish(ctx), ctx);
+        return;
+      }
+      this.#execute(ctx, this.#plan(ctx, input, action), at);
     } catch (e) {
       if (!_isInputError(e)) throw e;
       // A header read late (Require, Expires, ...) is malformed: 400 naming it.
@@ -1128,16 +1163,47 @@ export class SipPeer {
     }
   }
 
-  #run(ctx: _Context, input: RuleInput, action: ResolvedAction | undefined, at: number): void {
+  /**
+   * A request answered as a stateless UAS (RFC 3261 §8.2.7): its final response only, at once,
+   * and nothing kept of it (no transaction, no dialog, no timer).
+   */
+  #answerStateless(request: SipRequest, key: string, remote: Remote, at: number): void {
+    const input = new _RuleInput(request, remote);
+    const action = this.#choose(request, remote, input);
+    if (action?.kind === "silent") return;
+    const ctx = this.#context(request, key, remote, action);
+    let reply: _Reply | undefined;
+    try {
+      // §8.2.7: no provisional responses. A final held back (`after`) goes now; an answer of
+      // provisionals only sends nothing.
+      reply = this.#plan(ctx, input, action).final?.reply;
+    } catch (e) {
+      if (!_isInputError(e)) throw e;
+      reply = this.#build(ctx, 400, _phrase(e.message));
+    }
+    if (reply !== undefined) this.#emit(reply, remote, ctx.head.route, at, ctx.duplicate);
+  }
+
+  /** The rule that answers a new request: the caller's `selectRule`, then `rules` (undefined: none). */
+  #choose(request: SipRequest, remote: Remote, input: RuleInput): ResolvedAction | undefined {
+    const rule = this.#selectRule?.(request, remote) ??
+      (this.#rules.length > 0 ? findRule(this.#rules, input) : undefined);
+    if (rule === undefined) return undefined;
+    const action = resolveAction(rule.action, this.#random);
+    if (this.#onEvent !== undefined) {
+      this.#event("rule", `${request.method} ${request.uri}: rule "${rule.name}" (${action.kind})`, remote);
+    }
+    return action;
+  }
+
+  /** What to send for a new request (not a `silent` one): the RFC checks, the rules, the built-in answer. */
+  #plan(ctx: _Context, input: RuleInput, action: ResolvedAction | undefined): _Plan {
     const request = ctx.request;
     const inDialog = request.to.tag !== undefined && request.method !== "REGISTER";
     if (action === undefined || action.kind === "default") {
       // Built-in behaviour: the RFC checks first, then the test users.
       const reject = this.#check(ctx);
-      if (reject !== undefined) {
-        const reply = this.#build(ctx, reject.status, reject.reason, reject.headers);
-        return this.#execute(ctx, { provisional: [], final: { after: 0, reply } }, at);
-      }
+      if (reject !== undefined) return this.#final(ctx, reject.status, reject.reason, reject.headers);
       if (!inDialog && this.#defaults) {
         const builtIn = findRule(DEFAULT_RULES, input);
         if (builtIn !== undefined) {
@@ -1146,21 +1212,16 @@ export class SipPeer {
             if (this.#onEvent !== undefined) {
               this.#event("rule", `${request.method} ${request.uri}: test user "${builtIn.name}"`, ctx.remote);
             }
-            return this.#execute(ctx, this.#planRespond(ctx, resolved.response, resolved.provisional), at);
+            return this.#planRespond(ctx, resolved.response, resolved.provisional);
           }
         }
       }
-      return this.#execute(ctx, this.#planDefault(ctx, action?.kind === "default" ? action.provisional : []), at);
+      return this.#planDefault(ctx, action?.kind === "default" ? action.provisional : []);
     }
-    if (action.kind === "silent") {
-      // Nothing is sent; the transaction absorbs retransmissions until the client gives up
-      // (its Timer B or F: 64*T1).
-      this.#schedule(at + 64 * this.#timers.T1, () => this.#finish(ctx), ctx);
-      return;
-    }
+    if (action.kind === "silent") throw new RangeError("#plan(): a silent action has no plan");
     if (SDP_METHODS.includes(request.method)) ctx.offer = this.#readOffer(request);
     if (inDialog) ctx.dialog = this.#dialogOf(request);
-    this.#execute(ctx, this.#planRespond(ctx, action.response, action.provisional), at);
+    return this.#planRespond(ctx, action.response, action.provisional);
   }
 
   /** The checks of RFC 3261 §8.2.1 to §8.2.3, in that order, for the built-in behaviour. */
@@ -1226,7 +1287,9 @@ export class SipPeer {
     }
     // §12.2.2: requests inside a dialog need the dialog, in order.
     const inDialog = request.to.tag !== undefined && method !== "REGISTER";
-    if (inDialog) {
+    if (inDialog && this.#statelessMode) {
+      // §8.2.7: a stateless UAS keeps no dialog to look the request up in.
+    } else if (inDialog) {
       const dialog = this.#dialogOf(request);
       if (dialog === undefined) return { status: 481 };
       if (!dialog.checkSequence(request.cseq.seq)) {
@@ -1301,6 +1364,8 @@ export class SipPeer {
         } else if (provisional.length > 0) {
           ringing = provisional.map((p) => this.#planned(ctx, p));
           for (const p of ringing) after = Math.max(after, p.after);
+        } else if (this.#statelessMode) {
+          ringing = []; // RFC 3261 §8.2.7: never sent
         } else {
           ringing = [{ after: 0, reply: this.#build(ctx, 180) }];
         }
@@ -1818,6 +1883,14 @@ const _decoder = new TextDecoder();
 const _encoder = new TextEncoder();
 
 /** Whether a route URI is a loose router (RFC 3261 §19.1.1 `lr`); one that cannot be read counts as loose. */
+/** FNV-1a (32 bits) of a Call-ID and From tag, with a salt: a stateless peer's To tag and SDP session id. */
+function _hash(callId: string, fromTag: string, salt: number): number {
+  let h = (0x811c9dc5 ^ salt) >>> 0;
+  const text = callId + "\n" + fromTag;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
 function _looseRouter(uri: string): boolean {
   try {
     const parsed = parseUri(uri);

@@ -560,6 +560,9 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
   if (mediaOptions !== undefined && (options.rtpPort !== undefined || options.rtpRelease !== undefined)) {
     throw new TypeError("serve(): give media, or rtpPort and rtpRelease, not both");
   }
+  if (mediaOptions !== undefined && options.stateless) {
+    throw new TypeError("serve(): a stateless peer has no RTP echo (media): it sees no call end to free the ports at");
+  }
   const timers = { ...DEFAULT_TIMERS, ...options.timers };
   let media: MediaEcho | undefined;
   /** The BYEs the peer sent, by branch, until their final response or Timer F. */

@@ -150,6 +150,18 @@ describe("parseArgs() media flags", () => {
     assert.equal(parseArgs(["--no-media"]).media, false);
   });
 
+  test("--stateless turns the RTP echo off and refuses the media flags", () => {
+    assert.equal(parseArgs([]).stateless, false);
+    const o = parseArgs(["--stateless"]);
+    assert.equal(o.stateless, true);
+    assert.equal(o.media, false);
+    assert.throws(
+      () => parseArgs(["--stateless", "--echo-delay", "20"]),
+      (e) => e instanceof UsageError && e.message === "--stateless cannot be combined with --echo-delay",
+    );
+    assert.throws(() => parseArgs(["--stateless=yes"]), /--stateless takes no value/);
+  });
+
   test("--no-udp-poll turns the polled UDP sockets off; they are on by default", () => {
     assert.equal(parseArgs([]).udpPoll, true);
     assert.equal(parseArgs(["--no-udp-poll"]).udpPoll, false);

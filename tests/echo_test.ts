@@ -305,6 +305,10 @@ describe("serve({ media }): RTP echo per call", () => {
         serve({ listen: [{ transport: "udp", hostname: HOST, port: 0 }], media: true, rtpPort: () => 4000 }),
         TypeError,
       );
+      await assert.rejects(
+        serve({ listen: [{ transport: "udp", hostname: HOST, port: 0 }], media: true, stateless: true }),
+        /a stateless peer has no RTP echo/,
+      );
     } finally {
       await stop(on);
       await stop(off);

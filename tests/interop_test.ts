@@ -97,10 +97,12 @@ async function sippUac(
   host: string,
   calls: number,
   extra: string[] = [],
+  stateless = false,
 ): Promise<{ successful: number; failed: number; invites: number }> {
   const callIds = new Set<string>();
   await using server = await serve({
     listen: [{ transport, hostname: host, port: 0 }],
+    stateless,
     onTraffic: (e) => {
       if (e.direction === "in" && e.message.type === "request" && e.message.method === "INVITE") {
         callIds.add(e.message.callId);
@@ -163,6 +165,16 @@ describe("SIPp uac against serve()", () => {
   }, async () => {
     const r = await sippUac("udp", "127.0.0.1", 200, ["-lost", "10"]);
     assert.deepEqual(r, { successful: 200, failed: 0, invites: 200 });
+  });
+
+  test("stateless (RFC 3261 §8.2.7): 200 calls over UDP, then 200 with 10% loss, all successful", {
+    skip,
+    timeout: 120_000,
+  }, async () => {
+    assert.deepEqual(await sippUac("udp", "127.0.0.1", 200, [], true), { successful: 200, failed: 0, invites: 200 });
+    // SIPp's retransmitted INVITEs and BYEs get the response again; nothing is re-sent by the peer.
+    const lossy = await sippUac("udp", "127.0.0.1", 200, ["-lost", "10"], true);
+    assert.deepEqual(lossy, { successful: 200, failed: 0, invites: 200 });
   });
 });
 

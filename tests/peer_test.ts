@@ -895,3 +895,77 @@ describe("SipPeer RTP ports (rtpPort, rtpRelease) and its own BYE", () => {
     assert.equal(dialog.state, "Terminated");
   });
 });
+
+describe("SipPeer stateless (RFC 3261 §8.2.7)", () => {
+  test("an INVITE gets its 200 with SDP alone, and nothing is kept: no transaction, dialog or timer", () => {
+    const p = peer({ stateless: true });
+    const out = p.receive(request("INVITE", { body: OFFER }), UDP, 0);
+    assert.deepEqual(statuses(out), [200]);
+    const ok = out[0].message;
+    assert.equal(ok.headers.get("Contact"), "<sip:echo@192.0.2.1:5060>");
+    assert.equal(parseSdp(ok.bodyText).media[0].port, 4000);
+    assert.match(ok.to.tag ?? "", /^[0-9a-f]{8}$/);
+    assert.equal(p.transactions.length, 0);
+    assert.equal(p.dialogs.length, 0);
+    assert.equal(p.nextTimer(), undefined);
+  });
+
+  test("a retransmitted INVITE is answered again with the same bytes; another call gets another tag", () => {
+    const p = peer({ stateless: true });
+    const first = p.receive(request("INVITE", { body: OFFER }), UDP, 0);
+    const again = p.receive(request("INVITE", { body: OFFER }), UDP, 500);
+    assert.equal(text(again[0]), text(first[0]));
+    const other = p.receive(request("INVITE", { body: OFFER, callId: "call-2@example.com" }), UDP, 600);
+    assert.notEqual(other[0].message.to.tag, first[0].message.to.tag);
+    // Another peer (another seed) tags the same call apart.
+    const elsewhere = peer({ stateless: true, seed: 2 }).receive(request("INVITE", { body: OFFER }), UDP, 0);
+    assert.notEqual(elsewhere[0].message.to.tag, first[0].message.to.tag);
+  });
+
+  test("ACK and CANCEL are ignored; a BYE in the call is answered 200 without a dialog", () => {
+    const p = peer({ stateless: true });
+    const tag = p.receive(request("INVITE", { body: OFFER }), UDP, 0)[0].message.to.tag!;
+    assert.deepEqual(p.receive(request("ACK", { toTag: tag }), UDP, 10), []);
+    assert.deepEqual(p.receive(request("CANCEL"), UDP, 20), []);
+    const bye = p.receive(request("BYE", { toTag: tag, cseq: 2 }), UDP, 30);
+    assert.deepEqual(statuses(bye), [200]);
+    assert.equal(bye[0].message.to.tag, tag);
+    assert.deepEqual(runUntil(p, 60000), []);
+  });
+
+  test("the RFC checks still answer (420, 501); a BYE outside a dialog is 481", () => {
+    const p = peer({ stateless: true });
+    const out = p.receive(request("INVITE", { body: OFFER, extra: ["Require: 100rel"] }), UDP, 0);
+    assert.deepEqual(statuses(out), [420]);
+    assert.equal(out[0].message.headers.get("Unsupported"), "100rel");
+    assert.deepEqual(statuses(p.receive(request("FROB"), UDP, 0)), [501]);
+    assert.deepEqual(statuses(p.receive(request("BYE"), UDP, 0)), [481]);
+  });
+
+  test("rules and test users: the final at once, provisionals never; only-provisional and silent send nothing", () => {
+    const rules = parseRules(JSON.stringify([
+      { match: { user: "late" }, provisional: [{ status: 183, after: 100 }], respond: { status: 480, after: 250 } },
+      { match: { user: "quiet" }, silent: true },
+      { match: { user: "dup" }, respond: { status: 486 }, duplicate: 2 },
+    ]));
+    const p = peer({ stateless: true, rules });
+    assert.deepEqual(statuses(p.receive(request("INVITE", { user: "late" }), UDP, 0)), [480]);
+    assert.deepEqual(statuses(p.receive(request("INVITE", { user: "quiet" }), UDP, 0)), []);
+    assert.deepEqual(statuses(p.receive(request("INVITE", { user: "dup" }), UDP, 0)), [486, 486]);
+    assert.deepEqual(statuses(p.receive(request("INVITE", { user: "busy" }), UDP, 0)), [486]);
+    assert.deepEqual(statuses(p.receive(request("INVITE", { user: "slow", body: OFFER }), UDP, 0)), [200]);
+    assert.deepEqual(statuses(p.receive(request("INVITE", { user: "noanswer" }), UDP, 0)), []);
+    assert.equal(p.nextTimer(), undefined);
+  });
+
+  test("the registrar keeps its bindings", () => {
+    const p = peer({ stateless: true });
+    const out = p.receive(request("REGISTER", { extra: ["Expires: 3600"] }), UDP, 0);
+    assert.deepEqual(statuses(out), [200]);
+    assert.equal(p.bindings().length, 1);
+  });
+
+  test("takes no rtpRelease", () => {
+    assert.throws(() => new SipPeer({ stateless: true, rtpRelease: () => {} }), TypeError);
+  });
+});
