@@ -1,13 +1,15 @@
 // In-memory cost of one call through the pure SipPeer (INVITE, ACK, BYE from a SIPp-like UAC),
-// without sockets: `deno run -A bench/peer_bench.ts [calls] [cps]`, `bun bench/peer_bench.ts`.
+// without sockets: `deno run -A bench/peer_bench.ts [calls] [cps] [--stateless]`, `bun bench/peer_bench.ts`.
 // Reports µs per call and heap growth (live after a collection: always on Bun, on Deno with
 // `--v8-flags=--expose-gc`); the clock advances as at the given call rate, so the
 // transaction tables fill as they would on the wire.
 import process from "node:process";
 import { SipPeer } from "../mod.ts";
 
-const calls = Number(process.argv[2] ?? 25000);
-const cps = Number(process.argv[3] ?? 2500);
+const args = process.argv.slice(2).filter((a) => a !== "--stateless");
+const stateless = process.argv.includes("--stateless");
+const calls = Number(args[0] ?? 25000);
+const cps = Number(args[1] ?? 2500);
 const enc = new TextEncoder();
 const sdp = "v=0\r\no=user1 53655765 2353687637 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n" +
   "m=audio 6000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n";
@@ -38,7 +40,7 @@ function toTag(data: Uint8Array): string {
   return /\r\nTo:[^\r]*;tag=([^;\r]+)/.exec(dec.decode(data))![1];
 }
 
-const peer = new SipPeer({ limits: { transactions: 1e6, dialogs: 1e6 } });
+const peer = new SipPeer({ limits: { transactions: 1e6, dialogs: 1e6 }, stateless });
 const remote = { address: "127.0.0.1", port: 5061, transport: "udp" as const };
 // A full collection: Bun.gc(true) on Bun, gc() on Deno with --v8-flags=--expose-gc.
 const bun = (globalThis as { Bun?: { gc(force: boolean): void } }).Bun;

@@ -14,6 +14,7 @@ import type { SipMessage, SipRequest, SipResponse } from "./message.ts";
 import { parseMessage } from "./parse.ts";
 import { formatUri, parseUri, type SipUri, UriError } from "./uri.ts";
 import {
+  type AcceptedStream,
   answerSdp,
   checkAnswer,
   type Codec,
@@ -712,6 +713,8 @@ export class SipPeer {
   /** The last offer parsed, and its bytes. */
   #offerBytes: Uint8Array | undefined = undefined;
   #offer: SessionDescription | undefined = undefined;
+  /** The last answer written to an offer, to write it again for the same offer. */
+  #answer: _Answer | undefined = undefined;
 
   /**
    * Makes a peer with no transaction, dialog or binding; it acts only when given a message or a time.
@@ -1458,8 +1461,22 @@ export class SipPeer {
       return 9; // never sent: the answer becomes a 503
     };
     let sdp: SessionDescription;
-    if (ctx.offer !== undefined) {
-      const result = answerSdp(ctx.offer, {
+    let accepted: readonly AcceptedStream[] | undefined;
+    const offer = ctx.offer;
+    if (offer !== undefined) {
+      const last = this.#answer;
+      if (last !== undefined && last.offer === offer && last.sessionVersion === sessionVersion) {
+        // RFC 3264 §6: the answer is made of the offer and of us alone, so the same offer gets
+        // the same answer but for the ports of its streams (asked for again, in the same order)
+        // and the session id (RFC 4566 §5.2).
+        let same = true;
+        for (let i = 0; i < last.indexes.length && same; i++) {
+          const index = last.indexes[i];
+          same = rtpPort(index, offer.media[index]) === last.ports[i];
+        }
+        if (same && !full) return last.before + sessionId + last.after;
+      }
+      const result = answerSdp(offer, {
         address: this.#address,
         rtpPort,
         sessionId,
@@ -1468,6 +1485,7 @@ export class SipPeer {
       });
       if (!result.ok) return { status: result.status, reason: result.reason };
       sdp = result.answer;
+      accepted = result.accepted;
     } else {
       // RFC 3261 §13.2.1: no offer in the INVITE, so the 2xx carries one and the ACK the answer.
       sdp = ctx.ourOffer = createOffer({
@@ -1486,7 +1504,9 @@ export class SipPeer {
         headers: [["Retry-After", String(this.#retryAfter)]],
       };
     }
-    return formatSdp(sdp);
+    const text = formatSdp(sdp);
+    if (offer !== undefined && accepted !== undefined) this.#answer = _answerOf(offer, sessionVersion, accepted, text);
+    return text;
   }
 
   /** Counts the request (outside a dialog) or its dialog as holding RTP ports for its Call-ID. */
@@ -1883,6 +1903,37 @@ const _decoder = new TextDecoder();
 const _encoder = new TextEncoder();
 
 /** Whether a route URI is a loose router (RFC 3261 §19.1.1 `lr`); one that cannot be read counts as loose. */
+/** An SDP answer kept for its offer: the accepted m-lines, their ports, and its text around the session id. */
+interface _Answer {
+  readonly offer: SessionDescription;
+  readonly sessionVersion: number;
+  readonly indexes: readonly number[];
+  readonly ports: readonly number[];
+  readonly before: string;
+  readonly after: string;
+}
+
+/** The answer `text` cut around its session id, the third field of its o= line (RFC 4566 §5.2); undefined if not found. */
+function _answerOf(
+  offer: SessionDescription,
+  sessionVersion: number,
+  accepted: readonly AcceptedStream[],
+  text: string,
+): _Answer | undefined {
+  const origin = text.indexOf("\r\no=");
+  const idStart = origin < 0 ? -1 : text.indexOf(" ", origin + 4) + 1;
+  const idEnd = idStart <= 0 ? -1 : text.indexOf(" ", idStart);
+  if (idEnd < 0) return undefined;
+  return {
+    offer,
+    sessionVersion,
+    indexes: accepted.map((a) => a.index),
+    ports: accepted.map((a) => a.port),
+    before: text.slice(0, idStart),
+    after: text.slice(idEnd),
+  };
+}
+
 /** FNV-1a (32 bits) of a Call-ID and From tag, with a salt: a stateless peer's To tag and SDP session id. */
 function _hash(callId: string, fromTag: string, salt: number): number {
   let h = (0x811c9dc5 ^ salt) >>> 0;

@@ -4,7 +4,7 @@ import { type Output, type PeerEvent, type PeerOptions, type Remote, SipPeer } f
 import { parseMessage } from "../src/parse.ts";
 import { formatMessage } from "../src/format.ts";
 import { parseRules } from "../src/rules.ts";
-import { parseSdp } from "../src/sdp.ts";
+import { answerSdp, formatSdp, parseSdp } from "../src/sdp.ts";
 import { sip, torture } from "./_data.ts";
 
 const encoder = new TextEncoder();
@@ -320,6 +320,59 @@ describe("SipPeer INVITE (default behaviour)", () => {
     assert.equal(accept[1].message.status, 406);
     assert.equal(accept[1].message.headers.get("Warning"), '399 192.0.2.1:5060 "only application/sdp bodies"');
     assert.equal(p.dialogs.length, 0);
+  });
+});
+
+describe("SipPeer SDP answers to the same offer, call after call", () => {
+  test("the second answer is what answerSdp() writes for it: the same but for its session id", () => {
+    const p = peer();
+    const bodies = ["call-1", "call-2", "call-3"].map((callId) =>
+      p.receive(request("INVITE", { body: OFFER, callId, branch: `z9hG4bK-${callId}` }), UDP, 0).at(-1)!.message.bodyText
+    );
+    const ids = bodies.map((b) => parseSdp(b).origin.sessionId);
+    assert.equal(new Set(ids).size, 3);
+    for (const [i, body] of bodies.entries()) {
+      const expected = answerSdp(parseSdp(OFFER), {
+        address: "192.0.2.1",
+        rtpPort: (index) => 4000 + 2 * index,
+        sessionId: Number(ids[i]),
+        sessionVersion: 1,
+      });
+      assert.ok(expected.ok);
+      assert.equal(body, formatSdp(expected.answer));
+    }
+  });
+
+  test("a port that changes from call to call is in each answer", () => {
+    let next = 30000;
+    const asked: string[] = [];
+    const p = peer({
+      rtpPort: (callId) => {
+        asked.push(callId);
+        return next;
+      },
+    });
+    const port = (callId: string) => {
+      const out = p.receive(request("INVITE", { body: OFFER, callId, branch: `z9hG4bK-${callId}` }), UDP, 0);
+      return parseSdp(out.at(-1)!.message.bodyText).media[0].port;
+    };
+    assert.equal(port("call-1"), 30000);
+    next = 30002;
+    assert.equal(port("call-2"), 30002);
+    assert.equal(port("call-3"), 30002);
+    assert.deepEqual([...new Set(asked)], ["call-1", "call-2", "call-3"]);
+  });
+
+  test("a re-INVITE with the same offer gets the next session version", () => {
+    const p = peer();
+    const ok = p.receive(request("INVITE", { body: OFFER }), UDP, 0).at(-1)!.message;
+    const tag = ok.to.tag!;
+    p.receive(request("ACK", { toTag: tag }), UDP, 1);
+    const again = p.receive(request("INVITE", { body: OFFER, toTag: tag, cseq: 2, branch: "z9hG4bK-re" }), UDP, 2);
+    const first = parseSdp(ok.bodyText).origin;
+    const second = parseSdp(again.at(-1)!.message.bodyText).origin;
+    assert.equal(second.sessionId, first.sessionId);
+    assert.equal(Number(second.sessionVersion), Number(first.sessionVersion) + 1);
   });
 });
 
