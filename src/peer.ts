@@ -1175,15 +1175,10 @@ export class SipPeer {
     const action = this.#choose(request, remote, input);
     if (action?.kind === "silent") return;
     const ctx = this.#context(request, key, remote, action);
-    let reply: _Reply | undefined;
-    try {
-      // §8.2.7: no provisional responses. A final held back (`after`) goes now; an answer of
-      // provisionals only sends nothing.
-      reply = this.#plan(ctx, input, action).final?.reply;
-    } catch (e) {
-      if (!_isInputError(e)) throw e;
-      reply = this.#build(ctx, 400, _phrase(e.message));
-    }
+    // §8.2.7: no provisional responses. A final held back (`after`) goes now; an answer of
+    // provisionals only sends nothing. (A header that does not parse when read here is
+    // answered 400 by #request, as any request's.)
+    const reply = this.#plan(ctx, input, action).final?.reply;
     if (reply !== undefined) this.#emit(reply, remote, ctx.head.route, at, ctx.duplicate);
   }
 

@@ -226,6 +226,13 @@ describe("main()", () => {
     assert.ok(!off.err.some((l) => /RTP echo/.test(l)), off.err.join("\n"));
   });
 
+  test("--stateless says so at startup, and runs no RTP echo", async () => {
+    const r = await run(["--udp", "127.0.0.1:0", "--stateless"], { during: () => Promise.resolve() });
+    assert.equal(r.code, 0);
+    assert.equal(r.err[1], "sipecho: stateless (RFC 3261 §8.2.7): final responses only, nothing kept, no RTP echo");
+    assert.ok(!r.err.some((l) => /RTP echo on/.test(l)), r.err.join("\n"));
+  });
+
   test("exits 2 on a bad rules file, naming the file and the JSON path", async () => {
     const files = { "bad.json": '[{ "respond": { "status": 99 } }]' };
     const r = await run(["--udp", "127.0.0.1:0", "--rules", "bad.json"], { files });

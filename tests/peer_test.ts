@@ -1011,6 +1011,12 @@ describe("SipPeer stateless (RFC 3261 §8.2.7)", () => {
     assert.equal(p.nextTimer(), undefined);
   });
 
+  test("a header read late that does not parse gets 400 naming it", () => {
+    const out = peer({ stateless: true }).receive(request("REGISTER", { extra: ["Expires: soon"] }), UDP, 0);
+    assert.deepEqual(statuses(out), [400]);
+    assert.match(out[0].message.reason, /^Cannot parse Expires/);
+  });
+
   test("the registrar keeps its bindings", () => {
     const p = peer({ stateless: true });
     const out = p.receive(request("REGISTER", { extra: ["Expires: 3600"] }), UDP, 0);
