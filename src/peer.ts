@@ -1285,9 +1285,9 @@ export class SipPeer {
     }
     // §12.2.2: requests inside a dialog need the dialog, in order.
     const inDialog = request.to.tag !== undefined && method !== "REGISTER";
-    if (inDialog && this.#statelessMode) {
+    if (inDialog) {
       // §8.2.7: a stateless UAS keeps no dialog to look the request up in.
-    } else if (inDialog) {
+      if (this.#statelessMode) return undefined;
       const dialog = this.#dialogOf(request);
       if (dialog === undefined) return { status: 481 };
       if (!dialog.checkSequence(request.cseq.seq)) {
@@ -1897,7 +1897,6 @@ export class SipPeer {
 const _decoder = new TextDecoder();
 const _encoder = new TextEncoder();
 
-/** Whether a route URI is a loose router (RFC 3261 §19.1.1 `lr`); one that cannot be read counts as loose. */
 /** An SDP answer kept for its offer: the accepted m-lines, their ports, and its text around the session id. */
 interface _Answer {
   readonly offer: SessionDescription;
@@ -1937,6 +1936,7 @@ function _hash(callId: string, fromTag: string, salt: number): number {
   return h >>> 0;
 }
 
+/** Whether a route URI is a loose router (RFC 3261 §19.1.1 `lr`); one that cannot be read counts as loose. */
 function _looseRouter(uri: string): boolean {
   try {
     const parsed = parseUri(uri);

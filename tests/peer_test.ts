@@ -1025,6 +1025,9 @@ describe("SipPeer stateless (RFC 3261 §8.2.7)", () => {
   });
 
   test("takes no rtpRelease", () => {
-    assert.throws(() => new SipPeer({ stateless: true, rtpRelease: () => {} }), TypeError);
+    assert.throws(
+      () => new SipPeer({ stateless: true, rtpRelease: () => {} }),
+      (e) => e instanceof TypeError && /stateless peer takes no rtpRelease/.test(e.message),
+    );
   });
 });
