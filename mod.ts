@@ -175,10 +175,21 @@ export {
   type MediaStreamStats,
 } from "./src/media.ts";
 
+export { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from "./src/connections.ts";
+export {
+  Admission,
+  EDGE_LAB,
+  EDGE_PUBLIC,
+  type EdgeOptions,
+  SourceGuard,
+  sourceKey,
+  type SourceRecord,
+  type SourceTable,
+} from "./src/guard.ts";
 export {
   type BoundAddress,
-  type ConnectionLimits,
   DEFAULT_RTP_PORTS,
+
   describeMedia,
   type ListenSpec,
   type ListenTransport,

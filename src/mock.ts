@@ -333,6 +333,12 @@ export interface MockPeerOptions extends Omit<ServeOptions, "selectRule" | "onRe
    * with the ladder diagram shows rather than a bare test timeout).
    */
   timeout?: number;
+  /**
+   * The edge limits of `serve()`. A mock peer serves a test suite on loopback, so the default
+   * is `"lab"`: no amplification or rate limit, no per-source share (give `"public"` to test a
+   * client against them).
+   */
+  edge?: ServeOptions["edge"];
 }
 
 /** A scripted answer, as kept. */
@@ -459,7 +465,9 @@ export class MockPeer implements AsyncDisposable {
     const { transport: _t, hostname: _h, user: _u, timeout: _o, ...rest } = options;
     peer.#server = await serve({
       ...rest,
+      edge: options.edge ?? "lab",
       listen: options.listen ?? transports.map((transport) => ({ transport, hostname, port: 0 })),
+
       onTraffic: (entry) => {
         peer.#record(entry);
         options.onTraffic?.(entry);

@@ -52,6 +52,7 @@ import {
 } from "./transaction.ts";
 import { Dialog, DialogTable } from "./dialog.ts";
 import type { ViaRouting } from "./transport.ts";
+import { Admission, type SourceGuard, type SourceRecord } from "./guard.ts";
 
 /**
  * Where a message came from or goes to. Extra fields (a connection id, say) are kept: the
@@ -200,7 +201,7 @@ export interface PeerEvent {
   /** When, ms. */
   at: number;
   /** What kind. */
-  kind: "parse-error" | "dropped" | "timeout" | "rule" | "answer" | "media" | "bye";
+  kind: "parse-error" | "dropped" | "timeout" | "rule" | "answer" | "media" | "bye" | "limit";
   /** What happened, in words. */
   message: string;
   /** Who it concerns. */
@@ -267,6 +268,16 @@ export interface PeerLimits {
   dialogs: number;
   /** Most registrar bindings (default 10000). */
   bindings: number;
+  /**
+   * RTP streams that can run at once (default `Infinity`; `serve()` with `media` gives the
+   * echo's capacity): with a `guard`, one source may hold only its share of them.
+   */
+  streams: number;
+  /**
+   * Most streams answered per call (default 4): the m-lines of an offer past the first four
+   * accepted are rejected with port 0 (RFC 3264 §6), so one INVITE cannot take hundreds of ports.
+   */
+  streamsPerCall: number;
 }
 
 /**
@@ -358,7 +369,15 @@ export interface PeerOptions {
    * (no call ends to release ports at). Default false.
    */
   stateless?: boolean;
+  /**
+   * The edge limits (see {@linkcode SourceGuard}): the anti-amplification limit for UDP sources
+   * not validated yet, a rate limit per source, each source's share of the tables, log
+   * throttling. Absent (the default of a bare `SipPeer`): none of them. `serve()` gives one
+   * with the public limits unless told otherwise.
+   */
+  guard?: SourceGuard;
 }
+
 
 /** The methods the peer implements (RFC 3261 §20.5 Allow). */
 const ALLOW = [
@@ -382,7 +401,13 @@ const DECLINED = ["PUBLISH", "REFER"];
 const DIALOG_ONLY = ["BYE", "INFO", "UPDATE", "PRACK", "NOTIFY"];
 /** Methods whose body the peer reads as an SDP offer. */
 const SDP_METHODS = ["INVITE", "UPDATE"];
+/**
+ * The largest UDP payload over IPv4 (65,535 less the IP and UDP headers): a longer response
+ * cannot be sent as a datagram at all.
+ */
+const MAX_DATAGRAM = 65_507;
 /** Parser options: a datagram, or a message framed on a stream (RFC 3261 §18.3). */
+
 const DATAGRAM = { stream: false };
 const STREAM = { stream: true };
 
@@ -482,6 +507,8 @@ class _Context implements TransactionInfo {
   dialog: Dialog | undefined = undefined;
   /** Holds RTP ports for its Call-ID (outside a dialog), until its final response. */
   media = false;
+  /** The source's record, with a guard: the transaction counts against its share. */
+  source: SourceRecord | undefined = undefined;
   #head: ResponseHead | undefined = undefined;
 
   constructor(
@@ -544,6 +571,8 @@ class _Tomb implements TransactionInfo {
   readonly status: number;
   /** The bytes of that final response, unless it is plain (made again when needed). */
   readonly data: Uint8Array | undefined;
+  /** The source's record, with a guard (the tombstone still counts against its share). */
+  readonly source: SourceRecord | undefined;
 
   constructor(
     key: string,
@@ -552,8 +581,11 @@ class _Tomb implements TransactionInfo {
     toTag: string | undefined,
     duplicate: number,
     final: _Reply | undefined,
+    source: SourceRecord | undefined,
   ) {
     this.key = key;
+    this.source = source;
+
     this.state = state;
     this.expires = expires;
     this.toTag = toTag;
@@ -617,6 +649,15 @@ class _ExpiryQueue {
     this.#items = [];
     this.#head = 0;
   }
+}
+
+/** What a Call-ID holds of the RTP echo: how many dialogs or INVITEs, which streams, whose. */
+interface _MediaHold {
+  holders: number;
+  /** The source the streams count against, with a guard. */
+  source: SourceRecord | undefined;
+  /** The m-line indexes counted against it. */
+  streams: number[];
 }
 
 interface _Planned {
@@ -686,8 +727,14 @@ export class SipPeer {
   #supported: readonly string[];
   #rtpPort: (callId: string, index: number, media: MediaDescription | undefined) => number | undefined;
   #rtpRelease: ((callId: string, reason: RtpReleaseReason) => void) | undefined;
-  /** How many dialogs and INVITEs hold RTP ports, by Call-ID (only with `rtpRelease`). */
-  #mediaHolders = new Map<string, number>();
+  /** The dialogs and INVITEs that hold RTP ports, by Call-ID (only with `rtpRelease`). */
+  #mediaHolders = new Map<string, _MediaHold>();
+  #guard: SourceGuard | undefined;
+  /** The source of the message being handled, with a guard. */
+  #src: SourceRecord | undefined = undefined;
+  #limits: PeerLimits;
+  /** The source each dialog counts against, with a guard. */
+  #dialogSources = new Map<Dialog, SourceRecord>();
   #onEvent: ((event: PeerEvent) => void) | undefined;
   #onReceive: ((message: SipMessage, remote: Remote, at: number) => void) | undefined;
   #selectRule: ((request: SipRequest, remote: Remote) => Rule | undefined) | undefined;
@@ -747,6 +794,8 @@ export class SipPeer {
     }
     this.#tagSalt = Math.floor(this.#tagRandom() * 0x100000000);
     const limits = { ...DEFAULT_PEER_LIMITS, ...options.limits };
+    this.#limits = limits;
+    this.#guard = options.guard;
     this.#transactions = new TransactionTable(limits.transactions);
     this.#dialogs = new DialogTable(limits.dialogs);
     this.registrar = new Registrar({
@@ -756,7 +805,13 @@ export class SipPeer {
     });
   }
 
+  /** The edge limits in force, if any (see {@linkcode PeerOptions.guard}). */
+  get guard(): SourceGuard | undefined {
+    return this.#guard;
+  }
+
   /** The dialogs in progress, oldest first. */
+
   get dialogs(): Dialog[] {
     return this.#dialogs.values();
   }
@@ -791,8 +846,30 @@ export class SipPeer {
   receive(input: Uint8Array | SipMessage, remote: Remote, at: number): Output[] {
     if (this.#closed) return [];
     this.#begin(at);
+    this.#src = undefined;
+    const guard = this.#guard;
+    if (guard !== undefined) {
+      const src = guard.source(remote.address, at);
+      const verdict = guard.admit(src, at);
+      const dropped = guard.banReport(src);
+      if (dropped > 0) {
+        this.#event("limit", `rate: ${src.key}: ${dropped} messages dropped during its ban`, remote);
+      }
+      if (verdict === Admission.Drop) return this.#end(at);
+      if (remote.transport === "udp" && input instanceof Uint8Array) guard.received(src, input.length);
+      this.#src = src;
+      if (verdict === Admission.Refuse) {
+        this.#overRate(input, remote, at);
+        return this.#end(at);
+      }
+    }
     let message: SipMessage | undefined;
     if (input instanceof Uint8Array) {
+      if (!_looksLikeSip(input)) {
+        this.#event("parse-error", `dropped: not a SIP message (${_firstBytes(input)})`, remote);
+        return this.#end(at);
+      }
+
       try {
         message = parseMessage(input, remote.transport === "tcp" || remote.transport === "tls" ? STREAM : DATAGRAM);
       } catch (e) {
@@ -911,6 +988,9 @@ export class SipPeer {
     for (const entry of this.#transactions.values()) if (entry instanceof _Context) entry.tx.terminate();
     this.#transactions.clear();
     this.#dialogs.clear();
+    this.#dialogSources.clear();
+    this.#mediaHolders.clear();
+
     this.#heap = [];
     this.#long.clear();
     this.#short.clear();
@@ -952,9 +1032,9 @@ export class SipPeer {
       // Tombstones first on a tie: a job at the same time finds the transaction gone, as if
       // its timer had fired first.
       if (this.#long.next === next) {
-        this.#transactions.delete(this.#long.shift());
+        this.#deleteTransaction(this.#long.shift());
       } else if (this.#short.next === next) {
-        this.#transactions.delete(this.#short.shift());
+        this.#deleteTransaction(this.#short.shift());
       } else {
         const top = this.#heap[0];
         this.#pop();
@@ -1009,14 +1089,93 @@ export class SipPeer {
     heap[i] = last;
   }
 
-  #emit(reply: _Reply, remote: Remote, via: ViaRouting | undefined, at: number, times: number): void {
+  /**
+   * Queues a response to send. To a UDP source not validated yet it goes only within the
+   * anti-amplification limit (RFC 9000 §8.1); false when it is held back.
+   */
+  #emit(
+    reply: _Reply,
+    remote: Remote,
+    via: ViaRouting | undefined,
+    at: number,
+    times: number,
+    source: SourceRecord | undefined = this.#src,
+  ): boolean {
+    const guard = this.#guard;
+    if (guard !== undefined && source !== undefined && remote.transport === "udp") {
+      const bytes = reply.data.length * times;
+      if (!guard.allows(source, bytes, at)) {
+        if (guard.firstRefusal(source)) {
+          this.#event(
+            "limit",
+            `amplification: ${source.key} is not validated: a ${reply.status} of ${bytes} bytes held back ` +
+              `(${source.bytesOut} bytes sent for ${source.bytesIn} received, at most ${guard.options.amplification}x)`,
+            remote,
+          );
+        }
+        return false;
+      }
+      guard.sent(source, bytes);
+    }
     const out = this.#out ??= [];
     for (let i = 0; i < times; i++) out.push(new _Output(at, reply, remote, via));
+    return true;
+  }
+
+  /** Whether `bytes` more (and `reserve` after them) may go to the transaction's source now. */
+  #fits(ctx: _Context, bytes: number, at: number): boolean {
+    const guard = this.#guard;
+    if (guard === undefined || ctx.source === undefined || ctx.remote.transport !== "udp") return true;
+    return guard.allows(ctx.source, bytes * ctx.duplicate, at);
+  }
+
+  /** The source has shown it receives what we send (RFC 9000 §8.1 address validation). */
+  #validate(): void {
+    if (this.#guard !== undefined && this.#src !== undefined) this.#guard.validate(this.#src, this.#now);
   }
 
   #event(kind: PeerEvent["kind"], message: string, remote?: Remote): void {
-    this.#onEvent?.({ at: this.#now, kind, message, remote });
+    const onEvent = this.#onEvent;
+    if (onEvent === undefined) return;
+    const guard = this.#guard;
+    if (guard !== undefined && _warning(kind)) {
+      // A flood must not become a flood of log lines: warnings are throttled per source.
+      const held = guard.logLine(remote?.address, this.#now);
+      if (held < 0) return;
+      if (held > 0) onEvent({ at: this.#now, kind: "limit", message: _heldBack(guard, held) });
+    }
+    onEvent({ at: this.#now, kind, message, remote });
   }
+
+  /**
+   * A message from a source that just went over its rate: a request is answered 503 with
+   * Retry-After (RFC 3261 §21.5.4), once; what it sends during its ban is dropped unread.
+   */
+  #overRate(input: Uint8Array | SipMessage, remote: Remote, at: number): void {
+    const guard = this.#guard!;
+    const o = guard.options;
+    const ban = Math.ceil(o.ban / 1000);
+    this.#event(
+      "limit",
+      `rate: ${this.#src?.key} sent over ${o.rate} messages/s (burst ${o.burst}): answered 503, ignored for ${ban} s`,
+      remote,
+    );
+    let request: SipMessage | undefined;
+    try {
+      request = input instanceof Uint8Array ? parseMessage(input, _parseOptions(remote)) : input;
+    } catch {
+      return;
+    }
+    if (request.type !== "request" || request.method === "ACK") return;
+    try {
+      this.#stateless(request, 503, "Service Unavailable: too many requests from this source", [
+        ["Retry-After", String(ban)],
+      ], remote, at);
+    } catch (e) {
+      if (!_isInputError(e)) throw e;
+    }
+  }
+
 
   #tag(): string {
     return Math.floor(this.#tagRandom() * 0x100000000).toString(16).padStart(8, "0");
@@ -1050,7 +1209,10 @@ export class SipPeer {
     at: number,
   ) {
     const head = new ResponseHead(request, remote);
-    const reply = new _Reply(status, head.format(status, reason, { server: this.#server, headers }));
+    const data = head.format(status, reason, { server: this.#server, headers });
+    const reply = data.length > MAX_DATAGRAM && remote.transport === "udp"
+      ? this.#tooBigForUdp(head, status, data.length, undefined, remote)
+      : new _Reply(status, data);
     this.#emit(reply, remote, head.route, at, 1);
   }
 
@@ -1069,6 +1231,10 @@ export class SipPeer {
         return;
       }
       if (this.#statelessMode) {
+        // A To tag of ours (made from the Call-ID and From tag) shows the source got our response.
+        if (this.#guard !== undefined && request.to.tag !== undefined && request.to.tag === this.#hashTag(request)) {
+          this.#validate();
+        }
         // RFC 3261 §8.2.7: a stateless UAS ignores ACK and CANCEL.
         if (request.method !== "ACK" && request.method !== "CANCEL") this.#answerStateless(request, key, remote, at);
         return;
@@ -1079,6 +1245,12 @@ export class SipPeer {
       if (existing !== undefined) return this.#retransmission(existing, request, remote, at);
       if (request.via[0].branch === "z9hG4bK") {
         return this.#stateless(request, 400, "Bad Request: Via branch is only the magic cookie", [], remote, at);
+      }
+      if (this.#src !== undefined && this.#guard!.full(this.#src, "transactions", this.#transactions.limit)) {
+        this.#event("limit", `share: ${this.#src.key} holds its share of the transactions: 503`, remote);
+        return this.#stateless(request, 503, "Service Unavailable: too many transactions from this source", [
+          ["Retry-After", String(this.#retryAfter)],
+        ], remote, at);
       }
       if (this.#transactions.size >= this.#transactions.limit) {
         this.#event("dropped", "transaction table full: 503", remote);
@@ -1106,7 +1278,7 @@ export class SipPeer {
     if (entry instanceof _Context) {
       // The last response again; nothing while Trying, nothing from a silent one.
       const again = entry.silent ? undefined : entry.tx.resend();
-      if (again !== undefined) this.#emit(again, entry.remote, entry.head.route, at, entry.duplicate);
+      if (again !== undefined) this.#emit(again, entry.remote, entry.head.route, at, entry.duplicate, entry.source);
     } else if (entry.state === "Completed") {
       // RFC 3261 §17.2.2: in Completed, the final response again, to where the retransmission
       // came from; a plain one is made again from the request, the same bytes.
@@ -1119,8 +1291,18 @@ export class SipPeer {
 
   #newContext(request: SipRequest, key: string, remote: Remote, action: ResolvedAction | undefined): _Context {
     const ctx = this.#context(request, key, remote, action);
-    this.#transactions.add(ctx);
+    this.#addTransaction(ctx);
     return ctx;
+  }
+
+  #addTransaction(ctx: _Context): void {
+    if (!this.#transactions.add(ctx)) return;
+    if (ctx.source !== undefined) this.#guard!.hold(ctx.source, "transactions");
+  }
+
+  /** Forgets a transaction or its tombstone, and gives its entry back to its source. */
+  #deleteTransaction(entry: _Context | _Tomb): void {
+    if (this.#transactions.delete(entry) && entry.source !== undefined) this.#guard!.release(entry.source, "transactions");
   }
 
   /** The TU's state for a request, not (yet) in the transaction table. */
@@ -1144,8 +1326,16 @@ export class SipPeer {
       toTag ??= this.#tag();
       sessionId = Math.floor(this.#tagRandom() * 0x7fffffff);
     }
-    return new _Context(tx, remote, toTag, silent ? 1 : action?.duplicate ?? 1, silent, sessionId);
+    const ctx = new _Context(tx, remote, toTag, silent ? 1 : action?.duplicate ?? 1, silent, sessionId);
+    ctx.source = this.#src;
+    return ctx;
   }
+
+  /** The To tag a stateless peer gives a request (RFC 3261 §8.2.7: the same every time). */
+  #hashTag(request: SipRequest): string {
+    return _hash(request.callId, request.from.tag ?? "", this.#tagSalt).toString(16).padStart(8, "0");
+  }
+
 
   #newRequest(request: SipRequest, key: string, remote: Remote, at: number): void {
     const input = new _RuleInput(request, remote);
@@ -1178,8 +1368,20 @@ export class SipPeer {
     // §8.2.7: no provisional responses. A final held back (`after`) goes now; an answer of
     // provisionals only sends nothing. (A header that does not parse when read here is
     // answered 400 by #request, as any request's.)
-    const reply = this.#plan(ctx, input, action).final?.reply;
+    let reply = this.#plan(ctx, input, action).final?.reply;
+    if (reply !== undefined && !this.#fits(ctx, reply.data.length, at)) reply = this.#tooLarge(ctx);
     if (reply !== undefined) this.#emit(reply, remote, ctx.head.route, at, ctx.duplicate);
+  }
+
+  /**
+   * The 503 that replaces a final response too large for the anti-amplification limit of a
+   * source not validated yet (RFC 9000 §8.1): short, and it says when to try again. By then
+   * the source's budget has grown by the request it sends again.
+   */
+  #tooLarge(ctx: _Context): _Reply {
+    return this.#build(ctx, 503, "Service Unavailable: answer too large for an unverified address", [
+      ["Retry-After", String(this.#retryAfter)],
+    ]);
   }
 
   /** The rule that answers a new request: the caller's `selectRule`, then `rules` (undefined: none). */
@@ -1218,7 +1420,11 @@ export class SipPeer {
     }
     if (action.kind === "silent") throw new RangeError("#plan(): a silent action has no plan");
     if (SDP_METHODS.includes(request.method)) ctx.offer = this.#readOffer(request);
-    if (inDialog) ctx.dialog = this.#dialogOf(request);
+    if (inDialog) {
+      ctx.dialog = this.#dialogOf(request);
+      if (ctx.dialog !== undefined) this.#validate();
+    }
+
     return this.#planRespond(ctx, action.response, action.provisional);
   }
 
@@ -1290,6 +1496,8 @@ export class SipPeer {
       if (this.#statelessMode) return undefined;
       const dialog = this.#dialogOf(request);
       if (dialog === undefined) return { status: 481 };
+      // A request in a dialog we made carries our tag: the source receives what we send.
+      this.#validate();
       if (!dialog.checkSequence(request.cseq.seq)) {
         return { status: 500, reason: "Server Internal Error: CSeq out of order", headers: [["Retry-After", "1"]] };
       }
@@ -1347,14 +1555,11 @@ export class SipPeer {
     const request = ctx.request;
     switch (request.method) {
       case "INVITE": {
+        // No dialog can be made: refused before any RTP port is taken.
+        const full = ctx.dialog === undefined ? this.#dialogRoom(ctx) : undefined;
+        if (full !== undefined) return this.#final(ctx, 503, full, [["Retry-After", String(this.#retryAfter)]]);
         const sdp = this.#sdp(ctx);
         if (typeof sdp !== "string") return this.#final(ctx, sdp.status, sdp.reason, sdp.headers);
-        if (ctx.dialog === undefined && this.#dialogs.size >= this.#dialogs.limit) {
-          return this.#final(ctx, 503, "Service Unavailable: too many dialogs", [[
-            "Retry-After",
-            String(this.#retryAfter),
-          ]]);
-        }
         let ringing: _Planned[];
         let after = 0;
         if (ctx.dialog !== undefined) {
@@ -1448,8 +1653,20 @@ export class SipPeer {
     const sessionVersion = dialog === undefined ? 1 : dialog.sessionVersion + 1;
     ctx.sessionVersion = sessionVersion;
     let full = false;
+    let share = false;
+    const source = ctx.source;
     const rtpPort = (index: number, media: MediaDescription | undefined): number => {
-      if (this.#rtpRelease !== undefined) this.#holdMedia(ctx);
+      if (this.#rtpRelease !== undefined) {
+        const hold = this.#holdMedia(ctx);
+        if (source !== undefined && !hold.streams.includes(index)) {
+          // One source holds at most its share of the RTP streams.
+          if (!this.#guard!.take(source, "streams", this.#limits.streams)) {
+            share = true;
+            return 9; // never sent: the answer becomes a 503
+          }
+          hold.streams.push(index);
+        }
+      }
       const port = this.#rtpPort(callId, index, media);
       if (port !== undefined) return port;
       full = true;
@@ -1477,6 +1694,7 @@ export class SipPeer {
         sessionId,
         sessionVersion,
         codecs: this.#codecs,
+        maxStreams: this.#limits.streamsPerCall,
       });
       if (!result.ok) return { status: result.status, reason: result.reason };
       sdp = result.answer;
@@ -1491,6 +1709,14 @@ export class SipPeer {
         codecs: this.#codecs,
       });
     }
+    if (share) {
+      this.#event("limit", `share: ${source!.key} holds its share of the RTP streams: 503`, ctx.remote);
+      return {
+        status: 503,
+        reason: "Service Unavailable: too many RTP streams from this source",
+        headers: [["Retry-After", String(this.#retryAfter)]],
+      };
+    }
     if (full) {
       // RFC 3261 §21.5.4: a temporary overload, with when to try again.
       return {
@@ -1504,30 +1730,40 @@ export class SipPeer {
     return text;
   }
 
-  /** Counts the request (outside a dialog) or its dialog as holding RTP ports for its Call-ID. */
-  #holdMedia(ctx: _Context): void {
+  /**
+   * Counts the request (outside a dialog) or its dialog as holding RTP ports for its Call-ID;
+   * returns what the Call-ID holds.
+   */
+  #holdMedia(ctx: _Context): _MediaHold {
+    const callId = ctx.request.callId;
+    let hold = this.#mediaHolders.get(callId);
+    if (hold === undefined) this.#mediaHolders.set(callId, hold = { holders: 0, source: ctx.source, streams: [] });
     const dialog = ctx.dialog;
     if (dialog !== undefined) {
-      if (dialog.media) return;
+      if (dialog.media) return hold;
       dialog.media = true;
     } else {
-      if (ctx.media) return;
+      if (ctx.media) return hold;
       ctx.media = true;
     }
-    const callId = ctx.request.callId;
-    this.#mediaHolders.set(callId, (this.#mediaHolders.get(callId) ?? 0) + 1);
+    hold.holders++;
+    return hold;
   }
 
   /** A holder of RTP ports is done; the last one of a Call-ID gives them back. */
   #releaseMedia(callId: string, reason: RtpReleaseReason): void {
-    const left = (this.#mediaHolders.get(callId) ?? 1) - 1;
-    if (left > 0) {
-      this.#mediaHolders.set(callId, left);
+    const hold = this.#mediaHolders.get(callId);
+    if (hold !== undefined && hold.holders > 1) {
+      hold.holders--;
       return;
     }
     this.#mediaHolders.delete(callId);
+    if (hold?.source !== undefined && hold.streams.length > 0) {
+      this.#guard!.release(hold.source, "streams", hold.streams.length);
+    }
     this.#rtpRelease?.(callId, reason);
   }
+
 
   #build(
     ctx: _Context,
@@ -1543,7 +1779,32 @@ export class SipPeer {
       body: body?.[1],
       contentType: body?.[0],
     });
+    if (data.length > MAX_DATAGRAM && ctx.remote.transport === "udp") {
+      return this.#tooBigForUdp(ctx.head, status, data.length, ctx.toTag, ctx.remote);
+    }
     return new _Reply(status, data, reason === undefined && (headers === undefined || headers.length === 0) && !body);
+  }
+
+  /**
+   * A response that would not fit one UDP datagram, replaced by a short one that says why, so
+   * that the request is still answered: 513 when the request's own fields make it too big (its
+   * Vias, copied into every response), else 500 (what we would have added: bindings, a body).
+   * With only the top Via when even that is too big (see `FormatResponseOptions.topViaOnly`).
+   */
+  #tooBigForUdp(head: ResponseHead, status: number, size: number, toTag: string | undefined, remote: Remote): _Reply {
+    const options = { toTag, server: this.#server };
+    const bare = head.format(500, undefined, options).length;
+    const ours = bare <= MAX_DATAGRAM / 2;
+    const code = ours ? 500 : 513;
+    const warning = `399 ${this.#hostport()} "a ${status} response of ${size} bytes does not fit a UDP datagram"`;
+    const reason = ours
+      ? "Server Internal Error: response too large for UDP"
+      : "Message Too Large: any response would be too large for UDP";
+    const headers: [string, string][] = [["Warning", warning]];
+    let data = head.format(code, reason, { ...options, headers });
+    if (data.length > MAX_DATAGRAM) data = head.format(code, reason, { ...options, headers, topViaOnly: true });
+    this.#event("dropped", `a ${status} response of ${size} bytes does not fit UDP: ${code} sent instead`, remote);
+    return new _Reply(code, data);
   }
 
   /** The text of a BYE in a dialog (RFC 3261 §12.2.1.1, §15.1.1). */
@@ -1624,15 +1885,20 @@ export class SipPeer {
   // Running a plan
 
   #execute(ctx: _Context, plan: _Plan, at: number): void {
-    // RFC 3261 §17.2.1: the INVITE server transaction sends 100 Trying at once.
+    const final = plan.final;
+    // To a source not validated yet, provisionals go only when they leave room for a final sent
+    // at once (RFC 9000 §8.1 budget): the final matters, a 1xx does not.
+    const reserve = final !== undefined && final.after <= 0 ? final.reply.data.length : 0;
+    // RFC 3261 §17.2.1: the INVITE server transaction sends 100 Trying at once (and may skip it
+    // when the TU answers within 200 ms, which it does when the budget is short).
     if (ctx.tx.invite) {
-      this.#respond(ctx, new _Reply(100, ctx.head.format(100, undefined, { server: this.#server })), at);
+      const trying = new _Reply(100, ctx.head.format(100, undefined, { server: this.#server }));
+      if (this.#fits(ctx, trying.data.length + reserve, at)) this.#respond(ctx, trying, at);
     }
     for (const p of plan.provisional) {
-      if (p.after <= 0) this.#respond(ctx, p.reply, at);
-      else this.#schedule(at + p.after, (when) => this.#respond(ctx, p.reply, when), ctx);
+      if (p.after > 0) this.#schedule(at + p.after, (when) => this.#respond(ctx, p.reply, when), ctx);
+      else if (this.#fits(ctx, p.reply.data.length + reserve, at)) this.#respond(ctx, p.reply, at);
     }
-    const final = plan.final;
     if (final !== undefined) {
       if (final.after <= 0) this.#sendFinal(ctx, final.reply, at);
       else this.#schedule(at + final.after, (when) => this.#sendFinal(ctx, final.reply, when), ctx);
@@ -1648,8 +1914,20 @@ export class SipPeer {
     }
   }
 
-  #sendFinal(ctx: _Context, reply: _Reply, at: number): void {
+  #sendFinal(ctx: _Context, final: _Reply, at: number): void {
     if (ctx.tx.final) return;
+    let reply = final;
+    if (!ctx.silent && !this.#fits(ctx, reply.data.length, at)) {
+      if (this.#guard!.firstRefusal(ctx.source!)) {
+        this.#event(
+          "limit",
+          `amplification: ${ctx.source!.key} is not validated: a ${reply.status} of ${reply.data.length} bytes ` +
+            "replaced by a 503",
+          ctx.remote,
+        );
+      }
+      reply = this.#tooLarge(ctx);
+    }
     const request = ctx.request;
     const status = reply.status;
     if (request.method === "INVITE" && status >= 200 && status < 300) {
@@ -1670,13 +1948,11 @@ export class SipPeer {
           sessionId: ctx.sessionId,
           createdAt: at,
         });
-        if (!this.#dialogs.add(dialog)) {
-          const busy = this.#build(ctx, 503, "Service Unavailable: too many dialogs", [[
-            "Retry-After",
-            String(this.#retryAfter),
-          ]]);
-          return this.#respond(ctx, busy, at);
+        const refused = this.#addDialog(dialog, ctx);
+        if (refused !== undefined) {
+          return this.#respond(ctx, this.#build(ctx, 503, refused, [["Retry-After", String(this.#retryAfter)]]), at);
         }
+
         ctx.dialog = dialog;
         if (ctx.media) {
           // The ports the INVITE held are the dialog's now.
@@ -1742,7 +2018,8 @@ export class SipPeer {
     if (expires <= at) return this.#finish(ctx);
     this.#cancelJobs(ctx);
     const ours = ctx.request.to.tag === undefined ? ctx.toTag : undefined;
-    const tomb = new _Tomb(ctx.tx.key, state, expires, ours, ctx.duplicate, final);
+    const tomb = new _Tomb(ctx.tx.key, state, expires, ours, ctx.duplicate, final, ctx.source);
+
     if (this.#transactions.replace(ctx, tomb)) (state === "Confirmed" ? this.#short : this.#long).push(tomb);
   }
 
@@ -1755,7 +2032,7 @@ export class SipPeer {
           // RFC 3261 §13.3.1.4: the 2xx was never acknowledged; the dialog is dropped.
           const dialog = ctx.dialog;
           if (dialog !== undefined && !dialog.acked && dialog.inviteKey === ctx.tx.key) {
-            this.#dialogs.delete(dialog);
+            this.#deleteDialog(dialog);
             if (dialog.media) {
               dialog.media = false;
               this.#releaseMedia(dialog.callId, "no-ack");
@@ -1808,7 +2085,7 @@ export class SipPeer {
   #finish(ctx: _Context): void {
     ctx.tx.terminate();
     this.#cancelJobs(ctx);
-    this.#transactions.delete(ctx);
+    this.#deleteTransaction(ctx);
   }
 
   #endDialog(dialog: Dialog, at: number): void {
@@ -1818,12 +2095,53 @@ export class SipPeer {
       invite.tx.ack(at);
       this.#settle(invite, at);
     }
-    this.#dialogs.delete(dialog);
+    this.#deleteDialog(dialog);
     if (dialog.media) {
       dialog.media = false;
       this.#releaseMedia(dialog.callId, "bye");
     }
   }
+
+  /**
+   * Keeps a new dialog, unless the table is full or its source holds its share: then the
+   * reason phrase of the 503 that refuses it.
+   */
+  #addDialog(dialog: Dialog, ctx: _Context): string | undefined {
+    const refused = this.#dialogRoom(ctx);
+    if (refused !== undefined) return refused;
+    if (!this.#dialogs.add(dialog)) return "Service Unavailable: too many dialogs";
+    const source = ctx.source;
+    if (source !== undefined) {
+      this.#guard!.hold(source, "dialogs");
+      this.#dialogSources.set(dialog, source);
+    }
+    return undefined;
+  }
+
+  /** Why a new dialog cannot be kept (the reason phrase of a 503), or undefined when it can. */
+  #dialogRoom(ctx: _Context): string | undefined {
+    const source = ctx.source;
+    if (source !== undefined && this.#guard!.full(source, "dialogs", this.#dialogs.limit)) {
+      this.#event("limit", `share: ${source.key} holds its share of the dialogs: 503`, ctx.remote);
+      return "Service Unavailable: too many dialogs from this source";
+    }
+    if (this.#dialogs.size >= this.#dialogs.limit) {
+      this.#event("dropped", `dialog table full (${this.#dialogs.limit}): 503`, ctx.remote);
+      return "Service Unavailable: too many dialogs";
+    }
+    return undefined;
+  }
+
+  #deleteDialog(dialog: Dialog): void {
+    const known = this.#dialogs.get(dialog.callId, dialog.localTag, dialog.remoteTag) === dialog;
+    this.#dialogs.delete(dialog);
+    const source = this.#dialogSources.get(dialog);
+    if (known && source !== undefined) {
+      this.#dialogSources.delete(dialog);
+      this.#guard!.release(source, "dialogs");
+    }
+  }
+
 
   // ---------------------------------------------------------------------------------------------
   // ACK and CANCEL
@@ -1833,6 +2151,8 @@ export class SipPeer {
     // in Confirmed absorbs it).
     const entry = this.#transactions.get(key);
     if (entry !== undefined && entry.invite && entry.state !== "Accepted" && entry.state !== "Proceeding") {
+      // Our To tag in it: the source got our final response.
+      if (entry.toTag !== undefined && request.to.tag === entry.toTag) this.#validate();
       if (entry instanceof _Context) {
         entry.tx.ack(at);
         this.#settle(entry, at);
@@ -1847,6 +2167,7 @@ export class SipPeer {
       }
       return;
     }
+    this.#validate();
     if (!dialog.acked) {
       dialog.acked = true;
       const invite = this.#transactions.get(dialog.inviteKey);
@@ -1880,7 +2201,8 @@ export class SipPeer {
     // §9.2: the To tags of the 200 to the CANCEL and of the 487 SHOULD be the same.
     const toTag = invite?.toTag ?? request.to.tag ?? this.#tag();
     const ctx = new _Context(tx, remote, toTag, invite?.duplicate ?? 1, false, 0);
-    this.#transactions.add(ctx);
+    ctx.source = this.#src;
+    this.#addTransaction(ctx);
     if (invite === undefined || !invite.invite) {
       this.#respond(ctx, this.#build(ctx, 481), at);
       return;
@@ -1953,7 +2275,64 @@ function _sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /** Table sizes by default. */
-const DEFAULT_PEER_LIMITS: PeerLimits = { transactions: 200_000, dialogs: 10_000, bindings: 10_000 };
+const DEFAULT_PEER_LIMITS: PeerLimits = {
+  transactions: 200_000,
+  dialogs: 10_000,
+  bindings: 10_000,
+  streams: Infinity,
+  streamsPerCall: 4,
+};
+
+/** Whether an event kind is a warning (throttled by a guard), not a note on a call. */
+export function _warning(kind: PeerEvent["kind"]): boolean {
+  return kind !== "rule" && kind !== "answer" && kind !== "media" && kind !== "bye";
+}
+
+/** The line that says how many log lines a guard held back. */
+export function _heldBack(guard: SourceGuard, held: number): string {
+  const o = guard.options;
+  return `log: ${held} lines held back (at most ${o.logBurst} per source and ${o.logTotal} in all per ` +
+    `${o.logWindow / 1000} s)`;
+}
+
+/** Parser options for a message from `remote`: framed on a stream, or a datagram. */
+function _parseOptions(remote: Remote): { stream: boolean } {
+  return remote.transport === "tcp" || remote.transport === "tls" ? STREAM : DATAGRAM;
+}
+
+/**
+ * A first look, before parsing: whether the bytes can be a SIP message at all. A start line
+ * (RFC 3261 §7.1, §7.2) begins with a method (a token) or `SIP/`, and a space follows within
+ * its first 64 bytes; CRLFs before it are allowed (§7.5). Garbage is dropped at this cost.
+ */
+function _looksLikeSip(bytes: Uint8Array): boolean {
+  let i = 0;
+  const n = bytes.length;
+  while (i < n && (bytes[i] === 13 || bytes[i] === 10)) i++;
+  const start = i;
+  const end = Math.min(n, start + 64);
+  while (i < end && _TOKEN_CHAR[bytes[i]] === 1) i++;
+  return i > start && i < end && (bytes[i] === 32 || bytes[i] === 47); // " " or "/" (of SIP/2.0)
+}
+
+/** Token characters (RFC 3261 §25.1): alphanumerics and -.!%*_+`'~ */
+const _TOKEN_CHAR = (() => {
+  const table = new Uint8Array(256);
+  for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-.!%*_+`'~") {
+    table[c.charCodeAt(0)] = 1;
+  }
+  return table;
+})();
+
+/** The first bytes of a datagram, for a log line: printable ASCII as is, the rest as \xNN. */
+function _firstBytes(bytes: Uint8Array): string {
+  let text = "";
+  for (let i = 0; i < Math.min(bytes.length, 16); i++) {
+    const b = bytes[i];
+    text += b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, "0")}`;
+  }
+  return `${bytes.length} bytes starting ${JSON.stringify(text)}`;
+}
 
 /**
  * A request as the rules see it ({@linkcode RuleInput}): the body is decoded only if a rule

@@ -283,7 +283,14 @@ export function createResponse(
  * assert.equal(ringing.headers.get("Server"), "demo/1.0");
  * ```
  */
-export type FormatResponseOptions = Omit<ResponseOptions, "source">;
+export interface FormatResponseOptions extends Omit<ResponseOptions, "source"> {
+  /**
+   * Copy only the top Via, not every one (RFC 3261 §8.2.6.2 asks every one). For the one case
+   * where the whole response cannot be sent: a request with so many Vias that any answer copying
+   * them all is over the largest UDP datagram. The top Via is the one that routes the response.
+   */
+  topViaOnly?: boolean;
+}
 
 /**
  * What every response to one request copies from it (RFC 3261 §8.2.6.2), read once and shared
@@ -335,6 +342,8 @@ export class ResponseHead {
   #firstVia: string | undefined;
   /** "Via: ...\r\n" lines and the From line. */
   #before: string;
+  /** The From line alone. */
+  #fromLine: string;
   /** The Call-ID and CSeq lines. */
   #after: string;
   #statelessTag: string | undefined;
@@ -403,8 +412,8 @@ export class ResponseHead {
     this.toTagged = to !== undefined && _toTagged(request, to);
     let before = "";
     for (const v of vias) before += "Via: " + v + "\r\n";
-    if (from !== undefined) before += "From: " + from + "\r\n";
-    this.#before = before;
+    this.#fromLine = from === undefined ? "" : "From: " + from + "\r\n";
+    this.#before = before + this.#fromLine;
     this.#after = (callId === undefined ? "" : "Call-ID: " + callId + "\r\n") +
       (cseq === undefined ? "" : "CSeq: " + cseq + "\r\n");
   }
@@ -444,7 +453,8 @@ export class ResponseHead {
   format(status: number, reason?: string, options: FormatResponseOptions = {}): Uint8Array {
     let text =
       (reason === undefined ? _statusLine(status) : "SIP/2.0 " + status + " " + _phraseOf(status, reason) + "\r\n") +
-      this.#before;
+      (options.topViaOnly && this.vias.length > 0 ? "Via: " + this.vias[0] + "\r\n" + this.#fromLine : this.#before);
+
     const to = this.toValue(status, options.toTag);
     if (to !== undefined) text += "To: " + to + "\r\n";
     text += this.#after;

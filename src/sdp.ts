@@ -995,6 +995,11 @@ export interface AnswerOptions {
   username?: string;
   /** The `s=` line (default `-`). */
   sessionName?: string;
+  /**
+   * Most streams accepted (default: no limit). Streams past it are rejected with port 0, as a
+   * stream the answerer does not want (RFC 3264 §6), and `rtpPort` is not asked for them.
+   */
+  maxStreams?: number;
 }
 
 /**
@@ -1114,10 +1119,14 @@ export function answerSdp(offer: SessionDescription, options: AnswerOptions): Sd
     const remote = offered.connection ?? offer.connection;
     const usable = offered.port !== 0 && protocols.includes(offered.proto.toUpperCase());
     const formats = usable ? commonFormats(offered, codecs) : [];
-    if (remote === undefined || !formats.some((f) => isMediaCodec(f.rtpmap))) {
+    if (
+      remote === undefined || !formats.some((f) => isMediaCodec(f.rtpmap)) ||
+      accepted.length >= (options.maxStreams ?? Infinity)
+    ) {
       media.push(rejectedStream(offered));
       return;
     }
+
     const port = portOption(`rtpPort(${index})`, options.rtpPort(index, offered));
     const direction = MIRRORED[getDirection(offer, offered)];
     const kept = formats.map((f) => f.format);

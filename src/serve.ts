@@ -10,9 +10,10 @@
  * @module
  */
 
+import { type Connection, type ConnectionLimits, ConnectionTable } from "./connections.ts";
 import { SipParseError } from "./errors.ts";
 import { formatMessage } from "./format.ts";
-import { StreamFramer } from "./framer.ts";
+import { EDGE_LAB, EDGE_PUBLIC, type EdgeOptions, SourceGuard } from "./guard.ts";
 import { type MediaCallStats, MediaEcho } from "./media.ts";
 import type { SipMessage, SipResponse } from "./message.ts";
 import { DEFAULT_MAX_MESSAGE_SIZE, parseMessage } from "./parse.ts";
@@ -23,6 +24,8 @@ import {
   type PeerRequest,
   type Remote,
   type RtpReleaseReason,
+  _heldBack,
+  _warning,
   SipPeer,
 } from "./peer.ts";
 import { createResponse, ResponseHead } from "./respond.ts";
@@ -34,7 +37,6 @@ import {
   responseDestination,
   type RuntimeNet,
   type SocketAddress,
-  type StreamConnection,
   type StreamListener,
   unbracket,
 } from "./transport.ts";
@@ -100,42 +102,6 @@ export interface BoundAddress {
   address: string;
   /** The bound port. */
   port: number;
-}
-
-/**
- * Limits on stream connections (TCP and WebSocket).
- *
- * @example
- * ```ts
- * import { type ConnectionLimits, type RuntimeNet, serve, type StreamHandlers } from "@sipecho/sipecho";
- * import assert from "node:assert/strict";
- *
- * const accepted: StreamHandlers[] = [];
- * const net = {
- *   listenStream(options: { hostname: string; port: number }, h: StreamHandlers) {
- *     accepted.push(h);
- *     return Promise.resolve({ local: { address: options.hostname, port: 5060 }, close: () => Promise.resolve() });
- *   },
- * } as unknown as RuntimeNet; // an in-memory stand-in for the runtime's sockets
- * const connections: Partial<ConnectionLimits> = { maxConnections: 1 };
- * const listen = [{ transport: "tcp" as const, hostname: "127.0.0.1", port: 5060 }];
- * await using _server = await serve({ net, listen, connections });
- * const [handlers] = accepted;
- * const closed: number[] = [];
- * const conn = (port: number) =>
- *   ({ remote: { address: "192.0.2.9", port }, write() {}, close: () => closed.push(port) });
- * handlers.open(conn(40000));
- * handlers.open(conn(40001));
- * assert.deepEqual(closed, [40001]); // over the limit: closed at once
- * ```
- */
-export interface ConnectionLimits {
-  /** Most connections open at once, over all stream listeners (default 1024); more are closed at once. */
-  maxConnections: number;
-  /** A connection that sends nothing for this long is closed, ms (default 300,000); 0 or `Infinity`: never. */
-  idleTimeout: number;
-  /** `send()` gives up on a connection it opens that is not open after this long, ms (default 10,000). */
-  connectTimeout: number;
 }
 
 /**
@@ -259,8 +225,16 @@ export interface ServeOptions extends Omit<PeerOptions, "address" | "port" | "po
    * (RFC 3261 §21.5.14), a bigger message on TCP closes the connection (it cannot be skipped).
    */
   maxMessageSize?: number;
-  /** Limits on stream connections. */
+  /** Limits on stream connections (see `ConnectionLimits`). */
   connections?: Partial<ConnectionLimits>;
+  /**
+   * The edge limits (see `SourceGuard`): `"public"` (the default) for a peer on a public
+   * address: UDP sources not validated get at most 3x the bytes they send, 100 messages a
+   * second per source, a tenth of each table per source, warnings throttled. `"lab"` lifts all
+   * of them, for load tests from a known generator. Or limits of your own (the rest public).
+   */
+  edge?: "public" | "lab" | Partial<EdgeOptions>;
+
   /** Closes the server when aborted. */
   signal?: AbortSignal;
   /** The socket shim (default: the one of the running runtime). */
@@ -365,22 +339,10 @@ export interface SipServer extends AsyncDisposable {
   close(): Promise<void>;
 }
 
-/** A stream connection and what `serve()` keeps for it. */
-interface _Connection {
-  conn: StreamConnection;
-  transport: "tcp" | "ws";
-  framer: StreamFramer | undefined;
-  idle: ReturnType<typeof setTimeout> | undefined;
-  lastData: number;
-  open: boolean;
-  /** Of a connection the server opened: resolved once the shim reports it closed. */
-  ended: PromiseWithResolvers<void> | undefined;
-}
-
 /** The `Remote` the peer sees: it comes back unchanged in its outputs. */
 interface _Remote extends Remote {
   endpoint?: DatagramEndpoint;
-  connection?: _Connection;
+  connection?: Connection;
 }
 
 /** A message to send: a response of the peer ({@linkcode Output}) or its BYE ({@linkcode PeerRequest}). */
@@ -402,8 +364,6 @@ interface _Bye {
   interval: number;
 }
 
-const CRLF = new Uint8Array([13, 10]);
-const DEFAULT_LIMITS: ConnectionLimits = { maxConnections: 1024, idleTimeout: 300_000, connectTimeout: 10_000 };
 /** setTimeout takes a signed 32-bit delay; a longer one fires at once. */
 const MAX_DELAY = 0x7fffffff;
 
@@ -513,13 +473,6 @@ export function describeMedia(stats: MediaCallStats, why: string): string {
   } ${ports} rtp ${rtp.packetsIn} in ${rtp.packetsOut} out (${rtp.bytesIn}/${rtp.bytesOut} bytes), rtcp ${rtcp.packetsIn} in ${rtcp.packetsOut} out (${rtcp.bytesIn}/${rtcp.bytesOut} bytes), ${stats.dropped} dropped, ${packets}`;
 }
 
-/** Why a connection failed, in words: the error's message and code (`ECONNREFUSED`). */
-function _reason(e: unknown): string {
-  if (!(e instanceof Error)) return String(e);
-  const code = (e as { code?: unknown }).code;
-  return typeof code === "string" && !e.message.includes(code) ? `${e.message} (${code})` : e.message;
-}
-
 function isWildcard(host: string): boolean {
   return host === "0.0.0.0" || host === "::" || host === "";
 }
@@ -552,8 +505,9 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
     { transport: "tcp", hostname: "0.0.0.0", port: 5060 },
   ];
   if (listen.length === 0) throw new RangeError("serve(): nothing to listen on");
-  const limits = { ...DEFAULT_LIMITS, ...options.connections };
   const maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
+  const edge = options.edge ?? "public";
+  const guard = new SourceGuard(edge === "public" ? EDGE_PUBLIC : edge === "lab" ? EDGE_LAB : edge);
   const onTraffic = options.onTraffic;
   const onEvent = options.onEvent;
   const mediaOptions: ServeMediaOptions | undefined = options.media === true ? {} : options.media || undefined;
@@ -569,13 +523,21 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
   const byes = new Map<string, _Bye>();
   /** Waits before sending a BYE in a dialog whose 2xx is not acknowledged yet (RFC 3261 §15). */
   const byeWaits = new Set<ReturnType<typeof setTimeout>>();
-  const connections = new Set<_Connection>();
-  /** The connections `send()` is opening, by `transport|address|port`: sends meanwhile share one. */
-  const connecting = new Map<string, Promise<_Connection>>();
-  /** Gives up on the connections being opened, at close(). */
-  const connectAborts = new Set<AbortController>();
-  /** The ends of the connections the server opened, until the shim reports them. */
-  const openedEnds = new Set<Promise<void>>();
+  const connections = new ConnectionTable({
+    limits: options.connections,
+    maxMessageSize,
+    guard,
+    now,
+    onEvent: (kind, message, remote) => event(kind, message, remote as Remote),
+    onMessage(bytes, c) {
+      const remote: _Remote = { address: c.conn.remote.address, port: c.conn.remote.port, transport: c.transport };
+      remote.connection = c;
+      // RFC 7118 §5: one WebSocket message carries one SIP message, so one too big can be
+      // answered (513) without losing the framing.
+      if (c.transport === "ws") datagram(bytes, remote);
+      else receive(bytes, remote);
+    },
+  });
   const endpoints: DatagramEndpoint[] = [];
   const listeners: StreamListener[] = [];
   const addresses: BoundAddress[] = [];
@@ -588,8 +550,17 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
   let timerAt = Infinity;
 
   function event(kind: PeerEvent["kind"], message: string, remote?: Remote): void {
-    onEvent?.({ at: now(), kind, message, remote });
+    if (onEvent === undefined) return;
+    const at = now();
+    if (_warning(kind)) {
+      // Warnings are throttled per source (a flood must not become a flood of log lines).
+      const held = guard.logLine(remote?.address, at);
+      if (held < 0) return;
+      if (held > 0) onEvent({ at, kind: "limit", message: _heldBack(guard, held) });
+    }
+    onEvent({ at, kind, message, remote });
   }
+
 
   function send(outputs: readonly _Outgoing[]): void {
     for (const out of outputs) {
@@ -619,7 +590,7 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
         event("dropped", `${_what(out.message)}: the ${remote.transport} connection has closed`, remote);
         return;
       }
-      remote.connection.conn.write(out.data);
+      connections.write(remote.connection, out.data);
       onTraffic?.({
         time: Date.now(),
         direction: "out",
@@ -713,6 +684,8 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
   function response(message: SipResponse, remote: Remote, at: number): void {
     const bye = byes.size === 0 ? undefined : byes.get(_branch(message) ?? "");
     if (bye !== undefined && message.cseq.method === "BYE") {
+      // An answer to our request: its source receives what we send (RFC 9000 §8.1).
+      guard.validate(guard.source(remote.address, at), at);
       if (message.status < 200) {
         bye.interval = timers.T2;
         return;
@@ -801,179 +774,6 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
     else receive(data, remote);
   }
 
-  // ---- stream connections (TCP, WebSocket)
-
-  /** Whether idle connections are closed: 0 or Infinity turn it off (setTimeout would fire at once). */
-  const idleLimit = limits.idleTimeout > 0 && Number.isFinite(limits.idleTimeout);
-
-  function touch(c: _Connection): void {
-    c.lastData = now();
-    if (idleLimit && c.idle === undefined) c.idle = setTimeout(() => idleCheck(c), _delay(limits.idleTimeout));
-  }
-
-  function idleCheck(c: _Connection): void {
-    c.idle = undefined;
-    if (!c.open) return;
-    const quiet = now() - c.lastData;
-    if (quiet >= limits.idleTimeout - 1) {
-      event("dropped", `closing an idle ${c.transport} connection (${limits.idleTimeout} ms without data)`, {
-        ...c.conn.remote,
-        transport: c.transport,
-      });
-      drop(c);
-      return;
-    }
-    c.idle = setTimeout(() => idleCheck(c), _delay(limits.idleTimeout - quiet));
-  }
-
-  /**
-   * Closes a connection from this side. It stops counting against `maxConnections` at once and
-   * whatever it still sends is ignored, even before the shim reports the close.
-   */
-  function drop(c: _Connection): void {
-    if (!c.open) return;
-    c.open = false;
-    if (c.idle !== undefined) clearTimeout(c.idle);
-    c.idle = undefined;
-    connections.delete(c);
-    try {
-      c.conn.close();
-    } catch { /* already closed */ }
-  }
-
-  /** The handlers of the stream connections of a listener, or (`opened`) of those `send()` opens. */
-  function streamHandlers(transport: "tcp" | "ws", opened = false) {
-    const byConn = new Map<StreamConnection, _Connection>();
-    return {
-      /** What `serve()` keeps for a connection that was opened and not closed at once. */
-      connection(conn: StreamConnection): _Connection | undefined {
-        return byConn.get(conn);
-      },
-      open(conn: StreamConnection) {
-        if (closing !== undefined) {
-          // Accepted while close() runs: it would hold an idle timer past close().
-          conn.close();
-          return;
-        }
-        if (connections.size >= limits.maxConnections) {
-          event(
-            "dropped",
-            `connection limit (${limits.maxConnections}) reached: closing a new ${transport} connection`,
-            {
-              ...conn.remote,
-              transport,
-            },
-          );
-          conn.close();
-          return;
-        }
-        const c: _Connection = {
-          conn,
-          transport,
-          framer: transport === "tcp" ? new StreamFramer({ maxMessageSize }) : undefined,
-          idle: undefined,
-          lastData: now(),
-          open: true,
-          ended: opened ? Promise.withResolvers<void>() : undefined,
-        };
-        if (c.ended !== undefined) openedEnds.add(c.ended.promise);
-        byConn.set(conn, c);
-        connections.add(c);
-        touch(c);
-      },
-      data(conn: StreamConnection, data: Uint8Array) {
-        const c = byConn.get(conn);
-        if (c === undefined || !c.open) return;
-        c.lastData = now();
-        const remote: _Remote = { address: conn.remote.address, port: conn.remote.port, transport, connection: c };
-        if (c.framer === undefined) {
-          // RFC 7118 §5: one WebSocket message carries one SIP message, so one too big can be
-          // answered (513) without losing the framing.
-          return datagram(data, remote);
-        }
-        let events;
-        try {
-          events = c.framer.push(data);
-        } catch (e) {
-          // The stream cannot be resynchronised (RFC 3261 §18.3): drop this connection only.
-          const reason = e instanceof SipParseError ? e.message : String(e);
-          event("parse-error", `closing the tcp connection: ${reason}`, remote);
-          drop(c);
-          return;
-        }
-        for (const ev of events) {
-          if (!c.open) return;
-          // RFC 5626 §4.4.1: a double-CRLF ping gets a single-CRLF pong.
-          if (ev.type === "keepalive") c.conn.write(CRLF);
-          else receive(ev.bytes, remote);
-        }
-      },
-      close(conn: StreamConnection) {
-        const c = byConn.get(conn);
-        if (c === undefined) return;
-        c.open = false;
-        if (c.idle !== undefined) clearTimeout(c.idle);
-        byConn.delete(conn);
-        connections.delete(c);
-        if (c.ended !== undefined) {
-          openedEnds.delete(c.ended.promise);
-          c.ended.resolve();
-        }
-      },
-    };
-  }
-  const openedHandlers = { tcp: streamHandlers("tcp", true), ws: streamHandlers("ws", true) };
-
-  /**
-   * Opens a connection for `send()` (RFC 3261 §18.1.1: when none is open to the destination, a
-   * new one), or joins the one being opened to the same place. It is kept like an accepted one.
-   */
-  function connect(transport: "tcp" | "ws", address: string, port: number): Promise<_Connection> {
-    const key = `${transport}|${address}|${port}`;
-    const pending = connecting.get(key);
-    if (pending !== undefined) return pending;
-    const host = address.includes(":") ? `[${address}]` : address;
-    const where = `${transport} connection to ${host}:${port}`;
-    if (connections.size + connecting.size >= limits.maxConnections) {
-      return Promise.reject(
-        new RangeError(`send(): connection limit (${limits.maxConnections}) reached: cannot open a ${where}`),
-      );
-    }
-    const handlers = openedHandlers[transport];
-    const abort = new AbortController();
-    const timeout = setTimeout(
-      () => abort.abort(new Error(`not open after ${limits.connectTimeout} ms (connectTimeout)`)),
-      _delay(limits.connectTimeout),
-    );
-    connectAborts.add(abort);
-    let opening: Promise<StreamConnection>;
-    if (transport === "tcp" && net.connectStream !== undefined) {
-      opening = net.connectStream({ hostname: address, port, signal: abort.signal }, handlers);
-    } else if (transport === "ws" && net.connectWebSocket !== undefined) {
-      opening = net.connectWebSocket(`ws://${host}:${port}/`, handlers, abort.signal);
-    } else {
-      opening = Promise.reject(new Error(`the ${net.name} socket shim cannot open ${transport} connections`));
-    }
-    const result = opening
-      .then((conn) => {
-        const c = handlers.connection(conn);
-        if (c === undefined || !c.open) {
-          throw new Error(closing !== undefined ? "the server is closed" : "it closed as it opened");
-        }
-        return c;
-      })
-      .catch((e) => {
-        throw new Error(`send(): cannot open a ${where}: ${_reason(e)}`, { cause: e });
-      })
-      .finally(() => {
-        clearTimeout(timeout);
-        connectAborts.delete(abort);
-        connecting.delete(key);
-      });
-    connecting.set(key, result);
-    return result;
-  }
-
   function close(): Promise<void> {
     if (closing !== undefined) return closing;
     closing = (async () => {
@@ -982,28 +782,16 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
       for (const bye of [...byes.values()]) endBye(bye);
       for (const wait of byeWaits) clearTimeout(wait);
       byeWaits.clear();
-      for (const c of connections) {
-        if (c.idle !== undefined) clearTimeout(c.idle);
-        c.idle = undefined;
-      }
-      for (const abort of connectAborts) abort.abort(new Error("the server is closed"));
-      await Promise.allSettled(connecting.values());
+      connections.stopTimers();
       await Promise.allSettled(endpoints.map(async (e) => await e.close()));
       // Every listener is closed even if one fails; `closed` must resolve.
       await Promise.allSettled(listeners.map(async (l) => await l.close()));
-      for (const c of [...connections]) drop(c);
-      // The connections the server opened have no listener to wait for: wait (a while at most)
-      // for the shim to report them closed, so that no read or close handshake is left running.
-      if (openedEnds.size > 0) {
-        let wait: ReturnType<typeof setTimeout> | undefined;
-        await Promise.race([
-          Promise.all(openedEnds),
-          new Promise<void>((resolve) => wait = setTimeout(resolve, 2000)),
-        ]);
-        clearTimeout(wait);
-      }
+      // The connections the server opened have no listener to wait for: closeAll() waits (a
+      // while at most) for the shim to report them closed, so that no read is left running.
+      await connections.closeAll();
       await media?.closeAll();
       peer?.close();
+
       options.signal?.removeEventListener("abort", onAbort);
       closed.resolve();
     })();
@@ -1030,8 +818,8 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
         addresses.push({ transport: "udp", address: endpoint.local.address, port: endpoint.local.port });
       } else if (spec.transport === "tcp" || spec.transport === "ws") {
         const l = spec.transport === "tcp"
-          ? await net.listenStream({ hostname, port: spec.port }, streamHandlers("tcp"))
-          : await net.listenWebSocket({ hostname, port: spec.port }, streamHandlers("ws"));
+          ? await net.listenStream({ hostname, port: spec.port }, connections.handlers("tcp"))
+          : await net.listenWebSocket({ hostname, port: spec.port }, connections.handlers("ws"));
         listeners.push(l);
         addresses.push({ transport: spec.transport, address: l.local.address, port: l.local.port });
       } else {
@@ -1084,6 +872,8 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
       // RFC 5761 §5.1.1: with rtcp-mux offered, RTCP shares the RTP port; no odd port is bound.
       : (callId, index, m) => echo.reserve(callId, index, { rtcpMux: m !== undefined && hasRtcpMux(m) }),
     rtpRelease: echo === undefined ? options.rtpRelease : releaseMedia,
+    guard,
+    limits: { ...options.limits, streams: options.limits?.streams ?? echo?.capacity ?? Infinity },
     onResponse: response,
     onReceive: onTraffic &&
       ((message, remote, _at) =>
@@ -1116,18 +906,15 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
       if (transport !== "tcp" && transport !== "ws") throw new RangeError(`send(): unknown transport "${transport}"`);
       // RFC 3261 §18.1.1: a request goes on a connection already open to its destination (opened
       // by either side); only when there is none is a new one opened.
-      for (const c of connections) {
-        if (c.open && c.transport === transport && c.conn.remote.port === remote.port) {
-          const from = c.conn.remote.address;
-          if (from === address || from === `::ffff:${address}`) {
-            c.conn.write(data);
-            return Promise.resolve();
-          }
-        }
+      const open = connections.find(transport, address, remote.port);
+      if (open !== undefined) {
+        connections.write(open, data);
+        return Promise.resolve();
       }
-      return connect(transport, address, remote.port).then((c) => {
-        if (!c.open) throw new Error(`send(): the ${transport} connection to ${address}:${remote.port} has closed`);
-        c.conn.write(data);
+      return connections.connect(net, transport, address, remote.port).then((c) => {
+        if (!connections.write(c, data)) {
+          throw new Error(`send(): the ${transport} connection to ${address}:${remote.port} has closed`);
+        }
       });
     } catch (e) {
       return Promise.reject(e);

@@ -559,10 +559,15 @@ export class TransactionTable<T extends { readonly key: string } = ServerTransac
   /**
    * Removes a transaction if it is the one held under its key.
    * @param tx The transaction.
+   * @returns Whether it was removed.
    */
-  delete(tx: T): void {
-    if (this.#map.get(tx.key) === tx) this.#map.delete(tx.key);
+
+  delete(tx: T): boolean {
+    if (this.#map.get(tx.key) !== tx) return false;
+    this.#map.delete(tx.key);
+    return true;
   }
+
 
   /** Removes every transaction. */
   clear(): void {

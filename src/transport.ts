@@ -149,6 +149,15 @@ export interface StreamConnection {
   write(data: Uint8Array): void;
   /** Closes the connection; `close` is then reported to the handlers once. */
   close(): void;
+  /**
+   * Bytes written and not yet taken by the system (the peer is not reading them). Absent: 0.
+   * When it drops back to 0, the shim calls `handlers.drain`.
+   */
+  readonly buffered?: number;
+  /** Stops reading from the connection, so that its peer feels TCP backpressure. Optional. */
+  pause?(): void;
+  /** Reads again after `pause()`. */
+  resume?(): void;
 }
 
 /**
@@ -184,7 +193,10 @@ export interface StreamHandlers {
   data(conn: StreamConnection, data: Uint8Array): void;
   /** The connection is closed (by either side). */
   close(conn: StreamConnection): void;
+  /** Everything written on the connection has been taken by the system (`buffered` is 0 again). */
+  drain?(conn: StreamConnection): void;
 }
+
 
 /**
  * A listening TCP or WebSocket server.
@@ -293,7 +305,34 @@ export interface RuntimeNet {
   connectWebSocket?(url: string, handlers: StreamHandlers, signal?: AbortSignal): Promise<StreamConnection>;
 }
 
+/**
+ * Whether an IP address (text, no brackets) is multicast: IPv4 224.0.0.0/4 (RFC 5771), IPv6
+ * ff00::/8 (RFC 4291 §2.7). A host name is not.
+ *
+ * @param address The address.
+ * @returns True for a multicast address.
+ * @example
+ * ```ts
+ * import { isMulticast } from "./transport.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(isMulticast("239.255.255.250"), true);
+ * assert.equal(isMulticast("ff02::1"), true);
+ * assert.equal(isMulticast("192.0.2.1"), false);
+ * assert.equal(isMulticast("sip.example.com"), false);
+ * ```
+ */
+export function isMulticast(address: string): boolean {
+  const v4 = /^(\d{1,3})\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.exec(address);
+  if (v4 !== null) {
+    const first = Number(v4[1]);
+    return first >= 224 && first <= 239;
+  }
+  return /^ff[0-9a-f]{2}:[0-9a-f:.]*$/i.test(address);
+}
+
 /** Removes the brackets of an IPv6 reference: `[::1]` -> `::1`. */
+
 export function unbracket(host: string): string {
   return host.charCodeAt(0) === 0x5b ? host.slice(1, -1) : host;
 }
@@ -350,13 +389,16 @@ export interface ViaRouting {
  * Where a response goes on an unreliable transport (UDP), from the top Via of the response
  * (with `received` and `rport` already filled in by the server) and the request's source.
  *
- * - RFC 3261 §18.2.2: `maddr` wins, at the sent-by port (default 5060);
+ * - RFC 3261 §18.2.2: `maddr` wins, at the sent-by port (default 5060), but only where it must:
+ *   a multicast address, or the source address itself. Any other `maddr` would let a request
+ *   aim our response at a third party (a reflector that needs no spoofing): it is ignored and
+ *   the response routed as without it. A host name in `maddr` is ignored too;
  * - RFC 3581 §4: with `rport` the response goes back to the source address and port;
  * - RFC 3261 §18.2.2: otherwise to the `received` address (the source address, which is also the
  *   sent-by host when no `received` was needed) at the sent-by port (default 5060).
  *
- * Host names are never resolved: the answer is always the source address unless `maddr` says
- * otherwise, so only the port can differ from the source.
+ * Host names are never resolved: the answer is always the source address unless a multicast
+ * `maddr` says otherwise, so only the port can differ from the source.
  *
  * @example
  * ```ts
@@ -367,10 +409,17 @@ export interface ViaRouting {
  * assert.deepEqual(responseDestination({ port: 5062 }, source), { address: "192.0.2.7", port: 5062 });
  * assert.deepEqual(responseDestination({ rport: 40000, received: "192.0.2.7" }, source), source);
  * assert.deepEqual(responseDestination({ maddr: "239.1.1.1" }, source), { address: "239.1.1.1", port: 5060 });
+ * // A unicast maddr other than the source is not followed: back to the source, as without it.
+ * assert.deepEqual(responseDestination({ maddr: "198.51.100.1", rport: 40000 }, source), source);
  * ```
  */
 export function responseDestination(via: ViaRouting, source: SocketAddress): SocketAddress {
-  if (via.maddr !== undefined) return { address: unbracket(via.maddr), port: via.port ?? 5060 };
+  if (via.maddr !== undefined) {
+    const maddr = unbracket(via.maddr);
+    if (isMulticast(maddr) || maddr === source.address || `::ffff:${maddr}` === source.address) {
+      return { address: maddr, port: via.port ?? 5060 };
+    }
+  }
   if (via.rport !== undefined && via.rport !== null) {
     return { address: via.received !== undefined ? unbracket(via.received) : source.address, port: via.rport };
   }

@@ -103,6 +103,9 @@ async function sippUac(
   await using server = await serve({
     listen: [{ transport, hostname: host, port: 0 }],
     stateless,
+    // SIPp is a load generator on loopback: no rate limit or shares (the public ones are tested apart).
+    edge: "lab",
+
     onTraffic: (e) => {
       if (e.direction === "in" && e.message.type === "request" && e.message.method === "INVITE") {
         callIds.add(e.message.callId);

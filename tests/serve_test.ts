@@ -501,7 +501,8 @@ describe(`serve() on ${runtime}`, () => {
         respond: { status: 486 },
         duplicate: 3,
       }]));
-      const server = await serve({ listen: listenOn(host, "udp"), rules });
+      // The lab profile: no anti-amplification limit for this never-acknowledged burst.
+      const server = await serve({ listen: listenOn(host, "udp"), rules, edge: "lab" });
       const client = await UdpClient.open(host);
       try {
         const port = portOf(server, "udp");
@@ -623,6 +624,8 @@ describe(`serve() on ${runtime}`, () => {
       listen: listenOn("127.0.0.1", "udp"),
       timers: { T1: 20, T2: 80 },
       onTraffic: (e) => traffic.push(e),
+      // Every retransmission, whatever the anti-amplification limit (tested in edge_test.ts).
+      edge: "lab",
     });
     const client = await UdpClient.open("127.0.0.1");
     try {
@@ -803,7 +806,7 @@ describe(`serve() on ${runtime}`, () => {
     });
   }
 
-  test("serve() closes connections over connections.maxConnections, TCP and WebSocket together", async () => {
+  test("serve() makes room in a full connection table: the oldest idle connection of the busiest source goes, TCP and WebSocket together", async () => {
     const events: PeerEvent[] = [];
     const server = await serve({
       listen: listenOn("127.0.0.1", "tcp", "ws"),
@@ -827,16 +830,18 @@ describe(`serve() on ${runtime}`, () => {
       // The first is accepted and counted before the second connects.
       await first.write(options(first, "max-1"));
       assert.equal(line(await first.next("200 on the first connection")), "200 OPTIONS");
+      // A newcomer gets in: the table is full, so the first (the only one) is closed for it.
       second = await TcpClient.connect("127.0.0.1", port);
-      await second.serverClose("the server to close the second connection");
-      // The limit counts WebSocket connections too: the handshake succeeds, then the server closes.
+      await first.serverClose("the server to close the first connection");
+      await second.write(options(second, "max-2"));
+      assert.equal((await second.next("200 on the second connection")).callId, "max-2");
+      // WebSocket connections count in the same table.
       third = await WsClient.connect(`ws://127.0.0.1:${portOf(server, "ws")}/`);
-      await within(third.closed, "the server to close the WebSocket connection");
-      await first.write(options(first, "max-2"));
-      assert.equal((await first.next("200 on the first connection again")).callId, "max-2");
+      await second.serverClose("the server to close the second connection");
+      const why = "connection table full (1): closing the oldest idle connection of 127.0.0.1 (1 open)";
       assert.deepEqual(events.map((e) => [e.kind, e.message, e.remote?.transport]), [
-        ["dropped", "connection limit (1) reached: closing a new tcp connection", "tcp"],
-        ["dropped", "connection limit (1) reached: closing a new ws connection", "ws"],
+        ["limit", `${why} for a new tcp connection from 127.0.0.1`, "tcp"],
+        ["limit", `${why} for a new ws connection from 127.0.0.1`, "tcp"],
       ]);
     } finally {
       first.close();
@@ -857,7 +862,7 @@ describe(`serve() on ${runtime}`, () => {
     try {
       await client.serverClose("the server to close the idle connection");
       assert.deepEqual(events.map((e) => [e.kind, e.message]), [
-        ["dropped", "closing an idle tcp connection (100 ms without data)"],
+        ["dropped", "closing the tcp connection: idle for 100 ms (idleTimeout)"],
       ]);
     } finally {
       client.close();

@@ -29,6 +29,8 @@ interface BunTcpSocket<T> {
   readonly remotePort: number;
   write(data: Uint8Array): number;
   end(): void;
+  pause(): void;
+  resume(): void;
 }
 interface BunTcpSocketHandlers<T> {
   open(socket: BunTcpSocket<T>): void;
@@ -123,20 +125,40 @@ async function listenDatagram(
 interface TcpState {
   conn: StreamConnection;
   pending: Uint8Array[];
+  /** Bytes in `pending`. */
+  buffered: number;
   closed: boolean;
 }
 
-function flush(socket: BunTcpSocket<TcpState>): void {
-  const { pending } = socket.data;
-  while (pending.length > 0) {
-    const chunk = pending[0];
-    const n = socket.write(chunk);
-    if (n < chunk.length) {
-      pending[0] = chunk.subarray(Math.max(n, 0));
-      return; // wait for drain
-    }
-    pending.shift();
+/**
+ * Writes what waits, joined into one write (a flood of 2-byte pongs must not be a write each).
+ * False when the kernel took only part of it: the rest waits for `drain`.
+ */
+function flush(socket: BunTcpSocket<TcpState>): boolean {
+  const state = socket.data;
+  if (state.pending.length === 0) return true;
+  const chunk = state.pending.length === 1 ? state.pending[0] : _join(state.pending);
+  const n = Math.max(socket.write(chunk), 0);
+  if (n < chunk.length) {
+    state.pending = [chunk.subarray(n)];
+    state.buffered = chunk.length - n;
+    return false;
   }
+  state.pending = [];
+  state.buffered = 0;
+  return true;
+}
+
+function _join(chunks: Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const c of chunks) length += c.length;
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
 }
 
 /**
@@ -148,13 +170,24 @@ function tcpSocket(handlers: StreamHandlers, wanted = () => true): BunTcpSocketH
     open(socket) {
       const state: TcpState = {
         pending: [],
+        buffered: 0,
         closed: false,
         conn: {
           remote: { address: socket.remoteAddress, port: socket.remotePort },
           write(data) {
             if (state.closed) return;
             state.pending.push(data);
+            state.buffered += data.length;
             if (state.pending.length === 1) flush(socket);
+          },
+          get buffered() {
+            return state.buffered;
+          },
+          pause() {
+            if (!state.closed) socket.pause();
+          },
+          resume() {
+            if (!state.closed) socket.resume();
           },
           close() {
             if (!state.closed) socket.end();
@@ -172,7 +205,11 @@ function tcpSocket(handlers: StreamHandlers, wanted = () => true): BunTcpSocketH
     data(socket, data) {
       if (!socket.data.closed) handlers.data(socket.data.conn, data);
     },
-    drain: flush,
+    drain(socket) {
+      const state = socket.data;
+      if (state === undefined || state.closed) return;
+      if (flush(socket)) handlers.drain?.(state.conn);
+    },
     close(socket) {
       if (socket.data === undefined || socket.data.closed) return;
       socket.data.closed = true;

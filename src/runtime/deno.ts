@@ -154,14 +154,64 @@ async function listenDgram(
   };
 }
 
-/** Writes all of `data` on a Deno connection, in order with earlier writes. */
-function writer(conn: Deno.Conn, onFail: () => void): (data: Uint8Array) => void {
-  let chain = Promise.resolve();
-  return (data) => {
-    chain = chain.then(async () => {
-      for (let sent = 0; sent < data.length;) sent += await conn.write(data.subarray(sent));
-    }).catch(onFail);
-  };
+/**
+ * The writing side of a Deno connection: bytes queue in order and one loop writes them, joining
+ * what waited into one write (a flood of 2-byte pongs must not become a chain of a million
+ * writes). `buffered` counts what the system has not taken yet; `onDrain` is called when it
+ * drops back to 0.
+ */
+class _Writer {
+  buffered = 0;
+  #chunks: Uint8Array[] = [];
+  #running = false;
+  #conn: Deno.Conn;
+  #onFail: () => void;
+  #onDrain: () => void;
+
+  constructor(conn: Deno.Conn, onFail: () => void, onDrain: () => void) {
+    this.#conn = conn;
+    this.#onFail = onFail;
+    this.#onDrain = onDrain;
+  }
+
+  write(data: Uint8Array): void {
+    this.#chunks.push(data);
+    this.buffered += data.length;
+    if (!this.#running) void this.#run();
+  }
+
+  async #run(): Promise<void> {
+    this.#running = true;
+    try {
+      while (this.#chunks.length > 0) {
+        const chunks = this.#chunks;
+        this.#chunks = [];
+        const data = chunks.length === 1 ? chunks[0] : _join(chunks);
+        for (let sent = 0; sent < data.length;) sent += await this.#conn.write(data.subarray(sent));
+        this.buffered -= data.length;
+      }
+    } catch {
+      this.#chunks = [];
+      this.buffered = 0;
+      this.#running = false;
+      this.#onFail();
+      return;
+    }
+    this.#running = false;
+    this.#onDrain();
+  }
+}
+
+function _join(chunks: Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const c of chunks) length += c.length;
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
 }
 
 // deno-lint-ignore require-await
@@ -195,12 +245,28 @@ async function listenStream(options: ListenOptions, handlers: StreamHandlers): P
 function serveConnection(raw: Deno.Conn, handlers: StreamHandlers, forget: () => void): Promise<void> {
   const remote = raw.remoteAddr as Deno.NetAddr;
   let closed = false;
+  /** While paused, the read loop waits on this. */
+  let resumed: PromiseWithResolvers<void> | undefined;
+  const writer = new _Writer(raw, () => conn.close(), () => handlers.drain?.(conn));
   const conn: StreamConnection = {
     remote: { address: remote.hostname, port: remote.port },
-    write: writer(raw, () => conn.close()),
+    write: (data) => {
+      if (!closed) writer.write(data);
+    },
+    get buffered() {
+      return writer.buffered;
+    },
+    pause() {
+      resumed ??= Promise.withResolvers<void>();
+    },
+    resume() {
+      resumed?.resolve();
+      resumed = undefined;
+    },
     close() {
       if (closed) return;
       closed = true;
+      resumed?.resolve();
       try {
         raw.close();
       } catch { /* already closed */ }
@@ -211,6 +277,8 @@ function serveConnection(raw: Deno.Conn, handlers: StreamHandlers, forget: () =>
     const buffer = new Uint8Array(65536);
     try {
       for (;;) {
+        // Backpressure: no read while paused (the peer's TCP window fills up).
+        while (resumed !== undefined && !closed) await resumed.promise;
         const n = await raw.read(buffer);
         if (n === null || closed) break;
         handlers.data(conn, buffer.slice(0, n));
