@@ -139,6 +139,10 @@ interface _Change {
 /**
  * An in-memory registrar (RFC 3261 §10.3).
  *
+ * Expiry times wait in a queue ordered by time, so removing expired bindings costs what has
+ * expired, not the size of the table; every method given a time first removes the bindings
+ * expired by then.
+ *
  * @example Registering and querying
  * ```ts
  * import { parseMessage, Registrar, type SipRequest } from "@sipecho/sipecho";
@@ -159,8 +163,11 @@ interface _Change {
 export class Registrar {
   /** The options in effect. */
   readonly options: Readonly<Required<RegistrarOptions>>;
+  /** @internal For tests: called with each address of record whose bindings are checked for expiry. */
+  _expiryProbe: ((aor: string) => void) | undefined = undefined;
   #table = new Map<string, Binding[]>();
   #count = 0;
+  #queue = new _ExpiryQueue();
 
   /**
    * Makes an empty registrar.
@@ -177,14 +184,20 @@ export class Registrar {
     });
   }
 
-  /** The number of bindings held (expired ones included until they are purged). */
+  /**
+   * The number of bindings held. Each method given a time first removes the bindings expired by
+   * then, so this is the number current at the latest time given (on a clock that does not go
+   * back): a binding is counted until a call with a time at or after its expiry.
+   */
   get size(): number {
     return this.#count;
   }
 
   /**
    * Processes a REGISTER (RFC 3261 §10.3 steps 5 to 8). All changes of one request are made
-   * or none is (step 7).
+   * or none is (step 7). It is refused with 400 if malformed; 423 for a too brief expiry; 500
+   * if out of order (Call-ID and CSeq); and 503 with Retry-After if the table would hold more
+   * than `maxBindings`.
    *
    * @param request The REGISTER.
    * @param now The time, ms.
@@ -211,9 +224,10 @@ export class Registrar {
     if (raw.length > 1 && raw.includes("*")) {
       return { status: 400, reason: "Bad Request: Contact: * must be the only Contact", headers: [] };
     }
+    this.purge(now);
     const contacts = request.contact;
     const headerExpires = request.expires;
-    const current = this.#current(aor, now);
+    const current = this.#table.get(aor) ?? [];
     // Step 6: Contact: * with Expires: 0, alone, removes every binding.
     if (contacts === "*") {
       if (headerExpires !== 0) {
@@ -266,16 +280,13 @@ export class Registrar {
       else next.push(binding);
     }
     if (this.#count - current.length + next.length > this.options.maxBindings) {
-      this.purge(now);
-      if (this.#count - current.length + next.length > this.options.maxBindings) {
-        return {
-          status: 503,
-          reason: "Service Unavailable: registrar table full",
-          headers: [["Retry-After", String(this.options.retryAfter)]],
-        };
-      }
+      return this.#unavailable("Service Unavailable: registrar table full");
     }
     this.#set(aor, next);
+    for (const b of next) if (!current.includes(b)) this.#queue.push(b.expiresAt, aor);
+    // The entries of refreshed and removed bindings stay in the queue until they come due; once
+    // they outnumber the bindings, the queue is rebuilt, a cost spread over the pushes that grew it.
+    if (this.#queue.length > 2 * this.#count + 16) this.#rebuildQueue();
     const result = this.#ok(aor, now);
     for (const p of path) result.headers.push(["Path", p]);
     return result;
@@ -285,36 +296,40 @@ export class Registrar {
    * The current bindings of an address of record.
    *
    * @param aor A sip or sips URI; it is made canonical first (see {@linkcode addressOfRecord}).
-   * @param now The time, ms: expired bindings are left out.
+   * @param now The time, ms: bindings expired by then are removed first.
    * @returns The bindings, oldest first.
    */
   lookup(aor: string | Uri, now: number): Binding[] {
     const key = typeof aor === "string" ? aor : addressOfRecord(aor);
     if (key === undefined) return [];
-    return this.#current(key, now);
+    this.purge(now);
+    return this.#table.get(key)?.slice() ?? [];
   }
 
   /**
    * Every current binding.
    *
-   * @param now The time, ms.
+   * @param now The time, ms: bindings expired by then are removed first.
    * @returns The bindings, by address of record.
    */
   all(now: number): Binding[] {
+    this.purge(now);
     const out: Binding[] = [];
-    for (const aor of this.#table.keys()) out.push(...this.#current(aor, now));
+    for (const list of this.#table.values()) out.push(...list);
     return out;
   }
 
   /**
-   * Removes expired bindings.
+   * Removes expired bindings. It costs what has expired (and the queue entries of bindings
+   * refreshed or removed since), not the size of the table.
    *
    * @param now The time, ms.
    * @returns How many were removed.
    */
   purge(now: number): number {
     const before = this.#count;
-    for (const aor of [...this.#table.keys()]) this.#current(aor, now);
+    const queue = this.#queue;
+    while (queue.earliest() <= now) this.#expire(queue.pop(), now);
     return before - this.#count;
   }
 
@@ -322,14 +337,17 @@ export class Registrar {
   clear(): void {
     this.#table.clear();
     this.#count = 0;
+    this.#queue.clear();
   }
 
-  #current(aor: string, now: number): Binding[] {
+  // An entry of the queue came due: the bindings of its address of record that have expired go.
+  // The entry may be stale (its binding refreshed or removed since), and then nothing has.
+  #expire(aor: string, now: number): void {
     const list = this.#table.get(aor);
-    if (list === undefined) return [];
+    if (list === undefined) return;
+    this._expiryProbe?.(aor);
     const live = list.filter((b) => b.expiresAt > now);
     if (live.length !== list.length) this.#set(aor, live);
-    return live;
   }
 
   #set(aor: string, list: Binding[]): void {
@@ -338,14 +356,104 @@ export class Registrar {
     else this.#table.set(aor, list);
   }
 
+  #rebuildQueue(): void {
+    const times: number[] = [];
+    const aors: string[] = [];
+    for (const [aor, list] of this.#table) {
+      for (const b of list) {
+        times.push(b.expiresAt);
+        aors.push(aor);
+      }
+    }
+    this.#queue.rebuild(times, aors);
+  }
+
   // Step 8: 200 with every current binding and its remaining expiry.
   #ok(aor: string, now: number): RegisterResult {
     const headers: [string, string][] = [];
-    for (const b of this.#current(aor, now)) {
+    for (const b of this.#table.get(aor) ?? []) {
       const expires = Math.max(0, Math.ceil((b.expiresAt - now) / 1000));
       headers.push(["Contact", `<${b.uri}>${_formatParams(b.params)};expires=${expires}`]);
     }
     return { status: 200, headers };
+  }
+
+  #unavailable(reason: string): RegisterResult {
+    return { status: 503, reason, headers: [["Retry-After", String(this.options.retryAfter)]] };
+  }
+}
+
+/**
+ * The expiry queue of a {@linkcode Registrar}: a binary min-heap of (time, address of record),
+ * one entry per binding written. Entries are not taken out when their binding is refreshed or
+ * removed; the registrar finds nothing to remove when such an entry comes due.
+ */
+class _ExpiryQueue {
+  #times: number[] = [];
+  #aors: string[] = [];
+
+  get length(): number {
+    return this.#times.length;
+  }
+
+  /** The earliest time in the queue; Infinity if it is empty. */
+  earliest(): number {
+    return this.#times.length === 0 ? Infinity : this.#times[0];
+  }
+
+  push(time: number, aor: string): void {
+    const times = this.#times;
+    const aors = this.#aors;
+    let i = times.length;
+    times.push(time);
+    aors.push(aor);
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (times[parent] <= time) break;
+      times[i] = times[parent];
+      aors[i] = aors[parent];
+      i = parent;
+    }
+    times[i] = time;
+    aors[i] = aor;
+  }
+
+  /** Takes out the earliest entry (the queue must not be empty) and returns its address of record. */
+  pop(): string {
+    const first = this.#aors[0];
+    const time = this.#times.pop()!;
+    const aor = this.#aors.pop()!;
+    if (this.#times.length > 0) this.#siftDown(0, time, aor);
+    return first;
+  }
+
+  /** Replaces the entries, in any order, and restores the heap order (bottom-up, linear time). */
+  rebuild(times: number[], aors: string[]): void {
+    this.#times = times;
+    this.#aors = aors;
+    for (let i = (times.length >> 1) - 1; i >= 0; i--) this.#siftDown(i, times[i], aors[i]);
+  }
+
+  clear(): void {
+    this.#times = [];
+    this.#aors = [];
+  }
+
+  #siftDown(i: number, time: number, aor: string): void {
+    const times = this.#times;
+    const aors = this.#aors;
+    const n = times.length;
+    for (;;) {
+      let child = 2 * i + 1;
+      if (child >= n) break;
+      if (child + 1 < n && times[child + 1] < times[child]) child++;
+      if (times[child] >= time) break;
+      times[i] = times[child];
+      aors[i] = aors[child];
+      i = child;
+    }
+    times[i] = time;
+    aors[i] = aor;
   }
 }
 

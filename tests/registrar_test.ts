@@ -206,3 +206,73 @@ describe("Registrar", () => {
     }
   });
 });
+
+describe("Registrar expiry queue", () => {
+  test("Registrar.register() on a full table checks only the addresses of record whose bindings expired", () => {
+    const r = new Registrar({ maxBindings: 1000 });
+    for (let i = 0; i < 997; i++) {
+      assert.equal(r.register(register(["Contact: <sip:u@h>"], { to: `<sip:u${i}@example.com>` }), 0).status, 200);
+    }
+    for (const user of ["x", "y", "z"]) {
+      r.register(register(["Contact: <sip:u@h>;expires=60"], { to: `<sip:${user}@example.com>` }), 0);
+    }
+    assert.equal(r.size, 1000);
+    const checked: string[] = [];
+    r._expiryProbe = (aor) => checked.push(aor);
+    // Full, and nothing expired: a refused REGISTER looks at no address of record.
+    const carol = register(["Contact: <sip:c@h>"], { to: "<sip:carol@example.com>" });
+    assert.equal(r.register(carol, 59_999).status, 503);
+    assert.deepEqual(checked, []);
+    // Three bindings expired: exactly their addresses of record are checked, once each.
+    assert.equal(r.register(carol, 60_000).status, 200);
+    assert.deepEqual(checked.sort(), ["sip:x@example.com", "sip:y@example.com", "sip:z@example.com"]);
+    assert.equal(r.size, 998);
+    checked.length = 0;
+    assert.equal(r.purge(120_000), 0);
+    assert.deepEqual(checked, []);
+  });
+
+  test("Registrar.size counts the bindings current at the latest time given, full table or not", () => {
+    const r = new Registrar();
+    r.register(register(["Contact: <sip:a@h>;expires=60"]), 0);
+    r.register(register(["Contact: <sip:c@h>;expires=120"], { to: "<sip:carol@example.com>" }), 0);
+    assert.equal(r.size, 2);
+    // A REGISTER for another address of record removes what expired before it.
+    r.register(register(["Contact: <sip:d@h>"], { to: "<sip:dave@example.com>" }), 60_000);
+    assert.equal(r.size, 2);
+    assert.deepEqual(r.all(60_000).map((b) => b.aor), ["sip:carol@example.com", "sip:dave@example.com"]);
+    // So does a lookup of another one.
+    r.lookup("sip:dave@example.com", 120_000);
+    assert.equal(r.size, 1);
+  });
+
+  test("Registrar keeps a refreshed binding past the expiry it had before", () => {
+    const r = new Registrar();
+    r.register(register(["Contact: <sip:a@h>;expires=60"]), 0);
+    r.register(register(["Contact: <sip:a@h>;expires=600"], { cseq: 2 }), 30_000);
+    assert.equal(r.purge(60_000), 0);
+    assert.equal(r.lookup("sip:bob@example.com", 60_000)[0].expiresAt, 630_000);
+    // Removed, then bound again with a shorter expiry: the new expiry holds.
+    r.register(register(["Contact: <sip:a@h>;expires=0"], { cseq: 3 }), 60_000);
+    r.register(register(["Contact: <sip:a@h>;expires=100"], { cseq: 4 }), 60_000);
+    assert.equal(r.lookup("sip:bob@example.com", 159_999).length, 1);
+    assert.equal(r.purge(160_000), 1);
+    assert.equal(r.purge(700_000), 0);
+    assert.equal(r.size, 0);
+  });
+
+  test("Registrar's expiry queue keeps a bounded number of entries for a binding refreshed many times", () => {
+    const r = new Registrar();
+    for (let cseq = 1; cseq <= 1000; cseq++) {
+      assert.equal(r.register(register(["Contact: <sip:a@h>;expires=3600"], { cseq }), cseq * 1000).status, 200);
+    }
+    const checked: string[] = [];
+    r._expiryProbe = (aor) => checked.push(aor);
+    // Past every expiry but the last: the stale entries left are few (the queue is rebuilt once
+    // they outnumber the bindings), and none removes the live binding.
+    assert.equal(r.purge(3_600_000 + 999_999), 0);
+    assert.ok(checked.length <= 18, `${checked.length} stale entries`);
+    assert.equal(r.purge(3_600_000 + 1_000_000), 1);
+    assert.equal(r.size, 0);
+  });
+});
