@@ -1,6 +1,7 @@
 /**
  * An in-memory registrar (RFC 3261 §10.3): bindings of contacts to addresses of record, with
- * expiry, queries, removal with `Contact: *`, Call-ID/CSeq ordering, and a bounded table.
+ * expiry, queries, removal with `Contact: *`, Call-ID/CSeq ordering, and bounds on the table
+ * and on the contacts of one address of record.
  *
  * The registrar decides the answer (status, reason and headers); the caller builds the
  * response around it with {@linkcode createResponse}. Time is passed in, in milliseconds.
@@ -24,6 +25,7 @@ import type { Params, SipUri, Uri } from "./uri.ts";
  * const registrar = new Registrar(options);
  * assert.equal(registrar.options.minExpires, 300);
  * assert.equal(registrar.options.maxExpires, 86400); // the default
+ * assert.equal(registrar.options.maxContactsPerAor, 10); // the default
  * ```
  */
 export interface RegistrarOptions {
@@ -37,6 +39,12 @@ export interface RegistrarOptions {
   maxBindings?: number;
   /** Retry-After of that 503, seconds (default 5). */
   retryAfter?: number;
+  /**
+   * Most bindings of one address of record (default 10). A REGISTER that would leave more gets
+   * 403 and changes nothing; one that carries more Contact values than this is refused so before
+   * they are parsed, even if some of them are removals or repeats.
+   */
+  maxContactsPerAor?: number;
 }
 
 /**
@@ -99,7 +107,7 @@ export interface Binding {
  * ```
  */
 export interface RegisterResult {
-  /** 200, 400, 423, 500 or 503. */
+  /** 200, 400, 403, 423, 500 or 503. */
   status: number;
   /** A reason phrase when the standard one would not say enough. */
   reason?: string;
@@ -172,7 +180,7 @@ export class Registrar {
   /**
    * Makes an empty registrar.
    *
-   * @param options Expiry bounds and table size.
+   * @param options Expiry bounds, and the most bindings of the table and of an address of record.
    */
   constructor(options: RegistrarOptions = {}) {
     this.options = Object.freeze({
@@ -181,6 +189,7 @@ export class Registrar {
       defaultExpires: options.defaultExpires ?? 3600,
       maxBindings: options.maxBindings ?? 10000,
       retryAfter: options.retryAfter ?? 5,
+      maxContactsPerAor: options.maxContactsPerAor ?? 10,
     });
   }
 
@@ -195,9 +204,11 @@ export class Registrar {
 
   /**
    * Processes a REGISTER (RFC 3261 §10.3 steps 5 to 8). All changes of one request are made
-   * or none is (step 7). It is refused with 400 if malformed; 423 for a too brief expiry; 500
-   * if out of order (Call-ID and CSeq); and 503 with Retry-After if the table would hold more
-   * than `maxBindings`.
+   * or none is (step 7). It is refused with 400 if malformed; 403 if the address of record would
+   * hold more than `maxContactsPerAor` bindings, counting those it adds, refreshes and removes
+   * (a request carrying more Contact values than that is refused before they are parsed); 423
+   * for a too brief expiry; 500 if out of order (Call-ID and CSeq); and 503 with Retry-After if
+   * the table would hold more than `maxBindings`.
    *
    * @param request The REGISTER.
    * @param now The time, ms.
@@ -224,6 +235,10 @@ export class Registrar {
     if (raw.length > 1 && raw.includes("*")) {
       return { status: 400, reason: "Bad Request: Contact: * must be the only Contact", headers: [] };
     }
+    // More contacts than an address of record may hold are refused before they are parsed: each
+    // would be parsed and compared with every binding (step 7) only to be refused. A UA that
+    // means to replace many bindings can remove them with Contact: * first.
+    if (raw.length > this.options.maxContactsPerAor) return this.#tooManyContacts(aor);
     this.purge(now);
     const contacts = request.contact;
     const headerExpires = request.expires;
@@ -279,6 +294,9 @@ export class Registrar {
       if (again >= 0) next[again] = binding;
       else next.push(binding);
     }
+    // Step 8 lists every binding in the 200: the bound keeps that list, and the comparisons of
+    // step 7, small.
+    if (next.length > this.options.maxContactsPerAor) return this.#tooManyContacts(aor);
     if (this.#count - current.length + next.length > this.options.maxBindings) {
       return this.#unavailable("Service Unavailable: registrar table full");
     }
@@ -378,6 +396,11 @@ export class Registrar {
     return { status: 200, headers };
   }
 
+  #tooManyContacts(aor: string): RegisterResult {
+    const reason = `Forbidden: too many contacts for ${_forReason(aor)} (at most ${this.options.maxContactsPerAor})`;
+    return { status: 403, reason, headers: [] };
+  }
+
   #unavailable(reason: string): RegisterResult {
     return { status: 503, reason, headers: [["Retry-After", String(this.options.retryAfter)]] };
   }
@@ -455,6 +478,17 @@ class _ExpiryQueue {
     times[i] = time;
     aors[i] = aor;
   }
+}
+
+// RFC 3261 §25.1: a Reason-Phrase holds reserved, unreserved and escaped characters, UTF-8 and
+// blanks. The user part of an address of record is unescaped (§10.3 step 5) and may hold CR, LF
+// or anything else, so the other ASCII characters are escaped again, and a long one is cut.
+const _NOT_IN_REASON = /[^A-Za-z0-9\-_.!~*'();/?:@&=+$,\u0080-\uffff]/g;
+
+function _forReason(aor: string): string {
+  const cut = aor.length > 100 ? aor.slice(0, 100) : aor;
+  const text = cut.replace(_NOT_IN_REASON, (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0"));
+  return cut === aor ? text : text + "...";
 }
 
 function _outOfOrder(): RegisterResult {

@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import { addressOfRecord, Registrar } from "../src/registrar.ts";
 import { parseMessage } from "../src/parse.ts";
 import { parseUri } from "../src/uri.ts";
-import type { SipRequest } from "../src/message.ts";
+import { SipRequest } from "../src/message.ts";
+import { HeaderError } from "../src/header_values.ts";
 import { sip, torture } from "./_data.ts";
 
 function register(extra: string[], options: { callId?: string; cseq?: number; to?: string } = {}): SipRequest {
@@ -204,6 +205,91 @@ describe("Registrar", () => {
       assert.equal(result.status, 200, name);
       assert.deepEqual(result.headers.map(([, v]) => v), contacts, name);
     }
+  });
+});
+
+describe("Registrar contacts per address of record", () => {
+  const contacts = (n: number, from = 0) =>
+    "Contact: " + Array.from({ length: n }, (_, i) => `<sip:bob@192.0.2.${from + i}>`).join(", ");
+
+  test("Registrar defaults maxContactsPerAor to 10", () => {
+    assert.equal(new Registrar().options.maxContactsPerAor, 10);
+  });
+
+  test("Registrar.register() answers 403 to a REGISTER that would leave more than maxContactsPerAor bindings", () => {
+    const r = new Registrar({ maxContactsPerAor: 3 });
+    assert.equal(r.register(register([contacts(2)]), 0).status, 200);
+    const refused = r.register(register([contacts(2, 10)], { cseq: 2 }), 0);
+    assert.deepEqual(refused, {
+      status: 403,
+      reason: "Forbidden: too many contacts for sip:bob@example.com (at most 3)",
+      headers: [],
+    });
+    // Nothing changed, not even the contact that would have fitted.
+    assert.deepEqual(r.lookup("sip:bob@example.com", 0).map((b) => b.uri), ["sip:bob@192.0.2.0", "sip:bob@192.0.2.1"]);
+    assert.equal(r.size, 2);
+    // Other addresses of record have their own bound.
+    assert.equal(r.register(register([contacts(3)], { to: "<sip:carol@example.com>" }), 0).status, 200);
+  });
+
+  test("Registrar.register() counts added, refreshed and removed bindings against maxContactsPerAor", () => {
+    const r = new Registrar({ maxContactsPerAor: 3 });
+    r.register(register([contacts(3)]), 0);
+    // Refreshing two, one of them twice, leaves three.
+    const refreshed = r.register(
+      register(["Contact: <sip:bob@192.0.2.1>, <sip:bob@192.0.2.2>, <sip:bob@192.0.2.1>;expires=100"], { cseq: 2 }),
+      0,
+    );
+    assert.equal(refreshed.status, 200);
+    assert.equal(refreshed.headers.length, 3);
+    // One removed and one added leaves three.
+    const swapped = r.register(
+      register(["Contact: <sip:bob@192.0.2.0>;expires=0, <sip:bob@192.0.2.9>"], { cseq: 3 }),
+      0,
+    );
+    assert.equal(swapped.status, 200);
+    assert.deepEqual(swapped.headers.map(([, v]) => v), [
+      "<sip:bob@192.0.2.1>;expires=100",
+      "<sip:bob@192.0.2.2>;expires=3600",
+      "<sip:bob@192.0.2.9>;expires=3600",
+    ]);
+    // One more without a removal is refused; bindings that expired first do not count.
+    assert.equal(r.register(register(["Contact: <sip:bob@192.0.2.8>"], { cseq: 4 }), 0).status, 403);
+    assert.equal(r.register(register(["Contact: <sip:bob@192.0.2.8>"], { cseq: 5 }), 100_000).status, 200);
+  });
+
+  test("Registrar.register() refuses more Contact values than maxContactsPerAor before parsing them", () => {
+    // Two thousand contacts, the last malformed: were they parsed, the answer would be 400.
+    const values = Array.from({ length: 1999 }, (_, i) => `<sip:bob@192.0.2.${i % 250};n=${i}>`);
+    const request = new SipRequest({
+      method: "REGISTER",
+      uri: "sip:example.com",
+      headers: [
+        ["From", "<sip:bob@example.com>;tag=456"],
+        ["To", "<sip:bob@example.com>"],
+        ["Call-ID", "reg-1@192.0.2.4"],
+        ["CSeq", "1 REGISTER"],
+        ["Contact", [...values, "<sip:bob@192.0.2.4"].join(", ")],
+      ],
+    });
+    assert.throws(() => request.contact, HeaderError);
+    const r = new Registrar();
+    assert.deepEqual(r.register(request, 0), {
+      status: 403,
+      reason: "Forbidden: too many contacts for sip:bob@example.com (at most 10)",
+      headers: [],
+    });
+    // Even when most of them would remove bindings (the limit counts the values carried).
+    const manyRemovals = register([contacts(11), "Expires: 0"]);
+    assert.equal(new Registrar().register(manyRemovals, 0).status, 403);
+  });
+
+  test("Registrar.register() escapes the address of record in the 403 reason and cuts a long one", () => {
+    const r = new Registrar({ maxContactsPerAor: 0 });
+    const crlf = r.register(register(["Contact: <sip:a@h>"], { to: "<sip:b%0D%0AX%20%25@Example.com>" }), 0);
+    assert.equal(crlf.reason, "Forbidden: too many contacts for sip:b%0D%0AX%20%25@example.com (at most 0)");
+    const long = r.register(register(["Contact: <sip:a@h>"], { to: `<sip:${"a".repeat(500)}@example.com>` }), 0);
+    assert.equal(long.reason, `Forbidden: too many contacts for sip:${"a".repeat(96)}... (at most 0)`);
   });
 });
 
