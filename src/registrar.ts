@@ -1,7 +1,7 @@
 /**
  * An in-memory registrar (RFC 3261 §10.3): bindings of contacts to addresses of record, with
- * expiry, queries, removal with `Contact: *`, Call-ID/CSeq ordering, and bounds on the table
- * and on the contacts of one address of record.
+ * expiry, queries, removal with `Contact: *`, Call-ID/CSeq ordering, and bounds on the table,
+ * on the contacts of one address of record and on the bindings of one source.
  *
  * The registrar decides the answer (status, reason and headers); the caller builds the
  * response around it with {@linkcode createResponse}. Time is passed in, in milliseconds.
@@ -26,6 +26,7 @@ import type { Params, SipUri, Uri } from "./uri.ts";
  * assert.equal(registrar.options.minExpires, 300);
  * assert.equal(registrar.options.maxExpires, 86400); // the default
  * assert.equal(registrar.options.maxContactsPerAor, 10); // the default
+ * assert.equal(registrar.options.maxBindingsPerSource, 10); // a tenth of maxBindings
  * ```
  */
 export interface RegistrarOptions {
@@ -37,7 +38,7 @@ export interface RegistrarOptions {
   defaultExpires?: number;
   /** Most bindings held over all addresses of record (default 10000); beyond it: 503. */
   maxBindings?: number;
-  /** Retry-After of that 503, seconds (default 5). */
+  /** Retry-After of the 503s (table full, source over its share), seconds (default 5). */
   retryAfter?: number;
   /**
    * Most bindings of one address of record (default 10). A REGISTER that would leave more gets
@@ -45,6 +46,12 @@ export interface RegistrarOptions {
    * they are parsed, even if some of them are removals or repeats.
    */
   maxContactsPerAor?: number;
+  /**
+   * Most bindings last written by REGISTERs of one source (see {@linkcode Registrar.register}),
+   * default a tenth of `maxBindings`, at least 1. A REGISTER that would take its source beyond it
+   * gets 503 with Retry-After and changes nothing.
+   */
+  maxBindingsPerSource?: number;
 }
 
 /**
@@ -86,6 +93,8 @@ export interface Binding {
   readonly cseq: number;
   /** Path header values stored with it (RFC 3327 §5.3). */
   readonly path: readonly string[];
+  /** The source key given with that REGISTER; absent if none was. */
+  readonly source?: string;
 }
 
 /**
@@ -167,6 +176,28 @@ interface _Change {
  * assert.deepEqual(result.headers, [["Contact", "<sip:bob@192.0.2.4>;expires=600"]]);
  * assert.equal(registrar.lookup("sip:bob@example.com", 1000)[0].uri, "sip:bob@192.0.2.4");
  * ```
+ *
+ * @example A share of the table per source
+ * ```ts
+ * import { parseMessage, Registrar, type SipRequest } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const registrar = new Registrar({ maxBindingsPerSource: 1, retryAfter: 30 });
+ * const register = (user: string) =>
+ *   parseMessage(
+ *     "REGISTER sip:example.com SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.4;branch=z9hG4bK1\r\n" +
+ *       `From: <sip:${user}@example.com>;tag=1\r\nTo: <sip:${user}@example.com>\r\nCall-ID: r1\r\n` +
+ *       `CSeq: 1 REGISTER\r\nContact: <sip:${user}@192.0.2.4>\r\n\r\n`,
+ *   ) as SipRequest;
+ * assert.equal(registrar.register(register("bob"), 0, "192.0.2.4").status, 200);
+ * assert.deepEqual(registrar.register(register("carol"), 0, "192.0.2.4"), {
+ *   status: 503,
+ *   reason: "Service Unavailable: too many bindings from this source",
+ *   headers: [["Retry-After", "30"]],
+ * });
+ * assert.equal(registrar.register(register("carol"), 0, "192.0.2.5").status, 200);
+ * assert.equal(registrar.bindingsOf("192.0.2.4"), 1);
+ * ```
  */
 export class Registrar {
   /** The options in effect. */
@@ -175,21 +206,25 @@ export class Registrar {
   _expiryProbe: ((aor: string) => void) | undefined = undefined;
   #table = new Map<string, Binding[]>();
   #count = 0;
+  #bySource = new Map<string, number>();
   #queue = new _ExpiryQueue();
 
   /**
    * Makes an empty registrar.
    *
-   * @param options Expiry bounds, and the most bindings of the table and of an address of record.
+   * @param options Expiry bounds, and the most bindings of the table, of an address of record and
+   *   of a source.
    */
   constructor(options: RegistrarOptions = {}) {
+    const maxBindings = options.maxBindings ?? 10000;
     this.options = Object.freeze({
       minExpires: options.minExpires ?? 60,
       maxExpires: options.maxExpires ?? 86400,
       defaultExpires: options.defaultExpires ?? 3600,
-      maxBindings: options.maxBindings ?? 10000,
+      maxBindings,
       retryAfter: options.retryAfter ?? 5,
       maxContactsPerAor: options.maxContactsPerAor ?? 10,
+      maxBindingsPerSource: options.maxBindingsPerSource ?? Math.max(1, Math.floor(maxBindings / 10)),
     });
   }
 
@@ -203,27 +238,43 @@ export class Registrar {
   }
 
   /**
+   * The number of bindings held whose last REGISTER came from a source, counted as
+   * {@linkcode Registrar.size} is.
+   *
+   * @param source A source key as given to {@linkcode Registrar.register}.
+   * @returns The number; 0 for a source not seen.
+   */
+  bindingsOf(source: string): number {
+    return this.#bySource.get(source) ?? 0;
+  }
+
+  /**
    * Processes a REGISTER (RFC 3261 §10.3 steps 5 to 8). All changes of one request are made
    * or none is (step 7). It is refused with 400 if malformed; 403 if the address of record would
    * hold more than `maxContactsPerAor` bindings, counting those it adds, refreshes and removes
    * (a request carrying more Contact values than that is refused before they are parsed); 423
    * for a too brief expiry; 500 if out of order (Call-ID and CSeq); and 503 with Retry-After if
-   * the table would hold more than `maxBindings`.
+   * its source would hold more than `maxBindingsPerSource` bindings, or the table more than
+   * `maxBindings`.
    *
    * @param request The REGISTER.
    * @param now The time, ms.
+   * @param source Who sent it, as a key of the caller's choosing (`192.0.2.9`, `2001:db8:1:2::/64`),
+   *   opaque to the registrar. The bindings the request writes count against that source's share
+   *   until they are refreshed by another, removed or expired; without a source they count
+   *   against none.
    * @returns The status and the headers of the response.
    */
-  register(request: SipRequest, now: number): RegisterResult {
+  register(request: SipRequest, now: number, source?: string): RegisterResult {
     try {
-      return this.#register(request, now);
+      return this.#register(request, now, source);
     } catch (e) {
       if (e instanceof HeaderError) return { status: 400, reason: e.message, headers: [] };
       throw e;
     }
   }
 
-  #register(request: SipRequest, now: number): RegisterResult {
+  #register(request: SipRequest, now: number, source: string | undefined): RegisterResult {
     // Step 5: the address of record, from To (RFC 4475 §3.3.7: other schemes get 400).
     const aor = addressOfRecord(request.to.parsedUri);
     if (aor === undefined) {
@@ -289,6 +340,7 @@ export class Registrar {
         cseq: seq,
         path,
       };
+      if (source !== undefined) (binding as { source?: string }).source = source;
       // A contact repeated in one request: the last one wins.
       const again = index >= 0 ? index : next.findIndex((b) => _sameUri(b.parsedUri, contact.parsedUri));
       if (again >= 0) next[again] = binding;
@@ -297,6 +349,14 @@ export class Registrar {
     // Step 8 lists every binding in the 200: the bound keeps that list, and the comparisons of
     // step 7, small.
     if (next.length > this.options.maxContactsPerAor) return this.#tooManyContacts(aor);
+    if (source !== undefined) {
+      let added = 0;
+      for (const b of current) if (b.source === source) added--;
+      for (const b of next) if (b.source === source) added++;
+      if (added > 0 && this.bindingsOf(source) + added > this.options.maxBindingsPerSource) {
+        return this.#unavailable("Service Unavailable: too many bindings from this source");
+      }
+    }
     if (this.#count - current.length + next.length > this.options.maxBindings) {
       return this.#unavailable("Service Unavailable: registrar table full");
     }
@@ -355,6 +415,7 @@ export class Registrar {
   clear(): void {
     this.#table.clear();
     this.#count = 0;
+    this.#bySource.clear();
     this.#queue.clear();
   }
 
@@ -368,10 +429,21 @@ export class Registrar {
     if (live.length !== list.length) this.#set(aor, live);
   }
 
+  // Every change of the table goes through here, so the counts stay exact.
   #set(aor: string, list: Binding[]): void {
-    this.#count += list.length - (this.#table.get(aor)?.length ?? 0);
+    const old = this.#table.get(aor);
+    if (old !== undefined) { for (const b of old) if (b.source !== undefined) this.#tally(b.source, -1); }
+    for (const b of list) if (b.source !== undefined) this.#tally(b.source, 1);
+    this.#count += list.length - (old?.length ?? 0);
     if (list.length === 0) this.#table.delete(aor);
     else this.#table.set(aor, list);
+  }
+
+  #tally(source: string, delta: number): void {
+    const n = (this.#bySource.get(source) ?? 0) + delta;
+    // A source with no binding left is forgotten, so the map holds no more sources than bindings.
+    if (n === 0) this.#bySource.delete(source);
+    else this.#bySource.set(source, n);
   }
 
   #rebuildQueue(): void {

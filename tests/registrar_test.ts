@@ -212,8 +212,12 @@ describe("Registrar contacts per address of record", () => {
   const contacts = (n: number, from = 0) =>
     "Contact: " + Array.from({ length: n }, (_, i) => `<sip:bob@192.0.2.${from + i}>`).join(", ");
 
-  test("Registrar defaults maxContactsPerAor to 10", () => {
+  test("Registrar defaults maxContactsPerAor to 10 and maxBindingsPerSource to a tenth of maxBindings", () => {
     assert.equal(new Registrar().options.maxContactsPerAor, 10);
+    assert.equal(new Registrar().options.maxBindingsPerSource, 1000);
+    assert.equal(new Registrar({ maxBindings: 25 }).options.maxBindingsPerSource, 2);
+    assert.equal(new Registrar({ maxBindings: 5 }).options.maxBindingsPerSource, 1);
+    assert.equal(new Registrar({ maxBindingsPerSource: 7 }).options.maxBindingsPerSource, 7);
   });
 
   test("Registrar.register() answers 403 to a REGISTER that would leave more than maxContactsPerAor bindings", () => {
@@ -360,5 +364,86 @@ describe("Registrar expiry queue", () => {
     assert.ok(checked.length <= 18, `${checked.length} stale entries`);
     assert.equal(r.purge(3_600_000 + 1_000_000), 1);
     assert.equal(r.size, 0);
+  });
+});
+
+describe("Registrar per-source share", () => {
+  const bind = (r: Registrar, user: string, source?: string, contact = `<sip:${user}@h>`, cseq = 1) =>
+    r.register(register([`Contact: ${contact}`], { to: `<sip:${user}@example.com>`, cseq }), 0, source);
+
+  test("Registrar.register() answers 503 to a source over maxBindingsPerSource and serves the others", () => {
+    const r = new Registrar({ maxBindingsPerSource: 2, retryAfter: 7 });
+    assert.equal(bind(r, "a", "192.0.2.9").status, 200);
+    assert.equal(bind(r, "b", "192.0.2.9").status, 200);
+    assert.deepEqual(bind(r, "c", "192.0.2.9"), {
+      status: 503,
+      reason: "Service Unavailable: too many bindings from this source",
+      headers: [["Retry-After", "7"]],
+    });
+    assert.deepEqual(r.lookup("sip:c@example.com", 0), []);
+    assert.equal(bind(r, "c", "2001:db8:1:2::/64").status, 200);
+    // Without a source nothing is counted.
+    assert.equal(bind(r, "d").status, 200);
+    assert.equal(bind(r, "e").status, 200);
+    assert.equal(r.bindingsOf("192.0.2.9"), 2);
+    assert.equal(r.bindingsOf("2001:db8:1:2::/64"), 1);
+    assert.equal(r.size, 5);
+    // A source at its share may still refresh, query and remove its bindings.
+    assert.equal(bind(r, "a", "192.0.2.9", "<sip:a@h>;expires=100", 2).status, 200);
+    assert.equal(r.register(register([], { to: "<sip:a@example.com>", cseq: 3 }), 0, "192.0.2.9").status, 200);
+    assert.equal(bind(r, "a", "192.0.2.9", "<sip:a@h>;expires=0", 4).status, 200);
+    assert.equal(bind(r, "c", "192.0.2.9", "<sip:c@h>", 2).status, 200);
+    assert.deepEqual([r.bindingsOf("192.0.2.9"), r.bindingsOf("2001:db8:1:2::/64")], [2, 0]);
+  });
+
+  test("Registrar.register() counts one REGISTER's contacts against its source's share all or none", () => {
+    const r = new Registrar({ maxBindingsPerSource: 3 });
+    assert.equal(bind(r, "a", "s", "<sip:a@h>, <sip:b@h>").status, 200);
+    assert.equal(bind(r, "b", "s", "<sip:a@h>, <sip:b@h>").status, 503);
+    assert.equal(r.bindingsOf("s"), 2);
+    assert.deepEqual(r.lookup("sip:b@example.com", 0), []);
+  });
+
+  test("Registrar.bindingsOf() stays exact across refresh, removal, Contact: *, expiry and clear()", () => {
+    const r = new Registrar();
+    bind(r, "bob", "s1", "<sip:a@h>;expires=60, <sip:b@h>;expires=120, <sip:c@h>");
+    assert.equal(r.bindingsOf("s1"), 3);
+    assert.equal(r.lookup("sip:bob@example.com", 0)[0].source, "s1");
+    // A refresh from another source moves the binding to it; one without a source uncounts it.
+    bind(r, "bob", "s2", "<sip:c@h>", 2);
+    bind(r, "bob", undefined, "<sip:b@h>;expires=120", 3);
+    assert.deepEqual([r.bindingsOf("s1"), r.bindingsOf("s2")], [1, 1]);
+    assert.equal(r.lookup("sip:bob@example.com", 0)[1].source, undefined);
+    // A refresh from the same source counts once.
+    bind(r, "bob", "s2", "<sip:c@h>;expires=600", 4);
+    assert.equal(r.bindingsOf("s2"), 1);
+    // Expiry.
+    assert.equal(r.purge(60_000), 1);
+    assert.deepEqual([r.bindingsOf("s1"), r.bindingsOf("s2"), r.size], [0, 1, 2]);
+    // Removal.
+    bind(r, "bob", "s1", "<sip:c@h>;expires=0", 5);
+    assert.deepEqual([r.bindingsOf("s1"), r.bindingsOf("s2"), r.size], [0, 0, 1]);
+    // Contact: * from any source removes the bindings of every source.
+    bind(r, "bob", "s1", "<sip:d@h>", 6);
+    bind(r, "carol", "s2");
+    bind(r, "bob", "s2", "<sip:e@h>", 7);
+    r.register(register(["Contact: *", "Expires: 0"], { cseq: 8 }), 0, "s3");
+    assert.deepEqual([r.bindingsOf("s1"), r.bindingsOf("s2"), r.bindingsOf("s3"), r.size], [0, 1, 0, 1]);
+    r.clear();
+    assert.deepEqual([r.bindingsOf("s2"), r.size], [0, 0]);
+    // After clear() the share is whole again.
+    const small = new Registrar({ maxBindingsPerSource: 1 });
+    bind(small, "a", "s");
+    small.clear();
+    assert.equal(bind(small, "a", "s").status, 200);
+  });
+
+  test("Registrar.register() checks maxContactsPerAor before the source's share and the table", () => {
+    const r = new Registrar({ maxBindings: 2, maxBindingsPerSource: 1, maxContactsPerAor: 1 });
+    bind(r, "a", "s");
+    assert.equal(bind(r, "b", "s", "<sip:a@h>, <sip:b@h>").status, 403);
+    assert.equal(bind(r, "b", "s").reason, "Service Unavailable: too many bindings from this source");
+    bind(r, "b", "t");
+    assert.equal(bind(r, "c", "u").reason, "Service Unavailable: registrar table full");
   });
 });
