@@ -257,7 +257,7 @@ export class Registrar {
    * its source would hold more than `maxBindingsPerSource` bindings, or the table more than
    * `maxBindings`.
    *
-   * @param request The REGISTER.
+   * @param request The REGISTER. The bindings keep copies of what they need, not the request.
    * @param now The time, ms.
    * @param source Who sent it, as a key of the caller's choosing (`192.0.2.9`, `2001:db8:1:2::/64`),
    *   opaque to the registrar. The bindings the request writes count against that source's share
@@ -333,7 +333,7 @@ export class Registrar {
       const binding: Binding = {
         aor,
         uri: contact.uri,
-        parsedUri: contact.parsedUri,
+        parsedUri: _copyUri(contact.parsedUri),
         params,
         expiresAt: now + expires * 1000,
         callId,
@@ -550,6 +550,14 @@ class _ExpiryQueue {
     times[i] = time;
     aors[i] = aor;
   }
+}
+
+/** A copy of a parsed URI, so that a binding shares no object with the request it came from. */
+function _copyUri(uri: Uri): Uri {
+  const copy: Record<string, unknown> = { ...uri };
+  if ("params" in uri) copy.params = { ...uri.params };
+  if ("headers" in uri) copy.headers = { ...uri.headers };
+  return copy as unknown as Uri;
 }
 
 // RFC 3261 §25.1: a Reason-Phrase holds reserved, unreserved and escaped characters, UTF-8 and

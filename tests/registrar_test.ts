@@ -2,9 +2,9 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { addressOfRecord, Registrar } from "../src/registrar.ts";
 import { parseMessage } from "../src/parse.ts";
-import { parseUri } from "../src/uri.ts";
+import { parseUri, type SipUri } from "../src/uri.ts";
 import { SipRequest } from "../src/message.ts";
-import { HeaderError } from "../src/header_values.ts";
+import { type Contact, HeaderError } from "../src/header_values.ts";
 import { sip, torture } from "./_data.ts";
 
 function register(extra: string[], options: { callId?: string; cseq?: number; to?: string } = {}): SipRequest {
@@ -445,5 +445,21 @@ describe("Registrar per-source share", () => {
     assert.equal(bind(r, "b", "s").reason, "Service Unavailable: too many bindings from this source");
     bind(r, "b", "t");
     assert.equal(bind(r, "c", "u").reason, "Service Unavailable: registrar table full");
+  });
+});
+
+describe("Registrar bindings", () => {
+  test("Registrar bindings share no object with the REGISTER they came from", () => {
+    const r = new Registrar();
+    const request = register(["Contact: <sip:a@h;transport=tcp?Subject=x>;q=0.5"]);
+    r.register(request, 0);
+    const contact = (request.contact as Contact[])[0];
+    const binding = r.lookup("sip:bob@example.com", 0)[0];
+    assert.deepEqual(binding.parsedUri, contact.parsedUri);
+    assert.notEqual(binding.parsedUri, contact.parsedUri);
+    assert.notEqual((binding.parsedUri as SipUri).params, (contact.parsedUri as SipUri).params);
+    assert.notEqual((binding.parsedUri as SipUri).headers, (contact.parsedUri as SipUri).headers);
+    assert.notEqual(binding.params, contact.params);
+    for (const value of Object.values(binding)) assert.ok(!(value instanceof SipRequest) && value !== request.headers);
   });
 });
