@@ -1,6 +1,7 @@
 /**
  * An in-memory registrar (RFC 3261 §10.3): bindings of contacts to addresses of record, with
- * expiry, queries, removal with `Contact: *`, Call-ID/CSeq ordering, and a bounded table.
+ * expiry, queries, removal with `Contact: *`, Call-ID/CSeq ordering, and bounds on the table,
+ * on the contacts of one address of record and on the bindings of one source.
  *
  * The registrar decides the answer (status, reason and headers); the caller builds the
  * response around it with {@linkcode createResponse}. Time is passed in, in milliseconds.
@@ -24,6 +25,8 @@ import type { Params, SipUri, Uri } from "./uri.ts";
  * const registrar = new Registrar(options);
  * assert.equal(registrar.options.minExpires, 300);
  * assert.equal(registrar.options.maxExpires, 86400); // the default
+ * assert.equal(registrar.options.maxContactsPerAor, 10); // the default
+ * assert.equal(registrar.options.maxBindingsPerSource, 10); // a tenth of maxBindings
  * ```
  */
 export interface RegistrarOptions {
@@ -35,8 +38,20 @@ export interface RegistrarOptions {
   defaultExpires?: number;
   /** Most bindings held over all addresses of record (default 10000); beyond it: 503. */
   maxBindings?: number;
-  /** Retry-After of that 503, seconds (default 5). */
+  /** Retry-After of the 503s (table full, source over its share), seconds (default 5). */
   retryAfter?: number;
+  /**
+   * Most bindings of one address of record (default 10). A REGISTER that would leave more gets
+   * 403 and changes nothing; one that carries more Contact values than this is refused so before
+   * they are parsed, even if some of them are removals or repeats.
+   */
+  maxContactsPerAor?: number;
+  /**
+   * Most bindings last written by REGISTERs of one source (see {@linkcode Registrar.register}),
+   * default a tenth of `maxBindings`, at least 1. A REGISTER that would take its source beyond it
+   * gets 503 with Retry-After and changes nothing.
+   */
+  maxBindingsPerSource?: number;
 }
 
 /**
@@ -78,6 +93,8 @@ export interface Binding {
   readonly cseq: number;
   /** Path header values stored with it (RFC 3327 §5.3). */
   readonly path: readonly string[];
+  /** The source key given with that REGISTER; absent if none was. */
+  readonly source?: string;
 }
 
 /**
@@ -99,7 +116,7 @@ export interface Binding {
  * ```
  */
 export interface RegisterResult {
-  /** 200, 400, 423, 500 or 503. */
+  /** 200, 400, 403, 423, 500 or 503. */
   status: number;
   /** A reason phrase when the standard one would not say enough. */
   reason?: string;
@@ -139,6 +156,10 @@ interface _Change {
 /**
  * An in-memory registrar (RFC 3261 §10.3).
  *
+ * Expiry times wait in a queue ordered by time, so removing expired bindings costs what has
+ * expired, not the size of the table; every method given a time first removes the bindings
+ * expired by then.
+ *
  * @example Registering and querying
  * ```ts
  * import { parseMessage, Registrar, type SipRequest } from "@sipecho/sipecho";
@@ -155,51 +176,105 @@ interface _Change {
  * assert.deepEqual(result.headers, [["Contact", "<sip:bob@192.0.2.4>;expires=600"]]);
  * assert.equal(registrar.lookup("sip:bob@example.com", 1000)[0].uri, "sip:bob@192.0.2.4");
  * ```
+ *
+ * @example A share of the table per source
+ * ```ts
+ * import { parseMessage, Registrar, type SipRequest } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const registrar = new Registrar({ maxBindingsPerSource: 1, retryAfter: 30 });
+ * const register = (user: string) =>
+ *   parseMessage(
+ *     "REGISTER sip:example.com SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.4;branch=z9hG4bK1\r\n" +
+ *       `From: <sip:${user}@example.com>;tag=1\r\nTo: <sip:${user}@example.com>\r\nCall-ID: r1\r\n` +
+ *       `CSeq: 1 REGISTER\r\nContact: <sip:${user}@192.0.2.4>\r\n\r\n`,
+ *   ) as SipRequest;
+ * assert.equal(registrar.register(register("bob"), 0, "192.0.2.4").status, 200);
+ * assert.deepEqual(registrar.register(register("carol"), 0, "192.0.2.4"), {
+ *   status: 503,
+ *   reason: "Service Unavailable: too many bindings from this source",
+ *   headers: [["Retry-After", "30"]],
+ * });
+ * assert.equal(registrar.register(register("carol"), 0, "192.0.2.5").status, 200);
+ * assert.equal(registrar.bindingsOf("192.0.2.4"), 1);
+ * ```
  */
 export class Registrar {
   /** The options in effect. */
   readonly options: Readonly<Required<RegistrarOptions>>;
+  /** @internal For tests: called with each address of record whose bindings are checked for expiry. */
+  _expiryProbe: ((aor: string) => void) | undefined = undefined;
   #table = new Map<string, Binding[]>();
   #count = 0;
+  #bySource = new Map<string, number>();
+  #queue = new _ExpiryQueue();
 
   /**
    * Makes an empty registrar.
    *
-   * @param options Expiry bounds and table size.
+   * @param options Expiry bounds, and the most bindings of the table, of an address of record and
+   *   of a source.
    */
   constructor(options: RegistrarOptions = {}) {
+    const maxBindings = options.maxBindings ?? 10000;
     this.options = Object.freeze({
       minExpires: options.minExpires ?? 60,
       maxExpires: options.maxExpires ?? 86400,
       defaultExpires: options.defaultExpires ?? 3600,
-      maxBindings: options.maxBindings ?? 10000,
+      maxBindings,
       retryAfter: options.retryAfter ?? 5,
+      maxContactsPerAor: options.maxContactsPerAor ?? 10,
+      maxBindingsPerSource: options.maxBindingsPerSource ?? Math.max(1, Math.floor(maxBindings / 10)),
     });
   }
 
-  /** The number of bindings held (expired ones included until they are purged). */
+  /**
+   * The number of bindings held. Each method given a time first removes the bindings expired by
+   * then, so this is the number current at the latest time given (on a clock that does not go
+   * back): a binding is counted until a call with a time at or after its expiry.
+   */
   get size(): number {
     return this.#count;
   }
 
   /**
-   * Processes a REGISTER (RFC 3261 §10.3 steps 5 to 8). All changes of one request are made
-   * or none is (step 7).
+   * The number of bindings held whose last REGISTER came from a source, counted as
+   * {@linkcode Registrar.size} is.
    *
-   * @param request The REGISTER.
+   * @param source A source key as given to {@linkcode Registrar.register}.
+   * @returns The number; 0 for a source not seen.
+   */
+  bindingsOf(source: string): number {
+    return this.#bySource.get(source) ?? 0;
+  }
+
+  /**
+   * Processes a REGISTER (RFC 3261 §10.3 steps 5 to 8). All changes of one request are made
+   * or none is (step 7). It is refused with 400 if malformed; 403 if the address of record would
+   * hold more than `maxContactsPerAor` bindings, counting those it adds, refreshes and removes
+   * (a request carrying more Contact values than that is refused before they are parsed); 423
+   * for a too brief expiry; 500 if out of order (Call-ID and CSeq); and 503 with Retry-After if
+   * its source would hold more than `maxBindingsPerSource` bindings, or the table more than
+   * `maxBindings`.
+   *
+   * @param request The REGISTER. The bindings keep copies of what they need, not the request.
    * @param now The time, ms.
+   * @param source Who sent it, as a key of the caller's choosing (`192.0.2.9`, `2001:db8:1:2::/64`),
+   *   opaque to the registrar. The bindings the request writes count against that source's share
+   *   until they are refreshed by another, removed or expired; without a source they count
+   *   against none.
    * @returns The status and the headers of the response.
    */
-  register(request: SipRequest, now: number): RegisterResult {
+  register(request: SipRequest, now: number, source?: string): RegisterResult {
     try {
-      return this.#register(request, now);
+      return this.#register(request, now, source);
     } catch (e) {
       if (e instanceof HeaderError) return { status: 400, reason: e.message, headers: [] };
       throw e;
     }
   }
 
-  #register(request: SipRequest, now: number): RegisterResult {
+  #register(request: SipRequest, now: number, source: string | undefined): RegisterResult {
     // Step 5: the address of record, from To (RFC 4475 §3.3.7: other schemes get 400).
     const aor = addressOfRecord(request.to.parsedUri);
     if (aor === undefined) {
@@ -211,9 +286,14 @@ export class Registrar {
     if (raw.length > 1 && raw.includes("*")) {
       return { status: 400, reason: "Bad Request: Contact: * must be the only Contact", headers: [] };
     }
+    // More contacts than an address of record may hold are refused before they are parsed: each
+    // would be parsed and compared with every binding (step 7) only to be refused. A UA that
+    // means to replace many bindings can remove them with Contact: * first.
+    if (raw.length > this.options.maxContactsPerAor) return this.#tooManyContacts(aor);
+    this.purge(now);
     const contacts = request.contact;
     const headerExpires = request.expires;
-    const current = this.#current(aor, now);
+    const current = this.#table.get(aor) ?? [];
     // Step 6: Contact: * with Expires: 0, alone, removes every binding.
     if (contacts === "*") {
       if (headerExpires !== 0) {
@@ -253,29 +333,38 @@ export class Registrar {
       const binding: Binding = {
         aor,
         uri: contact.uri,
-        parsedUri: contact.parsedUri,
+        parsedUri: _copyUri(contact.parsedUri),
         params,
         expiresAt: now + expires * 1000,
         callId,
         cseq: seq,
         path,
       };
+      if (source !== undefined) (binding as { source?: string }).source = source;
       // A contact repeated in one request: the last one wins.
       const again = index >= 0 ? index : next.findIndex((b) => _sameUri(b.parsedUri, contact.parsedUri));
       if (again >= 0) next[again] = binding;
       else next.push(binding);
     }
-    if (this.#count - current.length + next.length > this.options.maxBindings) {
-      this.purge(now);
-      if (this.#count - current.length + next.length > this.options.maxBindings) {
-        return {
-          status: 503,
-          reason: "Service Unavailable: registrar table full",
-          headers: [["Retry-After", String(this.options.retryAfter)]],
-        };
+    // Step 8 lists every binding in the 200: the bound keeps that list, and the comparisons of
+    // step 7, small.
+    if (next.length > this.options.maxContactsPerAor) return this.#tooManyContacts(aor);
+    if (source !== undefined) {
+      let added = 0;
+      for (const b of current) if (b.source === source) added--;
+      for (const b of next) if (b.source === source) added++;
+      if (added > 0 && this.bindingsOf(source) + added > this.options.maxBindingsPerSource) {
+        return this.#unavailable("Service Unavailable: too many bindings from this source");
       }
     }
+    if (this.#count - current.length + next.length > this.options.maxBindings) {
+      return this.#unavailable("Service Unavailable: registrar table full");
+    }
     this.#set(aor, next);
+    for (const b of next) if (!current.includes(b)) this.#queue.push(b.expiresAt, aor);
+    // The entries of refreshed and removed bindings stay in the queue until they come due; once
+    // they outnumber the bindings, the queue is rebuilt, a cost spread over the pushes that grew it.
+    if (this.#queue.length > 2 * this.#count + 16) this.#rebuildQueue();
     const result = this.#ok(aor, now);
     for (const p of path) result.headers.push(["Path", p]);
     return result;
@@ -285,36 +374,40 @@ export class Registrar {
    * The current bindings of an address of record.
    *
    * @param aor A sip or sips URI; it is made canonical first (see {@linkcode addressOfRecord}).
-   * @param now The time, ms: expired bindings are left out.
+   * @param now The time, ms: bindings expired by then are removed first.
    * @returns The bindings, oldest first.
    */
   lookup(aor: string | Uri, now: number): Binding[] {
     const key = typeof aor === "string" ? aor : addressOfRecord(aor);
     if (key === undefined) return [];
-    return this.#current(key, now);
+    this.purge(now);
+    return this.#table.get(key)?.slice() ?? [];
   }
 
   /**
    * Every current binding.
    *
-   * @param now The time, ms.
+   * @param now The time, ms: bindings expired by then are removed first.
    * @returns The bindings, by address of record.
    */
   all(now: number): Binding[] {
+    this.purge(now);
     const out: Binding[] = [];
-    for (const aor of this.#table.keys()) out.push(...this.#current(aor, now));
+    for (const list of this.#table.values()) out.push(...list);
     return out;
   }
 
   /**
-   * Removes expired bindings.
+   * Removes expired bindings. It costs what has expired (and the queue entries of bindings
+   * refreshed or removed since), not the size of the table.
    *
    * @param now The time, ms.
    * @returns How many were removed.
    */
   purge(now: number): number {
     const before = this.#count;
-    for (const aor of [...this.#table.keys()]) this.#current(aor, now);
+    const queue = this.#queue;
+    while (queue.earliest() <= now) this.#expire(queue.pop(), now);
     return before - this.#count;
   }
 
@@ -322,31 +415,160 @@ export class Registrar {
   clear(): void {
     this.#table.clear();
     this.#count = 0;
+    this.#bySource.clear();
+    this.#queue.clear();
   }
 
-  #current(aor: string, now: number): Binding[] {
+  // An entry of the queue came due: the bindings of its address of record that have expired go.
+  // The entry may be stale (its binding refreshed or removed since), and then nothing has.
+  #expire(aor: string, now: number): void {
     const list = this.#table.get(aor);
-    if (list === undefined) return [];
+    if (list === undefined) return;
+    this._expiryProbe?.(aor);
     const live = list.filter((b) => b.expiresAt > now);
     if (live.length !== list.length) this.#set(aor, live);
-    return live;
   }
 
+  // Every change of the table goes through here, so the counts stay exact.
   #set(aor: string, list: Binding[]): void {
-    this.#count += list.length - (this.#table.get(aor)?.length ?? 0);
+    const old = this.#table.get(aor);
+    if (old !== undefined) { for (const b of old) if (b.source !== undefined) this.#tally(b.source, -1); }
+    for (const b of list) if (b.source !== undefined) this.#tally(b.source, 1);
+    this.#count += list.length - (old?.length ?? 0);
     if (list.length === 0) this.#table.delete(aor);
     else this.#table.set(aor, list);
+  }
+
+  #tally(source: string, delta: number): void {
+    const n = (this.#bySource.get(source) ?? 0) + delta;
+    // A source with no binding left is forgotten, so the map holds no more sources than bindings.
+    if (n === 0) this.#bySource.delete(source);
+    else this.#bySource.set(source, n);
+  }
+
+  #rebuildQueue(): void {
+    const times: number[] = [];
+    const aors: string[] = [];
+    for (const [aor, list] of this.#table) {
+      for (const b of list) {
+        times.push(b.expiresAt);
+        aors.push(aor);
+      }
+    }
+    this.#queue.rebuild(times, aors);
   }
 
   // Step 8: 200 with every current binding and its remaining expiry.
   #ok(aor: string, now: number): RegisterResult {
     const headers: [string, string][] = [];
-    for (const b of this.#current(aor, now)) {
+    for (const b of this.#table.get(aor) ?? []) {
       const expires = Math.max(0, Math.ceil((b.expiresAt - now) / 1000));
       headers.push(["Contact", `<${b.uri}>${_formatParams(b.params)};expires=${expires}`]);
     }
     return { status: 200, headers };
   }
+
+  #tooManyContacts(aor: string): RegisterResult {
+    const reason = `Forbidden: too many contacts for ${_forReason(aor)} (at most ${this.options.maxContactsPerAor})`;
+    return { status: 403, reason, headers: [] };
+  }
+
+  #unavailable(reason: string): RegisterResult {
+    return { status: 503, reason, headers: [["Retry-After", String(this.options.retryAfter)]] };
+  }
+}
+
+/**
+ * The expiry queue of a {@linkcode Registrar}: a binary min-heap of (time, address of record),
+ * one entry per binding written. Entries are not taken out when their binding is refreshed or
+ * removed; the registrar finds nothing to remove when such an entry comes due.
+ */
+class _ExpiryQueue {
+  #times: number[] = [];
+  #aors: string[] = [];
+
+  get length(): number {
+    return this.#times.length;
+  }
+
+  /** The earliest time in the queue; Infinity if it is empty. */
+  earliest(): number {
+    return this.#times.length === 0 ? Infinity : this.#times[0];
+  }
+
+  push(time: number, aor: string): void {
+    const times = this.#times;
+    const aors = this.#aors;
+    let i = times.length;
+    times.push(time);
+    aors.push(aor);
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (times[parent] <= time) break;
+      times[i] = times[parent];
+      aors[i] = aors[parent];
+      i = parent;
+    }
+    times[i] = time;
+    aors[i] = aor;
+  }
+
+  /** Takes out the earliest entry (the queue must not be empty) and returns its address of record. */
+  pop(): string {
+    const first = this.#aors[0];
+    const time = this.#times.pop()!;
+    const aor = this.#aors.pop()!;
+    if (this.#times.length > 0) this.#siftDown(0, time, aor);
+    return first;
+  }
+
+  /** Replaces the entries, in any order, and restores the heap order (bottom-up, linear time). */
+  rebuild(times: number[], aors: string[]): void {
+    this.#times = times;
+    this.#aors = aors;
+    for (let i = (times.length >> 1) - 1; i >= 0; i--) this.#siftDown(i, times[i], aors[i]);
+  }
+
+  clear(): void {
+    this.#times = [];
+    this.#aors = [];
+  }
+
+  #siftDown(i: number, time: number, aor: string): void {
+    const times = this.#times;
+    const aors = this.#aors;
+    const n = times.length;
+    for (;;) {
+      let child = 2 * i + 1;
+      if (child >= n) break;
+      if (child + 1 < n && times[child + 1] < times[child]) child++;
+      if (times[child] >= time) break;
+      times[i] = times[child];
+      aors[i] = aors[child];
+      i = child;
+    }
+    times[i] = time;
+    aors[i] = aor;
+  }
+}
+
+/** A copy of a parsed URI, so that a binding shares no object with the request it came from. */
+function _copyUri(uri: Uri): Uri {
+  const copy: Record<string, unknown> = { ...uri };
+  if ("params" in uri) copy.params = { ...uri.params };
+  if ("headers" in uri) copy.headers = { ...uri.headers };
+  return copy as unknown as Uri;
+}
+
+// RFC 3261 §25.1: a Reason-Phrase holds reserved, unreserved and escaped characters, UTF-8 and
+// blanks. The user part of an address of record is unescaped (§10.3 step 5) and may hold CR, LF
+// or anything else, so the other ASCII characters are escaped again, and a long one is cut.
+const _NOT_IN_REASON = /[^A-Za-z0-9\-_.!~*'();/?:@&=+$,\u0080-\uffff]/g;
+
+function _forReason(aor: string): string {
+  const cut = aor.length > 100 ? aor.slice(0, 100) : aor;
+  const text = cut.replace(_NOT_IN_REASON, (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0"));
+  return cut === aor ? text : text + "...";
 }
 
 function _outOfOrder(): RegisterResult {

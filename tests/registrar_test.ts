@@ -2,8 +2,9 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { addressOfRecord, Registrar } from "../src/registrar.ts";
 import { parseMessage } from "../src/parse.ts";
-import { parseUri } from "../src/uri.ts";
-import type { SipRequest } from "../src/message.ts";
+import { parseUri, type SipUri } from "../src/uri.ts";
+import { SipRequest } from "../src/message.ts";
+import { type Contact, HeaderError } from "../src/header_values.ts";
 import { sip, torture } from "./_data.ts";
 
 function register(extra: string[], options: { callId?: string; cseq?: number; to?: string } = {}): SipRequest {
@@ -204,5 +205,261 @@ describe("Registrar", () => {
       assert.equal(result.status, 200, name);
       assert.deepEqual(result.headers.map(([, v]) => v), contacts, name);
     }
+  });
+});
+
+describe("Registrar contacts per address of record", () => {
+  const contacts = (n: number, from = 0) =>
+    "Contact: " + Array.from({ length: n }, (_, i) => `<sip:bob@192.0.2.${from + i}>`).join(", ");
+
+  test("Registrar defaults maxContactsPerAor to 10 and maxBindingsPerSource to a tenth of maxBindings", () => {
+    assert.equal(new Registrar().options.maxContactsPerAor, 10);
+    assert.equal(new Registrar().options.maxBindingsPerSource, 1000);
+    assert.equal(new Registrar({ maxBindings: 25 }).options.maxBindingsPerSource, 2);
+    assert.equal(new Registrar({ maxBindings: 5 }).options.maxBindingsPerSource, 1);
+    assert.equal(new Registrar({ maxBindingsPerSource: 7 }).options.maxBindingsPerSource, 7);
+  });
+
+  test("Registrar.register() answers 403 to a REGISTER that would leave more than maxContactsPerAor bindings", () => {
+    const r = new Registrar({ maxContactsPerAor: 3 });
+    assert.equal(r.register(register([contacts(2)]), 0).status, 200);
+    const refused = r.register(register([contacts(2, 10)], { cseq: 2 }), 0);
+    assert.deepEqual(refused, {
+      status: 403,
+      reason: "Forbidden: too many contacts for sip:bob@example.com (at most 3)",
+      headers: [],
+    });
+    // Nothing changed, not even the contact that would have fitted.
+    assert.deepEqual(r.lookup("sip:bob@example.com", 0).map((b) => b.uri), ["sip:bob@192.0.2.0", "sip:bob@192.0.2.1"]);
+    assert.equal(r.size, 2);
+    // Other addresses of record have their own bound.
+    assert.equal(r.register(register([contacts(3)], { to: "<sip:carol@example.com>" }), 0).status, 200);
+  });
+
+  test("Registrar.register() counts added, refreshed and removed bindings against maxContactsPerAor", () => {
+    const r = new Registrar({ maxContactsPerAor: 3 });
+    r.register(register([contacts(3)]), 0);
+    // Refreshing two, one of them twice, leaves three.
+    const refreshed = r.register(
+      register(["Contact: <sip:bob@192.0.2.1>, <sip:bob@192.0.2.2>, <sip:bob@192.0.2.1>;expires=100"], { cseq: 2 }),
+      0,
+    );
+    assert.equal(refreshed.status, 200);
+    assert.equal(refreshed.headers.length, 3);
+    // One removed and one added leaves three.
+    const swapped = r.register(
+      register(["Contact: <sip:bob@192.0.2.0>;expires=0, <sip:bob@192.0.2.9>"], { cseq: 3 }),
+      0,
+    );
+    assert.equal(swapped.status, 200);
+    assert.deepEqual(swapped.headers.map(([, v]) => v), [
+      "<sip:bob@192.0.2.1>;expires=100",
+      "<sip:bob@192.0.2.2>;expires=3600",
+      "<sip:bob@192.0.2.9>;expires=3600",
+    ]);
+    // One more without a removal is refused; bindings that expired first do not count.
+    assert.equal(r.register(register(["Contact: <sip:bob@192.0.2.8>"], { cseq: 4 }), 0).status, 403);
+    assert.equal(r.register(register(["Contact: <sip:bob@192.0.2.8>"], { cseq: 5 }), 100_000).status, 200);
+  });
+
+  test("Registrar.register() refuses more Contact values than maxContactsPerAor before parsing them", () => {
+    // Two thousand contacts, the last malformed: were they parsed, the answer would be 400.
+    const values = Array.from({ length: 1999 }, (_, i) => `<sip:bob@192.0.2.${i % 250};n=${i}>`);
+    const request = new SipRequest({
+      method: "REGISTER",
+      uri: "sip:example.com",
+      headers: [
+        ["From", "<sip:bob@example.com>;tag=456"],
+        ["To", "<sip:bob@example.com>"],
+        ["Call-ID", "reg-1@192.0.2.4"],
+        ["CSeq", "1 REGISTER"],
+        ["Contact", [...values, "<sip:bob@192.0.2.4"].join(", ")],
+      ],
+    });
+    assert.throws(() => request.contact, HeaderError);
+    const r = new Registrar();
+    assert.deepEqual(r.register(request, 0), {
+      status: 403,
+      reason: "Forbidden: too many contacts for sip:bob@example.com (at most 10)",
+      headers: [],
+    });
+    // Even when most of them would remove bindings (the limit counts the values carried).
+    const manyRemovals = register([contacts(11), "Expires: 0"]);
+    assert.equal(new Registrar().register(manyRemovals, 0).status, 403);
+  });
+
+  test("Registrar.register() escapes the address of record in the 403 reason and cuts a long one", () => {
+    const r = new Registrar({ maxContactsPerAor: 0 });
+    const crlf = r.register(register(["Contact: <sip:a@h>"], { to: "<sip:b%0D%0AX%20%25@Example.com>" }), 0);
+    assert.equal(crlf.reason, "Forbidden: too many contacts for sip:b%0D%0AX%20%25@example.com (at most 0)");
+    const long = r.register(register(["Contact: <sip:a@h>"], { to: `<sip:${"a".repeat(500)}@example.com>` }), 0);
+    assert.equal(long.reason, `Forbidden: too many contacts for sip:${"a".repeat(96)}... (at most 0)`);
+  });
+});
+
+describe("Registrar expiry queue", () => {
+  test("Registrar.register() on a full table checks only the addresses of record whose bindings expired", () => {
+    const r = new Registrar({ maxBindings: 1000 });
+    for (let i = 0; i < 997; i++) {
+      assert.equal(r.register(register(["Contact: <sip:u@h>"], { to: `<sip:u${i}@example.com>` }), 0).status, 200);
+    }
+    for (const user of ["x", "y", "z"]) {
+      r.register(register(["Contact: <sip:u@h>;expires=60"], { to: `<sip:${user}@example.com>` }), 0);
+    }
+    assert.equal(r.size, 1000);
+    const checked: string[] = [];
+    r._expiryProbe = (aor) => checked.push(aor);
+    // Full, and nothing expired: a refused REGISTER looks at no address of record.
+    const carol = register(["Contact: <sip:c@h>"], { to: "<sip:carol@example.com>" });
+    assert.equal(r.register(carol, 59_999).status, 503);
+    assert.deepEqual(checked, []);
+    // Three bindings expired: exactly their addresses of record are checked, once each.
+    assert.equal(r.register(carol, 60_000).status, 200);
+    assert.deepEqual(checked.sort(), ["sip:x@example.com", "sip:y@example.com", "sip:z@example.com"]);
+    assert.equal(r.size, 998);
+    checked.length = 0;
+    assert.equal(r.purge(120_000), 0);
+    assert.deepEqual(checked, []);
+  });
+
+  test("Registrar.size counts the bindings current at the latest time given, full table or not", () => {
+    const r = new Registrar();
+    r.register(register(["Contact: <sip:a@h>;expires=60"]), 0);
+    r.register(register(["Contact: <sip:c@h>;expires=120"], { to: "<sip:carol@example.com>" }), 0);
+    assert.equal(r.size, 2);
+    // A REGISTER for another address of record removes what expired before it.
+    r.register(register(["Contact: <sip:d@h>"], { to: "<sip:dave@example.com>" }), 60_000);
+    assert.equal(r.size, 2);
+    assert.deepEqual(r.all(60_000).map((b) => b.aor), ["sip:carol@example.com", "sip:dave@example.com"]);
+    // So does a lookup of another one.
+    r.lookup("sip:dave@example.com", 120_000);
+    assert.equal(r.size, 1);
+  });
+
+  test("Registrar keeps a refreshed binding past the expiry it had before", () => {
+    const r = new Registrar();
+    r.register(register(["Contact: <sip:a@h>;expires=60"]), 0);
+    r.register(register(["Contact: <sip:a@h>;expires=600"], { cseq: 2 }), 30_000);
+    assert.equal(r.purge(60_000), 0);
+    assert.equal(r.lookup("sip:bob@example.com", 60_000)[0].expiresAt, 630_000);
+    // Removed, then bound again with a shorter expiry: the new expiry holds.
+    r.register(register(["Contact: <sip:a@h>;expires=0"], { cseq: 3 }), 60_000);
+    r.register(register(["Contact: <sip:a@h>;expires=100"], { cseq: 4 }), 60_000);
+    assert.equal(r.lookup("sip:bob@example.com", 159_999).length, 1);
+    assert.equal(r.purge(160_000), 1);
+    assert.equal(r.purge(700_000), 0);
+    assert.equal(r.size, 0);
+  });
+
+  test("Registrar's expiry queue keeps a bounded number of entries for a binding refreshed many times", () => {
+    const r = new Registrar();
+    for (let cseq = 1; cseq <= 1000; cseq++) {
+      assert.equal(r.register(register(["Contact: <sip:a@h>;expires=3600"], { cseq }), cseq * 1000).status, 200);
+    }
+    const checked: string[] = [];
+    r._expiryProbe = (aor) => checked.push(aor);
+    // Past every expiry but the last: the stale entries left are few (the queue is rebuilt once
+    // they outnumber the bindings), and none removes the live binding.
+    assert.equal(r.purge(3_600_000 + 999_999), 0);
+    assert.ok(checked.length <= 18, `${checked.length} stale entries`);
+    assert.equal(r.purge(3_600_000 + 1_000_000), 1);
+    assert.equal(r.size, 0);
+  });
+});
+
+describe("Registrar per-source share", () => {
+  const bind = (r: Registrar, user: string, source?: string, contact = `<sip:${user}@h>`, cseq = 1) =>
+    r.register(register([`Contact: ${contact}`], { to: `<sip:${user}@example.com>`, cseq }), 0, source);
+
+  test("Registrar.register() answers 503 to a source over maxBindingsPerSource and serves the others", () => {
+    const r = new Registrar({ maxBindingsPerSource: 2, retryAfter: 7 });
+    assert.equal(bind(r, "a", "192.0.2.9").status, 200);
+    assert.equal(bind(r, "b", "192.0.2.9").status, 200);
+    assert.deepEqual(bind(r, "c", "192.0.2.9"), {
+      status: 503,
+      reason: "Service Unavailable: too many bindings from this source",
+      headers: [["Retry-After", "7"]],
+    });
+    assert.deepEqual(r.lookup("sip:c@example.com", 0), []);
+    assert.equal(bind(r, "c", "2001:db8:1:2::/64").status, 200);
+    // Without a source nothing is counted.
+    assert.equal(bind(r, "d").status, 200);
+    assert.equal(bind(r, "e").status, 200);
+    assert.equal(r.bindingsOf("192.0.2.9"), 2);
+    assert.equal(r.bindingsOf("2001:db8:1:2::/64"), 1);
+    assert.equal(r.size, 5);
+    // A source at its share may still refresh, query and remove its bindings.
+    assert.equal(bind(r, "a", "192.0.2.9", "<sip:a@h>;expires=100", 2).status, 200);
+    assert.equal(r.register(register([], { to: "<sip:a@example.com>", cseq: 3 }), 0, "192.0.2.9").status, 200);
+    assert.equal(bind(r, "a", "192.0.2.9", "<sip:a@h>;expires=0", 4).status, 200);
+    assert.equal(bind(r, "c", "192.0.2.9", "<sip:c@h>", 2).status, 200);
+    assert.deepEqual([r.bindingsOf("192.0.2.9"), r.bindingsOf("2001:db8:1:2::/64")], [2, 0]);
+  });
+
+  test("Registrar.register() counts one REGISTER's contacts against its source's share all or none", () => {
+    const r = new Registrar({ maxBindingsPerSource: 3 });
+    assert.equal(bind(r, "a", "s", "<sip:a@h>, <sip:b@h>").status, 200);
+    assert.equal(bind(r, "b", "s", "<sip:a@h>, <sip:b@h>").status, 503);
+    assert.equal(r.bindingsOf("s"), 2);
+    assert.deepEqual(r.lookup("sip:b@example.com", 0), []);
+  });
+
+  test("Registrar.bindingsOf() stays exact across refresh, removal, Contact: *, expiry and clear()", () => {
+    const r = new Registrar();
+    bind(r, "bob", "s1", "<sip:a@h>;expires=60, <sip:b@h>;expires=120, <sip:c@h>");
+    assert.equal(r.bindingsOf("s1"), 3);
+    assert.equal(r.lookup("sip:bob@example.com", 0)[0].source, "s1");
+    // A refresh from another source moves the binding to it; one without a source uncounts it.
+    bind(r, "bob", "s2", "<sip:c@h>", 2);
+    bind(r, "bob", undefined, "<sip:b@h>;expires=120", 3);
+    assert.deepEqual([r.bindingsOf("s1"), r.bindingsOf("s2")], [1, 1]);
+    assert.equal(r.lookup("sip:bob@example.com", 0)[1].source, undefined);
+    // A refresh from the same source counts once.
+    bind(r, "bob", "s2", "<sip:c@h>;expires=600", 4);
+    assert.equal(r.bindingsOf("s2"), 1);
+    // Expiry.
+    assert.equal(r.purge(60_000), 1);
+    assert.deepEqual([r.bindingsOf("s1"), r.bindingsOf("s2"), r.size], [0, 1, 2]);
+    // Removal.
+    bind(r, "bob", "s1", "<sip:c@h>;expires=0", 5);
+    assert.deepEqual([r.bindingsOf("s1"), r.bindingsOf("s2"), r.size], [0, 0, 1]);
+    // Contact: * from any source removes the bindings of every source.
+    bind(r, "bob", "s1", "<sip:d@h>", 6);
+    bind(r, "carol", "s2");
+    bind(r, "bob", "s2", "<sip:e@h>", 7);
+    r.register(register(["Contact: *", "Expires: 0"], { cseq: 8 }), 0, "s3");
+    assert.deepEqual([r.bindingsOf("s1"), r.bindingsOf("s2"), r.bindingsOf("s3"), r.size], [0, 1, 0, 1]);
+    r.clear();
+    assert.deepEqual([r.bindingsOf("s2"), r.size], [0, 0]);
+    // After clear() the share is whole again.
+    const small = new Registrar({ maxBindingsPerSource: 1 });
+    bind(small, "a", "s");
+    small.clear();
+    assert.equal(bind(small, "a", "s").status, 200);
+  });
+
+  test("Registrar.register() checks maxContactsPerAor before the source's share and the table", () => {
+    const r = new Registrar({ maxBindings: 2, maxBindingsPerSource: 1, maxContactsPerAor: 1 });
+    bind(r, "a", "s");
+    assert.equal(bind(r, "b", "s", "<sip:a@h>, <sip:b@h>").status, 403);
+    assert.equal(bind(r, "b", "s").reason, "Service Unavailable: too many bindings from this source");
+    bind(r, "b", "t");
+    assert.equal(bind(r, "c", "u").reason, "Service Unavailable: registrar table full");
+  });
+});
+
+describe("Registrar bindings", () => {
+  test("Registrar bindings share no object with the REGISTER they came from", () => {
+    const r = new Registrar();
+    const request = register(["Contact: <sip:a@h;transport=tcp?Subject=x>;q=0.5"]);
+    r.register(request, 0);
+    const contact = (request.contact as Contact[])[0];
+    const binding = r.lookup("sip:bob@example.com", 0)[0];
+    assert.deepEqual(binding.parsedUri, contact.parsedUri);
+    assert.notEqual(binding.parsedUri, contact.parsedUri);
+    assert.notEqual((binding.parsedUri as SipUri).params, (contact.parsedUri as SipUri).params);
+    assert.notEqual((binding.parsedUri as SipUri).headers, (contact.parsedUri as SipUri).headers);
+    assert.notEqual(binding.params, contact.params);
+    for (const value of Object.values(binding)) assert.ok(!(value instanceof SipRequest) && value !== request.headers);
   });
 });
