@@ -21,6 +21,7 @@ import { SipParseError } from "./errors.ts";
 import { StreamFramer } from "./framer.ts";
 import type { SourceGuard, SourceRecord } from "./guard.ts";
 import type { ConnectOptions, RuntimeNet, SocketAddress, StreamConnection, StreamHandlers } from "./transport.ts";
+import { WebSocketSession } from "./websocket.ts";
 
 /**
  * Limits on stream connections (TCP and WebSocket).
@@ -96,9 +97,14 @@ export type StreamTransport = "tcp" | "ws";
 
 /** What a connection's framing makes of the bytes that arrived. */
 interface _Item {
-  /** A whole SIP message, or bytes to write back (an RFC 5626 pong). */
-  kind: "message" | "write";
+  /**
+   * A whole SIP message; bytes to write back (an RFC 5626 pong, a WebSocket handshake answer,
+   * pong or close frame); or the end of the connection once what is before it is written.
+   */
+  kind: "message" | "write" | "end";
   bytes: Uint8Array;
+  /** Why it ends (a log line), if not a normal close. */
+  reason?: string;
 }
 
 /** A stream connection and what is kept for it. */
@@ -114,7 +120,12 @@ export interface Connection {
 }
 
 interface _Connection extends Connection {
-  framer: StreamFramer | undefined;
+  /**
+   * How bytes become messages: SIP framing on a TCP stream (RFC 3261 §18.3), a WebSocket
+   * session over TCP (RFC 6455, RFC 7118), or none (the shim delivers whole messages: the
+   * WebSocket connections the server opens).
+   */
+  framer: StreamFramer | WebSocketSession | undefined;
   openedAt: number;
   lastData: number;
   /** Messages completed so far. */
@@ -277,7 +288,14 @@ export class ConnectionTable {
    */
   write(connection: Connection, data: Uint8Array): boolean {
     if (!connection.open) return false;
-    connection.conn.write(data);
+    const framer = (connection as _Connection).framer;
+    if (framer instanceof WebSocketSession) {
+      // RFC 7118 §5: one SIP message per WebSocket message.
+      const frame = framer.frame(data);
+      if (frame.length > 0) connection.conn.write(frame);
+    } else {
+      connection.conn.write(data);
+    }
     return true;
   }
 
@@ -409,7 +427,11 @@ export class ConnectionTable {
       source,
       open: true,
       ended: outgoing ? Promise.withResolvers<void>() : undefined,
-      framer: transport === "tcp" ? new StreamFramer({ maxMessageSize: this.#options.maxMessageSize }) : undefined,
+      framer: outgoing && transport === "ws"
+        ? undefined
+        : transport === "tcp"
+        ? new StreamFramer({ maxMessageSize: this.#options.maxMessageSize })
+        : new WebSocketSession({ maxMessageSize: this.#options.maxMessageSize }),
       openedAt: now,
       lastData: now,
       // A connection we opened is ours: no deadline for a first message from the other side.
@@ -480,26 +502,35 @@ export class ConnectionTable {
       c.items = [];
       c.itemIndex = 0;
     }
-    if (c.framer === undefined) {
-      // A WebSocket shim delivers one whole message at a time (RFC 7118 §5).
+    const framer = c.framer;
+    if (framer === undefined) {
+      // A WebSocket client delivers one whole message at a time (RFC 7118 §5).
       c.items.push({ kind: "message", bytes: data });
       return;
     }
-    let events;
-    try {
-      events = c.framer.push(data);
-    } catch (e) {
-      // The stream cannot be resynchronised (RFC 3261 §18.3): drop this connection only.
-      const reason = e instanceof SipParseError ? e.message : String(e);
-      this.#event(c, "parse-error", `closing the tcp connection: ${reason}`);
-      this.#drop(c);
-      return;
+    if (framer instanceof WebSocketSession) {
+      const out = framer.push(data);
+      for (const bytes of out.write) c.items.push({ kind: "write", bytes });
+      // Messages before a protocol error are whole and valid: they are answered (RFC 7118 §5).
+      for (const bytes of out.messages) c.items.push({ kind: "message", bytes });
+      if (out.end) c.items.push({ kind: "end", bytes: CRLF, reason: out.reason });
+    } else {
+      let events;
+      try {
+        events = framer.push(data);
+      } catch (e) {
+        // The stream cannot be resynchronised (RFC 3261 §18.3): drop this connection only.
+        const reason = e instanceof SipParseError ? e.message : String(e);
+        this.#event(c, "parse-error", `closing the tcp connection: ${reason}`);
+        this.#drop(c);
+        return;
+      }
+      for (const ev of events) {
+        // RFC 5626 §4.4.1: a double-CRLF ping gets a single-CRLF pong.
+        c.items.push(ev.type === "keepalive" ? { kind: "write", bytes: CRLF } : { kind: "message", bytes: ev.bytes });
+      }
     }
-    for (const ev of events) {
-      // RFC 5626 §4.4.1: a double-CRLF ping gets a single-CRLF pong.
-      c.items.push(ev.type === "keepalive" ? { kind: "write", bytes: CRLF } : { kind: "message", bytes: ev.bytes });
-    }
-    const partial = c.framer.buffered > 0;
+    const partial = framer instanceof WebSocketSession ? framer.partial : framer.buffered > 0;
     if (!partial) c.partialSince = -1;
     else if (c.partialSince < 0) c.partialSince = this.#now();
   }
@@ -518,9 +549,17 @@ export class ConnectionTable {
       }
       const item = c.items[c.itemIndex++];
       if (item.kind === "write") c.conn.write(item.bytes);
-      else {
+      else if (item.kind === "message") {
         c.messages++;
         this.#options.onMessage(item.bytes, c);
+      } else {
+        // A WebSocket session that ended: refused, closed by the client, or a protocol error.
+        const why = item.reason ?? "closed";
+        if (!/^(closed by the client|close handshake done)/.test(why)) {
+          this.#event(c, "dropped", `closing the ws connection: ${why}`);
+        }
+        this.#drop(c, true);
+        return;
       }
     }
     if (c.open) this.#arm(c);
@@ -604,14 +643,19 @@ export class ConnectionTable {
     return true;
   }
 
-  /** Closes a connection from this side: it stops counting at once, whatever it still sends is ignored. */
-  #drop(c: _Connection): void {
+  /**
+   * Closes a connection from this side: it stops counting at once, whatever it still sends is
+   * ignored. `flush`: once what was written is sent (a WebSocket close frame, an HTTP refusal).
+   */
+  #drop(c: _Connection, flush = false): void {
     if (!c.open) return;
     this.#forget(c);
     try {
-      c.conn.close();
+      if (flush && c.conn.end !== undefined) c.conn.end();
+      else c.conn.close();
     } catch { /* already closed */ }
   }
+
 
   #forget(c: _Connection): void {
     if (c.open && c.source !== undefined) this.#options.guard?.release(c.source, "connections");

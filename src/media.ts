@@ -411,7 +411,6 @@ interface _Call {
  *     });
  *   },
  *   listenStream: () => Promise.reject(new Error("not needed")),
- *   listenWebSocket: () => Promise.reject(new Error("not needed")),
  * };
  * const media = new MediaEcho({ net, hostname: "127.0.0.1", portRange: [20000, 20003] });
  * const opened = await media.open("call-1", [{ index: 0, rtcpMux: true }]);

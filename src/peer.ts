@@ -322,8 +322,8 @@ export interface PeerOptions {
   limits?: Partial<PeerLimits>;
   /** Retry-After of the 503 sent when a table is full, seconds (default 5). */
   retryAfter?: number;
-  /** Registrar expiry bounds. */
-  registrar?: Omit<RegistrarOptions, "maxBindings" | "retryAfter">;
+  /** Registrar expiry bounds and contacts per address of record (`maxContactsPerAor`, default 10). */
+  registrar?: Omit<RegistrarOptions, "maxBindings" | "retryAfter" | "maxBindingsPerSource">;
   /** Option tags the peer supports, for Require (RFC 3261 §8.2.2.3) and Supported (default `path`). */
   supported?: readonly string[];
   /**
@@ -801,8 +801,10 @@ export class SipPeer {
     this.registrar = new Registrar({
       ...options.registrar,
       maxBindings: limits.bindings,
+      maxBindingsPerSource: options.guard?.shareOf(limits.bindings) ?? limits.bindings,
       retryAfter: this.#retryAfter,
     });
+
   }
 
   /** The edge limits in force, if any (see {@linkcode PeerOptions.guard}). */
@@ -1580,7 +1582,8 @@ export class SipPeer {
       case "OPTIONS":
         return this.#final(ctx, 200, undefined, this.#capabilities(), this.#optionsBody(request));
       case "REGISTER": {
-        const result = this.registrar.register(request, this.#now);
+        // With a guard, the bindings count against the source's share.
+        const result = this.registrar.register(request, this.#now, this.#src?.key);
         return this.#final(ctx, result.status, result.reason, result.headers);
       }
       case "UPDATE": {

@@ -817,9 +817,9 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
         endpoints.push(endpoint);
         addresses.push({ transport: "udp", address: endpoint.local.address, port: endpoint.local.port });
       } else if (spec.transport === "tcp" || spec.transport === "ws") {
-        const l = spec.transport === "tcp"
-          ? await net.listenStream({ hostname, port: spec.port }, connections.handlers("tcp"))
-          : await net.listenWebSocket({ hostname, port: spec.port }, connections.handlers("ws"));
+        // WebSocket is served over the runtime's TCP listener (src/websocket.ts), so that it
+        // behaves the same on every runtime.
+        const l = await net.listenStream({ hostname, port: spec.port }, connections.handlers(spec.transport));
         listeners.push(l);
         addresses.push({ transport: spec.transport, address: l.local.address, port: l.local.port });
       } else {

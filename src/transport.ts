@@ -150,6 +150,12 @@ export interface StreamConnection {
   /** Closes the connection; `close` is then reported to the handlers once. */
   close(): void;
   /**
+   * Closes the connection once what was written has been sent (a moment at most: a peer that
+   * does not read does not keep it open). Optional: `close()` stands in for it.
+   */
+  end?(): void;
+  /**
+
    * Bytes written and not yet taken by the system (the peer is not reading them). Absent: 0.
    * When it drops back to 0, the shim calls `handlers.drain`.
    */
@@ -268,7 +274,6 @@ export interface ConnectOptions {
  *     return Promise.resolve({ local, send: (data) => void sent.push(data), close() {} });
  *   },
  *   listenStream: () => Promise.reject(new Error("no TCP here")),
- *   listenWebSocket: () => Promise.reject(new Error("no WebSocket here")),
  * };
  * await using _server = await serve({ net, listen: [{ transport: "udp", hostname: "192.0.2.1", port: 5060 }] });
  * const options = "OPTIONS sip:echo@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK1\r\n" +
@@ -286,10 +291,11 @@ export interface RuntimeNet {
     onData: (data: Uint8Array, from: SocketAddress) => void,
     onError: (error: unknown) => void,
   ): Promise<DatagramEndpoint>;
-  /** Listens for TCP connections. */
+  /**
+   * Listens for TCP connections (SIP over TCP, and over WebSocket: `serve()` speaks RFC 6455
+   * itself on the TCP stream).
+   */
   listenStream(options: ListenOptions, handlers: StreamHandlers): Promise<StreamListener>;
-  /** Listens for WebSocket connections with the `sip` subprotocol (RFC 7118 §4). */
-  listenWebSocket(options: ListenOptions, handlers: StreamHandlers): Promise<StreamListener>;
   /**
    * Opens a TCP connection. Once it is open, `handlers.open` gets it (before the promise
    * resolves), then its data and close go to `handlers` as for an accepted connection.
@@ -335,11 +341,6 @@ export function isMulticast(address: string): boolean {
 
 export function unbracket(host: string): string {
   return host.charCodeAt(0) === 0x5b ? host.slice(1, -1) : host;
-}
-
-/** The RFC 7118 §4 check: does a Sec-WebSocket-Protocol request header offer `sip`? */
-export function offersSipSubprotocol(header: string | null): boolean {
-  return header !== null && header.split(",").some((p) => p.trim().toLowerCase() === "sip");
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });

@@ -251,7 +251,16 @@ export class WebSocketSession {
   }
 
   /**
+   * Whether part of a frame or of a fragmented message has arrived and the rest has not (a
+   * connection that stays so is a slow sender: its caller's deadline).
+   */
+  get partial(): boolean {
+    return this.#state !== "closed" && (this.#headerLength > 0 || this.#inPayload || this.#messageOpcode !== 0);
+  }
+
+  /**
    * The upgrade request's path and header fields, once its head has been read and parsed,
+
    * whether it was then accepted or refused; undefined before, or if it could not be parsed.
    */
   get request(): WebSocketRequest | undefined {

@@ -756,7 +756,6 @@ describe("MediaEcho without sockets", () => {
     name: "none",
     listenDatagram: () => Promise.reject(new Error("no sockets here")),
     listenStream: () => Promise.reject(new Error("no sockets here")),
-    listenWebSocket: () => Promise.reject(new Error("no sockets here")),
   };
 
   test("new MediaEcho() rejects a bad port range or option", () => {

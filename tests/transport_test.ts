@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import dgram from "node:dgram";
 import net from "node:net";
 import { detectRuntime } from "../src/runtime/detect.ts";
-import type { SocketAddress, StreamConnection } from "../src/transport.ts";
+import type { SocketAddress } from "../src/transport.ts";
 
 const runtime = await detectRuntime();
 const encoder = new TextEncoder();
@@ -105,44 +105,4 @@ describe(`${runtime.name} shim`, () => {
       }
     });
   }
-
-  test("listenWebSocket() requires the sip subprotocol and echoes text and binary messages", async () => {
-    const conns: StreamConnection[] = [];
-    const closed = Promise.withResolvers<void>();
-    const listener = await runtime.listenWebSocket({ hostname: "127.0.0.1", port: 0 }, {
-      open: (conn) => conns.push(conn),
-      data: (conn, data) => conn.write(data),
-      close: () => closed.resolve(),
-    });
-    try {
-      const url = `ws://127.0.0.1:${listener.local.port}/`;
-      const plain = await fetch(`http://127.0.0.1:${listener.local.port}/`);
-      assert.equal(plain.status, 426);
-      await plain.body?.cancel();
-
-      const ws = new WebSocket(url, ["sip"]);
-      ws.binaryType = "arraybuffer";
-      const replies: (string | number[])[] = [];
-      const done = Promise.withResolvers<void>();
-      ws.onmessage = (e) => {
-        replies.push(typeof e.data === "string" ? e.data : [...new Uint8Array(e.data)]);
-        if (replies.length === 2) done.resolve();
-      };
-      await new Promise<void>((resolve, reject) => {
-        ws.onopen = () => resolve();
-        ws.onerror = () => reject(new Error("WebSocket failed"));
-      });
-      assert.equal(ws.protocol, "sip");
-      ws.send("OPTIONS sip:a@b SIP/2.0\r\n\r\n");
-      ws.send(new Uint8Array([0xff, 0x00]));
-      await done.promise;
-      // Valid UTF-8 goes back as a text frame, other bytes as a binary frame (RFC 7118 §5).
-      assert.deepEqual(replies, ["OPTIONS sip:a@b SIP/2.0\r\n\r\n", [0xff, 0x00]]);
-      assert.equal(conns[0].remote.address, "127.0.0.1");
-      ws.close();
-      await closed.promise;
-    } finally {
-      await listener.close();
-    }
-  });
 });

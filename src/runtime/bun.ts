@@ -1,5 +1,6 @@
 /**
- * The Bun socket shim: UDP (`Bun.udpSocket`), TCP (`Bun.listen`) and WebSocket (`Bun.serve`).
+ * The Bun socket shim: UDP (`Bun.udpSocket`) and TCP (`Bun.listen`, `Bun.connect`); WebSocket
+ * runs over TCP (src/websocket.ts), and its client is the standard `WebSocket`.
  *
  * @module
  */
@@ -14,7 +15,6 @@ import type {
   StreamHandlers,
   StreamListener,
 } from "../transport.ts";
-import { offersSipSubprotocol, webSocketPayload } from "../transport.ts";
 import { connectWebSocket } from "./websocket_client.ts";
 
 // The few Bun types used here, declared rather than imported (no type package needed).
@@ -45,18 +45,6 @@ interface BunTcpListener {
   readonly port: number;
   stop(closeActiveConnections?: boolean): void;
 }
-interface BunServerWebSocket<T> {
-  data: T;
-  send(data: string | Uint8Array): number;
-  close(): void;
-}
-interface BunServer {
-  readonly hostname: string;
-  readonly port: number;
-  upgrade(request: Request, options: { headers?: HeadersInit; data?: unknown }): boolean;
-  requestIP(request: Request): { address: string; port: number } | null;
-  stop(closeActiveConnections?: boolean): Promise<void>;
-}
 declare const Bun: {
   udpSocket(options: {
     hostname: string;
@@ -68,16 +56,6 @@ declare const Bun: {
   }): Promise<BunUdpSocket>;
   listen<T>(options: { hostname: string; port: number; socket: BunTcpSocketHandlers<T> }): BunTcpListener;
   connect<T>(options: { hostname: string; port: number; socket: BunTcpSocketHandlers<T> }): Promise<BunTcpSocket<T>>;
-  serve<T>(options: {
-    hostname: string;
-    port: number;
-    fetch(request: Request, server: BunServer): Response | undefined;
-    websocket: {
-      open(ws: BunServerWebSocket<T>): void;
-      message(ws: BunServerWebSocket<T>, message: string | Uint8Array): void;
-      close(ws: BunServerWebSocket<T>): void;
-    };
-  }): BunServer;
 };
 
 async function listenDatagram(
@@ -128,7 +106,12 @@ interface TcpState {
   /** Bytes in `pending`. */
   buffered: number;
   closed: boolean;
+  /** `end()` was called: the socket ends once `pending` is written (or after END_WAIT). */
+  ending: ReturnType<typeof setTimeout> | undefined;
 }
+
+/** How long `end()` waits for what was written to be sent, ms. */
+const END_WAIT = 1000;
 
 /**
  * Writes what waits, joined into one write (a flood of 2-byte pongs must not be a write each).
@@ -172,6 +155,7 @@ function tcpSocket(handlers: StreamHandlers, wanted = () => true): BunTcpSocketH
         pending: [],
         buffered: 0,
         closed: false,
+        ending: undefined,
         conn: {
           remote: { address: socket.remoteAddress, port: socket.remotePort },
           write(data) {
@@ -190,7 +174,14 @@ function tcpSocket(handlers: StreamHandlers, wanted = () => true): BunTcpSocketH
             if (!state.closed) socket.resume();
           },
           close() {
+            clearTimeout(state.ending);
             if (!state.closed) socket.end();
+          },
+          end() {
+            if (state.closed || state.ending !== undefined) return;
+            if (state.pending.length === 0) return socket.end();
+            // What was written goes first; a peer that does not read gets a second.
+            state.ending = setTimeout(() => state.conn.close(), END_WAIT);
           },
         },
       };
@@ -208,10 +199,13 @@ function tcpSocket(handlers: StreamHandlers, wanted = () => true): BunTcpSocketH
     drain(socket) {
       const state = socket.data;
       if (state === undefined || state.closed) return;
-      if (flush(socket)) handlers.drain?.(state.conn);
+      if (!flush(socket)) return;
+      if (state.ending !== undefined) state.conn.close();
+      else handlers.drain?.(state.conn);
     },
     close(socket) {
       if (socket.data === undefined || socket.data.closed) return;
+      clearTimeout(socket.data.ending);
       socket.data.closed = true;
       handlers.close(socket.data.conn);
     },
@@ -264,55 +258,11 @@ async function connectStream(options: ConnectOptions, handlers: StreamHandlers):
   return socket.data.conn;
 }
 
-// deno-lint-ignore require-await
-async function listenWebSocket(options: ListenOptions, handlers: StreamHandlers): Promise<StreamListener> {
-  const encoder = new TextEncoder();
-  type WsData = { remote: SocketAddress; conn?: StreamConnection };
-  const server = Bun.serve<WsData>({
-    hostname: options.hostname,
-    port: options.port,
-    fetch(request, server) {
-      // RFC 7118 §4: the handshake must offer the "sip" subprotocol.
-      if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
-        return new Response("SIP over WebSocket only (RFC 7118)\n", { status: 426, headers: { upgrade: "websocket" } });
-      }
-      if (!offersSipSubprotocol(request.headers.get("sec-websocket-protocol"))) {
-        return new Response('the "sip" WebSocket subprotocol is required (RFC 7118)\n', { status: 400 });
-      }
-      const remote = server.requestIP(request) ?? { address: "", port: 0 };
-      const data: WsData = { remote: { address: remote.address, port: remote.port } };
-      if (server.upgrade(request, { headers: { "Sec-WebSocket-Protocol": "sip" }, data })) return undefined;
-      return new Response("WebSocket upgrade failed\n", { status: 400 });
-    },
-    websocket: {
-      open(ws) {
-        ws.data.conn = {
-          remote: ws.data.remote,
-          write: (data) => void ws.send(webSocketPayload(data)),
-          close: () => ws.close(),
-        };
-        handlers.open(ws.data.conn);
-      },
-      message(ws, message) {
-        handlers.data(ws.data.conn!, typeof message === "string" ? encoder.encode(message) : message);
-      },
-      close(ws) {
-        handlers.close(ws.data.conn!);
-      },
-    },
-  });
-  return {
-    local: { address: server.hostname, port: server.port },
-    close: () => server.stop(true),
-  };
-}
-
 /** The Bun implementation of {@linkcode RuntimeNet}. */
 export const bunNet: RuntimeNet = {
   name: "bun",
   listenDatagram,
   listenStream,
-  listenWebSocket,
   connectStream,
   connectWebSocket,
 };

@@ -1,7 +1,8 @@
 /**
  * The Deno socket shim: UDP (`Deno.listenDatagram`, or `node:dgram` when the `net` unstable
  * API is not enabled; SIP listeners read by polling through FFI where they can, see
- * deno_udp_poll.ts), TCP (`Deno.listen`) and WebSocket (`Deno.serve` + upgrade).
+ * deno_udp_poll.ts) and TCP (`Deno.listen`, `Deno.connect`); WebSocket runs over TCP
+ * (src/websocket.ts), and its client is the standard `WebSocket`.
  *
  * @module
  */
@@ -16,7 +17,6 @@ import type {
   StreamHandlers,
   StreamListener,
 } from "../transport.ts";
-import { offersSipSubprotocol, webSocketPayload } from "../transport.ts";
 import { connectWebSocket } from "./websocket_client.ts";
 import { listenPolledDatagram } from "./deno_udp_poll.ts";
 
@@ -162,6 +162,8 @@ async function listenDgram(
  */
 class _Writer {
   buffered = 0;
+  /** Called once everything written has been sent (then forgotten). */
+  onIdle: (() => void) | undefined;
   #chunks: Uint8Array[] = [];
   #running = false;
   #conn: Deno.Conn;
@@ -198,7 +200,15 @@ class _Writer {
       return;
     }
     this.#running = false;
+    const idle = this.onIdle;
+    this.onIdle = undefined;
+    idle?.();
     this.#onDrain();
+  }
+
+  /** Whether everything written has been sent. */
+  get idle(): boolean {
+    return !this.#running && this.#chunks.length === 0;
   }
 }
 
@@ -242,6 +252,9 @@ async function listenStream(options: ListenOptions, handlers: StreamHandlers): P
   };
 }
 
+/** How long `end()` waits for what was written to be sent, ms. */
+const END_WAIT = 1000;
+
 function serveConnection(raw: Deno.Conn, handlers: StreamHandlers, forget: () => void): Promise<void> {
   const remote = raw.remoteAddr as Deno.NetAddr;
   let closed = false;
@@ -266,12 +279,21 @@ function serveConnection(raw: Deno.Conn, handlers: StreamHandlers, forget: () =>
     close() {
       if (closed) return;
       closed = true;
+      clearTimeout(ending);
       resumed?.resolve();
       try {
         raw.close();
       } catch { /* already closed */ }
     },
+    end() {
+      if (closed) return;
+      if (writer.idle) return conn.close();
+      // What was written goes first; a peer that does not read gets a second.
+      writer.onIdle = () => conn.close();
+      ending ??= setTimeout(() => conn.close(), END_WAIT);
+    },
   };
+  let ending: ReturnType<typeof setTimeout> | undefined;
   handlers.open(conn);
   return (async () => {
     const buffer = new Uint8Array(65536);
@@ -304,68 +326,11 @@ async function connectStream(options: ConnectOptions, handlers: StreamHandlers):
   return conn!;
 }
 
-async function listenWebSocket(options: ListenOptions, handlers: StreamHandlers): Promise<StreamListener> {
-  const sockets = new Set<WebSocket>();
-  let bound: SocketAddress = { address: options.hostname, port: options.port };
-  const ready = Promise.withResolvers<void>();
-  const server = Deno.serve({
-    hostname: options.hostname,
-    port: options.port,
-    onListen(addr) {
-      bound = { address: addr.hostname, port: addr.port };
-      ready.resolve();
-    },
-  }, (request, info) => {
-    // RFC 7118 §4: the handshake must offer the "sip" subprotocol.
-    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
-      return new Response("SIP over WebSocket only (RFC 7118)\n", { status: 426, headers: { upgrade: "websocket" } });
-    }
-    if (!offersSipSubprotocol(request.headers.get("sec-websocket-protocol"))) {
-      return new Response('the "sip" WebSocket subprotocol is required (RFC 7118)\n', { status: 400 });
-    }
-    const remote = info.remoteAddr as Deno.NetAddr; // read before the upgrade takes the request
-    const { socket, response } = Deno.upgradeWebSocket(request, { protocol: "sip" });
-    socket.binaryType = "arraybuffer";
-    const conn: StreamConnection = {
-      remote: { address: remote.hostname, port: remote.port },
-      write(data) {
-        if (socket.readyState === WebSocket.OPEN) socket.send(webSocketPayload(data));
-      },
-      close() {
-        socket.close();
-      },
-    };
-    const encoder = new TextEncoder();
-    socket.onopen = () => {
-      sockets.add(socket);
-      handlers.open(conn);
-    };
-    socket.onmessage = (event) => {
-      handlers.data(conn, typeof event.data === "string" ? encoder.encode(event.data) : new Uint8Array(event.data));
-    };
-    socket.onclose = () => {
-      sockets.delete(socket);
-      handlers.close(conn);
-    };
-    socket.onerror = () => {};
-    return response;
-  });
-  await ready.promise;
-  return {
-    local: bound,
-    async close() {
-      for (const socket of sockets) socket.close();
-      await server.shutdown();
-    },
-  };
-}
-
 /** The Deno implementation of {@linkcode RuntimeNet}. */
 export const denoNet: RuntimeNet = {
   name: "deno",
   listenDatagram,
   listenStream,
-  listenWebSocket,
   connectStream,
   connectWebSocket,
 };
