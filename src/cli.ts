@@ -10,8 +10,10 @@
 import { SipParseError } from "./errors.ts";
 import type { SipMessage } from "./message.ts";
 import { parseMessage } from "./parse.ts";
-import type { PeerEvent } from "./peer.ts";
 import { DEFAULT_RULE_DESCRIPTIONS, parseRules, type Rule, RulesError, RulesSyntaxError } from "./rules.ts";
+import type { ConnectionLimits } from "./connections.ts";
+import { EDGE_LAB, EDGE_PUBLIC, type EdgeOptions } from "./guard.ts";
+import type { PeerEvent, PeerLimits } from "./peer.ts";
 import {
   DEFAULT_RTP_PORTS,
   type ListenSpec,
@@ -48,6 +50,25 @@ Answers:
   --stateless           a stateless UAS (RFC 3261 §8.2.7), for load tests: only final
                         responses, at once; no transaction, dialog or retransmission is
                         kept; ACK and CANCEL ignored; no RTP echo
+Edge limits (see README, "On a public address"; each number may also be "off"):
+  --profile public|lab  public (default): the limits below; lab: no amplification or
+                        rate limit and no per-source share, for a load generator you run
+  --amplification X     a UDP source not validated yet gets at most X times the bytes it
+                        sent (default 3, RFC 9000 §8.1)
+  --rate N              messages a second per source (default 100); over it: 503 once,
+                        then ignored for --ban seconds
+  --burst N             messages at once above the rate (default 200)
+  --ban SEC             how long a source over the rate is ignored (default 10)
+  --share F             the share of each table one source may hold, 0 < F <= 1 (default 0.1)
+  --max-transactions N  transactions, tombstones included (default 200000)
+  --max-pending N       transactions at work, not yet tombstones (default 20000)
+  --max-dialogs N       dialogs (default 10000)
+  --max-bindings N      registrar bindings (default 10000)
+  --max-contacts N      bindings per address of record (default 10)
+  --max-connections N   TCP and WebSocket connections (default 1024)
+  --idle-timeout SEC    close a connection silent this long (default 300)
+  --message-timeout SEC a connection must complete each message within this (default 10)
+  --dialog-timeout SEC  end a dialog with no request this long with BYE (default 7200)
 Media (the RTP echo of every call; on by default):
   --rtp-ports MIN-MAX   ports for RTP and RTCP, an even/odd pair per stream (default
                         ${DEFAULT_RTP_PORTS[0]}-${DEFAULT_RTP_PORTS[1]}); when none is free an INVITE gets 503
@@ -161,6 +182,16 @@ export interface CliOptions {
   udpPoll: boolean;
   /** `--stateless`: a stateless UAS (serve()'s `stateless`); no media. */
   stateless: boolean;
+  /** `--profile` and the edge flags: serve()'s `edge`. */
+  edge: { profile: "public" | "lab"; options: Partial<EdgeOptions> };
+  /** `--max-*` table sizes: serve()'s `limits`. */
+  limits: Partial<PeerLimits>;
+  /** `--max-connections`, `--idle-timeout`, `--message-timeout`: serve()'s `connections`. */
+  connections: Partial<ConnectionLimits>;
+  /** `--max-contacts`: serve()'s `registrar.maxContactsPerAor`. */
+  maxContacts?: number;
+  /** `--dialog-timeout`: serve()'s `timers.dialogIdle`, ms. */
+  dialogIdle?: number;
   /** `--parse`, `--help` or `--version` instead of running. */
   mode: "run" | "parse" | "help" | "version";
 }
@@ -198,6 +229,9 @@ export function parseArgs(args: readonly string[]): CliOptions {
     media: false,
     udpPoll: true,
     stateless: false,
+    edge: { profile: "public", options: {} },
+    limits: {},
+    connections: {},
   };
   const media: ServeMediaOptions = { portRange: DEFAULT_RTP_PORTS };
   let noMedia = false;
@@ -298,6 +332,60 @@ export function parseArgs(args: readonly string[]): CliOptions {
         noValue();
         o.stateless = true;
         break;
+      case "--profile": {
+        const v = value();
+        if (v !== "public" && v !== "lab") throw new UsageError(`--profile: expected public or lab, got "${v}"`);
+        o.edge.profile = v;
+        break;
+      }
+      case "--amplification":
+        o.edge.options.amplification = _number(flag, value(), 1, 1000, "a factor 1..1000");
+        break;
+      case "--rate":
+        o.edge.options.rate = _number(flag, value(), 1, 1e9, "messages a second, 1 or more");
+        break;
+      case "--burst":
+        o.edge.options.burst = _number(flag, value(), 1, 1e9, "messages, 1 or more");
+        break;
+      case "--ban":
+        o.edge.options.ban = _seconds(flag, value(), 86400);
+        break;
+      case "--share": {
+        const v = value();
+        const share = Number(v);
+        if (!/^(0?\.\d+|1(\.0*)?)$/.test(v) || !(share > 0 && share <= 1)) {
+          throw new UsageError(`--share: expected a fraction 0 < F <= 1 (0.1 is a tenth), got "${v}"`);
+        }
+        o.edge.options.share = share;
+        break;
+      }
+      case "--max-transactions":
+        o.limits.transactions = _number(flag, value(), 1, 1e7, "an integer 1..10000000", true);
+        break;
+      case "--max-pending":
+        o.limits.pending = _number(flag, value(), 1, 1e7, "an integer 1..10000000", true);
+        break;
+      case "--max-dialogs":
+        o.limits.dialogs = _number(flag, value(), 1, 1e7, "an integer 1..10000000", true);
+        break;
+      case "--max-bindings":
+        o.limits.bindings = _number(flag, value(), 1, 1e7, "an integer 1..10000000", true);
+        break;
+      case "--max-contacts":
+        o.maxContacts = _number(flag, value(), 1, 1000, "an integer 1..1000", true);
+        break;
+      case "--max-connections":
+        o.connections.maxConnections = _number(flag, value(), 1, 1e6, "an integer 1..1000000", true);
+        break;
+      case "--idle-timeout":
+        o.connections.idleTimeout = _seconds(flag, value(), 86400);
+        break;
+      case "--message-timeout":
+        o.connections.messageTimeout = _seconds(flag, value(), 3600);
+        break;
+      case "--dialog-timeout":
+        o.dialogIdle = _seconds(flag, value(), 30 * 86400);
+        break;
       case "--no-udp-poll":
         noValue();
         o.udpPoll = false;
@@ -330,6 +418,9 @@ export function parseArgs(args: readonly string[]): CliOptions {
     }
   }
   if (noMedia && mediaFlag !== undefined) throw new UsageError(`--no-media cannot be combined with ${mediaFlag}`);
+  // A rate given alone allows a burst of two seconds' worth.
+  const edge = o.edge.options;
+  if (edge.rate !== undefined && edge.burst === undefined) edge.burst = edge.rate === Infinity ? Infinity : 2 * edge.rate;
   if (o.stateless && mediaFlag !== undefined) throw new UsageError(`--stateless cannot be combined with ${mediaFlag}`);
   o.media = noMedia || o.stateless ? false : media;
   if (o.listen.length === 0) {
@@ -339,6 +430,59 @@ export function parseArgs(args: readonly string[]): CliOptions {
     ];
   }
   return o;
+}
+
+/**
+ * The startup line that says which edge limits are on.
+ *
+ * @param profile `public` or `lab`.
+ * @param o The limits in force.
+ * @returns The line (without the `sipecho: ` prefix).
+ * @example
+ * ```ts
+ * import { describeEdge } from "./cli.ts";
+ * import { EDGE_LAB, EDGE_PUBLIC } from "./guard.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(
+ *   describeEdge("public", EDGE_PUBLIC),
+ *   "edge limits (public): unvalidated UDP sources get at most 3x their bytes; 100 messages/s per source " +
+ *     "(burst 200, then ignored 10 s); a source holds at most 10% of each table",
+ * );
+ * assert.equal(describeEdge("lab", EDGE_LAB), "edge limits (lab): no amplification limit; no rate limit; no per-source share");
+ * ```
+ */
+export function describeEdge(profile: string, o: Readonly<EdgeOptions>): string {
+  const amplification = o.amplification === Infinity
+    ? "no amplification limit"
+    : `unvalidated UDP sources get at most ${o.amplification}x their bytes`;
+  const rate = o.rate === Infinity
+    ? "no rate limit"
+    : `${o.rate} messages/s per source (burst ${o.burst}, then ignored ${o.ban / 1000} s)`;
+  const share = o.share >= 1 ? "no per-source share" : `a source holds at most ${Math.round(o.share * 1000) / 10}% of each table`;
+  return `edge limits (${profile}): ${amplification}; ${rate}; ${share}`;
+}
+
+/**
+ * A number flag: "off" is Infinity (no limit), else a number in [min, max] (an integer when
+ * `integer`); the error names the flag and what it expects.
+ */
+function _number(flag: string, v: string, min: number, max: number, expected: string, integer = false): number {
+  if (v === "off") return Infinity;
+  const n = Number(v);
+  if (v.trim() === "" || !Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
+    throw new UsageError(`${flag}: expected ${expected} or "off", got "${v}"`);
+  }
+  return n;
+}
+
+/** A duration flag in seconds (fractions allowed; "off" or 0: never), as ms. */
+function _seconds(flag: string, v: string, max: number): number {
+  if (v === "off") return 0;
+  if (!/^\d{1,7}(\.\d{1,3})?$/.test(v) || Number(v) > max) {
+    throw new UsageError(`${flag}: expected seconds 0..${max} (0 or "off": never), got "${v}"`);
+  }
+  return Math.round(Number(v) * 1000);
 }
 
 /** What a parsed message looks like as JSON (`--parse`). */
@@ -461,6 +605,13 @@ export async function main(rt: CliRuntime = runtime()): Promise<void> {
       media: options.media,
       stateless: options.stateless,
       udpPoll: options.udpPoll,
+      edge: options.edge.profile === "lab"
+        ? { ...EDGE_LAB, ...options.edge.options }
+        : { ...EDGE_PUBLIC, ...options.edge.options },
+      limits: options.limits,
+      connections: options.connections,
+      registrar: options.maxContacts === undefined ? undefined : { maxContactsPerAor: options.maxContacts },
+      timers: options.dialogIdle === undefined ? undefined : { dialogIdle: options.dialogIdle },
       onTraffic: options.quiet ? undefined : (entry) => rt.print(formatTraffic(entry, format)),
       onEvent: (event) => {
         // What the calls did goes to standard output (not with --quiet); what went wrong to standard error.
@@ -490,6 +641,7 @@ export async function main(rt: CliRuntime = runtime()): Promise<void> {
           `media timeout ${timeout === 0 ? "never" : `${timeout / 1000} s`}${m.rewriteSsrc ? ", SSRC rewritten" : ""}`,
       );
     }
+    rt.printError(`sipecho: ${describeEdge(options.edge.profile, server.peer.guard!.options)}`);
   }
   rt.onSignal(() => {
     if (!options.quiet) rt.printError("sipecho: stopping");

@@ -9,6 +9,7 @@ import { parseContact, parseNameAddress } from "./header_values.ts";
 import { splitHeaderList } from "./headers.ts";
 import type { Transport } from "./rules.ts";
 import type { SessionDescription } from "./sdp.ts";
+import { _detach } from "./message.ts";
 
 /**
  * Where the requests of a dialog come from: the source of its INVITE. Extra fields of the
@@ -198,6 +199,8 @@ export class Dialog {
   acked = false;
   /** When the 2xx was sent, ms. */
   readonly createdAt: number;
+  /** When the last request in the dialog (or its ACK) came, ms: an idle dialog is ended. */
+  lastRequestAt: number;
 
   /**
    * Makes a dialog in the Confirmed state.
@@ -205,21 +208,25 @@ export class Dialog {
    * @param init Identifiers and state.
    */
   constructor(init: DialogInit) {
-    this.callId = init.callId;
-    this.localTag = init.localTag;
-    this.remoteTag = init.remoteTag;
-    this.id = dialogId(init.callId, init.localTag, init.remoteTag);
-    this.localUri = init.localUri;
-    this.remoteUri = init.remoteUri;
-    this.#remoteTarget = init.remoteTarget;
-    this.#contact = init.remoteTarget === undefined ? init.remoteContact : undefined;
+    // Copies: a dialog lasts, and a string cut from the INVITE would keep the whole INVITE.
+    this.callId = _detach(init.callId);
+    this.localTag = _detach(init.localTag);
+    this.remoteTag = _detach(init.remoteTag);
+    this.id = dialogId(this.callId, this.localTag, this.remoteTag);
+    this.localUri = _detach(init.localUri);
+    this.remoteUri = _detach(init.remoteUri);
+    this.#remoteTarget = init.remoteTarget === undefined ? undefined : _detach(init.remoteTarget);
+    this.#contact = init.remoteTarget === undefined && init.remoteContact !== undefined
+      ? _detach(init.remoteContact)
+      : undefined;
     this.remoteSeq = init.remoteSeq;
-    this.#recordRoute = init.recordRoute;
+    this.#recordRoute = init.recordRoute?.map(_detach);
     this.source = init.source;
     this.inviteKey = init.inviteKey;
     this.offer = init.offer;
     this.sessionId = init.sessionId;
     this.createdAt = init.createdAt;
+    this.lastRequestAt = init.createdAt;
   }
 
   /** The caller's Contact URI (RFC 3261 §12.1.1 remote target), if any. */

@@ -129,7 +129,7 @@ export const EDGE_LAB: Readonly<EdgeOptions> = Object.freeze({
  * assert.equal(guard.source("192.0.2.9", 0).held[table], 0);
  * ```
  */
-export type SourceTable = "transactions" | "dialogs" | "streams" | "connections";
+export type SourceTable = "transactions" | "pending" | "dialogs" | "streams" | "connections";
 
 /**
  * What the guard says of a message from a source: take it, answer it with 503 (it just went
@@ -181,7 +181,7 @@ export interface SourceRecord {
 
 class _Record implements SourceRecord {
   readonly key: string;
-  readonly held: Record<SourceTable, number> = { transactions: 0, dialogs: 0, streams: 0, connections: 0 };
+  readonly held: Record<SourceTable, number> = { transactions: 0, pending: 0, dialogs: 0, streams: 0, connections: 0 };
   bytesIn = 0;
   bytesOut = 0;
   validUntil = 0;
@@ -207,7 +207,7 @@ class _Record implements SourceRecord {
 
   holds(): boolean {
     const h = this.held;
-    return h.transactions + h.dialogs + h.streams + h.connections > 0;
+    return h.transactions + h.pending + h.dialogs + h.streams + h.connections > 0;
   }
 }
 

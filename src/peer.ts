@@ -10,7 +10,7 @@
 import { SipParseError } from "./errors.ts";
 import { HeaderError } from "./header_values.ts";
 import type { MediaCallStats } from "./media.ts";
-import type { SipMessage, SipRequest, SipResponse } from "./message.ts";
+import { _detach, type SipMessage, SipRequest, type SipResponse } from "./message.ts";
 import { parseMessage } from "./parse.ts";
 import { formatUri, parseUri, type SipUri, UriError } from "./uri.ts";
 import {
@@ -236,6 +236,13 @@ export interface PeerTimers extends Timers {
    * (RFC 3261 §16.6 step 11), default 180000 ms.
    */
   C: number;
+  /**
+   * A confirmed dialog with no request in it for this long is ended by the peer with a BYE
+   * (RFC 3261 §15.1.1) and freed, ms (default 7,200,000: two hours); 0: never. Dialogs are
+   * looked at every quarter of it (at most every minute), so one ends up to that much later.
+   * A call with the RTP echo ends sooner when its media goes silent (`media.inactivityTimeout`).
+   */
+  dialogIdle: number;
 }
 
 /**
@@ -264,6 +271,13 @@ export interface PeerLimits {
    * Past the limit a new request gets 503 with Retry-After.
    */
   transactions: number;
+  /**
+   * Most transactions still at work (default 20,000): not yet reduced to a tombstone, such as
+   * an INVITE waiting for its ACK or for an answer held back. They hold more than a tombstone
+   * (what the responses and the dialog need of the request), so they have a limit of their own.
+   * Past it a new request gets 503 with Retry-After.
+   */
+  pending: number;
   /** Most dialogs (default 10000). */
   dialogs: number;
   /** Most registrar bindings (default 10000). */
@@ -487,7 +501,7 @@ class _Job {
 /** The TU's state for one server transaction while it still has work to do. */
 class _Context implements TransactionInfo {
   readonly tx: ServerTransaction<_Reply>;
-  readonly request: SipRequest;
+  request: SipRequest;
   readonly remote: Remote;
   readonly toTag: string;
   readonly duplicate: number;
@@ -509,6 +523,8 @@ class _Context implements TransactionInfo {
   media = false;
   /** The source's record, with a guard: the transaction counts against its share. */
   source: SourceRecord | undefined = undefined;
+  /** Only what is still needed of the request is kept (`compact()`). */
+  compacted = false;
   #head: ResponseHead | undefined = undefined;
 
   constructor(
@@ -544,7 +560,30 @@ class _Context implements TransactionInfo {
   get head(): ResponseHead {
     return this.#head ??= new ResponseHead(this.request, this.remote);
   }
+
+  /**
+   * Keeps only what the transaction can still need of its request: the fields every response
+   * copies (RFC 3261 §8.2.6.2) and those a dialog is made of (§12.1.1), as copies, with no body.
+   * A transaction that waits (for its ACK, or for an answer held back) then holds a few hundred
+   * bytes instead of the whole request, its bytes and their text.
+   */
+  compact(): void {
+    if (this.compacted) return;
+    this.compacted = true;
+    const r = this.request;
+    const headers: [string, string][] = [];
+    for (const field of r.headers.fields) if (_KEPT.has(field.name)) headers.push([field.name, _detach(field.value)]);
+    const kept = new SipRequest({ method: _detach(r.method), uri: _detach(r.uri), version: r.version, headers });
+    this.request = kept;
+    this.tx.request = kept;
+    this.#head = undefined;
+    this.offer = undefined;
+  }
 }
+
+/** The header fields a transaction that waits keeps of its request (see `_Context.compact`). */
+const _KEPT = new Set(["Via", "From", "To", "Call-ID", "CSeq", "Contact", "Record-Route", "Timestamp"]);
+
 
 /**
  * What is kept of a transaction that has done its work but must still see its retransmissions
@@ -733,6 +772,12 @@ export class SipPeer {
   /** The source of the message being handled, with a guard. */
   #src: SourceRecord | undefined = undefined;
   #limits: PeerLimits;
+  /** How many transactions are at work (not tombstones). */
+  #pending = 0;
+  /** Requests the peer made on its own (the BYE of an idle dialog), until taken. */
+  #requests: PeerRequest[] = [];
+  /** The job that looks for idle dialogs, while there are dialogs. */
+  #sweep: _Job | undefined = undefined;
   /** The source each dialog counts against, with a guard. */
   #dialogSources = new Map<Dialog, SourceRecord>();
   #onEvent: ((event: PeerEvent) => void) | undefined;
@@ -776,7 +821,7 @@ export class SipPeer {
     this.#port = options.port ?? 5060;
     this.#ports = options.ports ?? {};
     this.#server = options.server ?? DEFAULT_SERVER;
-    this.#timers = { ...DEFAULT_TIMERS, C: 180000, ...options.timers };
+    this.#timers = { ...DEFAULT_TIMERS, C: 180000, dialogIdle: 7_200_000, ...options.timers };
     this.#retryAfter = options.retryAfter ?? 5;
     this.#supported = options.supported ?? ["path"];
     this.#rtpPort = options.rtpPort ?? ((_callId, index) => 4000 + 2 * index);
@@ -848,7 +893,6 @@ export class SipPeer {
   receive(input: Uint8Array | SipMessage, remote: Remote, at: number): Output[] {
     if (this.#closed) return [];
     this.#begin(at);
-    this.#src = undefined;
     const guard = this.#guard;
     if (guard !== undefined) {
       const src = guard.source(remote.address, at);
@@ -984,14 +1028,48 @@ export class SipPeer {
     return out;
   }
 
+  /**
+   * The requests the peer made on its own since the last call: the BYE that ends a dialog idle
+   * for `timers.dialogIdle`. The caller sends them and runs their client transactions, as for
+   * those of {@linkcode SipPeer.bye}.
+   *
+   * @returns The requests, oldest first.
+   * @example
+   * ```ts
+   * import { SipPeer } from "@sipecho/sipecho";
+   * import assert from "node:assert/strict";
+   *
+   * const peer = new SipPeer({ timers: { dialogIdle: 1000 } });
+   * const caller = { address: "192.0.2.9", port: 5060, transport: "udp" as const };
+   * const send = (text: string, at: number) => peer.receive(new TextEncoder().encode(text), caller, at);
+   * const common = "From: <sip:a@192.0.2.9>;tag=a1\r\nCall-ID: c1\r\nContact: <sip:a@192.0.2.9>\r\n";
+   * const ok = send("INVITE sip:echo@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK1\r\n" +
+   *   common + "To: <sip:echo@192.0.2.1>\r\nCSeq: 1 INVITE\r\n\r\n", 0).at(-1)!;
+   * send("ACK sip:echo@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK2\r\n" + common +
+   *   `To: <sip:echo@192.0.2.1>;tag=${ok.message.to.tag}\r\nCSeq: 1 ACK\r\n\r\n`, 10);
+   * peer.tick(2000); // nothing in the dialog for over a second
+   * const [bye] = peer.takeRequests();
+   * assert.equal(bye.message.method, "BYE");
+   * assert.equal(peer.dialogs.length, 0);
+   * ```
+   */
+  takeRequests(): PeerRequest[] {
+    const requests = this.#requests;
+    if (requests.length > 0) this.#requests = [];
+    return requests;
+  }
+
   /** Drops every transaction, dialog, binding and pending output; later calls do nothing. */
   close(): void {
     this.#closed = true;
     for (const entry of this.#transactions.values()) if (entry instanceof _Context) entry.tx.terminate();
     this.#transactions.clear();
+    this.#pending = 0;
     this.#dialogs.clear();
     this.#dialogSources.clear();
     this.#mediaHolders.clear();
+    this.#requests = [];
+    this.#sweep = undefined;
 
     this.#heap = [];
     this.#long.clear();
@@ -1004,6 +1082,7 @@ export class SipPeer {
 
   #begin(at: number): void {
     if (at > this.#now) this.#now = at;
+    this.#src = undefined;
     this.#out = undefined;
     this.#runDue(at);
   }
@@ -1101,7 +1180,7 @@ export class SipPeer {
     via: ViaRouting | undefined,
     at: number,
     times: number,
-    source: SourceRecord | undefined = this.#src,
+    source: SourceRecord | undefined,
   ): boolean {
     const guard = this.#guard;
     if (guard !== undefined && source !== undefined && remote.transport === "udp") {
@@ -1215,7 +1294,7 @@ export class SipPeer {
     const reply = data.length > MAX_DATAGRAM && remote.transport === "udp"
       ? this.#tooBigForUdp(head, status, data.length, undefined, remote)
       : new _Reply(status, data);
-    this.#emit(reply, remote, head.route, at, 1);
+    this.#emit(reply, remote, head.route, at, 1, this.#src);
   }
 
   #request(request: SipRequest, remote: Remote, at: number): void {
@@ -1248,11 +1327,9 @@ export class SipPeer {
       if (request.via[0].branch === "z9hG4bK") {
         return this.#stateless(request, 400, "Bad Request: Via branch is only the magic cookie", [], remote, at);
       }
-      if (this.#src !== undefined && this.#guard!.full(this.#src, "transactions", this.#transactions.limit)) {
-        this.#event("limit", `share: ${this.#src.key} holds its share of the transactions: 503`, remote);
-        return this.#stateless(request, 503, "Service Unavailable: too many transactions from this source", [
-          ["Retry-After", String(this.#retryAfter)],
-        ], remote, at);
+      const busy = this.#transactionRoom(remote);
+      if (busy !== undefined) {
+        return this.#stateless(request, 503, busy, [["Retry-After", String(this.#retryAfter)]], remote, at);
       }
       if (this.#transactions.size >= this.#transactions.limit) {
         this.#event("dropped", "transaction table full: 503", remote);
@@ -1286,9 +1363,31 @@ export class SipPeer {
       // came from; a plain one is made again from the request, the same bytes.
       const head = new ResponseHead(request, remote);
       const data = entry.data ?? head.format(entry.status, undefined, { toTag: entry.toTag, server: this.#server });
-      this.#emit(new _Reply(entry.status, data), remote, head.route, at, entry.duplicate);
+      this.#emit(new _Reply(entry.status, data), remote, head.route, at, entry.duplicate, this.#src);
     }
     // An INVITE tombstone absorbs it: Confirmed (RFC 3261 §17.2.1), Accepted (RFC 6026 §7.1).
+  }
+
+  /**
+   * Why a new transaction cannot be taken (the reason phrase of a 503), or undefined: its
+   * source holds its share, or too many are at work.
+   */
+  #transactionRoom(remote: Remote): string | undefined {
+    const src = this.#src;
+    const guard = this.#guard;
+    if (src !== undefined && guard!.full(src, "transactions", this.#transactions.limit)) {
+      this.#event("limit", `share: ${src.key} holds its share of the transactions: 503`, remote);
+      return "Service Unavailable: too many transactions from this source";
+    }
+    if (src !== undefined && guard!.full(src, "pending", this.#limits.pending)) {
+      this.#event("limit", `share: ${src.key} holds its share of the transactions at work: 503`, remote);
+      return "Service Unavailable: too many transactions in progress from this source";
+    }
+    if (this.#pending >= this.#limits.pending) {
+      this.#event("dropped", `${this.#pending} transactions at work (limits.pending): 503`, remote);
+      return "Service Unavailable: too many transactions in progress";
+    }
+    return undefined;
   }
 
   #newContext(request: SipRequest, key: string, remote: Remote, action: ResolvedAction | undefined): _Context {
@@ -1299,12 +1398,24 @@ export class SipPeer {
 
   #addTransaction(ctx: _Context): void {
     if (!this.#transactions.add(ctx)) return;
-    if (ctx.source !== undefined) this.#guard!.hold(ctx.source, "transactions");
+    this.#pending++;
+    if (ctx.source !== undefined) {
+      this.#guard!.hold(ctx.source, "transactions");
+      this.#guard!.hold(ctx.source, "pending");
+    }
   }
 
   /** Forgets a transaction or its tombstone, and gives its entry back to its source. */
   #deleteTransaction(entry: _Context | _Tomb): void {
-    if (this.#transactions.delete(entry) && entry.source !== undefined) this.#guard!.release(entry.source, "transactions");
+    if (!this.#transactions.delete(entry)) return;
+    if (entry instanceof _Context) this.#settled(entry);
+    if (entry.source !== undefined) this.#guard!.release(entry.source, "transactions");
+  }
+
+  /** A transaction at work is done with (a tombstone now, or gone). */
+  #settled(ctx: _Context): void {
+    this.#pending--;
+    if (ctx.source !== undefined) this.#guard!.release(ctx.source, "pending");
   }
 
   /** The TU's state for a request, not (yet) in the transaction table. */
@@ -1348,9 +1459,12 @@ export class SipPeer {
         // Nothing is sent; the transaction absorbs retransmissions until the client gives up
         // (its Timer B or F: 64*T1).
         this.#schedule(at + 64 * this.#timers.T1, () => this.#finish(ctx), ctx);
+        ctx.compact();
         return;
       }
       this.#execute(ctx, this.#plan(ctx, input, action), at);
+      // A transaction whose answer is held back waits: it keeps only what it still needs.
+      if (!ctx.tx.final && this.#transactions.get(key) === ctx) ctx.compact();
     } catch (e) {
       if (!_isInputError(e)) throw e;
       // A header read late (Require, Expires, ...) is malformed: 400 naming it.
@@ -1372,7 +1486,7 @@ export class SipPeer {
     // answered 400 by #request, as any request's.)
     let reply = this.#plan(ctx, input, action).final?.reply;
     if (reply !== undefined && !this.#fits(ctx, reply.data.length, at)) reply = this.#tooLarge(ctx);
-    if (reply !== undefined) this.#emit(reply, remote, ctx.head.route, at, ctx.duplicate);
+    if (reply !== undefined) this.#emit(reply, remote, ctx.head.route, at, ctx.duplicate, ctx.source);
   }
 
   /**
@@ -1424,7 +1538,10 @@ export class SipPeer {
     if (SDP_METHODS.includes(request.method)) ctx.offer = this.#readOffer(request);
     if (inDialog) {
       ctx.dialog = this.#dialogOf(request);
-      if (ctx.dialog !== undefined) this.#validate();
+      if (ctx.dialog !== undefined) {
+        ctx.dialog.lastRequestAt = this.#now;
+        this.#validate();
+      }
     }
 
     return this.#planRespond(ctx, action.response, action.provisional);
@@ -1500,6 +1617,7 @@ export class SipPeer {
       if (dialog === undefined) return { status: 481 };
       // A request in a dialog we made carries our tag: the source receives what we send.
       this.#validate();
+      dialog.lastRequestAt = this.#now;
       if (!dialog.checkSequence(request.cseq.seq)) {
         return { status: 500, reason: "Server Internal Error: CSeq out of order", headers: [["Retry-After", "1"]] };
       }
@@ -1981,7 +2099,7 @@ export class SipPeer {
 
   #respond(ctx: _Context, reply: _Reply, at: number): void {
     if (ctx.silent || !ctx.tx.accept(reply, at)) return;
-    this.#emit(reply, ctx.remote, ctx.head.route, at, ctx.duplicate);
+    this.#emit(reply, ctx.remote, ctx.head.route, at, ctx.duplicate, ctx.source);
     if (ctx.media && reply.status >= 200) {
       // A final response that made no dialog: the request's RTP ports go back (a 2xx to an
       // INVITE handed them to its dialog in #sendFinal).
@@ -2022,14 +2140,18 @@ export class SipPeer {
     this.#cancelJobs(ctx);
     const ours = ctx.request.to.tag === undefined ? ctx.toTag : undefined;
     const tomb = new _Tomb(ctx.tx.key, state, expires, ours, ctx.duplicate, final, ctx.source);
-
-    if (this.#transactions.replace(ctx, tomb)) (state === "Confirmed" ? this.#short : this.#long).push(tomb);
+    if (!this.#transactions.replace(ctx, tomb)) return;
+    this.#settled(ctx);
+    (state === "Confirmed" ? this.#short : this.#long).push(tomb);
   }
 
   #handle(ctx: _Context, events: TransactionEvent<_Reply>[], at: number): void {
     for (const event of events) {
       if (event.kind === "send") {
-        if (!ctx.silent) this.#emit(event.response, ctx.remote, ctx.head.route, at, ctx.duplicate);
+        // A retransmission: the answer was not acknowledged at once, so the transaction waits
+        // and keeps only what it still needs.
+        ctx.compact();
+        if (!ctx.silent) this.#emit(event.response, ctx.remote, ctx.head.route, at, ctx.duplicate, ctx.source);
       } else if (event.kind === "timeout") {
         if (event.timer === "L") {
           // RFC 3261 §13.3.1.4: the 2xx was never acknowledged; the dialog is dropped.
@@ -2113,6 +2235,7 @@ export class SipPeer {
     const refused = this.#dialogRoom(ctx);
     if (refused !== undefined) return refused;
     if (!this.#dialogs.add(dialog)) return "Service Unavailable: too many dialogs";
+    this.#sweepLater(dialog.createdAt);
     const source = ctx.source;
     if (source !== undefined) {
       this.#guard!.hold(source, "dialogs");
@@ -2133,6 +2256,29 @@ export class SipPeer {
       return "Service Unavailable: too many dialogs";
     }
     return undefined;
+  }
+
+  /** Makes sure idle dialogs are looked for (RFC 3261 §15.1.1: the peer ends them). */
+  #sweepLater(at: number): void {
+    const idle = this.#timers.dialogIdle;
+    if (this.#sweep !== undefined || !(idle > 0) || !Number.isFinite(idle)) return;
+    const every = Math.min(Math.max(Math.ceil(idle / 4), 1), 60_000);
+    this.#sweep = this.#schedule(at + every, (when) => {
+      this.#sweep = undefined;
+      this.#endIdle(when);
+      if (this.#dialogs.size > 0) this.#sweepLater(when);
+    });
+  }
+
+  /** Ends every confirmed dialog with no request for `timers.dialogIdle`, with a BYE. */
+  #endIdle(at: number): void {
+    const idle = this.#timers.dialogIdle;
+    for (const dialog of this.#dialogs.values()) {
+      if (!dialog.acked || at - dialog.lastRequestAt < idle) continue;
+      const remote = dialog.source as Remote | undefined;
+      this.#event("timeout", `dialog ${dialog.callId}: no request for ${idle} ms: the peer ends it with BYE`, remote);
+      this.#requests.push(...this.bye(dialog, at));
+    }
   }
 
   #deleteDialog(dialog: Dialog): void {
@@ -2171,6 +2317,7 @@ export class SipPeer {
       return;
     }
     this.#validate();
+    dialog.lastRequestAt = at;
     if (!dialog.acked) {
       dialog.acked = true;
       const invite = this.#transactions.get(dialog.inviteKey);
@@ -2280,6 +2427,7 @@ function _sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 /** Table sizes by default. */
 const DEFAULT_PEER_LIMITS: PeerLimits = {
   transactions: 200_000,
+  pending: 20_000,
   dialogs: 10_000,
   bindings: 10_000,
   streams: Infinity,

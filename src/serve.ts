@@ -720,6 +720,8 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
     if (peer === undefined || closing !== undefined) return;
     try {
       send(peer.tick(now()));
+      // The BYEs of dialogs the peer ended for idleness.
+      for (const request of peer.takeRequests()) startBye(request);
     } catch (e) {
       // Thrown from a timer, this would be an uncaught exception: the end of the process.
       event("dropped", `internal error on a timer: ${e}`);
@@ -732,6 +734,7 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
     if (peer === undefined || closing !== undefined) return;
     try {
       send(peer.receive(data, remote, now()));
+      for (const request of peer.takeRequests()) startBye(request);
     } catch (e) {
       // A bug must not take the server down with every call in it: log and go on.
       event("dropped", `internal error on a message from ${remote.address}:${remote.port}: ${e}`, remote);

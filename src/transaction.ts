@@ -295,7 +295,8 @@ export class ServerTransaction<R extends { readonly status: number } = SipRespon
   /** The key it is found by. */
   readonly key: string;
   /** The request that created it. */
-  readonly request: SipRequest;
+  /** The request (a cut-down copy once only what the responses need is kept, see the peer). */
+  request: SipRequest;
   /** Whether it is an INVITE transaction. */
   readonly invite: boolean;
   /** Whether the transport is reliable. */
