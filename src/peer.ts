@@ -11,7 +11,7 @@ import { SipParseError } from "./errors.ts";
 import { HeaderError } from "./header_values.ts";
 import type { MediaCallStats } from "./media.ts";
 import { _detach, type SipMessage, SipRequest, type SipResponse } from "./message.ts";
-import { parseMessage } from "./parse.ts";
+import { DEFAULT_MAX_MESSAGE_SIZE, parseMessage, type ParseOptions } from "./parse.ts";
 import { formatUri, parseUri, type SipUri, UriError } from "./uri.ts";
 import {
   type AcceptedStream,
@@ -384,6 +384,11 @@ export interface PeerOptions {
    */
   stateless?: boolean;
   /**
+   * Largest message taken, bytes (default 65,535): a bigger datagram is answered 513 Message
+   * Too Large (RFC 3261 §21.5.14) from what could be read of it, statelessly.
+   */
+  maxMessageSize?: number;
+  /**
    * The edge limits (see {@linkcode SourceGuard}): the anti-amplification limit for UDP sources
    * not validated yet, a rate limit per source, each source's share of the tables, log
    * throttling. Absent (the default of a bare `SipPeer`): none of them. `serve()` gives one
@@ -420,10 +425,8 @@ const SDP_METHODS = ["INVITE", "UPDATE"];
  * cannot be sent as a datagram at all.
  */
 const MAX_DATAGRAM = 65_507;
-/** Parser options: a datagram, or a message framed on a stream (RFC 3261 §18.3). */
-
+/** Parser options of the peer's own BYE (read back from its bytes). */
 const DATAGRAM = { stream: false };
-const STREAM = { stream: true };
 
 /**
  * A response the peer sends: its status and wire bytes, written once
@@ -774,6 +777,9 @@ export class SipPeer {
   #limits: PeerLimits;
   /** How many transactions are at work (not tombstones). */
   #pending = 0;
+  /** Parser options: a datagram, or a message framed on a stream, within `maxMessageSize`. */
+  #datagram: ParseOptions;
+  #stream: ParseOptions;
   /** Requests the peer made on its own (the BYE of an idle dialog), until taken. */
   #requests: PeerRequest[] = [];
   /** The job that looks for idle dialogs, while there are dialogs. */
@@ -841,6 +847,9 @@ export class SipPeer {
     const limits = { ...DEFAULT_PEER_LIMITS, ...options.limits };
     this.#limits = limits;
     this.#guard = options.guard;
+    const maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
+    this.#datagram = { stream: false, maxMessageSize };
+    this.#stream = { stream: true, maxMessageSize };
     this.#transactions = new TransactionTable(limits.transactions);
     this.#dialogs = new DialogTable(limits.dialogs);
     this.registrar = new Registrar({
@@ -855,6 +864,11 @@ export class SipPeer {
   /** The edge limits in force, if any (see {@linkcode PeerOptions.guard}). */
   get guard(): SourceGuard | undefined {
     return this.#guard;
+  }
+
+  /** Parser options for a message from `remote`: framed on a stream (RFC 3261 §18.3), or a datagram. */
+  #parseOptions(remote: Remote): ParseOptions {
+    return remote.transport === "tcp" || remote.transport === "tls" ? this.#stream : this.#datagram;
   }
 
   /** The dialogs in progress, oldest first. */
@@ -917,7 +931,7 @@ export class SipPeer {
       }
 
       try {
-        message = parseMessage(input, remote.transport === "tcp" || remote.transport === "tls" ? STREAM : DATAGRAM);
+        message = parseMessage(input, this.#parseOptions(remote));
       } catch (e) {
         if (!(e instanceof SipParseError)) throw e;
         this.#parseError(e, input, remote, at);
@@ -1243,7 +1257,7 @@ export class SipPeer {
     );
     let request: SipMessage | undefined;
     try {
-      request = input instanceof Uint8Array ? parseMessage(input, _parseOptions(remote)) : input;
+      request = input instanceof Uint8Array ? parseMessage(input, this.#parseOptions(remote)) : input;
     } catch {
       return;
     }
@@ -1266,7 +1280,7 @@ export class SipPeer {
   // Requests
 
   #parseError(e: SipParseError, bytes: Uint8Array, remote: Remote, at: number): void {
-    const partial = e.partial ?? _salvage(bytes, remote);
+    const partial = e.partial ?? _salvage(bytes, this.#parseOptions(remote));
     if (partial === undefined || partial.type === "response") {
       this.#event("parse-error", `dropped: ${e.message}`, remote);
       return;
@@ -2446,10 +2460,6 @@ export function _heldBack(guard: SourceGuard, held: number): string {
     `${o.logWindow / 1000} s)`;
 }
 
-/** Parser options for a message from `remote`: framed on a stream, or a datagram. */
-function _parseOptions(remote: Remote): { stream: boolean } {
-  return remote.transport === "tcp" || remote.transport === "tls" ? STREAM : DATAGRAM;
-}
 
 /**
  * A first look, before parsing: whether the bytes can be a SIP message at all. A start line
@@ -2535,7 +2545,7 @@ class _RuleInput implements RuleInput {
  * `<>`, extra spaces: the parser gives no partial message then), read again behind a
  * placeholder start line, so that the error can still be answered (RFC 3261 §8.2.6).
  */
-function _salvage(bytes: Uint8Array, remote: Remote): SipRequest | undefined {
+function _salvage(bytes: Uint8Array, options: ParseOptions): SipRequest | undefined {
   let start = 0;
   while (bytes[start] === 13 || bytes[start] === 10) start++;
   const lf = bytes.indexOf(10, start);
@@ -2550,7 +2560,7 @@ function _salvage(bytes: Uint8Array, remote: Remote): SipRequest | undefined {
   rebuilt.set(head, 0);
   rebuilt.set(bytes.subarray(lf + 1), head.length);
   try {
-    const m = parseMessage(rebuilt, remote.transport === "tcp" || remote.transport === "tls" ? STREAM : DATAGRAM);
+    const m = parseMessage(rebuilt, options);
     return m.type === "request" ? m : undefined;
   } catch (e) {
     return e instanceof SipParseError && e.partial?.type === "request" ? e.partial : undefined;

@@ -11,12 +11,10 @@
  */
 
 import { type Connection, type ConnectionLimits, ConnectionTable } from "./connections.ts";
-import { SipParseError } from "./errors.ts";
-import { formatMessage } from "./format.ts";
 import { EDGE_LAB, EDGE_PUBLIC, type EdgeOptions, SourceGuard } from "./guard.ts";
 import { type MediaCallStats, MediaEcho } from "./media.ts";
 import type { SipMessage, SipResponse } from "./message.ts";
-import { DEFAULT_MAX_MESSAGE_SIZE, parseMessage } from "./parse.ts";
+import { DEFAULT_MAX_MESSAGE_SIZE } from "./parse.ts";
 import {
   type Output,
   type PeerEvent,
@@ -28,7 +26,6 @@ import {
   _warning,
   SipPeer,
 } from "./peer.ts";
-import { createResponse, ResponseHead } from "./respond.ts";
 import type { Transport } from "./rules.ts";
 import { hasRtcpMux } from "./sdp.ts";
 import { DEFAULT_TIMERS } from "./transaction.ts";
@@ -532,10 +529,7 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
     onMessage(bytes, c) {
       const remote: _Remote = { address: c.conn.remote.address, port: c.conn.remote.port, transport: c.transport };
       remote.connection = c;
-      // RFC 7118 §5: one WebSocket message carries one SIP message, so one too big can be
-      // answered (513) without losing the framing.
-      if (c.transport === "ws") datagram(bytes, remote);
-      else receive(bytes, remote);
+      receive(bytes, remote);
     },
   });
   const endpoints: DatagramEndpoint[] = [];
@@ -744,39 +738,6 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
     }
   }
 
-  /**
-   * A datagram or WebSocket message over `maxMessageSize`: 513 Message Too Large
-   * (RFC 3261 §21.5.14), statelessly (§8.2.7); never to an ACK or a response.
-   */
-  function oversized(data: Uint8Array, remote: _Remote): void {
-    if (peer === undefined || closing !== undefined) return;
-    let error: SipParseError | undefined;
-    try {
-      parseMessage(data, { maxMessageSize, stream: false });
-    } catch (e) {
-      if (e instanceof SipParseError) error = e;
-    }
-    const why = error?.message ?? `Message of ${data.length} bytes is over the limit of ${maxMessageSize} bytes`;
-    const request = error?.partial;
-    if (request?.type !== "request" || request.method === "ACK" || !request.headers.has("Via")) {
-      event("parse-error", `dropped: ${why}`, remote);
-      return;
-    }
-    event("parse-error", `answered 513: ${why}`, remote);
-    try {
-      const response = createResponse(request, 513, undefined, { source: remote, server: options.server });
-      const via = new ResponseHead(request, remote).route;
-      send([{ at: now(), data: formatMessage(response), message: response, remote, via }]);
-    } catch (e) {
-      event("dropped", `internal error answering 513 to ${remote.address}:${remote.port}: ${e}`, remote);
-    }
-  }
-
-  function datagram(data: Uint8Array, remote: _Remote): void {
-    if (data.length > maxMessageSize) oversized(data, remote);
-    else receive(data, remote);
-  }
-
   function close(): Promise<void> {
     if (closing !== undefined) return closing;
     closing = (async () => {
@@ -812,7 +773,8 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
           { hostname, port: spec.port, poll: options.udpPoll ?? true },
           (data, from) => {
             if (endpoint !== undefined) {
-              datagram(data, { address: from.address, port: from.port, transport: "udp", endpoint });
+              // A datagram over maxMessageSize: the peer answers 513 (RFC 3261 §21.5.14).
+              receive(data, { address: from.address, port: from.port, transport: "udp", endpoint });
             }
           },
           (e) => event("dropped", `udp ${hostname}:${endpoint?.local.port ?? spec.port}: ${e}`),
@@ -876,6 +838,7 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
       : (callId, index, m) => echo.reserve(callId, index, { rtcpMux: m !== undefined && hasRtcpMux(m) }),
     rtpRelease: echo === undefined ? options.rtpRelease : releaseMedia,
     guard,
+    maxMessageSize,
     limits: { ...options.limits, streams: options.limits?.streams ?? echo?.capacity ?? Infinity },
     onResponse: response,
     onReceive: onTraffic &&

@@ -296,7 +296,8 @@ function serveConnection(raw: Deno.Conn, handlers: StreamHandlers, forget: () =>
   let ending: ReturnType<typeof setTimeout> | undefined;
   handlers.open(conn);
   return (async () => {
-    const buffer = new Uint8Array(65536);
+    // 16 KiB a read: a connection costs little while it waits (a SIP message is a few reads at most).
+    const buffer = new Uint8Array(16384);
     try {
       for (;;) {
         // Backpressure: no read while paused (the peer's TCP window fills up).
