@@ -52,7 +52,8 @@ Answers:
                         kept; ACK and CANCEL ignored; no RTP echo
 Edge limits (see README, "On a public address"; each number may also be "off"):
   --profile public|lab  public (default): the limits below; lab: no amplification or
-                        rate limit and no per-source share, for a load generator you run
+                        rate limit, no per-source share and tables ten times larger, for
+                        a load generator you run
   --amplification X     a UDP source not validated yet gets at most X times the bytes it
                         sent (default 3, RFC 9000 §8.1)
   --rate N              messages a second per source (default 100); over it: 503 once,
@@ -60,12 +61,12 @@ Edge limits (see README, "On a public address"; each number may also be "off"):
   --burst N             messages at once above the rate (default 200)
   --ban SEC             how long a source over the rate is ignored (default 10)
   --share F             the share of each table one source may hold, 0 < F <= 1 (default 0.1)
-  --max-transactions N  transactions, tombstones included (default 200000)
-  --max-pending N       transactions at work, not yet tombstones (default 20000)
+  --max-transactions N  transactions, tombstones included (default 100000)
+  --max-pending N       transactions at work, not yet tombstones (default 5000)
   --max-dialogs N       dialogs (default 10000)
   --max-bindings N      registrar bindings (default 10000)
   --max-contacts N      bindings per address of record (default 10)
-  --max-connections N   TCP and WebSocket connections (default 1024)
+  --max-connections N   TCP and WebSocket connections (default 512)
   --idle-timeout SEC    close a connection silent this long (default 300)
   --message-timeout SEC a connection must complete each message within this (default 10)
   --dialog-timeout SEC  end a dialog with no request this long with BYE (default 7200)

@@ -52,7 +52,7 @@ import { WebSocketSession } from "./websocket.ts";
  */
 export interface ConnectionLimits {
   /**
-   * Most connections open at once, over all stream listeners (default 1024). When full, a new
+   * Most connections open at once, over all stream listeners (default 512; lab: 10,000). When full, a new
    * connection closes the oldest idle one of the source holding the most.
    */
   maxConnections: number;
@@ -63,7 +63,7 @@ export interface ConnectionLimits {
    * within this long of its first byte, ms (default 10,000); 0 or `Infinity`: no deadline.
    */
   messageTimeout: number;
-  /** Bytes that may wait to be written on a connection before reading from it stops (default 262,144). */
+  /** Bytes that may wait to be written on a connection before reading from it stops (default 16,384). */
   maxOutput: number;
   /** A connection whose output stays over `maxOutput` this long is closed, ms (default 10,000). */
   writeTimeout: number;
@@ -79,15 +79,15 @@ export interface ConnectionLimits {
  * import { DEFAULT_CONNECTION_LIMITS } from "@sipecho/sipecho";
  * import assert from "node:assert/strict";
  *
- * assert.equal(DEFAULT_CONNECTION_LIMITS.maxConnections, 1024);
+ * assert.equal(DEFAULT_CONNECTION_LIMITS.maxConnections, 512);
  * assert.equal(DEFAULT_CONNECTION_LIMITS.messageTimeout, 10_000);
  * ```
  */
 export const DEFAULT_CONNECTION_LIMITS: Readonly<ConnectionLimits> = Object.freeze({
-  maxConnections: 1024,
+  maxConnections: 512,
   idleTimeout: 300_000,
   messageTimeout: 10_000,
-  maxOutput: 262_144,
+  maxOutput: 16_384,
   writeTimeout: 10_000,
   connectTimeout: 10_000,
 });

@@ -54,7 +54,7 @@ export interface EdgeOptions {
   /** Length of the IPv6 prefix that counts as one source, bits (default 64). */
   ipv6Prefix: number;
   /**
-   * Most sources tracked at once (default 65,536). Past it, sources that hold nothing and were
+   * Most sources tracked at once (default 32,768). Past it, sources that hold nothing and were
    * quiet for a minute are forgotten; new ones meanwhile share one record (its rate limit and
    * budget together).
    */
@@ -87,7 +87,7 @@ export const EDGE_PUBLIC: Readonly<EdgeOptions> = Object.freeze({
   ban: 10_000,
   share: 0.1,
   ipv6Prefix: 64,
-  sources: 65_536,
+  sources: 32_768,
   logBurst: 5,
   logTotal: 100,
   logWindow: 10_000,

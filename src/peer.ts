@@ -265,22 +265,23 @@ export interface PeerTimers extends Timers {
  */
 export interface PeerLimits {
   /**
-   * Most server transactions (default 200,000), tombstones included: a transaction is kept
+   * Most server transactions (default 100,000), tombstones included: a transaction is kept
    * until its last timer, 64*T1 (32 s) after its final response on UDP (Timers J and L), so a
    * peer answering N transactions a second holds about 32*N (a call is two: INVITE and BYE).
-   * Past the limit a new request gets 503 with Retry-After.
+   * Past the limit a new request gets 503 with Retry-After. (`serve()` with the lab edge
+   * profile: 1,000,000.)
    */
   transactions: number;
   /**
-   * Most transactions still at work (default 20,000): not yet reduced to a tombstone, such as
+   * Most transactions still at work (default 5,000; lab: 100,000): not yet reduced to a tombstone, such as
    * an INVITE waiting for its ACK or for an answer held back. They hold more than a tombstone
    * (what the responses and the dialog need of the request), so they have a limit of their own.
    * Past it a new request gets 503 with Retry-After.
    */
   pending: number;
-  /** Most dialogs (default 10000). */
+  /** Most dialogs (default 10,000; lab: 100,000). */
   dialogs: number;
-  /** Most registrar bindings (default 10000). */
+  /** Most registrar bindings (default 10,000; lab: 100,000). */
   bindings: number;
   /**
    * RTP streams that can run at once (default `Infinity`; `serve()` with `media` gives the
@@ -2440,8 +2441,8 @@ function _sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 
 /** Table sizes by default. */
 const DEFAULT_PEER_LIMITS: PeerLimits = {
-  transactions: 200_000,
-  pending: 20_000,
+  transactions: 100_000,
+  pending: 5_000,
   dialogs: 10_000,
   bindings: 10_000,
   streams: Infinity,

@@ -18,6 +18,7 @@ import { DEFAULT_MAX_MESSAGE_SIZE } from "./parse.ts";
 import {
   type Output,
   type PeerEvent,
+  type PeerLimits,
   type PeerOptions,
   type PeerRequest,
   type Remote,
@@ -228,7 +229,8 @@ export interface ServeOptions extends Omit<PeerOptions, "address" | "port" | "po
    * The edge limits (see `SourceGuard`): `"public"` (the default) for a peer on a public
    * address: UDP sources not validated get at most 3x the bytes they send, 100 messages a
    * second per source, a tenth of each table per source, warnings throttled. `"lab"` lifts all
-   * of them, for load tests from a known generator. Or limits of your own (the rest public).
+   * of them and makes the tables ten times larger (`limits`, `connections.maxConnections`), for
+   * load tests from a known generator. Or limits of your own (the rest public).
    */
   edge?: "public" | "lab" | Partial<EdgeOptions>;
 
@@ -361,6 +363,9 @@ interface _Bye {
   interval: number;
 }
 
+/** The table sizes of the lab edge profile (`edge: "lab"`), for a load generator. */
+const LAB_LIMITS: Partial<PeerLimits> = { transactions: 1_000_000, pending: 100_000, dialogs: 100_000, bindings: 100_000 };
+const LAB_CONNECTIONS: Partial<ConnectionLimits> = { maxConnections: 10_000 };
 /** setTimeout takes a signed 32-bit delay; a longer one fires at once. */
 const MAX_DELAY = 0x7fffffff;
 
@@ -505,6 +510,8 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
   const maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
   const edge = options.edge ?? "public";
   const guard = new SourceGuard(edge === "public" ? EDGE_PUBLIC : edge === "lab" ? EDGE_LAB : edge);
+  // The lab profile is for a load generator: tables sized for thousands of calls a second.
+  const lab = edge === "lab";
   const onTraffic = options.onTraffic;
   const onEvent = options.onEvent;
   const mediaOptions: ServeMediaOptions | undefined = options.media === true ? {} : options.media || undefined;
@@ -521,7 +528,7 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
   /** Waits before sending a BYE in a dialog whose 2xx is not acknowledged yet (RFC 3261 §15). */
   const byeWaits = new Set<ReturnType<typeof setTimeout>>();
   const connections = new ConnectionTable({
-    limits: options.connections,
+    limits: lab ? { ...LAB_CONNECTIONS, ...options.connections } : options.connections,
     maxMessageSize,
     guard,
     now,
@@ -839,7 +846,11 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
     rtpRelease: echo === undefined ? options.rtpRelease : releaseMedia,
     guard,
     maxMessageSize,
-    limits: { ...options.limits, streams: options.limits?.streams ?? echo?.capacity ?? Infinity },
+    limits: {
+      ...(lab ? LAB_LIMITS : undefined),
+      ...options.limits,
+      streams: options.limits?.streams ?? echo?.capacity ?? Infinity,
+    },
     onResponse: response,
     onReceive: onTraffic &&
       ((message, remote, _at) =>
