@@ -470,8 +470,10 @@ export class SourceGuard {
    */
   allows(record: SourceRecord, bytes: number, now: number): boolean {
     const r = record as _Record;
-    if (r.validUntil > now) return true;
-    return r.bytesOut + bytes <= this.options.amplification * r.bytesIn;
+    const factor = this.options.amplification;
+    if (factor === Infinity || r.validUntil > now) return true;
+    return r.bytesOut + bytes <= factor * r.bytesIn;
+
   }
 
   /**
