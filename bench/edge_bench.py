@@ -390,13 +390,14 @@ def udp_options(ip, dest, timeout=2.0, retransmit=True):
         s.close()
 
 
-def blast(sock, dest, n, make, *, rate, window, timeout, deadline_s, on_final=None):
+def blast(sock, dest, n, make, *, rate, window, timeout, deadline_s, on_final=None, keep_unanswered=False):
     """Open-loop-with-a-window sender: at most `rate` requests/s, at most `window` without a final
     response; a request without a final after `timeout` s frees its slot and counts as unanswered.
     make(i) -> (call_id bytes, message bytes). Reads everything that comes back."""
     st = {"finals": collections.Counter(), "provisional": collections.Counter(), "late_finals": collections.Counter(),
           "server_requests": collections.Counter(), "no_final": 0, "rx_packets": 0, "rx_bytes": 0, "tx_bytes": 0}
     out = collections.OrderedDict()
+    unanswered = st["unanswered"] = []  # Call-IDs without a final (popped by the caller, not printed)
     sock.setblocking(False)
     t0 = time.monotonic()
     end = t0 + deadline_s
@@ -450,9 +451,13 @@ def blast(sock, dest, n, make, *, rate, window, timeout, deadline_s, on_final=No
                 break
             del out[cid]
             st["no_final"] += 1
+            unanswered.append(cid)
         if i >= n and not out:
             break
     st["no_final"] += len(out)
+    unanswered.extend(out)
+    if not keep_unanswered:
+        del st["unanswered"]
     st["sent"] = i
     st["elapsed_s"] = round(time.monotonic() - t0, 2)
     st["rate_per_s"] = round(i / max(1e-9, time.monotonic() - t0))
@@ -1404,29 +1409,42 @@ def probe_idle_dialogs(ctx):
     me = s.getsockname()
     ruri = f"sip:echo@{H}:{P}"
     body = sdp(src(2), 4000)
-    acked = [0]
+    established = set()
 
     def make(i):
-        cid = f"idle-{i}"
-        return cid.encode(), sip_request("INVITE", ruri, me, call_id=cid, contact=f"<sip:idle@{me[0]}:{me[1]}>",
-                                         body=body)
+        cid = f"idle-{i}"  # the same branch when sent again: a retransmission (RFC 3261 §17.1.1.2)
+        return cid.encode(), sip_request("INVITE", ruri, me, call_id=cid, branch=f"z9hG4bKidle{i}",
+                                         contact=f"<sip:idle@{me[0]}:{me[1]}>", body=body)
 
     def on_final(code, cid, data, late):
         if cseq_of(data)[1] != "INVITE":
             return
         ack = ack_for(data, ruri, me, cid.decode())[0]
         try:
-            s.sendto(ack, dest)
+            s.sendto(ack, dest)  # also for a retransmitted 2xx (RFC 3261 §13.2.2.4)
         except OSError:
             pass
-        if not late and 200 <= code < 300:
-            acked[0] += 1
-    st = blast(s, dest, ctx.scale(10_000), make, rate=5000, window=300, timeout=4.0, deadline_s=120, on_final=on_final)
+        if 200 <= code < 300:
+            established.add(cid)
+    n = ctx.scale(10_000)
+    rounds = []
+    todo = list(range(n))
+    finals = collections.Counter()
+    for rnd in range(4):  # INVITEs that got nothing are sent again, slower
+        st = blast(s, dest, len(todo), lambda k, todo=todo: make(todo[k]), rate=5000 if rnd == 0 else 1000,
+                   window=300 if rnd == 0 else 50, timeout=4.0, deadline_s=120, on_final=on_final,
+                   keep_unanswered=True)
+        finals.update(st["finals"])
+        todo = [int(c.decode().split("-")[1]) for c in st.pop("unanswered") if c not in established]
+        rounds.append(st)
+        if not todo:
+            break
     drain(s, 1.0)
     call = udp_call(src(3), dest, "echo")
-    return {"sent": f"{st['sent']} calls from {src(2)} answered and ACKed, never ended; then one INVITE from {src(3)} "
-                    "(server with --no-media)",
-            "calls": st, "acked_2xx": acked[0], "other_source_call": call,
+    return {"sent": f"{n} calls from {src(2)} answered and ACKed, never ended (INVITEs that got no final sent again, "
+                    f"{len(rounds)} round(s)); then one INVITE from {src(3)} (server with --no-media)",
+            "calls_finals": dict(finals), "dialogs_established": len(established), "rounds": rounds,
+            "other_source_call": call,
             "other_source_status": call["invite_status"], "other_source_reason": call["invite_reason"]}
 
 
@@ -1522,16 +1540,34 @@ def probe_held_invite(ctx):
         cid = f"held-{i}"
         return cid.encode(), sip_request("INVITE", ruri, me, call_id=cid, contact=f"<sip:held@{me[0]}:{me[1]}>",
                                          body=body)
-    held = set()
-    # A final never comes: each INVITE frees its slot after `timeout`; count the 180s as "held".
-    st = blast(s, dest, n, make, rate=250, window=50, timeout=0.3, deadline_s=60)
+    # One at a time: each INVITE is sent (again at T1 if nothing came, RFC 3261 §17.1.1.2) and the
+    # next goes once its 180 is in, so the server's socket buffer never drops a 60 KB datagram.
+    s.setblocking(True)
+    held, lost, t0 = 0, 0, time.monotonic()
+    for i in range(n):
+        cid, msg = make(i)
+        got = False
+        for attempt in range(3):
+            s.sendto(msg, dest)
+            end = time.monotonic() + T1 * (2 ** attempt)
+            while not got and time.monotonic() < end:
+                r, _, _ = select.select([s], [], [], max(0.0, end - time.monotonic()))
+                if not r:
+                    break
+                data = s.recv(65535)
+                got = status_of(data)[0] == 180 and call_id_of(data) == cid
+            if got:
+                break
+        held += got
+        lost += not got
+    st = {"sent": n, "held_180": held, "no_180": lost, "elapsed_s": round(time.monotonic() - t0, 2)}
     time.sleep(3.0)
     rss1 = ctx.sampler.last
     growth = (rss1 - rss0)
-    per = growth / n
+    per = growth / max(1, held)
     target = 2 * len(sample) / 1024 + 2
     return {"sent": f"{st['sent']} INVITEs to noanswer@ of {len(sample)} bytes each (padded SDP) from {src(2)}",
-            "request_bytes": len(sample), "held_180": st["provisional"].get("180", 0), "answers": st, "rss_before_mib": round(rss0 / MIB, 1),
+            "request_bytes": len(sample), "held": held, "answers": st, "rss_before_mib": round(rss0 / MIB, 1),
             "rss_after_mib": round(rss1 / MIB, 1), "rss_growth_mib": round(growth / MIB, 1),
             "kib_per_held_invite": round(per, 1), "target_kib": round(target, 1),
             "target": "RSS growth per held INVITE <= 2x the request size + 2 KiB", "pass": per <= target}
@@ -1545,6 +1581,114 @@ PROBE_FUNCS = {
     "idle-dialogs": probe_idle_dialogs, "ws-big": probe_ws_big, "ws-protocol": probe_ws_protocol,
     "held-invite": probe_held_invite,
 }
+
+
+# ---------------------------------------------------------------- --table: key figures of saved runs
+
+def _fmt_counts(d):
+    return "/".join(f"{k}x{v}" for k, v in d.items()) or "none"
+
+
+def key_figures(r):
+    """One cell of the summary table: the figures that matter for the probe."""
+    p = r["probe"]
+    if "error" in r:
+        return "error: " + r["error"]
+    mb = lambda x: f"{x:.0f} MiB" if x is not None else "?"
+    try:
+        if p == "amp":
+            short = {"invite-echo-sdp": "INV echo+SDP", "invite-echo-nosdp": "INV echo no SDP", "invite-busy": "busy",
+                     "invite-redirect": "redirect", "invite-noanswer": "noanswer", "options": "OPT",
+                     "options-accept-text": "OPT text/plain", "message": "MESSAGE", "register": "REG",
+                     "register-query": "REG query", "subscribe": "SUB"}
+            k = r["kinds"]
+            return (", ".join(f"{short.get(n, n)} {d['factor']}" for n, d in k.items()) +
+                    f" (query AOR: {r['register_query_aor_fill']['contacts_bound']} Contacts)")
+        if p == "invite-fill":
+            c = r["other_source_call"]
+            return (f"fill {_fmt_counts(r['fill']['finals'])} at {r['fill']['rate_per_s']}/s; other source call "
+                    f"{c['invite_status']} ({c['invite_reason']}), OPTIONS {r['other_source_options']}; peak "
+                    f"{mb(r['peak_rss_mib'])}; fds {r['server_fds_at_end']}")
+        if p == "mlines":
+            return "; ".join(f"{t.upper()} {r[t].get('status')} {r[t].get('nonzero_ports')}/{r[t].get('answer_mlines')} "
+                             f"non-zero ports" for t in ("udp", "tcp")) + f"; server fds {r['server_fds_before_stop']}"
+        if p == "register-fill":
+            o = r["other_source_register"]
+            return (f"fill {_fmt_counts(r['fill']['finals'])} at {r['fill']['rate_per_s']}/s; other source "
+                    f"{o['status']} ({o['reason']}); peak {mb(r['peak_rss_mib'])}; CPU/REGISTER "
+                    f"{r['cpu_us_per_register_empty']} us near empty, {r['cpu_us_per_register_full']} us full")
+        if p == "tcp-hog":
+            return (f"hog {r['hog_connected']} connected, {r['hog_closed_by_server_after']} closed by server, "
+                    f"{r['hog_still_open']} held; other source {r['other_source_answered_200']}/100 answered "
+                    f"({', '.join(r['other_source_outcomes'])})")
+        if p == "slowloris":
+            o = r["other_source"]
+            return (f"{r['still_open']}/{r['connections']} still open at {r['still_open_after_s']:g} s; other source "
+                    f"{o['answered_200']}/{o['tries']} answered")
+        if p in ("options-flood", "garbage-flood"):
+            d, a = r["other_source"]["during"], r["other_source"]["after"]
+            return (f"flood {r['flood_rate_per_s'] / 1000:.0f}k pkt/s; other source during {d['share_2xx'] * 100:.1f}% "
+                    f"p50 {d['p50_ms']} p99 {d['p99_ms']} ms; after {a['share_2xx'] * 100:.1f}% p50 {a['p50_ms']} "
+                    f"p99 {a['p99_ms']} ms; peak {mb(r['peak_rss_mib'])}")
+        if p == "ws-handshake":
+            a, v = r["protocol_SIP_chat"], r["version_8"]
+            return (f"'SIP, chat': {a['status']} protocol {a['protocol']}; version 8: {v['status']} "
+                    f"Sec-WebSocket-Version {v['sec_websocket_version']}")
+        if p in ("keepalive-flood", "pipeline"):
+            d, a = r["other_source_udp_options_during"], r["other_source_udp_options_after"]
+            extra = (f"{r['bytes_sent'] / 1048576:.0f} MB sent in {r['send_s']} s" if p == "keepalive-flood" else
+                     f"{r['requests_read_by_server_est']} requests read by server")
+            return (f"{extra}; RSS +{r['rss_growth_mib']} MiB, CPU {r['server_cpu_s']} s; other source "
+                    f"{d['within_1s']}/{d['sent']} during, {a['within_1s']}/{a['sent']} after; SIGTERM "
+                    f"{'killed after 10 s' if r.get('killed') else str(r.get('sigterm_exit_s')) + ' s'}")
+        if p == "maddr":
+            return "; ".join(f"{k[6:]} -> {'+'.join(r[k]['went_to'])}" for k in r if k.startswith("maddr_"))
+        if p == "big-response":
+            out = []
+            for k in ("register_udp", "register_tcp", "options_udp", "options_tcp"):
+                x = r[k]
+                out.append(f"{k} ({x['request_bytes']} B): " + (f"{x['status']} {x['response_bytes']} B" if "status" in x
+                                                                   else x.get("answer", "?")))
+            return "; ".join(out)
+        if p == "idle-dialogs":
+            return (f"{r['dialogs_established']} dialogs established (2xx ACKed); other source "
+                    f"{r['other_source_status']} ({r['other_source_reason']}); peak {mb(r['peak_rss_mib'])}")
+        if p == "ws-big":
+            return f"RSS +{r['rss_growth_mib']} MiB; " + ", ".join(f"{v}x {k}" for k, v in r["outcomes"].items())
+        if p == "ws-protocol":
+            return ", ".join(f"{k} {r[k].get('result')}" for k in ("unmasked", "reserved_opcode_3", "rsv1",
+                                                                    "ping_200_bytes", "invalid_utf8_text"))
+        if p == "held-invite":
+            return (f"{r['held']} held, {r['kib_per_held_invite']} KiB each (target {r['target_kib']}); "
+                    f"RSS +{r['rss_growth_mib']} MiB")
+    except (KeyError, TypeError) as e:
+        return f"? ({e})"
+    return ""
+
+
+def print_table(files):
+    runs = collections.OrderedDict()
+    for path in files:
+        for line in open(path):
+            if line.strip():
+                r = json.loads(line)
+                runs.setdefault(r["runtime"], {})[r["probe"]] = r
+    rts = list(runs)
+    print("| probe | " + " | ".join(f"{rt}: key figures | pass | SIGTERM s" for rt in rts) + " |")
+    print("| --- | " + " | ".join("--- | --- | ---" for _ in rts) + " |")
+    for p in PROBES:
+        if not any(p in runs[rt] for rt in rts):
+            continue
+        cells = []
+        for rt in rts:
+            r = runs[rt].get(p)
+            if r is None:
+                cells.append("- | - | -")
+                continue
+            passed = {True: "yes", False: "no"}.get(r.get("pass"), "-")
+            sig = "killed" if r.get("killed") else r.get("sigterm_exit_s")
+            cells.append(f"{key_figures(r)} | {passed} | {sig}")
+        print(f"| {p} | " + " | ".join(cells) + " |")
 
 
 # ---------------------------------------------------------------- runner
@@ -1637,7 +1781,8 @@ def main():
         flood_child(*sys.argv[2:8])
         return 0
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--server", required=True, help="command that starts the server (run without a shell)")
+    ap.add_argument("--server", help="command that starts the server (run without a shell)")
+    ap.add_argument("--table", nargs="+", metavar="JSONL", help="print a markdown table of saved runs and exit")
     ap.add_argument("--udp", default="127.0.0.1:5099")
     ap.add_argument("--tcp", default="127.0.0.1:5099")
     ap.add_argument("--ws", default="127.0.0.1:5098")
@@ -1654,6 +1799,11 @@ def main():
     ap.add_argument("--slowloris-s", type=float, default=30.0)
     ap.add_argument("--stream-s", type=float, default=10.0, help="keep-alive flood and pipeline duration")
     a = ap.parse_args()
+    if a.table:
+        print_table(a.table)
+        return 0
+    if not a.server:
+        ap.error("--server is required")
 
     def bye(signum, frame):
         raise KeyboardInterrupt
