@@ -394,7 +394,7 @@ def blast(sock, dest, n, make, *, rate, window, timeout, deadline_s, on_final=No
     """Open-loop-with-a-window sender: at most `rate` requests/s, at most `window` without a final
     response; a request without a final after `timeout` s frees its slot and counts as unanswered.
     make(i) -> (call_id bytes, message bytes). Reads everything that comes back."""
-    st = {"finals": collections.Counter(), "provisional": collections.Counter(), "late_finals": collections.Counter(),
+    st = {"finals": collections.Counter(), "final_reasons": collections.Counter(), "provisional": collections.Counter(), "late_finals": collections.Counter(),
           "server_requests": collections.Counter(), "no_final": 0, "rx_packets": 0, "rx_bytes": 0, "tx_bytes": 0}
     out = collections.OrderedDict()
     unanswered = st["unanswered"] = []  # Call-IDs without a final (popped by the caller, not printed)
@@ -438,6 +438,8 @@ def blast(sock, dest, n, make, *, rate, window, timeout, deadline_s, on_final=No
                 if cid in out:
                     del out[cid]
                     st["finals"][code] += 1
+                    if code >= 300:
+                        st["final_reasons"][f"{code} {status_of(data)[1]}"] += 1
                     if on_final:
                         on_final(code, cid, data, False)
                 else:
@@ -461,7 +463,7 @@ def blast(sock, dest, n, make, *, rate, window, timeout, deadline_s, on_final=No
     st["sent"] = i
     st["elapsed_s"] = round(time.monotonic() - t0, 2)
     st["rate_per_s"] = round(i / max(1e-9, time.monotonic() - t0))
-    for k in ("finals", "provisional", "late_finals", "server_requests"):
+    for k in ("finals", "final_reasons", "provisional", "late_finals", "server_requests"):
         st[k] = {str(a): b for a, b in sorted(st[k].items(), key=lambda kv: str(kv[0]))}
     return st
 
