@@ -470,7 +470,7 @@ export class SourceGuard {
    */
   allows(record: SourceRecord, bytes: number, now: number): boolean {
     const r = record as _Record;
-    if (r.validUntil > now) return true;
+    if (r.validUntil > now || this.options.amplification === Infinity) return true;
     return r.bytesOut + bytes <= this.options.amplification * r.bytesIn;
   }
 

@@ -164,6 +164,16 @@ describe("SourceGuard anti-amplification limit", () => {
     assert.equal(guard.allows(source, 101, 0), false);
   });
 
+  test("SourceGuard.allows() lets everything out when the amplification is Infinity (EDGE_LAB)", () => {
+    const guard = new SourceGuard(EDGE_LAB);
+    const source = guard.source("198.51.100.7", 0);
+    // Even before any byte is counted (a parsed message handed to the peer).
+    assert.equal(guard.allows(source, 1_000_000, 0), true);
+    guard.received(source, 10);
+    guard.sent(source, 1_000_000);
+    assert.equal(guard.allows(source, 1_000_000, 0), true);
+  });
+
   test("SourceGuard.validate() lifts the limit for `validation` ms, then it applies again", () => {
     const guard = new SourceGuard({ validation: 1000 });
     const source = guard.source("198.51.100.7", 0);
