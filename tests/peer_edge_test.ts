@@ -540,6 +540,28 @@ describe("SipPeer with a guard: shares of the tables", () => {
       assert.equal(asked.length, accepted);
     }
   });
+
+  test("SipPeer with a guard takes a CANCEL of a ringing INVITE from a source holding its share of transactions at work", () => {
+    const guard = new SourceGuard({ share: 0.5 });
+    const p = peer({ guard, limits: { pending: 4 } });
+    const ring = (callId: string) =>
+      p.receive(request("INVITE", { user: "noanswer", callId, branch: `z9hG4bK-${callId}` }), SPOOFED, 0);
+    const tag = ring("c1")[1].message.to.tag;
+    ring("c2");
+    assert.deepEqual(statuses(p.receive(request("OPTIONS"), SPOOFED, 10)), [503]);
+    // The CANCEL ends what holds the share: it must not be refused for it.
+    const cancel = p.receive(request("CANCEL", { user: "noanswer", callId: "c1", branch: "z9hG4bK-c1" }), SPOOFED, 20);
+    assert.deepEqual(statuses(cancel), [200, 487]);
+    assert.equal(cancel[1].message.to.tag, tag);
+    // The 487 is acknowledged: the INVITE is done with, the share has room again.
+    p.receive(request("ACK", { user: "noanswer", callId: "c1", branch: "z9hG4bK-c1", toTag: tag }), SPOOFED, 30);
+    assert.equal(guard.peek(SPOOFED.address)!.held.pending, 1);
+    assert.deepEqual(statuses(p.receive(request("OPTIONS", { branch: "z9hG4bK-o2" }), SPOOFED, 40)), [200]);
+    // A CANCEL that matches nothing at work is still subject to the share.
+    ring("c3");
+    const stray = p.receive(request("CANCEL", { callId: "c9", branch: "z9hG4bK-c9" }), SPOOFED, 50);
+    assert.deepEqual(statuses(stray), [503]);
+  });
 });
 
 describe("SipPeer with a guard: responses too large for UDP", () => {
