@@ -706,6 +706,23 @@ describe("SipPeer compaction of a transaction that waits", () => {
     assert.equal(decoder.decode(timeout[0].data), expected("408 Request Timeout", tag));
   });
 
+  test("SipPeer makes the dialog of a delayed 2xx from the compacted INVITE: its BYE follows Contact and Record-Route", () => {
+    const p = peer({ guard: new SourceGuard() });
+    const out = p.receive(request("INVITE", { user: "slow", body: OFFER, extra, vias }), SPOOFED, 0);
+    assert.deepEqual(statuses(out), [100, 180]);
+    assert.equal(held(p).headers.get("X-Padding"), undefined);
+    const ok = runUntil(p, 3000);
+    assert.deepEqual(statuses(ok), [200]);
+    assert.equal(parseSdp(ok[0].message.bodyText).media[0].port, 4000, "the answer was written before compaction");
+    const tag = ok[0].message.to.tag!;
+    p.receive(request("ACK", { user: "slow", branch: "z9hG4bK-ack", toTag: tag }), SPOOFED, 3100);
+    const [bye] = p.bye("call-1@example.com", 4000);
+    assert.equal(bye.message.uri, "sip:alice@198.51.100.7:5070");
+    assert.deepEqual(bye.message.headers.getAll("Route"), ["<sip:p1.example.com;lr>"]);
+    assert.equal(bye.message.headers.get("From"), `<sip:slow@192.0.2.1>;tag=${tag}`);
+    assert.equal(bye.message.headers.get("To"), "<sip:alice@example.com>;tag=a1");
+  });
+
   test("SipPeer compacts an INVITE whose 2xx waits for its ACK at the first retransmission, and the dialog still works", () => {
     const p = peer({ guard: new SourceGuard() });
     const bytes = request("INVITE", { body: OFFER, extra, transport: "tcp" });
