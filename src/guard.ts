@@ -473,7 +473,6 @@ export class SourceGuard {
     const factor = this.options.amplification;
     if (factor === Infinity || r.validUntil > now) return true;
     return r.bytesOut + bytes <= factor * r.bytesIn;
-
   }
 
   /**

@@ -1342,7 +1342,9 @@ export class SipPeer {
       if (request.via[0].branch === "z9hG4bK") {
         return this.#stateless(request, 400, "Bad Request: Via branch is only the magic cookie", [], remote, at);
       }
-      const busy = this.#transactionRoom(remote);
+      // A CANCEL of an INVITE still at work ends what holds the share: never refused for it.
+      const cancels = request.method === "CANCEL" && this.#cancelsWork(request);
+      const busy = cancels ? undefined : this.#transactionRoom(remote);
       if (busy !== undefined) {
         return this.#stateless(request, 503, busy, [["Retry-After", String(this.#retryAfter)]], remote, at);
       }
@@ -1403,6 +1405,12 @@ export class SipPeer {
       return "Service Unavailable: too many transactions in progress";
     }
     return undefined;
+  }
+
+  /** Whether a CANCEL matches an INVITE transaction that has not sent its final response (RFC 3261 §9.2). */
+  #cancelsWork(request: SipRequest): boolean {
+    const invite = this.#transactions.get(transactionKey(request, "INVITE"));
+    return invite instanceof _Context && invite.invite && !invite.tx.final;
   }
 
   #newContext(request: SipRequest, key: string, remote: Remote, action: ResolvedAction | undefined): _Context {
