@@ -57,19 +57,19 @@ import { Admission, type SourceGuard, type SourceRecord } from "./guard.ts";
 /**
  * Where a message came from or goes to. Extra fields (a connection id, say) are kept: the
  * object given to {@linkcode SipPeer.receive} comes back as is in the outputs it causes.
-  *
-  * @example
-  * ```ts
-  * import { type Remote, SipPeer } from "@sipecho/sipecho";
-  * import assert from "node:assert/strict";
-  *
-  * const peer = new SipPeer();
-  * const remote: Remote & { conn: number } = { address: "192.0.2.9", port: 5060, transport: "udp", conn: 7 };
-  * const options = "OPTIONS sip:echo@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK1\r\n" +
-  *   "From: <sip:a@192.0.2.9>;tag=1\r\nTo: <sip:echo@192.0.2.1>\r\nCall-ID: c1\r\nCSeq: 1 OPTIONS\r\n\r\n";
-  * const [out] = peer.receive(new TextEncoder().encode(options), remote, 0);
-  * assert.equal(out.remote, remote); // the same object, so the caller knows which connection to answer on
-  * ```
+ *
+ * @example
+ * ```ts
+ * import { type Remote, SipPeer } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const peer = new SipPeer();
+ * const remote: Remote & { conn: number } = { address: "192.0.2.9", port: 5060, transport: "udp", conn: 7 };
+ * const options = "OPTIONS sip:echo@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK1\r\n" +
+ *   "From: <sip:a@192.0.2.9>;tag=1\r\nTo: <sip:echo@192.0.2.1>\r\nCall-ID: c1\r\nCSeq: 1 OPTIONS\r\n\r\n";
+ * const [out] = peer.receive(new TextEncoder().encode(options), remote, 0);
+ * assert.equal(out.remote, remote); // the same object, so the caller knows which connection to answer on
+ * ```
  */
 export interface Remote {
   /** IPv4 or IPv6 address, without brackets. */
@@ -121,26 +121,26 @@ export interface Output {
  * A request the peer sends on its own: the BYE of {@linkcode SipPeer.bye}. It goes to where the
  * dialog's requests came from (`remote`, the object given to {@linkcode SipPeer.receive} with
  * the INVITE), so a caller behind a NAT gets it on the same path as our responses.
-  *
-  * @example
-  * ```ts
-  * import { type PeerRequest, SipPeer } from "@sipecho/sipecho";
-  * import assert from "node:assert/strict";
-  *
-  * const peer = new SipPeer();
-  * const caller = { address: "192.0.2.9", port: 5060, transport: "udp" as const };
-  * const send = (text: string) => peer.receive(new TextEncoder().encode(text), caller, 0);
-  * const common = "From: <sip:a@192.0.2.9>;tag=a1\r\nCall-ID: c1\r\nContact: <sip:a@192.0.2.9>\r\n";
-  * const ok = send("INVITE sip:echo@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK1\r\n" + common +
-  *   "To: <sip:echo@192.0.2.1>\r\nCSeq: 1 INVITE\r\n\r\n").at(-1)!;
-  * send("ACK sip:echo@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK2\r\n" + common +
-  *   `To: <sip:echo@192.0.2.1>;tag=${ok.message.to.tag}\r\nCSeq: 1 ACK\r\n\r\n`);
-  * const [bye]: PeerRequest[] = peer.bye("c1", 1000);
-  * assert.equal(bye.at, 1000);
-  * assert.equal(bye.message.method, "BYE");
-  * assert.equal(bye.message.via[0].branch, bye.branch);
-  * assert.equal(bye.remote, caller);
-  * ```
+ *
+ * @example
+ * ```ts
+ * import { type PeerRequest, SipPeer } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const peer = new SipPeer();
+ * const caller = { address: "192.0.2.9", port: 5060, transport: "udp" as const };
+ * const send = (text: string) => peer.receive(new TextEncoder().encode(text), caller, 0);
+ * const common = "From: <sip:a@192.0.2.9>;tag=a1\r\nCall-ID: c1\r\nContact: <sip:a@192.0.2.9>\r\n";
+ * const ok = send("INVITE sip:echo@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK1\r\n" + common +
+ *   "To: <sip:echo@192.0.2.1>\r\nCSeq: 1 INVITE\r\n\r\n").at(-1)!;
+ * send("ACK sip:echo@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK2\r\n" + common +
+ *   `To: <sip:echo@192.0.2.1>;tag=${ok.message.to.tag}\r\nCSeq: 1 ACK\r\n\r\n`);
+ * const [bye]: PeerRequest[] = peer.bye("c1", 1000);
+ * assert.equal(bye.at, 1000);
+ * assert.equal(bye.message.method, "BYE");
+ * assert.equal(bye.message.via[0].branch, bye.branch);
+ * assert.equal(bye.remote, caller);
+ * ```
  */
 export interface PeerRequest {
   /** When it was made, ms. */
@@ -161,20 +161,20 @@ export interface PeerRequest {
  * it got a 408 (Timer C); it got another final response that is not a 2xx (or a request other
  * than INVITE used the ports for its answer); the 2xx was never acknowledged and the dialog was
  * dropped (RFC 3261 §13.3.1.4).
-  *
-  * @example
-  * ```ts
-  * import { type RtpReleaseReason, SipPeer } from "@sipecho/sipecho";
-  * import assert from "node:assert/strict";
-  *
-  * const released: RtpReleaseReason[] = [];
-  * const peer = new SipPeer({ rtpRelease: (_callId, reason) => void released.push(reason) });
-  * const invite = "INVITE sip:echo@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK1\r\n" +
-  *   "From: <sip:a@192.0.2.9>;tag=1\r\nTo: <sip:echo@192.0.2.1>\r\nCall-ID: c1\r\nCSeq: 1 INVITE\r\n\r\n";
-  * peer.receive(new TextEncoder().encode(invite), { address: "192.0.2.9", port: 5060, transport: "udp" }, 0);
-  * peer.tick(32000); // Timer L: the 200 OK (with our offer) was never acknowledged
-  * assert.deepEqual(released, ["no-ack"]);
-  * ```
+ *
+ * @example
+ * ```ts
+ * import { type RtpReleaseReason, SipPeer } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const released: RtpReleaseReason[] = [];
+ * const peer = new SipPeer({ rtpRelease: (_callId, reason) => void released.push(reason) });
+ * const invite = "INVITE sip:echo@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK1\r\n" +
+ *   "From: <sip:a@192.0.2.9>;tag=1\r\nTo: <sip:echo@192.0.2.1>\r\nCall-ID: c1\r\nCSeq: 1 INVITE\r\n\r\n";
+ * peer.receive(new TextEncoder().encode(invite), { address: "192.0.2.9", port: 5060, transport: "udp" }, 0);
+ * peer.tick(32000); // Timer L: the 200 OK (with our offer) was never acknowledged
+ * assert.deepEqual(released, ["no-ack"]);
+ * ```
  */
 export type RtpReleaseReason = "bye" | "cancelled" | "timeout" | "rejected" | "no-ack";
 
@@ -182,20 +182,20 @@ export type RtpReleaseReason = "bye" | "cancelled" | "timeout" | "rejected" | "n
  * Something worth logging: a message that could not be parsed or was dropped, a transaction
  * that timed out, the rule that answered a request, the check of an SDP answer in an ACK, the
  * end of a call's media and its counters (from `serve()`), a BYE the peer sent and its answer.
-  *
-  * @example
-  * ```ts
-  * import { type PeerEvent, SipPeer } from "@sipecho/sipecho";
-  * import assert from "node:assert/strict";
-  *
-  * const events: PeerEvent[] = [];
-  * const peer = new SipPeer({ onEvent: (event) => void events.push(event) });
-  * peer.receive(new TextEncoder().encode("hello"), { address: "192.0.2.9", port: 5060, transport: "udp" }, 5);
-  * assert.equal(events.length, 1);
-  * assert.equal(events[0].kind, "parse-error");
-  * assert.equal(events[0].at, 5);
-  * assert.equal(events[0].remote?.address, "192.0.2.9");
-  * ```
+ *
+ * @example
+ * ```ts
+ * import { type PeerEvent, SipPeer } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const events: PeerEvent[] = [];
+ * const peer = new SipPeer({ onEvent: (event) => void events.push(event) });
+ * peer.receive(new TextEncoder().encode("hello"), { address: "192.0.2.9", port: 5060, transport: "udp" }, 5);
+ * assert.equal(events.length, 1);
+ * assert.equal(events[0].kind, "parse-error");
+ * assert.equal(events[0].at, 5);
+ * assert.equal(events[0].remote?.address, "192.0.2.9");
+ * ```
  */
 export interface PeerEvent {
   /** When, ms. */
@@ -398,7 +398,6 @@ export interface PeerOptions {
   guard?: SourceGuard;
 }
 
-
 /** The methods the peer implements (RFC 3261 §20.5 Allow). */
 const ALLOW = [
   "INVITE",
@@ -587,7 +586,6 @@ class _Context implements TransactionInfo {
 
 /** The header fields a transaction that waits keeps of its request (see `_Context.compact`). */
 const _KEPT = new Set(["Via", "From", "To", "Call-ID", "CSeq", "Contact", "Record-Route", "Timestamp"]);
-
 
 /**
  * What is kept of a transaction that has done its work but must still see its retransmissions
@@ -859,7 +857,6 @@ export class SipPeer {
       maxBindingsPerSource: options.guard?.shareOf(limits.bindings) ?? limits.bindings,
       retryAfter: this.#retryAfter,
     });
-
   }
 
   /** The edge limits in force, if any (see {@linkcode PeerOptions.guard}). */
@@ -1264,14 +1261,20 @@ export class SipPeer {
     }
     if (request.type !== "request" || request.method === "ACK") return;
     try {
-      this.#stateless(request, 503, "Service Unavailable: too many requests from this source", [
-        ["Retry-After", String(ban)],
-      ], remote, at);
+      this.#stateless(
+        request,
+        503,
+        "Service Unavailable: too many requests from this source",
+        [
+          ["Retry-After", String(ban)],
+        ],
+        remote,
+        at,
+      );
     } catch (e) {
       if (!_isInputError(e)) throw e;
     }
   }
-
 
   #tag(): string {
     return Math.floor(this.#tagRandom() * 0x100000000).toString(16).padStart(8, "0");
@@ -1342,9 +1345,7 @@ export class SipPeer {
       if (request.via[0].branch === "z9hG4bK") {
         return this.#stateless(request, 400, "Bad Request: Via branch is only the magic cookie", [], remote, at);
       }
-      // A CANCEL of an INVITE still at work ends what holds the share: never refused for it.
-      const cancels = request.method === "CANCEL" && this.#cancelsWork(request);
-      const busy = cancels ? undefined : this.#transactionRoom(remote);
+      const busy = this.#transactionRoom(request, remote);
       if (busy !== undefined) {
         return this.#stateless(request, 503, busy, [["Retry-After", String(this.#retryAfter)]], remote, at);
       }
@@ -1389,9 +1390,16 @@ export class SipPeer {
    * Why a new transaction cannot be taken (the reason phrase of a 503), or undefined: its
    * source holds its share, or too many are at work.
    */
-  #transactionRoom(remote: Remote): string | undefined {
+  #transactionRoom(request: SipRequest, remote: Remote): string | undefined {
     const src = this.#src;
     const guard = this.#guard;
+    const full = (src !== undefined &&
+      (guard!.full(src, "transactions", this.#transactions.limit) ||
+        guard!.full(src, "pending", this.#limits.pending))) ||
+      this.#pending >= this.#limits.pending;
+    // A request that ends what holds the share is never refused for it: a CANCEL of an INVITE
+    // still at work, or a request in one of our dialogs (a BYE, say).
+    if (!full || this.#endsWork(request)) return undefined;
     if (src !== undefined && guard!.full(src, "transactions", this.#transactions.limit)) {
       this.#event("limit", `share: ${src.key} holds its share of the transactions: 503`, remote);
       return "Service Unavailable: too many transactions from this source";
@@ -1407,10 +1415,16 @@ export class SipPeer {
     return undefined;
   }
 
-  /** Whether a CANCEL matches an INVITE transaction that has not sent its final response (RFC 3261 §9.2). */
-  #cancelsWork(request: SipRequest): boolean {
-    const invite = this.#transactions.get(transactionKey(request, "INVITE"));
-    return invite instanceof _Context && invite.invite && !invite.tx.final;
+  /**
+   * Whether a request ends work the peer holds: a CANCEL matching an INVITE transaction that
+   * has not sent its final response (RFC 3261 §9.2), or a request inside one of our dialogs.
+   */
+  #endsWork(request: SipRequest): boolean {
+    if (request.method === "CANCEL") {
+      const invite = this.#transactions.get(transactionKey(request, "INVITE"));
+      return invite instanceof _Context && invite.invite && !invite.tx.final;
+    }
+    return request.to.tag !== undefined && this.#dialogOf(request) !== undefined;
   }
 
   #newContext(request: SipRequest, key: string, remote: Remote, action: ResolvedAction | undefined): _Context {
@@ -1472,7 +1486,6 @@ export class SipPeer {
     return _hash(request.callId, request.from.tag ?? "", this.#tagSalt).toString(16).padStart(8, "0");
   }
 
-
   #newRequest(request: SipRequest, key: string, remote: Remote, at: number): void {
     const input = new _RuleInput(request, remote);
     const action = this.#choose(request, remote, input);
@@ -1508,7 +1521,7 @@ export class SipPeer {
     // provisionals only sends nothing. (A header that does not parse when read here is
     // answered 400 by #request, as any request's.)
     let reply = this.#plan(ctx, input, action).final?.reply;
-    if (reply !== undefined && !this.#fits(ctx, reply.data.length, at)) reply = this.#tooLarge(ctx);
+    if (reply !== undefined && !this.#fits(ctx, reply.data.length, at)) reply = this.#tooLarge(ctx, reply);
     if (reply !== undefined) this.#emit(reply, remote, ctx.head.route, at, ctx.duplicate, ctx.source);
   }
 
@@ -1517,7 +1530,15 @@ export class SipPeer {
    * source not validated yet (RFC 9000 §8.1): short, and it says when to try again. By then
    * the source's budget has grown by the request it sends again.
    */
-  #tooLarge(ctx: _Context): _Reply {
+  #tooLarge(ctx: _Context, instead: _Reply): _Reply {
+    if (this.#guard!.firstRefusal(ctx.source!)) {
+      this.#event(
+        "limit",
+        `amplification: ${ctx.source!.key} is not validated: a ${instead.status} of ${instead.data.length} bytes ` +
+          "replaced by a 503",
+        ctx.remote,
+      );
+    }
     return this.#build(ctx, 503, "Service Unavailable: answer too large for an unverified address", [
       ["Retry-After", String(this.#retryAfter)],
     ]);
@@ -1725,7 +1746,14 @@ export class SipPeer {
       case "REGISTER": {
         // With a guard, the bindings count against the source's share.
         const result = this.registrar.register(request, this.#now, this.#src?.key);
-        return this.#final(ctx, result.status, result.reason, result.headers);
+        const plan = this.#final(ctx, result.status, result.reason, result.headers);
+        if (result.status === 200 && !this.#fits(ctx, plan.final!.reply.data.length, this.#now)) {
+          // The 200 lists every binding (RFC 3261 §10.3 step 8) and is over the source's budget:
+          // the REGISTER is taken back and answered 503, so that the 503 means nothing was done.
+          this.registrar.undo();
+          return { provisional: [], final: { after: 0, reply: this.#tooLarge(ctx, plan.final!.reply) } };
+        }
+        return plan;
       }
       case "UPDATE": {
         if (ctx.offer === undefined) return this.#final(ctx, 200);
@@ -1908,7 +1936,6 @@ export class SipPeer {
     this.#rtpRelease?.(callId, reason);
   }
 
-
   #build(
     ctx: _Context,
     status: number,
@@ -1922,6 +1949,8 @@ export class SipPeer {
       headers,
       body: body?.[1],
       contentType: body?.[0],
+      // RFC 3261 §12.1.1: a response that makes a dialog copies the Record-Route fields.
+      recordRoute: status > 100 && status < 300 && ctx.request.method === "INVITE",
     });
     if (data.length > MAX_DATAGRAM && ctx.remote.transport === "udp") {
       return this.#tooBigForUdp(ctx.head, status, data.length, ctx.toTag, ctx.remote);
@@ -2061,17 +2090,7 @@ export class SipPeer {
   #sendFinal(ctx: _Context, final: _Reply, at: number): void {
     if (ctx.tx.final) return;
     let reply = final;
-    if (!ctx.silent && !this.#fits(ctx, reply.data.length, at)) {
-      if (this.#guard!.firstRefusal(ctx.source!)) {
-        this.#event(
-          "limit",
-          `amplification: ${ctx.source!.key} is not validated: a ${reply.status} of ${reply.data.length} bytes ` +
-            "replaced by a 503",
-          ctx.remote,
-        );
-      }
-      reply = this.#tooLarge(ctx);
-    }
+    if (!ctx.silent && !this.#fits(ctx, reply.data.length, at)) reply = this.#tooLarge(ctx, reply);
     const request = ctx.request;
     const status = reply.status;
     if (request.method === "INVITE" && status >= 200 && status < 300) {
@@ -2314,7 +2333,6 @@ export class SipPeer {
     }
   }
 
-
   // ---------------------------------------------------------------------------------------------
   // ACK and CANCEL
 
@@ -2468,7 +2486,6 @@ export function _heldBack(guard: SourceGuard, held: number): string {
   return `log: ${held} lines held back (at most ${o.logBurst} per source and ${o.logTotal} in all per ` +
     `${o.logWindow / 1000} s)`;
 }
-
 
 /**
  * A first look, before parsing: whether the bytes can be a SIP message at all. A start line

@@ -208,6 +208,8 @@ export class Registrar {
   #count = 0;
   #bySource = new Map<string, number>();
   #queue = new _ExpiryQueue();
+  /** Takes back the last REGISTER answered 200 (see `undo()`). */
+  #undo: (() => void) | undefined;
 
   /**
    * Makes an empty registrar.
@@ -266,6 +268,7 @@ export class Registrar {
    * @returns The status and the headers of the response.
    */
   register(request: SipRequest, now: number, source?: string): RegisterResult {
+    this.#undo = undefined;
     try {
       return this.#register(request, now, source);
     } catch (e) {
@@ -303,7 +306,7 @@ export class Registrar {
         if (b.callId === callId && seq <= b.cseq) return _outOfOrder();
       }
       this.#set(aor, []);
-      return this.#ok(aor, now);
+      return this.#undoable(this.#ok(aor, now), aor, current);
     }
     // Step 7: expiry of each contact, then the Call-ID/CSeq check against existing bindings.
     const changes: _Change[] = [];
@@ -367,7 +370,45 @@ export class Registrar {
     if (this.#queue.length > 2 * this.#count + 16) this.#rebuildQueue();
     const result = this.#ok(aor, now);
     for (const p of path) result.headers.push(["Path", p]);
+    return this.#undoable(result, aor, current);
+  }
+
+  /** A 200 that {@linkcode Registrar.undo} can take back. */
+  #undoable(result: RegisterResult, aor: string, before: Binding[]): RegisterResult {
+    this.#undo = () => {
+      this.#set(aor, before);
+      for (const b of before) this.#queue.push(b.expiresAt, aor);
+    };
     return result;
+  }
+
+  /**
+   * Takes back the last REGISTER answered 200: its address of record gets the bindings it had
+   * before. For a caller that cannot send that 200 after all (it answers 503 instead, and a
+   * 503 means nothing was done). Call it at once, before any other `register()`.
+   *
+   * @returns Whether there was a REGISTER to take back.
+   * @example
+   * ```ts
+   * import { parseMessage, Registrar, type SipRequest } from "@sipecho/sipecho";
+   * import assert from "node:assert/strict";
+   *
+   * const registrar = new Registrar();
+   * const request = parseMessage(
+   *   "REGISTER sip:example.com SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.4;branch=z9hG4bKr1\r\n" +
+   *     "From: <sip:bob@example.com>;tag=1\r\nTo: <sip:bob@example.com>\r\nCall-ID: r1\r\nCSeq: 1 REGISTER\r\n" +
+   *     "Contact: <sip:bob@192.0.2.4>\r\n\r\n",
+   * ) as SipRequest;
+   * assert.equal(registrar.register(request, 0).status, 200);
+   * assert.equal(registrar.undo(), true);
+   * assert.equal(registrar.size, 0);
+   * ```
+   */
+  undo(): boolean {
+    const undo = this.#undo;
+    this.#undo = undefined;
+    undo?.();
+    return undo !== undefined;
   }
 
   /**

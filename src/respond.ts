@@ -290,6 +290,11 @@ export interface FormatResponseOptions extends Omit<ResponseOptions, "source"> {
    * them all is over the largest UDP datagram. The top Via is the one that routes the response.
    */
   topViaOnly?: boolean;
+  /**
+   * Copy the request's Record-Route fields, as a response that makes a dialog must
+   * (RFC 3261 §12.1.1: a 101-299 to an INVITE).
+   */
+  recordRoute?: boolean;
 }
 
 /**
@@ -332,6 +337,8 @@ export class ResponseHead {
   readonly cseq: string | undefined;
   /** The Timestamp value, if any (copied into a 100 Trying, RFC 3261 §8.2.6.1). */
   readonly timestamp: string | undefined;
+  /** The Record-Route fields as received, if any (copied into a response that makes a dialog). */
+  readonly recordRoute: readonly string[] | undefined;
   /**
    * The routing parameters of the stamped top Via (sent-by port, maddr, received, rport): with
    * the source, where a response goes on UDP (RFC 3261 §18.2.2). Undefined if the top Via
@@ -362,6 +369,7 @@ export class ResponseHead {
     let callId: string | undefined;
     let cseq: string | undefined;
     let timestamp: string | undefined;
+    let recordRoute: string[] | undefined;
     let firstVia: string | undefined;
     let route: ViaRouting | undefined;
     // One pass over the fields; the parser and SipHeaders keep known names in their canonical
@@ -399,6 +407,9 @@ export class ResponseHead {
         case "Timestamp":
           timestamp ??= value;
           break;
+        case "Record-Route":
+          (recordRoute ??= []).push(value);
+          break;
       }
     }
     this.vias = vias;
@@ -407,6 +418,7 @@ export class ResponseHead {
     this.callId = callId;
     this.cseq = cseq;
     this.timestamp = timestamp;
+    this.recordRoute = recordRoute;
     this.route = route;
     this.#firstVia = firstVia;
     this.toTagged = to !== undefined && _toTagged(request, to);
@@ -459,6 +471,9 @@ export class ResponseHead {
     if (to !== undefined) text += "To: " + to + "\r\n";
     text += this.#after;
     if (status === 100 && this.timestamp !== undefined) text += "Timestamp: " + this.timestamp + "\r\n";
+    if (options.recordRoute && this.recordRoute !== undefined) {
+      for (const rr of this.recordRoute) text += "Record-Route: " + rr + "\r\n";
+    }
     const body = options.body;
     // A string body joins the text when it is ASCII (its length is then its size in bytes).
     let bytes: Uint8Array | undefined;

@@ -564,6 +564,48 @@ describe("SipPeer with a guard: shares of the tables", () => {
   });
 });
 
+describe("SipPeer with a guard: what a refusal leaves behind", () => {
+  test("SipPeer takes back a REGISTER whose 200 is over an unvalidated source's budget: the 503 means nothing was done", () => {
+    const guard = new SourceGuard();
+    const p = peer({ guard });
+    const contact = (i: number) =>
+      `<sip:bob-device-${i}-with-a-long-name@198.51.100.7:5070;transport=udp>;+sip.instance="<urn:uuid:${i}>"`;
+    // Nine bindings from a source validated once (a TCP REGISTER is never limited).
+    for (let i = 0; i < 9; i++) {
+      assert.deepEqual(
+        statuses(p.receive(register({ contacts: [contact(i)], cseq: i + 1, transport: "tcp" }), TCP, i)),
+        [200],
+      );
+    }
+    assert.equal(p.bindings().length, 9);
+    // The tenth over UDP from a spoofed source: its 200 would list ten bindings, far over 3x.
+    const out = p.receive(register({ contacts: [contact(9)], cseq: 20 }), SPOOFED, 100);
+    assert.deepEqual(statuses(out), [503]);
+    assert.equal(out[0].message.reason, "Service Unavailable: answer too large for an unverified address");
+    assert.equal(p.bindings().length, 9, "the 503'd REGISTER left no binding");
+    assert.equal(p.registrar.bindingsOf(SPOOFED.address), 9, "nor any count against the source's share");
+  });
+
+  test("SipPeer with a guard takes a BYE in one of its dialogs from a source holding its share of transactions", () => {
+    const guard = new SourceGuard({ share: 0.5 });
+    const p = peer({ guard, limits: { transactions: 6 } });
+    const ok = p.receive(request("INVITE", { body: OFFER, callId: "d1", branch: "z9hG4bK-d1" }), SPOOFED, 0);
+    const tag = ok.at(-1)!.message.to.tag!;
+    p.receive(request("ACK", { callId: "d1", branch: "z9hG4bK-d1a", toTag: tag }), SPOOFED, 1);
+    // Fill the share (3 of 6) with OPTIONS, whose tombstones stay 32 s.
+    assert.deepEqual(statuses(p.receive(request("OPTIONS", { branch: "z9hG4bK-o1" }), SPOOFED, 2)), [200]);
+    assert.deepEqual(statuses(p.receive(request("OPTIONS", { branch: "z9hG4bK-o2" }), SPOOFED, 3)), [200]);
+    assert.deepEqual(statuses(p.receive(request("OPTIONS", { branch: "z9hG4bK-o3" }), SPOOFED, 4)), [503]);
+    // The BYE ends what the source holds: it is taken.
+    const bye = p.receive(request("BYE", { callId: "d1", branch: "z9hG4bK-d1b", cseq: 2, toTag: tag }), SPOOFED, 5);
+    assert.deepEqual(statuses(bye), [200]);
+    assert.equal(p.dialogs.length, 0);
+    // A request in no dialog of ours is still held to the share.
+    const stray = p.receive(request("BYE", { callId: "d9", branch: "z9hG4bK-d9", cseq: 2, toTag: "nope" }), SPOOFED, 6);
+    assert.deepEqual(statuses(stray), [503]);
+  });
+});
+
 describe("SipPeer with a guard: responses too large for UDP", () => {
   test("SipPeer answers an OPTIONS with 2,000 Vias with a 513 that keeps one Via and says why in a Warning", () => {
     const events: PeerEvent[] = [];

@@ -327,7 +327,8 @@ describe("SipPeer SDP answers to the same offer, call after call", () => {
   test("the second answer is what answerSdp() writes for it: the same but for its session id", () => {
     const p = peer();
     const bodies = ["call-1", "call-2", "call-3"].map((callId) =>
-      p.receive(request("INVITE", { body: OFFER, callId, branch: `z9hG4bK-${callId}` }), UDP, 0).at(-1)!.message.bodyText
+      p.receive(request("INVITE", { body: OFFER, callId, branch: `z9hG4bK-${callId}` }), UDP, 0).at(-1)!.message
+        .bodyText
     );
     const ids = bodies.map((b) => parseSdp(b).origin.sessionId);
     assert.equal(new Set(ids).size, 3);
@@ -903,7 +904,15 @@ describe("SipPeer RTP ports (rtpPort, rtpRelease) and its own BYE", () => {
       onEvent: (e) => void events.push(e),
     });
     const rr = ["Record-Route: <sip:p2.example.com;lr>", "Record-Route: <sip:p1.example.com;lr;transport=tcp>"];
-    const ok = p.receive(request("INVITE", { body: OFFER, extra: rr }), TCP, 0)[2].message;
+    const answers = p.receive(request("INVITE", { body: OFFER, extra: rr }), TCP, 0);
+    const ok = answers[2].message;
+    // RFC 3261 §12.1.1: the responses that make the dialog (180, 200) copy the Record-Route
+    // fields in order; the 100 does not.
+    assert.deepEqual(answers.map((o) => o.message.headers.getAll("Record-Route")), [
+      [],
+      ["<sip:p2.example.com;lr>", "<sip:p1.example.com;lr;transport=tcp>"],
+      ["<sip:p2.example.com;lr>", "<sip:p1.example.com;lr;transport=tcp>"],
+    ]);
     assert.deepEqual(p.bye("call-1@example.com", 5), [], "no BYE before the ACK (§15)");
     p.receive(request("ACK", { branch: "z9hG4bK-ack", toTag: ok.to.tag }), TCP, 10);
     const [bye, ...more] = p.bye("call-1@example.com", 20);
