@@ -294,6 +294,10 @@ function makeShared(): Shared {
 }
 
 const RECEIVE_SIZE_ARG = size(RECEIVE_SIZE);
+const RECEIVE_BUFFER_ARG = new Int32Array([RECEIVE_BUFFER]);
+/** getsockname(2)'s answer, read at once into the socket's `local`. */
+const BOUND = new Uint8Array(28);
+const BOUND_LENGTH = new Uint32Array(1);
 const EIGHT = size(8);
 /** An eventfd(2) is written and read 8 bytes at a time: a count added, the whole count taken. */
 const ONE = new Uint8Array(new BigUint64Array([1n]).buffer);
@@ -316,6 +320,7 @@ class Reactor {
   #wake: number;
   /** One struct epoll_event for epoll_ctl(). */
   #control: DataView;
+  #controlBytes: Uint8Array;
   #sockets = new Map<number, PolledSocket>();
   #nextId = WAKE_ID + 1;
   #started = false;
@@ -333,6 +338,7 @@ class Reactor {
     this.#epoll = epoll;
     this.#wake = wake;
     this.#control = new DataView(new ArrayBuffer(16));
+    this.#controlBytes = new Uint8Array(this.#control.buffer);
   }
 
   /** The reactor, made with its epoll instance and eventfd, or undefined if the system refuses them. */
@@ -358,9 +364,7 @@ class Reactor {
     this.#control.setUint32(0, EPOLLIN, true);
     this.#control.setUint32(this.#shared.dataOffset, id, true);
     this.#control.setUint32(this.#shared.dataOffset + 4, 0, true);
-    return this.#c.epoll_ctl(this.#epoll, EPOLL_CTL_ADD, fd, new Uint8Array(this.#control.buffer)) === 0
-      ? 0
-      : errno(this.#c);
+    return this.#c.epoll_ctl(this.#epoll, EPOLL_CTL_ADD, fd, this.#controlBytes) === 0 ? 0 : errno(this.#c);
   }
 
   /** Watches a bound socket's descriptor; returns its number, or throws (the caller closes it). */
@@ -394,7 +398,7 @@ class Reactor {
    */
   remove(id: number, fd: number): Promise<void> | undefined {
     this.#sockets.delete(id);
-    this.#c.epoll_ctl(this.#epoll, EPOLL_CTL_DEL, fd, new Uint8Array(this.#control.buffer));
+    this.#c.epoll_ctl(this.#epoll, EPOLL_CTL_DEL, fd, this.#controlBytes);
     this.#c.close(fd);
     if (this.#sockets.size > 0 || this.#ended) return undefined;
     if (this.#timer !== undefined) {
@@ -594,8 +598,7 @@ class PolledSocket implements DatagramEndpoint {
   /** The sockaddr to send to, or why there is none: sipecho never resolves a host name. */
   #destination(to: SocketAddress): Uint8Array | string {
     const key = `${to.address}|${to.port}`;
-    const destinations = this.#destinations ??= new Map();
-    let sa = destinations.get(key);
+    let sa = this.#destinations?.get(key);
     if (sa !== undefined) return sa;
     // An IPv4 destination from an IPv6 socket: its IPv4-mapped address (RFC 4291 §2.5.5.2).
     const address = this.#v6 && ipv4(to.address) !== undefined ? `::ffff:${to.address}` : to.address;
@@ -605,8 +608,15 @@ class PolledSocket implements DatagramEndpoint {
       : (bytes[0] === AF_INET6) !== this.#v6
       ? `udp send: cannot reach ${to.address} from an IPv4 socket`
       : bytes;
-    if (destinations.size >= 1024) destinations.clear();
-    destinations.set(key, sa);
+    // The first destination is the last one; a second starts the cache, with the first in it.
+    if (this.#toPort !== -1) {
+      if (this.#destinations === undefined) {
+        this.#destinations = new Map([[`${this.#toAddress}|${this.#toPort}`, this.#to]]);
+      } else if (this.#destinations.size >= 1024) {
+        this.#destinations.clear();
+      }
+      this.#destinations.set(key, sa);
+    }
     return sa;
   }
 
@@ -647,7 +657,7 @@ export function listenPolledDatagram(
   const fd = c.socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return undefined;
   // Best effort: a smaller buffer only means drops under a burst, as on any busy UDP socket.
-  c.setsockopt(fd, SOL_SOCKET, SO_RCVBUF, new Int32Array([RECEIVE_BUFFER]), 4);
+  c.setsockopt(fd, SOL_SOCKET, SO_RCVBUF, RECEIVE_BUFFER_ARG, 4);
   // A wildcard [::] takes IPv4 too (the system's default, as with Deno.listenDatagram): the
   // sources of those datagrams read ::ffff:a.b.c.d.
   if (c.bind(fd, local, local.length) !== 0) {
@@ -655,8 +665,10 @@ export function listenPolledDatagram(
     c.close(fd);
     throw socketError(`cannot bind udp ${options.hostname}:${options.port}`, code);
   }
-  const bound = new Uint8Array(28);
-  c.getsockname(fd, bound, new Uint32Array([28]));
+  // The port the system picked for port 0; the address as the system writes it.
+  const bound = BOUND;
+  BOUND_LENGTH[0] = 28;
+  c.getsockname(fd, bound, BOUND_LENGTH);
   const max = options.maxDatagram !== undefined && options.maxDatagram >= 1 && options.maxDatagram < 65535
     ? Math.floor(options.maxDatagram)
     : 65535;
