@@ -5,9 +5,7 @@
 import process from "node:process";
 import { readFileSync } from "node:fs";
 
-const [root, streams, base, seconds] = process.argv.slice(2).map((a, i) =>
-  i === 0 ? a : Number(a)
-) as [
+const [root, streams, base, seconds] = process.argv.slice(2).map((a, i) => i === 0 ? a : Number(a)) as [
   string,
   number,
   number,

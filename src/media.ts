@@ -56,11 +56,7 @@
  * @module
  */
 
-import type {
-  DatagramEndpoint,
-  RuntimeNet,
-  SocketAddress,
-} from "./transport.ts";
+import type { DatagramEndpoint, RuntimeNet, SocketAddress } from "./transport.ts";
 import { hasRtcpMux, type SessionDescription } from "./sdp.ts";
 
 /**
@@ -487,39 +483,15 @@ export class MediaEcho implements AsyncDisposable {
       );
     }
     // RFC 3550 §11: RTP on an even port, RTCP on the next higher (odd) port.
-    for (
-      let port = low % 2 === 0 ? low : low + 1;
-      port + 1 <= high;
-      port += 2
-    ) this.#free.add(port);
+    for (let port = low % 2 === 0 ? low : low + 1; port + 1 <= high; port += 2) this.#free.add(port);
     this.#capacity = this.#free.size;
     if (this.#capacity === 0) {
-      throw new RangeError(
-        `Cannot create MediaEcho: portRange [${low}, ${high}] holds no even port and the next one`,
-      );
+      throw new RangeError(`Cannot create MediaEcho: portRange [${low}, ${high}] holds no even port and the next one`);
     }
     this.#delay = _option("delay", options.delay, 0, 0, MAX_TIMER);
-    this.#maxQueue = _option(
-      "maxQueue",
-      options.maxQueue,
-      DEFAULT_MAX_QUEUE,
-      1,
-      1_000_000,
-    );
-    this.#timeout = _option(
-      "inactivityTimeout",
-      options.inactivityTimeout,
-      DEFAULT_INACTIVITY_TIMEOUT,
-      0,
-      MAX_TIMER,
-    );
-    this.#poolSize = _option(
-      "poolSize",
-      options.poolSize,
-      DEFAULT_POOL_SIZE,
-      0,
-      32768,
-    );
+    this.#maxQueue = _option("maxQueue", options.maxQueue, DEFAULT_MAX_QUEUE, 1, 1_000_000);
+    this.#timeout = _option("inactivityTimeout", options.inactivityTimeout, DEFAULT_INACTIVITY_TIMEOUT, 0, MAX_TIMER);
+    this.#poolSize = _option("poolSize", options.poolSize, DEFAULT_POOL_SIZE, 0, 32768);
     this.#net = options.net;
     this.#hostname = options.hostname;
     this.#rewriteSsrc = options.rewriteSsrc ?? false;
@@ -551,9 +523,7 @@ export class MediaEcho implements AsyncDisposable {
   static offeredStreams(offer: SessionDescription): MediaStreamRequest[] {
     const streams: MediaStreamRequest[] = [];
     offer.media.forEach((m, index) => {
-      if (m.port !== 0 && RTP_PROTOCOLS.test(m.proto)) {
-        streams.push({ index, rtcpMux: hasRtcpMux(m) });
-      }
+      if (m.port !== 0 && RTP_PROTOCOLS.test(m.proto)) streams.push({ index, rtcpMux: hasRtcpMux(m) });
     });
     return streams;
   }
@@ -654,26 +624,15 @@ export class MediaEcho implements AsyncDisposable {
    * await media.closeAll();
    * ```
    */
-  reserve(
-    callId: string,
-    index: number,
-    options: { rtcpMux?: boolean } = {},
-  ): number | undefined {
+  reserve(callId: string, index: number, options: { rtcpMux?: boolean } = {}): number | undefined {
     _checkIndex(index);
     const existing = this.#calls.get(callId)?.streams.get(index);
     if (existing !== undefined) return existing.port;
     const port = this.#take();
     if (port === undefined) return undefined;
-    const stream = this.#addStream(
-      callId,
-      index,
-      port,
-      options.rtcpMux ?? false,
-    );
+    const stream = this.#addStream(callId, index, port, options.rtcpMux ?? false);
     stream.bound = this.#bindStream(stream).then((error) => {
-      if (error !== undefined && !stream.closed) {
-        this.#end(stream.call, "error", error);
-      }
+      if (error !== undefined && !stream.closed) this.#end(stream.call, "error", error);
       return error;
     });
     return port;
@@ -710,16 +669,11 @@ export class MediaEcho implements AsyncDisposable {
    * await media.closeAll();
    * ```
    */
-  async open(
-    callId: string,
-    streams: readonly MediaStreamRequest[],
-  ): Promise<MediaOpenResult> {
+  async open(callId: string, streams: readonly MediaStreamRequest[]): Promise<MediaOpenResult> {
     for (const s of streams) _checkIndex(s.index);
     const call = this.#calls.get(callId);
     const wanted = new Map<number, boolean>();
-    for (const s of streams) {
-      if (!wanted.has(s.index)) wanted.set(s.index, s.rtcpMux ?? false);
-    }
+    for (const s of streams) if (!wanted.has(s.index)) wanted.set(s.index, s.rtcpMux ?? false);
     const old: _Stream[] = [];
     const fresh: [number, boolean][] = [];
     for (const [index, rtcpMux] of wanted) {
@@ -727,12 +681,8 @@ export class MediaEcho implements AsyncDisposable {
       if (existing !== undefined) old.push(existing);
       else fresh.push([index, rtcpMux]);
     }
-    if (fresh.length > this.#free.size) {
-      return { ok: false, reason: "no-ports", status: 503 };
-    }
-    const created = fresh.map(([index, rtcpMux]) =>
-      this.#addStream(callId, index, this.#take()!, rtcpMux)
-    );
+    if (fresh.length > this.#free.size) return { ok: false, reason: "no-ports", status: 503 };
+    const created = fresh.map(([index, rtcpMux]) => this.#addStream(callId, index, this.#take()!, rtcpMux));
     for (const stream of created) stream.bound = this.#bindElsewhere(stream);
     const all = [...old, ...created];
     const errors = await Promise.all(all.map((s) => s.bound));
@@ -745,10 +695,7 @@ export class MediaEcho implements AsyncDisposable {
       this.#forget(created);
       return { ok: false, reason: "bind-failed", status: 503, error };
     }
-    return {
-      ok: true,
-      ports: all.sort((a, b) => a.index - b.index).map(_ports),
-    };
+    return { ok: true, ports: all.sort((a, b) => a.index - b.index).map(_ports) };
   }
 
   /**
@@ -879,9 +826,7 @@ export class MediaEcho implements AsyncDisposable {
    */
   #take(): number | undefined {
     // open() takes all its pairs before binding any: a pooled pair taken already is no longer in #free.
-    for (const port of this.#idle.keys()) {
-      if (this.#free.delete(port)) return port;
-    }
+    for (const port of this.#idle.keys()) if (this.#free.delete(port)) return port;
     for (const port of this.#free) {
       this.#free.delete(port);
       return port;
@@ -889,12 +834,7 @@ export class MediaEcho implements AsyncDisposable {
     return undefined;
   }
 
-  #addStream(
-    callId: string,
-    index: number,
-    port: number,
-    rtcpMux: boolean,
-  ): _Stream {
+  #addStream(callId: string, index: number, port: number, rtcpMux: boolean): _Stream {
     let call = this.#calls.get(callId);
     if (call === undefined) {
       call = {
@@ -919,9 +859,7 @@ export class MediaEcho implements AsyncDisposable {
       index,
       port,
       sockets: [],
-      ssrc: this.#rewriteSsrc
-        ? crypto.getRandomValues(new Uint32Array(1))[0]
-        : undefined,
+      ssrc: this.#rewriteSsrc ? crypto.getRandomValues(new Uint32Array(1))[0] : undefined,
       rtp: _counters(),
       rtcp: _counters(),
       rtpSource: undefined,
@@ -948,20 +886,15 @@ export class MediaEcho implements AsyncDisposable {
       this.#idle.delete(stream.port);
       const [rtp, rtcp] = stream.sockets;
       _adopt(rtp, idle.rtp);
-      if (rtcp !== undefined && idle.rtcp !== undefined) {
-        _adopt(rtcp, idle.rtcp);
-      } // RFC 5761 §5.1.1: a multiplexed stream leaves the odd port unbound.
+      if (rtcp !== undefined && idle.rtcp !== undefined) _adopt(rtcp, idle.rtcp);
+      // RFC 5761 §5.1.1: a multiplexed stream leaves the odd port unbound.
       else if (idle.rtcp !== undefined) this.#closeEndpoint(idle.rtcp.endpoint);
-      if (rtcp === undefined || rtcp.endpoint !== undefined) {
-        return Promise.resolve(undefined);
-      }
+      if (rtcp === undefined || rtcp.endpoint !== undefined) return Promise.resolve(undefined);
     }
     stream.binding++;
     const done = (async () => {
       const unbound = stream.sockets.filter((s) => s.endpoint === undefined);
-      const results = await Promise.allSettled(
-        unbound.map((s) => this.#bindSocket(stream, s)),
-      );
+      const results = await Promise.allSettled(unbound.map((s) => this.#bindSocket(stream, s)));
       const failed = results.find((r) => r.status === "rejected");
       if (failed === undefined) return undefined;
       for (const socket of stream.sockets) {
@@ -969,8 +902,7 @@ export class MediaEcho implements AsyncDisposable {
         socket.endpoint = undefined;
         socket.slot = undefined;
       }
-      return (failed as PromiseRejectedResult).reason ??
-        new Error("bind failed");
+      return (failed as PromiseRejectedResult).reason ?? new Error("bind failed");
     })().finally(() => {
       stream.binding--;
       this.#pending.delete(done);
@@ -988,24 +920,15 @@ export class MediaEcho implements AsyncDisposable {
       if (stream.closed) return;
       try {
         const endpoint = await this.#net.listenDatagram(
-          {
-            hostname: this.#hostname,
-            port: socket.port,
-            maxDatagram: MAX_PACKET,
-            poll: true,
-          },
+          { hostname: this.#hostname, port: socket.port, maxDatagram: MAX_PACKET, poll: true },
           (data, from) => {
             const owner = slot.owner;
-            if (owner !== undefined) {
-              this.#packet(owner.stream, owner, data, from);
-            }
+            if (owner !== undefined) this.#packet(owner.stream, owner, data, from);
           },
           (error) => {
             // An error of a pair waiting in the pool (an ICMP error for an earlier call's echo) is nobody's.
             const owner = slot.owner;
-            if (owner !== undefined) {
-              this.#error(error, owner.stream.call.callId);
-            }
+            if (owner !== undefined) this.#error(error, owner.stream.call.callId);
           },
         );
         if (stream.closed) {
@@ -1017,9 +940,7 @@ export class MediaEcho implements AsyncDisposable {
         return;
       } catch (e) {
         if (attempt >= BIND_RETRY_DELAYS.length) throw e;
-        await new Promise((resolve) =>
-          setTimeout(resolve, BIND_RETRY_DELAYS[attempt])
-        );
+        await new Promise((resolve) => setTimeout(resolve, BIND_RETRY_DELAYS[attempt]));
       }
     }
   }
@@ -1027,19 +948,13 @@ export class MediaEcho implements AsyncDisposable {
   /** open(): binds a new stream, on another free pair if its pair is taken. */
   async #bindElsewhere(stream: _Stream): Promise<unknown> {
     let error = await this.#bindStream(stream);
-    for (
-      let tries = 0;
-      error !== undefined && !stream.closed && tries < OTHER_PAIRS;
-      tries++
-    ) {
+    for (let tries = 0; error !== undefined && !stream.closed && tries < OTHER_PAIRS; tries++) {
       const port = this.#take();
       if (port === undefined) break;
       // The taken pair goes to the end of the free list: tried last by later calls.
       this.#free.add(stream.port);
       stream.port = port;
-      for (const socket of stream.sockets) {
-        socket.port = socket.rtcp ? port + 1 : port;
-      }
+      for (const socket of stream.sockets) socket.port = socket.rtcp ? port + 1 : port;
       error = await this.#bindStream(stream);
     }
     return error;
@@ -1049,31 +964,21 @@ export class MediaEcho implements AsyncDisposable {
   #forget(streams: _Stream[]): void {
     for (const stream of streams) {
       const call = stream.call;
-      if (call.streams.get(stream.index) === stream && !call.ended) {
-        call.streams.delete(stream.index);
-      }
+      if (call.streams.get(stream.index) === stream && !call.ended) call.streams.delete(stream.index);
       this.#closeStream(stream);
       if (!call.ended && call.streams.size === 0) {
         call.ended = true;
         clearTimeout(call.timer);
-        if (this.#calls.get(call.callId) === call) {
-          this.#calls.delete(call.callId);
-        }
+        if (this.#calls.get(call.callId) === call) this.#calls.delete(call.callId);
       }
     }
   }
 
-  #packet(
-    stream: _Stream,
-    socket: _Socket,
-    data: Uint8Array,
-    from: SocketAddress,
-  ): void {
+  #packet(stream: _Stream, socket: _Socket, data: Uint8Array, from: SocketAddress): void {
     if (stream.closed) return;
     const call = stream.call;
     // RFC 5761 §4: on a multiplexed port, RTCP has packet types 192-223 in its second byte.
-    const rtcp = socket.rtcp ||
-      (data.length > 1 && data[1] >= 192 && data[1] <= 223);
+    const rtcp = socket.rtcp || (data.length > 1 && data[1] >= 192 && data[1] <= 223);
     const counters = rtcp ? stream.rtcp : stream.rtp;
     counters.packetsIn++;
     counters.bytesIn += data.length;
@@ -1081,19 +986,12 @@ export class MediaEcho implements AsyncDisposable {
     call.firstPacketAt ??= at;
     call.lastPacketAt = at;
     const last = rtcp ? stream.rtcpSource : stream.rtpSource;
-    if (
-      last === undefined || last.port !== from.port ||
-      last.address !== from.address
-    ) {
+    if (last === undefined || last.port !== from.port || last.address !== from.address) {
       const source = { address: from.address, port: from.port };
       if (rtcp) stream.rtcpSource = source;
       else stream.rtpSource = source;
-      const known = call.sources.some((s) =>
-        s.port === source.port && s.address === source.address
-      );
-      if (!known && call.sources.length < MAX_SOURCES) {
-        call.sources.push(source);
-      }
+      const known = call.sources.some((s) => s.port === source.port && s.address === source.address);
+      if (!known && call.sources.length < MAX_SOURCES) call.sources.push(source);
     }
     // RFC 3550 §5.1 and §6.4.1: version 2, and at least the fixed header (12 bytes for RTP; the
     // header and the sender's SSRC, 8 bytes, for RTCP). Anything else is not echoed, so the
@@ -1115,12 +1013,7 @@ export class MediaEcho implements AsyncDisposable {
       return;
     }
     // The runtime may reuse its receive buffer: keep a copy.
-    socket.queue.push({
-      due: call.active + this.#delay,
-      data: out === data ? data.slice() : out,
-      to: from,
-      counters,
-    });
+    socket.queue.push({ due: call.active + this.#delay, data: out === data ? data.slice() : out, to: from, counters });
     socket.timer ??= setTimeout(() => this.#flush(socket), this.#delay);
   }
 
@@ -1147,12 +1040,7 @@ export class MediaEcho implements AsyncDisposable {
     socket.timer = setTimeout(() => this.#flush(socket), wait);
   }
 
-  #send(
-    socket: _Socket,
-    data: Uint8Array,
-    to: SocketAddress,
-    counters: MediaCounters,
-  ): void {
+  #send(socket: _Socket, data: Uint8Array, to: SocketAddress, counters: MediaCounters): void {
     if (socket.endpoint === undefined) {
       counters.dropped++;
       return;
@@ -1169,10 +1057,7 @@ export class MediaEcho implements AsyncDisposable {
       if (call.ended) return;
       const idle = performance.now() - call.active;
       if (idle >= this.#timeout) this.#end(call, "timeout");
-      else {this.#armInactivity(
-          call,
-          Math.max(1, Math.ceil(this.#timeout - idle)),
-        );}
+      else this.#armInactivity(call, Math.max(1, Math.ceil(this.#timeout - idle)));
     }, wait);
   }
 
@@ -1184,14 +1069,10 @@ export class MediaEcho implements AsyncDisposable {
       call.endedAt = this.#now();
       clearTimeout(call.timer);
       call.timer = undefined;
-      if (this.#calls.get(call.callId) === call) {
-        this.#calls.delete(call.callId);
-      }
+      if (this.#calls.get(call.callId) === call) this.#calls.delete(call.callId);
       // The pool is for the churn of calls the SIP side ends (BYE, CANCEL, a rejected INVITE):
       // after a timeout, an error or at shutdown the sockets are closed and the ports left free.
-      for (const stream of call.streams.values()) {
-        this.#closeStream(stream, reason === "closed");
-      }
+      for (const stream of call.streams.values()) this.#closeStream(stream, reason === "closed");
       const stats = _snapshot(call);
       try {
         this.#onEnd?.(stats);
@@ -1210,11 +1091,8 @@ export class MediaEcho implements AsyncDisposable {
     if (stream.closed) return;
     stream.closed = true;
     const [rtp, rtcp] = stream.sockets;
-    const keep = pool && stream.binding === 0 &&
-      this.#idle.size < this.#poolSize &&
-      stream.sockets.every((s) =>
-        s.endpoint !== undefined && s.slot !== undefined
-      );
+    const keep = pool && stream.binding === 0 && this.#idle.size < this.#poolSize &&
+      stream.sockets.every((s) => s.endpoint !== undefined && s.slot !== undefined);
     const idle: _Idle | undefined = keep
       ? {
         rtp: { endpoint: rtp.endpoint!, slot: rtp.slot! },
@@ -1225,15 +1103,11 @@ export class MediaEcho implements AsyncDisposable {
     for (const socket of stream.sockets) {
       clearTimeout(socket.timer);
       socket.timer = undefined;
-      for (let i = socket.head; i < socket.queue.length; i++) {
-        socket.queue[i]!.counters.dropped++;
-      }
+      for (let i = socket.head; i < socket.queue.length; i++) socket.queue[i]!.counters.dropped++;
       socket.queue = [];
       socket.head = 0;
       if (socket.slot !== undefined) socket.slot.owner = undefined;
-      if (!keep && socket.endpoint !== undefined) {
-        this.#closeEndpoint(socket.endpoint);
-      }
+      if (!keep && socket.endpoint !== undefined) this.#closeEndpoint(socket.endpoint);
       socket.endpoint = undefined;
       socket.slot = undefined;
     }
@@ -1256,10 +1130,7 @@ export class MediaEcho implements AsyncDisposable {
     const now = performance.now();
     this.#closeIdle(now - POOL_IDLE);
     for (const idle of this.#idle.values()) {
-      this.#sweep = setTimeout(
-        () => this.#sweepIdle(),
-        Math.max(1, Math.ceil(idle.since + POOL_IDLE - now)),
-      );
+      this.#sweep = setTimeout(() => this.#sweepIdle(), Math.max(1, Math.ceil(idle.since + POOL_IDLE - now)));
       break;
     }
   }
@@ -1285,9 +1156,7 @@ export class MediaEcho implements AsyncDisposable {
   #closeEndpoint(endpoint: DatagramEndpoint): void {
     const closing = endpoint.close();
     if (closing === undefined) return;
-    const done: Promise<unknown> = closing.then(() => {}, () => {}).finally(
-      () => this.#pending.delete(done),
-    );
+    const done: Promise<unknown> = closing.then(() => {}, () => {}).finally(() => this.#pending.delete(done));
     this.#pending.add(done);
   }
 
@@ -1300,27 +1169,17 @@ function _isPort(n: unknown): n is number {
   return Number.isInteger(n) && (n as number) >= 1 && (n as number) <= 65535;
 }
 
-function _option(
-  name: string,
-  value: number | undefined,
-  fallback: number,
-  min: number,
-  max: number,
-): number {
+function _option(name: string, value: number | undefined, fallback: number, min: number, max: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== "number" || !(value >= min && value <= max)) {
-    throw new RangeError(
-      `Cannot create MediaEcho: ${name} must be a number from ${min} to ${max}, not ${value}`,
-    );
+    throw new RangeError(`Cannot create MediaEcho: ${name} must be a number from ${min} to ${max}, not ${value}`);
   }
   return value;
 }
 
 function _checkIndex(index: number): void {
   if (!Number.isInteger(index) || index < 0) {
-    throw new RangeError(
-      `Cannot open media: m-line index must be a non-negative integer, not ${index}`,
-    );
+    throw new RangeError(`Cannot open media: m-line index must be a non-negative integer, not ${index}`);
   }
 }
 
@@ -1329,16 +1188,7 @@ function _counters(): MediaCounters {
 }
 
 function _socket(stream: _Stream, port: number, rtcp: boolean): _Socket {
-  return {
-    stream,
-    rtcp,
-    port,
-    endpoint: undefined,
-    slot: undefined,
-    queue: [],
-    head: 0,
-    timer: undefined,
-  };
+  return { stream, rtcp, port, endpoint: undefined, slot: undefined, queue: [], head: 0, timer: undefined };
 }
 
 /** A stream's socket takes a pooled endpoint: from now on its datagrams go to that socket. */
@@ -1349,61 +1199,47 @@ function _adopt(socket: _Socket, bound: _Bound): void {
 }
 
 function _ports(stream: _Stream): MediaPorts {
-  return {
-    index: stream.index,
-    rtpPort: stream.port,
-    rtcpPort: stream.sockets[1]?.port,
-  };
+  return { index: stream.index, rtpPort: stream.port, rtcpPort: stream.sockets[1]?.port };
 }
 
 // RFC 3550 §5.1: the SSRC is the third 32-bit word of the fixed RTP header.
 function _rewriteRtpSsrc(packet: Uint8Array, ssrc: number): void {
-  new DataView(packet.buffer, packet.byteOffset, packet.byteLength).setUint32(
-    8,
-    ssrc,
-  );
+  new DataView(packet.buffer, packet.byteOffset, packet.byteLength).setUint32(8, ssrc);
 }
 
 // RFC 3550 §6.4-§6.7 (and RFC 4585 §6.1 for feedback): each packet of a compound RTCP packet has
 // its sender's SSRC (SR, RR, APP, RTPFB, PSFB), or its first SSRC (SDES chunk, BYE), in the second
 // word; its length field is its size in 32-bit words minus one (§6.4.1).
 function _rewriteRtcpSsrc(packet: Uint8Array, ssrc: number): void {
-  const view = new DataView(
-    packet.buffer,
-    packet.byteOffset,
-    packet.byteLength,
-  );
+  const view = new DataView(packet.buffer, packet.byteOffset, packet.byteLength);
   for (let offset = 0; offset + 4 <= packet.length;) {
     const size = (view.getUint16(offset + 2) + 1) * 4;
-    if (size >= 8 && offset + 8 <= packet.length) {
-      view.setUint32(offset + 4, ssrc);
-    }
+    if (size >= 8 && offset + 8 <= packet.length) view.setUint32(offset + 4, ssrc);
     offset += size;
   }
 }
 
 function _snapshot(call: _Call): MediaCallStats {
   const totals = _counters();
-  const streams = [...call.streams.values()].sort((a, b) => a.index - b.index)
-    .map((s): MediaStreamStats => {
-      for (const c of [s.rtp, s.rtcp]) {
-        totals.packetsIn += c.packetsIn;
-        totals.bytesIn += c.bytesIn;
-        totals.packetsOut += c.packetsOut;
-        totals.bytesOut += c.bytesOut;
-        totals.dropped += c.dropped;
-      }
-      return {
-        index: s.index,
-        rtpPort: s.port,
-        rtcpPort: s.sockets[1]?.port,
-        ssrc: s.ssrc,
-        rtp: { ...s.rtp },
-        rtcp: { ...s.rtcp },
-        rtpSource: s.rtpSource && { ...s.rtpSource },
-        rtcpSource: s.rtcpSource && { ...s.rtcpSource },
-      };
-    });
+  const streams = [...call.streams.values()].sort((a, b) => a.index - b.index).map((s): MediaStreamStats => {
+    for (const c of [s.rtp, s.rtcp]) {
+      totals.packetsIn += c.packetsIn;
+      totals.bytesIn += c.bytesIn;
+      totals.packetsOut += c.packetsOut;
+      totals.bytesOut += c.bytesOut;
+      totals.dropped += c.dropped;
+    }
+    return {
+      index: s.index,
+      rtpPort: s.port,
+      rtcpPort: s.sockets[1]?.port,
+      ssrc: s.ssrc,
+      rtp: { ...s.rtp },
+      rtcp: { ...s.rtcp },
+      rtpSource: s.rtpSource && { ...s.rtpSource },
+      rtcpSource: s.rtcpSource && { ...s.rtcpSource },
+    };
+  });
   const stats: MediaCallStats = {
     callId: call.callId,
     reason: call.reason,
