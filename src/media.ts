@@ -18,6 +18,10 @@
  *   holds it back (a bounded queue per socket, one timer per socket).
  * - Counters per call and stream; a call that sends nothing for `inactivityTimeout` ms ends with
  *   reason `timeout`, so the SIP side can send BYE.
+ * - Sockets asked for polling (`ListenOptions.poll`): on Deno the shim's one epoll reactor reads
+ *   them all, so a stream costs two descriptors and a few KiB (11-14 KiB of RSS measured,
+ *   against 130 with a receive pending per socket, each on its own 64 KiB buffer); an echo may
+ *   leave up to a timer tick (about 2 ms) later while packets flow.
  *
  * Why a synchronous {@linkcode MediaEcho.reserve}: the SIP peer is pure and synchronous, and asks
  * for the RTP port of m-line `index` of call `callId` while it writes the SDP answer
@@ -26,9 +30,10 @@
  * `listenDatagram()`, before its promise settles), before the 200 OK leaves; a pair from the
  * pool is ready at once. Why a pool filled by ended calls, not bound up front: binding every idle
  * port (one descriptor per port, 10,000 for a 20000-29999 range) holds them all for nothing, and
- * binding per call costs: on Deno, 40 µs of CPU per socket (bind, a receive pending on its own
- * buffer, the cancelled receive at close, the port held until a later turn), two per call,
- * enough at 2,500 calls/s to make the SIP side fall behind. The cost of binding after
+ * binding per call costs: on Deno, about 30 µs of CPU per socket (creating, binding and
+ * registering it with the reactor, then closing it: system calls, most of it in the kernel; and
+ * the promises of the bind), two per call: with the pool off a SIPp call cost 60-70 µs more. The
+ * cost of binding after
  * announcing: if another program holds an announced port, the bind fails after a few retries and
  * the call ends with reason `error` (the SIP side sends BYE). {@linkcode MediaEcho.open} is the
  * asynchronous way for a caller that can wait before answering: it binds first and moves to
@@ -289,17 +294,19 @@ export interface MediaEchoOptions {
 const DEFAULT_INACTIVITY_TIMEOUT = 30_000;
 const DEFAULT_MAX_QUEUE = 1000;
 const MAX_SOURCES = 8;
-// A closed socket's port may stay bound a moment (Deno frees it once its pending receive is
-// cancelled, on a later turn of the event loop): a bind is tried again after these waits.
+// A closed socket's port may stay bound a moment (Deno.listenDatagram, where Deno cannot poll,
+// frees it once its pending receive is cancelled, on a later turn of the event loop), or another
+// program holds it for a moment: a bind is tried again after these waits.
 const BIND_RETRY_DELAYS = [2, 4, 8, 16, 32];
 // Port pairs kept bound between calls. A few dozen calls are up at once at 2,500 calls/s of a
-// few ms each; on Deno each idle socket holds its 64 KiB receive buffer (128 pairs: 16 MiB).
+// few ms each. A pooled pair holds two descriptors and a few small objects (on Deno its sockets
+// are polled: read by the shim's one reactor, with no receive buffer of their own).
 const DEFAULT_POOL_SIZE = 128;
 // A pair left unused this long is closed: the pool is for a steady flow of calls.
 const POOL_IDLE = 5_000;
 // RFC 8085 §3.2: a UDP application keeps its datagrams within the path MTU; with jumbo Ethernet
-// frames (9000 bytes) a datagram carries at most 8972 bytes. Longer ones are not taken (on Deno
-// each socket has a receive buffer of this size, instead of 64 KiB).
+// frames (9000 bytes) a datagram carries at most 8972 bytes. Longer ones are not taken (where Deno
+// reads a socket with Deno.listenDatagram, its receive buffer is this size instead of 64 KiB).
 const MAX_PACKET = 9000;
 // How many other pairs open() tries when a pair cannot be bound (another program holds it).
 const OTHER_PAIRS = 3;
@@ -881,7 +888,7 @@ export class MediaEcho implements AsyncDisposable {
       _adopt(rtp, idle.rtp);
       if (rtcp !== undefined && idle.rtcp !== undefined) _adopt(rtcp, idle.rtcp);
       // RFC 5761 §5.1.1: a multiplexed stream leaves the odd port unbound.
-      else idle.rtcp?.endpoint.close();
+      else if (idle.rtcp !== undefined) this.#closeEndpoint(idle.rtcp.endpoint);
       if (rtcp === undefined || rtcp.endpoint !== undefined) return Promise.resolve(undefined);
     }
     stream.binding++;
@@ -891,7 +898,7 @@ export class MediaEcho implements AsyncDisposable {
       const failed = results.find((r) => r.status === "rejected");
       if (failed === undefined) return undefined;
       for (const socket of stream.sockets) {
-        socket.endpoint?.close();
+        if (socket.endpoint !== undefined) this.#closeEndpoint(socket.endpoint);
         socket.endpoint = undefined;
         socket.slot = undefined;
       }
@@ -913,7 +920,7 @@ export class MediaEcho implements AsyncDisposable {
       if (stream.closed) return;
       try {
         const endpoint = await this.#net.listenDatagram(
-          { hostname: this.#hostname, port: socket.port, maxDatagram: MAX_PACKET },
+          { hostname: this.#hostname, port: socket.port, maxDatagram: MAX_PACKET, poll: true },
           (data, from) => {
             const owner = slot.owner;
             if (owner !== undefined) this.#packet(owner.stream, owner, data, from);
@@ -925,7 +932,7 @@ export class MediaEcho implements AsyncDisposable {
           },
         );
         if (stream.closed) {
-          endpoint.close();
+          this.#closeEndpoint(endpoint);
         } else {
           socket.endpoint = endpoint;
           socket.slot = slot;
@@ -1100,7 +1107,7 @@ export class MediaEcho implements AsyncDisposable {
       socket.queue = [];
       socket.head = 0;
       if (socket.slot !== undefined) socket.slot.owner = undefined;
-      if (!keep) socket.endpoint?.close();
+      if (!keep && socket.endpoint !== undefined) this.#closeEndpoint(socket.endpoint);
       socket.endpoint = undefined;
       socket.slot = undefined;
     }
@@ -1133,13 +1140,24 @@ export class MediaEcho implements AsyncDisposable {
     for (const [port, idle] of this.#idle) {
       if (idle.since >= before) break;
       this.#idle.delete(port);
-      idle.rtp.endpoint.close();
-      idle.rtcp?.endpoint.close();
+      this.#closeEndpoint(idle.rtp.endpoint);
+      if (idle.rtcp !== undefined) this.#closeEndpoint(idle.rtcp.endpoint);
     }
     if (this.#idle.size === 0) {
       clearTimeout(this.#sweep);
       this.#sweep = undefined;
     }
+  }
+
+  /**
+   * Closes a socket; a close that returns a promise (the shim lets go of something on another
+   * thread: the Deno reactor's wait, when the last polled socket goes) is awaited by closeAll().
+   */
+  #closeEndpoint(endpoint: DatagramEndpoint): void {
+    const closing = endpoint.close();
+    if (closing === undefined) return;
+    const done: Promise<unknown> = closing.then(() => {}, () => {}).finally(() => this.#pending.delete(done));
+    this.#pending.add(done);
   }
 
   #error(error: unknown, callId: string): void {

@@ -57,14 +57,17 @@ export interface ListenOptions {
   port: number;
   /**
    * UDP only: the longest datagram to take, bytes (default 65,535); longer ones are dropped
-   * unreported. The Deno shim gives each socket a receive buffer of this size.
+   * unreported. The Deno shim gives each of its own sockets (`Deno.listenDatagram`) a receive
+   * buffer of this size; its polled sockets share one.
    */
   maxDatagram?: number;
   /**
-   * UDP only: the socket carries a steady flow (SIP signalling), and the shim may read it in
-   * batches by polling, for less CPU per datagram at the price of a timer tick (about 2 ms) of
-   * latency on the way in. The Deno shim does so on Linux when FFI is allowed; Bun's sockets
-   * need no such help. `serve()` asks it for its SIP listeners (`udpPoll: false` turns it off).
+   * UDP only: the shim may read the socket by polling, in batches with its other polled
+   * sockets, for less CPU per datagram and less memory per socket at the price of a timer tick
+   * (about 2 ms) of latency on the way in while datagrams come. The Deno shim does so on Linux
+   * when FFI is allowed (one epoll reactor for every such socket); Bun's sockets need no such
+   * help. `serve()` asks it for its SIP listeners (`udpPoll: false` turns it off), the RTP echo
+   * (`MediaEcho`) for its sockets.
    */
   poll?: boolean;
 }
@@ -202,7 +205,6 @@ export interface StreamHandlers {
   /** Everything written on the connection has been taken by the system (`buffered` is 0 again). */
   drain?(conn: StreamConnection): void;
 }
-
 
 /**
  * A listening TCP or WebSocket server.

@@ -1,7 +1,7 @@
 /**
  * The Deno socket shim: UDP (`Deno.listenDatagram`, or `node:dgram` when the `net` unstable
- * API is not enabled; SIP listeners read by polling through FFI where they can, see
- * deno_udp_poll.ts) and TCP (`Deno.listen`, `Deno.connect`); WebSocket runs over TCP
+ * API is not enabled; the sockets that ask for `poll`, SIP listeners and RTP echo sockets, are
+ * read by one epoll reactor through FFI where they can be, see deno_udp_poll.ts) and TCP (`Deno.listen`, `Deno.connect`); WebSocket runs over TCP
  * (src/websocket.ts), and its client is the standard `WebSocket`.
  *
  * @module
@@ -38,9 +38,10 @@ function _sequential(
 /**
  * Receive buffers of closed sockets, by size, for the next sockets to take. A new buffer is zeroed
  * memory outside the JavaScript heap that only a garbage collection gives back: with a socket
- * opened and closed per call (the RTP echo), memory grew by 64 KiB a socket between collections,
- * and allocating took a third of the cost of opening a socket. A buffer is free again once the
- * receive pending on it has settled: when its socket's receive loop has ended.
+ * opened and closed per call (the RTP echo where the polled path cannot be taken), memory grew by
+ * 64 KiB a socket between collections, and allocating took a third of the cost of opening a
+ * socket. A buffer is free again once the receive pending on it has settled: when its socket's
+ * receive loop has ended.
  */
 const _spareBuffers = new Map<number, Uint8Array[]>();
 const MAX_SPARE_BUFFERS = 64;
