@@ -525,10 +525,19 @@ export class ConnectionTable {
         this.#drop(c);
         return;
       }
+      // RFC 5626 §4.4.1: a double-CRLF ping gets a single-CRLF pong. The pongs of pings in a row
+      // go out in one write: a flood of pings must not cost a write (a system call) each.
+      let pongs = 0;
       for (const ev of events) {
-        // RFC 5626 §4.4.1: a double-CRLF ping gets a single-CRLF pong.
-        c.items.push(ev.type === "keepalive" ? { kind: "write", bytes: CRLF } : { kind: "message", bytes: ev.bytes });
+        if (ev.type === "keepalive") {
+          pongs++;
+          continue;
+        }
+        if (pongs > 0) c.items.push({ kind: "write", bytes: _pongs(pongs) });
+        pongs = 0;
+        c.items.push({ kind: "message", bytes: ev.bytes });
       }
+      if (pongs > 0) c.items.push({ kind: "write", bytes: _pongs(pongs) });
     }
     const partial = framer instanceof WebSocketSession ? framer.partial : framer.buffered > 0;
     if (!partial) c.partialSince = -1;
@@ -677,6 +686,17 @@ export class ConnectionTable {
 /** A setTimeout delay for `ms` from now: whole, 0 or more, and not over {@linkcode MAX_DELAY}. */
 function _delay(ms: number): number {
   return Math.min(Math.max(0, Math.ceil(ms)), MAX_DELAY);
+}
+
+/** `count` single-CRLF pongs in one buffer. */
+function _pongs(count: number): Uint8Array {
+  if (count === 1) return CRLF;
+  const out = new Uint8Array(2 * count);
+  for (let i = 0; i < out.length; i += 2) {
+    out[i] = 13;
+    out[i + 1] = 10;
+  }
+  return out;
 }
 
 /** Why a connection failed, in words: the error's message and code (`ECONNREFUSED`). */
