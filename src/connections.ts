@@ -510,7 +510,9 @@ export class ConnectionTable {
     }
     if (framer instanceof WebSocketSession) {
       const out = framer.push(data);
-      for (const bytes of out.write) c.items.push({ kind: "write", bytes });
+      // One write for all this chunk made (pongs, a close frame): a flood of pings must not cost
+      // a write (a system call) each.
+      if (out.write.length > 0) c.items.push({ kind: "write", bytes: _join(out.write) });
       // Messages before a protocol error are whole and valid: they are answered (RFC 7118 §5).
       for (const bytes of out.messages) c.items.push({ kind: "message", bytes });
       if (out.end) c.items.push({ kind: "end", bytes: CRLF, reason: out.reason });
@@ -686,6 +688,20 @@ export class ConnectionTable {
 /** A setTimeout delay for `ms` from now: whole, 0 or more, and not over {@linkcode MAX_DELAY}. */
 function _delay(ms: number): number {
   return Math.min(Math.max(0, Math.ceil(ms)), MAX_DELAY);
+}
+
+/** Chunks in one buffer (the one chunk itself when there is one). */
+function _join(chunks: Uint8Array[]): Uint8Array {
+  if (chunks.length === 1) return chunks[0];
+  let length = 0;
+  for (const c of chunks) length += c.length;
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
 }
 
 /** `count` single-CRLF pongs in one buffer. */
