@@ -16,12 +16,16 @@ import { SipParseError } from "../src/errors.ts";
 import { StreamFramer } from "../src/framer.ts";
 import type { SipMessage, SipRequest, SipResponse } from "../src/message.ts";
 import { detectRuntime } from "../src/runtime/detect.ts";
+import type { RuntimeNet, StreamHandlers } from "../src/transport.ts";
 import { setImmediate as yieldToLoop } from "node:timers/promises";
+import { spawn } from "node:child_process";
+import process from "node:process";
 import { sleep, within } from "./_wait.ts";
 import { freeBlock } from "./_ports.ts";
 
 const runtime = (await detectRuntime()).name;
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 /** How long any wait for one expected network event may take before the test fails, ms. */
 const TIMEOUT = 3000;
 /** Where the server listens. */
@@ -834,4 +838,505 @@ describe(`serve() at the edge on ${runtime}: edge hardening`, () => {
       }
     },
   );
+
+  test(
+    "serve() sends a UDP response to the source, not to a unicast maddr elsewhere (127.0.0.9) nor to a host name " +
+      "in maddr",
+    { timeout: 15_000 },
+    async () => {
+      const server = await serve({ listen: listenOn("udp") });
+      const client = await UdpPeer.open(ATTACKER);
+      // A socket at the address maddr names, on the sent-by port: where the response would go.
+      const target = await UdpPeer.open("127.0.0.9", client.port);
+      try {
+        const port = portOf(server, "udp");
+        for (const maddr of ["127.0.0.9", "nonexistent.invalid"]) {
+          // No rport: by RFC 3261 §18.2.2 the response would go to maddr at the sent-by port.
+          await client.send(
+            request({
+              method: "OPTIONS",
+              port,
+              sentBy: client.sentBy,
+              viaParams: `;maddr=${maddr}`,
+              branch: `z9hG4bK-maddr-${maddr}`,
+              callId: `maddr-${maddr}`,
+            }),
+            port,
+          );
+          // Promptly: no name is looked up for it.
+          const ok = await client.next(`200 to OPTIONS with maddr=${maddr}`, undefined, 1500) as SipResponse;
+          assert.equal(line(ok), "200 OPTIONS");
+          assert.equal(ok.callId, `maddr-${maddr}`);
+        }
+        await sleep(300);
+        assert.equal(target.datagrams, 0, "nothing went to 127.0.0.9");
+      } finally {
+        client.close();
+        target.close();
+        await stop(server);
+      }
+    },
+  );
+
+  test(
+    "serve() answers a UDP OPTIONS whose Via values fill a datagram 513 with one Via, and a REGISTER with 2,000 " +
+      "Contacts 403, and goes on answering",
+    { timeout: 15_000 },
+    async () => {
+      const server = await serve({ listen: listenOn("udp") });
+      const client = await UdpPeer.open(ATTACKER);
+      try {
+        const port = portOf(server, "udp");
+        // As many Via values as fit the largest UDP payload over IPv4, 65,507 bytes (serve() takes
+        // messages up to 65,535), 20 to a Via field (a message has at most 256 fields): every
+        // response copies them, so none fits a datagram.
+        const head = request({
+          method: "OPTIONS",
+          port,
+          sentBy: client.sentBy,
+          branch: "z9hG4bK-vias",
+          callId: "vias",
+        });
+        const at = head.indexOf("Max-Forwards:");
+        const value = (i: number) => `SIP/2.0/UDP 10.${i >> 8 & 255}.${i & 255}.1;branch=z9hG4bK${i}`;
+        const fields: string[][] = [];
+        let bytes = encoder.encode(head).length;
+        let count = 0;
+        for (;;) {
+          const v = value(count);
+          // A new field costs "Via: " and CRLF, another value in a field ", ".
+          const more = count % 20 === 0 ? 7 + v.length : 2 + v.length;
+          if (bytes + more > 65_507) break;
+          if (count % 20 === 0) fields.push([]);
+          fields.at(-1)!.push(v);
+          bytes += more;
+          count++;
+        }
+        const options = head.slice(0, at) + fields.map((f) => `Via: ${f.join(", ")}\r\n`).join("") + head.slice(at);
+        assert.equal(encoder.encode(options).length, bytes);
+        assert.ok(count >= 1500, `${count} Via values fit`);
+        await client.send(options, port);
+        const tooLarge = await client.next("the answer to an OPTIONS with many Vias") as SipResponse;
+        assert.equal(tooLarge.status, 513);
+        assert.equal(tooLarge.reason, "Message Too Large: any response would be too large for UDP");
+        assert.deepEqual(tooLarge.headers.getAll("Via"), [
+          `SIP/2.0/UDP ${client.sentBy};branch=z9hG4bK-vias;rport=${client.port};received=${ATTACKER}`,
+        ]);
+
+        // 2,000 Contact values, 100 to a field.
+        const contacts = Array.from(
+          { length: 20 },
+          (_, f) =>
+            "Contact: " + Array.from({ length: 100 }, (_, i) => `<sip:c${100 * f + i}@${client.sentBy}>`).join(", "),
+        );
+        const register = request({
+          method: "REGISTER",
+          port,
+          uri: `sip:${SERVER}:${port}`,
+          to: "sip:many@example.com",
+          sentBy: client.sentBy,
+          branch: "z9hG4bK-contacts",
+          callId: "contacts",
+          extra: contacts,
+        });
+        await client.send(register, port);
+        const forbidden = await client.next("403 to 2,000 Contacts", undefined, 1500) as SipResponse;
+        assert.equal(forbidden.status, 403);
+        assert.match(forbidden.reason, /^Forbidden: too many contacts/);
+        assert.deepEqual(server.peer.bindings(), []);
+        await udpOptions(client, port, "after-big");
+      } finally {
+        client.close();
+        await stop(server);
+      }
+    },
+  );
+
+  test(
+    "serve() ends a silent UDP dialog with BYE after timers.dialogIdle and keeps one that sends INFO every 150 ms",
+    { timeout: 15_000 },
+    async () => {
+      const server = await serve({ listen: listenOn("udp"), timers: { dialogIdle: 400 } });
+      const silent = await UdpPeer.open(ATTACKER);
+      const busy = await UdpPeer.open(GOOD);
+      let talking = true;
+      let talk: Promise<void> | undefined;
+      try {
+        const port = portOf(server, "udp");
+        const silentTag = await udpCall(silent, port, "silent", { hangUp: false });
+        const busyTag = await udpCall(busy, port, "busy", { hangUp: false });
+        const base = { port, sentBy: busy.sentBy, callId: "busy", toTag: busyTag };
+        let cseq = 1;
+        talk = (async () => {
+          while (talking) {
+            await sleep(150);
+            cseq++;
+            await busy.send(request({ ...base, method: "INFO", branch: `z9hG4bK-info-${cseq}`, cseq }), port);
+            const ok = await busy.next(`200 to INFO ${cseq}`, final("INFO"));
+            assert.equal(line(ok), "200 INFO");
+          }
+        })();
+        const bye = await silent.next("a BYE from the server", (m) => m.type === "request", 3000) as SipRequest;
+        assert.equal(bye.method, "BYE");
+        assert.equal(bye.callId, "silent");
+        assert.equal(bye.from.tag, silentTag);
+        // Answered 200 (RFC 3261 §15.1.2), with its Via, From, To, Call-ID and CSeq.
+        const answer = [
+          "SIP/2.0 200 OK",
+          ...["Via", "From", "To", "Call-ID", "CSeq"].map((name) => `${name}: ${bye.headers.get(name)}`),
+          "Content-Length: 0",
+          "",
+          "",
+        ].join("\r\n");
+        await silent.send(answer, port);
+        await until("the silent dialog to be gone", () => !server.peer.dialogs.some((d) => d.callId === "silent"));
+        // The other dialog: kept for three times dialogIdle while it talks.
+        await sleep(1200);
+        talking = false;
+        await talk;
+        assert.deepEqual(busy.inbox.items.filter((m) => m.type === "request").map(line), []);
+        assert.ok(server.peer.dialogs.some((d) => d.callId === "busy"), "the talking dialog is kept");
+        assert.ok(cseq >= 5, `${cseq - 1} INFOs`);
+        // And its BYE is answered as usual.
+        await busy.send(request({ ...base, method: "BYE", branch: "z9hG4bK-busy-bye", cseq: ++cseq }), port);
+        assert.equal(line(await busy.next("200 to BYE", final("BYE"))), "200 BYE");
+        // The BYE the server sent was answered: it is not sent again.
+        assert.equal(silent.inbox.items.filter((m) => m.type === "request").length, 0);
+      } finally {
+        talking = false;
+        await talk?.catch(() => {});
+        silent.close();
+        busy.close();
+        await stop(server);
+      }
+    },
+  );
+
+  // Known bug: a request with more header fields than the parser takes (256) is dropped without
+  // an answer, though ParseOptions.maxHeaders says "Over it: 400" (the report names the lines).
+  const MAX_HEADERS_BUG = "bug: over 256 header fields a request is dropped unanswered (no partial from the parser), " +
+    "ParseOptions.maxHeaders says 400";
+  test(
+    `serve() answers a UDP REGISTER with 300 Contact fields (over the 256 header fields a message may have) ` +
+      `rather than dropping it [skipped, ${MAX_HEADERS_BUG}]`,
+    { skip: MAX_HEADERS_BUG },
+    async () => {
+      const server = await serve({ listen: listenOn("udp") });
+      const client = await UdpPeer.open(ATTACKER);
+      try {
+        const port = portOf(server, "udp");
+        await client.send(
+          request({
+            method: "REGISTER",
+            port,
+            uri: `sip:${SERVER}:${port}`,
+            to: "sip:fields@example.com",
+            sentBy: client.sentBy,
+            branch: "z9hG4bK-fields",
+            callId: "fields",
+            extra: Array.from({ length: 300 }, (_, i) => `Contact: <sip:c${i}@${client.sentBy}>`),
+          }),
+          port,
+        );
+        const answer = await client.next("the answer to 300 Contact fields", final("REGISTER")) as SipResponse;
+        assert.ok(answer.status === 400 || answer.status === 403, `${answer.status} ${answer.reason}`);
+      } finally {
+        client.close();
+        await stop(server);
+      }
+    },
+  );
+});
+
+// ---------------------------------------------------------------------------------------------
+// WebSocket frames written by hand over node:net (RFC 6455), the same answers on every runtime.
+
+/** A client frame: FIN and `opcode` in the first byte (plus `rsv`), masked unless `masked` is false. */
+function frame(opcode: number, payload: Uint8Array, options: { masked?: boolean; rsv?: number } = {}): Uint8Array {
+  const masked = options.masked ?? true;
+  const head: number[] = [0x80 | (options.rsv ?? 0) | opcode];
+  const m = masked ? 0x80 : 0;
+  if (payload.length < 126) head.push(m | payload.length);
+  else if (payload.length < 65536) head.push(m | 126, payload.length >> 8, payload.length & 255);
+  else throw new RangeError("frame(): payload too long for this helper");
+  const key = [0x12, 0x34, 0x56, 0x78];
+  const body = masked ? payload.map((b, i) => b ^ key[i % 4]) : payload;
+  return new Uint8Array([...head, ...(masked ? key : []), ...body]);
+}
+
+const WS_KEY = "dGhlIHNhbXBsZSBub25jZQ==";
+
+function upgrade(port: number, fields: string[]): string {
+  return [
+    "GET / HTTP/1.1",
+    `Host: ${SERVER}:${port}`,
+    "Upgrade: websocket",
+    "Connection: Upgrade",
+    `Sec-WebSocket-Key: ${WS_KEY}`,
+    ...fields,
+    "",
+    "",
+  ].join("\r\n");
+}
+
+/** The HTTP response head a raw connection received, and the bytes after it. */
+function httpResponse(raw: Uint8Array): { head: string; rest: Uint8Array } | undefined {
+  const text = decoder.decode(raw);
+  const end = text.indexOf("\r\n\r\n");
+  if (end < 0) return undefined;
+  // The head is ASCII: its characters are its bytes.
+  return { head: text.slice(0, end), rest: raw.subarray(end + 4) };
+}
+
+/** The server's frames in `bytes` (unmasked, lengths up to 64 KiB): opcode and payload. */
+function serverFrames(bytes: Uint8Array): { opcode: number; payload: Uint8Array }[] {
+  const frames: { opcode: number; payload: Uint8Array }[] = [];
+  let at = 0;
+  while (at + 2 <= bytes.length) {
+    assert.equal(bytes[at + 1] & 0x80, 0, "a server frame is not masked (RFC 6455 §5.1)");
+    let length = bytes[at + 1] & 0x7f;
+    let start = at + 2;
+    if (length === 126) {
+      length = (bytes[at + 2] << 8) | bytes[at + 3];
+      start = at + 4;
+    }
+    if (start + length > bytes.length) break;
+    frames.push({ opcode: bytes[at] & 0x0f, payload: bytes.subarray(start, start + length) });
+    at = start + length;
+  }
+  return frames;
+}
+
+/** Opens a WebSocket connection by hand from `from` and completes the handshake. */
+async function wsOpen(from: string, port: number): Promise<TcpPeer> {
+  const c = await TcpPeer.connect(from, port, true);
+  await c.write(upgrade(port, ["Sec-WebSocket-Version: 13", "Sec-WebSocket-Protocol: sip"]));
+  await until("the 101 answer", () => httpResponse(c.raw) !== undefined);
+  assert.match(httpResponse(c.raw)!.head, /^HTTP\/1\.1 101 /);
+  return c;
+}
+
+/** An OPTIONS in a masked text frame on a raw WebSocket connection, answered 200 in a text frame. */
+async function wsOptions(c: TcpPeer, port: number, id: string): Promise<void> {
+  const text = request({
+    method: "OPTIONS",
+    port,
+    transport: "WS",
+    sentBy: "ws.invalid",
+    viaParams: "",
+    branch: `z9hG4bK-${id}`,
+    callId: id,
+  });
+  await c.write(frame(0x1, encoder.encode(text)));
+  const answered = () =>
+    serverFrames(httpResponse(c.raw)!.rest).find((f) => f.opcode === 0x1 && decoder.decode(f.payload).includes(id));
+  await until(`the 200 to OPTIONS ${id} over WebSocket`, () => answered() !== undefined);
+  assert.match(decoder.decode(answered()!.payload), /^SIP\/2\.0 200 OK\r\n/);
+}
+
+describe(`serve() at the edge on ${runtime}: WebSocket`, () => {
+  test("serve() answers a WebSocket handshake offering `SIP, chat` 101 with the subprotocol `SIP`", async () => {
+    const server = await serve({ listen: listenOn("ws") });
+    const port = portOf(server, "ws");
+    const c = await TcpPeer.connect(GOOD, port, true);
+    try {
+      await c.write(upgrade(port, ["Sec-WebSocket-Version: 13", "Sec-WebSocket-Protocol: SIP, chat"]));
+      await until("the answer to the handshake", () => httpResponse(c.raw) !== undefined);
+      assert.deepEqual(httpResponse(c.raw)!.head.split("\r\n"), [
+        "HTTP/1.1 101 Switching Protocols",
+        "Upgrade: websocket",
+        "Connection: Upgrade",
+        "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=",
+        "Sec-WebSocket-Protocol: SIP",
+      ]);
+      await wsOptions(c, port, "ws-sip-chat");
+    } finally {
+      c.close();
+      await stop(server);
+    }
+  });
+
+  test("serve() refuses a WebSocket handshake of Sec-WebSocket-Version 8 with 426 naming version 13", async () => {
+    const server = await serve({ listen: listenOn("ws") });
+    const port = portOf(server, "ws");
+    const c = await TcpPeer.connect(ATTACKER, port, true);
+    let good: TcpPeer | undefined;
+    try {
+      await c.write(upgrade(port, ["Sec-WebSocket-Version: 8", "Sec-WebSocket-Protocol: sip"]));
+      await c.serverClose("the server to close the refused connection");
+      const head = httpResponse(c.raw)?.head.split("\r\n") ?? [];
+      assert.equal(head[0], "HTTP/1.1 426 Upgrade Required");
+      assert.ok(head.includes("Sec-WebSocket-Version: 13"), head.join(" | "));
+      assert.ok(head.includes("Upgrade: websocket"), head.join(" | "));
+      // RFC 9110 §15.5.22: a 426 names the upgrade in Connection; the connection then closes.
+      assert.ok(head.some((h) => /^Connection: (.*, )?close$/i.test(h)), head.join(" | "));
+      good = await wsOpen(GOOD, port);
+      await wsOptions(good, port, "ws-after-426");
+    } finally {
+      c.close();
+      good?.close();
+      await stop(server);
+    }
+  });
+
+  const bad: [string, () => Uint8Array, number][] = [
+    ["an unmasked client frame", () => frame(0x1, encoder.encode("OPTIONS"), { masked: false }), 1002],
+    ["a frame of reserved opcode 0x3", () => frame(0x3, encoder.encode("x")), 1002],
+    ["a frame with RSV1 set and no extension", () => frame(0x1, encoder.encode("x"), { rsv: 0x40 }), 1002],
+    ["a ping of 200 bytes (over 125)", () => frame(0x9, new Uint8Array(200).fill(0x61)), 1002],
+    ["a text frame that is not UTF-8", () => frame(0x1, new Uint8Array([0x61, 0xc3, 0x28, 0x62])), 1007],
+    [
+      "a frame header announcing 16 MiB, without its payload",
+      () => new Uint8Array([0x82, 0x80 | 127, 0, 0, 0, 0, 0x01, 0, 0, 0, 0x12, 0x34, 0x56, 0x78]),
+      1009,
+    ],
+  ];
+  for (const [what, bytes, code] of bad) {
+    test(`serve() closes a WebSocket connection that sends ${what} with ${code}, and serves another`, async () => {
+      const server = await serve({ listen: listenOn("ws") });
+      const port = portOf(server, "ws");
+      const c = await wsOpen(ATTACKER, port);
+      let good: TcpPeer | undefined;
+      try {
+        await c.write(bytes());
+        await c.serverClose(`the server to close the connection after ${what}`);
+        const frames = serverFrames(httpResponse(c.raw)!.rest);
+        assert.deepEqual(frames.map((f) => f.opcode), [0x8], "one close frame, nothing else");
+        const payload = frames[0].payload;
+        assert.equal((payload[0] << 8) | payload[1], code);
+        good = await wsOpen(GOOD, port);
+        await wsOptions(good, port, "ws-good");
+      } finally {
+        c.close();
+        good?.close();
+        await stop(server);
+      }
+    });
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// Backpressure: one connection must not hang the peer.
+
+/** The runtime's shim, counting the times the server stops reading a connection (backpressure). */
+async function pauseCounter(): Promise<{ net: RuntimeNet; pauses: () => number }> {
+  const real = await detectRuntime();
+  let pauses = 0;
+  const net: RuntimeNet = {
+    ...real,
+    listenStream: (options, handlers: StreamHandlers) =>
+      real.listenStream(options, {
+        ...handlers,
+        open(conn) {
+          const pause = conn.pause;
+          if (pause !== undefined) {
+            conn.pause = () => {
+              pauses++;
+              pause.call(conn);
+            };
+          }
+          handlers.open(conn);
+        },
+      }),
+  };
+  return { net, pauses: () => pauses };
+}
+
+/**
+ * A UDP OPTIONS from `client` every 100 ms, each answered within 1 s, until `done()` holds (at
+ * most `ms`); returns how many.
+ */
+async function probe(client: UdpPeer, port: number, prefix: string, done: () => boolean, ms: number): Promise<number> {
+  const deadline = Date.now() + ms;
+  let n = 0;
+  while (!done()) {
+    assert.ok(Date.now() < deadline, `${prefix}: not done within ${ms} ms`);
+    await udpOptions(client, port, `${prefix}-${n++}`, 1000);
+    await sleep(100);
+  }
+  return n;
+}
+
+/**
+ * Runs tests/_stream_flood.ts in a process of its own: a TCP client from ATTACKER that never
+ * reads and writes `mode` for `ms` (`mb` megabytes of keep-alives at once first).
+ */
+function floodProcess(mode: "pings" | "wspings" | "options", port: number, ms: number, mb: number) {
+  const script = new URL("./_stream_flood.ts", import.meta.url).pathname;
+  const flags = runtime === "deno" ? ["run", "-A"] : [];
+  const child = spawn(process.execPath, [...flags, script, mode, ATTACKER, String(port), String(ms), String(mb)], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const writing = Promise.withResolvers<void>();
+  const done = Promise.withResolvers<number>();
+  let out = "";
+  child.stdout.on("data", (d: Uint8Array) => {
+    out += decoder.decode(d);
+    if (out.includes("writing\n")) writing.resolve();
+    const m = /done (\d+)\n/.exec(out);
+    if (m !== null) done.resolve(Number(m[1]));
+  });
+  child.on("exit", (code) => {
+    const why = new Error(`the flooding process exited (${code}): ${out}`);
+    writing.reject(why);
+    done.reject(why);
+  });
+  // Handled where awaited; not an unhandled rejection when the test fails before.
+  writing.promise.catch(() => {});
+  done.promise.catch(() => {});
+  return {
+    writing: writing.promise,
+    done: done.promise,
+    kill(): void {
+      if (child.exitCode === null) child.kill();
+    },
+  };
+}
+
+describe(`serve() at the edge on ${runtime}: backpressure`, () => {
+  for (
+    const [mode, what] of [
+      ["pings", "4 MB of CRLF keep-alives at once and more"],
+      ["wspings", "4 MB of WebSocket pings at once and more"],
+      ["options", "OPTIONS pipelined (no rate limit)"],
+    ] as const
+  ) {
+    test(
+      `serve() answers UDP from another source while a TCP client in another process sends ${what} for 2 s ` +
+        `and never reads, ${mode === "wspings" ? "" : "stops reading that client, "}and closes within 2 s with it ` +
+        "still connected",
+      { timeout: 20_000 },
+      async () => {
+        const { net: spy, pauses } = await pauseCounter();
+        // Keep-alives are not messages: the rate limit does not see them, and each gets a pong.
+        // Messages are: past 200 the client would be banned, so the rate limit is lifted for them,
+        // to leave backpressure alone to hold the client.
+        const edge = mode === "options" ? { rate: Infinity, burst: Infinity } : "public" as const;
+        const server = await serve({ listen: listenOn("udp", mode === "wspings" ? "ws" : "tcp"), net: spy, edge });
+        const good = await UdpPeer.open(GOOD);
+        const hog = floodProcess(mode, server.addresses[1].port, 2000, 4);
+        try {
+          const port = portOf(server, "udp");
+          await within(hog.writing, "the flooding process to connect", 10_000);
+          // During: while it writes, an OPTIONS every 100 ms, each answered within 1 s.
+          let done = false;
+          hog.done.then(() => done = true, () => done = true);
+          const during = await probe(good, port, "during", () => done, 10_000);
+          const written = await hog.done;
+          assert.ok(during >= 1, "OPTIONS answered while the client wrote");
+          assert.ok(written >= 4 * 1024 * 1024, `${written} bytes written`);
+          // Its answers back up and the server stops reading it. (WebSocket pongs are a third of the
+          // pings: the system's buffers may take them all within 2 s.)
+          if (mode !== "wspings") assert.ok(pauses() > 0, "the server stopped reading the connection");
+          // After: the client still connected, reading nothing.
+          await udpOptions(good, port, "after");
+          await within(server.close(), "server.close() with the client connected", 2000);
+        } finally {
+          hog.kill();
+          good.close();
+          await stop(server);
+        }
+      },
+    );
+  }
 });
