@@ -510,7 +510,9 @@ export class ConnectionTable {
     }
     if (framer instanceof WebSocketSession) {
       const out = framer.push(data);
-      for (const bytes of out.write) c.items.push({ kind: "write", bytes });
+      // One write for all this chunk made (pongs, a close frame): a flood of pings must not cost
+      // a write (a system call) each.
+      if (out.write.length > 0) c.items.push({ kind: "write", bytes: _join(out.write) });
       // Messages before a protocol error are whole and valid: they are answered (RFC 7118 §5).
       for (const bytes of out.messages) c.items.push({ kind: "message", bytes });
       if (out.end) c.items.push({ kind: "end", bytes: CRLF, reason: out.reason });
@@ -525,10 +527,19 @@ export class ConnectionTable {
         this.#drop(c);
         return;
       }
+      // RFC 5626 §4.4.1: a double-CRLF ping gets a single-CRLF pong. The pongs of pings in a row
+      // go out in one write: a flood of pings must not cost a write (a system call) each.
+      let pongs = 0;
       for (const ev of events) {
-        // RFC 5626 §4.4.1: a double-CRLF ping gets a single-CRLF pong.
-        c.items.push(ev.type === "keepalive" ? { kind: "write", bytes: CRLF } : { kind: "message", bytes: ev.bytes });
+        if (ev.type === "keepalive") {
+          pongs++;
+          continue;
+        }
+        if (pongs > 0) c.items.push({ kind: "write", bytes: _pongs(pongs) });
+        pongs = 0;
+        c.items.push({ kind: "message", bytes: ev.bytes });
       }
+      if (pongs > 0) c.items.push({ kind: "write", bytes: _pongs(pongs) });
     }
     const partial = framer instanceof WebSocketSession ? framer.partial : framer.buffered > 0;
     if (!partial) c.partialSince = -1;
@@ -677,6 +688,31 @@ export class ConnectionTable {
 /** A setTimeout delay for `ms` from now: whole, 0 or more, and not over {@linkcode MAX_DELAY}. */
 function _delay(ms: number): number {
   return Math.min(Math.max(0, Math.ceil(ms)), MAX_DELAY);
+}
+
+/** Chunks in one buffer (the one chunk itself when there is one). */
+function _join(chunks: Uint8Array[]): Uint8Array {
+  if (chunks.length === 1) return chunks[0];
+  let length = 0;
+  for (const c of chunks) length += c.length;
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+/** `count` single-CRLF pongs in one buffer. */
+function _pongs(count: number): Uint8Array {
+  if (count === 1) return CRLF;
+  const out = new Uint8Array(2 * count);
+  for (let i = 0; i < out.length; i += 2) {
+    out[i] = 13;
+    out[i + 1] = 10;
+  }
+  return out;
 }
 
 /** Why a connection failed, in words: the error's message and code (`ECONNREFUSED`). */

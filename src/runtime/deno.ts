@@ -255,6 +255,8 @@ async function listenStream(options: ListenOptions, handlers: StreamHandlers): P
 
 /** How long `end()` waits for what was written to be sent, ms. */
 const END_WAIT = 1000;
+/** A connection's read loop lets timers run after this long, ms. */
+const YIELD_AFTER = 10;
 
 function serveConnection(raw: Deno.Conn, handlers: StreamHandlers, forget: () => void): Promise<void> {
   const remote = raw.remoteAddr as Deno.NetAddr;
@@ -299,6 +301,7 @@ function serveConnection(raw: Deno.Conn, handlers: StreamHandlers, forget: () =>
   return (async () => {
     // 16 KiB a read: a connection costs little while it waits (a SIP message is a few reads at most).
     const buffer = new Uint8Array(16384);
+    let since = performance.now();
     try {
       for (;;) {
         // Backpressure: no read while paused (the peer's TCP window fills up).
@@ -306,6 +309,12 @@ function serveConnection(raw: Deno.Conn, handlers: StreamHandlers, forget: () =>
         const n = await raw.read(buffer);
         if (n === null || closed) break;
         handlers.data(conn, buffer.slice(0, n));
+        // A read of bytes already there resolves at once: a peer that keeps the connection full
+        // would keep this loop from ever giving timers (and the other sockets) their turn.
+        if (performance.now() - since >= YIELD_AFTER) {
+          await new Promise((resolve) => setTimeout(resolve, 0));
+          since = performance.now();
+        }
       }
     } catch { /* reset or closed */ }
     conn.close();
