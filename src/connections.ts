@@ -561,6 +561,14 @@ export class ConnectionTable {
       const item = c.items[c.itemIndex++];
       if (item.kind === "write") c.conn.write(item.bytes);
       else if (item.kind === "message") {
+        const source = c.source;
+        if (source !== undefined && source.bannedUntil > this.#now()) {
+          // Its source went over the rate limit and was told so (503): reading on would only
+          // spend CPU on messages that are dropped unread.
+          this.#event(c, "limit", `closing the ${c.transport} connection: ${source.key} is over the rate limit`);
+          this.#drop(c, true);
+          return;
+        }
         c.messages++;
         this.#options.onMessage(item.bytes, c);
       } else {

@@ -165,8 +165,25 @@ export function parseMessage(input: Uint8Array | string, options: ParseOptions =
     }
     throw error;
   }
-  return parse(bytes, options);
+  try {
+    return parse(bytes, options);
+  } catch (e) {
+    // Too many header fields: the message up to the last field taken, so that the 400 can
+    // still be answered (RFC 3261 §8.2.6) from its Via, From, To, Call-ID and CSeq.
+    if (e instanceof SipParseError && e.limit === "maxHeaders" && e.partial === undefined) {
+      const head = new Uint8Array(e.offset + 2);
+      head.set(bytes.subarray(0, e.offset));
+      head.set([13, 10], e.offset);
+      try {
+        e.partial = parse(head, options);
+      } catch (inner) {
+        if (inner instanceof SipParseError && inner.partial) e.partial = inner.partial;
+      }
+    }
+    throw e;
+  }
 }
+
 
 function parse(bytes: Uint8Array, options: ParseOptions): SipMessage {
   const length = bytes.length;

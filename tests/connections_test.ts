@@ -409,3 +409,31 @@ describe("ConnectionTable WebSocket connections", () => {
     await table.closeAll();
   });
 });
+
+describe("ConnectionTable and the rate limit", () => {
+  test("ConnectionTable closes a connection once its source is banned for going over the rate, after what it wrote", async () => {
+    const guard = new SourceGuard({ rate: 2, burst: 2, ban: 60_000 });
+    let now = 0;
+    // The peer's part: each message is admitted by the guard (the third goes over and bans).
+    const { table, tcp, messages, events } = setup({
+      guard,
+      now: () => now,
+      onMessage: (_text, connection) => void guard.admit(connection.source!, now),
+    });
+    const conn = fake("192.0.2.9", 40000);
+    tcp.open(conn);
+    tcp.data(conn, encoder.encode(message("a") + message("b") + message("c")));
+    assert.deepEqual(messages.map(firstLine), ["a", "b", "c"].map((u) => `OPTIONS sip:${u}@192.0.2.1 SIP/2.0`));
+    assert.equal(guard.peek("192.0.2.9")!.bannedUntil, 60_000);
+    // What comes after the ban is not handed on: the connection ends once its 503 is written.
+    now = 10;
+    tcp.data(conn, encoder.encode(message("d")));
+    assert.equal(messages.length, 3);
+    assert.deepEqual([conn.ended, conn.closed], [1, 0]);
+    assert.deepEqual(events.map(([kind, text]) => [kind, text]), [
+      ["limit", "closing the tcp connection: 192.0.2.9 is over the rate limit"],
+    ]);
+    assert.equal(table.size, 0);
+    await table.closeAll();
+  });
+});
