@@ -19,8 +19,8 @@
  * @module
  */
 
-export { type SipLimit, SipParseError } from "./src/errors.ts";
-export { canonicalHeaderName, type HeaderField, isListHeader, SipHeaders, splitHeaderList } from "./src/headers.ts";
+export { type SipLimit, SipParseError } from "./src/sip/errors.ts";
+export { canonicalHeaderName, type HeaderField, isListHeader, SipHeaders, splitHeaderList } from "./src/sip/headers.ts";
 export {
   type Contact,
   type CSeq,
@@ -38,7 +38,7 @@ export {
   parseOptionTags,
   parseVia,
   type Via,
-} from "./src/header_values.ts";
+} from "./src/sip/header_values.ts";
 export {
   type SipMessage,
   type SipMessageBase,
@@ -47,10 +47,10 @@ export {
   type SipRequestInit,
   SipResponse,
   type SipResponseInit,
-} from "./src/message.ts";
-export { DEFAULT_MAX_HEADERS, DEFAULT_MAX_MESSAGE_SIZE, parseMessage, type ParseOptions } from "./src/parse.ts";
-export { formatMessage } from "./src/format.ts";
-export { type FramerEvent, type FramerOptions, StreamFramer } from "./src/framer.ts";
+} from "./src/sip/message.ts";
+export { DEFAULT_MAX_HEADERS, DEFAULT_MAX_MESSAGE_SIZE, parseMessage, type ParseOptions } from "./src/sip/parse.ts";
+export { formatMessage } from "./src/sip/format.ts";
+export { type FramerEvent, type FramerOptions, StreamFramer } from "./src/sip/framer.ts";
 export {
   type AbsoluteUri,
   formatUri,
@@ -61,7 +61,7 @@ export {
   unescapeUri,
   type Uri,
   UriError,
-} from "./src/uri.ts";
+} from "./src/sip/uri.ts";
 export {
   type AcceptedStream,
   type AnswerOptions,
@@ -90,7 +90,7 @@ export {
   type SdpOrigin,
   type SdpTiming,
   type SessionDescription,
-} from "./src/sdp.ts";
+} from "./src/media/sdp.ts";
 export {
   type Action,
   type BodySpec,
@@ -120,7 +120,7 @@ export {
   TEMPLATE_VARIABLES,
   type TemplateVariable,
   type Transport,
-} from "./src/rules.ts";
+} from "./src/rules/rules.ts";
 
 export {
   createResponse,
@@ -130,14 +130,14 @@ export {
   reasonPhrase,
   ResponseHead,
   type ResponseOptions,
-} from "./src/respond.ts";
+} from "./src/sip/response.ts";
 export {
   addressOfRecord,
   type Binding,
   type RegisterResult,
   Registrar,
   type RegistrarOptions,
-} from "./src/registrar.ts";
+} from "./src/ua/registrar.ts";
 export {
   DEFAULT_TIMERS,
   isReliable,
@@ -150,8 +150,8 @@ export {
   transactionKey,
   type TransactionState,
   TransactionTable,
-} from "./src/transaction.ts";
-export { Dialog, dialogId, type DialogInit, type DialogSource, type DialogState, DialogTable } from "./src/dialog.ts";
+} from "./src/ua/transaction.ts";
+export { Dialog, dialogId, type DialogInit, type DialogSource, type DialogState, DialogTable } from "./src/ua/dialog.ts";
 export {
   type Output,
   type PeerEvent,
@@ -162,7 +162,7 @@ export {
   type Remote,
   type RtpReleaseReason,
   SipPeer,
-} from "./src/peer.ts";
+} from "./src/ua/peer.ts";
 export {
   type MediaCallStats,
   type MediaCounters,
@@ -173,9 +173,9 @@ export {
   type MediaPorts,
   type MediaStreamRequest,
   type MediaStreamStats,
-} from "./src/media.ts";
+} from "./src/media/echo.ts";
 
-export { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from "./src/connections.ts";
+export { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from "./src/net/connections.ts";
 export {
   Admission,
   EDGE_LAB,
@@ -185,7 +185,7 @@ export {
   sourceKey,
   type SourceRecord,
   type SourceTable,
-} from "./src/guard.ts";
+} from "./src/ua/guard.ts";
 export {
   type BoundAddress,
   DEFAULT_RTP_PORTS,
@@ -199,7 +199,7 @@ export {
   type ServeOptions,
   type SipServer,
   type TrafficEntry,
-} from "./src/serve.ts";
+} from "./src/net/serve.ts";
 export {
   type ConnectOptions,
   type DatagramEndpoint,
@@ -211,7 +211,7 @@ export {
   type StreamHandlers,
   type StreamListener,
   type ViaRouting,
-} from "./src/transport.ts";
+} from "./src/net/transport.ts";
 
 export {
   type AnswerAction,
@@ -229,18 +229,18 @@ export {
   type RequestPredicate,
   type RequestSource,
   type WaitOptions,
-} from "./src/mock.ts";
+} from "./src/testing/mock.ts";
 export {
   type AckOptions,
   type DialogRequestOptions,
   type HeaderFields,
   type RequestOptions,
   type UacResult,
-} from "./src/uac.ts";
-export { formatLadder, type LadderOptions, MockTimeoutError } from "./src/ladder.ts";
+} from "./src/testing/uac.ts";
+export { formatLadder, type LadderOptions, MockTimeoutError } from "./src/testing/ladder.ts";
 
 // `deno run -A mod.ts` and `bun mod.ts` run the command line; importing mod.ts does nothing.
 if (import.meta.main) {
-  const { main } = await import("./src/cli.ts");
+  const { main } = await import("./src/cli/cli.ts");
   await main();
 }

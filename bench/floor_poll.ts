@@ -3,7 +3,7 @@
 // socket of the Deno shim (src/runtime/deno_udp_poll.ts) instead of Deno.listenDatagram: what
 // that path costs a responder that does nothing else. `deno run -A bench/floor_poll.ts PORT`;
 // bench/wire_bench.py runs it as "floor-deno-poll".
-import { listenPolledDatagram } from "../src/runtime/deno_udp_poll.ts";
+import { listenPolledDatagram } from "../src/net/runtime/deno_udp_poll.ts";
 
 const port = Number(Deno.args[0] ?? 5107);
 const decoder = new TextDecoder();

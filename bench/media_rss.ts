@@ -3,8 +3,8 @@
 // prints the process RSS before and after, and per stream, as one JSON line. Runs on both
 // runtimes: `deno run -A bench/media_rss.ts 2000`, `bun bench/media_rss.ts 2000`.
 import process from "node:process";
-import { MediaEcho } from "../src/media.ts";
-import { detectRuntime } from "../src/runtime/detect.ts";
+import { MediaEcho } from "../src/media/echo.ts";
+import { detectRuntime } from "../src/net/runtime/detect.ts";
 
 const streams = Number(process.argv.at(-1)) || 2000;
 const mib = (bytes: number) => Math.round(bytes / 1048576 * 10) / 10;

@@ -11,8 +11,8 @@ const [root, streams, base, seconds] = process.argv.slice(2).map((a, i) => i ===
   number,
   number,
 ];
-const { MediaEcho } = await import(`${root}/src/media.ts`);
-const { detectRuntime } = await import(`${root}/src/runtime/detect.ts`);
+const { MediaEcho } = await import(`${root}/src/media/echo.ts`);
+const { detectRuntime } = await import(`${root}/src/net/runtime/detect.ts`);
 const net = await detectRuntime();
 const echo = new MediaEcho({
   net,

@@ -3,7 +3,7 @@
 // must then exit by itself: a socket, timer or pending read left open would keep it running.
 import dgram from "node:dgram";
 import net from "node:net";
-import { serve } from "../src/serve.ts";
+import { serve } from "../src/net/serve.ts";
 
 const encoder = new TextEncoder();
 const TIMEOUT = 2000;

@@ -1,8 +1,8 @@
 // Run by uac_connect_test.ts as a child process: a mock peer calls a server over connections
 // it opens (TCP and WebSocket), then both close. The process must then exit by itself: a
 // connection, timer or pending read or connect left open would keep it running.
-import { mockPeer } from "../src/mock.ts";
-import { serve } from "../src/serve.ts";
+import { mockPeer } from "../src/testing/mock.ts";
+import { serve } from "../src/net/serve.ts";
 
 const TIMEOUT = 2000;
 

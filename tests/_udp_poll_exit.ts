@@ -2,8 +2,8 @@
 // closed, once while the reactor looks on its timer and once while it waits in epoll_wait() off
 // the main thread; their close() is not awaited. The process must then exit by itself: a timer,
 // a waiting FFI call or a descriptor the reactor left would keep it running.
-import { _reactorState, listenPolledDatagram } from "../src/runtime/deno_udp_poll.ts";
-import type { DatagramEndpoint } from "../src/transport.ts";
+import { _reactorState, listenPolledDatagram } from "../src/net/runtime/deno_udp_poll.ts";
+import type { DatagramEndpoint } from "../src/net/transport.ts";
 
 const SOCKETS = 50;
 

@@ -1,0 +1,665 @@
+/**
+ * The command line: `deno run -A mod.ts [flags]`, `bun mod.ts [flags]`, `deno task start`.
+ * It runs the responder on the given transports (UDP and TCP on port 5060 by default) and
+ * logs what goes in and out; `--parse` reads one message from standard input instead and
+ * prints what the parser read.
+ *
+ * @module
+ */
+
+import { SipParseError } from "../sip/errors.ts";
+import type { SipMessage } from "../sip/message.ts";
+import { parseMessage } from "../sip/parse.ts";
+import { DEFAULT_RULE_DESCRIPTIONS, parseRules, type Rule, RulesError, RulesSyntaxError } from "../rules/rules.ts";
+import type { ConnectionLimits } from "../net/connections.ts";
+import { EDGE_LAB, EDGE_PUBLIC, type EdgeOptions } from "../ua/guard.ts";
+import type { PeerEvent, PeerLimits } from "../ua/peer.ts";
+import {
+  DEFAULT_RTP_PORTS,
+  type ListenSpec,
+  parseListenAddress,
+  serve,
+  type ServeMediaOptions,
+  type TrafficEntry,
+} from "../net/serve.ts";
+
+/** The version printed by `--version`, kept equal to deno.json's. */
+export const VERSION = "0.1.0";
+
+const TEST_USERS = Object.entries(DEFAULT_RULE_DESCRIPTIONS)
+  .map(([user, what]) => `  ${user.padEnd(12)} ${what}`)
+  .join("\n");
+
+const USAGE = `sipecho ${VERSION}: a SIP echo peer and auto-responder
+
+usage: deno run -A mod.ts [flags]     bun mod.ts [flags]     deno task start [flags]
+
+Listening (each flag repeatable; default: --udp 5060 --tcp 5060 on all interfaces):
+  --udp [HOST:]PORT     SIP over UDP          (HOST: 0.0.0.0, 127.0.0.1, [::1], ...)
+  --tcp [HOST:]PORT     SIP over TCP
+  --ws [HOST:]PORT      SIP over WebSocket (RFC 7118, subprotocol "sip")
+  --advertise HOST      address for Contact and SDP (default: the first bound address;
+                        127.0.0.1 when it is a wildcard)
+  --no-udp-poll         Deno: read UDP with the runtime's own sockets, woken per datagram
+                        (default: polled every timer tick through FFI, on Linux with -A:
+                        less CPU, up to ~2 ms more latency in)
+Answers:
+  --rules FILE          JSON rules, tried before the built-in test users (see README)
+  --no-test-users       no built-in test users: every user gets the echo behaviour
+  --seed N              seed of the random choices of the rules (default 0)
+  --stateless           a stateless UAS (RFC 3261 §8.2.7), for load tests: only final
+                        responses, at once; no transaction, dialog or retransmission is
+                        kept; ACK and CANCEL ignored; no RTP echo
+Edge limits (see README, "On a public address"; each number may also be "off"):
+  --profile public|lab  public (default): the limits below; lab: no amplification or
+                        rate limit, no per-source share and tables ten times larger, for
+                        a load generator you run
+  --amplification X     a UDP source not validated yet gets at most X times the bytes it
+                        sent (default 3, RFC 9000 §8.1)
+  --rate N              messages a second per source (default 100); over it: 503 once,
+                        then ignored for --ban seconds
+  --burst N             messages at once above the rate (default 200)
+  --ban SEC             how long a source over the rate is ignored (default 10)
+  --share F             the share of each table one source may hold, 0 < F <= 1 (default 0.1)
+  --max-transactions N  transactions, tombstones included (default 100000)
+  --max-pending N       transactions at work, not yet tombstones (default 5000)
+  --max-dialogs N       dialogs (default 10000)
+  --max-bindings N      registrar bindings (default 10000)
+  --max-contacts N      bindings per address of record (default 10)
+  --max-connections N   TCP and WebSocket connections (default 512)
+  --idle-timeout SEC    close a connection silent this long (default 300)
+  --message-timeout SEC a connection must complete each message within this (default 10)
+  --dialog-timeout SEC  end a dialog with no request this long with BYE (default 7200)
+Media (the RTP echo of every call; on by default):
+  --rtp-ports MIN-MAX   ports for RTP and RTCP, an even/odd pair per stream (default
+                        ${DEFAULT_RTP_PORTS[0]}-${DEFAULT_RTP_PORTS[1]}); when none is free an INVITE gets 503
+  --echo-delay MS       send each packet back MS milliseconds later (default 0; at most 60000)
+  --media-timeout SEC   end a call with a BYE after SEC seconds without RTP or RTCP
+                        (default 30; 0: never)
+  --rewrite-ssrc        put our own SSRC into the echoed packets
+  --no-media            no echo: SDP answers carry placeholder ports
+Output:
+  --log human|json      a line per message on standard output (default human)
+  --quiet               no line per message; errors still go to standard error
+  --parse               read one SIP message from standard input, print it as JSON, exit
+  --help, --version
+
+Built-in test users (Request-URI user of an INVITE; anything else gets the echo call):
+  echo         100, 180, 200 OK with an SDP answer
+${TEST_USERS}
+
+Exit status: 0 after SIGINT/SIGTERM, 1 when a port cannot be bound, 2 for bad flags or a bad
+rules file. With --parse: 0 parsed, 1 rejected.
+`;
+
+/** What the CLI needs from the runtime; tests pass their own. */
+export interface CliRuntime {
+  /** The arguments after the script. */
+  args: string[];
+  /** Standard input, whole. */
+  stdin(): Promise<Uint8Array>;
+  /** Reads a text file. */
+  readTextFile(path: string): Promise<string>;
+  /** Calls `handler` once on SIGINT or SIGTERM. */
+  onSignal(handler: () => void): void;
+  /** Writes a line to standard output. */
+  print(line: string): void;
+  /** Writes a line to standard error. */
+  printError(line: string): void;
+  /** Ends the process. */
+  exit(code: number): never;
+}
+
+/** The runtime abilities the CLI needs, from whichever runtime runs it. */
+function runtime(): CliRuntime {
+  const g = globalThis as unknown as {
+    Deno?: {
+      args: string[];
+      stdin: { readable: ReadableStream<Uint8Array> };
+      readTextFile(path: string): Promise<string>;
+      addSignalListener(signal: string, handler: () => void): void;
+      exit(code: number): never;
+    };
+    Bun?: {
+      argv: string[];
+      stdin: { arrayBuffer(): Promise<ArrayBuffer> };
+      file(path: string): { text(): Promise<string> };
+    };
+    process?: { exit(code: number): never; on(signal: string, handler: () => void): void };
+  };
+  const print = (line: string) => console.log(line);
+  const printError = (line: string) => console.error(line);
+  if (g.Deno) {
+    const deno = g.Deno;
+    return {
+      args: deno.args,
+      stdin: async () => new Uint8Array(await new Response(deno.stdin.readable).arrayBuffer()),
+      readTextFile: (path) => deno.readTextFile(path),
+      onSignal(handler) {
+        for (const s of ["SIGINT", "SIGTERM"]) deno.addSignalListener(s, handler);
+      },
+      print,
+      printError,
+      exit: (code) => deno.exit(code),
+    };
+  }
+  if (g.Bun && g.process) {
+    const bun = g.Bun;
+    const process = g.process;
+    return {
+      args: bun.argv.slice(2),
+      stdin: async () => new Uint8Array(await bun.stdin.arrayBuffer()),
+      readTextFile: (path) => bun.file(path).text(),
+      onSignal(handler) {
+        for (const s of ["SIGINT", "SIGTERM"]) process.on(s, handler);
+      },
+      print,
+      printError,
+      exit: (code) => process.exit(code),
+    };
+  }
+  throw new Error("sipecho runs on Deno or Bun");
+}
+
+/** The command line, read. */
+export interface CliOptions {
+  /** Where to listen, in the order given. */
+  listen: ListenSpec[];
+  /** The rules file, if any. */
+  rules?: string;
+  /** Whether the built-in test users answer. */
+  testUsers: boolean;
+  /** Seed of the rules' random choices. */
+  seed: number;
+  /** Address for Contact and SDP. */
+  advertise?: string;
+  /** The RTP echo (`--rtp-ports`, `--echo-delay`, `--media-timeout`, `--rewrite-ssrc`), or false (`--no-media`). */
+  media: ServeMediaOptions | false;
+  /** Log format. */
+  log: "human" | "json";
+  /** No per-message lines. */
+  quiet: boolean;
+  /** `--no-udp-poll` gives false: no polled UDP sockets (serve()'s `udpPoll`). */
+  udpPoll: boolean;
+  /** `--stateless`: a stateless UAS (serve()'s `stateless`); no media. */
+  stateless: boolean;
+  /** `--profile` and the edge flags: serve()'s `edge`. */
+  edge: { profile: "public" | "lab"; options: Partial<EdgeOptions> };
+  /** `--max-*` table sizes: serve()'s `limits`. */
+  limits: Partial<PeerLimits>;
+  /** `--max-connections`, `--idle-timeout`, `--message-timeout`: serve()'s `connections`. */
+  connections: Partial<ConnectionLimits>;
+  /** `--max-contacts`: serve()'s `registrar.maxContactsPerAor`. */
+  maxContacts?: number;
+  /** `--dialog-timeout`: serve()'s `timers.dialogIdle`, ms. */
+  dialogIdle?: number;
+  /** `--parse`, `--help` or `--version` instead of running. */
+  mode: "run" | "parse" | "help" | "version";
+}
+
+/** A bad command line: the message names the flag and what is wrong. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/**
+ * Reads the command line.
+ *
+ * @param args The arguments after the script.
+ * @returns The options.
+ * @throws {UsageError} Naming the flag and the problem.
+ *
+ * @example
+ * ```ts
+ * import { parseArgs } from "./cli.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const o = parseArgs(["--udp", "127.0.0.1:5070", "--log=json"]);
+ * assert.deepEqual(o.listen, [{ transport: "udp", hostname: "127.0.0.1", port: 5070 }]);
+ * assert.equal(o.log, "json");
+ * ```
+ */
+export function parseArgs(args: readonly string[]): CliOptions {
+  const o: CliOptions = {
+    listen: [],
+    testUsers: true,
+    seed: 0,
+    log: "human",
+    quiet: false,
+    mode: "run",
+    media: false,
+    udpPoll: true,
+    stateless: false,
+    edge: { profile: "public", options: {} },
+    limits: {},
+    connections: {},
+  };
+  const media: ServeMediaOptions = { portRange: DEFAULT_RTP_PORTS };
+  let noMedia = false;
+  /** The first media flag given, to refuse it beside --no-media. */
+  let mediaFlag: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    const eq = arg.startsWith("--") ? arg.indexOf("=") : -1;
+    const flag = eq > 0 ? arg.slice(0, eq) : arg;
+    const value = (): string => {
+      if (eq > 0) return arg.slice(eq + 1);
+      const v = args[i + 1];
+      if (v === undefined || (v.startsWith("--") && v.length > 2)) throw new UsageError(`${flag} needs a value`);
+      i++;
+      return v;
+    };
+    const noValue = () => {
+      if (eq > 0) throw new UsageError(`${flag} takes no value`);
+    };
+    switch (flag) {
+      case "--udp":
+      case "--tcp":
+      case "--ws": {
+        const transport = flag.slice(2) as ListenSpec["transport"];
+        try {
+          o.listen.push(parseListenAddress(value(), transport));
+        } catch (e) {
+          if (e instanceof UsageError) throw e;
+          throw new UsageError(`${flag}: ${(e as Error).message}`);
+        }
+        break;
+      }
+      case "--rules":
+        o.rules = value();
+        break;
+      case "--advertise":
+        o.advertise = value().replace(/^\[(.*)\]$/, "$1");
+        if (o.advertise === "") throw new UsageError("--advertise needs a host");
+        break;
+      case "--seed": {
+        const v = value();
+        if (!/^\d{1,10}$/.test(v) || Number(v) > 0xffffffff) {
+          throw new UsageError(`--seed: expected an integer 0..4294967295, got "${v}"`);
+        }
+        o.seed = Number(v);
+        break;
+      }
+      case "--log": {
+        const v = value();
+        if (v !== "human" && v !== "json") throw new UsageError(`--log: expected human or json, got "${v}"`);
+        o.log = v;
+        break;
+      }
+      case "--rtp-ports": {
+        const v = value();
+        mediaFlag ??= flag;
+        const m = /^(\d{1,5})-(\d{1,5})$/.exec(v);
+        const [low, high] = m === null ? [NaN, NaN] : [Number(m[1]), Number(m[2])];
+        if (!(low >= 1 && high <= 65535 && low <= high)) {
+          throw new UsageError(`--rtp-ports: expected MIN-MAX, two ports 1..65535 with MIN <= MAX, got "${v}"`);
+        }
+        // RFC 3550 §11: RTP on an even port, RTCP on the odd one above it.
+        const even = low % 2 === 0 ? low : low + 1;
+        if (even + 1 > high) {
+          throw new UsageError(`--rtp-ports: ${v} holds no even port with the odd port after it (RTP and RTCP)`);
+        }
+        media.portRange = [low, high];
+        break;
+      }
+      case "--echo-delay": {
+        const v = value();
+        mediaFlag ??= flag;
+        if (!/^\d{1,5}$/.test(v) || Number(v) > 60000) {
+          throw new UsageError(`--echo-delay: expected milliseconds 0..60000, got "${v}"`);
+        }
+        media.delay = Number(v);
+        break;
+      }
+      case "--media-timeout": {
+        const v = value();
+        mediaFlag ??= flag;
+        if (!/^\d{1,5}(\.\d{1,3})?$/.test(v) || Number(v) > 86400) {
+          throw new UsageError(`--media-timeout: expected seconds 0..86400 (0: never), got "${v}"`);
+        }
+        media.inactivityTimeout = Math.round(Number(v) * 1000);
+        break;
+      }
+      case "--rewrite-ssrc":
+        noValue();
+        mediaFlag ??= flag;
+        media.rewriteSsrc = true;
+        break;
+      case "--no-media":
+        noValue();
+        noMedia = true;
+        break;
+      case "--stateless":
+        noValue();
+        o.stateless = true;
+        break;
+      case "--profile": {
+        const v = value();
+        if (v !== "public" && v !== "lab") throw new UsageError(`--profile: expected public or lab, got "${v}"`);
+        o.edge.profile = v;
+        break;
+      }
+      case "--amplification":
+        o.edge.options.amplification = _number(flag, value(), 1, 1000, "a factor 1..1000");
+        break;
+      case "--rate":
+        o.edge.options.rate = _number(flag, value(), 1, 1e9, "messages a second, 1 or more");
+        break;
+      case "--burst":
+        o.edge.options.burst = _number(flag, value(), 1, 1e9, "messages, 1 or more");
+        break;
+      case "--ban":
+        o.edge.options.ban = _seconds(flag, value(), 86400);
+        break;
+      case "--share": {
+        const v = value();
+        const share = Number(v);
+        if (!/^(0?\.\d+|1(\.0*)?)$/.test(v) || !(share > 0 && share <= 1)) {
+          throw new UsageError(`--share: expected a fraction 0 < F <= 1 (0.1 is a tenth), got "${v}"`);
+        }
+        o.edge.options.share = share;
+        break;
+      }
+      case "--max-transactions":
+        o.limits.transactions = _number(flag, value(), 1, 1e7, "an integer 1..10000000", true);
+        break;
+      case "--max-pending":
+        o.limits.pending = _number(flag, value(), 1, 1e7, "an integer 1..10000000", true);
+        break;
+      case "--max-dialogs":
+        o.limits.dialogs = _number(flag, value(), 1, 1e7, "an integer 1..10000000", true);
+        break;
+      case "--max-bindings":
+        o.limits.bindings = _number(flag, value(), 1, 1e7, "an integer 1..10000000", true);
+        break;
+      case "--max-contacts":
+        o.maxContacts = _number(flag, value(), 1, 1000, "an integer 1..1000", true);
+        break;
+      case "--max-connections":
+        o.connections.maxConnections = _number(flag, value(), 1, 1e6, "an integer 1..1000000", true);
+        break;
+      case "--idle-timeout":
+        o.connections.idleTimeout = _seconds(flag, value(), 86400);
+        break;
+      case "--message-timeout":
+        o.connections.messageTimeout = _seconds(flag, value(), 3600);
+        break;
+      case "--dialog-timeout":
+        o.dialogIdle = _seconds(flag, value(), 30 * 86400);
+        break;
+      case "--no-udp-poll":
+        noValue();
+        o.udpPoll = false;
+        break;
+      case "--quiet":
+      case "-q":
+        noValue();
+        o.quiet = true;
+        break;
+      case "--no-test-users":
+        noValue();
+        o.testUsers = false;
+        break;
+      case "--parse":
+        noValue();
+        o.mode = "parse";
+        break;
+      case "--help":
+      case "-h":
+        o.mode = "help";
+        break;
+      case "--version":
+      case "-V":
+        o.mode = "version";
+        break;
+      default:
+        throw new UsageError(
+          arg.startsWith("-") ? `unknown flag "${flag}"` : `unexpected argument "${arg}" (flags start with --)`,
+        );
+    }
+  }
+  if (noMedia && mediaFlag !== undefined) throw new UsageError(`--no-media cannot be combined with ${mediaFlag}`);
+  // A rate given alone allows a burst of two seconds' worth.
+  const edge = o.edge.options;
+  if (edge.rate !== undefined && edge.burst === undefined) edge.burst = edge.rate === Infinity ? Infinity : 2 * edge.rate;
+  if (o.stateless && mediaFlag !== undefined) throw new UsageError(`--stateless cannot be combined with ${mediaFlag}`);
+  o.media = noMedia || o.stateless ? false : media;
+  if (o.listen.length === 0) {
+    o.listen = [
+      { transport: "udp", hostname: "0.0.0.0", port: 5060 },
+      { transport: "tcp", hostname: "0.0.0.0", port: 5060 },
+    ];
+  }
+  return o;
+}
+
+/**
+ * The startup line that says which edge limits are on.
+ *
+ * @param profile `public` or `lab`.
+ * @param o The limits in force.
+ * @returns The line (without the `sipecho: ` prefix).
+ * @example
+ * ```ts
+ * import { describeEdge } from "./cli.ts";
+ * import { EDGE_LAB, EDGE_PUBLIC } from "../ua/guard.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(
+ *   describeEdge("public", EDGE_PUBLIC),
+ *   "edge limits (public): unvalidated UDP sources get at most 3x their bytes; 100 messages/s per source " +
+ *     "(burst 200, then ignored 10 s); a source holds at most 10% of each table",
+ * );
+ * assert.equal(describeEdge("lab", EDGE_LAB), "edge limits (lab): no amplification limit; no rate limit; no per-source share");
+ * ```
+ */
+export function describeEdge(profile: string, o: Readonly<EdgeOptions>): string {
+  const amplification = o.amplification === Infinity
+    ? "no amplification limit"
+    : `unvalidated UDP sources get at most ${o.amplification}x their bytes`;
+  const rate = o.rate === Infinity
+    ? "no rate limit"
+    : `${o.rate} messages/s per source (burst ${o.burst}, then ignored ${o.ban / 1000} s)`;
+  const share = o.share >= 1 ? "no per-source share" : `a source holds at most ${Math.round(o.share * 1000) / 10}% of each table`;
+  return `edge limits (${profile}): ${amplification}; ${rate}; ${share}`;
+}
+
+/**
+ * A number flag: "off" is Infinity (no limit), else a number in [min, max] (an integer when
+ * `integer`); the error names the flag and what it expects.
+ */
+function _number(flag: string, v: string, min: number, max: number, expected: string, integer = false): number {
+  if (v === "off") return Infinity;
+  const n = Number(v);
+  if (v.trim() === "" || !Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
+    throw new UsageError(`${flag}: expected ${expected} or "off", got "${v}"`);
+  }
+  return n;
+}
+
+/** A duration flag in seconds (fractions allowed; "off" or 0: never), as ms. */
+function _seconds(flag: string, v: string, max: number): number {
+  if (v === "off") return 0;
+  if (!/^\d{1,7}(\.\d{1,3})?$/.test(v) || Number(v) > max) {
+    throw new UsageError(`${flag}: expected seconds 0..${max} (0 or "off": never), got "${v}"`);
+  }
+  return Math.round(Number(v) * 1000);
+}
+
+/** What a parsed message looks like as JSON (`--parse`). */
+export function describeMessage(message: SipMessage): Record<string, unknown> {
+  return {
+    ...(message.type === "request"
+      ? { type: "request", method: message.method, uri: message.uri, requestUri: message.requestUri }
+      : { type: "response", status: message.status, reason: message.reason }),
+    headers: message.headers.fields.map((f) => [f.name, f.value]),
+    via: message.via,
+    from: message.from,
+    to: message.to,
+    callId: message.callId,
+    cseq: message.cseq,
+    contact: message.contact,
+    body: message.bodyText,
+  };
+}
+
+function hostPort(address: string, port: number): string {
+  return address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+/**
+ * One log line for a message: in human form `time dir transport remote what Call-ID`, in JSON
+ * form an object per line.
+ *
+ * @param entry The message and where it went.
+ * @param format `human` or `json`.
+ * @returns The line.
+ */
+export function formatTraffic(entry: TrafficEntry, format: "human" | "json"): string {
+  const m = entry.message;
+  const callId = m.headers.get("Call-ID") ?? "";
+  const remote = hostPort(entry.remote.address, entry.remote.port);
+  if (format === "json") {
+    return JSON.stringify({
+      time: new Date(entry.time).toISOString(),
+      direction: entry.direction,
+      transport: entry.transport,
+      remote,
+      ...(m.type === "request" ? { method: m.method, uri: m.uri } : { status: m.status, reason: m.reason }),
+      callId,
+      cseq: m.headers.get("CSeq") ?? "",
+    });
+  }
+  const what = m.type === "request" ? `${m.method} ${m.uri}` : `${m.status} ${m.reason}`;
+  const arrow = entry.direction === "in" ? "<-" : "->";
+  return `${new Date(entry.time).toISOString().slice(11, 23)} ${arrow} ${entry.transport} ${remote} ${what} ${callId}`;
+}
+
+function formatEvent(event: PeerEvent, format: "human" | "json"): string {
+  const remote = event.remote ? hostPort(event.remote.address, event.remote.port) : undefined;
+  if (format === "json") {
+    return JSON.stringify({
+      time: new Date().toISOString(),
+      event: event.kind,
+      message: event.message,
+      ...(event.remote ? { transport: event.remote.transport, remote } : {}),
+      // The final counters of a call's media (MediaCallStats).
+      ...(event.media ? { media: event.media } : {}),
+    });
+  }
+  const where = event.remote ? ` ${event.remote.transport} ${remote}` : "";
+  return `${new Date().toISOString().slice(11, 23)} !! ${event.kind}${where}: ${event.message}`;
+}
+
+async function loadRulesFile(rt: CliRuntime, path: string): Promise<Rule[]> {
+  let text: string;
+  try {
+    text = await rt.readTextFile(path);
+  } catch (e) {
+    throw new UsageError(`--rules ${path}: cannot read the file: ${(e as Error).message}`);
+  }
+  try {
+    return parseRules(text, path);
+  } catch (e) {
+    if (e instanceof RulesError || e instanceof RulesSyntaxError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
+/**
+ * Runs the command line.
+ *
+ * @param rt The runtime abilities (tests pass their own); detected when omitted.
+ * @returns Once the server has closed after a signal (or at once for `--help`, `--version`,
+ *   `--parse`); exits the process with the status described in the usage text.
+ */
+export async function main(rt: CliRuntime = runtime()): Promise<void> {
+  let options: CliOptions;
+  let rules: Rule[] = [];
+  try {
+    options = parseArgs(rt.args);
+    if (options.mode === "run" && options.rules !== undefined) rules = await loadRulesFile(rt, options.rules);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    rt.printError(`sipecho: ${e.message}\nTry --help.`);
+    return rt.exit(2);
+  }
+  if (options.mode === "help") {
+    rt.print(USAGE);
+    return rt.exit(0);
+  }
+  if (options.mode === "version") {
+    rt.print(`sipecho ${VERSION}`);
+    return rt.exit(0);
+  }
+  if (options.mode === "parse") return await parseStdin(rt);
+
+  const format = options.log;
+  let server;
+  try {
+    server = await serve({
+      listen: options.listen,
+      rules,
+      defaultRules: options.testUsers,
+      seed: options.seed,
+      advertise: options.advertise,
+      media: options.media,
+      stateless: options.stateless,
+      udpPoll: options.udpPoll,
+      edge: options.edge.profile === "lab"
+        ? { ...EDGE_LAB, ...options.edge.options }
+        : { ...EDGE_PUBLIC, ...options.edge.options },
+      limits: options.limits,
+      connections: options.connections,
+      registrar: options.maxContacts === undefined ? undefined : { maxContactsPerAor: options.maxContacts },
+      timers: options.dialogIdle === undefined ? undefined : { dialogIdle: options.dialogIdle },
+      onTraffic: options.quiet ? undefined : (entry) => rt.print(formatTraffic(entry, format)),
+      onEvent: (event) => {
+        // What the calls did goes to standard output (not with --quiet); what went wrong to standard error.
+        const info = event.kind === "rule" || event.kind === "answer" || event.kind === "media" || event.kind === "bye";
+        if (info && options.quiet) return;
+        const line = formatEvent(event, format);
+        if (info) rt.print(line);
+        else rt.printError(line);
+      },
+    });
+  } catch (e) {
+    rt.printError(`sipecho: cannot listen: ${(e as Error).message}`);
+    return rt.exit(1);
+  }
+  const where = server.addresses.map((a) => `${a.transport} ${hostPort(a.address, a.port)}`).join(", ");
+  if (!options.quiet) {
+    rt.printError(`sipecho ${VERSION} listening on ${where}; try ${server.uri("echo")}`);
+    if (options.stateless) {
+      rt.printError("sipecho: stateless (RFC 3261 §8.2.7): final responses only, nothing kept, no RTP echo");
+    }
+    if (options.media !== false) {
+      const m = options.media;
+      const [low, high] = m.portRange ?? DEFAULT_RTP_PORTS;
+      const timeout = m.inactivityTimeout ?? 30_000;
+      rt.printError(
+        `sipecho: RTP echo on ports ${low}-${high} (${server.media?.capacity} streams), delay ${m.delay ?? 0} ms, ` +
+          `media timeout ${timeout === 0 ? "never" : `${timeout / 1000} s`}${m.rewriteSsrc ? ", SSRC rewritten" : ""}`,
+      );
+    }
+    rt.printError(`sipecho: ${describeEdge(options.edge.profile, server.peer.guard!.options)}`);
+  }
+  rt.onSignal(() => {
+    if (!options.quiet) rt.printError("sipecho: stopping");
+    void server.close();
+  });
+  await server.closed;
+  return rt.exit(0);
+}
+
+async function parseStdin(rt: CliRuntime): Promise<void> {
+  const input = await rt.stdin();
+  try {
+    rt.print(JSON.stringify(describeMessage(parseMessage(input)), null, 2));
+    return rt.exit(0);
+  } catch (e) {
+    if (!(e instanceof SipParseError)) throw e;
+    rt.printError(`sipecho: ${e.message} (byte ${e.offset}; a UAS answers ${e.status})`);
+    return rt.exit(1);
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * Ladder diagrams of recorded SIP traffic, for the messages of test failures: one line per
+ * message with its time, direction, first line, the other side and its Call-ID.
+ *
+ * @module
+ */
+
+import type { SipMessage } from "../sip/message.ts";
+import type { TrafficEntry } from "../net/serve.ts";
+
+/**
+ * Options of {@linkcode formatLadder}.
+ *
+ * @example
+ * ```ts
+ * import { formatLadder, type LadderOptions } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const options: LadderOptions = { start: 0, local: "sip:alice@127.0.0.1:5062", limit: 20 };
+ * assert.equal(formatLadder([], options), "(no messages)");
+ * ```
+ */
+export interface LadderOptions {
+  /** Time 0 of the diagram, ms since the epoch (default: the time of the first entry). */
+  start?: number;
+  /** The name of our side, on the left (default `mock`). */
+  local?: string;
+  /** Most lines shown: the last ones are kept (default 100). */
+  limit?: number;
+}
+
+/** Width of the arrow column, characters. */
+const _ARROW = 56;
+
+/**
+ * Draws recorded traffic as a ladder diagram: our side on the left, the other side on the
+ * right, one arrow per message, oldest first.
+ *
+ * ```
+ *     time  mock                                                        remote
+ *    0.000  |<-- OPTIONS sip:mock@127.0.0.1:5060 SIP/2.0 ---------------| 127.0.0.1:5062 udp  Call-ID: c1
+ *    0.001  |--- SIP/2.0 200 OK ---------------------------------------->| 127.0.0.1:5062 udp  Call-ID: c1
+ * ```
+ *
+ * @param entries The traffic, oldest first (`onTraffic` entries, or a mock peer's `traffic`).
+ * @param options Time 0, our name, how many lines.
+ * @returns The diagram, lines joined with `\n`; `(no messages)` when there are none.
+ *
+ * @example
+ * ```ts
+ * import { formatLadder, parseMessage, type TrafficEntry } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const message = parseMessage(
+ *   "OPTIONS sip:mock@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bK1\r\n" +
+ *     "From: <sip:a@127.0.0.1>;tag=1\r\nTo: <sip:mock@127.0.0.1>\r\nCall-ID: c1\r\nCSeq: 1 OPTIONS\r\n\r\n",
+ * );
+ * const entry: TrafficEntry = {
+ *   time: 1000, direction: "in", transport: "udp", remote: { address: "127.0.0.1", port: 5062 }, message,
+ * };
+ * const ladder = formatLadder([entry]);
+ * assert.match(ladder, /0\.000 +\|<-- OPTIONS sip:mock@127\.0\.0\.1 SIP\/2\.0 -+\| 127\.0\.0\.1:5062 udp +Call-ID: c1/);
+ * ```
+ */
+export function formatLadder(entries: readonly TrafficEntry[], options: LadderOptions = {}): string {
+  if (entries.length === 0) return "(no messages)";
+  const start = options.start ?? entries[0].time;
+  const limit = options.limit ?? 100;
+  const shown = entries.length > limit ? entries.slice(entries.length - limit) : entries;
+  const local = options.local ?? "mock";
+  const lines = [`${"time".padStart(9)}  ${local.padEnd(_ARROW + 1)} remote`];
+  if (shown.length < entries.length) lines.push(`${"".padStart(9)}  ... ${entries.length - shown.length} earlier`);
+  for (const e of shown) {
+    const time = ((e.time - start) / 1000).toFixed(3).padStart(9);
+    const host = e.remote.address.includes(":") ? `[${e.remote.address}]` : e.remote.address;
+    const remote = `${host}:${e.remote.port} ${e.transport}`;
+    lines.push(`${time}  ${_arrow(e.direction, _firstLine(e.message))}| ${remote.padEnd(24)} ${_callId(e.message)}`);
+  }
+  return lines.join("\n");
+}
+
+/** `|<-- text ----` or `|--- text --->`, `_ARROW + 1` characters. */
+function _arrow(direction: "in" | "out", text: string): string {
+  const room = _ARROW - 6;
+  const label = ` ${text.length > room ? text.slice(0, room - 3) + "..." : text} `;
+  const fill = "-".repeat(Math.max(0, _ARROW - 4 - label.length));
+  return direction === "in" ? `|<--${label}${fill}-` : `|---${label}${fill}>`;
+}
+
+function _firstLine(message: SipMessage): string {
+  return message.type === "request"
+    ? `${message.method} ${message.uri} ${message.version}`
+    : `${message.version} ${message.status} ${message.reason}`;
+}
+
+function _callId(message: SipMessage): string {
+  const value = message.headers.get("Call-ID");
+  return value === undefined ? "(no Call-ID)" : `Call-ID: ${value}`;
+}
+
+/**
+ * A mock peer gave up waiting: for a request (`waitFor`), a call (`waitForDialog`) or the
+ * final response to its own request (`request`). The message ends with a ladder diagram of
+ * the traffic so far ({@linkcode formatLadder}); `traffic` holds the same entries.
+ *
+ * @example
+ * ```ts
+ * import { MockTimeoutError } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const e = new MockTimeoutError('waitFor("BYE"): no matching request within 50 ms', 50, []);
+ * assert.equal(e.name, "MockTimeoutError");
+ * assert.equal(e.message, 'waitFor("BYE"): no matching request within 50 ms\n(no messages)');
+ * ```
+ */
+export class MockTimeoutError extends Error {
+  /** How long was waited, ms. */
+  readonly timeout: number;
+  /** The traffic the mock peer had recorded when it gave up, oldest first. */
+  readonly traffic: readonly TrafficEntry[];
+
+  /**
+   * Creates the error: `what`, then the ladder diagram of `traffic`.
+   *
+   * @param what What was awaited and for how long, in words.
+   * @param timeout How long was waited, ms.
+   * @param traffic The recorded traffic, drawn under `what`.
+   * @param options How to draw it.
+   */
+  constructor(what: string, timeout: number, traffic: readonly TrafficEntry[], options: LadderOptions = {}) {
+    super(`${what}\n${formatLadder(traffic, options)}`);
+    this.name = "MockTimeoutError";
+    this.timeout = timeout;
+    this.traffic = traffic;
+  }
+}

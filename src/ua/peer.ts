@@ -1,0 +1,2672 @@
+/**
+ * The pure SIP peer: bytes (or a parsed message) and where they came from in; responses, where
+ * to send them and when, out. No sockets, no clock, no timers of its own: the caller passes
+ * the time to {@linkcode SipPeer.receive} and {@linkcode SipPeer.tick}, and asks
+ * {@linkcode SipPeer.nextTimer} when to tick next.
+ *
+ * @module
+ */
+
+import { SipParseError } from "../sip/errors.ts";
+import { HeaderError } from "../sip/header_values.ts";
+import type { MediaCallStats } from "../media/echo.ts";
+import { _detach, type SipMessage, SipRequest, type SipResponse } from "../sip/message.ts";
+import { DEFAULT_MAX_MESSAGE_SIZE, parseMessage, type ParseOptions } from "../sip/parse.ts";
+import { formatUri, parseUri, type SipUri, UriError } from "../sip/uri.ts";
+import {
+  type AcceptedStream,
+  answerSdp,
+  checkAnswer,
+  type Codec,
+  createOffer,
+  DEFAULT_CODECS,
+  formatSdp,
+  type MediaDescription,
+  parseSdp,
+  SdpError,
+  type SessionDescription,
+} from "../media/sdp.ts";
+import {
+  createRandom,
+  DEFAULT_RULE_DESCRIPTIONS,
+  DEFAULT_RULES,
+  findRule,
+  renderTemplate,
+  resolveAction,
+  type ResolvedAction,
+  type ResponseSpec,
+  type Rule,
+  type RuleInput,
+  type Transport,
+} from "../rules/rules.ts";
+import { _responseFromWire, DEFAULT_SERVER, ResponseHead } from "../sip/response.ts";
+import { type Binding, Registrar, type RegistrarOptions } from "./registrar.ts";
+import {
+  DEFAULT_TIMERS,
+  ServerTransaction,
+  type Timers,
+  type TransactionEvent,
+  type TransactionInfo,
+  transactionKey,
+  TransactionTable,
+} from "./transaction.ts";
+import { Dialog, DialogTable } from "./dialog.ts";
+import type { ViaRouting } from "../net/transport.ts";
+import { Admission, type SourceGuard, type SourceRecord } from "./guard.ts";
+
+/**
+ * Where a message came from or goes to. Extra fields (a connection id, say) are kept: the
+ * object given to {@linkcode SipPeer.receive} comes back as is in the outputs it causes.
+ *
+ * @example
+ * ```ts
+ * import { type Remote, SipPeer } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const peer = new SipPeer();
+ * const remote: Remote & { conn: number } = { address: "192.0.2.9", port: 5060, transport: "udp", conn: 7 };
+ * const options = "OPTIONS sip:echo@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK1\r\n" +
+ *   "From: <sip:a@192.0.2.9>;tag=1\r\nTo: <sip:echo@192.0.2.1>\r\nCall-ID: c1\r\nCSeq: 1 OPTIONS\r\n\r\n";
+ * const [out] = peer.receive(new TextEncoder().encode(options), remote, 0);
+ * assert.equal(out.remote, remote); // the same object, so the caller knows which connection to answer on
+ * ```
+ */
+export interface Remote {
+  /** IPv4 or IPv6 address, without brackets. */
+  address: string;
+  /** Port. */
+  port: number;
+  /** Transport. */
+  transport: Transport;
+}
+
+/**
+ * One message to send.
+ *
+ * @example
+ * ```ts
+ * import { type Output, responseDestination, SipPeer } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const options = "OPTIONS sip:echo@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.2:5062;branch=z9hG4bK1\r\n" +
+ *   "From: <sip:a@10.0.0.2>;tag=1\r\nTo: <sip:echo@192.0.2.1>\r\nCall-ID: c1\r\nCSeq: 1 OPTIONS\r\n\r\n";
+ * const remote = { address: "198.51.100.7", port: 40000, transport: "udp" as const }; // behind a NAT
+ * const [out]: Output[] = new SipPeer().receive(new TextEncoder().encode(options), remote, 250);
+ * assert.equal(out.at, 250);
+ * assert.equal(out.message.status, 200);
+ * assert.equal(new TextDecoder().decode(out.data).split("\r\n")[0], "SIP/2.0 200 OK");
+ * assert.equal(out.via?.received, "198.51.100.7");
+ * assert.deepEqual(responseDestination(out.via!, out.remote), { address: "198.51.100.7", port: 5062 });
+ * ```
+ */
+export interface Output {
+  /** When it was due, ms on the caller's clock (never later than the call that returned it). */
+  at: number;
+  /** The wire bytes. */
+  data: Uint8Array;
+  /** The response (read back from `data` when first asked for). */
+  message: SipResponse;
+  /** Where to send it: the source of the request (symmetric response, RFC 3581). */
+  remote: Remote;
+  /**
+   * The routing parameters of the response's top Via as sent: sent-by port, `maddr`, and
+   * `received`/`rport` as the peer stamped them (RFC 3261 §18.2.1, RFC 3581 §4). With
+   * `remote`, they give the address a response goes to on UDP (RFC 3261 §18.2.2, see
+   * `responseDestination`). Undefined when the request's top Via could not be read.
+   */
+  via?: ViaRouting;
+}
+
+/**
+ * A request the peer sends on its own: the BYE of {@linkcode SipPeer.bye}. It goes to where the
+ * dialog's requests came from (`remote`, the object given to {@linkcode SipPeer.receive} with
+ * the INVITE), so a caller behind a NAT gets it on the same path as our responses.
+ *
+ * @example
+ * ```ts
+ * import { type PeerRequest, SipPeer } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const peer = new SipPeer();
+ * const caller = { address: "192.0.2.9", port: 5060, transport: "udp" as const };
+ * const send = (text: string) => peer.receive(new TextEncoder().encode(text), caller, 0);
+ * const common = "From: <sip:a@192.0.2.9>;tag=a1\r\nCall-ID: c1\r\nContact: <sip:a@192.0.2.9>\r\n";
+ * const ok = send("INVITE sip:echo@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK1\r\n" + common +
+ *   "To: <sip:echo@192.0.2.1>\r\nCSeq: 1 INVITE\r\n\r\n").at(-1)!;
+ * send("ACK sip:echo@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK2\r\n" + common +
+ *   `To: <sip:echo@192.0.2.1>;tag=${ok.message.to.tag}\r\nCSeq: 1 ACK\r\n\r\n`);
+ * const [bye]: PeerRequest[] = peer.bye("c1", 1000);
+ * assert.equal(bye.at, 1000);
+ * assert.equal(bye.message.method, "BYE");
+ * assert.equal(bye.message.via[0].branch, bye.branch);
+ * assert.equal(bye.remote, caller);
+ * ```
+ */
+export interface PeerRequest {
+  /** When it was made, ms. */
+  at: number;
+  /** The wire bytes. */
+  data: Uint8Array;
+  /** The request. */
+  message: SipRequest;
+  /** Where to send it. */
+  remote: Remote;
+  /** The branch of its Via: its responses carry it (RFC 3261 §17.1.3). */
+  branch: string;
+}
+
+/**
+ * Why the peer gives back the RTP ports of a call (`PeerOptions.rtpRelease`): the dialog ended
+ * by a BYE (received, or sent by {@linkcode SipPeer.bye}); the INVITE got 487 after a CANCEL;
+ * it got a 408 (Timer C); it got another final response that is not a 2xx (or a request other
+ * than INVITE used the ports for its answer); the 2xx was never acknowledged and the dialog was
+ * dropped (RFC 3261 §13.3.1.4).
+ *
+ * @example
+ * ```ts
+ * import { type RtpReleaseReason, SipPeer } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const released: RtpReleaseReason[] = [];
+ * const peer = new SipPeer({ rtpRelease: (_callId, reason) => void released.push(reason) });
+ * const invite = "INVITE sip:echo@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK1\r\n" +
+ *   "From: <sip:a@192.0.2.9>;tag=1\r\nTo: <sip:echo@192.0.2.1>\r\nCall-ID: c1\r\nCSeq: 1 INVITE\r\n\r\n";
+ * peer.receive(new TextEncoder().encode(invite), { address: "192.0.2.9", port: 5060, transport: "udp" }, 0);
+ * peer.tick(32000); // Timer L: the 200 OK (with our offer) was never acknowledged
+ * assert.deepEqual(released, ["no-ack"]);
+ * ```
+ */
+export type RtpReleaseReason = "bye" | "cancelled" | "timeout" | "rejected" | "no-ack";
+
+/**
+ * Something worth logging: a message that could not be parsed or was dropped, a transaction
+ * that timed out, the rule that answered a request, the check of an SDP answer in an ACK, the
+ * end of a call's media and its counters (from `serve()`), a BYE the peer sent and its answer.
+ *
+ * @example
+ * ```ts
+ * import { type PeerEvent, SipPeer } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const events: PeerEvent[] = [];
+ * const peer = new SipPeer({ onEvent: (event) => void events.push(event) });
+ * peer.receive(new TextEncoder().encode("hello"), { address: "192.0.2.9", port: 5060, transport: "udp" }, 5);
+ * assert.equal(events.length, 1);
+ * assert.equal(events[0].kind, "parse-error");
+ * assert.equal(events[0].at, 5);
+ * assert.equal(events[0].remote?.address, "192.0.2.9");
+ * ```
+ */
+export interface PeerEvent {
+  /** When, ms. */
+  at: number;
+  /** What kind. */
+  kind: "parse-error" | "dropped" | "timeout" | "rule" | "answer" | "media" | "bye" | "limit";
+  /** What happened, in words. */
+  message: string;
+  /** Who it concerns. */
+  remote?: Remote;
+  /** With kind `media`: the final counters of the call's media. */
+  media?: MediaCallStats;
+}
+
+/**
+ * Timer values of a {@linkcode SipPeer}, ms.
+ *
+ * @example
+ * ```ts
+ * import { type PeerTimers, SipPeer } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const timers: Partial<PeerTimers> = { C: 1000 };
+ * const peer = new SipPeer({ timers });
+ * const invite = "INVITE sip:noanswer@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK1\r\n" +
+ *   "From: <sip:a@192.0.2.9>;tag=1\r\nTo: <sip:noanswer@192.0.2.1>\r\nCall-ID: c1\r\nCSeq: 1 INVITE\r\n\r\n";
+ * const caller = { address: "192.0.2.9", port: 5060, transport: "udp" as const };
+ * const now = peer.receive(new TextEncoder().encode(invite), caller, 0);
+ * assert.deepEqual(now.map((o) => o.message.status), [100, 180]);
+ * assert.equal(peer.nextTimer(), 1000);
+ * assert.deepEqual(peer.tick(1000).map((o) => o.message.status), [408]);
+ * ```
+ */
+export interface PeerTimers extends Timers {
+  /**
+   * How long an INVITE may stay without a final response (a `noanswer` call, a rule answering
+   * only a 1xx) before the peer sends 408 Request Timeout; like a proxy's Timer C
+   * (RFC 3261 §16.6 step 11), default 180000 ms.
+   */
+  C: number;
+  /**
+   * A confirmed dialog with no request in it for this long is ended by the peer with a BYE
+   * (RFC 3261 §15.1.1) and freed, ms (default 7,200,000: two hours); 0: never. Dialogs are
+   * looked at every quarter of it (at most every minute), so one ends up to that much later.
+   * A call with the RTP echo ends sooner when its media goes silent (`media.inactivityTimeout`).
+   */
+  dialogIdle: number;
+}
+
+/**
+ * Table sizes of a {@linkcode SipPeer}.
+ *
+ * @example
+ * ```ts
+ * import { type PeerLimits, SipPeer } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const limits: Partial<PeerLimits> = { transactions: 0 };
+ * const peer = new SipPeer({ limits, retryAfter: 10 });
+ * const options = "OPTIONS sip:echo@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK1\r\n" +
+ *   "From: <sip:a@192.0.2.9>;tag=1\r\nTo: <sip:echo@192.0.2.1>\r\nCall-ID: c1\r\nCSeq: 1 OPTIONS\r\n\r\n";
+ * const caller = { address: "192.0.2.9", port: 5060, transport: "udp" as const };
+ * const [out] = peer.receive(new TextEncoder().encode(options), caller, 0);
+ * assert.equal(out.message.status, 503);
+ * assert.equal(out.message.headers.get("Retry-After"), "10");
+ * ```
+ */
+export interface PeerLimits {
+  /**
+   * Most server transactions (default 100,000), tombstones included: a transaction is kept
+   * until its last timer, 64*T1 (32 s) after its final response on UDP (Timers J and L), so a
+   * peer answering N transactions a second holds about 32*N (a call is two: INVITE and BYE).
+   * Past the limit a new request gets 503 with Retry-After. (`serve()` with the lab edge
+   * profile: 1,000,000.)
+   */
+  transactions: number;
+  /**
+   * Most transactions still at work (default 5,000; lab: 100,000): not yet reduced to a tombstone, such as
+   * an INVITE waiting for its ACK or for an answer held back. They hold more than a tombstone
+   * (what the responses and the dialog need of the request), so they have a limit of their own.
+   * Past it a new request gets 503 with Retry-After.
+   */
+  pending: number;
+  /** Most dialogs (default 10,000; lab: 100,000). */
+  dialogs: number;
+  /** Most registrar bindings (default 10,000; lab: 100,000). */
+  bindings: number;
+  /**
+   * RTP streams that can run at once (default `Infinity`; `serve()` with `media` gives the
+   * echo's capacity): with a `guard`, one source may hold only its share of them.
+   */
+  streams: number;
+  /**
+   * Most streams answered per call (default 4): the m-lines of an offer past the first four
+   * accepted are rejected with port 0 (RFC 3264 §6), so one INVITE cannot take hundreds of ports.
+   */
+  streamsPerCall: number;
+}
+
+/**
+ * Options of a {@linkcode SipPeer}.
+ *
+ * @example
+ * ```ts
+ * import { type PeerOptions, SipPeer } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const options: PeerOptions = { address: "192.0.2.1", server: "lab-peer/1.0", defaultRules: false };
+ * const peer = new SipPeer(options);
+ * const invite = "INVITE sip:busy@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK1\r\n" +
+ *   "From: <sip:a@192.0.2.9>;tag=1\r\nTo: <sip:busy@192.0.2.1>\r\nCall-ID: c1\r\nCSeq: 1 INVITE\r\n\r\n";
+ * const caller = { address: "192.0.2.9", port: 5060, transport: "udp" as const };
+ * const out = peer.receive(new TextEncoder().encode(invite), caller, 0);
+ * const final = out.at(-1)!.message;
+ * assert.equal(final.status, 200); // without the built-in rules, "busy" is just another user
+ * assert.equal(final.headers.get("Server"), "lab-peer/1.0");
+ * ```
+ */
+export interface PeerOptions {
+  /** Rules checked first, first match wins (see `parseRules`). */
+  rules?: readonly Rule[];
+  /** Whether the built-in test users (`DEFAULT_RULES`) answer after the rules (default true). */
+  defaultRules?: boolean;
+  /** Codecs for SDP answers and offers (default `DEFAULT_CODECS`). */
+  codecs?: readonly Codec[];
+  /** The peer's own IP address, for Contact and SDP (default `127.0.0.1`). */
+  address?: string;
+  /** The peer's own port, for Contact (default 5060). */
+  port?: number;
+  /** The peer's own port per transport, for Contact, where it differs from `port`. */
+  ports?: Partial<Record<Transport, number>>;
+  /** The Server header (default `sipecho/0.1`). */
+  server?: string;
+  /** Seed of the random choices of the rules and of the tags (default 0). */
+  seed?: number;
+  /** T1, T2, T4 and C, ms. */
+  timers?: Partial<PeerTimers>;
+  /** Table sizes. */
+  limits?: Partial<PeerLimits>;
+  /** Retry-After of the 503 sent when a table is full, seconds (default 5). */
+  retryAfter?: number;
+  /** Registrar expiry bounds and contacts per address of record (`maxContactsPerAor`, default 10). */
+  registrar?: Omit<RegistrarOptions, "maxBindings" | "retryAfter" | "maxBindingsPerSource">;
+  /** Option tags the peer supports, for Require (RFC 3261 §8.2.2.3) and Supported (default `path`). */
+  supported?: readonly string[];
+  /**
+   * The RTP port to announce for m-line `index` of call `callId` (`media`: the offered m-line;
+   * `undefined` when the peer makes the offer itself, for an INVITE without SDP). Called while
+   * the answer is written, in the turn the request arrived, for every accepted stream; asked
+   * again for the same stream (a 183 and its 200, a re-INVITE), it should give the same port.
+   * `undefined` means no port is free: the request gets 503 Service Unavailable with
+   * Retry-After (RFC 3261 §21.5.4). The default, `4000 + 2 * index`, is a placeholder for a
+   * peer without media (`serve()` with `media` wires a `MediaEcho` here).
+   */
+  rtpPort?: (callId: string, index: number, media: MediaDescription | undefined) => number | undefined;
+  /**
+   * Called when the ports `rtpPort` gave a call can go back: the last dialog or INVITE of
+   * that Call-ID that asked for them has ended (see {@linkcode RtpReleaseReason}). Only
+   * tracked when given.
+   */
+  rtpRelease?: (callId: string, reason: RtpReleaseReason) => void;
+  /** Called with every {@linkcode PeerEvent}. */
+  onEvent?: (event: PeerEvent) => void;
+  /** Called with every message that parsed, before the peer acts on it (for logs and recorders). */
+  onReceive?: (message: SipMessage, remote: Remote, at: number) => void;
+  /**
+   * Consulted for every new request before `rules` (not for retransmissions, ACK or CANCEL,
+   * which belong to a transaction or dialog): the rule it returns answers the request, as if it
+   * were the first of `rules`; `undefined` goes on to `rules`. For rules that change while the
+   * peer runs (the mock peer's `answer()`); its `match` is not checked again.
+   */
+  selectRule?: (request: SipRequest, remote: Remote) => Rule | undefined;
+  /**
+   * Called with every response that parsed. The peer sends no requests of its own, so without
+   * this a response is dropped with a `dropped` event; a caller that sends requests from the
+   * peer's sockets (the mock peer's UAC) takes their responses here.
+   */
+  onResponse?: (response: SipResponse, remote: Remote, at: number) => void;
+  /**
+   * Answer as a stateless UAS (RFC 3261 §8.2.7), for load tests: no transaction or dialog is
+   * kept, so memory stays flat whatever the call rate. Each request gets its final response at
+   * once (no 1xx, a rule's `after` is not waited for, a rule with only provisionals sends
+   * nothing); a retransmission is answered again, with the same To tag (made from the Call-ID
+   * and From tag); nothing is re-sent; ACK and CANCEL are ignored; a request inside a dialog is
+   * answered as if the dialog existed. The registrar keeps its bindings. Not with `rtpRelease`
+   * (no call ends to release ports at). Default false.
+   */
+  stateless?: boolean;
+  /**
+   * Largest message taken, bytes (default 65,535): a bigger datagram is answered 513 Message
+   * Too Large (RFC 3261 §21.5.14) from what could be read of it, statelessly.
+   */
+  maxMessageSize?: number;
+  /**
+   * The edge limits (see {@linkcode SourceGuard}): the anti-amplification limit for UDP sources
+   * not validated yet, a rate limit per source, each source's share of the tables, log
+   * throttling. Absent (the default of a bare `SipPeer`): none of them. `serve()` gives one
+   * with the public limits unless told otherwise.
+   */
+  guard?: SourceGuard;
+}
+
+/** The methods the peer implements (RFC 3261 §20.5 Allow). */
+const ALLOW = [
+  "INVITE",
+  "ACK",
+  "CANCEL",
+  "BYE",
+  "OPTIONS",
+  "REGISTER",
+  "MESSAGE",
+  "INFO",
+  "UPDATE",
+  "PRACK",
+  "NOTIFY",
+  "SUBSCRIBE",
+];
+const ALLOW_VALUE = ALLOW.join(", ");
+/** Methods the peer knows but declines: 405 with Allow (RFC 3261 §8.2.1). */
+const DECLINED = ["PUBLISH", "REFER"];
+/** Methods that only make sense inside a dialog (RFC 6086, RFC 3311, RFC 3262, RFC 6665). */
+const DIALOG_ONLY = ["BYE", "INFO", "UPDATE", "PRACK", "NOTIFY"];
+/** Methods whose body the peer reads as an SDP offer. */
+const SDP_METHODS = ["INVITE", "UPDATE"];
+/**
+ * The largest UDP payload over IPv4 (65,535 less the IP and UDP headers): a longer response
+ * cannot be sent as a datagram at all.
+ */
+const MAX_DATAGRAM = 65_507;
+/** Parser options of the peer's own BYE (read back from its bytes). */
+const DATAGRAM = { stream: false };
+
+/**
+ * A response the peer sends: its status and wire bytes, written once
+ * ({@linkcode ResponseHead.format}). The message is read back from the bytes only when someone
+ * asks for it (a log, a test), so that the hot path builds no `SipResponse`.
+ */
+class _Reply {
+  readonly status: number;
+  readonly data: Uint8Array;
+  /**
+   * Made from the request, status and To tag alone (standard reason, no extra header, no
+   * body): the same bytes can be made again from a retransmission of the request.
+   */
+  readonly plain: boolean;
+  #message: SipResponse | undefined = undefined;
+
+  constructor(status: number, data: Uint8Array, plain = false) {
+    this.status = status;
+    this.data = data;
+    this.plain = plain;
+  }
+
+  get message(): SipResponse {
+    return this.#message ??= _responseFromWire(this.data);
+  }
+}
+
+/** One {@linkcode Output}. */
+class _Output implements Output {
+  readonly at: number;
+  readonly data: Uint8Array;
+  readonly remote: Remote;
+  readonly via: ViaRouting | undefined;
+  readonly #reply: _Reply;
+
+  constructor(at: number, reply: _Reply, remote: Remote, via: ViaRouting | undefined) {
+    this.at = at;
+    this.data = reply.data;
+    this.remote = remote;
+    this.via = via;
+    this.#reply = reply;
+  }
+
+  get message(): SipResponse {
+    return this.#reply.message;
+  }
+}
+
+/**
+ * Something to do at a time: fire the timers of a transaction (`ctx`), or run a function
+ * (a delayed response, Timer C). Cancelling drops both, so that a cancelled job waiting in
+ * the heap holds no transaction.
+ */
+class _Job {
+  readonly at: number;
+  readonly seq: number;
+  cancelled = false;
+  ctx: _Context | undefined;
+  run: ((at: number) => void) | undefined;
+
+  constructor(at: number, seq: number, ctx: _Context | undefined, run: ((at: number) => void) | undefined) {
+    this.at = at;
+    this.seq = seq;
+    this.ctx = ctx;
+    this.run = run;
+  }
+
+  cancel(): void {
+    this.cancelled = true;
+    this.ctx = undefined;
+    this.run = undefined;
+  }
+}
+
+/** The TU's state for one server transaction while it still has work to do. */
+class _Context implements TransactionInfo {
+  readonly tx: ServerTransaction<_Reply>;
+  request: SipRequest;
+  readonly remote: Remote;
+  readonly toTag: string;
+  readonly duplicate: number;
+  readonly silent: boolean;
+  /** Delayed responses and other jobs of the TU, cancelled when the transaction ends. */
+  jobs: _Job[] | undefined = undefined;
+  /** The job that fires the transaction's next timer, and its time (-1: none). */
+  armJob: _Job | undefined = undefined;
+  armedAt = -1;
+  /** The offer in the request, if any. */
+  offer: SessionDescription | undefined = undefined;
+  /** Our offer in the 2xx, when the INVITE had none. */
+  ourOffer: SessionDescription | undefined = undefined;
+  readonly sessionId: number;
+  sessionVersion = 1;
+  /** The dialog the request is in (in-dialog requests) or that its 2xx made. */
+  dialog: Dialog | undefined = undefined;
+  /** Holds RTP ports for its Call-ID (outside a dialog), until its final response. */
+  media = false;
+  /** The source's record, with a guard: the transaction counts against its share. */
+  source: SourceRecord | undefined = undefined;
+  /** Only what is still needed of the request is kept (`compact()`). */
+  compacted = false;
+  #head: ResponseHead | undefined = undefined;
+
+  constructor(
+    tx: ServerTransaction<_Reply>,
+    remote: Remote,
+    toTag: string,
+    duplicate: number,
+    silent: boolean,
+    sessionId: number,
+  ) {
+    this.tx = tx;
+    this.request = tx.request;
+    this.remote = remote;
+    this.toTag = toTag;
+    this.duplicate = duplicate;
+    this.silent = silent;
+    this.sessionId = sessionId;
+  }
+
+  get key(): string {
+    return this.tx.key;
+  }
+
+  get invite(): boolean {
+    return this.tx.invite;
+  }
+
+  get state(): ServerTransaction["state"] {
+    return this.tx.state;
+  }
+
+  /** What every response to the request copies from it, read once. */
+  get head(): ResponseHead {
+    return this.#head ??= new ResponseHead(this.request, this.remote);
+  }
+
+  /**
+   * Keeps only what the transaction can still need of its request: the fields every response
+   * copies (RFC 3261 §8.2.6.2) and those a dialog is made of (§12.1.1), as copies, with no body.
+   * A transaction that waits (for its ACK, or for an answer held back) then holds a few hundred
+   * bytes instead of the whole request, its bytes and their text.
+   */
+  compact(): void {
+    if (this.compacted) return;
+    this.compacted = true;
+    const r = this.request;
+    const headers: [string, string][] = [];
+    for (const field of r.headers.fields) if (_KEPT.has(field.name)) headers.push([field.name, _detach(field.value)]);
+    const kept = new SipRequest({ method: _detach(r.method), uri: _detach(r.uri), version: r.version, headers });
+    this.request = kept;
+    this.tx.request = kept;
+    this.#head = undefined;
+    this.offer = undefined;
+  }
+}
+
+/** The header fields a transaction that waits keeps of its request (see `_Context.compact`). */
+const _KEPT = new Set(["Via", "From", "To", "Call-ID", "CSeq", "Contact", "Record-Route", "Timestamp"]);
+
+/**
+ * What is kept of a transaction that has done its work but must still see its retransmissions
+ * through to its last timer: a non-INVITE transaction in Completed until Timer J (RFC 3261
+ * §17.2.2: a retransmitted request gets the final response again), an INVITE transaction in
+ * Confirmed until Timer I (§17.2.1: retransmissions absorbed), an INVITE transaction whose 2xx
+ * was acknowledged, in Accepted until Timer L (RFC 6026 §7.1: retransmitted INVITEs absorbed).
+ * No request, parsed views, SDP or response objects: a few fields and, for a non-INVITE final
+ * response that cannot be made again from the retransmitted request alone, its bytes.
+ */
+class _Tomb implements TransactionInfo {
+  readonly key: string;
+  readonly state: "Completed" | "Confirmed" | "Accepted";
+  /** When its last timer fires, ms. */
+  readonly expires: number;
+  /**
+   * The To tag we made (RFC 3261 §9.2: the 200 to a late CANCEL carries it), or undefined when
+   * the request's To had one. Nothing cut from the request is kept: in some engines a piece of
+   * a string keeps the whole string, here the whole request, alive.
+   */
+  readonly toTag: string | undefined;
+  readonly duplicate: number;
+  /** The status of the final response (non-INVITE), 0 for INVITE: retransmissions are absorbed. */
+  readonly status: number;
+  /** The bytes of that final response, unless it is plain (made again when needed). */
+  readonly data: Uint8Array | undefined;
+  /** The source's record, with a guard (the tombstone still counts against its share). */
+  readonly source: SourceRecord | undefined;
+
+  constructor(
+    key: string,
+    state: "Completed" | "Confirmed" | "Accepted",
+    expires: number,
+    toTag: string | undefined,
+    duplicate: number,
+    final: _Reply | undefined,
+    source: SourceRecord | undefined,
+  ) {
+    this.key = key;
+    this.source = source;
+
+    this.state = state;
+    this.expires = expires;
+    this.toTag = toTag;
+    this.duplicate = duplicate;
+    this.status = final === undefined ? 0 : final.status;
+    // A copy: the bytes are a view of a shared chunk (see ResponseHead.format).
+    this.data = final === undefined || final.plain ? undefined : final.data.slice();
+  }
+
+  get invite(): boolean {
+    return this.state !== "Completed";
+  }
+}
+
+/**
+ * Tombstones in order of expiry. Those of one queue all last as long (64*T1 for Timers J and
+ * L, T4 for Timer I) and are made in time order, so the queue is a FIFO; one made late (an
+ * ACK long after its 2xx: Timer L counts from the 2xx) is put in its place.
+ */
+class _ExpiryQueue {
+  #items: _Tomb[] = [];
+  #head = 0;
+
+  /** The earliest expiry, ms, or -1 when empty. */
+  get next(): number {
+    return this.#head < this.#items.length ? this.#items[this.#head].expires : -1;
+  }
+
+  push(tomb: _Tomb): void {
+    const items = this.#items;
+    if (items.length === this.#head || items[items.length - 1].expires <= tomb.expires) {
+      items.push(tomb);
+      return;
+    }
+    let lo = this.#head;
+    let hi = items.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (items[mid].expires <= tomb.expires) lo = mid + 1;
+      else hi = mid;
+    }
+    items.splice(lo, 0, tomb);
+  }
+
+  /** Removes the first tombstone. */
+  shift(): _Tomb {
+    const items = this.#items;
+    const tomb = items[this.#head];
+    items[this.#head++] = undefined as unknown as _Tomb;
+    if (this.#head === items.length) {
+      this.#items = [];
+      this.#head = 0;
+    } else if (this.#head >= 4096 && this.#head * 2 >= items.length) {
+      this.#items = items.slice(this.#head);
+      this.#head = 0;
+    }
+    return tomb;
+  }
+
+  clear(): void {
+    this.#items = [];
+    this.#head = 0;
+  }
+}
+
+/** What a Call-ID holds of the RTP echo: how many dialogs or INVITEs, which streams, whose. */
+interface _MediaHold {
+  holders: number;
+  /** The source the streams count against, with a guard. */
+  source: SourceRecord | undefined;
+  /** The m-line indexes counted against it. */
+  streams: number[];
+}
+
+interface _Planned {
+  after: number;
+  reply: _Reply;
+}
+
+interface _Plan {
+  provisional: _Planned[];
+  final?: _Planned;
+  /** No final response planned: Timer C applies. */
+  noFinal?: boolean;
+}
+
+/** A final answer decided before any rule or built-in behaviour (a failed check). */
+interface _Reject {
+  status: number;
+  reason?: string;
+  headers?: [string, string][];
+}
+
+/**
+ * The pure SIP peer: a UAS that answers every request by its rules and built-in behaviour.
+ *
+ * Shape: {@linkcode SipPeer.receive} returns what is due at once (100 Trying, immediate
+ * answers); anything later (delayed finals, Timer G retransmissions, 408 on Timer C) is kept
+ * and returned by {@linkcode SipPeer.tick} once due. Both first release whatever was due by
+ * the time given, so nothing is lost if the caller ticks late. {@linkcode SipPeer.nextTimer}
+ * says when to tick next.
+ *
+ * A transaction that has sent its final response (and, for INVITE, seen the ACK) keeps only a
+ * tombstone until its last timer (J, I or L): its key, state and expiry, and for non-INVITE the
+ * bytes of the final response to send again to a retransmission. So the table holds every
+ * transaction of the last 64*T1 (32 s) cheaply, which is what a busy UDP peer needs.
+ *
+ * @example An OPTIONS ping
+ * ```ts
+ * import { SipPeer } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const peer = new SipPeer({ address: "192.0.2.1" });
+ * const out = peer.receive(
+ *   new TextEncoder().encode(
+ *     "OPTIONS sip:echo@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK1\r\n" +
+ *       "From: <sip:a@192.0.2.9>;tag=1\r\nTo: <sip:echo@192.0.2.1>\r\nCall-ID: c1\r\nCSeq: 1 OPTIONS\r\n\r\n",
+ *   ),
+ *   { address: "192.0.2.9", port: 5060, transport: "udp" },
+ *   0,
+ * );
+ * assert.equal(out.length, 1);
+ * assert.equal(out[0].message.status, 200);
+ * assert.equal(out[0].remote.port, 5060);
+ * ```
+ */
+export class SipPeer {
+  /** The registrar behind REGISTER. */
+  readonly registrar: Registrar;
+  #rules: readonly Rule[];
+  #defaults: boolean;
+  #codecs: readonly Codec[];
+  #address: string;
+  #port: number;
+  #ports: Partial<Record<Transport, number>>;
+  #server: string;
+  #timers: PeerTimers;
+  #retryAfter: number;
+  #supported: readonly string[];
+  #rtpPort: (callId: string, index: number, media: MediaDescription | undefined) => number | undefined;
+  #rtpRelease: ((callId: string, reason: RtpReleaseReason) => void) | undefined;
+  /** The dialogs and INVITEs that hold RTP ports, by Call-ID (only with `rtpRelease`). */
+  #mediaHolders = new Map<string, _MediaHold>();
+  #guard: SourceGuard | undefined;
+  /** The source of the message being handled, with a guard. */
+  #src: SourceRecord | undefined = undefined;
+  #limits: PeerLimits;
+  /** How many transactions are at work (not tombstones). */
+  #pending = 0;
+  /** Parser options: a datagram, or a message framed on a stream, within `maxMessageSize`. */
+  #datagram: ParseOptions;
+  #stream: ParseOptions;
+  /** Requests the peer made on its own (the BYE of an idle dialog), until taken. */
+  #requests: PeerRequest[] = [];
+  /** The job that looks for idle dialogs, while there are dialogs. */
+  #sweep: _Job | undefined = undefined;
+  /** The source each dialog counts against, with a guard. */
+  #dialogSources = new Map<Dialog, SourceRecord>();
+  #onEvent: ((event: PeerEvent) => void) | undefined;
+  #onReceive: ((message: SipMessage, remote: Remote, at: number) => void) | undefined;
+  #selectRule: ((request: SipRequest, remote: Remote) => Rule | undefined) | undefined;
+  #onResponse: ((response: SipResponse, remote: Remote, at: number) => void) | undefined;
+  #random: () => number;
+  #tagRandom: () => number;
+  #statelessMode: boolean;
+  /** Mixed into the To tags of a stateless peer, so that two peers tag the same call apart. */
+  #tagSalt: number;
+  #transactions: TransactionTable<_Context | _Tomb>;
+  #dialogs: DialogTable;
+  #heap: _Job[] = [];
+  /** Tombstones until Timer J or L (64*T1), and until Timer I (T4). */
+  #long = new _ExpiryQueue();
+  #short = new _ExpiryQueue();
+  #seq = 0;
+  #out: Output[] | undefined = undefined;
+  #now = 0;
+  #closed = false;
+  /** The last Contact written, by Request-URI user and transport (one call after another asks the same). */
+  #contactKey = "";
+  #contactValue = "";
+  /** The last offer parsed, and its bytes. */
+  #offerBytes: Uint8Array | undefined = undefined;
+  #offer: SessionDescription | undefined = undefined;
+  /** The last answer written to an offer, to write it again for the same offer. */
+  #answer: _Answer | undefined = undefined;
+
+  /**
+   * Makes a peer with no transaction, dialog or binding; it acts only when given a message or a time.
+   *
+   * @param options Rules, address, timers, limits and callbacks.
+   */
+  constructor(options: PeerOptions = {}) {
+    this.#rules = options.rules ?? [];
+    this.#defaults = options.defaultRules ?? true;
+    this.#codecs = options.codecs ?? DEFAULT_CODECS;
+    this.#address = options.address ?? "127.0.0.1";
+    this.#port = options.port ?? 5060;
+    this.#ports = options.ports ?? {};
+    this.#server = options.server ?? DEFAULT_SERVER;
+    this.#timers = { ...DEFAULT_TIMERS, C: 180000, dialogIdle: 7_200_000, ...options.timers };
+    this.#retryAfter = options.retryAfter ?? 5;
+    this.#supported = options.supported ?? ["path"];
+    this.#rtpPort = options.rtpPort ?? ((_callId, index) => 4000 + 2 * index);
+    this.#rtpRelease = options.rtpRelease;
+    this.#onEvent = options.onEvent;
+    this.#onReceive = options.onReceive;
+    this.#selectRule = options.selectRule;
+    this.#onResponse = options.onResponse;
+    const seed = options.seed ?? 0;
+    this.#random = createRandom(seed);
+    this.#tagRandom = createRandom(seed ^ 0x5a5a5a5a);
+    this.#statelessMode = options.stateless ?? false;
+    if (this.#statelessMode && options.rtpRelease !== undefined) {
+      throw new TypeError("SipPeer: a stateless peer takes no rtpRelease (it sees no call end)");
+    }
+    this.#tagSalt = Math.floor(this.#tagRandom() * 0x100000000);
+    const limits = { ...DEFAULT_PEER_LIMITS, ...options.limits };
+    this.#limits = limits;
+    this.#guard = options.guard;
+    const maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
+    this.#datagram = { stream: false, maxMessageSize };
+    this.#stream = { stream: true, maxMessageSize };
+    this.#transactions = new TransactionTable(limits.transactions);
+    this.#dialogs = new DialogTable(limits.dialogs);
+    this.registrar = new Registrar({
+      ...options.registrar,
+      maxBindings: limits.bindings,
+      maxBindingsPerSource: options.guard?.shareOf(limits.bindings) ?? limits.bindings,
+      retryAfter: this.#retryAfter,
+    });
+  }
+
+  /** The edge limits in force, if any (see {@linkcode PeerOptions.guard}). */
+  get guard(): SourceGuard | undefined {
+    return this.#guard;
+  }
+
+  /** Parser options for a message from `remote`: framed on a stream (RFC 3261 §18.3), or a datagram. */
+  #parseOptions(remote: Remote): ParseOptions {
+    return remote.transport === "tcp" || remote.transport === "tls" ? this.#stream : this.#datagram;
+  }
+
+  /** The dialogs in progress, oldest first. */
+
+  get dialogs(): Dialog[] {
+    return this.#dialogs.values();
+  }
+
+  /**
+   * The server transactions in progress, oldest first: those still at work, and the
+   * tombstones of those that only absorb retransmissions until their last timer.
+   */
+  get transactions(): TransactionInfo[] {
+    return this.#transactions.values().map((entry) => entry instanceof _Context ? entry.tx : entry);
+  }
+
+  /**
+   * The registrar's current bindings.
+   *
+   * @param now The time, ms (default: the latest time the peer was given).
+   * @returns The bindings.
+   */
+  bindings(now: number = this.#now): Binding[] {
+    return this.registrar.all(now);
+  }
+
+  /**
+   * Takes a message from the network and returns the responses due by `at`.
+   *
+   * @param input The bytes of one message (a UDP datagram, a framed TCP message, a WebSocket
+   *   message), or a parsed message.
+   * @param remote Where it came from.
+   * @param at The time it arrived, ms (never earlier than the time of a previous call).
+   * @returns The messages to send now, in order.
+   */
+  receive(input: Uint8Array | SipMessage, remote: Remote, at: number): Output[] {
+    if (this.#closed) return [];
+    this.#begin(at);
+    const guard = this.#guard;
+    if (guard !== undefined) {
+      const src = guard.source(remote.address, at);
+      const verdict = guard.admit(src, at);
+      const dropped = guard.banReport(src);
+      if (dropped > 0) {
+        this.#event("limit", `rate: ${src.key}: ${dropped} messages dropped during its ban`, remote);
+      }
+      if (verdict === Admission.Drop) return this.#end(at);
+      if (remote.transport === "udp" && input instanceof Uint8Array) guard.received(src, input.length);
+      this.#src = src;
+      if (verdict === Admission.Refuse) {
+        this.#overRate(input, remote, at);
+        return this.#end(at);
+      }
+    }
+    let message: SipMessage | undefined;
+    if (input instanceof Uint8Array) {
+      if (!_looksLikeSip(input)) {
+        this.#event("parse-error", `dropped: not a SIP message (${_firstBytes(input)})`, remote);
+        return this.#end(at);
+      }
+
+      try {
+        message = parseMessage(input, this.#parseOptions(remote));
+      } catch (e) {
+        if (!(e instanceof SipParseError)) throw e;
+        this.#parseError(e, input, remote, at);
+      }
+    } else {
+      message = input;
+    }
+    if (message !== undefined) {
+      if (this.#onReceive !== undefined) this.#onReceive(message, remote, at);
+      if (message.type === "request") {
+        this.#request(message, remote, at);
+      } else if (this.#onResponse !== undefined) {
+        this.#onResponse(message, remote, at);
+      } else if (this.#onEvent !== undefined) {
+        this.#event("dropped", `a ${message.status} response: the peer sends no requests`, remote);
+      }
+    }
+    return this.#end(at);
+  }
+
+  /**
+   * Returns what became due by `now`: delayed responses, retransmissions, timeouts.
+   *
+   * @param now The time, ms.
+   * @returns The messages to send, in order.
+   */
+  tick(now: number): Output[] {
+    if (this.#closed) return [];
+    this.#begin(now);
+    return this.#end(now);
+  }
+
+  /** When {@linkcode SipPeer.tick} next has something to do, ms; undefined when idle. */
+  nextTimer(): number | undefined {
+    const next = this.#next();
+    return next < 0 ? undefined : next;
+  }
+
+  /**
+   * Ends dialogs from our side with a BYE (RFC 3261 §15.1.1): the dialog `target`, or every
+   * dialog of the Call-ID `target`. A dialog whose 2xx has not been acknowledged yet is left
+   * alone (§15: the callee must not send BYE before the ACK; ask again later, or let Timer L
+   * drop it). Each dialog ends at once, as §15.1.1 lets the UAC consider the session over
+   * when the BYE is passed on: its RTP ports are released (`rtpRelease`, reason `bye`), and a
+   * request of the caller's that crosses the BYE gets 481.
+   *
+   * The BYE is a request in the dialog (§12.2.1.1): Request-URI the remote target (the
+   * caller's Contact), Route from the route set (the INVITE's Record-Route; a strict router
+   * first becomes the Request-URI), From our URI and tag, To the caller's, the dialog's
+   * Call-ID, CSeq the next local sequence number, and a new branch in our Via (§8.1.1.7).
+   * It goes to where the dialog's requests came from. The caller of this method sends it,
+   * retransmits it on UDP (Timer E, §17.1.2.2) and takes its responses: they reach
+   * `onResponse`, matched by `branch` (`serve()` does all this).
+   *
+   * @param target A dialog, or a Call-ID.
+   * @param at The time, ms.
+   * @returns The BYEs to send, one per dialog ended.
+   * @example
+   * ```ts
+   * import { SipPeer } from "@sipecho/sipecho";
+   * import assert from "node:assert/strict";
+   *
+   * const peer = new SipPeer({ address: "192.0.2.1" });
+   * const caller = { address: "192.0.2.9", port: 5062, transport: "udp" as const };
+   * const common = "From: <sip:alice@192.0.2.9>;tag=a1\r\nCall-ID: c1\r\nContact: <sip:alice@192.0.2.9:5062>\r\n";
+   * const ok = peer.receive(
+   *   new TextEncoder().encode(
+   *     "INVITE sip:echo@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9:5062;branch=z9hG4bK1\r\n" +
+   *       common + "To: <sip:echo@192.0.2.1>\r\nCSeq: 1 INVITE\r\n\r\n",
+   *   ),
+   *   caller,
+   *   0,
+   * ).at(-1)!;
+   * const tag = ok.message.to.tag;
+   * peer.receive(
+   *   new TextEncoder().encode(
+   *     "ACK sip:echo@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9:5062;branch=z9hG4bK2\r\n" +
+   *       common + `To: <sip:echo@192.0.2.1>;tag=${tag}\r\nCSeq: 1 ACK\r\n\r\n`,
+   *   ),
+   *   caller,
+   *   10,
+   * );
+   * const [bye] = peer.bye("c1", 20);
+   * assert.equal(bye.message.uri, "sip:alice@192.0.2.9:5062");
+   * assert.equal(bye.message.from.tag, tag);
+   * assert.equal(bye.message.to.tag, "a1");
+   * assert.equal(bye.message.cseq.method, "BYE");
+   * assert.equal(bye.remote, caller);
+   * assert.equal(peer.dialogs.length, 0);
+   * ```
+   */
+  bye(target: Dialog | string, at: number): PeerRequest[] {
+    if (this.#closed) return [];
+    if (at > this.#now) this.#now = at;
+    const dialogs = typeof target === "string" ? this.#dialogs.values().filter((d) => d.callId === target) : [target];
+    const out: PeerRequest[] = [];
+    for (const dialog of dialogs) {
+      const remote = dialog.source as Remote | undefined;
+      if (dialog.state !== "Confirmed" || !dialog.acked || remote === undefined) continue;
+      if (this.#dialogs.get(dialog.callId, dialog.localTag, dialog.remoteTag) !== dialog) continue;
+      const branch = `z9hG4bK-sipecho-${this.#tag()}${this.#tag()}`;
+      const data = _encoder.encode(this.#byeText(dialog, remote.transport, branch));
+      const message = parseMessage(data, DATAGRAM) as SipRequest;
+      this.#event("bye", `BYE ${dialog.callId}: the peer ends the dialog`, remote);
+      this.#endDialog(dialog, at);
+      out.push({ at, data, message, remote, branch });
+    }
+    return out;
+  }
+
+  /**
+   * The requests the peer made on its own since the last call: the BYE that ends a dialog idle
+   * for `timers.dialogIdle`. The caller sends them and runs their client transactions, as for
+   * those of {@linkcode SipPeer.bye}.
+   *
+   * @returns The requests, oldest first.
+   * @example
+   * ```ts
+   * import { SipPeer } from "@sipecho/sipecho";
+   * import assert from "node:assert/strict";
+   *
+   * const peer = new SipPeer({ timers: { dialogIdle: 1000 } });
+   * const caller = { address: "192.0.2.9", port: 5060, transport: "udp" as const };
+   * const send = (text: string, at: number) => peer.receive(new TextEncoder().encode(text), caller, at);
+   * const common = "From: <sip:a@192.0.2.9>;tag=a1\r\nCall-ID: c1\r\nContact: <sip:a@192.0.2.9>\r\n";
+   * const ok = send("INVITE sip:echo@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK1\r\n" +
+   *   common + "To: <sip:echo@192.0.2.1>\r\nCSeq: 1 INVITE\r\n\r\n", 0).at(-1)!;
+   * send("ACK sip:echo@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK2\r\n" + common +
+   *   `To: <sip:echo@192.0.2.1>;tag=${ok.message.to.tag}\r\nCSeq: 1 ACK\r\n\r\n`, 10);
+   * peer.tick(2000); // nothing in the dialog for over a second
+   * const [bye] = peer.takeRequests();
+   * assert.equal(bye.message.method, "BYE");
+   * assert.equal(peer.dialogs.length, 0);
+   * ```
+   */
+  takeRequests(): PeerRequest[] {
+    const requests = this.#requests;
+    if (requests.length > 0) this.#requests = [];
+    return requests;
+  }
+
+  /** Drops every transaction, dialog, binding and pending output; later calls do nothing. */
+  close(): void {
+    this.#closed = true;
+    for (const entry of this.#transactions.values()) if (entry instanceof _Context) entry.tx.terminate();
+    this.#transactions.clear();
+    this.#pending = 0;
+    this.#dialogs.clear();
+    this.#dialogSources.clear();
+    this.#mediaHolders.clear();
+    this.#requests = [];
+    this.#sweep = undefined;
+
+    this.#heap = [];
+    this.#long.clear();
+    this.#short.clear();
+    this.registrar.clear();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Time and output
+
+  #begin(at: number): void {
+    if (at > this.#now) this.#now = at;
+    this.#src = undefined;
+    this.#out = undefined;
+    this.#runDue(at);
+  }
+
+  #end(at: number): Output[] {
+    this.#runDue(at);
+    const out = this.#out ?? [];
+    this.#out = undefined;
+    return out;
+  }
+
+  /** The earliest job or tombstone expiry, ms; -1 when there is none. */
+  #next(): number {
+    const heap = this.#heap;
+    while (heap.length > 0 && heap[0].cancelled) this.#pop();
+    let next = heap.length > 0 ? heap[0].at : -1;
+    const long = this.#long.next;
+    if (long >= 0 && (next < 0 || long < next)) next = long;
+    const short = this.#short.next;
+    if (short >= 0 && (next < 0 || short < next)) next = short;
+    return next;
+  }
+
+  #runDue(now: number): void {
+    for (;;) {
+      const next = this.#next();
+      if (next < 0 || next > now) return;
+      // Tombstones first on a tie: a job at the same time finds the transaction gone, as if
+      // its timer had fired first.
+      if (this.#long.next === next) {
+        this.#deleteTransaction(this.#long.shift());
+      } else if (this.#short.next === next) {
+        this.#deleteTransaction(this.#short.shift());
+      } else {
+        const top = this.#heap[0];
+        this.#pop();
+        const ctx = top.ctx;
+        const run = top.run;
+        top.cancel();
+        if (ctx !== undefined) this.#fire(ctx, top.at);
+        else run?.(top.at);
+      }
+    }
+  }
+
+  #schedule(at: number, run: (at: number) => void, ctx?: _Context): _Job {
+    const job = this.#push(new _Job(at, this.#seq++, undefined, run));
+    if (ctx !== undefined) (ctx.jobs ??= []).push(job);
+    return job;
+  }
+
+  #push(job: _Job): _Job {
+    const heap = this.#heap;
+    heap.push(job);
+    let i = heap.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!_before(job, heap[parent])) break;
+      heap[i] = heap[parent];
+      i = parent;
+    }
+    heap[i] = job;
+    return job;
+  }
+
+  #pop(): void {
+    const heap = this.#heap;
+    const last = heap.pop() as _Job;
+    if (heap.length === 0) return;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      let best = last;
+      if (l < heap.length && _before(heap[l], best)) {
+        m = l;
+        best = heap[l];
+      }
+      if (r < heap.length && _before(heap[r], best)) m = r;
+      if (m === i) break;
+      heap[i] = heap[m];
+      i = m;
+    }
+    heap[i] = last;
+  }
+
+  /**
+   * Queues a response to send. To a UDP source not validated yet it goes only within the
+   * anti-amplification limit (RFC 9000 §8.1); false when it is held back.
+   */
+  #emit(
+    reply: _Reply,
+    remote: Remote,
+    via: ViaRouting | undefined,
+    at: number,
+    times: number,
+    source: SourceRecord | undefined,
+  ): boolean {
+    const guard = this.#guard;
+    if (guard !== undefined && source !== undefined && remote.transport === "udp") {
+      const bytes = reply.data.length * times;
+      if (!guard.allows(source, bytes, at)) {
+        if (guard.firstRefusal(source)) {
+          this.#event(
+            "limit",
+            `amplification: ${source.key} is not validated: a ${reply.status} of ${bytes} bytes held back ` +
+              `(${source.bytesOut} bytes sent for ${source.bytesIn} received, at most ${guard.options.amplification}x)`,
+            remote,
+          );
+        }
+        return false;
+      }
+      guard.sent(source, bytes);
+    }
+    const out = this.#out ??= [];
+    for (let i = 0; i < times; i++) out.push(new _Output(at, reply, remote, via));
+    return true;
+  }
+
+  /** Whether `bytes` more (and `reserve` after them) may go to the transaction's source now. */
+  #fits(ctx: _Context, bytes: number, at: number): boolean {
+    const guard = this.#guard;
+    if (guard === undefined || ctx.source === undefined || ctx.remote.transport !== "udp") return true;
+    return guard.allows(ctx.source, bytes * ctx.duplicate, at);
+  }
+
+  /** The source has shown it receives what we send (RFC 9000 §8.1 address validation). */
+  #validate(): void {
+    if (this.#guard !== undefined && this.#src !== undefined) this.#guard.validate(this.#src, this.#now);
+  }
+
+  #event(kind: PeerEvent["kind"], message: string, remote?: Remote): void {
+    const onEvent = this.#onEvent;
+    if (onEvent === undefined) return;
+    const guard = this.#guard;
+    if (guard !== undefined && _warning(kind)) {
+      // A flood must not become a flood of log lines: warnings are throttled per source.
+      const held = guard.logLine(remote?.address, this.#now);
+      if (held < 0) return;
+      if (held > 0) onEvent({ at: this.#now, kind: "limit", message: _heldBack(guard, held) });
+    }
+    onEvent({ at: this.#now, kind, message, remote });
+  }
+
+  /**
+   * A message from a source that just went over its rate: a request is answered 503 with
+   * Retry-After (RFC 3261 §21.5.4), once; what it sends during its ban is dropped unread.
+   */
+  #overRate(input: Uint8Array | SipMessage, remote: Remote, at: number): void {
+    const guard = this.#guard!;
+    const o = guard.options;
+    const ban = Math.ceil(o.ban / 1000);
+    this.#event(
+      "limit",
+      `rate: ${this.#src?.key} sent over ${o.rate} messages/s (burst ${o.burst}): answered 503, ignored for ${ban} s`,
+      remote,
+    );
+    let request: SipMessage | undefined;
+    try {
+      request = input instanceof Uint8Array ? parseMessage(input, this.#parseOptions(remote)) : input;
+    } catch {
+      return;
+    }
+    if (request.type !== "request" || request.method === "ACK") return;
+    try {
+      this.#stateless(
+        request,
+        503,
+        "Service Unavailable: too many requests from this source",
+        [
+          ["Retry-After", String(ban)],
+        ],
+        remote,
+        at,
+      );
+    } catch (e) {
+      if (!_isInputError(e)) throw e;
+    }
+  }
+
+  #tag(): string {
+    return Math.floor(this.#tagRandom() * 0x100000000).toString(16).padStart(8, "0");
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Requests
+
+  #parseError(e: SipParseError, bytes: Uint8Array, remote: Remote, at: number): void {
+    const partial = e.partial ?? _salvage(bytes, this.#parseOptions(remote));
+    if (partial === undefined || partial.type === "response") {
+      this.#event("parse-error", `dropped: ${e.message}`, remote);
+      return;
+    }
+    // RFC 3261 §17.1.1.3: an ACK is never answered.
+    if (partial.method === "ACK" || !partial.headers.has("Via")) {
+      this.#event("parse-error", `dropped: ${e.message}`, remote);
+      return;
+    }
+    this.#event("parse-error", `answered ${e.status}: ${e.message}`, remote);
+    this.#stateless(partial, e.status, _phrase(e.message), [], remote, at);
+  }
+
+  /** A response without a transaction (RFC 3261 §8.2.7): errors found before one exists. */
+  #stateless(
+    request: SipRequest,
+    status: number,
+    reason: string | undefined,
+    headers: [string, string][],
+    remote: Remote,
+    at: number,
+  ) {
+    const head = new ResponseHead(request, remote);
+    const data = head.format(status, reason, { server: this.#server, headers });
+    const reply = data.length > MAX_DATAGRAM && remote.transport === "udp"
+      ? this.#tooBigForUdp(head, status, data.length, undefined, remote)
+      : new _Reply(status, data);
+    this.#emit(reply, remote, head.route, at, 1, this.#src);
+  }
+
+  #request(request: SipRequest, remote: Remote, at: number): void {
+    try {
+      let key: string;
+      try {
+        // The views a transaction needs; the parser checked them, a hand-built message may not be right.
+        key = transactionKey(request);
+        void request.from;
+        void request.to;
+      } catch (e) {
+        if (request.method !== "ACK") {
+          this.#stateless(request, 400, _phrase(String((e as Error).message)), [], remote, at);
+        } else this.#event("dropped", `ACK: ${(e as Error).message}`, remote);
+        return;
+      }
+      if (this.#statelessMode) {
+        // A To tag of ours (made from the Call-ID and From tag) shows the source got our response.
+        if (this.#guard !== undefined && request.to.tag !== undefined && request.to.tag === this.#hashTag(request)) {
+          this.#validate();
+        }
+        // RFC 3261 §8.2.7: a stateless UAS ignores ACK and CANCEL.
+        if (request.method !== "ACK" && request.method !== "CANCEL") this.#answerStateless(request, key, remote, at);
+        return;
+      }
+      if (request.method === "ACK") return this.#ack(request, key, remote, at);
+      // RFC 3261 §17.2.3: a retransmission goes to its transaction, without running the rules.
+      const existing = this.#transactions.get(key);
+      if (existing !== undefined) return this.#retransmission(existing, request, remote, at);
+      if (request.via[0].branch === "z9hG4bK") {
+        return this.#stateless(request, 400, "Bad Request: Via branch is only the magic cookie", [], remote, at);
+      }
+      const busy = this.#transactionRoom(request, remote);
+      if (busy !== undefined) {
+        return this.#stateless(request, 503, busy, [["Retry-After", String(this.#retryAfter)]], remote, at);
+      }
+      if (this.#transactions.size >= this.#transactions.limit) {
+        this.#event("dropped", "transaction table full: 503", remote);
+        return this.#stateless(
+          request,
+          503,
+          "Service Unavailable: too many transactions",
+          [
+            ["Retry-After", String(this.#retryAfter)],
+          ],
+          remote,
+          at,
+        );
+      }
+      if (request.method === "CANCEL") return this.#cancel(request, key, remote, at);
+      this.#newRequest(request, key, remote, at);
+    } catch (e) {
+      if (!_isInputError(e)) throw e;
+      if (request.method !== "ACK") this.#stateless(request, 400, _phrase(e.message), [], remote, at);
+    }
+  }
+
+  /** A request that matched a transaction (RFC 3261 §17.2.1, §17.2.2). */
+  #retransmission(entry: _Context | _Tomb, request: SipRequest, remote: Remote, at: number): void {
+    if (entry instanceof _Context) {
+      // The last response again; nothing while Trying, nothing from a silent one.
+      const again = entry.silent ? undefined : entry.tx.resend();
+      if (again !== undefined) this.#emit(again, entry.remote, entry.head.route, at, entry.duplicate, entry.source);
+    } else if (entry.state === "Completed") {
+      // RFC 3261 §17.2.2: in Completed, the final response again, to where the retransmission
+      // came from; a plain one is made again from the request, the same bytes.
+      const head = new ResponseHead(request, remote);
+      const data = entry.data ?? head.format(entry.status, undefined, { toTag: entry.toTag, server: this.#server });
+      this.#emit(new _Reply(entry.status, data), remote, head.route, at, entry.duplicate, this.#src);
+    }
+    // An INVITE tombstone absorbs it: Confirmed (RFC 3261 §17.2.1), Accepted (RFC 6026 §7.1).
+  }
+
+  /**
+   * Why a new transaction cannot be taken (the reason phrase of a 503), or undefined: its
+   * source holds its share, or too many are at work.
+   */
+  #transactionRoom(request: SipRequest, remote: Remote): string | undefined {
+    const src = this.#src;
+    const guard = this.#guard;
+    const full = (src !== undefined &&
+      (guard!.full(src, "transactions", this.#transactions.limit) ||
+        guard!.full(src, "pending", this.#limits.pending))) ||
+      this.#pending >= this.#limits.pending;
+    // A request that ends what holds the share is never refused for it: a CANCEL of an INVITE
+    // still at work, or a request in one of our dialogs (a BYE, say).
+    if (!full || this.#endsWork(request)) return undefined;
+    if (src !== undefined && guard!.full(src, "transactions", this.#transactions.limit)) {
+      this.#event("limit", `share: ${src.key} holds its share of the transactions: 503`, remote);
+      return "Service Unavailable: too many transactions from this source";
+    }
+    if (src !== undefined && guard!.full(src, "pending", this.#limits.pending)) {
+      this.#event("limit", `share: ${src.key} holds its share of the transactions at work: 503`, remote);
+      return "Service Unavailable: too many transactions in progress from this source";
+    }
+    if (this.#pending >= this.#limits.pending) {
+      this.#event("dropped", `${this.#pending} transactions at work (limits.pending): 503`, remote);
+      return "Service Unavailable: too many transactions in progress";
+    }
+    return undefined;
+  }
+
+  /**
+   * Whether a request ends work the peer holds: a CANCEL matching an INVITE transaction that
+   * has not sent its final response (RFC 3261 §9.2), or a request inside one of our dialogs.
+   */
+  #endsWork(request: SipRequest): boolean {
+    if (request.method === "CANCEL") {
+      const invite = this.#transactions.get(transactionKey(request, "INVITE"));
+      return invite instanceof _Context && invite.invite && !invite.tx.final;
+    }
+    return request.to.tag !== undefined && this.#dialogOf(request) !== undefined;
+  }
+
+  #newContext(request: SipRequest, key: string, remote: Remote, action: ResolvedAction | undefined): _Context {
+    const ctx = this.#context(request, key, remote, action);
+    this.#addTransaction(ctx);
+    return ctx;
+  }
+
+  #addTransaction(ctx: _Context): void {
+    if (!this.#transactions.add(ctx)) return;
+    this.#pending++;
+    if (ctx.source !== undefined) {
+      this.#guard!.hold(ctx.source, "transactions");
+      this.#guard!.hold(ctx.source, "pending");
+    }
+  }
+
+  /** Forgets a transaction or its tombstone, and gives its entry back to its source. */
+  #deleteTransaction(entry: _Context | _Tomb): void {
+    if (!this.#transactions.delete(entry)) return;
+    if (entry instanceof _Context) this.#settled(entry);
+    if (entry.source !== undefined) this.#guard!.release(entry.source, "transactions");
+  }
+
+  /** A transaction at work is done with (a tombstone now, or gone). */
+  #settled(ctx: _Context): void {
+    this.#pending--;
+    if (ctx.source !== undefined) this.#guard!.release(ctx.source, "pending");
+  }
+
+  /** The TU's state for a request, not (yet) in the transaction table. */
+  #context(request: SipRequest, key: string, remote: Remote, action: ResolvedAction | undefined): _Context {
+    const silent = action?.kind === "silent";
+    const tx = new ServerTransaction<_Reply>({
+      request,
+      transport: remote.transport,
+      timers: this.#timers,
+      key,
+      retransmit: silent ? true : action?.retransmit ?? true,
+    });
+    let toTag = request.to.tag;
+    let sessionId: number;
+    if (this.#statelessMode) {
+      // RFC 3261 §8.2.7: the same tag for the same request, every time it comes.
+      const hash = _hash(request.callId, request.from.tag ?? "", this.#tagSalt);
+      toTag ??= hash.toString(16).padStart(8, "0");
+      sessionId = hash & 0x7fffffff;
+    } else {
+      toTag ??= this.#tag();
+      sessionId = Math.floor(this.#tagRandom() * 0x7fffffff);
+    }
+    const ctx = new _Context(tx, remote, toTag, silent ? 1 : action?.duplicate ?? 1, silent, sessionId);
+    ctx.source = this.#src;
+    return ctx;
+  }
+
+  /** The To tag a stateless peer gives a request (RFC 3261 §8.2.7: the same every time). */
+  #hashTag(request: SipRequest): string {
+    return _hash(request.callId, request.from.tag ?? "", this.#tagSalt).toString(16).padStart(8, "0");
+  }
+
+  #newRequest(request: SipRequest, key: string, remote: Remote, at: number): void {
+    const input = new _RuleInput(request, remote);
+    const action = this.#choose(request, remote, input);
+    const ctx = this.#newContext(request, key, remote, action);
+    try {
+      if (action?.kind === "silent") {
+        // Nothing is sent; the transaction absorbs retransmissions until the client gives up
+        // (its Timer B or F: 64*T1).
+        this.#schedule(at + 64 * this.#timers.T1, () => this.#finish(ctx), ctx);
+        ctx.compact();
+        return;
+      }
+      this.#execute(ctx, this.#plan(ctx, input, action), at);
+      // A transaction whose answer is held back waits: it keeps only what it still needs.
+      if (!ctx.tx.final && this.#transactions.get(key) === ctx) ctx.compact();
+    } catch (e) {
+      if (!_isInputError(e)) throw e;
+      // A header read late (Require, Expires, ...) is malformed: 400 naming it.
+      if (!ctx.tx.final) this.#sendFinal(ctx, this.#build(ctx, 400, _phrase(e.message)), at);
+    }
+  }
+
+  /**
+   * A request answered as a stateless UAS (RFC 3261 §8.2.7): its final response only, at once,
+   * and nothing kept of it (no transaction, no dialog, no timer).
+   */
+  #answerStateless(request: SipRequest, key: string, remote: Remote, at: number): void {
+    const input = new _RuleInput(request, remote);
+    const action = this.#choose(request, remote, input);
+    if (action?.kind === "silent") return;
+    const ctx = this.#context(request, key, remote, action);
+    // §8.2.7: no provisional responses. A final held back (`after`) goes now; an answer of
+    // provisionals only sends nothing. (A header that does not parse when read here is
+    // answered 400 by #request, as any request's.)
+    let reply = this.#plan(ctx, input, action).final?.reply;
+    if (reply !== undefined && !this.#fits(ctx, reply.data.length, at)) reply = this.#tooLarge(ctx, reply);
+    if (reply !== undefined) this.#emit(reply, remote, ctx.head.route, at, ctx.duplicate, ctx.source);
+  }
+
+  /**
+   * The 503 that replaces a final response too large for the anti-amplification limit of a
+   * source not validated yet (RFC 9000 §8.1): short, and it says when to try again. By then
+   * the source's budget has grown by the request it sends again.
+   */
+  #tooLarge(ctx: _Context, instead: _Reply): _Reply {
+    if (this.#guard!.firstRefusal(ctx.source!)) {
+      this.#event(
+        "limit",
+        `amplification: ${ctx.source!.key} is not validated: a ${instead.status} of ${instead.data.length} bytes ` +
+          "replaced by a 503",
+        ctx.remote,
+      );
+    }
+    return this.#build(ctx, 503, "Service Unavailable: answer too large for an unverified address", [
+      ["Retry-After", String(this.#retryAfter)],
+    ]);
+  }
+
+  /** The rule that answers a new request: the caller's `selectRule`, then `rules` (undefined: none). */
+  #choose(request: SipRequest, remote: Remote, input: RuleInput): ResolvedAction | undefined {
+    const rule = this.#selectRule?.(request, remote) ??
+      (this.#rules.length > 0 ? findRule(this.#rules, input) : undefined);
+    if (rule === undefined) return undefined;
+    const action = resolveAction(rule.action, this.#random);
+    if (this.#onEvent !== undefined) {
+      this.#event("rule", `${request.method} ${request.uri}: rule "${rule.name}" (${action.kind})`, remote);
+    }
+    return action;
+  }
+
+  /** What to send for a new request (not a `silent` one): the RFC checks, the rules, the built-in answer. */
+  #plan(ctx: _Context, input: RuleInput, action: ResolvedAction | undefined): _Plan {
+    const request = ctx.request;
+    const inDialog = request.to.tag !== undefined && request.method !== "REGISTER";
+    if (action === undefined || action.kind === "default") {
+      // Built-in behaviour: the RFC checks first, then the test users.
+      const reject = this.#check(ctx);
+      if (reject !== undefined) return this.#final(ctx, reject.status, reject.reason, reject.headers);
+      if (!inDialog && this.#defaults) {
+        const builtIn = findRule(DEFAULT_RULES, input);
+        if (builtIn !== undefined) {
+          const resolved = resolveAction(builtIn.action, this.#random);
+          if (resolved.kind === "respond") {
+            if (this.#onEvent !== undefined) {
+              this.#event("rule", `${request.method} ${request.uri}: test user "${builtIn.name}"`, ctx.remote);
+            }
+            return this.#planRespond(ctx, resolved.response, resolved.provisional);
+          }
+        }
+      }
+      return this.#planDefault(ctx, action?.kind === "default" ? action.provisional : []);
+    }
+    if (action.kind === "silent") throw new RangeError("#plan(): a silent action has no plan");
+    if (SDP_METHODS.includes(request.method)) ctx.offer = this.#readOffer(request);
+    if (inDialog) {
+      ctx.dialog = this.#dialogOf(request);
+      if (ctx.dialog !== undefined) {
+        ctx.dialog.lastRequestAt = this.#now;
+        this.#validate();
+      }
+    }
+
+    return this.#planRespond(ctx, action.response, action.provisional);
+  }
+
+  /** The checks of RFC 3261 §8.2.1 to §8.2.3, in that order, for the built-in behaviour. */
+  #check(ctx: _Context): _Reject | undefined {
+    const request = ctx.request;
+    const method = request.method;
+    // §8.2.1: method inspection.
+    if (DECLINED.includes(method)) return { status: 405, headers: [["Allow", ALLOW_VALUE]] };
+    if (!ALLOW.includes(method)) return { status: 501 };
+    // §8.2.2.1: a To URI of a scheme we do not know (REGISTER: the registrar says 400).
+    const toScheme = request.to.parsedUri.scheme;
+    if (method !== "REGISTER" && toScheme !== "sip" && toScheme !== "sips" && toScheme !== "tel") {
+      return { status: 416, reason: `Unsupported URI Scheme in To: ${toScheme}` };
+    }
+    // The headers below matter only when present: one look at the field names finds them.
+    let require = false;
+    let encoding = false;
+    let accept = false;
+    let contentType: string | undefined;
+    for (const field of request.headers.fields) {
+      const name = field.name;
+      if (name === "Require") require = true;
+      else if (name === "Content-Encoding") encoding = true;
+      else if (name === "Accept") accept = true;
+      else if (name === "Content-Type") contentType ??= field.value;
+    }
+    // §8.2.2.3: Require.
+    if (require) {
+      const unsupported = request.require.filter((tag) => !this.#supported.includes(tag));
+      if (unsupported.length > 0) return { status: 420, headers: [["Unsupported", unsupported.join(", ")]] };
+    }
+    // §8.2.3: content processing.
+    if (encoding) {
+      const encodings = request.headers.getAll("Content-Encoding").map((e) => e.toLowerCase());
+      if (encodings.some((e) => e !== "identity" && e !== "")) {
+        return {
+          status: 415,
+          reason: "Unsupported Media Type: Content-Encoding",
+          headers: [["Accept-Encoding", "identity"]],
+        };
+      }
+    }
+    if (SDP_METHODS.includes(method) && request.body.length > 0) {
+      // The usual value needs no parsing.
+      const type = contentType === "application/sdp" ? contentType : request.contentType?.mediaType;
+      if (type === undefined) return { status: 400, reason: "Bad Request: a body without Content-Type" };
+      if (type !== "application/sdp") {
+        return { status: 415, headers: [["Accept", "application/sdp"]] };
+      }
+      try {
+        ctx.offer = this.#parseOffer(request.body);
+      } catch (e) {
+        if (e instanceof SdpError) return { status: 400, reason: _phrase(`Bad Request: ${e.message}`) };
+        throw e;
+      }
+    }
+    // RFC 4475 §3.3.15 (sdp01): an INVITE whose Accept leaves out SDP cannot be answered.
+    if (method === "INVITE" && accept && !_accepts(request, "application/sdp")) {
+      return {
+        status: 406,
+        headers: [["Accept", "application/sdp"], ["Warning", `399 ${this.#hostport()} "only application/sdp bodies"`]],
+      };
+    }
+    // §12.2.2: requests inside a dialog need the dialog, in order.
+    const inDialog = request.to.tag !== undefined && method !== "REGISTER";
+    if (inDialog) {
+      // §8.2.7: a stateless UAS keeps no dialog to look the request up in.
+      if (this.#statelessMode) return undefined;
+      const dialog = this.#dialogOf(request);
+      if (dialog === undefined) return { status: 481 };
+      // A request in a dialog we made carries our tag: the source receives what we send.
+      this.#validate();
+      dialog.lastRequestAt = this.#now;
+      if (!dialog.checkSequence(request.cseq.seq)) {
+        return { status: 500, reason: "Server Internal Error: CSeq out of order", headers: [["Retry-After", "1"]] };
+      }
+      ctx.dialog = dialog;
+    } else if (DIALOG_ONLY.includes(method)) {
+      return { status: 481 };
+    }
+    return undefined;
+  }
+
+  /**
+   * The offer in a body (RFC 3264 §5), parsed; the last one is kept with its bytes, since a
+   * load generator sends the same offer call after call. The result is shared: never changed.
+   */
+  #parseOffer(body: Uint8Array): SessionDescription {
+    const last = this.#offerBytes;
+    if (last !== undefined && _sameBytes(last, body)) return this.#offer as SessionDescription;
+    const offer = parseSdp(_decoder.decode(body));
+    this.#offerBytes = body.slice();
+    this.#offer = offer;
+    return offer;
+  }
+
+  #dialogOf(request: SipRequest): Dialog | undefined {
+    const toTag = request.to.tag;
+    if (toTag === undefined) return undefined;
+    return this.#dialogs.get(request.callId, toTag, request.from.tag ?? "");
+  }
+
+  #readOffer(request: SipRequest): SessionDescription | undefined {
+    if (request.body.length === 0 || request.contentType?.mediaType !== "application/sdp") return undefined;
+    try {
+      return this.#parseOffer(request.body);
+    } catch {
+      return undefined;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Plans: what to send and when
+
+  /** A plan of one immediate final response. */
+  #final(
+    ctx: _Context,
+    status: number,
+    reason?: string,
+    headers?: [string, string][],
+    body?: [string, string | Uint8Array],
+  ): _Plan {
+    return { provisional: [], final: { after: 0, reply: this.#build(ctx, status, reason, headers, body) } };
+  }
+
+  /** The built-in answer by method. */
+  #planDefault(ctx: _Context, provisional: readonly ResponseSpec[]): _Plan {
+    const request = ctx.request;
+    switch (request.method) {
+      case "INVITE": {
+        // No dialog can be made: refused before any RTP port is taken.
+        const full = ctx.dialog === undefined ? this.#dialogRoom(ctx) : undefined;
+        if (full !== undefined) return this.#final(ctx, 503, full, [["Retry-After", String(this.#retryAfter)]]);
+        const sdp = this.#sdp(ctx);
+        if (typeof sdp !== "string") return this.#final(ctx, sdp.status, sdp.reason, sdp.headers);
+        let ringing: _Planned[];
+        let after = 0;
+        if (ctx.dialog !== undefined) {
+          ringing = [];
+        } else if (provisional.length > 0) {
+          ringing = provisional.map((p) => this.#planned(ctx, p));
+          for (const p of ringing) after = Math.max(after, p.after);
+        } else if (this.#statelessMode) {
+          ringing = []; // RFC 3261 §8.2.7: never sent
+        } else {
+          ringing = [{ after: 0, reply: this.#build(ctx, 180) }];
+        }
+        const ok = this.#build(ctx, 200, undefined, [["Contact", this.#contact(request)]], ["application/sdp", sdp]);
+        return { provisional: ringing, final: { after, reply: ok } };
+      }
+      case "BYE":
+        return this.#final(ctx, 200);
+      case "OPTIONS":
+        return this.#final(ctx, 200, undefined, this.#capabilities(), this.#optionsBody(request));
+      case "REGISTER": {
+        // With a guard, the bindings count against the source's share.
+        const result = this.registrar.register(request, this.#now, this.#src?.key);
+        const plan = this.#final(ctx, result.status, result.reason, result.headers);
+        if (result.status === 200 && !this.#fits(ctx, plan.final!.reply.data.length, this.#now)) {
+          // The 200 lists every binding (RFC 3261 §10.3 step 8) and is over the source's budget:
+          // the REGISTER is taken back and answered 503, so that the 503 means nothing was done.
+          this.registrar.undo();
+          return { provisional: [], final: { after: 0, reply: this.#tooLarge(ctx, plan.final!.reply) } };
+        }
+        return plan;
+      }
+      case "UPDATE": {
+        if (ctx.offer === undefined) return this.#final(ctx, 200);
+        const sdp = this.#sdp(ctx);
+        if (typeof sdp !== "string") return this.#final(ctx, sdp.status, sdp.reason, sdp.headers);
+        return this.#final(ctx, 200, undefined, [["Contact", this.#contact(request)]], ["application/sdp", sdp]);
+      }
+      case "MESSAGE":
+      case "INFO":
+      case "PRACK":
+      case "NOTIFY":
+        return this.#final(ctx, 200);
+      case "SUBSCRIBE":
+        // RFC 6665 §4.2.1.1: no event package is supported.
+        return this.#final(ctx, 489);
+      default:
+        return this.#final(ctx, 501);
+    }
+  }
+
+  /** The plan of a `respond` action: its provisionals, then its final (or none, for a 1xx). */
+  #planRespond(ctx: _Context, spec: ResponseSpec, provisional: readonly ResponseSpec[]): _Plan {
+    const plan: _Plan = { provisional: provisional.map((p) => this.#planned(ctx, p)) };
+    const main = this.#planned(ctx, spec);
+    if (spec.status < 200) {
+      plan.provisional.push(main);
+      plan.noFinal = true;
+    } else {
+      plan.final = main;
+    }
+    return plan;
+  }
+
+  #planned(ctx: _Context, spec: ResponseSpec): _Planned {
+    const request = ctx.request;
+    const vars = _templateVars(request, ctx.remote);
+    const headers: [string, string][] = spec.headers.map(([name, value]) => [name, renderTemplate(value, vars)]);
+    let body: [string, string | Uint8Array] | undefined;
+    if (spec.body?.kind === "sdp") {
+      const sdp = this.#sdp(ctx);
+      // No answer is possible: the final becomes the 488 (RFC 3264 §6), or the 503 when no RTP
+      // port is free.
+      if (typeof sdp !== "string") return { after: 0, reply: this.#build(ctx, sdp.status, sdp.reason, sdp.headers) };
+      body = ["application/sdp", sdp];
+    } else if (spec.body?.kind === "echo") {
+      if (request.body.length > 0) {
+        body = [request.headers.get("Content-Type") ?? "application/octet-stream", request.body];
+      }
+    } else if (spec.body?.kind === "text") {
+      body = [spec.body.type, renderTemplate(spec.body.text, vars)];
+    }
+    // RFC 3261 §12.1.1: a response that makes a dialog carries a Contact.
+    const dialogForming = request.method === "INVITE" && spec.status > 100 && spec.status < 300;
+    if (dialogForming && !headers.some(([n]) => n.toLowerCase() === "contact" || n === "m")) {
+      headers.push(["Contact", this.#contact(request)]);
+    }
+    return { after: spec.after, reply: this.#build(ctx, spec.status, spec.reason, headers, body) };
+  }
+
+  /**
+   * The SDP for a 2xx (or UPDATE/183): the answer to the offer, or our own offer; a 488 when
+   * no stream can be accepted, a 503 with Retry-After when `rtpPort` has no port left.
+   */
+  #sdp(ctx: _Context): string | _Reject {
+    const request = ctx.request;
+    const callId = request.callId;
+    const dialog = ctx.dialog;
+    const sessionId = dialog?.sessionId ?? ctx.sessionId;
+    const sessionVersion = dialog === undefined ? 1 : dialog.sessionVersion + 1;
+    ctx.sessionVersion = sessionVersion;
+    let full = false;
+    let share = false;
+    const source = ctx.source;
+    const rtpPort = (index: number, media: MediaDescription | undefined): number => {
+      if (this.#rtpRelease !== undefined) {
+        const hold = this.#holdMedia(ctx);
+        if (source !== undefined && !hold.streams.includes(index)) {
+          // One source holds at most its share of the RTP streams.
+          if (!this.#guard!.take(source, "streams", this.#limits.streams)) {
+            share = true;
+            return 9; // never sent: the answer becomes a 503
+          }
+          hold.streams.push(index);
+        }
+      }
+      const port = this.#rtpPort(callId, index, media);
+      if (port !== undefined) return port;
+      full = true;
+      return 9; // never sent: the answer becomes a 503
+    };
+    let sdp: SessionDescription;
+    let accepted: readonly AcceptedStream[] | undefined;
+    const offer = ctx.offer;
+    if (offer !== undefined) {
+      const last = this.#answer;
+      if (last !== undefined && last.offer === offer && last.sessionVersion === sessionVersion) {
+        // RFC 3264 §6: the answer is made of the offer and of us alone, so the same offer gets
+        // the same answer but for the ports of its streams (asked for again, in the same order)
+        // and the session id (RFC 4566 §5.2).
+        let same = true;
+        for (let i = 0; i < last.indexes.length && same; i++) {
+          const index = last.indexes[i];
+          same = rtpPort(index, offer.media[index]) === last.ports[i];
+        }
+        if (same && !full) return last.before + sessionId + last.after;
+      }
+      const result = answerSdp(offer, {
+        address: this.#address,
+        rtpPort,
+        sessionId,
+        sessionVersion,
+        codecs: this.#codecs,
+        maxStreams: this.#limits.streamsPerCall,
+      });
+      if (!result.ok) return { status: result.status, reason: result.reason };
+      sdp = result.answer;
+      accepted = result.accepted;
+    } else {
+      // RFC 3261 §13.2.1: no offer in the INVITE, so the 2xx carries one and the ACK the answer.
+      sdp = ctx.ourOffer = createOffer({
+        address: this.#address,
+        port: rtpPort(0, undefined),
+        sessionId,
+        sessionVersion,
+        codecs: this.#codecs,
+      });
+    }
+    if (share) {
+      this.#event("limit", `share: ${source!.key} holds its share of the RTP streams: 503`, ctx.remote);
+      return {
+        status: 503,
+        reason: "Service Unavailable: too many RTP streams from this source",
+        headers: [["Retry-After", String(this.#retryAfter)]],
+      };
+    }
+    if (full) {
+      // RFC 3261 §21.5.4: a temporary overload, with when to try again.
+      return {
+        status: 503,
+        reason: "Service Unavailable: no RTP port free",
+        headers: [["Retry-After", String(this.#retryAfter)]],
+      };
+    }
+    const text = formatSdp(sdp);
+    if (offer !== undefined && accepted !== undefined) this.#answer = _answerOf(offer, sessionVersion, accepted, text);
+    return text;
+  }
+
+  /**
+   * Counts the request (outside a dialog) or its dialog as holding RTP ports for its Call-ID;
+   * returns what the Call-ID holds.
+   */
+  #holdMedia(ctx: _Context): _MediaHold {
+    const callId = ctx.request.callId;
+    let hold = this.#mediaHolders.get(callId);
+    if (hold === undefined) this.#mediaHolders.set(callId, hold = { holders: 0, source: ctx.source, streams: [] });
+    const dialog = ctx.dialog;
+    if (dialog !== undefined) {
+      if (dialog.media) return hold;
+      dialog.media = true;
+    } else {
+      if (ctx.media) return hold;
+      ctx.media = true;
+    }
+    hold.holders++;
+    return hold;
+  }
+
+  /** A holder of RTP ports is done; the last one of a Call-ID gives them back. */
+  #releaseMedia(callId: string, reason: RtpReleaseReason): void {
+    const hold = this.#mediaHolders.get(callId);
+    if (hold !== undefined && hold.holders > 1) {
+      hold.holders--;
+      return;
+    }
+    this.#mediaHolders.delete(callId);
+    if (hold?.source !== undefined && hold.streams.length > 0) {
+      this.#guard!.release(hold.source, "streams", hold.streams.length);
+    }
+    this.#rtpRelease?.(callId, reason);
+  }
+
+  #build(
+    ctx: _Context,
+    status: number,
+    reason?: string,
+    headers?: [string, string][],
+    body?: [string, string | Uint8Array],
+  ): _Reply {
+    const data = ctx.head.format(status, reason, {
+      toTag: ctx.toTag,
+      server: this.#server,
+      headers,
+      body: body?.[1],
+      contentType: body?.[0],
+      // RFC 3261 §12.1.1: a response that makes a dialog copies the Record-Route fields.
+      recordRoute: status > 100 && status < 300 && ctx.request.method === "INVITE",
+    });
+    if (data.length > MAX_DATAGRAM && ctx.remote.transport === "udp") {
+      return this.#tooBigForUdp(ctx.head, status, data.length, ctx.toTag, ctx.remote);
+    }
+    return new _Reply(status, data, reason === undefined && (headers === undefined || headers.length === 0) && !body);
+  }
+
+  /**
+   * A response that would not fit one UDP datagram, replaced by a short one that says why, so
+   * that the request is still answered: 513 when the request's own fields make it too big (its
+   * Vias, copied into every response), else 500 (what we would have added: bindings, a body).
+   * With only the top Via when even that is too big (see `FormatResponseOptions.topViaOnly`).
+   */
+  #tooBigForUdp(head: ResponseHead, status: number, size: number, toTag: string | undefined, remote: Remote): _Reply {
+    const options = { toTag, server: this.#server };
+    const bare = head.format(500, undefined, options).length;
+    const ours = bare <= MAX_DATAGRAM / 2;
+    const code = ours ? 500 : 513;
+    const warning = `399 ${this.#hostport()} "a ${status} response of ${size} bytes does not fit a UDP datagram"`;
+    const reason = ours
+      ? "Server Internal Error: response too large for UDP"
+      : "Message Too Large: any response would be too large for UDP";
+    const headers: [string, string][] = [["Warning", warning]];
+    let data = head.format(code, reason, { ...options, headers });
+    if (data.length > MAX_DATAGRAM) data = head.format(code, reason, { ...options, headers, topViaOnly: true });
+    this.#event("dropped", `a ${status} response of ${size} bytes does not fit UDP: ${code} sent instead`, remote);
+    return new _Reply(code, data);
+  }
+
+  /** The text of a BYE in a dialog (RFC 3261 §12.2.1.1, §15.1.1). */
+  #byeText(dialog: Dialog, transport: Transport, branch: string): string {
+    const target = dialog.remoteTarget ?? dialog.remoteUri;
+    let uri = target;
+    let routes = dialog.routeSet;
+    // §12.2.1.1: a route set whose first URI lacks `lr` is a strict router: it becomes the
+    // Request-URI, and the remote target goes last in Route.
+    if (routes.length > 0 && !_looseRouter(routes[0])) {
+      uri = routes[0];
+      routes = [...routes.slice(1), target];
+    }
+    const host = this.#address.includes(":") ? `[${this.#address}]` : this.#address;
+    const port = this.#ports[transport] ?? this.#port;
+    dialog.localSeq = dialog.localSeq === 0 ? 1 : dialog.localSeq + 1;
+    let text = `BYE ${uri} SIP/2.0\r\n` +
+      // §8.1.1.7: a new branch with the magic cookie; rport asks for the symmetric response (RFC 3581).
+      `Via: SIP/2.0/${transport.toUpperCase()} ${host}:${port};rport;branch=${branch}\r\n` +
+      "Max-Forwards: 70\r\n";
+    for (const route of routes) text += `Route: <${route}>\r\n`;
+    const toTag = dialog.remoteTag === "" ? "" : `;tag=${dialog.remoteTag}`;
+    return text +
+      `From: <${dialog.localUri}>;tag=${dialog.localTag}\r\n` +
+      `To: <${dialog.remoteUri}>${toTag}\r\n` +
+      `Call-ID: ${dialog.callId}\r\n` +
+      `CSeq: ${dialog.localSeq} BYE\r\n` +
+      `User-Agent: ${this.#server}\r\n` +
+      "Content-Length: 0\r\n\r\n";
+  }
+
+  #hostport(): string {
+    const host = this.#address.includes(":") ? `[${this.#address}]` : this.#address;
+    return `${host}:${this.#port}`;
+  }
+
+  /** Our Contact for a dialog (RFC 3261 §12.1.1): the Request-URI user at our address. */
+  #contact(request: SipRequest): string {
+    const ruri = request.requestUri;
+    const user = ruri.scheme === "sip" || ruri.scheme === "sips" ? (ruri as SipUri).user : undefined;
+    const transport = request.via[0]?.transport.toLowerCase() ?? "udp";
+    const key = user === undefined ? transport : `${transport} ${user}`;
+    if (key === this.#contactKey) return this.#contactValue;
+    const uri: SipUri = {
+      scheme: "sip",
+      host: this.#address.includes(":") ? `[${this.#address}]` : this.#address,
+      port: this.#ports[transport as Transport] ?? this.#port,
+      params: transport === "udp" ? {} : { transport },
+      headers: {},
+    };
+    if (user !== undefined) uri.user = user;
+    this.#contactKey = key;
+    return this.#contactValue = `<${formatUri(uri)}>`;
+  }
+
+  /** Allow, Accept, Accept-Encoding, Accept-Language and Supported (RFC 3261 §11.2). */
+  #capabilities(): [string, string][] {
+    const headers: [string, string][] = [
+      ["Allow", ALLOW_VALUE],
+      ["Accept", "application/sdp"],
+      ["Accept-Encoding", "identity"],
+      ["Accept-Language", "en"],
+    ];
+    if (this.#supported.length > 0) headers.push(["Supported", this.#supported.join(", ")]);
+    return headers;
+  }
+
+  /** The test users as text/plain, when the OPTIONS accepts it (RFC 3261 §11.2). */
+  #optionsBody(request: SipRequest): [string, string] | undefined {
+    if (!this.#defaults || !request.headers.has("Accept") || !_accepts(request, "text/plain")) return undefined;
+    let text = "sipecho test users (Request-URI user: answer to INVITE)\r\n" +
+      "echo: 100 Trying, 180 Ringing, 200 OK with an SDP answer (any other user too)\r\n";
+    for (const [user, description] of Object.entries(DEFAULT_RULE_DESCRIPTIONS)) text += `${user}: ${description}\r\n`;
+    return ["text/plain", text];
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Running a plan
+
+  #execute(ctx: _Context, plan: _Plan, at: number): void {
+    const final = plan.final;
+    // To a source not validated yet, provisionals go only when they leave room for a final sent
+    // at once (RFC 9000 §8.1 budget): the final matters, a 1xx does not.
+    const reserve = final !== undefined && final.after <= 0 ? final.reply.data.length : 0;
+    // RFC 3261 §17.2.1: the INVITE server transaction sends 100 Trying at once (and may skip it
+    // when the TU answers within 200 ms, which it does when the budget is short).
+    if (ctx.tx.invite) {
+      const trying = new _Reply(100, ctx.head.format(100, undefined, { server: this.#server }));
+      if (this.#fits(ctx, trying.data.length + reserve, at)) this.#respond(ctx, trying, at);
+    }
+    for (const p of plan.provisional) {
+      if (p.after > 0) this.#schedule(at + p.after, (when) => this.#respond(ctx, p.reply, when), ctx);
+      else if (this.#fits(ctx, p.reply.data.length + reserve, at)) this.#respond(ctx, p.reply, at);
+    }
+    if (final !== undefined) {
+      if (final.after <= 0) this.#sendFinal(ctx, final.reply, at);
+      else this.#schedule(at + final.after, (when) => this.#sendFinal(ctx, final.reply, when), ctx);
+    } else if (plan.noFinal) {
+      this.#schedule(at + this.#timers.C, (when) => {
+        this.#event(
+          "timeout",
+          `${ctx.request.method} ${ctx.request.callId}: no final response after ${this.#timers.C} ms: 408`,
+          ctx.remote,
+        );
+        this.#respond(ctx, this.#build(ctx, 408), when);
+      }, ctx);
+    }
+  }
+
+  #sendFinal(ctx: _Context, final: _Reply, at: number): void {
+    if (ctx.tx.final) return;
+    let reply = final;
+    if (!ctx.silent && !this.#fits(ctx, reply.data.length, at)) reply = this.#tooLarge(ctx, reply);
+    const request = ctx.request;
+    const status = reply.status;
+    if (request.method === "INVITE" && status >= 200 && status < 300) {
+      let dialog = ctx.dialog;
+      if (dialog === undefined) {
+        dialog = new Dialog({
+          callId: request.callId,
+          localTag: ctx.toTag,
+          remoteTag: request.from.tag ?? "",
+          localUri: request.to.uri,
+          remoteUri: request.from.uri,
+          remoteContact: _contactField(request),
+          recordRoute: _recordRoute(request),
+          source: ctx.remote,
+          remoteSeq: request.cseq.seq,
+          inviteKey: ctx.tx.key,
+          offer: ctx.ourOffer,
+          sessionId: ctx.sessionId,
+          createdAt: at,
+        });
+        const refused = this.#addDialog(dialog, ctx);
+        if (refused !== undefined) {
+          return this.#respond(ctx, this.#build(ctx, 503, refused, [["Retry-After", String(this.#retryAfter)]]), at);
+        }
+
+        ctx.dialog = dialog;
+        if (ctx.media) {
+          // The ports the INVITE held are the dialog's now.
+          ctx.media = false;
+          dialog.media = true;
+        }
+      } else {
+        // A re-INVITE: the new 2xx waits for its own ACK (RFC 3261 §14.2).
+        dialog.inviteKey = ctx.tx.key;
+        dialog.acked = false;
+        dialog.offer = ctx.ourOffer;
+        dialog.answerProblem = undefined;
+        dialog.sessionVersion = ctx.sessionVersion;
+        dialog.remoteTarget = _firstContact(request) ?? dialog.remoteTarget;
+        dialog.source = ctx.remote;
+      }
+    }
+    if (request.method === "BYE" && status >= 200 && status < 300 && ctx.dialog !== undefined) {
+      this.#endDialog(ctx.dialog, at);
+    }
+    this.#respond(ctx, reply, at);
+  }
+
+  #respond(ctx: _Context, reply: _Reply, at: number): void {
+    if (ctx.silent || !ctx.tx.accept(reply, at)) return;
+    this.#emit(reply, ctx.remote, ctx.head.route, at, ctx.duplicate, ctx.source);
+    if (ctx.media && reply.status >= 200) {
+      // A final response that made no dialog: the request's RTP ports go back (a 2xx to an
+      // INVITE handed them to its dialog in #sendFinal).
+      ctx.media = false;
+      const status = reply.status;
+      this.#releaseMedia(
+        ctx.request.callId,
+        status === 487 ? "cancelled" : status === 408 ? "timeout" : "rejected",
+      );
+    }
+    this.#settle(ctx, at);
+  }
+
+  /**
+   * After the transaction moved: a transaction left only to absorb or answer retransmissions
+   * becomes a tombstone; otherwise its next timer is armed.
+   */
+  #settle(ctx: _Context, at: number): void {
+    const tx = ctx.tx;
+    const state = tx.state;
+    if (state === "Completed" && !tx.invite) {
+      // RFC 3261 §17.2.2: Completed answers retransmissions with the final until Timer J.
+      this.#bury(ctx, "Completed", tx.timer("J") ?? at, tx.lastResponse, at);
+    } else if (state === "Confirmed") {
+      // RFC 3261 §17.2.1: Confirmed absorbs ACKs until Timer I.
+      this.#bury(ctx, "Confirmed", tx.timer("I") ?? at, undefined, at);
+    } else if (state === "Accepted" && tx.acked) {
+      // RFC 6026 §7.1: Accepted absorbs retransmitted INVITEs until Timer L; the ACK ended the 2xx resends.
+      this.#bury(ctx, "Accepted", tx.timer("L") ?? at, undefined, at);
+    } else {
+      this.#arm(ctx);
+    }
+  }
+
+  /** Swaps a transaction for its tombstone until `expires` (or forgets it when that is now). */
+  #bury(ctx: _Context, state: _Tomb["state"], expires: number, final: _Reply | undefined, at: number): void {
+    if (expires <= at) return this.#finish(ctx);
+    this.#cancelJobs(ctx);
+    const ours = ctx.request.to.tag === undefined ? ctx.toTag : undefined;
+    const tomb = new _Tomb(ctx.tx.key, state, expires, ours, ctx.duplicate, final, ctx.source);
+    if (!this.#transactions.replace(ctx, tomb)) return;
+    this.#settled(ctx);
+    (state === "Confirmed" ? this.#short : this.#long).push(tomb);
+  }
+
+  #handle(ctx: _Context, events: TransactionEvent<_Reply>[], at: number): void {
+    for (const event of events) {
+      if (event.kind === "send") {
+        // A retransmission: the answer was not acknowledged at once, so the transaction waits
+        // and keeps only what it still needs.
+        ctx.compact();
+        if (!ctx.silent) this.#emit(event.response, ctx.remote, ctx.head.route, at, ctx.duplicate, ctx.source);
+      } else if (event.kind === "timeout") {
+        if (event.timer === "L") {
+          // RFC 3261 §13.3.1.4: the 2xx was never acknowledged; the dialog is dropped.
+          const dialog = ctx.dialog;
+          if (dialog !== undefined && !dialog.acked && dialog.inviteKey === ctx.tx.key) {
+            this.#deleteDialog(dialog);
+            if (dialog.media) {
+              dialog.media = false;
+              this.#releaseMedia(dialog.callId, "no-ack");
+            }
+          }
+          this.#event(
+            "timeout",
+            `INVITE ${ctx.request.callId}: no ACK for the 2xx (Timer L); dialog dropped`,
+            ctx.remote,
+          );
+        } else {
+          this.#event("timeout", `INVITE ${ctx.request.callId}: no ACK for the final response (Timer H)`, ctx.remote);
+        }
+      } else {
+        this.#finish(ctx);
+        return;
+      }
+    }
+    this.#arm(ctx);
+  }
+
+  /** Makes sure a job runs when the transaction's next timer is due. */
+  #arm(ctx: _Context): void {
+    const next = ctx.tx.nextTimer() ?? -1;
+    if (next === ctx.armedAt) return;
+    ctx.armJob?.cancel();
+    ctx.armedAt = next;
+    ctx.armJob = next < 0 ? undefined : this.#push(new _Job(next, this.#seq++, ctx, undefined));
+  }
+
+  /** The transaction's timers fire (its arm job is due). */
+  #fire(ctx: _Context, at: number): void {
+    ctx.armedAt = -1;
+    ctx.armJob = undefined;
+    if (this.#transactions.get(ctx.tx.key) !== ctx) return;
+    this.#handle(ctx, ctx.tx.fire(at), at);
+  }
+
+  #cancelJobs(ctx: _Context): void {
+    if (ctx.jobs !== undefined) {
+      for (const job of ctx.jobs) job.cancel();
+      ctx.jobs = undefined;
+    }
+    ctx.armJob?.cancel();
+    ctx.armJob = undefined;
+    ctx.armedAt = -1;
+  }
+
+  /** Forgets a transaction and its pending jobs. */
+  #finish(ctx: _Context): void {
+    ctx.tx.terminate();
+    this.#cancelJobs(ctx);
+    this.#deleteTransaction(ctx);
+  }
+
+  #endDialog(dialog: Dialog, at: number): void {
+    // Stop resending an unacknowledged 2xx: the BYE ends the call.
+    const invite = this.#transactions.get(dialog.inviteKey);
+    if (invite instanceof _Context && invite.tx.state === "Accepted") {
+      invite.tx.ack(at);
+      this.#settle(invite, at);
+    }
+    this.#deleteDialog(dialog);
+    if (dialog.media) {
+      dialog.media = false;
+      this.#releaseMedia(dialog.callId, "bye");
+    }
+  }
+
+  /**
+   * Keeps a new dialog, unless the table is full or its source holds its share: then the
+   * reason phrase of the 503 that refuses it.
+   */
+  #addDialog(dialog: Dialog, ctx: _Context): string | undefined {
+    const refused = this.#dialogRoom(ctx);
+    if (refused !== undefined) return refused;
+    if (!this.#dialogs.add(dialog)) return "Service Unavailable: too many dialogs";
+    this.#sweepLater(dialog.createdAt);
+    const source = ctx.source;
+    if (source !== undefined) {
+      this.#guard!.hold(source, "dialogs");
+      this.#dialogSources.set(dialog, source);
+    }
+    return undefined;
+  }
+
+  /** Why a new dialog cannot be kept (the reason phrase of a 503), or undefined when it can. */
+  #dialogRoom(ctx: _Context): string | undefined {
+    const source = ctx.source;
+    if (source !== undefined && this.#guard!.full(source, "dialogs", this.#dialogs.limit)) {
+      this.#event("limit", `share: ${source.key} holds its share of the dialogs: 503`, ctx.remote);
+      return "Service Unavailable: too many dialogs from this source";
+    }
+    if (this.#dialogs.size >= this.#dialogs.limit) {
+      this.#event("dropped", `dialog table full (${this.#dialogs.limit}): 503`, ctx.remote);
+      return "Service Unavailable: too many dialogs";
+    }
+    return undefined;
+  }
+
+  /** Makes sure idle dialogs are looked for (RFC 3261 §15.1.1: the peer ends them). */
+  #sweepLater(at: number): void {
+    const idle = this.#timers.dialogIdle;
+    if (this.#sweep !== undefined || !(idle > 0) || !Number.isFinite(idle)) return;
+    const every = Math.min(Math.max(Math.ceil(idle / 4), 1), 60_000);
+    this.#sweep = this.#schedule(at + every, (when) => {
+      this.#sweep = undefined;
+      this.#endIdle(when);
+      if (this.#dialogs.size > 0) this.#sweepLater(when);
+    });
+  }
+
+  /** Ends every confirmed dialog with no request for `timers.dialogIdle`, with a BYE. */
+  #endIdle(at: number): void {
+    const idle = this.#timers.dialogIdle;
+    for (const dialog of this.#dialogs.values()) {
+      if (!dialog.acked || at - dialog.lastRequestAt < idle) continue;
+      const remote = dialog.source as Remote | undefined;
+      this.#event("timeout", `dialog ${dialog.callId}: no request for ${idle} ms: the peer ends it with BYE`, remote);
+      this.#requests.push(...this.bye(dialog, at));
+    }
+  }
+
+  #deleteDialog(dialog: Dialog): void {
+    const known = this.#dialogs.get(dialog.callId, dialog.localTag, dialog.remoteTag) === dialog;
+    this.#dialogs.delete(dialog);
+    const source = this.#dialogSources.get(dialog);
+    if (known && source !== undefined) {
+      this.#dialogSources.delete(dialog);
+      this.#guard!.release(source, "dialogs");
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // ACK and CANCEL
+
+  #ack(request: SipRequest, key: string, remote: Remote, at: number): void {
+    // RFC 3261 §17.2.1: the ACK for a non-2xx belongs to the INVITE transaction (a tombstone
+    // in Confirmed absorbs it).
+    const entry = this.#transactions.get(key);
+    if (entry !== undefined && entry.invite && entry.state !== "Accepted" && entry.state !== "Proceeding") {
+      // Our To tag in it: the source got our final response.
+      if (entry.toTag !== undefined && request.to.tag === entry.toTag) this.#validate();
+      if (entry instanceof _Context) {
+        entry.tx.ack(at);
+        this.#settle(entry, at);
+      }
+      return;
+    }
+    // RFC 3261 §13.3.1.4: the ACK for a 2xx is matched by the dialog.
+    const dialog = this.#dialogOf(request);
+    if (dialog === undefined) {
+      if (this.#onEvent !== undefined) {
+        this.#event("dropped", `ACK ${request.callId}: matches no transaction or dialog`, remote);
+      }
+      return;
+    }
+    this.#validate();
+    dialog.lastRequestAt = at;
+    if (!dialog.acked) {
+      dialog.acked = true;
+      const invite = this.#transactions.get(dialog.inviteKey);
+      if (invite instanceof _Context) {
+        invite.tx.ack(at);
+        this.#settle(invite, at);
+      }
+    }
+    if (dialog.offer !== undefined && dialog.answerProblem === undefined) {
+      // RFC 3264 §6: the answer to our offer, checked.
+      let problem: string | null;
+      if (request.body.length === 0) {
+        problem = "the ACK has no SDP answer";
+      } else {
+        try {
+          problem = checkAnswer(dialog.offer, parseSdp(request.bodyText)) ?? null;
+        } catch (e) {
+          if (!(e instanceof SdpError)) throw e;
+          problem = e.message;
+        }
+      }
+      dialog.answerProblem = problem;
+      this.#event("answer", `ACK ${request.callId}: ${problem === null ? "SDP answer accepted" : problem}`, remote);
+    }
+  }
+
+  #cancel(request: SipRequest, key: string, remote: Remote, at: number): void {
+    // RFC 3261 §9.2: the CANCEL matches the INVITE transaction by the same rules, method aside.
+    const invite = this.#transactions.get(transactionKey(request, "INVITE"));
+    const tx = new ServerTransaction<_Reply>({ request, transport: remote.transport, timers: this.#timers, key });
+    // §9.2: the To tags of the 200 to the CANCEL and of the 487 SHOULD be the same.
+    const toTag = invite?.toTag ?? request.to.tag ?? this.#tag();
+    const ctx = new _Context(tx, remote, toTag, invite?.duplicate ?? 1, false, 0);
+    ctx.source = this.#src;
+    this.#addTransaction(ctx);
+    if (invite === undefined || !invite.invite) {
+      this.#respond(ctx, this.#build(ctx, 481), at);
+      return;
+    }
+    this.#respond(ctx, this.#build(ctx, 200), at);
+    // A silent INVITE stays silent: no 487. A finished one (a tombstone) has its final already.
+    if (invite instanceof _Context && !invite.tx.final && !invite.silent) {
+      this.#cancelJobs(invite);
+      this.#respond(invite, this.#build(invite, 487), at);
+    }
+  }
+}
+
+const _decoder = new TextDecoder();
+const _encoder = new TextEncoder();
+
+/** An SDP answer kept for its offer: the accepted m-lines, their ports, and its text around the session id. */
+interface _Answer {
+  readonly offer: SessionDescription;
+  readonly sessionVersion: number;
+  readonly indexes: readonly number[];
+  readonly ports: readonly number[];
+  readonly before: string;
+  readonly after: string;
+}
+
+/** The answer `text` cut around its session id, the third field of its o= line (RFC 4566 §5.2); undefined if not found. */
+function _answerOf(
+  offer: SessionDescription,
+  sessionVersion: number,
+  accepted: readonly AcceptedStream[],
+  text: string,
+): _Answer | undefined {
+  const origin = text.indexOf("\r\no=");
+  const idStart = origin < 0 ? -1 : text.indexOf(" ", origin + 4) + 1;
+  const idEnd = idStart <= 0 ? -1 : text.indexOf(" ", idStart);
+  if (idEnd < 0) return undefined;
+  return {
+    offer,
+    sessionVersion,
+    indexes: accepted.map((a) => a.index),
+    ports: accepted.map((a) => a.port),
+    before: text.slice(0, idStart),
+    after: text.slice(idEnd),
+  };
+}
+
+/** FNV-1a (32 bits) of a Call-ID and From tag, with a salt: a stateless peer's To tag and SDP session id. */
+function _hash(callId: string, fromTag: string, salt: number): number {
+  let h = (0x811c9dc5 ^ salt) >>> 0;
+  const text = callId + "\n" + fromTag;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+/** Whether a route URI is a loose router (RFC 3261 §19.1.1 `lr`); one that cannot be read counts as loose. */
+function _looseRouter(uri: string): boolean {
+  try {
+    const parsed = parseUri(uri);
+    return parsed.scheme !== "sip" && parsed.scheme !== "sips" ? true : (parsed as SipUri).params.lr !== undefined;
+  } catch {
+    return true;
+  }
+}
+
+function _sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Table sizes by default. */
+const DEFAULT_PEER_LIMITS: PeerLimits = {
+  transactions: 100_000,
+  pending: 5_000,
+  dialogs: 10_000,
+  bindings: 10_000,
+  streams: Infinity,
+  streamsPerCall: 4,
+};
+
+/** Whether an event kind is a warning (throttled by a guard), not a note on a call. */
+export function _warning(kind: PeerEvent["kind"]): boolean {
+  return kind !== "rule" && kind !== "answer" && kind !== "media" && kind !== "bye";
+}
+
+/** The line that says how many log lines a guard held back. */
+export function _heldBack(guard: SourceGuard, held: number): string {
+  const o = guard.options;
+  return `log: ${held} lines held back (at most ${o.logBurst} per source and ${o.logTotal} in all per ` +
+    `${o.logWindow / 1000} s)`;
+}
+
+/**
+ * A first look, before parsing: whether the bytes can be a SIP message at all. A start line
+ * (RFC 3261 §7.1, §7.2) begins with a method (a token) or `SIP/`, and a space follows within
+ * its first 64 bytes; CRLFs before it are allowed (§7.5). Garbage is dropped at this cost.
+ */
+function _looksLikeSip(bytes: Uint8Array): boolean {
+  let i = 0;
+  const n = bytes.length;
+  while (i < n && (bytes[i] === 13 || bytes[i] === 10)) i++;
+  const start = i;
+  const end = Math.min(n, start + 64);
+  while (i < end && _TOKEN_CHAR[bytes[i]] === 1) i++;
+  return i > start && i < end && (bytes[i] === 32 || bytes[i] === 47); // " " or "/" (of SIP/2.0)
+}
+
+/** Token characters (RFC 3261 §25.1): alphanumerics and -.!%*_+`'~ */
+const _TOKEN_CHAR = (() => {
+  const table = new Uint8Array(256);
+  for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-.!%*_+`'~") {
+    table[c.charCodeAt(0)] = 1;
+  }
+  return table;
+})();
+
+/** The first bytes of a datagram, for a log line: printable ASCII as is, the rest as \xNN. */
+function _firstBytes(bytes: Uint8Array): string {
+  let text = "";
+  for (let i = 0; i < Math.min(bytes.length, 16); i++) {
+    const b = bytes[i];
+    text += b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, "0")}`;
+  }
+  return `${bytes.length} bytes starting ${JSON.stringify(text)}`;
+}
+
+/**
+ * A request as the rules see it ({@linkcode RuleInput}): the body is decoded only if a rule
+ * looks at it.
+ */
+class _RuleInput implements RuleInput {
+  readonly method: string;
+  readonly source: { address: string; port: number };
+  readonly transport: Transport;
+  readonly #request: SipRequest;
+  #sip: SipUri | null | undefined = undefined;
+  #body: string | undefined = undefined;
+
+  constructor(request: SipRequest, remote: Remote) {
+    this.method = request.method;
+    this.source = remote;
+    this.transport = remote.transport;
+    this.#request = request;
+  }
+
+  /** The Request-URI if SIP or SIPS, read when a rule first asks. */
+  #uri(): SipUri | null {
+    if (this.#sip === undefined) {
+      const ruri = this.#request.requestUri;
+      this.#sip = ruri.scheme === "sip" || ruri.scheme === "sips" ? (ruri as SipUri) : null;
+    }
+    return this.#sip;
+  }
+
+  get uriUser(): string | undefined {
+    return this.#uri()?.user;
+  }
+
+  get uriHost(): string {
+    return this.#uri()?.host ?? "";
+  }
+
+  header(name: string): string[] {
+    return this.#request.headers.getAll(name);
+  }
+
+  get body(): string {
+    return this.#body ??= this.#request.bodyText;
+  }
+}
+
+/**
+ * The headers of a request whose start line could not be read (SIP-Version, Request-URI in
+ * `<>`, extra spaces: the parser gives no partial message then), read again behind a
+ * placeholder start line, so that the error can still be answered (RFC 3261 §8.2.6).
+ */
+function _salvage(bytes: Uint8Array, options: ParseOptions): SipRequest | undefined {
+  let start = 0;
+  while (bytes[start] === 13 || bytes[start] === 10) start++;
+  const lf = bytes.indexOf(10, start);
+  if (lf < 0) return undefined;
+  const line = new TextDecoder().decode(bytes.subarray(start, lf)).trim();
+  if (/^SIP\//i.test(line)) return undefined; // a response
+  const method = line.split(/[ \t]/)[0];
+  const head = new TextEncoder().encode(
+    `${/^[A-Za-z0-9\-.!%*_+`'~]+$/.test(method) ? method : "OPTIONS"} sip:invalid SIP/2.0\r\n`,
+  );
+  const rebuilt = new Uint8Array(head.length + bytes.length - lf - 1);
+  rebuilt.set(head, 0);
+  rebuilt.set(bytes.subarray(lf + 1), head.length);
+  try {
+    const m = parseMessage(rebuilt, options);
+    return m.type === "request" ? m : undefined;
+  } catch (e) {
+    return e instanceof SipParseError && e.partial?.type === "request" ? e.partial : undefined;
+  }
+}
+
+/** Errors that mean the request is malformed (answered 400), not that the peer is broken. */
+function _isInputError(e: unknown): e is Error {
+  return e instanceof HeaderError || e instanceof UriError || e instanceof SdpError;
+}
+
+function _before(a: _Job, b: _Job): boolean {
+  return a.at < b.at || (a.at === b.at && a.seq < b.seq);
+}
+
+/** A reason phrase from an error message: one line, at most 200 characters. */
+function _phrase(text: string): string {
+  const line = text.replace(/[\r\n\t]+/g, " ");
+  return line.length > 200 ? line.slice(0, 197) + "..." : line;
+}
+
+/** The Record-Route field values as received, if any (parsed by the dialog only when needed). */
+function _recordRoute(request: SipRequest): string[] | undefined {
+  let values: string[] | undefined;
+  for (const field of request.headers.fields) if (field.name === "Record-Route") (values ??= []).push(field.value);
+  return values;
+}
+
+/** The first Contact field value as received, if any (parsed by the dialog only when needed). */
+function _contactField(request: SipRequest): string | undefined {
+  for (const field of request.headers.fields) if (field.name === "Contact") return field.value;
+  return undefined;
+}
+
+function _firstContact(request: SipRequest): string | undefined {
+  try {
+    const contact = request.contact;
+    return contact === "*" ? undefined : contact[0]?.uri;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether the request's Accept allows a media type (RFC 3261 §20.1; an empty Accept allows nothing). */
+function _accepts(request: SipRequest, mediaType: string): boolean {
+  const [type] = mediaType.split("/");
+  for (const value of request.headers.getAll("Accept")) {
+    const range = value.split(";")[0].trim().toLowerCase();
+    if (range === mediaType || range === "*/*" || range === `${type}/*`) return true;
+  }
+  return false;
+}
+
+function _userOf(uri: string): string {
+  const at = uri.indexOf("@");
+  const colon = uri.indexOf(":");
+  return at > colon && colon >= 0 ? uri.slice(colon + 1, at) : "";
+}
+
+function _templateVars(request: SipRequest, remote: Remote): Record<string, string> {
+  const ruri = request.requestUri;
+  const sip = ruri.scheme === "sip" || ruri.scheme === "sips" ? (ruri as SipUri) : undefined;
+  const from = request.from;
+  const to = request.to;
+  return {
+    call_id: request.callId,
+    from_uri: from.uri,
+    from_user: (from.parsedUri as SipUri).user ?? _userOf(from.uri),
+    from_tag: from.tag ?? "",
+    to_uri: to.uri,
+    to_user: (to.parsedUri as SipUri).user ?? _userOf(to.uri),
+    ruri: request.uri,
+    ruri_user: sip?.user ?? "",
+    ruri_host: sip?.host ?? "",
+    ruri_hostport: sip === undefined ? "" : sip.port === undefined ? sip.host : `${sip.host}:${sip.port}`,
+    method: request.method,
+    cseq: String(request.cseq.seq),
+    source_address: remote.address,
+    source_port: String(remote.port),
+    transport: remote.transport,
+    branch: request.via[0]?.branch ?? "",
+  };
+}
