@@ -9,7 +9,6 @@
 
 import { SipParseError } from "../sip/errors.ts";
 import { HeaderError } from "../sip/header_values.ts";
-import type { MediaCallStats } from "../media/echo.ts";
 import { _detach, type SipMessage, SipRequest, type SipResponse } from "../sip/message.ts";
 import { DEFAULT_MAX_MESSAGE_SIZE, parseMessage, type ParseOptions } from "../sip/parse.ts";
 import { formatUri, parseUri, type SipUri, UriError } from "../sip/uri.ts";
@@ -40,11 +39,10 @@ import {
   type Transport,
 } from "../rules/rules.ts";
 import { _responseFromWire, DEFAULT_SERVER, ResponseHead } from "../sip/response.ts";
-import { type Binding, Registrar, type RegistrarOptions } from "./registrar.ts";
+import { type Binding, Registrar } from "./registrar.ts";
 import {
   DEFAULT_TIMERS,
   ServerTransaction,
-  type Timers,
   type TransactionEvent,
   type TransactionInfo,
   transactionKey,
@@ -53,350 +51,40 @@ import {
 import { Dialog, DialogTable } from "./dialog.ts";
 import type { ViaRouting } from "../net/transport.ts";
 import { Admission, type SourceGuard, type SourceRecord } from "./guard.ts";
+import {
+  _Context,
+  _ExpiryQueue,
+  type _MediaHold,
+  _Output,
+  type _Plan,
+  type _Planned,
+  type _Reject,
+  _Reply,
+  _Tomb,
+} from "./context.ts";
+import { type Job, Scheduler } from "./scheduler.ts";
+import type {
+  Output,
+  PeerEvent,
+  PeerLimits,
+  PeerOptions,
+  PeerRequest,
+  PeerTimers,
+  Remote,
+  RtpReleaseReason,
+} from "./types.ts";
 
-/**
- * Where a message came from or goes to. Extra fields (a connection id, say) are kept: the
- * object given to {@linkcode SipPeer.receive} comes back as is in the outputs it causes.
- *
- * @example
- * ```ts
- * import { type Remote, SipPeer } from "@sipecho/sipecho";
- * import assert from "node:assert/strict";
- *
- * const peer = new SipPeer();
- * const remote: Remote & { conn: number } = { address: "192.0.2.9", port: 5060, transport: "udp", conn: 7 };
- * const options = "OPTIONS sip:echo@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK1\r\n" +
- *   "From: <sip:a@192.0.2.9>;tag=1\r\nTo: <sip:echo@192.0.2.1>\r\nCall-ID: c1\r\nCSeq: 1 OPTIONS\r\n\r\n";
- * const [out] = peer.receive(new TextEncoder().encode(options), remote, 0);
- * assert.equal(out.remote, remote); // the same object, so the caller knows which connection to answer on
- * ```
- */
-export interface Remote {
-  /** IPv4 or IPv6 address, without brackets. */
-  address: string;
-  /** Port. */
-  port: number;
-  /** Transport. */
-  transport: Transport;
-}
+export type {
+  Output,
+  PeerEvent,
+  PeerLimits,
+  PeerOptions,
+  PeerRequest,
+  PeerTimers,
+  Remote,
+  RtpReleaseReason,
+} from "./types.ts";
 
-/**
- * One message to send.
- *
- * @example
- * ```ts
- * import { type Output, responseDestination, SipPeer } from "@sipecho/sipecho";
- * import assert from "node:assert/strict";
- *
- * const options = "OPTIONS sip:echo@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.2:5062;branch=z9hG4bK1\r\n" +
- *   "From: <sip:a@10.0.0.2>;tag=1\r\nTo: <sip:echo@192.0.2.1>\r\nCall-ID: c1\r\nCSeq: 1 OPTIONS\r\n\r\n";
- * const remote = { address: "198.51.100.7", port: 40000, transport: "udp" as const }; // behind a NAT
- * const [out]: Output[] = new SipPeer().receive(new TextEncoder().encode(options), remote, 250);
- * assert.equal(out.at, 250);
- * assert.equal(out.message.status, 200);
- * assert.equal(new TextDecoder().decode(out.data).split("\r\n")[0], "SIP/2.0 200 OK");
- * assert.equal(out.via?.received, "198.51.100.7");
- * assert.deepEqual(responseDestination(out.via!, out.remote), { address: "198.51.100.7", port: 5062 });
- * ```
- */
-export interface Output {
-  /** When it was due, ms on the caller's clock (never later than the call that returned it). */
-  at: number;
-  /** The wire bytes. */
-  data: Uint8Array;
-  /** The response (read back from `data` when first asked for). */
-  message: SipResponse;
-  /** Where to send it: the source of the request (symmetric response, RFC 3581). */
-  remote: Remote;
-  /**
-   * The routing parameters of the response's top Via as sent: sent-by port, `maddr`, and
-   * `received`/`rport` as the peer stamped them (RFC 3261 §18.2.1, RFC 3581 §4). With
-   * `remote`, they give the address a response goes to on UDP (RFC 3261 §18.2.2, see
-   * `responseDestination`). Undefined when the request's top Via could not be read.
-   */
-  via?: ViaRouting;
-}
-
-/**
- * A request the peer sends on its own: the BYE of {@linkcode SipPeer.bye}. It goes to where the
- * dialog's requests came from (`remote`, the object given to {@linkcode SipPeer.receive} with
- * the INVITE), so a caller behind a NAT gets it on the same path as our responses.
- *
- * @example
- * ```ts
- * import { type PeerRequest, SipPeer } from "@sipecho/sipecho";
- * import assert from "node:assert/strict";
- *
- * const peer = new SipPeer();
- * const caller = { address: "192.0.2.9", port: 5060, transport: "udp" as const };
- * const send = (text: string) => peer.receive(new TextEncoder().encode(text), caller, 0);
- * const common = "From: <sip:a@192.0.2.9>;tag=a1\r\nCall-ID: c1\r\nContact: <sip:a@192.0.2.9>\r\n";
- * const ok = send("INVITE sip:echo@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK1\r\n" + common +
- *   "To: <sip:echo@192.0.2.1>\r\nCSeq: 1 INVITE\r\n\r\n").at(-1)!;
- * send("ACK sip:echo@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK2\r\n" + common +
- *   `To: <sip:echo@192.0.2.1>;tag=${ok.message.to.tag}\r\nCSeq: 1 ACK\r\n\r\n`);
- * const [bye]: PeerRequest[] = peer.bye("c1", 1000);
- * assert.equal(bye.at, 1000);
- * assert.equal(bye.message.method, "BYE");
- * assert.equal(bye.message.via[0].branch, bye.branch);
- * assert.equal(bye.remote, caller);
- * ```
- */
-export interface PeerRequest {
-  /** When it was made, ms. */
-  at: number;
-  /** The wire bytes. */
-  data: Uint8Array;
-  /** The request. */
-  message: SipRequest;
-  /** Where to send it. */
-  remote: Remote;
-  /** The branch of its Via: its responses carry it (RFC 3261 §17.1.3). */
-  branch: string;
-}
-
-/**
- * Why the peer gives back the RTP ports of a call (`PeerOptions.rtpRelease`): the dialog ended
- * by a BYE (received, or sent by {@linkcode SipPeer.bye}); the INVITE got 487 after a CANCEL;
- * it got a 408 (Timer C); it got another final response that is not a 2xx (or a request other
- * than INVITE used the ports for its answer); the 2xx was never acknowledged and the dialog was
- * dropped (RFC 3261 §13.3.1.4).
- *
- * @example
- * ```ts
- * import { type RtpReleaseReason, SipPeer } from "@sipecho/sipecho";
- * import assert from "node:assert/strict";
- *
- * const released: RtpReleaseReason[] = [];
- * const peer = new SipPeer({ rtpRelease: (_callId, reason) => void released.push(reason) });
- * const invite = "INVITE sip:echo@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK1\r\n" +
- *   "From: <sip:a@192.0.2.9>;tag=1\r\nTo: <sip:echo@192.0.2.1>\r\nCall-ID: c1\r\nCSeq: 1 INVITE\r\n\r\n";
- * peer.receive(new TextEncoder().encode(invite), { address: "192.0.2.9", port: 5060, transport: "udp" }, 0);
- * peer.tick(32000); // Timer L: the 200 OK (with our offer) was never acknowledged
- * assert.deepEqual(released, ["no-ack"]);
- * ```
- */
-export type RtpReleaseReason = "bye" | "cancelled" | "timeout" | "rejected" | "no-ack";
-
-/**
- * Something worth logging: a message that could not be parsed or was dropped, a transaction
- * that timed out, the rule that answered a request, the check of an SDP answer in an ACK, the
- * end of a call's media and its counters (from `serve()`), a BYE the peer sent and its answer.
- *
- * @example
- * ```ts
- * import { type PeerEvent, SipPeer } from "@sipecho/sipecho";
- * import assert from "node:assert/strict";
- *
- * const events: PeerEvent[] = [];
- * const peer = new SipPeer({ onEvent: (event) => void events.push(event) });
- * peer.receive(new TextEncoder().encode("hello"), { address: "192.0.2.9", port: 5060, transport: "udp" }, 5);
- * assert.equal(events.length, 1);
- * assert.equal(events[0].kind, "parse-error");
- * assert.equal(events[0].at, 5);
- * assert.equal(events[0].remote?.address, "192.0.2.9");
- * ```
- */
-export interface PeerEvent {
-  /** When, ms. */
-  at: number;
-  /** What kind. */
-  kind: "parse-error" | "dropped" | "timeout" | "rule" | "answer" | "media" | "bye" | "limit";
-  /** What happened, in words. */
-  message: string;
-  /** Who it concerns. */
-  remote?: Remote;
-  /** With kind `media`: the final counters of the call's media. */
-  media?: MediaCallStats;
-}
-
-/**
- * Timer values of a {@linkcode SipPeer}, ms.
- *
- * @example
- * ```ts
- * import { type PeerTimers, SipPeer } from "@sipecho/sipecho";
- * import assert from "node:assert/strict";
- *
- * const timers: Partial<PeerTimers> = { C: 1000 };
- * const peer = new SipPeer({ timers });
- * const invite = "INVITE sip:noanswer@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK1\r\n" +
- *   "From: <sip:a@192.0.2.9>;tag=1\r\nTo: <sip:noanswer@192.0.2.1>\r\nCall-ID: c1\r\nCSeq: 1 INVITE\r\n\r\n";
- * const caller = { address: "192.0.2.9", port: 5060, transport: "udp" as const };
- * const now = peer.receive(new TextEncoder().encode(invite), caller, 0);
- * assert.deepEqual(now.map((o) => o.message.status), [100, 180]);
- * assert.equal(peer.nextTimer(), 1000);
- * assert.deepEqual(peer.tick(1000).map((o) => o.message.status), [408]);
- * ```
- */
-export interface PeerTimers extends Timers {
-  /**
-   * How long an INVITE may stay without a final response (a `noanswer` call, a rule answering
-   * only a 1xx) before the peer sends 408 Request Timeout; like a proxy's Timer C
-   * (RFC 3261 §16.6 step 11), default 180000 ms.
-   */
-  C: number;
-  /**
-   * A confirmed dialog with no request in it for this long is ended by the peer with a BYE
-   * (RFC 3261 §15.1.1) and freed, ms (default 7,200,000: two hours); 0: never. Dialogs are
-   * looked at every quarter of it (at most every minute), so one ends up to that much later.
-   * A call with the RTP echo ends sooner when its media goes silent (`media.inactivityTimeout`).
-   */
-  dialogIdle: number;
-}
-
-/**
- * Table sizes of a {@linkcode SipPeer}.
- *
- * @example
- * ```ts
- * import { type PeerLimits, SipPeer } from "@sipecho/sipecho";
- * import assert from "node:assert/strict";
- *
- * const limits: Partial<PeerLimits> = { transactions: 0 };
- * const peer = new SipPeer({ limits, retryAfter: 10 });
- * const options = "OPTIONS sip:echo@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK1\r\n" +
- *   "From: <sip:a@192.0.2.9>;tag=1\r\nTo: <sip:echo@192.0.2.1>\r\nCall-ID: c1\r\nCSeq: 1 OPTIONS\r\n\r\n";
- * const caller = { address: "192.0.2.9", port: 5060, transport: "udp" as const };
- * const [out] = peer.receive(new TextEncoder().encode(options), caller, 0);
- * assert.equal(out.message.status, 503);
- * assert.equal(out.message.headers.get("Retry-After"), "10");
- * ```
- */
-export interface PeerLimits {
-  /**
-   * Most server transactions (default 100,000), tombstones included: a transaction is kept
-   * until its last timer, 64*T1 (32 s) after its final response on UDP (Timers J and L), so a
-   * peer answering N transactions a second holds about 32*N (a call is two: INVITE and BYE).
-   * Past the limit a new request gets 503 with Retry-After. (`serve()` with the lab edge
-   * profile: 1,000,000.)
-   */
-  transactions: number;
-  /**
-   * Most transactions still at work (default 5,000; lab: 100,000): not yet reduced to a tombstone, such as
-   * an INVITE waiting for its ACK or for an answer held back. They hold more than a tombstone
-   * (what the responses and the dialog need of the request), so they have a limit of their own.
-   * Past it a new request gets 503 with Retry-After.
-   */
-  pending: number;
-  /** Most dialogs (default 10,000; lab: 100,000). */
-  dialogs: number;
-  /** Most registrar bindings (default 10,000; lab: 100,000). */
-  bindings: number;
-  /**
-   * RTP streams that can run at once (default `Infinity`; `serve()` with `media` gives the
-   * echo's capacity): with a `guard`, one source may hold only its share of them.
-   */
-  streams: number;
-  /**
-   * Most streams answered per call (default 4): the m-lines of an offer past the first four
-   * accepted are rejected with port 0 (RFC 3264 §6), so one INVITE cannot take hundreds of ports.
-   */
-  streamsPerCall: number;
-}
-
-/**
- * Options of a {@linkcode SipPeer}.
- *
- * @example
- * ```ts
- * import { type PeerOptions, SipPeer } from "@sipecho/sipecho";
- * import assert from "node:assert/strict";
- *
- * const options: PeerOptions = { address: "192.0.2.1", server: "lab-peer/1.0", defaultRules: false };
- * const peer = new SipPeer(options);
- * const invite = "INVITE sip:busy@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK1\r\n" +
- *   "From: <sip:a@192.0.2.9>;tag=1\r\nTo: <sip:busy@192.0.2.1>\r\nCall-ID: c1\r\nCSeq: 1 INVITE\r\n\r\n";
- * const caller = { address: "192.0.2.9", port: 5060, transport: "udp" as const };
- * const out = peer.receive(new TextEncoder().encode(invite), caller, 0);
- * const final = out.at(-1)!.message;
- * assert.equal(final.status, 200); // without the built-in rules, "busy" is just another user
- * assert.equal(final.headers.get("Server"), "lab-peer/1.0");
- * ```
- */
-export interface PeerOptions {
-  /** Rules checked first, first match wins (see `parseRules`). */
-  rules?: readonly Rule[];
-  /** Whether the built-in test users (`DEFAULT_RULES`) answer after the rules (default true). */
-  defaultRules?: boolean;
-  /** Codecs for SDP answers and offers (default `DEFAULT_CODECS`). */
-  codecs?: readonly Codec[];
-  /** The peer's own IP address, for Contact and SDP (default `127.0.0.1`). */
-  address?: string;
-  /** The peer's own port, for Contact (default 5060). */
-  port?: number;
-  /** The peer's own port per transport, for Contact, where it differs from `port`. */
-  ports?: Partial<Record<Transport, number>>;
-  /** The Server header (default `sipecho/0.1`). */
-  server?: string;
-  /** Seed of the random choices of the rules and of the tags (default 0). */
-  seed?: number;
-  /** T1, T2, T4 and C, ms. */
-  timers?: Partial<PeerTimers>;
-  /** Table sizes. */
-  limits?: Partial<PeerLimits>;
-  /** Retry-After of the 503 sent when a table is full, seconds (default 5). */
-  retryAfter?: number;
-  /** Registrar expiry bounds and contacts per address of record (`maxContactsPerAor`, default 10). */
-  registrar?: Omit<RegistrarOptions, "maxBindings" | "retryAfter" | "maxBindingsPerSource">;
-  /** Option tags the peer supports, for Require (RFC 3261 §8.2.2.3) and Supported (default `path`). */
-  supported?: readonly string[];
-  /**
-   * The RTP port to announce for m-line `index` of call `callId` (`media`: the offered m-line;
-   * `undefined` when the peer makes the offer itself, for an INVITE without SDP). Called while
-   * the answer is written, in the turn the request arrived, for every accepted stream; asked
-   * again for the same stream (a 183 and its 200, a re-INVITE), it should give the same port.
-   * `undefined` means no port is free: the request gets 503 Service Unavailable with
-   * Retry-After (RFC 3261 §21.5.4). The default, `4000 + 2 * index`, is a placeholder for a
-   * peer without media (`serve()` with `media` wires a `MediaEcho` here).
-   */
-  rtpPort?: (callId: string, index: number, media: MediaDescription | undefined) => number | undefined;
-  /**
-   * Called when the ports `rtpPort` gave a call can go back: the last dialog or INVITE of
-   * that Call-ID that asked for them has ended (see {@linkcode RtpReleaseReason}). Only
-   * tracked when given.
-   */
-  rtpRelease?: (callId: string, reason: RtpReleaseReason) => void;
-  /** Called with every {@linkcode PeerEvent}. */
-  onEvent?: (event: PeerEvent) => void;
-  /** Called with every message that parsed, before the peer acts on it (for logs and recorders). */
-  onReceive?: (message: SipMessage, remote: Remote, at: number) => void;
-  /**
-   * Consulted for every new request before `rules` (not for retransmissions, ACK or CANCEL,
-   * which belong to a transaction or dialog): the rule it returns answers the request, as if it
-   * were the first of `rules`; `undefined` goes on to `rules`. For rules that change while the
-   * peer runs (the mock peer's `answer()`); its `match` is not checked again.
-   */
-  selectRule?: (request: SipRequest, remote: Remote) => Rule | undefined;
-  /**
-   * Called with every response that parsed. The peer sends no requests of its own, so without
-   * this a response is dropped with a `dropped` event; a caller that sends requests from the
-   * peer's sockets (the mock peer's UAC) takes their responses here.
-   */
-  onResponse?: (response: SipResponse, remote: Remote, at: number) => void;
-  /**
-   * Answer as a stateless UAS (RFC 3261 §8.2.7), for load tests: no transaction or dialog is
-   * kept, so memory stays flat whatever the call rate. Each request gets its final response at
-   * once (no 1xx, a rule's `after` is not waited for, a rule with only provisionals sends
-   * nothing); a retransmission is answered again, with the same To tag (made from the Call-ID
-   * and From tag); nothing is re-sent; ACK and CANCEL are ignored; a request inside a dialog is
-   * answered as if the dialog existed. The registrar keeps its bindings. Not with `rtpRelease`
-   * (no call ends to release ports at). Default false.
-   */
-  stateless?: boolean;
-  /**
-   * Largest message taken, bytes (default 65,535): a bigger datagram is answered 513 Message
-   * Too Large (RFC 3261 §21.5.14) from what could be read of it, statelessly.
-   */
-  maxMessageSize?: number;
-  /**
-   * The edge limits (see {@linkcode SourceGuard}): the anti-amplification limit for UDP sources
-   * not validated yet, a rate limit per source, each source's share of the tables, log
-   * throttling. Absent (the default of a bare `SipPeer`): none of them. `serve()` gives one
-   * with the public limits unless told otherwise.
-   */
-  guard?: SourceGuard;
-}
 
 /** The methods the peer implements (RFC 3261 §20.5 Allow). */
 const ALLOW = [
@@ -428,297 +116,6 @@ const MAX_DATAGRAM = 65_507;
 /** Parser options of the peer's own BYE (read back from its bytes). */
 const DATAGRAM = { stream: false };
 
-/**
- * A response the peer sends: its status and wire bytes, written once
- * ({@linkcode ResponseHead.format}). The message is read back from the bytes only when someone
- * asks for it (a log, a test), so that the hot path builds no `SipResponse`.
- */
-class _Reply {
-  readonly status: number;
-  readonly data: Uint8Array;
-  /**
-   * Made from the request, status and To tag alone (standard reason, no extra header, no
-   * body): the same bytes can be made again from a retransmission of the request.
-   */
-  readonly plain: boolean;
-  #message: SipResponse | undefined = undefined;
-
-  constructor(status: number, data: Uint8Array, plain = false) {
-    this.status = status;
-    this.data = data;
-    this.plain = plain;
-  }
-
-  get message(): SipResponse {
-    return this.#message ??= _responseFromWire(this.data);
-  }
-}
-
-/** One {@linkcode Output}. */
-class _Output implements Output {
-  readonly at: number;
-  readonly data: Uint8Array;
-  readonly remote: Remote;
-  readonly via: ViaRouting | undefined;
-  readonly #reply: _Reply;
-
-  constructor(at: number, reply: _Reply, remote: Remote, via: ViaRouting | undefined) {
-    this.at = at;
-    this.data = reply.data;
-    this.remote = remote;
-    this.via = via;
-    this.#reply = reply;
-  }
-
-  get message(): SipResponse {
-    return this.#reply.message;
-  }
-}
-
-/**
- * Something to do at a time: fire the timers of a transaction (`ctx`), or run a function
- * (a delayed response, Timer C). Cancelling drops both, so that a cancelled job waiting in
- * the heap holds no transaction.
- */
-class _Job {
-  readonly at: number;
-  readonly seq: number;
-  cancelled = false;
-  ctx: _Context | undefined;
-  run: ((at: number) => void) | undefined;
-
-  constructor(at: number, seq: number, ctx: _Context | undefined, run: ((at: number) => void) | undefined) {
-    this.at = at;
-    this.seq = seq;
-    this.ctx = ctx;
-    this.run = run;
-  }
-
-  cancel(): void {
-    this.cancelled = true;
-    this.ctx = undefined;
-    this.run = undefined;
-  }
-}
-
-/** The TU's state for one server transaction while it still has work to do. */
-class _Context implements TransactionInfo {
-  readonly tx: ServerTransaction<_Reply>;
-  request: SipRequest;
-  readonly remote: Remote;
-  readonly toTag: string;
-  readonly duplicate: number;
-  readonly silent: boolean;
-  /** Delayed responses and other jobs of the TU, cancelled when the transaction ends. */
-  jobs: _Job[] | undefined = undefined;
-  /** The job that fires the transaction's next timer, and its time (-1: none). */
-  armJob: _Job | undefined = undefined;
-  armedAt = -1;
-  /** The offer in the request, if any. */
-  offer: SessionDescription | undefined = undefined;
-  /** Our offer in the 2xx, when the INVITE had none. */
-  ourOffer: SessionDescription | undefined = undefined;
-  readonly sessionId: number;
-  sessionVersion = 1;
-  /** The dialog the request is in (in-dialog requests) or that its 2xx made. */
-  dialog: Dialog | undefined = undefined;
-  /** Holds RTP ports for its Call-ID (outside a dialog), until its final response. */
-  media = false;
-  /** The source's record, with a guard: the transaction counts against its share. */
-  source: SourceRecord | undefined = undefined;
-  /** Only what is still needed of the request is kept (`compact()`). */
-  compacted = false;
-  #head: ResponseHead | undefined = undefined;
-
-  constructor(
-    tx: ServerTransaction<_Reply>,
-    remote: Remote,
-    toTag: string,
-    duplicate: number,
-    silent: boolean,
-    sessionId: number,
-  ) {
-    this.tx = tx;
-    this.request = tx.request;
-    this.remote = remote;
-    this.toTag = toTag;
-    this.duplicate = duplicate;
-    this.silent = silent;
-    this.sessionId = sessionId;
-  }
-
-  get key(): string {
-    return this.tx.key;
-  }
-
-  get invite(): boolean {
-    return this.tx.invite;
-  }
-
-  get state(): ServerTransaction["state"] {
-    return this.tx.state;
-  }
-
-  /** What every response to the request copies from it, read once. */
-  get head(): ResponseHead {
-    return this.#head ??= new ResponseHead(this.request, this.remote);
-  }
-
-  /**
-   * Keeps only what the transaction can still need of its request: the fields every response
-   * copies (RFC 3261 §8.2.6.2) and those a dialog is made of (§12.1.1), as copies, with no body.
-   * A transaction that waits (for its ACK, or for an answer held back) then holds a few hundred
-   * bytes instead of the whole request, its bytes and their text.
-   */
-  compact(): void {
-    if (this.compacted) return;
-    this.compacted = true;
-    const r = this.request;
-    const headers: [string, string][] = [];
-    for (const field of r.headers.fields) if (_KEPT.has(field.name)) headers.push([field.name, _detach(field.value)]);
-    const kept = new SipRequest({ method: _detach(r.method), uri: _detach(r.uri), version: r.version, headers });
-    this.request = kept;
-    this.tx.request = kept;
-    this.#head = undefined;
-    this.offer = undefined;
-  }
-}
-
-/** The header fields a transaction that waits keeps of its request (see `_Context.compact`). */
-const _KEPT = new Set(["Via", "From", "To", "Call-ID", "CSeq", "Contact", "Record-Route", "Timestamp"]);
-
-/**
- * What is kept of a transaction that has done its work but must still see its retransmissions
- * through to its last timer: a non-INVITE transaction in Completed until Timer J (RFC 3261
- * §17.2.2: a retransmitted request gets the final response again), an INVITE transaction in
- * Confirmed until Timer I (§17.2.1: retransmissions absorbed), an INVITE transaction whose 2xx
- * was acknowledged, in Accepted until Timer L (RFC 6026 §7.1: retransmitted INVITEs absorbed).
- * No request, parsed views, SDP or response objects: a few fields and, for a non-INVITE final
- * response that cannot be made again from the retransmitted request alone, its bytes.
- */
-class _Tomb implements TransactionInfo {
-  readonly key: string;
-  readonly state: "Completed" | "Confirmed" | "Accepted";
-  /** When its last timer fires, ms. */
-  readonly expires: number;
-  /**
-   * The To tag we made (RFC 3261 §9.2: the 200 to a late CANCEL carries it), or undefined when
-   * the request's To had one. Nothing cut from the request is kept: in some engines a piece of
-   * a string keeps the whole string, here the whole request, alive.
-   */
-  readonly toTag: string | undefined;
-  readonly duplicate: number;
-  /** The status of the final response (non-INVITE), 0 for INVITE: retransmissions are absorbed. */
-  readonly status: number;
-  /** The bytes of that final response, unless it is plain (made again when needed). */
-  readonly data: Uint8Array | undefined;
-  /** The source's record, with a guard (the tombstone still counts against its share). */
-  readonly source: SourceRecord | undefined;
-
-  constructor(
-    key: string,
-    state: "Completed" | "Confirmed" | "Accepted",
-    expires: number,
-    toTag: string | undefined,
-    duplicate: number,
-    final: _Reply | undefined,
-    source: SourceRecord | undefined,
-  ) {
-    this.key = key;
-    this.source = source;
-
-    this.state = state;
-    this.expires = expires;
-    this.toTag = toTag;
-    this.duplicate = duplicate;
-    this.status = final === undefined ? 0 : final.status;
-    // A copy: the bytes are a view of a shared chunk (see ResponseHead.format).
-    this.data = final === undefined || final.plain ? undefined : final.data.slice();
-  }
-
-  get invite(): boolean {
-    return this.state !== "Completed";
-  }
-}
-
-/**
- * Tombstones in order of expiry. Those of one queue all last as long (64*T1 for Timers J and
- * L, T4 for Timer I) and are made in time order, so the queue is a FIFO; one made late (an
- * ACK long after its 2xx: Timer L counts from the 2xx) is put in its place.
- */
-class _ExpiryQueue {
-  #items: _Tomb[] = [];
-  #head = 0;
-
-  /** The earliest expiry, ms, or -1 when empty. */
-  get next(): number {
-    return this.#head < this.#items.length ? this.#items[this.#head].expires : -1;
-  }
-
-  push(tomb: _Tomb): void {
-    const items = this.#items;
-    if (items.length === this.#head || items[items.length - 1].expires <= tomb.expires) {
-      items.push(tomb);
-      return;
-    }
-    let lo = this.#head;
-    let hi = items.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (items[mid].expires <= tomb.expires) lo = mid + 1;
-      else hi = mid;
-    }
-    items.splice(lo, 0, tomb);
-  }
-
-  /** Removes the first tombstone. */
-  shift(): _Tomb {
-    const items = this.#items;
-    const tomb = items[this.#head];
-    items[this.#head++] = undefined as unknown as _Tomb;
-    if (this.#head === items.length) {
-      this.#items = [];
-      this.#head = 0;
-    } else if (this.#head >= 4096 && this.#head * 2 >= items.length) {
-      this.#items = items.slice(this.#head);
-      this.#head = 0;
-    }
-    return tomb;
-  }
-
-  clear(): void {
-    this.#items = [];
-    this.#head = 0;
-  }
-}
-
-/** What a Call-ID holds of the RTP echo: how many dialogs or INVITEs, which streams, whose. */
-interface _MediaHold {
-  holders: number;
-  /** The source the streams count against, with a guard. */
-  source: SourceRecord | undefined;
-  /** The m-line indexes counted against it. */
-  streams: number[];
-}
-
-interface _Planned {
-  after: number;
-  reply: _Reply;
-}
-
-interface _Plan {
-  provisional: _Planned[];
-  final?: _Planned;
-  /** No final response planned: Timer C applies. */
-  noFinal?: boolean;
-}
-
-/** A final answer decided before any rule or built-in behaviour (a failed check). */
-interface _Reject {
-  status: number;
-  reason?: string;
-  headers?: [string, string][];
-}
 
 /**
  * The pure SIP peer: a UAS that answers every request by its rules and built-in behaviour.
@@ -782,7 +179,7 @@ export class SipPeer {
   /** Requests the peer made on its own (the BYE of an idle dialog), until taken. */
   #requests: PeerRequest[] = [];
   /** The job that looks for idle dialogs, while there are dialogs. */
-  #sweep: _Job | undefined = undefined;
+  #sweep: Job | undefined = undefined;
   /** The source each dialog counts against, with a guard. */
   #dialogSources = new Map<Dialog, SourceRecord>();
   #onEvent: ((event: PeerEvent) => void) | undefined;
@@ -796,11 +193,10 @@ export class SipPeer {
   #tagSalt: number;
   #transactions: TransactionTable<_Context | _Tomb>;
   #dialogs: DialogTable;
-  #heap: _Job[] = [];
+  #jobs = new Scheduler();
   /** Tombstones until Timer J or L (64*T1), and until Timer I (T4). */
   #long = new _ExpiryQueue();
   #short = new _ExpiryQueue();
-  #seq = 0;
   #out: Output[] | undefined = undefined;
   #now = 0;
   #closed = false;
@@ -1083,7 +479,7 @@ export class SipPeer {
     this.#requests = [];
     this.#sweep = undefined;
 
-    this.#heap = [];
+    this.#jobs.clear();
     this.#long.clear();
     this.#short.clear();
     this.registrar.clear();
@@ -1108,9 +504,7 @@ export class SipPeer {
 
   /** The earliest job or tombstone expiry, ms; -1 when there is none. */
   #next(): number {
-    const heap = this.#heap;
-    while (heap.length > 0 && heap[0].cancelled) this.#pop();
-    let next = heap.length > 0 ? heap[0].at : -1;
+    let next = this.#jobs.next;
     const long = this.#long.next;
     if (long >= 0 && (next < 0 || long < next)) next = long;
     const short = this.#short.next;
@@ -1124,62 +518,17 @@ export class SipPeer {
       if (next < 0 || next > now) return;
       // Tombstones first on a tie: a job at the same time finds the transaction gone, as if
       // its timer had fired first.
-      if (this.#long.next === next) {
-        this.#deleteTransaction(this.#long.shift());
-      } else if (this.#short.next === next) {
-        this.#deleteTransaction(this.#short.shift());
-      } else {
-        const top = this.#heap[0];
-        this.#pop();
-        const ctx = top.ctx;
-        const run = top.run;
-        top.cancel();
-        if (ctx !== undefined) this.#fire(ctx, top.at);
-        else run?.(top.at);
-      }
+      if (this.#long.next === next) this.#deleteTransaction(this.#long.shift());
+      else if (this.#short.next === next) this.#deleteTransaction(this.#short.shift());
+      else this.#jobs.runNext();
     }
   }
 
-  #schedule(at: number, run: (at: number) => void, ctx?: _Context): _Job {
-    const job = this.#push(new _Job(at, this.#seq++, undefined, run));
+  /** A job of the transaction user, cancelled with the transaction when `ctx` is given. */
+  #schedule(at: number, run: (at: number) => void, ctx?: _Context): Job {
+    const job = this.#jobs.schedule(at, run);
     if (ctx !== undefined) (ctx.jobs ??= []).push(job);
     return job;
-  }
-
-  #push(job: _Job): _Job {
-    const heap = this.#heap;
-    heap.push(job);
-    let i = heap.length - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (!_before(job, heap[parent])) break;
-      heap[i] = heap[parent];
-      i = parent;
-    }
-    heap[i] = job;
-    return job;
-  }
-
-  #pop(): void {
-    const heap = this.#heap;
-    const last = heap.pop() as _Job;
-    if (heap.length === 0) return;
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      let best = last;
-      if (l < heap.length && _before(heap[l], best)) {
-        m = l;
-        best = heap[l];
-      }
-      if (r < heap.length && _before(heap[r], best)) m = r;
-      if (m === i) break;
-      heap[i] = heap[m];
-      i = m;
-    }
-    heap[i] = last;
   }
 
   /**
@@ -2227,7 +1576,7 @@ export class SipPeer {
     if (next === ctx.armedAt) return;
     ctx.armJob?.cancel();
     ctx.armedAt = next;
-    ctx.armJob = next < 0 ? undefined : this.#push(new _Job(next, this.#seq++, ctx, undefined));
+    ctx.armJob = next < 0 ? undefined : this.#jobs.schedule(next, (at) => this.#fire(ctx, at));
   }
 
   /** The transaction's timers fire (its arm job is due). */
@@ -2598,9 +1947,6 @@ function _isInputError(e: unknown): e is Error {
   return e instanceof HeaderError || e instanceof UriError || e instanceof SdpError;
 }
 
-function _before(a: _Job, b: _Job): boolean {
-  return a.at < b.at || (a.at === b.at && a.seq < b.seq);
-}
 
 /** A reason phrase from an error message: one line, at most 200 characters. */
 function _phrase(text: string): string {
