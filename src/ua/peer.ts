@@ -12,19 +12,7 @@ import { HeaderError } from "../sip/header_values.ts";
 import { _detach, type SipMessage, SipRequest, type SipResponse } from "../sip/message.ts";
 import { DEFAULT_MAX_MESSAGE_SIZE, parseMessage, type ParseOptions } from "../sip/parse.ts";
 import { formatUri, parseUri, type SipUri, UriError } from "../sip/uri.ts";
-import {
-  type AcceptedStream,
-  answerSdp,
-  checkAnswer,
-  type Codec,
-  createOffer,
-  DEFAULT_CODECS,
-  formatSdp,
-  type MediaDescription,
-  parseSdp,
-  SdpError,
-  type SessionDescription,
-} from "../media/sdp.ts";
+import { checkAnswer, type Codec, DEFAULT_CODECS, parseSdp, SdpError } from "../media/sdp.ts";
 import {
   createRandom,
   DEFAULT_RULE_DESCRIPTIONS,
@@ -63,6 +51,7 @@ import {
   _Tomb,
 } from "./context.ts";
 import { type Job, Scheduler } from "./scheduler.ts";
+import { SessionAnswers } from "./session.ts";
 import type {
   Output,
   PeerEvent,
@@ -71,7 +60,6 @@ import type {
   PeerRequest,
   PeerTimers,
   Remote,
-  RtpReleaseReason,
 } from "./types.ts";
 
 export type {
@@ -163,10 +151,8 @@ export class SipPeer {
   #timers: PeerTimers;
   #retryAfter: number;
   #supported: readonly string[];
-  #rtpPort: (callId: string, index: number, media: MediaDescription | undefined) => number | undefined;
-  #rtpRelease: ((callId: string, reason: RtpReleaseReason) => void) | undefined;
-  /** The dialogs and INVITEs that hold RTP ports, by Call-ID (only with `rtpRelease`). */
-  #mediaHolders = new Map<string, _MediaHold>();
+  /** SDP answers, the answer cache, RTP ports held per call (see session.ts). */
+  #session: SessionAnswers;
   #guard: SourceGuard | undefined;
   /** The source of the message being handled, with a guard. */
   #src: SourceRecord | undefined = undefined;
@@ -203,11 +189,6 @@ export class SipPeer {
   /** The last Contact written, by Request-URI user and transport (one call after another asks the same). */
   #contactKey = "";
   #contactValue = "";
-  /** The last offer parsed, and its bytes. */
-  #offerBytes: Uint8Array | undefined = undefined;
-  #offer: SessionDescription | undefined = undefined;
-  /** The last answer written to an offer, to write it again for the same offer. */
-  #answer: _Answer | undefined = undefined;
 
   /**
    * Makes a peer with no transaction, dialog or binding; it acts only when given a message or a time.
@@ -225,8 +206,6 @@ export class SipPeer {
     this.#timers = { ...DEFAULT_TIMERS, C: 180000, dialogIdle: 7_200_000, ...options.timers };
     this.#retryAfter = options.retryAfter ?? 5;
     this.#supported = options.supported ?? ["path"];
-    this.#rtpPort = options.rtpPort ?? ((_callId, index) => 4000 + 2 * index);
-    this.#rtpRelease = options.rtpRelease;
     this.#onEvent = options.onEvent;
     this.#onReceive = options.onReceive;
     this.#selectRule = options.selectRule;
@@ -247,6 +226,17 @@ export class SipPeer {
     this.#stream = { stream: true, maxMessageSize };
     this.#transactions = new TransactionTable(limits.transactions);
     this.#dialogs = new DialogTable(limits.dialogs);
+    this.#session = new SessionAnswers({
+      address: this.#address,
+      codecs: this.#codecs,
+      streamsPerCall: limits.streamsPerCall,
+      streams: limits.streams,
+      retryAfter: this.#retryAfter,
+      rtpPort: options.rtpPort ?? ((_callId, index) => 4000 + 2 * index),
+      rtpRelease: options.rtpRelease,
+      guard: options.guard,
+      event: (kind, message, remote) => this.#event(kind, message, remote),
+    });
     this.registrar = new Registrar({
       ...options.registrar,
       maxBindings: limits.bindings,
@@ -475,7 +465,7 @@ export class SipPeer {
     this.#pending = 0;
     this.#dialogs.clear();
     this.#dialogSources.clear();
-    this.#mediaHolders.clear();
+    this.#session.clear();
     this.#requests = [];
     this.#sweep = undefined;
 
@@ -928,7 +918,7 @@ export class SipPeer {
       return this.#planDefault(ctx, action?.kind === "default" ? action.provisional : []);
     }
     if (action.kind === "silent") throw new RangeError("#plan(): a silent action has no plan");
-    if (SDP_METHODS.includes(request.method)) ctx.offer = this.#readOffer(request);
+    if (SDP_METHODS.includes(request.method)) ctx.offer = this.#session.readOffer(request);
     if (inDialog) {
       ctx.dialog = this.#dialogOf(request);
       if (ctx.dialog !== undefined) {
@@ -988,7 +978,7 @@ export class SipPeer {
         return { status: 415, headers: [["Accept", "application/sdp"]] };
       }
       try {
-        ctx.offer = this.#parseOffer(request.body);
+        ctx.offer = this.#session.parseOffer(request.body);
       } catch (e) {
         if (e instanceof SdpError) return { status: 400, reason: _phrase(`Bad Request: ${e.message}`) };
         throw e;
@@ -1021,32 +1011,10 @@ export class SipPeer {
     return undefined;
   }
 
-  /**
-   * The offer in a body (RFC 3264 §5), parsed; the last one is kept with its bytes, since a
-   * load generator sends the same offer call after call. The result is shared: never changed.
-   */
-  #parseOffer(body: Uint8Array): SessionDescription {
-    const last = this.#offerBytes;
-    if (last !== undefined && _sameBytes(last, body)) return this.#offer as SessionDescription;
-    const offer = parseSdp(_decoder.decode(body));
-    this.#offerBytes = body.slice();
-    this.#offer = offer;
-    return offer;
-  }
-
   #dialogOf(request: SipRequest): Dialog | undefined {
     const toTag = request.to.tag;
     if (toTag === undefined) return undefined;
     return this.#dialogs.get(request.callId, toTag, request.from.tag ?? "");
-  }
-
-  #readOffer(request: SipRequest): SessionDescription | undefined {
-    if (request.body.length === 0 || request.contentType?.mediaType !== "application/sdp") return undefined;
-    try {
-      return this.#parseOffer(request.body);
-    } catch {
-      return undefined;
-    }
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -1071,7 +1039,7 @@ export class SipPeer {
         // No dialog can be made: refused before any RTP port is taken.
         const full = ctx.dialog === undefined ? this.#dialogRoom(ctx) : undefined;
         if (full !== undefined) return this.#final(ctx, 503, full, [["Retry-After", String(this.#retryAfter)]]);
-        const sdp = this.#sdp(ctx);
+        const sdp = this.#session.answer(ctx);
         if (typeof sdp !== "string") return this.#final(ctx, sdp.status, sdp.reason, sdp.headers);
         let ringing: _Planned[];
         let after = 0;
@@ -1106,7 +1074,7 @@ export class SipPeer {
       }
       case "UPDATE": {
         if (ctx.offer === undefined) return this.#final(ctx, 200);
-        const sdp = this.#sdp(ctx);
+        const sdp = this.#session.answer(ctx);
         if (typeof sdp !== "string") return this.#final(ctx, sdp.status, sdp.reason, sdp.headers);
         return this.#final(ctx, 200, undefined, [["Contact", this.#contact(request)]], ["application/sdp", sdp]);
       }
@@ -1142,7 +1110,7 @@ export class SipPeer {
     const headers: [string, string][] = spec.headers.map(([name, value]) => [name, renderTemplate(value, vars)]);
     let body: [string, string | Uint8Array] | undefined;
     if (spec.body?.kind === "sdp") {
-      const sdp = this.#sdp(ctx);
+      const sdp = this.#session.answer(ctx);
       // No answer is possible: the final becomes the 488 (RFC 3264 §6), or the 503 when no RTP
       // port is free.
       if (typeof sdp !== "string") return { after: 0, reply: this.#build(ctx, sdp.status, sdp.reason, sdp.headers) };
@@ -1160,129 +1128,6 @@ export class SipPeer {
       headers.push(["Contact", this.#contact(request)]);
     }
     return { after: spec.after, reply: this.#build(ctx, spec.status, spec.reason, headers, body) };
-  }
-
-  /**
-   * The SDP for a 2xx (or UPDATE/183): the answer to the offer, or our own offer; a 488 when
-   * no stream can be accepted, a 503 with Retry-After when `rtpPort` has no port left.
-   */
-  #sdp(ctx: _Context): string | _Reject {
-    const request = ctx.request;
-    const callId = request.callId;
-    const dialog = ctx.dialog;
-    const sessionId = dialog?.sessionId ?? ctx.sessionId;
-    const sessionVersion = dialog === undefined ? 1 : dialog.sessionVersion + 1;
-    ctx.sessionVersion = sessionVersion;
-    let full = false;
-    let share = false;
-    const source = ctx.source;
-    const rtpPort = (index: number, media: MediaDescription | undefined): number => {
-      if (this.#rtpRelease !== undefined) {
-        const hold = this.#holdMedia(ctx);
-        if (source !== undefined && !hold.streams.includes(index)) {
-          // One source holds at most its share of the RTP streams.
-          if (!this.#guard!.take(source, "streams", this.#limits.streams)) {
-            share = true;
-            return 9; // never sent: the answer becomes a 503
-          }
-          hold.streams.push(index);
-        }
-      }
-      const port = this.#rtpPort(callId, index, media);
-      if (port !== undefined) return port;
-      full = true;
-      return 9; // never sent: the answer becomes a 503
-    };
-    let sdp: SessionDescription;
-    let accepted: readonly AcceptedStream[] | undefined;
-    const offer = ctx.offer;
-    if (offer !== undefined) {
-      const last = this.#answer;
-      if (last !== undefined && last.offer === offer && last.sessionVersion === sessionVersion) {
-        // RFC 3264 §6: the answer is made of the offer and of us alone, so the same offer gets
-        // the same answer but for the ports of its streams (asked for again, in the same order)
-        // and the session id (RFC 4566 §5.2).
-        let same = true;
-        for (let i = 0; i < last.indexes.length && same; i++) {
-          const index = last.indexes[i];
-          same = rtpPort(index, offer.media[index]) === last.ports[i];
-        }
-        if (same && !full) return last.before + sessionId + last.after;
-      }
-      const result = answerSdp(offer, {
-        address: this.#address,
-        rtpPort,
-        sessionId,
-        sessionVersion,
-        codecs: this.#codecs,
-        maxStreams: this.#limits.streamsPerCall,
-      });
-      if (!result.ok) return { status: result.status, reason: result.reason };
-      sdp = result.answer;
-      accepted = result.accepted;
-    } else {
-      // RFC 3261 §13.2.1: no offer in the INVITE, so the 2xx carries one and the ACK the answer.
-      sdp = ctx.ourOffer = createOffer({
-        address: this.#address,
-        port: rtpPort(0, undefined),
-        sessionId,
-        sessionVersion,
-        codecs: this.#codecs,
-      });
-    }
-    if (share) {
-      this.#event("limit", `share: ${source!.key} holds its share of the RTP streams: 503`, ctx.remote);
-      return {
-        status: 503,
-        reason: "Service Unavailable: too many RTP streams from this source",
-        headers: [["Retry-After", String(this.#retryAfter)]],
-      };
-    }
-    if (full) {
-      // RFC 3261 §21.5.4: a temporary overload, with when to try again.
-      return {
-        status: 503,
-        reason: "Service Unavailable: no RTP port free",
-        headers: [["Retry-After", String(this.#retryAfter)]],
-      };
-    }
-    const text = formatSdp(sdp);
-    if (offer !== undefined && accepted !== undefined) this.#answer = _answerOf(offer, sessionVersion, accepted, text);
-    return text;
-  }
-
-  /**
-   * Counts the request (outside a dialog) or its dialog as holding RTP ports for its Call-ID;
-   * returns what the Call-ID holds.
-   */
-  #holdMedia(ctx: _Context): _MediaHold {
-    const callId = ctx.request.callId;
-    let hold = this.#mediaHolders.get(callId);
-    if (hold === undefined) this.#mediaHolders.set(callId, hold = { holders: 0, source: ctx.source, streams: [] });
-    const dialog = ctx.dialog;
-    if (dialog !== undefined) {
-      if (dialog.media) return hold;
-      dialog.media = true;
-    } else {
-      if (ctx.media) return hold;
-      ctx.media = true;
-    }
-    hold.holders++;
-    return hold;
-  }
-
-  /** A holder of RTP ports is done; the last one of a Call-ID gives them back. */
-  #releaseMedia(callId: string, reason: RtpReleaseReason): void {
-    const hold = this.#mediaHolders.get(callId);
-    if (hold !== undefined && hold.holders > 1) {
-      hold.holders--;
-      return;
-    }
-    this.#mediaHolders.delete(callId);
-    if (hold?.source !== undefined && hold.streams.length > 0) {
-      this.#guard!.release(hold.source, "streams", hold.streams.length);
-    }
-    this.#rtpRelease?.(callId, reason);
   }
 
   #build(
@@ -1496,7 +1341,7 @@ export class SipPeer {
       // INVITE handed them to its dialog in #sendFinal).
       ctx.media = false;
       const status = reply.status;
-      this.#releaseMedia(
+      this.#session.release(
         ctx.request.callId,
         status === 487 ? "cancelled" : status === 408 ? "timeout" : "rejected",
       );
@@ -1551,7 +1396,7 @@ export class SipPeer {
             this.#deleteDialog(dialog);
             if (dialog.media) {
               dialog.media = false;
-              this.#releaseMedia(dialog.callId, "no-ack");
+              this.#session.release(dialog.callId, "no-ack");
             }
           }
           this.#event(
@@ -1614,7 +1459,7 @@ export class SipPeer {
     this.#deleteDialog(dialog);
     if (dialog.media) {
       dialog.media = false;
-      this.#releaseMedia(dialog.callId, "bye");
+      this.#session.release(dialog.callId, "bye");
     }
   }
 
@@ -1759,37 +1604,6 @@ export class SipPeer {
 const _decoder = new TextDecoder();
 const _encoder = new TextEncoder();
 
-/** An SDP answer kept for its offer: the accepted m-lines, their ports, and its text around the session id. */
-interface _Answer {
-  readonly offer: SessionDescription;
-  readonly sessionVersion: number;
-  readonly indexes: readonly number[];
-  readonly ports: readonly number[];
-  readonly before: string;
-  readonly after: string;
-}
-
-/** The answer `text` cut around its session id, the third field of its o= line (RFC 4566 §5.2); undefined if not found. */
-function _answerOf(
-  offer: SessionDescription,
-  sessionVersion: number,
-  accepted: readonly AcceptedStream[],
-  text: string,
-): _Answer | undefined {
-  const origin = text.indexOf("\r\no=");
-  const idStart = origin < 0 ? -1 : text.indexOf(" ", origin + 4) + 1;
-  const idEnd = idStart <= 0 ? -1 : text.indexOf(" ", idStart);
-  if (idEnd < 0) return undefined;
-  return {
-    offer,
-    sessionVersion,
-    indexes: accepted.map((a) => a.index),
-    ports: accepted.map((a) => a.port),
-    before: text.slice(0, idStart),
-    after: text.slice(idEnd),
-  };
-}
-
 /** FNV-1a (32 bits) of a Call-ID and From tag, with a salt: a stateless peer's To tag and SDP session id. */
 function _hash(callId: string, fromTag: string, salt: number): number {
   let h = (0x811c9dc5 ^ salt) >>> 0;
@@ -1808,11 +1622,6 @@ function _looseRouter(uri: string): boolean {
   }
 }
 
-function _sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
 
 /** Table sizes by default. */
 const DEFAULT_PEER_LIMITS: PeerLimits = {
