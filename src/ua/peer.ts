@@ -52,6 +52,7 @@ import {
 } from "./context.ts";
 import { type Job, Scheduler } from "./scheduler.ts";
 import { SessionAnswers } from "./session.ts";
+import { _accepts, _phrase, ALLOW_VALUE, checkRequest, type CheckEnv, SDP_METHODS } from "./checks.ts";
 import type {
   Output,
   PeerEvent,
@@ -74,28 +75,6 @@ export type {
 } from "./types.ts";
 
 
-/** The methods the peer implements (RFC 3261 §20.5 Allow). */
-const ALLOW = [
-  "INVITE",
-  "ACK",
-  "CANCEL",
-  "BYE",
-  "OPTIONS",
-  "REGISTER",
-  "MESSAGE",
-  "INFO",
-  "UPDATE",
-  "PRACK",
-  "NOTIFY",
-  "SUBSCRIBE",
-];
-const ALLOW_VALUE = ALLOW.join(", ");
-/** Methods the peer knows but declines: 405 with Allow (RFC 3261 §8.2.1). */
-const DECLINED = ["PUBLISH", "REFER"];
-/** Methods that only make sense inside a dialog (RFC 6086, RFC 3311, RFC 3262, RFC 6665). */
-const DIALOG_ONLY = ["BYE", "INFO", "UPDATE", "PRACK", "NOTIFY"];
-/** Methods whose body the peer reads as an SDP offer. */
-const SDP_METHODS = ["INVITE", "UPDATE"];
 /**
  * The largest UDP payload over IPv4 (65,535 less the IP and UDP headers): a longer response
  * cannot be sent as a datagram at all.
@@ -153,6 +132,8 @@ export class SipPeer {
   #supported: readonly string[];
   /** SDP answers, the answer cache, RTP ports held per call (see session.ts). */
   #session: SessionAnswers;
+  /** What the RFC 3261 §8.2 checks need (see checks.ts). */
+  #checkEnv: CheckEnv;
   #guard: SourceGuard | undefined;
   /** The source of the message being handled, with a guard. */
   #src: SourceRecord | undefined = undefined;
@@ -237,6 +218,18 @@ export class SipPeer {
       guard: options.guard,
       event: (kind, message, remote) => this.#event(kind, message, remote),
     });
+    this.#checkEnv = {
+      supported: this.#supported,
+      parseOffer: (body) => this.#session.parseOffer(body),
+      hostport: this.#hostport(),
+      stateless: this.#statelessMode,
+      dialogOf: (request) => this.#dialogOf(request),
+      inDialog: (dialog) => {
+        // A request in a dialog we made carries our tag: the source receives what we send.
+        this.#validate();
+        dialog.lastRequestAt = this.#now;
+      },
+    };
     this.registrar = new Registrar({
       ...options.registrar,
       maxBindings: limits.bindings,
@@ -901,7 +894,7 @@ export class SipPeer {
     const inDialog = request.to.tag !== undefined && request.method !== "REGISTER";
     if (action === undefined || action.kind === "default") {
       // Built-in behaviour: the RFC checks first, then the test users.
-      const reject = this.#check(ctx);
+      const reject = checkRequest(ctx, this.#checkEnv);
       if (reject !== undefined) return this.#final(ctx, reject.status, reject.reason, reject.headers);
       if (!inDialog && this.#defaults) {
         const builtIn = findRule(DEFAULT_RULES, input);
@@ -928,87 +921,6 @@ export class SipPeer {
     }
 
     return this.#planRespond(ctx, action.response, action.provisional);
-  }
-
-  /** The checks of RFC 3261 §8.2.1 to §8.2.3, in that order, for the built-in behaviour. */
-  #check(ctx: _Context): _Reject | undefined {
-    const request = ctx.request;
-    const method = request.method;
-    // §8.2.1: method inspection.
-    if (DECLINED.includes(method)) return { status: 405, headers: [["Allow", ALLOW_VALUE]] };
-    if (!ALLOW.includes(method)) return { status: 501 };
-    // §8.2.2.1: a To URI of a scheme we do not know (REGISTER: the registrar says 400).
-    const toScheme = request.to.parsedUri.scheme;
-    if (method !== "REGISTER" && toScheme !== "sip" && toScheme !== "sips" && toScheme !== "tel") {
-      return { status: 416, reason: `Unsupported URI Scheme in To: ${toScheme}` };
-    }
-    // The headers below matter only when present: one look at the field names finds them.
-    let require = false;
-    let encoding = false;
-    let accept = false;
-    let contentType: string | undefined;
-    for (const field of request.headers.fields) {
-      const name = field.name;
-      if (name === "Require") require = true;
-      else if (name === "Content-Encoding") encoding = true;
-      else if (name === "Accept") accept = true;
-      else if (name === "Content-Type") contentType ??= field.value;
-    }
-    // §8.2.2.3: Require.
-    if (require) {
-      const unsupported = request.require.filter((tag) => !this.#supported.includes(tag));
-      if (unsupported.length > 0) return { status: 420, headers: [["Unsupported", unsupported.join(", ")]] };
-    }
-    // §8.2.3: content processing.
-    if (encoding) {
-      const encodings = request.headers.getAll("Content-Encoding").map((e) => e.toLowerCase());
-      if (encodings.some((e) => e !== "identity" && e !== "")) {
-        return {
-          status: 415,
-          reason: "Unsupported Media Type: Content-Encoding",
-          headers: [["Accept-Encoding", "identity"]],
-        };
-      }
-    }
-    if (SDP_METHODS.includes(method) && request.body.length > 0) {
-      // The usual value needs no parsing.
-      const type = contentType === "application/sdp" ? contentType : request.contentType?.mediaType;
-      if (type === undefined) return { status: 400, reason: "Bad Request: a body without Content-Type" };
-      if (type !== "application/sdp") {
-        return { status: 415, headers: [["Accept", "application/sdp"]] };
-      }
-      try {
-        ctx.offer = this.#session.parseOffer(request.body);
-      } catch (e) {
-        if (e instanceof SdpError) return { status: 400, reason: _phrase(`Bad Request: ${e.message}`) };
-        throw e;
-      }
-    }
-    // RFC 4475 §3.3.15 (sdp01): an INVITE whose Accept leaves out SDP cannot be answered.
-    if (method === "INVITE" && accept && !_accepts(request, "application/sdp")) {
-      return {
-        status: 406,
-        headers: [["Accept", "application/sdp"], ["Warning", `399 ${this.#hostport()} "only application/sdp bodies"`]],
-      };
-    }
-    // §12.2.2: requests inside a dialog need the dialog, in order.
-    const inDialog = request.to.tag !== undefined && method !== "REGISTER";
-    if (inDialog) {
-      // §8.2.7: a stateless UAS keeps no dialog to look the request up in.
-      if (this.#statelessMode) return undefined;
-      const dialog = this.#dialogOf(request);
-      if (dialog === undefined) return { status: 481 };
-      // A request in a dialog we made carries our tag: the source receives what we send.
-      this.#validate();
-      dialog.lastRequestAt = this.#now;
-      if (!dialog.checkSequence(request.cseq.seq)) {
-        return { status: 500, reason: "Server Internal Error: CSeq out of order", headers: [["Retry-After", "1"]] };
-      }
-      ctx.dialog = dialog;
-    } else if (DIALOG_ONLY.includes(method)) {
-      return { status: 481 };
-    }
-    return undefined;
   }
 
   #dialogOf(request: SipRequest): Dialog | undefined {
@@ -1757,11 +1669,6 @@ function _isInputError(e: unknown): e is Error {
 }
 
 
-/** A reason phrase from an error message: one line, at most 200 characters. */
-function _phrase(text: string): string {
-  const line = text.replace(/[\r\n\t]+/g, " ");
-  return line.length > 200 ? line.slice(0, 197) + "..." : line;
-}
 
 /** The Record-Route field values as received, if any (parsed by the dialog only when needed). */
 function _recordRoute(request: SipRequest): string[] | undefined {
@@ -1785,15 +1692,6 @@ function _firstContact(request: SipRequest): string | undefined {
   }
 }
 
-/** Whether the request's Accept allows a media type (RFC 3261 §20.1; an empty Accept allows nothing). */
-function _accepts(request: SipRequest, mediaType: string): boolean {
-  const [type] = mediaType.split("/");
-  for (const value of request.headers.getAll("Accept")) {
-    const range = value.split(";")[0].trim().toLowerCase();
-    if (range === mediaType || range === "*/*" || range === `${type}/*`) return true;
-  }
-  return false;
-}
 
 function _userOf(uri: string): string {
   const at = uri.indexOf("@");
