@@ -11,11 +11,11 @@ import { SipParseError } from "../sip/errors.ts";
 import { HeaderError } from "../sip/header_values.ts";
 import { _detach, type SipMessage, SipRequest, type SipResponse } from "../sip/message.ts";
 import { DEFAULT_MAX_MESSAGE_SIZE, parseMessage, type ParseOptions } from "../sip/parse.ts";
-import { formatUri, parseUri, type SipUri, UriError } from "../sip/uri.ts";
+import { type SipUri, UriError } from "../sip/uri.ts";
 import { checkAnswer, type Codec, DEFAULT_CODECS, parseSdp, SdpError } from "../media/sdp.ts";
 import {
   createRandom,
-  DEFAULT_RULE_DESCRIPTIONS,
+
   DEFAULT_RULES,
   findRule,
   renderTemplate,
@@ -52,7 +52,8 @@ import {
 } from "./context.ts";
 import { type Job, Scheduler } from "./scheduler.ts";
 import { SessionAnswers } from "./session.ts";
-import { _accepts, _phrase, ALLOW_VALUE, checkRequest, type CheckEnv, SDP_METHODS } from "./checks.ts";
+import { Replies } from "./replies.ts";
+import { _phrase, checkRequest, type CheckEnv, SDP_METHODS } from "./checks.ts";
 import type {
   Output,
   PeerEvent,
@@ -74,15 +75,8 @@ export type {
   RtpReleaseReason,
 } from "./types.ts";
 
-
-/**
- * The largest UDP payload over IPv4 (65,535 less the IP and UDP headers): a longer response
- * cannot be sent as a datagram at all.
- */
-const MAX_DATAGRAM = 65_507;
 /** Parser options of the peer's own BYE (read back from its bytes). */
 const DATAGRAM = { stream: false };
-
 
 /**
  * The pure SIP peer: a UAS that answers every request by its rules and built-in behaviour.
@@ -132,6 +126,8 @@ export class SipPeer {
   #supported: readonly string[];
   /** SDP answers, the answer cache, RTP ports held per call (see session.ts). */
   #session: SessionAnswers;
+  /** Writes the responses and the BYE (see replies.ts). */
+  #replies: Replies;
   /** What the RFC 3261 §8.2 checks need (see checks.ts). */
   #checkEnv: CheckEnv;
   #guard: SourceGuard | undefined;
@@ -167,9 +163,6 @@ export class SipPeer {
   #out: Output[] | undefined = undefined;
   #now = 0;
   #closed = false;
-  /** The last Contact written, by Request-URI user and transport (one call after another asks the same). */
-  #contactKey = "";
-  #contactValue = "";
 
   /**
    * Makes a peer with no transaction, dialog or binding; it acts only when given a message or a time.
@@ -218,10 +211,19 @@ export class SipPeer {
       guard: options.guard,
       event: (kind, message, remote) => this.#event(kind, message, remote),
     });
+    this.#replies = new Replies({
+      server: this.#server,
+      address: this.#address,
+      port: this.#port,
+      ports: this.#ports,
+      supported: this.#supported,
+      defaults: this.#defaults,
+      event: (kind, message, remote) => this.#event(kind, message, remote),
+    });
     this.#checkEnv = {
       supported: this.#supported,
       parseOffer: (body) => this.#session.parseOffer(body),
-      hostport: this.#hostport(),
+      hostport: this.#replies.hostport,
       stateless: this.#statelessMode,
       dialogOf: (request) => this.#dialogOf(request),
       inDialog: (dialog) => {
@@ -410,7 +412,7 @@ export class SipPeer {
       if (dialog.state !== "Confirmed" || !dialog.acked || remote === undefined) continue;
       if (this.#dialogs.get(dialog.callId, dialog.localTag, dialog.remoteTag) !== dialog) continue;
       const branch = `z9hG4bK-sipecho-${this.#tag()}${this.#tag()}`;
-      const data = _encoder.encode(this.#byeText(dialog, remote.transport, branch));
+      const data = _encoder.encode(this.#replies.byeText(dialog, remote.transport, branch));
       const message = parseMessage(data, DATAGRAM) as SipRequest;
       this.#event("bye", `BYE ${dialog.callId}: the peer ends the dialog`, remote);
       this.#endDialog(dialog, at);
@@ -640,11 +642,7 @@ export class SipPeer {
     at: number,
   ) {
     const head = new ResponseHead(request, remote);
-    const data = head.format(status, reason, { server: this.#server, headers });
-    const reply = data.length > MAX_DATAGRAM && remote.transport === "udp"
-      ? this.#tooBigForUdp(head, status, data.length, undefined, remote)
-      : new _Reply(status, data);
-    this.#emit(reply, remote, head.route, at, 1, this.#src);
+    this.#emit(this.#replies.stateless(head, status, reason, headers, remote), remote, head.route, at, 1, this.#src);
   }
 
   #request(request: SipRequest, remote: Remote, at: number): void {
@@ -836,7 +834,7 @@ export class SipPeer {
     } catch (e) {
       if (!_isInputError(e)) throw e;
       // A header read late (Require, Expires, ...) is malformed: 400 naming it.
-      if (!ctx.tx.final) this.#sendFinal(ctx, this.#build(ctx, 400, _phrase(e.message)), at);
+      if (!ctx.tx.final) this.#sendFinal(ctx, this.#replies.build(ctx, 400, _phrase(e.message)), at);
     }
   }
 
@@ -871,7 +869,7 @@ export class SipPeer {
         ctx.remote,
       );
     }
-    return this.#build(ctx, 503, "Service Unavailable: answer too large for an unverified address", [
+    return this.#replies.build(ctx, 503, "Service Unavailable: answer too large for an unverified address", [
       ["Retry-After", String(this.#retryAfter)],
     ]);
   }
@@ -940,7 +938,7 @@ export class SipPeer {
     headers?: [string, string][],
     body?: [string, string | Uint8Array],
   ): _Plan {
-    return { provisional: [], final: { after: 0, reply: this.#build(ctx, status, reason, headers, body) } };
+    return { provisional: [], final: { after: 0, reply: this.#replies.build(ctx, status, reason, headers, body) } };
   }
 
   /** The built-in answer by method. */
@@ -963,15 +961,15 @@ export class SipPeer {
         } else if (this.#statelessMode) {
           ringing = []; // RFC 3261 §8.2.7: never sent
         } else {
-          ringing = [{ after: 0, reply: this.#build(ctx, 180) }];
+          ringing = [{ after: 0, reply: this.#replies.build(ctx, 180) }];
         }
-        const ok = this.#build(ctx, 200, undefined, [["Contact", this.#contact(request)]], ["application/sdp", sdp]);
+        const ok = this.#replies.build(ctx, 200, undefined, [["Contact", this.#replies.contact(request)]], ["application/sdp", sdp]);
         return { provisional: ringing, final: { after, reply: ok } };
       }
       case "BYE":
         return this.#final(ctx, 200);
       case "OPTIONS":
-        return this.#final(ctx, 200, undefined, this.#capabilities(), this.#optionsBody(request));
+        return this.#final(ctx, 200, undefined, this.#replies.capabilities(), this.#replies.optionsBody(request));
       case "REGISTER": {
         // With a guard, the bindings count against the source's share.
         const result = this.registrar.register(request, this.#now, this.#src?.key);
@@ -988,7 +986,7 @@ export class SipPeer {
         if (ctx.offer === undefined) return this.#final(ctx, 200);
         const sdp = this.#session.answer(ctx);
         if (typeof sdp !== "string") return this.#final(ctx, sdp.status, sdp.reason, sdp.headers);
-        return this.#final(ctx, 200, undefined, [["Contact", this.#contact(request)]], ["application/sdp", sdp]);
+        return this.#final(ctx, 200, undefined, [["Contact", this.#replies.contact(request)]], ["application/sdp", sdp]);
       }
       case "MESSAGE":
       case "INFO":
@@ -1025,7 +1023,7 @@ export class SipPeer {
       const sdp = this.#session.answer(ctx);
       // No answer is possible: the final becomes the 488 (RFC 3264 §6), or the 503 when no RTP
       // port is free.
-      if (typeof sdp !== "string") return { after: 0, reply: this.#build(ctx, sdp.status, sdp.reason, sdp.headers) };
+      if (typeof sdp !== "string") return { after: 0, reply: this.#replies.build(ctx, sdp.status, sdp.reason, sdp.headers) };
       body = ["application/sdp", sdp];
     } else if (spec.body?.kind === "echo") {
       if (request.body.length > 0) {
@@ -1037,127 +1035,9 @@ export class SipPeer {
     // RFC 3261 §12.1.1: a response that makes a dialog carries a Contact.
     const dialogForming = request.method === "INVITE" && spec.status > 100 && spec.status < 300;
     if (dialogForming && !headers.some(([n]) => n.toLowerCase() === "contact" || n === "m")) {
-      headers.push(["Contact", this.#contact(request)]);
+      headers.push(["Contact", this.#replies.contact(request)]);
     }
-    return { after: spec.after, reply: this.#build(ctx, spec.status, spec.reason, headers, body) };
-  }
-
-  #build(
-    ctx: _Context,
-    status: number,
-    reason?: string,
-    headers?: [string, string][],
-    body?: [string, string | Uint8Array],
-  ): _Reply {
-    const data = ctx.head.format(status, reason, {
-      toTag: ctx.toTag,
-      server: this.#server,
-      headers,
-      body: body?.[1],
-      contentType: body?.[0],
-      // RFC 3261 §12.1.1: a response that makes a dialog copies the Record-Route fields.
-      recordRoute: status > 100 && status < 300 && ctx.request.method === "INVITE",
-    });
-    if (data.length > MAX_DATAGRAM && ctx.remote.transport === "udp") {
-      return this.#tooBigForUdp(ctx.head, status, data.length, ctx.toTag, ctx.remote);
-    }
-    return new _Reply(status, data, reason === undefined && (headers === undefined || headers.length === 0) && !body);
-  }
-
-  /**
-   * A response that would not fit one UDP datagram, replaced by a short one that says why, so
-   * that the request is still answered: 513 when the request's own fields make it too big (its
-   * Vias, copied into every response), else 500 (what we would have added: bindings, a body).
-   * With only the top Via when even that is too big (see `FormatResponseOptions.topViaOnly`).
-   */
-  #tooBigForUdp(head: ResponseHead, status: number, size: number, toTag: string | undefined, remote: Remote): _Reply {
-    const options = { toTag, server: this.#server };
-    const bare = head.format(500, undefined, options).length;
-    const ours = bare <= MAX_DATAGRAM / 2;
-    const code = ours ? 500 : 513;
-    const warning = `399 ${this.#hostport()} "a ${status} response of ${size} bytes does not fit a UDP datagram"`;
-    const reason = ours
-      ? "Server Internal Error: response too large for UDP"
-      : "Message Too Large: any response would be too large for UDP";
-    const headers: [string, string][] = [["Warning", warning]];
-    let data = head.format(code, reason, { ...options, headers });
-    if (data.length > MAX_DATAGRAM) data = head.format(code, reason, { ...options, headers, topViaOnly: true });
-    this.#event("dropped", `a ${status} response of ${size} bytes does not fit UDP: ${code} sent instead`, remote);
-    return new _Reply(code, data);
-  }
-
-  /** The text of a BYE in a dialog (RFC 3261 §12.2.1.1, §15.1.1). */
-  #byeText(dialog: Dialog, transport: Transport, branch: string): string {
-    const target = dialog.remoteTarget ?? dialog.remoteUri;
-    let uri = target;
-    let routes = dialog.routeSet;
-    // §12.2.1.1: a route set whose first URI lacks `lr` is a strict router: it becomes the
-    // Request-URI, and the remote target goes last in Route.
-    if (routes.length > 0 && !_looseRouter(routes[0])) {
-      uri = routes[0];
-      routes = [...routes.slice(1), target];
-    }
-    const host = this.#address.includes(":") ? `[${this.#address}]` : this.#address;
-    const port = this.#ports[transport] ?? this.#port;
-    dialog.localSeq = dialog.localSeq === 0 ? 1 : dialog.localSeq + 1;
-    let text = `BYE ${uri} SIP/2.0\r\n` +
-      // §8.1.1.7: a new branch with the magic cookie; rport asks for the symmetric response (RFC 3581).
-      `Via: SIP/2.0/${transport.toUpperCase()} ${host}:${port};rport;branch=${branch}\r\n` +
-      "Max-Forwards: 70\r\n";
-    for (const route of routes) text += `Route: <${route}>\r\n`;
-    const toTag = dialog.remoteTag === "" ? "" : `;tag=${dialog.remoteTag}`;
-    return text +
-      `From: <${dialog.localUri}>;tag=${dialog.localTag}\r\n` +
-      `To: <${dialog.remoteUri}>${toTag}\r\n` +
-      `Call-ID: ${dialog.callId}\r\n` +
-      `CSeq: ${dialog.localSeq} BYE\r\n` +
-      `User-Agent: ${this.#server}\r\n` +
-      "Content-Length: 0\r\n\r\n";
-  }
-
-  #hostport(): string {
-    const host = this.#address.includes(":") ? `[${this.#address}]` : this.#address;
-    return `${host}:${this.#port}`;
-  }
-
-  /** Our Contact for a dialog (RFC 3261 §12.1.1): the Request-URI user at our address. */
-  #contact(request: SipRequest): string {
-    const ruri = request.requestUri;
-    const user = ruri.scheme === "sip" || ruri.scheme === "sips" ? (ruri as SipUri).user : undefined;
-    const transport = request.via[0]?.transport.toLowerCase() ?? "udp";
-    const key = user === undefined ? transport : `${transport} ${user}`;
-    if (key === this.#contactKey) return this.#contactValue;
-    const uri: SipUri = {
-      scheme: "sip",
-      host: this.#address.includes(":") ? `[${this.#address}]` : this.#address,
-      port: this.#ports[transport as Transport] ?? this.#port,
-      params: transport === "udp" ? {} : { transport },
-      headers: {},
-    };
-    if (user !== undefined) uri.user = user;
-    this.#contactKey = key;
-    return this.#contactValue = `<${formatUri(uri)}>`;
-  }
-
-  /** Allow, Accept, Accept-Encoding, Accept-Language and Supported (RFC 3261 §11.2). */
-  #capabilities(): [string, string][] {
-    const headers: [string, string][] = [
-      ["Allow", ALLOW_VALUE],
-      ["Accept", "application/sdp"],
-      ["Accept-Encoding", "identity"],
-      ["Accept-Language", "en"],
-    ];
-    if (this.#supported.length > 0) headers.push(["Supported", this.#supported.join(", ")]);
-    return headers;
-  }
-
-  /** The test users as text/plain, when the OPTIONS accepts it (RFC 3261 §11.2). */
-  #optionsBody(request: SipRequest): [string, string] | undefined {
-    if (!this.#defaults || !request.headers.has("Accept") || !_accepts(request, "text/plain")) return undefined;
-    let text = "sipecho test users (Request-URI user: answer to INVITE)\r\n" +
-      "echo: 100 Trying, 180 Ringing, 200 OK with an SDP answer (any other user too)\r\n";
-    for (const [user, description] of Object.entries(DEFAULT_RULE_DESCRIPTIONS)) text += `${user}: ${description}\r\n`;
-    return ["text/plain", text];
+    return { after: spec.after, reply: this.#replies.build(ctx, spec.status, spec.reason, headers, body) };
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -1188,7 +1068,7 @@ export class SipPeer {
           `${ctx.request.method} ${ctx.request.callId}: no final response after ${this.#timers.C} ms: 408`,
           ctx.remote,
         );
-        this.#respond(ctx, this.#build(ctx, 408), when);
+        this.#respond(ctx, this.#replies.build(ctx, 408), when);
       }, ctx);
     }
   }
@@ -1219,7 +1099,7 @@ export class SipPeer {
         });
         const refused = this.#addDialog(dialog, ctx);
         if (refused !== undefined) {
-          return this.#respond(ctx, this.#build(ctx, 503, refused, [["Retry-After", String(this.#retryAfter)]]), at);
+          return this.#respond(ctx, this.#replies.build(ctx, 503, refused, [["Retry-After", String(this.#retryAfter)]]), at);
         }
 
         ctx.dialog = dialog;
@@ -1501,14 +1381,14 @@ export class SipPeer {
     ctx.source = this.#src;
     this.#addTransaction(ctx);
     if (invite === undefined || !invite.invite) {
-      this.#respond(ctx, this.#build(ctx, 481), at);
+      this.#respond(ctx, this.#replies.build(ctx, 481), at);
       return;
     }
-    this.#respond(ctx, this.#build(ctx, 200), at);
+    this.#respond(ctx, this.#replies.build(ctx, 200), at);
     // A silent INVITE stays silent: no 487. A finished one (a tombstone) has its final already.
     if (invite instanceof _Context && !invite.tx.final && !invite.silent) {
       this.#cancelJobs(invite);
-      this.#respond(invite, this.#build(invite, 487), at);
+      this.#respond(invite, this.#replies.build(invite, 487), at);
     }
   }
 }
@@ -1523,17 +1403,6 @@ function _hash(callId: string, fromTag: string, salt: number): number {
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
   return h >>> 0;
 }
-
-/** Whether a route URI is a loose router (RFC 3261 §19.1.1 `lr`); one that cannot be read counts as loose. */
-function _looseRouter(uri: string): boolean {
-  try {
-    const parsed = parseUri(uri);
-    return parsed.scheme !== "sip" && parsed.scheme !== "sips" ? true : (parsed as SipUri).params.lr !== undefined;
-  } catch {
-    return true;
-  }
-}
-
 
 /** Table sizes by default. */
 const DEFAULT_PEER_LIMITS: PeerLimits = {
@@ -1668,8 +1537,6 @@ function _isInputError(e: unknown): e is Error {
   return e instanceof HeaderError || e instanceof UriError || e instanceof SdpError;
 }
 
-
-
 /** The Record-Route field values as received, if any (parsed by the dialog only when needed). */
 function _recordRoute(request: SipRequest): string[] | undefined {
   let values: string[] | undefined;
@@ -1691,7 +1558,6 @@ function _firstContact(request: SipRequest): string | undefined {
     return undefined;
   }
 }
-
 
 function _userOf(uri: string): string {
   const at = uri.indexOf("@");
