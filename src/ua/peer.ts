@@ -11,21 +11,9 @@ import { SipParseError } from "../sip/errors.ts";
 import { HeaderError } from "../sip/header_values.ts";
 import { _detach, type SipMessage, SipRequest, type SipResponse } from "../sip/message.ts";
 import { DEFAULT_MAX_MESSAGE_SIZE, parseMessage, type ParseOptions } from "../sip/parse.ts";
-import { type SipUri, UriError } from "../sip/uri.ts";
+import { UriError } from "../sip/uri.ts";
 import { checkAnswer, type Codec, DEFAULT_CODECS, parseSdp, SdpError } from "../media/sdp.ts";
-import {
-  createRandom,
-
-  DEFAULT_RULES,
-  findRule,
-  renderTemplate,
-  resolveAction,
-  type ResolvedAction,
-  type ResponseSpec,
-  type Rule,
-  type RuleInput,
-  type Transport,
-} from "../rules/rules.ts";
+import { createRandom, type ResolvedAction, type Rule, type Transport } from "../rules/rules.ts";
 import { _responseFromWire, DEFAULT_SERVER, ResponseHead } from "../sip/response.ts";
 import { type Binding, Registrar } from "./registrar.ts";
 import {
@@ -53,7 +41,8 @@ import {
 import { type Job, Scheduler } from "./scheduler.ts";
 import { SessionAnswers } from "./session.ts";
 import { Replies } from "./replies.ts";
-import { _phrase, checkRequest, type CheckEnv, SDP_METHODS } from "./checks.ts";
+import { _RuleInput, Planner } from "./plan.ts";
+import { _phrase, type CheckEnv } from "./checks.ts";
 import type {
   Output,
   PeerEvent,
@@ -128,6 +117,8 @@ export class SipPeer {
   #session: SessionAnswers;
   /** Writes the responses and the BYE (see replies.ts). */
   #replies: Replies;
+  /** What answers a new request (see plan.ts). */
+  #planner: Planner;
   /** What the RFC 3261 §8.2 checks need (see checks.ts). */
   #checkEnv: CheckEnv;
   #guard: SourceGuard | undefined;
@@ -237,6 +228,27 @@ export class SipPeer {
       maxBindings: limits.bindings,
       maxBindingsPerSource: options.guard?.shareOf(limits.bindings) ?? limits.bindings,
       retryAfter: this.#retryAfter,
+    });
+    this.#planner = new Planner({
+      rules: this.#rules,
+      defaults: this.#defaults,
+      random: this.#random,
+      stateless: this.#statelessMode,
+      retryAfter: this.#retryAfter,
+      selectRule: this.#selectRule,
+      replies: this.#replies,
+      session: this.#session,
+      registrar: this.registrar,
+      checkEnv: this.#checkEnv,
+      now: () => this.#now,
+      sourceKey: () => this.#src?.key,
+      dialogRoom: (ctx) => this.#dialogRoom(ctx),
+      dialogOf: (request) => this.#dialogOf(request),
+      validate: () => this.#validate(),
+      fits: (ctx, bytes, at) => this.#fits(ctx, bytes, at),
+      tooLarge: (ctx, instead) => this.#tooLarge(ctx, instead),
+      eventsWanted: this.#onEvent !== undefined,
+      event: (kind, message, remote) => this.#event(kind, message, remote),
     });
   }
 
@@ -818,7 +830,7 @@ export class SipPeer {
 
   #newRequest(request: SipRequest, key: string, remote: Remote, at: number): void {
     const input = new _RuleInput(request, remote);
-    const action = this.#choose(request, remote, input);
+    const action = this.#planner.choose(request, remote, input);
     const ctx = this.#newContext(request, key, remote, action);
     try {
       if (action?.kind === "silent") {
@@ -828,7 +840,7 @@ export class SipPeer {
         ctx.compact();
         return;
       }
-      this.#execute(ctx, this.#plan(ctx, input, action), at);
+      this.#execute(ctx, this.#planner.plan(ctx, input, action), at);
       // A transaction whose answer is held back waits: it keeps only what it still needs.
       if (!ctx.tx.final && this.#transactions.get(key) === ctx) ctx.compact();
     } catch (e) {
@@ -844,13 +856,13 @@ export class SipPeer {
    */
   #answerStateless(request: SipRequest, key: string, remote: Remote, at: number): void {
     const input = new _RuleInput(request, remote);
-    const action = this.#choose(request, remote, input);
+    const action = this.#planner.choose(request, remote, input);
     if (action?.kind === "silent") return;
     const ctx = this.#context(request, key, remote, action);
     // §8.2.7: no provisional responses. A final held back (`after`) goes now; an answer of
     // provisionals only sends nothing. (A header that does not parse when read here is
     // answered 400 by #request, as any request's.)
-    let reply = this.#plan(ctx, input, action).final?.reply;
+    let reply = this.#planner.plan(ctx, input, action).final?.reply;
     if (reply !== undefined && !this.#fits(ctx, reply.data.length, at)) reply = this.#tooLarge(ctx, reply);
     if (reply !== undefined) this.#emit(reply, remote, ctx.head.route, at, ctx.duplicate, ctx.source);
   }
@@ -874,170 +886,10 @@ export class SipPeer {
     ]);
   }
 
-  /** The rule that answers a new request: the caller's `selectRule`, then `rules` (undefined: none). */
-  #choose(request: SipRequest, remote: Remote, input: RuleInput): ResolvedAction | undefined {
-    const rule = this.#selectRule?.(request, remote) ??
-      (this.#rules.length > 0 ? findRule(this.#rules, input) : undefined);
-    if (rule === undefined) return undefined;
-    const action = resolveAction(rule.action, this.#random);
-    if (this.#onEvent !== undefined) {
-      this.#event("rule", `${request.method} ${request.uri}: rule "${rule.name}" (${action.kind})`, remote);
-    }
-    return action;
-  }
-
-  /** What to send for a new request (not a `silent` one): the RFC checks, the rules, the built-in answer. */
-  #plan(ctx: _Context, input: RuleInput, action: ResolvedAction | undefined): _Plan {
-    const request = ctx.request;
-    const inDialog = request.to.tag !== undefined && request.method !== "REGISTER";
-    if (action === undefined || action.kind === "default") {
-      // Built-in behaviour: the RFC checks first, then the test users.
-      const reject = checkRequest(ctx, this.#checkEnv);
-      if (reject !== undefined) return this.#final(ctx, reject.status, reject.reason, reject.headers);
-      if (!inDialog && this.#defaults) {
-        const builtIn = findRule(DEFAULT_RULES, input);
-        if (builtIn !== undefined) {
-          const resolved = resolveAction(builtIn.action, this.#random);
-          if (resolved.kind === "respond") {
-            if (this.#onEvent !== undefined) {
-              this.#event("rule", `${request.method} ${request.uri}: test user "${builtIn.name}"`, ctx.remote);
-            }
-            return this.#planRespond(ctx, resolved.response, resolved.provisional);
-          }
-        }
-      }
-      return this.#planDefault(ctx, action?.kind === "default" ? action.provisional : []);
-    }
-    if (action.kind === "silent") throw new RangeError("#plan(): a silent action has no plan");
-    if (SDP_METHODS.includes(request.method)) ctx.offer = this.#session.readOffer(request);
-    if (inDialog) {
-      ctx.dialog = this.#dialogOf(request);
-      if (ctx.dialog !== undefined) {
-        ctx.dialog.lastRequestAt = this.#now;
-        this.#validate();
-      }
-    }
-
-    return this.#planRespond(ctx, action.response, action.provisional);
-  }
-
   #dialogOf(request: SipRequest): Dialog | undefined {
     const toTag = request.to.tag;
     if (toTag === undefined) return undefined;
     return this.#dialogs.get(request.callId, toTag, request.from.tag ?? "");
-  }
-
-  // ---------------------------------------------------------------------------------------------
-  // Plans: what to send and when
-
-  /** A plan of one immediate final response. */
-  #final(
-    ctx: _Context,
-    status: number,
-    reason?: string,
-    headers?: [string, string][],
-    body?: [string, string | Uint8Array],
-  ): _Plan {
-    return { provisional: [], final: { after: 0, reply: this.#replies.build(ctx, status, reason, headers, body) } };
-  }
-
-  /** The built-in answer by method. */
-  #planDefault(ctx: _Context, provisional: readonly ResponseSpec[]): _Plan {
-    const request = ctx.request;
-    switch (request.method) {
-      case "INVITE": {
-        // No dialog can be made: refused before any RTP port is taken.
-        const full = ctx.dialog === undefined ? this.#dialogRoom(ctx) : undefined;
-        if (full !== undefined) return this.#final(ctx, 503, full, [["Retry-After", String(this.#retryAfter)]]);
-        const sdp = this.#session.answer(ctx);
-        if (typeof sdp !== "string") return this.#final(ctx, sdp.status, sdp.reason, sdp.headers);
-        let ringing: _Planned[];
-        let after = 0;
-        if (ctx.dialog !== undefined) {
-          ringing = [];
-        } else if (provisional.length > 0) {
-          ringing = provisional.map((p) => this.#planned(ctx, p));
-          for (const p of ringing) after = Math.max(after, p.after);
-        } else if (this.#statelessMode) {
-          ringing = []; // RFC 3261 §8.2.7: never sent
-        } else {
-          ringing = [{ after: 0, reply: this.#replies.build(ctx, 180) }];
-        }
-        const ok = this.#replies.build(ctx, 200, undefined, [["Contact", this.#replies.contact(request)]], ["application/sdp", sdp]);
-        return { provisional: ringing, final: { after, reply: ok } };
-      }
-      case "BYE":
-        return this.#final(ctx, 200);
-      case "OPTIONS":
-        return this.#final(ctx, 200, undefined, this.#replies.capabilities(), this.#replies.optionsBody(request));
-      case "REGISTER": {
-        // With a guard, the bindings count against the source's share.
-        const result = this.registrar.register(request, this.#now, this.#src?.key);
-        const plan = this.#final(ctx, result.status, result.reason, result.headers);
-        if (result.status === 200 && !this.#fits(ctx, plan.final!.reply.data.length, this.#now)) {
-          // The 200 lists every binding (RFC 3261 §10.3 step 8) and is over the source's budget:
-          // the REGISTER is taken back and answered 503, so that the 503 means nothing was done.
-          this.registrar.undo();
-          return { provisional: [], final: { after: 0, reply: this.#tooLarge(ctx, plan.final!.reply) } };
-        }
-        return plan;
-      }
-      case "UPDATE": {
-        if (ctx.offer === undefined) return this.#final(ctx, 200);
-        const sdp = this.#session.answer(ctx);
-        if (typeof sdp !== "string") return this.#final(ctx, sdp.status, sdp.reason, sdp.headers);
-        return this.#final(ctx, 200, undefined, [["Contact", this.#replies.contact(request)]], ["application/sdp", sdp]);
-      }
-      case "MESSAGE":
-      case "INFO":
-      case "PRACK":
-      case "NOTIFY":
-        return this.#final(ctx, 200);
-      case "SUBSCRIBE":
-        // RFC 6665 §4.2.1.1: no event package is supported.
-        return this.#final(ctx, 489);
-      default:
-        return this.#final(ctx, 501);
-    }
-  }
-
-  /** The plan of a `respond` action: its provisionals, then its final (or none, for a 1xx). */
-  #planRespond(ctx: _Context, spec: ResponseSpec, provisional: readonly ResponseSpec[]): _Plan {
-    const plan: _Plan = { provisional: provisional.map((p) => this.#planned(ctx, p)) };
-    const main = this.#planned(ctx, spec);
-    if (spec.status < 200) {
-      plan.provisional.push(main);
-      plan.noFinal = true;
-    } else {
-      plan.final = main;
-    }
-    return plan;
-  }
-
-  #planned(ctx: _Context, spec: ResponseSpec): _Planned {
-    const request = ctx.request;
-    const vars = _templateVars(request, ctx.remote);
-    const headers: [string, string][] = spec.headers.map(([name, value]) => [name, renderTemplate(value, vars)]);
-    let body: [string, string | Uint8Array] | undefined;
-    if (spec.body?.kind === "sdp") {
-      const sdp = this.#session.answer(ctx);
-      // No answer is possible: the final becomes the 488 (RFC 3264 §6), or the 503 when no RTP
-      // port is free.
-      if (typeof sdp !== "string") return { after: 0, reply: this.#replies.build(ctx, sdp.status, sdp.reason, sdp.headers) };
-      body = ["application/sdp", sdp];
-    } else if (spec.body?.kind === "echo") {
-      if (request.body.length > 0) {
-        body = [request.headers.get("Content-Type") ?? "application/octet-stream", request.body];
-      }
-    } else if (spec.body?.kind === "text") {
-      body = [spec.body.type, renderTemplate(spec.body.text, vars)];
-    }
-    // RFC 3261 §12.1.1: a response that makes a dialog carries a Contact.
-    const dialogForming = request.method === "INVITE" && spec.status > 100 && spec.status < 300;
-    if (dialogForming && !headers.some(([n]) => n.toLowerCase() === "contact" || n === "m")) {
-      headers.push(["Contact", this.#replies.contact(request)]);
-    }
-    return { after: spec.after, reply: this.#replies.build(ctx, spec.status, spec.reason, headers, body) };
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -1461,51 +1313,6 @@ function _firstBytes(bytes: Uint8Array): string {
 }
 
 /**
- * A request as the rules see it ({@linkcode RuleInput}): the body is decoded only if a rule
- * looks at it.
- */
-class _RuleInput implements RuleInput {
-  readonly method: string;
-  readonly source: { address: string; port: number };
-  readonly transport: Transport;
-  readonly #request: SipRequest;
-  #sip: SipUri | null | undefined = undefined;
-  #body: string | undefined = undefined;
-
-  constructor(request: SipRequest, remote: Remote) {
-    this.method = request.method;
-    this.source = remote;
-    this.transport = remote.transport;
-    this.#request = request;
-  }
-
-  /** The Request-URI if SIP or SIPS, read when a rule first asks. */
-  #uri(): SipUri | null {
-    if (this.#sip === undefined) {
-      const ruri = this.#request.requestUri;
-      this.#sip = ruri.scheme === "sip" || ruri.scheme === "sips" ? (ruri as SipUri) : null;
-    }
-    return this.#sip;
-  }
-
-  get uriUser(): string | undefined {
-    return this.#uri()?.user;
-  }
-
-  get uriHost(): string {
-    return this.#uri()?.host ?? "";
-  }
-
-  header(name: string): string[] {
-    return this.#request.headers.getAll(name);
-  }
-
-  get body(): string {
-    return this.#body ??= this.#request.bodyText;
-  }
-}
-
-/**
  * The headers of a request whose start line could not be read (SIP-Version, Request-URI in
  * `<>`, extra spaces: the parser gives no partial message then), read again behind a
  * placeholder start line, so that the error can still be answered (RFC 3261 §8.2.6).
@@ -1559,33 +1366,4 @@ function _firstContact(request: SipRequest): string | undefined {
   }
 }
 
-function _userOf(uri: string): string {
-  const at = uri.indexOf("@");
-  const colon = uri.indexOf(":");
-  return at > colon && colon >= 0 ? uri.slice(colon + 1, at) : "";
-}
 
-function _templateVars(request: SipRequest, remote: Remote): Record<string, string> {
-  const ruri = request.requestUri;
-  const sip = ruri.scheme === "sip" || ruri.scheme === "sips" ? (ruri as SipUri) : undefined;
-  const from = request.from;
-  const to = request.to;
-  return {
-    call_id: request.callId,
-    from_uri: from.uri,
-    from_user: (from.parsedUri as SipUri).user ?? _userOf(from.uri),
-    from_tag: from.tag ?? "",
-    to_uri: to.uri,
-    to_user: (to.parsedUri as SipUri).user ?? _userOf(to.uri),
-    ruri: request.uri,
-    ruri_user: sip?.user ?? "",
-    ruri_host: sip?.host ?? "",
-    ruri_hostport: sip === undefined ? "" : sip.port === undefined ? sip.host : `${sip.host}:${sip.port}`,
-    method: request.method,
-    cseq: String(request.cseq.seq),
-    source_address: remote.address,
-    source_port: String(remote.port),
-    transport: remote.transport,
-    branch: request.via[0]?.branch ?? "",
-  };
-}

@@ -1,0 +1,302 @@
+/**
+ * What the peer answers to a new request and when: the rule that answers it (the caller's
+ * `selectRule`, the rules, the built-in test users), the checks of RFC 3261 §8.2 for the
+ * built-in behaviour, and the built-in answer of each method; the result is a plan of
+ * responses with their delays. Internal to src/ua.
+ *
+ * @module
+ */
+
+import {
+  DEFAULT_RULES,
+  findRule,
+  renderTemplate,
+  resolveAction,
+  type ResolvedAction,
+  type ResponseSpec,
+  type Rule,
+  type RuleInput,
+  type Transport,
+} from "../rules/rules.ts";
+import type { SipRequest } from "../sip/message.ts";
+import type { SipUri } from "../sip/uri.ts";
+import { checkRequest, type CheckEnv, SDP_METHODS } from "./checks.ts";
+import type { _Context, _Plan, _Planned, _Reply } from "./context.ts";
+import type { Dialog } from "./dialog.ts";
+import type { Registrar } from "./registrar.ts";
+import type { Replies } from "./replies.ts";
+import type { SessionAnswers } from "./session.ts";
+import type { PeerEvent, Remote } from "./types.ts";
+
+/** What the {@linkcode Planner} needs of the peer. */
+export interface PlannerHost {
+  rules: readonly Rule[];
+  /** Whether the built-in test users answer after the rules. */
+  defaults: boolean;
+  random: () => number;
+  stateless: boolean;
+  retryAfter: number;
+  selectRule: ((request: SipRequest, remote: Remote) => Rule | undefined) | undefined;
+  replies: Replies;
+  session: SessionAnswers;
+  registrar: Registrar;
+  checkEnv: CheckEnv;
+  /** The time, ms. */
+  now(): number;
+  /** The key of the current message's source (with a guard). */
+  sourceKey(): string | undefined;
+  /** Why a new dialog cannot be kept (a 503's reason), or undefined. */
+  dialogRoom(ctx: _Context): string | undefined;
+  dialogOf(request: SipRequest): Dialog | undefined;
+  /** The current message's source receives what we send (it used our tag). */
+  validate(): void;
+  /** Whether bytes fit the source's anti-amplification budget. */
+  fits(ctx: _Context, bytes: number, at: number): boolean;
+  /** The short 503 that replaces an answer over that budget. */
+  tooLarge(ctx: _Context, instead: _Reply): _Reply;
+  /** Whether anyone listens to events (they cost a string each). */
+  eventsWanted: boolean;
+  event(kind: PeerEvent["kind"], message: string, remote?: Remote): void;
+}
+
+/** Plans the answer to a new request (see the module documentation). */
+export class Planner {
+  readonly #h: PlannerHost;
+
+  constructor(host: PlannerHost) {
+    this.#h = host;
+  }
+
+  /** The rule that answers a new request: the caller's `selectRule`, then `rules` (undefined: none). */
+  choose(request: SipRequest, remote: Remote, input: RuleInput): ResolvedAction | undefined {
+    const rule = this.#h.selectRule?.(request, remote) ??
+      (this.#h.rules.length > 0 ? findRule(this.#h.rules, input) : undefined);
+    if (rule === undefined) return undefined;
+    const action = resolveAction(rule.action, this.#h.random);
+    if (this.#h.eventsWanted) {
+      this.#h.event("rule", `${request.method} ${request.uri}: rule "${rule.name}" (${action.kind})`, remote);
+    }
+    return action;
+  }
+
+  /** What to send for a new request (not a `silent` one): the RFC checks, the rules, the built-in answer. */
+  plan(ctx: _Context, input: RuleInput, action: ResolvedAction | undefined): _Plan {
+    const request = ctx.request;
+    const inDialog = request.to.tag !== undefined && request.method !== "REGISTER";
+    if (action === undefined || action.kind === "default") {
+      // Built-in behaviour: the RFC checks first, then the test users.
+      const reject = checkRequest(ctx, this.#h.checkEnv);
+      if (reject !== undefined) return this.#final(ctx, reject.status, reject.reason, reject.headers);
+      if (!inDialog && this.#h.defaults) {
+        const builtIn = findRule(DEFAULT_RULES, input);
+        if (builtIn !== undefined) {
+          const resolved = resolveAction(builtIn.action, this.#h.random);
+          if (resolved.kind === "respond") {
+            if (this.#h.eventsWanted) {
+              this.#h.event("rule", `${request.method} ${request.uri}: test user "${builtIn.name}"`, ctx.remote);
+            }
+            return this.#planRespond(ctx, resolved.response, resolved.provisional);
+          }
+        }
+      }
+      return this.#planDefault(ctx, action?.kind === "default" ? action.provisional : []);
+    }
+    if (action.kind === "silent") throw new RangeError("plan(): a silent action has no plan");
+    if (SDP_METHODS.includes(request.method)) ctx.offer = this.#h.session.readOffer(request);
+    if (inDialog) {
+      ctx.dialog = this.#h.dialogOf(request);
+      if (ctx.dialog !== undefined) {
+        ctx.dialog.lastRequestAt = this.#h.now();
+        this.#h.validate();
+      }
+    }
+
+    return this.#planRespond(ctx, action.response, action.provisional);
+  }
+
+  /** A plan of one immediate final response. */
+  #final(
+    ctx: _Context,
+    status: number,
+    reason?: string,
+    headers?: [string, string][],
+    body?: [string, string | Uint8Array],
+  ): _Plan {
+    return { provisional: [], final: { after: 0, reply: this.#h.replies.build(ctx, status, reason, headers, body) } };
+  }
+
+  /** The built-in answer by method. */
+  #planDefault(ctx: _Context, provisional: readonly ResponseSpec[]): _Plan {
+    const request = ctx.request;
+    switch (request.method) {
+      case "INVITE": {
+        // No dialog can be made: refused before any RTP port is taken.
+        const full = ctx.dialog === undefined ? this.#h.dialogRoom(ctx) : undefined;
+        if (full !== undefined) return this.#final(ctx, 503, full, [["Retry-After", String(this.#h.retryAfter)]]);
+        const sdp = this.#h.session.answer(ctx);
+        if (typeof sdp !== "string") return this.#final(ctx, sdp.status, sdp.reason, sdp.headers);
+        let ringing: _Planned[];
+        let after = 0;
+        if (ctx.dialog !== undefined) {
+          ringing = [];
+        } else if (provisional.length > 0) {
+          ringing = provisional.map((p) => this.#planned(ctx, p));
+          for (const p of ringing) after = Math.max(after, p.after);
+        } else if (this.#h.stateless) {
+          ringing = []; // RFC 3261 §8.2.7: never sent
+        } else {
+          ringing = [{ after: 0, reply: this.#h.replies.build(ctx, 180) }];
+        }
+        const ok = this.#h.replies.build(ctx, 200, undefined, [["Contact", this.#h.replies.contact(request)]], ["application/sdp", sdp]);
+        return { provisional: ringing, final: { after, reply: ok } };
+      }
+      case "BYE":
+        return this.#final(ctx, 200);
+      case "OPTIONS":
+        return this.#final(ctx, 200, undefined, this.#h.replies.capabilities(), this.#h.replies.optionsBody(request));
+      case "REGISTER": {
+        // With a guard, the bindings count against the source's share.
+        const result = this.#h.registrar.register(request, this.#h.now(), this.#h.sourceKey());
+        const plan = this.#final(ctx, result.status, result.reason, result.headers);
+        if (result.status === 200 && !this.#h.fits(ctx, plan.final!.reply.data.length, this.#h.now())) {
+          // The 200 lists every binding (RFC 3261 §10.3 step 8) and is over the source's budget:
+          // the REGISTER is taken back and answered 503, so that the 503 means nothing was done.
+          this.#h.registrar.undo();
+          return { provisional: [], final: { after: 0, reply: this.#h.tooLarge(ctx, plan.final!.reply) } };
+        }
+        return plan;
+      }
+      case "UPDATE": {
+        if (ctx.offer === undefined) return this.#final(ctx, 200);
+        const sdp = this.#h.session.answer(ctx);
+        if (typeof sdp !== "string") return this.#final(ctx, sdp.status, sdp.reason, sdp.headers);
+        return this.#final(ctx, 200, undefined, [["Contact", this.#h.replies.contact(request)]], ["application/sdp", sdp]);
+      }
+      case "MESSAGE":
+      case "INFO":
+      case "PRACK":
+      case "NOTIFY":
+        return this.#final(ctx, 200);
+      case "SUBSCRIBE":
+        // RFC 6665 §4.2.1.1: no event package is supported.
+        return this.#final(ctx, 489);
+      default:
+        return this.#final(ctx, 501);
+    }
+  }
+
+  /** The plan of a `respond` action: its provisionals, then its final (or none, for a 1xx). */
+  #planRespond(ctx: _Context, spec: ResponseSpec, provisional: readonly ResponseSpec[]): _Plan {
+    const plan: _Plan = { provisional: provisional.map((p) => this.#planned(ctx, p)) };
+    const main = this.#planned(ctx, spec);
+    if (spec.status < 200) {
+      plan.provisional.push(main);
+      plan.noFinal = true;
+    } else {
+      plan.final = main;
+    }
+    return plan;
+  }
+
+  #planned(ctx: _Context, spec: ResponseSpec): _Planned {
+    const request = ctx.request;
+    const vars = _templateVars(request, ctx.remote);
+    const headers: [string, string][] = spec.headers.map(([name, value]) => [name, renderTemplate(value, vars)]);
+    let body: [string, string | Uint8Array] | undefined;
+    if (spec.body?.kind === "sdp") {
+      const sdp = this.#h.session.answer(ctx);
+      // No answer is possible: the final becomes the 488 (RFC 3264 §6), or the 503 when no RTP
+      // port is free.
+      if (typeof sdp !== "string") return { after: 0, reply: this.#h.replies.build(ctx, sdp.status, sdp.reason, sdp.headers) };
+      body = ["application/sdp", sdp];
+    } else if (spec.body?.kind === "echo") {
+      if (request.body.length > 0) {
+        body = [request.headers.get("Content-Type") ?? "application/octet-stream", request.body];
+      }
+    } else if (spec.body?.kind === "text") {
+      body = [spec.body.type, renderTemplate(spec.body.text, vars)];
+    }
+    // RFC 3261 §12.1.1: a response that makes a dialog carries a Contact.
+    const dialogForming = request.method === "INVITE" && spec.status > 100 && spec.status < 300;
+    if (dialogForming && !headers.some(([n]) => n.toLowerCase() === "contact" || n === "m")) {
+      headers.push(["Contact", this.#h.replies.contact(request)]);
+    }
+    return { after: spec.after, reply: this.#h.replies.build(ctx, spec.status, spec.reason, headers, body) };
+  }
+}
+
+/**
+ * A request as the rules see it ({@linkcode RuleInput}): the body is decoded only if a rule
+ * looks at it.
+ */
+export class _RuleInput implements RuleInput {
+  readonly method: string;
+  readonly source: { address: string; port: number };
+  readonly transport: Transport;
+  readonly #request: SipRequest;
+  #sip: SipUri | null | undefined = undefined;
+  #body: string | undefined = undefined;
+
+  constructor(request: SipRequest, remote: Remote) {
+    this.method = request.method;
+    this.source = remote;
+    this.transport = remote.transport;
+    this.#request = request;
+  }
+
+  /** The Request-URI if SIP or SIPS, read when a rule first asks. */
+  #uri(): SipUri | null {
+    if (this.#sip === undefined) {
+      const ruri = this.#request.requestUri;
+      this.#sip = ruri.scheme === "sip" || ruri.scheme === "sips" ? (ruri as SipUri) : null;
+    }
+    return this.#sip;
+  }
+
+  get uriUser(): string | undefined {
+    return this.#uri()?.user;
+  }
+
+  get uriHost(): string {
+    return this.#uri()?.host ?? "";
+  }
+
+  header(name: string): string[] {
+    return this.#request.headers.getAll(name);
+  }
+
+  get body(): string {
+    return this.#body ??= this.#request.bodyText;
+  }
+}
+
+function _userOf(uri: string): string {
+  const at = uri.indexOf("@");
+  const colon = uri.indexOf(":");
+  return at > colon && colon >= 0 ? uri.slice(colon + 1, at) : "";
+}
+
+export function _templateVars(request: SipRequest, remote: Remote): Record<string, string> {
+  const ruri = request.requestUri;
+  const sip = ruri.scheme === "sip" || ruri.scheme === "sips" ? (ruri as SipUri) : undefined;
+  const from = request.from;
+  const to = request.to;
+  return {
+    call_id: request.callId,
+    from_uri: from.uri,
+    from_user: (from.parsedUri as SipUri).user ?? _userOf(from.uri),
+    from_tag: from.tag ?? "",
+    to_uri: to.uri,
+    to_user: (to.parsedUri as SipUri).user ?? _userOf(to.uri),
+    ruri: request.uri,
+    ruri_user: sip?.user ?? "",
+    ruri_host: sip?.host ?? "",
+    ruri_hostport: sip === undefined ? "" : sip.port === undefined ? sip.host : `${sip.host}:${sip.port}`,
+    method: request.method,
+    cseq: String(request.cseq.seq),
+    source_address: remote.address,
+    source_port: String(remote.port),
+    transport: remote.transport,
+    branch: request.via[0]?.branch ?? "",
+  };
+}
