@@ -20,7 +20,6 @@ import {
   type PeerEvent,
   type PeerLimits,
   type PeerOptions,
-  type PeerRequest,
   type Remote,
   type RtpReleaseReason,
   _heldBack,
@@ -353,16 +352,6 @@ interface _Outgoing {
   readonly message: SipMessage;
 }
 
-/** A BYE the peer sent: a non-INVITE client transaction (RFC 3261 §17.1.2), Timers E and F. */
-interface _Bye {
-  request: PeerRequest;
-  /** Timer E (UDP only). */
-  retransmit: ReturnType<typeof setTimeout> | undefined;
-  /** Timer F. */
-  giveUp: ReturnType<typeof setTimeout> | undefined;
-  interval: number;
-}
-
 /** The table sizes of the lab edge profile (`edge: "lab"`), for a load generator. */
 const LAB_LIMITS: Partial<PeerLimits> = { transactions: 1_000_000, pending: 100_000, dialogs: 100_000, bindings: 100_000 };
 const LAB_CONNECTIONS: Partial<ConnectionLimits> = { maxConnections: 10_000 };
@@ -412,14 +401,6 @@ function _what(message: SipMessage): string {
   return message.type === "response" ? `a ${message.status} response` : `a ${message.method} request`;
 }
 
-/** The branch of a response's top Via, if it can be read. */
-function _branch(message: SipResponse): string | undefined {
-  try {
-    return message.via[0]?.branch ?? undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 function _clock(ms: number | undefined): string {
   return ms === undefined ? "-" : new Date(ms).toISOString().slice(11, 23);
@@ -523,8 +504,6 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
   }
   const timers = { ...DEFAULT_TIMERS, ...options.timers };
   let media: MediaEcho | undefined;
-  /** The BYEs the peer sent, by branch, until their final response or Timer F. */
-  const byes = new Map<string, _Bye>();
   /** Waits before sending a BYE in a dialog whose 2xx is not acknowledged yet (RFC 3261 §15). */
   const byeWaits = new Set<ReturnType<typeof setTimeout>>();
   const connections = new ConnectionTable({
@@ -626,8 +605,9 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
   function hangUp(callId: string): void {
     if (peer === undefined || closing !== undefined) return;
     try {
+      // The peer runs the BYE's client transaction; its resends come out of takeRequests().
       const requests = peer.bye(callId, now());
-      for (const request of requests) startBye(request);
+      send(requests);
       if (requests.length === 0 && peer.dialogs.some((d) => d.callId === callId && !d.acked)) {
         // RFC 3261 §15: no BYE before the ACK of the 2xx. By Timer L (64*T1) the ACK has come,
         // or the peer has dropped the dialog (§13.3.1.4).
@@ -644,57 +624,8 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
     }
   }
 
-  /** Sends a BYE of the peer's and runs its client transaction (RFC 3261 §17.1.2.2). */
-  function startBye(request: PeerRequest): void {
-    const bye: _Bye = { request, retransmit: undefined, giveUp: undefined, interval: timers.T1 };
-    byes.set(request.branch, bye);
-    send([request]);
-    // Timer E: only on an unreliable transport.
-    if (request.remote.transport === "udp") bye.retransmit = setTimeout(() => resendBye(bye), _delay(timers.T1));
-    bye.giveUp = setTimeout(() => {
-      endBye(bye);
-      event(
-        "timeout",
-        `BYE ${request.message.callId}: no final response (Timer F, ${64 * timers.T1} ms)`,
-        request.remote,
-      );
-    }, _delay(64 * timers.T1));
-  }
-
-  function resendBye(bye: _Bye): void {
-    bye.retransmit = undefined;
-    if (closing !== undefined) return;
-    send([bye.request]);
-    // §17.1.2.2: Timer E doubles up to T2 (and is T2 once a provisional response came).
-    bye.interval = Math.min(2 * bye.interval, timers.T2);
-    bye.retransmit = setTimeout(() => resendBye(bye), _delay(bye.interval));
-  }
-
-  function endBye(bye: _Bye): void {
-    clearTimeout(bye.retransmit);
-    clearTimeout(bye.giveUp);
-    bye.retransmit = bye.giveUp = undefined;
-    byes.delete(bye.request.branch);
-  }
-
-  /**
-   * The peer's `onResponse`: a response to one of its BYEs ends or slows that transaction
-   * (RFC 3261 §17.1.3: matched by the top Via's branch and the CSeq method); any other goes to
-   * the caller's `onResponse`.
-   */
+  /** The peer's `onResponse`: a response to no request of the peer's own goes to the caller's. */
   function response(message: SipResponse, remote: Remote, at: number): void {
-    const bye = byes.size === 0 ? undefined : byes.get(_branch(message) ?? "");
-    if (bye !== undefined && message.cseq.method === "BYE") {
-      // An answer to our request: its source receives what we send (RFC 9000 §8.1).
-      guard.validate(guard.source(remote.address, at), at);
-      if (message.status < 200) {
-        bye.interval = timers.T2;
-        return;
-      }
-      endBye(bye);
-      event("bye", `BYE ${message.callId}: ${message.status} ${message.reason}`, remote);
-      return;
-    }
     if (options.onResponse !== undefined) options.onResponse(message, remote, at);
     else event("dropped", `a ${message.status} response that answers no request of ours`, remote);
   }
@@ -721,8 +652,8 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
     if (peer === undefined || closing !== undefined) return;
     try {
       send(peer.tick(now()));
-      // The BYEs of dialogs the peer ended for idleness.
-      for (const request of peer.takeRequests()) startBye(request);
+      // The peer's own requests: the BYE of an idle dialog, the resends of its BYEs.
+      send(peer.takeRequests());
     } catch (e) {
       // Thrown from a timer, this would be an uncaught exception: the end of the process.
       event("dropped", `internal error on a timer: ${e}`);
@@ -735,7 +666,7 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
     if (peer === undefined || closing !== undefined) return;
     try {
       send(peer.receive(data, remote, now()));
-      for (const request of peer.takeRequests()) startBye(request);
+      send(peer.takeRequests());
     } catch (e) {
       // A bug must not take the server down with every call in it: log and go on.
       event("dropped", `internal error on a message from ${remote.address}:${remote.port}: ${e}`, remote);
@@ -750,7 +681,6 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
     closing = (async () => {
       if (timer !== undefined) clearTimeout(timer);
       timer = undefined;
-      for (const bye of [...byes.values()]) endBye(bye);
       for (const wait of byeWaits) clearTimeout(wait);
       byeWaits.clear();
       connections.stopTimers();

@@ -9,6 +9,7 @@
  * @module
  */
 
+import { ClientTransaction } from "../ua/client.ts";
 import { canonicalHeaderName } from "../sip/headers.ts";
 import { formatMessage } from "../sip/format.ts";
 import { SipRequest, type SipResponse } from "../sip/message.ts";
@@ -211,10 +212,7 @@ export interface UacHost {
 
 type _Timer = ReturnType<typeof setTimeout>;
 
-/** Client transaction states (RFC 3261 §17.1.1, §17.1.2; Accepted: RFC 6026 §8.4). */
-type _State = "Calling" | "Trying" | "Proceeding" | "Completed" | "Accepted" | "Terminated";
-
-/** One client transaction. */
+/** One client transaction: its state machine (src/ua/client.ts) on real timers. */
 interface _Transaction {
   key: string;
   request: SipRequest;
@@ -222,16 +220,13 @@ interface _Transaction {
   to: SocketAddress;
   transport: ListenTransport;
   invite: boolean;
-  state: _State;
+  /** RFC 3261 §17.1: states and Timers A, B, D, E, F, K, M. */
+  machine: ClientTransaction;
   provisional: SipResponse[];
-  timers: Set<_Timer>;
-  /** Timer A or E. */
-  retransmit: _Timer | undefined;
-  /** Timer B or F. */
-  giveUp: _Timer | undefined;
+  /** The timer at the machine's next due time. */
+  timer: _Timer | undefined;
   /** The caller's own limit. */
   deadline: _Timer | undefined;
-  interval: number;
   done: PromiseWithResolvers<SipResponse>;
   settled: boolean;
   /** The ACK of a non-2xx final response, resent on its retransmissions. */
@@ -398,13 +393,10 @@ export class Uac {
       to,
       transport,
       invite,
-      state: invite ? "Calling" : "Trying",
+      machine: new ClientTransaction({ invite, reliable: transport !== "udp", at: _now(), timers: this.#host.timers }),
       provisional: [],
-      timers: new Set(),
-      retransmit: undefined,
-      giveUp: undefined,
+      timer: undefined,
       deadline: undefined,
-      interval: T1,
       done: Promise.withResolvers<SipResponse>(),
       settled: false,
       ack: undefined,
@@ -421,23 +413,10 @@ export class Uac {
       this.#settle(tx, new Error(`${request.method} ${request.uri}: not sent: ${why}`, { cause: e }));
       this.#terminate(tx);
     });
-    // RFC 3261 §17.1.1.2 Timer A, §17.1.2.2 Timer E: only on an unreliable transport.
-    if (transport === "udp") tx.retransmit = this.#after(tx, T1, () => this.#retransmit(tx));
-    // Timer B (INVITE) or F (non-INVITE): 64*T1 without a final response is a timeout.
-    const timerName = invite ? "B" : "F";
-    tx.giveUp = this.#after(tx, 64 * T1, () => {
-      this.#settle(
-        tx,
-        this.#host.timeoutError(
-          `${request.method} ${request.uri}: no final response (Timer ${timerName}, 64*T1 = ${64 * T1} ms)`,
-          64 * T1,
-        ),
-      );
-      this.#terminate(tx);
-    });
+    this.#arm(tx);
     const limit = timeout ?? this.#host.timeout;
     if (limit < 64 * T1 || invite) {
-      tx.deadline = this.#after(tx, limit, () => {
+      tx.deadline = this.#later(limit, () => {
         this.#settle(
           tx,
           this.#host.timeoutError(`${request.method} ${request.uri}: no final response within ${limit} ms`, limit),
@@ -451,7 +430,7 @@ export class Uac {
         if (!invite) {
           this.#settle(tx, signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)));
           this.#terminate(tx);
-        } else if (tx.state === "Proceeding") {
+        } else if (tx.machine.state === "Proceeding") {
           this.#cancel(tx);
         } else {
           // RFC 3261 §9.1: no CANCEL before a provisional response has arrived.
@@ -470,78 +449,78 @@ export class Uac {
     return tx;
   }
 
-  #retransmit(tx: _Transaction): void {
-    tx.retransmit = undefined;
-    if (tx.state !== "Calling" && tx.state !== "Trying" && tx.state !== "Proceeding") return;
-    if (tx.invite && tx.state === "Proceeding") return;
-    this.#resend(tx.request, tx.data, tx);
-    const T2 = this.#host.timers.T2;
-    // RFC 3261 §17.1.1.2: Timer A doubles each time. §17.1.2.2: Timer E doubles up to T2, and
-    // is T2 in Proceeding.
-    tx.interval = tx.invite ? 2 * tx.interval : tx.state === "Proceeding" ? T2 : Math.min(2 * tx.interval, T2);
-    tx.retransmit = this.#after(tx, tx.interval, () => this.#retransmit(tx));
+  /** Keeps one timer per transaction, at its state machine's next due time. */
+  #arm(tx: _Transaction): void {
+    if (tx.timer !== undefined) this.#clear(tx.timer);
+    tx.timer = undefined;
+    const next = tx.machine.nextTimer();
+    if (next === undefined) return;
+    tx.timer = this.#later(Math.max(0, next - _now()), () => {
+      tx.timer = undefined;
+      for (const event of tx.machine.fire(_now())) {
+        if (event.kind === "retransmit") this.#resend(tx.request, tx.data, tx);
+        else if (event.kind === "timeout") {
+          const T1 = this.#host.timers.T1;
+          this.#settle(
+            tx,
+            this.#host.timeoutError(
+              `${tx.request.method} ${tx.request.uri}: no final response (Timer ${event.timer}, 64*T1 = ${64 * T1} ms)`,
+              64 * T1,
+            ),
+          );
+        } else {
+          this.#terminate(tx);
+          return;
+        }
+      }
+      this.#arm(tx);
+    });
   }
 
   #inviteResponse(tx: _Transaction, response: SipResponse, status: number): void {
+    const verdict = tx.machine.receive(status, _now());
+    if (verdict.kind === "absorb") return;
+    if (verdict.kind === "ack") {
+      // RFC 3261 §17.1.1.2: a retransmitted final response gets the ACK again.
+      if (tx.ack !== undefined) this.#resend(undefined, tx.ack, tx);
+      return;
+    }
     if (status < 200) {
-      if (tx.state !== "Calling" && tx.state !== "Proceeding") return;
       // RFC 3261 §17.1.1.2: a provisional response stops the retransmissions (Timer A) and the
       // transaction waits for the final response (Timer B no longer applies).
-      tx.state = "Proceeding";
-      this.#clear(tx, tx.retransmit);
-      this.#clear(tx, tx.giveUp);
-      tx.retransmit = tx.giveUp = undefined;
+      this.#arm(tx);
       tx.provisional.push(response);
       if (tx.cancelWanted && !tx.cancelled) this.#cancel(tx);
       return;
     }
     if (status < 300) {
-      if (tx.state === "Accepted") {
-        // RFC 3261 §13.2.2.4: each retransmission of the 2xx gets the ACK again.
+      // RFC 3261 §13.2.2.4: each retransmission of the 2xx gets the ACK again.
+      if (!verdict.first) {
         tx.on2xx?.();
         return;
       }
-      if (tx.state !== "Calling" && tx.state !== "Proceeding") return;
-      // RFC 6026 §8.4: Accepted, where retransmitted 2xx responses go to the TU, for Timer M = 64*T1.
-      tx.state = "Accepted";
-      this.#stopTimers(tx);
-      this.#after(tx, 64 * this.#host.timers.T1, () => this.#terminate(tx));
+      // RFC 6026 §8.4: Accepted, where retransmitted 2xx responses go to the TU, until Timer M.
+      this.#arm(tx);
       this.#settle(tx, response);
       return;
     }
-    if (tx.state === "Completed") {
-      // RFC 3261 §17.1.1.2: a retransmitted final response gets the ACK again.
-      if (tx.ack !== undefined) this.#resend(undefined, tx.ack, tx);
-      return;
-    }
-    if (tx.state !== "Calling" && tx.state !== "Proceeding") return;
-    tx.state = "Completed";
-    this.#stopTimers(tx);
+    // Completed: the ACK in the INVITE's transaction (§17.1.1.3); Timer D absorbs retransmissions.
     const ack = this.#nonSuccessAck(tx.request, response);
     tx.ack = formatMessage(ack);
     // A lost ACK shows as retransmissions of the final response (UDP), each acknowledged again.
     this.#host.send(ack, tx.ack, tx.to, tx.transport).catch(() => {});
-    // Timer D: at least 32 s on UDP to absorb retransmissions, 0 on a reliable transport.
-    if (tx.transport === "udp") this.#after(tx, Math.max(32000, 64 * this.#host.timers.T1), () => this.#terminate(tx));
-    else this.#terminate(tx);
+    this.#arm(tx);
     this.#settle(tx, response);
   }
 
   #nonInviteResponse(tx: _Transaction, response: SipResponse, status: number): void {
-    if (status < 200) {
-      if (tx.state !== "Trying" && tx.state !== "Proceeding") return;
-      // RFC 3261 §17.1.2.2: Proceeding; retransmissions go on, every T2.
-      tx.state = "Proceeding";
-      tx.provisional.push(response);
-      return;
-    }
-    if (tx.state !== "Trying" && tx.state !== "Proceeding") return;
-    tx.state = "Completed";
-    this.#stopTimers(tx);
-    // Timer K: T4 on UDP to absorb retransmissions of the response, 0 on a reliable transport.
-    if (tx.transport === "udp") this.#after(tx, this.#host.timers.T4, () => this.#terminate(tx));
-    else this.#terminate(tx);
-    this.#settle(tx, response);
+    const verdict = tx.machine.receive(status, _now());
+    if (verdict.kind !== "deliver") return;
+    // RFC 3261 §17.1.2.2: a provisional moves to Proceeding (resends every T2); the final to
+    // Completed (Timer K absorbs its retransmissions).
+    this.#arm(tx);
+    if (status < 200) tx.provisional.push(response);
+    else this.#settle(tx, response);
   }
 
   /** RFC 3261 §9.1: CANCEL a pending INVITE. */
@@ -574,48 +553,33 @@ export class Uac {
   #settle(tx: _Transaction, outcome: SipResponse | Error): void {
     if (tx.settled) return;
     tx.settled = true;
-    this.#clear(tx, tx.deadline);
+    if (tx.deadline !== undefined) this.#clear(tx.deadline);
     tx.deadline = undefined;
     if (outcome instanceof Error) tx.done.reject(outcome);
     else tx.done.resolve(outcome);
   }
 
-  #stopTimers(tx: _Transaction): void {
-    for (const t of tx.timers) {
-      if (t === tx.deadline) continue;
-      clearTimeout(t);
-      this.#timers.delete(t);
-    }
-    tx.timers = new Set(tx.deadline === undefined ? [] : [tx.deadline]);
-    tx.retransmit = tx.giveUp = undefined;
-  }
-
   #terminate(tx: _Transaction): void {
-    tx.state = "Terminated";
-    for (const t of tx.timers) {
-      clearTimeout(t);
-      this.#timers.delete(t);
-    }
-    tx.timers.clear();
+    tx.machine.terminate();
+    if (tx.timer !== undefined) this.#clear(tx.timer);
+    if (tx.deadline !== undefined) this.#clear(tx.deadline);
+    tx.timer = tx.deadline = undefined;
     if (this.#transactions.get(tx.key) === tx) this.#transactions.delete(tx.key);
   }
 
-  #after(tx: _Transaction, ms: number, run: () => void): _Timer {
+  /** A timer the UAC keeps (so that close() stops it). */
+  #later(ms: number, run: () => void): _Timer {
     const t = setTimeout(() => {
       this.#timers.delete(t);
-      tx.timers.delete(t);
       if (!this.#closed) run();
     }, ms);
     this.#timers.add(t);
-    tx.timers.add(t);
     return t;
   }
 
-  #clear(tx: _Transaction, t: _Timer | undefined): void {
-    if (t === undefined) return;
+  #clear(t: _Timer): void {
     clearTimeout(t);
     this.#timers.delete(t);
-    tx.timers.delete(t);
   }
 
   #resend(request: SipRequest | undefined, data: Uint8Array, tx: _Transaction): void {
@@ -824,4 +788,9 @@ function _random(digits: number): string {
   let out = "";
   for (const b of bytes) out += b.toString(16).padStart(2, "0");
   return out.slice(0, digits);
+}
+
+/** The UAC's clock for its transactions, ms. */
+function _now(): number {
+  return performance.now();
 }

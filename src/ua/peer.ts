@@ -39,6 +39,7 @@ import {
   _Tomb,
 } from "./context.ts";
 import { type Job, Scheduler } from "./scheduler.ts";
+import { ClientTransaction } from "./client.ts";
 import { SessionAnswers } from "./session.ts";
 import { Replies } from "./replies.ts";
 import { _RuleInput, Planner } from "./plan.ts";
@@ -130,7 +131,9 @@ export class SipPeer {
   /** Parser options: a datagram, or a message framed on a stream, within `maxMessageSize`. */
   #datagram: ParseOptions;
   #stream: ParseOptions;
-  /** Requests the peer made on its own (the BYE of an idle dialog), until taken. */
+  /** The client transactions of the peer's own requests (its BYEs), by branch. */
+  #clients = new Map<string, _Client>();
+  /** Requests the peer made on its own (the BYE of an idle dialog, resends), until taken. */
   #requests: PeerRequest[] = [];
   /** The job that looks for idle dialogs, while there are dialogs. */
   #sweep: Job | undefined = undefined;
@@ -334,10 +337,12 @@ export class SipPeer {
       if (this.#onReceive !== undefined) this.#onReceive(message, remote, at);
       if (message.type === "request") {
         this.#request(message, remote, at);
+      } else if (this.#clientResponse(message, remote, at)) {
+        // An answer to the peer's own BYE.
       } else if (this.#onResponse !== undefined) {
         this.#onResponse(message, remote, at);
       } else if (this.#onEvent !== undefined) {
-        this.#event("dropped", `a ${message.status} response: the peer sends no requests`, remote);
+        this.#event("dropped", `a ${message.status} response that answers no request of ours`, remote);
       }
     }
     return this.#end(at);
@@ -428,9 +433,72 @@ export class SipPeer {
       const message = parseMessage(data, DATAGRAM) as SipRequest;
       this.#event("bye", `BYE ${dialog.callId}: the peer ends the dialog`, remote);
       this.#endDialog(dialog, at);
-      out.push({ at, data, message, remote, branch });
+      const request = { at, data, message, remote, branch };
+      this.#startClient(request, at);
+      out.push(request);
     }
     return out;
+  }
+
+  /**
+   * Runs the client transaction of a request the peer sent (RFC 3261 §17.1.2: Timer E resends
+   * it on UDP, Timer F gives up); its resends come out of `takeRequests()`.
+   */
+  #startClient(request: PeerRequest, at: number): void {
+    const machine = new ClientTransaction({
+      invite: false,
+      reliable: request.remote.transport !== "udp",
+      at,
+      timers: this.#timers,
+    });
+    const client: _Client = { request, machine, job: undefined };
+    this.#clients.set(request.branch, client);
+    this.#armClient(client);
+  }
+
+  #armClient(client: _Client): void {
+    client.job?.cancel();
+    const next = client.machine.nextTimer();
+    client.job = next === undefined ? undefined : this.#jobs.schedule(next, (at) => {
+      client.job = undefined;
+      for (const event of client.machine.fire(at)) {
+        const request = client.request;
+        if (event.kind === "retransmit") this.#requests.push({ ...request, at });
+        else if (event.kind === "timeout") {
+          const F = 64 * this.#timers.T1;
+          this.#event("timeout", `BYE ${request.message.callId}: no final response (Timer F, ${F} ms)`, request.remote);
+        } else {
+          this.#clients.delete(request.branch);
+          return;
+        }
+      }
+      this.#armClient(client);
+    });
+  }
+
+  /**
+   * A response to one of the peer's own requests (RFC 3261 §17.1.3: matched by the branch of
+   * its top Via and its CSeq method): its client transaction takes it. False for any other.
+   */
+  #clientResponse(response: SipResponse, remote: Remote, at: number): boolean {
+    if (this.#clients.size === 0) return false;
+    let branch: string | undefined;
+    try {
+      branch = response.via[0]?.branch ?? undefined;
+      if (response.cseq.method !== "BYE") return false;
+    } catch {
+      return false;
+    }
+    const client = branch === undefined ? undefined : this.#clients.get(branch);
+    if (client === undefined) return false;
+    // An answer to our request: its source receives what we send (RFC 9000 §8.1).
+    this.#guard?.validate(this.#guard.source(remote.address, at), at);
+    const verdict = client.machine.receive(response.status, at);
+    if (verdict.kind === "deliver" && verdict.first && response.status >= 200) {
+      this.#event("bye", `BYE ${response.callId}: ${response.status} ${response.reason}`, remote);
+    }
+    this.#armClient(client);
+    return true;
   }
 
   /**
@@ -474,6 +542,7 @@ export class SipPeer {
     this.#dialogSources.clear();
     this.#session.clear();
     this.#requests = [];
+    this.#clients.clear();
     this.#sweep = undefined;
 
     this.#jobs.clear();
@@ -1243,6 +1312,13 @@ export class SipPeer {
       this.#respond(invite, this.#replies.build(invite, 487), at);
     }
   }
+}
+
+/** The client transaction of a request the peer sent (its BYE), on the peer's clock. */
+interface _Client {
+  readonly request: PeerRequest;
+  readonly machine: ClientTransaction;
+  job: Job | undefined;
 }
 
 const _decoder = new TextDecoder();

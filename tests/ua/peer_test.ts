@@ -157,7 +157,7 @@ describe("SipPeer OPTIONS and simple methods", () => {
     assert.deepEqual(p.receive(encoder.encode(response), UDP, 0), []);
     assert.deepEqual(events.map((e) => [e.kind, e.message]), [[
       "dropped",
-      "a 200 response: the peer sends no requests",
+      "a 200 response that answers no request of ours",
     ]]);
   });
 
