@@ -188,6 +188,7 @@ export {
 } from "./src/ua/guard.ts";
 export {
   type BoundAddress,
+  type EdgeProfile,
   DEFAULT_RTP_PORTS,
 
   describeMedia,

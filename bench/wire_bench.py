@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The wire comparison of issue 4 in one command: CPU per call, failures and peak RSS of sipecho
+"""The wire comparison in one command: CPU per call, failures and peak RSS of sipecho
 on Bun and on Deno beside Kamailio (the C reference) and the bare-floor responders, driven by
 SIPp through the team's sipbench.py, plus cold start through startup.py. Rounds are interleaved
 so every responder sees the same machine load; medians are reported, with ratios to Kamailio
@@ -28,15 +28,15 @@ def responders(shared):
         ("floor-deno-poll", f"deno run -A {os.path.join(HERE, 'floor_poll.ts')} 5107", 5107, None),
         # Kamailio's responder handles no media: compare like with like (--no-media); the
         # "+media" rows show the cost of the RTP echo sockets opened and closed per call.
-        ("sipecho-bun", f"bun {mod} --udp 127.0.0.1:5103 --quiet --no-media", 5103, "floor-bun"),
-        ("sipecho-deno", f"deno run -A --config {cfg} {mod} --udp 127.0.0.1:5104 --quiet --no-media", 5104,
+        ("sipecho-bun", f"bun {mod} --udp 127.0.0.1:5103 --quiet --profile lab --no-media", 5103, "floor-bun"),
+        ("sipecho-deno", f"deno run -A --config {cfg} {mod} --udp 127.0.0.1:5104 --quiet --profile lab --no-media", 5104,
          "floor-deno"),
         # The stateless UAS (RFC 3261 §8.2.7): what Kamailio's sl responder does, final responses only.
-        ("sipecho-bun-stateless", f"bun {mod} --udp 127.0.0.1:5108 --quiet --stateless", 5108, "floor-bun"),
-        ("sipecho-deno-stateless", f"deno run -A --config {cfg} {mod} --udp 127.0.0.1:5109 --quiet --stateless", 5109,
+        ("sipecho-bun-stateless", f"bun {mod} --udp 127.0.0.1:5108 --quiet --profile lab --stateless", 5108, "floor-bun"),
+        ("sipecho-deno-stateless", f"deno run -A --config {cfg} {mod} --udp 127.0.0.1:5109 --quiet --profile lab --stateless", 5109,
          "floor-deno"),
-        ("sipecho-bun+media", f"bun {mod} --udp 127.0.0.1:5105 --quiet", 5105, "floor-bun"),
-        ("sipecho-deno+media", f"deno run -A --config {cfg} {mod} --udp 127.0.0.1:5106 --quiet", 5106,
+        ("sipecho-bun+media", f"bun {mod} --udp 127.0.0.1:5105 --quiet --profile lab", 5105, "floor-bun"),
+        ("sipecho-deno+media", f"deno run -A --config {cfg} {mod} --udp 127.0.0.1:5106 --quiet --profile lab", 5106,
          "floor-deno"),
     ]
 

@@ -12,7 +12,7 @@ import type { SipMessage } from "../sip/message.ts";
 import { parseMessage } from "../sip/parse.ts";
 import { DEFAULT_RULE_DESCRIPTIONS, parseRules, type Rule, RulesError, RulesSyntaxError } from "../rules/rules.ts";
 import type { ConnectionLimits } from "../net/connections.ts";
-import { EDGE_LAB, EDGE_PUBLIC, type EdgeOptions } from "../ua/guard.ts";
+import type { EdgeOptions } from "../ua/guard.ts";
 import type { PeerEvent, PeerLimits } from "../ua/peer.ts";
 import {
   DEFAULT_RTP_PORTS,
@@ -606,9 +606,7 @@ export async function main(rt: CliRuntime = runtime()): Promise<void> {
       media: options.media,
       stateless: options.stateless,
       udpPoll: options.udpPoll,
-      edge: options.edge.profile === "lab"
-        ? { ...EDGE_LAB, ...options.edge.options }
-        : { ...EDGE_PUBLIC, ...options.edge.options },
+      edge: { profile: options.edge.profile, ...options.edge.options },
       limits: options.limits,
       connections: options.connections,
       registrar: options.maxContacts === undefined ? undefined : { maxContactsPerAor: options.maxContacts },

@@ -191,6 +191,25 @@ export interface TrafficEntry {
 }
 
 /**
+ * The edge limits of {@linkcode serve}: a profile (`public` by default, or `lab`), and limits of
+ * your own over it.
+ *
+ * @example
+ * ```ts
+ * import { type EdgeProfile, serve } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const edge: EdgeProfile = { profile: "lab", rate: 500 }; // the lab's tables, with a rate limit
+ * await using server = await serve({ listen: [{ transport: "udp", hostname: "127.0.0.1", port: 0 }], edge });
+ * assert.equal(server.peer.guard?.options.rate, 500);
+ * ```
+ */
+export interface EdgeProfile extends Partial<EdgeOptions> {
+  /** `public` (the default) or `lab` (see `ServeOptions.edge`). */
+  profile?: "public" | "lab";
+}
+
+/**
  * Options of {@linkcode serve}: where to listen, plus everything a {@linkcode SipPeer} takes.
  *
  * @example
@@ -231,7 +250,7 @@ export interface ServeOptions extends Omit<PeerOptions, "address" | "port" | "po
    * of them and makes the tables ten times larger (`limits`, `connections.maxConnections`), for
    * load tests from a known generator. Or limits of your own (the rest public).
    */
-  edge?: "public" | "lab" | Partial<EdgeOptions>;
+  edge?: "public" | "lab" | EdgeProfile;
 
   /** Closes the server when aborted. */
   signal?: AbortSignal;
@@ -489,10 +508,11 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
   ];
   if (listen.length === 0) throw new RangeError("serve(): nothing to listen on");
   const maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
-  const edge = options.edge ?? "public";
-  const guard = new SourceGuard(edge === "public" ? EDGE_PUBLIC : edge === "lab" ? EDGE_LAB : edge);
+  const edge: EdgeProfile = typeof options.edge === "string" ? { profile: options.edge } : options.edge ?? {};
   // The lab profile is for a load generator: tables sized for thousands of calls a second.
-  const lab = edge === "lab";
+  const lab = edge.profile === "lab";
+  const { profile: _, ...own } = edge;
+  const guard = new SourceGuard({ ...(lab ? EDGE_LAB : EDGE_PUBLIC), ...own });
   const onTraffic = options.onTraffic;
   const onEvent = options.onEvent;
   const mediaOptions: ServeMediaOptions | undefined = options.media === true ? {} : options.media || undefined;

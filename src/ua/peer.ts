@@ -255,6 +255,11 @@ export class SipPeer {
     });
   }
 
+  /** The table sizes in force (see {@linkcode PeerLimits}). */
+  get limits(): Readonly<PeerLimits> {
+    return this.#limits;
+  }
+
   /** The edge limits in force, if any (see {@linkcode PeerOptions.guard}). */
   get guard(): SourceGuard | undefined {
     return this.#guard;

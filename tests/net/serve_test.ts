@@ -1203,3 +1203,20 @@ test("serve() asks the shim to poll its SIP UDP sockets unless udpPoll is false"
   await (await serve({ net: recording, listen, udpPoll: false })).close();
   assert.deepEqual(asked, [true, false]);
 });
+
+describe("serve() edge profiles", () => {
+  test("serve() with the lab profile, alone or with limits of its own, has tables ten times larger", async () => {
+    const listen = [{ transport: "udp" as const, hostname: "127.0.0.1", port: 0 }];
+    for (const edge of ["lab", { profile: "lab", rate: 500 }] as const) {
+      await using server = await serve({ listen, edge });
+      assert.equal(server.peer.limits.transactions, 1_000_000);
+      assert.equal(server.peer.limits.dialogs, 100_000);
+      assert.equal(server.peer.guard?.options.share, 1);
+    }
+    await using lab = await serve({ listen, edge: { profile: "lab", rate: 500 } });
+    assert.equal(lab.peer.guard?.options.rate, 500);
+    await using pub = await serve({ listen });
+    assert.equal(pub.peer.limits.transactions, 100_000);
+    assert.equal(pub.peer.guard?.options.share, 0.1);
+  });
+});
