@@ -1,13 +1,16 @@
 // In-memory cost of one call through the pure SipPeer (INVITE, ACK, BYE from a SIPp-like UAC),
-// without sockets: `deno run -A bench/peer_bench.ts [calls] [cps] [--stateless]`, `bun bench/peer_bench.ts`.
+// without sockets: `deno run -A bench/peer_bench.ts [calls] [cps] [--stateless] [--guard]`,
+// `bun bench/peer_bench.ts`. `--guard` gives the peer the public edge limits (rate limit and
+// shares lifted, as for a known load generator): the cost of the per-source accounting.
 // Reports µs per call and heap growth (live after a collection: always on Bun, on Deno with
 // `--v8-flags=--expose-gc`); the clock advances as at the given call rate, so the
 // transaction tables fill as they would on the wire.
 import process from "node:process";
-import { SipPeer } from "../mod.ts";
+import { EDGE_PUBLIC, SipPeer, SourceGuard } from "../mod.ts";
 
-const args = process.argv.slice(2).filter((a) => a !== "--stateless");
+const args = process.argv.slice(2).filter((a) => !a.startsWith("--"));
 const stateless = process.argv.includes("--stateless");
+const guarded = process.argv.includes("--guard");
 const calls = Number(args[0] ?? 25000);
 const cps = Number(args[1] ?? 2500);
 const enc = new TextEncoder();
@@ -40,7 +43,8 @@ function toTag(data: Uint8Array): string {
   return /\r\nTo:[^\r]*;tag=([^;\r]+)/.exec(dec.decode(data))![1];
 }
 
-const peer = new SipPeer({ limits: { transactions: 1e6, dialogs: 1e6 }, stateless });
+const guard = guarded ? new SourceGuard({ ...EDGE_PUBLIC, rate: Infinity, burst: Infinity, share: 1 }) : undefined;
+const peer = new SipPeer({ limits: { transactions: 1e6, pending: 1e6, dialogs: 1e6 }, stateless, guard });
 const remote = { address: "127.0.0.1", port: 5061, transport: "udp" as const };
 // A full collection: Bun.gc(true) on Bun, gc() on Deno with --v8-flags=--expose-gc.
 const bun = (globalThis as { Bun?: { gc(force: boolean): void } }).Bun;
