@@ -24,7 +24,7 @@ import {
   transactionKey,
   TransactionTable,
 } from "./transaction.ts";
-import { Dialog, DialogTable } from "./dialog.ts";
+import { Dialog } from "./dialog.ts";
 import type { ViaRouting } from "../net/transport.ts";
 import { Admission, type SourceGuard, type SourceRecord } from "./guard.ts";
 import {
@@ -39,7 +39,7 @@ import {
   _Tomb,
 } from "./context.ts";
 import { type Job, Scheduler } from "./scheduler.ts";
-import { ClientTransaction } from "./client.ts";
+import { Dialogs } from "./dialogs.ts";
 import { SessionAnswers } from "./session.ts";
 import { Replies } from "./replies.ts";
 import { _RuleInput, Planner } from "./plan.ts";
@@ -65,8 +65,6 @@ export type {
   RtpReleaseReason,
 } from "./types.ts";
 
-/** Parser options of the peer's own BYE (read back from its bytes). */
-const DATAGRAM = { stream: false };
 
 /**
  * The pure SIP peer: a UAS that answers every request by its rules and built-in behaviour.
@@ -131,14 +129,6 @@ export class SipPeer {
   /** Parser options: a datagram, or a message framed on a stream, within `maxMessageSize`. */
   #datagram: ParseOptions;
   #stream: ParseOptions;
-  /** The client transactions of the peer's own requests (its BYEs), by branch. */
-  #clients = new Map<string, _Client>();
-  /** Requests the peer made on its own (the BYE of an idle dialog, resends), until taken. */
-  #requests: PeerRequest[] = [];
-  /** The job that looks for idle dialogs, while there are dialogs. */
-  #sweep: Job | undefined = undefined;
-  /** The source each dialog counts against, with a guard. */
-  #dialogSources = new Map<Dialog, SourceRecord>();
   #onEvent: ((event: PeerEvent) => void) | undefined;
   #onReceive: ((message: SipMessage, remote: Remote, at: number) => void) | undefined;
   #selectRule: ((request: SipRequest, remote: Remote) => Rule | undefined) | undefined;
@@ -149,7 +139,8 @@ export class SipPeer {
   /** Mixed into the To tags of a stateless peer, so that two peers tag the same call apart. */
   #tagSalt: number;
   #transactions: TransactionTable<_Context | _Tomb>;
-  #dialogs: DialogTable;
+  /** The dialogs, their shares, idle ones ended, the peer's BYEs (see dialogs.ts). */
+  #dialogs: Dialogs;
   #jobs = new Scheduler();
   /** Tombstones until Timer J or L (64*T1), and until Timer I (T4). */
   #long = new _ExpiryQueue();
@@ -193,7 +184,6 @@ export class SipPeer {
     this.#datagram = { stream: false, maxMessageSize };
     this.#stream = { stream: true, maxMessageSize };
     this.#transactions = new TransactionTable(limits.transactions);
-    this.#dialogs = new DialogTable(limits.dialogs);
     this.#session = new SessionAnswers({
       address: this.#address,
       codecs: this.#codecs,
@@ -214,12 +204,23 @@ export class SipPeer {
       defaults: this.#defaults,
       event: (kind, message, remote) => this.#event(kind, message, remote),
     });
+    this.#dialogs = new Dialogs({
+      limit: limits.dialogs,
+      timers: this.#timers,
+      guard: options.guard,
+      jobs: this.#jobs,
+      replies: this.#replies,
+      event: (kind, message, remote) => this.#event(kind, message, remote),
+      tag: () => this.#tag(),
+      stopInvite: (dialog, at) => this.#stopInvite(dialog, at),
+      releaseMedia: (callId, reason) => this.#session.release(callId, reason),
+    });
     this.#checkEnv = {
       supported: this.#supported,
       parseOffer: (body) => this.#session.parseOffer(body),
       hostport: this.#replies.hostport,
       stateless: this.#statelessMode,
-      dialogOf: (request) => this.#dialogOf(request),
+      dialogOf: (request) => this.#dialogs.of(request),
       inDialog: (dialog) => {
         // A request in a dialog we made carries our tag: the source receives what we send.
         this.#validate();
@@ -245,8 +246,8 @@ export class SipPeer {
       checkEnv: this.#checkEnv,
       now: () => this.#now,
       sourceKey: () => this.#src?.key,
-      dialogRoom: (ctx) => this.#dialogRoom(ctx),
-      dialogOf: (request) => this.#dialogOf(request),
+      dialogRoom: (ctx) => this.#dialogs.room(ctx),
+      dialogOf: (request) => this.#dialogs.of(request),
       validate: () => this.#validate(),
       fits: (ctx, bytes, at) => this.#fits(ctx, bytes, at),
       tooLarge: (ctx, instead) => this.#tooLarge(ctx, instead),
@@ -342,7 +343,7 @@ export class SipPeer {
       if (this.#onReceive !== undefined) this.#onReceive(message, remote, at);
       if (message.type === "request") {
         this.#request(message, remote, at);
-      } else if (this.#clientResponse(message, remote, at)) {
+      } else if (this.#dialogs.response(message, remote, at)) {
         // An answer to the peer's own BYE.
       } else if (this.#onResponse !== undefined) {
         this.#onResponse(message, remote, at);
@@ -383,9 +384,10 @@ export class SipPeer {
    * caller's Contact), Route from the route set (the INVITE's Record-Route; a strict router
    * first becomes the Request-URI), From our URI and tag, To the caller's, the dialog's
    * Call-ID, CSeq the next local sequence number, and a new branch in our Via (§8.1.1.7).
-   * It goes to where the dialog's requests came from. The caller of this method sends it,
-   * retransmits it on UDP (Timer E, §17.1.2.2) and takes its responses: they reach
-   * `onResponse`, matched by `branch` (`serve()` does all this).
+   * It goes to where the dialog's requests came from. The caller of this method sends it; the
+   * peer runs its client transaction (§17.1.2): resends on UDP come out of
+   * {@linkcode SipPeer.takeRequests} (Timer E), and its response, matched by `branch`, ends it
+   * (a `bye` event says how it was answered; `timeout` if none came, Timer F).
    *
    * @param target A dialog, or a Call-ID.
    * @param at The time, ms.
@@ -427,89 +429,13 @@ export class SipPeer {
   bye(target: Dialog | string, at: number): PeerRequest[] {
     if (this.#closed) return [];
     if (at > this.#now) this.#now = at;
-    const dialogs = typeof target === "string" ? this.#dialogs.values().filter((d) => d.callId === target) : [target];
-    const out: PeerRequest[] = [];
-    for (const dialog of dialogs) {
-      const remote = dialog.source as Remote | undefined;
-      if (dialog.state !== "Confirmed" || !dialog.acked || remote === undefined) continue;
-      if (this.#dialogs.get(dialog.callId, dialog.localTag, dialog.remoteTag) !== dialog) continue;
-      const branch = `z9hG4bK-sipecho-${this.#tag()}${this.#tag()}`;
-      const data = _encoder.encode(this.#replies.byeText(dialog, remote.transport, branch));
-      const message = parseMessage(data, DATAGRAM) as SipRequest;
-      this.#event("bye", `BYE ${dialog.callId}: the peer ends the dialog`, remote);
-      this.#endDialog(dialog, at);
-      const request = { at, data, message, remote, branch };
-      this.#startClient(request, at);
-      out.push(request);
-    }
-    return out;
-  }
-
-  /**
-   * Runs the client transaction of a request the peer sent (RFC 3261 §17.1.2: Timer E resends
-   * it on UDP, Timer F gives up); its resends come out of `takeRequests()`.
-   */
-  #startClient(request: PeerRequest, at: number): void {
-    const machine = new ClientTransaction({
-      invite: false,
-      reliable: request.remote.transport !== "udp",
-      at,
-      timers: this.#timers,
-    });
-    const client: _Client = { request, machine, job: undefined };
-    this.#clients.set(request.branch, client);
-    this.#armClient(client);
-  }
-
-  #armClient(client: _Client): void {
-    client.job?.cancel();
-    const next = client.machine.nextTimer();
-    client.job = next === undefined ? undefined : this.#jobs.schedule(next, (at) => {
-      client.job = undefined;
-      for (const event of client.machine.fire(at)) {
-        const request = client.request;
-        if (event.kind === "retransmit") this.#requests.push({ ...request, at });
-        else if (event.kind === "timeout") {
-          const F = 64 * this.#timers.T1;
-          this.#event("timeout", `BYE ${request.message.callId}: no final response (Timer F, ${F} ms)`, request.remote);
-        } else {
-          this.#clients.delete(request.branch);
-          return;
-        }
-      }
-      this.#armClient(client);
-    });
-  }
-
-  /**
-   * A response to one of the peer's own requests (RFC 3261 §17.1.3: matched by the branch of
-   * its top Via and its CSeq method): its client transaction takes it. False for any other.
-   */
-  #clientResponse(response: SipResponse, remote: Remote, at: number): boolean {
-    if (this.#clients.size === 0) return false;
-    let branch: string | undefined;
-    try {
-      branch = response.via[0]?.branch ?? undefined;
-      if (response.cseq.method !== "BYE") return false;
-    } catch {
-      return false;
-    }
-    const client = branch === undefined ? undefined : this.#clients.get(branch);
-    if (client === undefined) return false;
-    // An answer to our request: its source receives what we send (RFC 9000 §8.1).
-    this.#guard?.validate(this.#guard.source(remote.address, at), at);
-    const verdict = client.machine.receive(response.status, at);
-    if (verdict.kind === "deliver" && verdict.first && response.status >= 200) {
-      this.#event("bye", `BYE ${response.callId}: ${response.status} ${response.reason}`, remote);
-    }
-    this.#armClient(client);
-    return true;
+    return this.#dialogs.bye(target, at);
   }
 
   /**
    * The requests the peer made on its own since the last call: the BYE that ends a dialog idle
-   * for `timers.dialogIdle`. The caller sends them and runs their client transactions, as for
-   * those of {@linkcode SipPeer.bye}.
+   * for `timers.dialogIdle`, and the resends of its BYEs on UDP (Timer E, RFC 3261 §17.1.2.2:
+   * the peer runs their client transactions). The caller sends them.
    *
    * @returns The requests, oldest first.
    * @example
@@ -532,9 +458,7 @@ export class SipPeer {
    * ```
    */
   takeRequests(): PeerRequest[] {
-    const requests = this.#requests;
-    if (requests.length > 0) this.#requests = [];
-    return requests;
+    return this.#dialogs.takeRequests();
   }
 
   /** Drops every transaction, dialog, binding and pending output; later calls do nothing. */
@@ -544,11 +468,8 @@ export class SipPeer {
     this.#transactions.clear();
     this.#pending = 0;
     this.#dialogs.clear();
-    this.#dialogSources.clear();
     this.#session.clear();
-    this.#requests = [];
-    this.#clients.clear();
-    this.#sweep = undefined;
+
 
     this.#jobs.clear();
     this.#long.clear();
@@ -840,7 +761,7 @@ export class SipPeer {
       const invite = this.#transactions.get(transactionKey(request, "INVITE"));
       return invite instanceof _Context && invite.invite && !invite.tx.final;
     }
-    return request.to.tag !== undefined && this.#dialogOf(request) !== undefined;
+    return request.to.tag !== undefined && this.#dialogs.of(request) !== undefined;
   }
 
   #newContext(request: SipRequest, key: string, remote: Remote, action: ResolvedAction | undefined): _Context {
@@ -960,11 +881,6 @@ export class SipPeer {
     ]);
   }
 
-  #dialogOf(request: SipRequest): Dialog | undefined {
-    const toTag = request.to.tag;
-    if (toTag === undefined) return undefined;
-    return this.#dialogs.get(request.callId, toTag, request.from.tag ?? "");
-  }
 
   // ---------------------------------------------------------------------------------------------
   // Running a plan
@@ -1023,7 +939,7 @@ export class SipPeer {
           sessionId: ctx.sessionId,
           createdAt: at,
         });
-        const refused = this.#addDialog(dialog, ctx);
+        const refused = this.#dialogs.add(dialog, ctx);
         if (refused !== undefined) {
           return this.#respond(ctx, this.#replies.build(ctx, 503, refused, [["Retry-After", String(this.#retryAfter)]]), at);
         }
@@ -1046,7 +962,7 @@ export class SipPeer {
       }
     }
     if (request.method === "BYE" && status >= 200 && status < 300 && ctx.dialog !== undefined) {
-      this.#endDialog(ctx.dialog, at);
+      this.#dialogs.end(ctx.dialog, at);
     }
     this.#respond(ctx, reply, at);
   }
@@ -1111,7 +1027,7 @@ export class SipPeer {
           // RFC 3261 §13.3.1.4: the 2xx was never acknowledged; the dialog is dropped.
           const dialog = ctx.dialog;
           if (dialog !== undefined && !dialog.acked && dialog.inviteKey === ctx.tx.key) {
-            this.#deleteDialog(dialog);
+            this.#dialogs.delete(dialog);
             if (dialog.media) {
               dialog.media = false;
               this.#session.release(dialog.callId, "no-ack");
@@ -1167,81 +1083,12 @@ export class SipPeer {
     this.#deleteTransaction(ctx);
   }
 
-  #endDialog(dialog: Dialog, at: number): void {
-    // Stop resending an unacknowledged 2xx: the BYE ends the call.
+  /** A dialog ends before its INVITE's 2xx is acknowledged: the resends stop (the BYE ends the call). */
+  #stopInvite(dialog: Dialog, at: number): void {
     const invite = this.#transactions.get(dialog.inviteKey);
     if (invite instanceof _Context && invite.tx.state === "Accepted") {
       invite.tx.ack(at);
       this.#settle(invite, at);
-    }
-    this.#deleteDialog(dialog);
-    if (dialog.media) {
-      dialog.media = false;
-      this.#session.release(dialog.callId, "bye");
-    }
-  }
-
-  /**
-   * Keeps a new dialog, unless the table is full or its source holds its share: then the
-   * reason phrase of the 503 that refuses it.
-   */
-  #addDialog(dialog: Dialog, ctx: _Context): string | undefined {
-    const refused = this.#dialogRoom(ctx);
-    if (refused !== undefined) return refused;
-    if (!this.#dialogs.add(dialog)) return "Service Unavailable: too many dialogs";
-    this.#sweepLater(dialog.createdAt);
-    const source = ctx.source;
-    if (source !== undefined) {
-      this.#guard!.hold(source, "dialogs");
-      this.#dialogSources.set(dialog, source);
-    }
-    return undefined;
-  }
-
-  /** Why a new dialog cannot be kept (the reason phrase of a 503), or undefined when it can. */
-  #dialogRoom(ctx: _Context): string | undefined {
-    const source = ctx.source;
-    if (source !== undefined && this.#guard!.full(source, "dialogs", this.#dialogs.limit)) {
-      this.#event("limit", `share: ${source.key} holds its share of the dialogs: 503`, ctx.remote);
-      return "Service Unavailable: too many dialogs from this source";
-    }
-    if (this.#dialogs.size >= this.#dialogs.limit) {
-      this.#event("dropped", `dialog table full (${this.#dialogs.limit}): 503`, ctx.remote);
-      return "Service Unavailable: too many dialogs";
-    }
-    return undefined;
-  }
-
-  /** Makes sure idle dialogs are looked for (RFC 3261 §15.1.1: the peer ends them). */
-  #sweepLater(at: number): void {
-    const idle = this.#timers.dialogIdle;
-    if (this.#sweep !== undefined || !(idle > 0) || !Number.isFinite(idle)) return;
-    const every = Math.min(Math.max(Math.ceil(idle / 4), 1), 60_000);
-    this.#sweep = this.#schedule(at + every, (when) => {
-      this.#sweep = undefined;
-      this.#endIdle(when);
-      if (this.#dialogs.size > 0) this.#sweepLater(when);
-    });
-  }
-
-  /** Ends every confirmed dialog with no request for `timers.dialogIdle`, with a BYE. */
-  #endIdle(at: number): void {
-    const idle = this.#timers.dialogIdle;
-    for (const dialog of this.#dialogs.values()) {
-      if (!dialog.acked || at - dialog.lastRequestAt < idle) continue;
-      const remote = dialog.source as Remote | undefined;
-      this.#event("timeout", `dialog ${dialog.callId}: no request for ${idle} ms: the peer ends it with BYE`, remote);
-      this.#requests.push(...this.bye(dialog, at));
-    }
-  }
-
-  #deleteDialog(dialog: Dialog): void {
-    const known = this.#dialogs.get(dialog.callId, dialog.localTag, dialog.remoteTag) === dialog;
-    this.#dialogs.delete(dialog);
-    const source = this.#dialogSources.get(dialog);
-    if (known && source !== undefined) {
-      this.#dialogSources.delete(dialog);
-      this.#guard!.release(source, "dialogs");
     }
   }
 
@@ -1262,7 +1109,7 @@ export class SipPeer {
       return;
     }
     // RFC 3261 §13.3.1.4: the ACK for a 2xx is matched by the dialog.
-    const dialog = this.#dialogOf(request);
+    const dialog = this.#dialogs.of(request);
     if (dialog === undefined) {
       if (this.#onEvent !== undefined) {
         this.#event("dropped", `ACK ${request.callId}: matches no transaction or dialog`, remote);
@@ -1319,15 +1166,7 @@ export class SipPeer {
   }
 }
 
-/** The client transaction of a request the peer sent (its BYE), on the peer's clock. */
-interface _Client {
-  readonly request: PeerRequest;
-  readonly machine: ClientTransaction;
-  job: Job | undefined;
-}
-
 const _decoder = new TextDecoder();
-const _encoder = new TextEncoder();
 
 /** FNV-1a (32 bits) of a Call-ID and From tag, with a salt: a stateless peer's To tag and SDP session id. */
 function _hash(callId: string, fromTag: string, salt: number): number {

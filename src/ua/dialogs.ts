@@ -1,0 +1,259 @@
+/**
+ * The peer's dialogs (RFC 3261 §12): the table, each source's share of it, the look for
+ * dialogs idle too long, and the BYE the peer sends to end one (§15.1.1) with its client
+ * transaction (§17.1.2): its resends and the requests the peer makes on its own wait in a
+ * queue the caller takes (`SipPeer.takeRequests()`). Internal to src/ua.
+ *
+ * @module
+ */
+
+import { parseMessage } from "../sip/parse.ts";
+import type { SipRequest, SipResponse } from "../sip/message.ts";
+import { ClientTransaction } from "./client.ts";
+import type { _Context } from "./context.ts";
+import { type Dialog, DialogTable } from "./dialog.ts";
+import type { SourceGuard, SourceRecord } from "./guard.ts";
+import type { Replies } from "./replies.ts";
+import type { Job, Scheduler } from "./scheduler.ts";
+import type { PeerEvent, PeerRequest, PeerTimers, Remote, RtpReleaseReason } from "./types.ts";
+
+/** What {@linkcode Dialogs} needs of the peer. */
+export interface DialogsHost {
+  /** Most dialogs. */
+  limit: number;
+  timers: PeerTimers;
+  guard: SourceGuard | undefined;
+  jobs: Scheduler;
+  replies: Replies;
+  event(kind: PeerEvent["kind"], message: string, remote?: Remote): void;
+  /** A random tag (for a branch). */
+  tag(): string;
+  /** A dialog ends before the ACK of its INVITE's 2xx: its resends stop. */
+  stopInvite(dialog: Dialog, at: number): void;
+  /** A holder of RTP ports is done. */
+  releaseMedia(callId: string, reason: RtpReleaseReason): void;
+}
+
+/** The client transaction of a request the peer sent (its BYE), on the peer's clock. */
+interface _Client {
+  readonly request: PeerRequest;
+  readonly machine: ClientTransaction;
+  job: Job | undefined;
+}
+
+/** Parser options of the peer's own BYE (read back from its bytes). */
+const DATAGRAM = { stream: false };
+const _encoder = new TextEncoder();
+
+/** The peer's dialogs (see the module documentation). */
+export class Dialogs {
+  readonly #h: DialogsHost;
+  readonly #table: DialogTable;
+  /** The source each dialog counts against, with a guard. */
+  #sources = new Map<Dialog, SourceRecord>();
+  /** The job that looks for idle dialogs, while there are dialogs. */
+  #sweep: Job | undefined = undefined;
+  /** The client transactions of the peer's own requests (its BYEs), by branch. */
+  #clients = new Map<string, _Client>();
+  /** Requests the peer made on its own (the BYE of an idle dialog, resends), until taken. */
+  #requests: PeerRequest[] = [];
+
+  constructor(host: DialogsHost) {
+    this.#h = host;
+    this.#table = new DialogTable(host.limit);
+  }
+
+  /** How many dialogs there are. */
+  get size(): number {
+    return this.#table.size;
+  }
+
+  /** The dialogs, oldest first. */
+  values(): Dialog[] {
+    return this.#table.values();
+  }
+
+  /** A dialog by its Call-ID and tags. */
+  get(callId: string, localTag: string, remoteTag: string): Dialog | undefined {
+    return this.#table.get(callId, localTag, remoteTag);
+  }
+
+  /** Ends a dialog now: its INVITE's 2xx resends stop, its RTP ports go back. */
+  end(dialog: Dialog, at: number): void {
+    this.#h.stopInvite(dialog, at);
+    this.delete(dialog);
+    if (dialog.media) {
+      dialog.media = false;
+      this.#h.releaseMedia(dialog.callId, "bye");
+    }
+  }
+
+  /** The requests the peer made on its own since the last call (see `SipPeer.takeRequests()`). */
+  takeRequests(): PeerRequest[] {
+    const requests = this.#requests;
+    if (requests.length > 0) this.#requests = [];
+    return requests;
+  }
+
+  /** Forgets every dialog, client transaction and request (the peer closes). */
+  clear(): void {
+    this.#table.clear();
+    this.#sources.clear();
+    this.#clients.clear();
+    this.#requests = [];
+    this.#sweep = undefined;
+  }
+
+  /** See `SipPeer.bye()`. */
+  bye(target: Dialog | string, at: number): PeerRequest[] {
+    const dialogs = typeof target === "string" ? this.#table.values().filter((d) => d.callId === target) : [target];
+    const out: PeerRequest[] = [];
+    for (const dialog of dialogs) {
+      const remote = dialog.source as Remote | undefined;
+      if (dialog.state !== "Confirmed" || !dialog.acked || remote === undefined) continue;
+      if (this.#table.get(dialog.callId, dialog.localTag, dialog.remoteTag) !== dialog) continue;
+      const branch = `z9hG4bK-sipecho-${this.#h.tag()}${this.#h.tag()}`;
+      const data = _encoder.encode(this.#h.replies.byeText(dialog, remote.transport, branch));
+      const message = parseMessage(data, DATAGRAM) as SipRequest;
+      this.#h.event("bye", `BYE ${dialog.callId}: the peer ends the dialog`, remote);
+      this.end(dialog, at);
+      const request = { at, data, message, remote, branch };
+      this.#startClient(request, at);
+      out.push(request);
+    }
+    return out;
+  }
+
+  /**
+   * Runs the client transaction of a request the peer sent (RFC 3261 §17.1.2: Timer E resends
+   * it on UDP, Timer F gives up); its resends come out of `takeRequests()`.
+   */
+  #startClient(request: PeerRequest, at: number): void {
+    const machine = new ClientTransaction({
+      invite: false,
+      reliable: request.remote.transport !== "udp",
+      at,
+      timers: this.#h.timers,
+    });
+    const client: _Client = { request, machine, job: undefined };
+    this.#clients.set(request.branch, client);
+    this.#armClient(client);
+  }
+
+  #armClient(client: _Client): void {
+    client.job?.cancel();
+    const next = client.machine.nextTimer();
+    client.job = next === undefined ? undefined : this.#h.jobs.schedule(next, (at) => {
+      client.job = undefined;
+      for (const event of client.machine.fire(at)) {
+        const request = client.request;
+        if (event.kind === "retransmit") this.#requests.push({ ...request, at });
+        else if (event.kind === "timeout") {
+          const F = 64 * this.#h.timers.T1;
+          this.#h.event("timeout", `BYE ${request.message.callId}: no final response (Timer F, ${F} ms)`, request.remote);
+        } else {
+          this.#clients.delete(request.branch);
+          return;
+        }
+      }
+      this.#armClient(client);
+    });
+  }
+
+  /**
+   * A response to one of the peer's own requests (RFC 3261 §17.1.3: matched by the branch of
+   * its top Via and its CSeq method): its client transaction takes it. False for any other.
+   */
+  response(response: SipResponse, remote: Remote, at: number): boolean {
+    if (this.#clients.size === 0) return false;
+    let branch: string | undefined;
+    try {
+      branch = response.via[0]?.branch ?? undefined;
+      if (response.cseq.method !== "BYE") return false;
+    } catch {
+      return false;
+    }
+    const client = branch === undefined ? undefined : this.#clients.get(branch);
+    if (client === undefined) return false;
+    // An answer to our request: its source receives what we send (RFC 9000 §8.1).
+    this.#h.guard?.validate(this.#h.guard.source(remote.address, at), at);
+    const verdict = client.machine.receive(response.status, at);
+    if (verdict.kind === "deliver" && verdict.first && response.status >= 200) {
+      this.#h.event("bye", `BYE ${response.callId}: ${response.status} ${response.reason}`, remote);
+    }
+    this.#armClient(client);
+    return true;
+  }
+
+  /**
+   * Keeps a new dialog, unless the table is full or its source holds its share: then the
+   * reason phrase of the 503 that refuses it.
+   */
+  add(dialog: Dialog, ctx: _Context): string | undefined {
+    const refused = this.room(ctx);
+    if (refused !== undefined) return refused;
+    if (!this.#table.add(dialog)) return "Service Unavailable: too many dialogs";
+    this.#sweepLater(dialog.createdAt);
+    const source = ctx.source;
+    if (source !== undefined) {
+      this.#h.guard!.hold(source, "dialogs");
+      this.#sources.set(dialog, source);
+    }
+    return undefined;
+  }
+
+  /** Why a new dialog cannot be kept (the reason phrase of a 503), or undefined when it can. */
+  room(ctx: _Context): string | undefined {
+    const source = ctx.source;
+    if (source !== undefined && this.#h.guard!.full(source, "dialogs", this.#table.limit)) {
+      this.#h.event("limit", `share: ${source.key} holds its share of the dialogs: 503`, ctx.remote);
+      return "Service Unavailable: too many dialogs from this source";
+    }
+    if (this.#table.size >= this.#table.limit) {
+      this.#h.event("dropped", `dialog table full (${this.#table.limit}): 503`, ctx.remote);
+      return "Service Unavailable: too many dialogs";
+    }
+    return undefined;
+  }
+
+  /** Makes sure idle dialogs are looked for (RFC 3261 §15.1.1: the peer ends them). */
+  #sweepLater(at: number): void {
+    const idle = this.#h.timers.dialogIdle;
+    if (this.#sweep !== undefined || !(idle > 0) || !Number.isFinite(idle)) return;
+    const every = Math.min(Math.max(Math.ceil(idle / 4), 1), 60_000);
+    this.#sweep = this.#h.jobs.schedule(at + every, (when) => {
+      this.#sweep = undefined;
+      this.#endIdle(when);
+      if (this.#table.size > 0) this.#sweepLater(when);
+    });
+  }
+
+  /** Ends every confirmed dialog with no request for `timers.dialogIdle`, with a BYE. */
+  #endIdle(at: number): void {
+    const idle = this.#h.timers.dialogIdle;
+    for (const dialog of this.#table.values()) {
+      if (!dialog.acked || at - dialog.lastRequestAt < idle) continue;
+      const remote = dialog.source as Remote | undefined;
+      this.#h.event("timeout", `dialog ${dialog.callId}: no request for ${idle} ms: the peer ends it with BYE`, remote);
+      this.#requests.push(...this.bye(dialog, at));
+    }
+  }
+
+  /** Forgets a dialog and gives its entry back to its source. */
+  delete(dialog: Dialog): void {
+    const known = this.#table.get(dialog.callId, dialog.localTag, dialog.remoteTag) === dialog;
+    this.#table.delete(dialog);
+    const source = this.#sources.get(dialog);
+    if (known && source !== undefined) {
+      this.#sources.delete(dialog);
+      this.#h.guard!.release(source, "dialogs");
+    }
+  }
+
+  /** The dialog a request is in, by its Call-ID and tags (RFC 3261 §12.2.2). */
+  of(request: SipRequest): Dialog | undefined {
+    const toTag = request.to.tag;
+    if (toTag === undefined) return undefined;
+    return this.#table.get(request.callId, toTag, request.from.tag ?? "");
+  }
+}
