@@ -35,19 +35,9 @@
 // Types
 // ---------------------------------------------------------------------------------------------
 
-/**
- * A transport a request can arrive over, in lower case.
- *
- * @example
- * ```ts
- * import type { Transport } from "@sipecho/sipecho";
- * import assert from "node:assert/strict";
- *
- * const t: Transport = "wss";
- * assert.equal(t, "wss");
- * ```
- */
-export type Transport = "udp" | "tcp" | "tls" | "ws" | "wss";
+import type { Transport } from "../sip/transport.ts";
+
+export type { Transport };
 
 const _TRANSPORTS: readonly Transport[] = ["udp", "tcp", "tls", "ws", "wss"];
 
