@@ -79,151 +79,192 @@ export function _parseJson(text: string, file: string): unknown {
  * offset, the same way on every runtime. Also reports a key repeated within one object.
  */
 function _scanJson(text: string): _JsonProblem | undefined {
-  let pos = 0;
-  const stop = (message: string, at = pos, kind: _JsonProblem["kind"] = "syntax"): never => {
-    throw new _JsonStop({ kind, offset: at, message });
-  };
-  const skipSpace = () => {
-    while (pos < text.length) {
-      const c = text.charCodeAt(pos);
-      if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) break;
-      pos++;
-    }
-  };
-  const tokenAt = (at: number): string => {
-    const word = /[A-Za-z0-9_$.+-]+/y;
-    word.lastIndex = at;
-    const m = word.exec(text);
-    return JSON.stringify(m ? m[0] : String.fromCodePoint(text.codePointAt(at)!));
-  };
-  const unexpected = (expected: string): never => {
-    if (pos >= text.length) return stop(`unexpected end of input (expected ${expected})`);
-    if (text.startsWith("//", pos) || text.startsWith("/*", pos)) return stop("comments are not allowed in JSON");
-    if (text[pos] === "'") return stop("strings must be in double quotes in JSON");
-    return stop(`unexpected token ${tokenAt(pos)} (expected ${expected})`);
-  };
-  const string = () => {
-    const start = pos++;
-    for (;;) {
-      if (pos >= text.length) stop("unterminated string", start);
-      const c = text.charCodeAt(pos);
-      if (c === 0x22) {
-        pos++;
-        return;
-      }
-      if (c === 0x5c) {
-        const e = text[pos + 1];
-        if (e === "u") {
-          if (!/^[0-9A-Fa-f]{4}$/.test(text.slice(pos + 2, pos + 6))) stop("invalid \\u escape in string");
-          pos += 6;
-        } else if (e !== undefined && '"\\/bfnrt'.includes(e)) {
-          pos += 2;
-        } else {
-          stop(`invalid escape ${JSON.stringify("\\" + (e ?? ""))} in string`);
-        }
-      } else if (c === 0x0a || c === 0x0d) {
-        stop("unterminated string", start);
-      } else if (c < 0x20) {
-        const code = c.toString(16).toUpperCase().padStart(4, "0");
-        stop(`control character U+${code} in string (write it as an escape)`);
-      } else {
-        pos++;
-      }
-    }
-  };
-  const number = () => {
-    const start = pos;
-    const grammar = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
-    grammar.lastIndex = pos;
-    const m = grammar.exec(text);
-    if (m === null || /[0-9A-Za-z_.+-]/.test(text[start + m[0].length] ?? "")) {
-      return stop(`invalid number ${tokenAt(start)}`, start);
-    }
-    pos += m[0].length;
-  };
-  const value = (depth: number): void => {
-    skipSpace();
-    const c = text[pos];
-    if (c === "{" || c === "[") {
-      if (depth >= _MAX_JSON_DEPTH) stop(`nested deeper than ${_MAX_JSON_DEPTH} levels`, pos, "depth");
-      if (c === "{") object(depth + 1);
-      else array(depth + 1);
-    } else if (c === '"') {
-      string();
-    } else if (c === "-" || (c >= "0" && c <= "9")) {
-      number();
-    } else if (text.startsWith("true", pos) || text.startsWith("false", pos) || text.startsWith("null", pos)) {
-      const word = /[A-Za-z0-9_$]+/y;
-      word.lastIndex = pos;
-      const w = word.exec(text)![0];
-      if (w !== "true" && w !== "false" && w !== "null") unexpected("a value");
-      pos += w.length;
-    } else {
-      unexpected("a value");
-    }
-  };
-  const object = (depth: number) => {
-    pos++;
-    skipSpace();
-    if (text[pos] === "}") {
-      pos++;
-      return;
-    }
-    const keys = new Set<string>();
-    for (;;) {
-      skipSpace();
-      if (text[pos] !== '"') unexpected("a property name in double quotes");
-      const keyStart = pos;
-      string();
-      const key = JSON.parse(text.slice(keyStart, pos)) as string;
-      if (keys.has(key)) stop(`duplicate key ${JSON.stringify(key)}`, keyStart, "duplicate");
-      keys.add(key);
-      skipSpace();
-      if (text[pos] !== ":") unexpected('":" after the property name');
-      pos++;
-      value(depth);
-      skipSpace();
-      if (text[pos] === "}") {
-        pos++;
-        return;
-      }
-      if (text[pos] !== ",") unexpected('"," or "}" after the property value');
-      const comma = pos++;
-      skipSpace();
-      if (text[pos] === "}") stop("trailing commas are not allowed in JSON", comma);
-    }
-  };
-  const array = (depth: number) => {
-    pos++;
-    skipSpace();
-    if (text[pos] === "]") {
-      pos++;
-      return;
-    }
-    for (;;) {
-      value(depth);
-      skipSpace();
-      if (text[pos] === "]") {
-        pos++;
-        return;
-      }
-      if (text[pos] !== ",") unexpected('"," or "]" after the array element');
-      const comma = pos++;
-      skipSpace();
-      if (text[pos] === "]") stop("trailing commas are not allowed in JSON", comma);
-    }
-  };
   try {
-    value(0);
-    skipSpace();
-    if (pos < text.length) {
-      if (text.startsWith("//", pos) || text.startsWith("/*", pos)) stop("comments are not allowed in JSON");
-      stop(`unexpected token ${tokenAt(pos)} after the end of the JSON value`);
-    }
+    new _Scanner(text).document();
     return undefined;
   } catch (e) {
     if (e instanceof _JsonStop) return e.problem;
     throw e;
+  }
+}
+
+/** A recursive-descent reader of RFC 8259 §2-§7 that only checks, and stops at the first problem. */
+class _Scanner {
+  pos = 0;
+
+  constructor(readonly text: string) {}
+
+  /** JSON-text = ws value ws (RFC 8259 §2). */
+  document(): void {
+    this.value(0);
+    this.skipSpace();
+    if (this.pos < this.text.length) {
+      if (this.text.startsWith("//", this.pos) || this.text.startsWith("/*", this.pos)) {
+        this.stop("comments are not allowed in JSON");
+      }
+      this.stop(`unexpected token ${this.tokenAt(this.pos)} after the end of the JSON value`);
+    }
+  }
+
+  stop(message: string, at = this.pos, kind: _JsonProblem["kind"] = "syntax"): never {
+    throw new _JsonStop({ kind, offset: at, message });
+  }
+
+  /** ws: space, horizontal tab, line feed, carriage return (RFC 8259 §2). */
+  skipSpace(): void {
+    const text = this.text;
+    while (this.pos < text.length) {
+      const c = text.charCodeAt(this.pos);
+      if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) break;
+      this.pos++;
+    }
+  }
+
+  /** The word (or else the character) at an offset, quoted, to name it in a message. */
+  tokenAt(at: number): string {
+    const word = /[A-Za-z0-9_$.+-]+/y;
+    word.lastIndex = at;
+    const m = word.exec(this.text);
+    return JSON.stringify(m ? m[0] : String.fromCodePoint(this.text.codePointAt(at)!));
+  }
+
+  /** Stops at what is here, naming the common slips (comments, single quotes) by name. */
+  unexpected(expected: string): never {
+    const text = this.text;
+    const pos = this.pos;
+    if (pos >= text.length) return this.stop(`unexpected end of input (expected ${expected})`);
+    if (text.startsWith("//", pos) || text.startsWith("/*", pos)) return this.stop("comments are not allowed in JSON");
+    if (text[pos] === "'") return this.stop("strings must be in double quotes in JSON");
+    return this.stop(`unexpected token ${this.tokenAt(pos)} (expected ${expected})`);
+  }
+
+  /** value (RFC 8259 §3); `depth` counts the objects and arrays it is inside. */
+  value(depth: number): void {
+    this.skipSpace();
+    const text = this.text;
+    const c = text[this.pos];
+    if (c === "{" || c === "[") {
+      if (depth >= _MAX_JSON_DEPTH) this.stop(`nested deeper than ${_MAX_JSON_DEPTH} levels`, this.pos, "depth");
+      if (c === "{") this.object(depth + 1);
+      else this.array(depth + 1);
+    } else if (c === '"') {
+      this.string();
+    } else if (c === "-" || (c >= "0" && c <= "9")) {
+      this.number();
+    } else if (
+      text.startsWith("true", this.pos) || text.startsWith("false", this.pos) || text.startsWith("null", this.pos)
+    ) {
+      const word = /[A-Za-z0-9_$]+/y;
+      word.lastIndex = this.pos;
+      const w = word.exec(text)![0];
+      if (w !== "true" && w !== "false" && w !== "null") this.unexpected("a value");
+      this.pos += w.length;
+    } else {
+      this.unexpected("a value");
+    }
+  }
+
+  /** object (RFC 8259 §4), refusing a name repeated within it. */
+  object(depth: number): void {
+    const text = this.text;
+    this.pos++;
+    this.skipSpace();
+    if (text[this.pos] === "}") {
+      this.pos++;
+      return;
+    }
+    const keys = new Set<string>();
+    for (;;) {
+      this.skipSpace();
+      if (text[this.pos] !== '"') this.unexpected("a property name in double quotes");
+      const keyStart = this.pos;
+      this.string();
+      const key = JSON.parse(text.slice(keyStart, this.pos)) as string;
+      if (keys.has(key)) this.stop(`duplicate key ${JSON.stringify(key)}`, keyStart, "duplicate");
+      keys.add(key);
+      this.skipSpace();
+      if (text[this.pos] !== ":") this.unexpected('":" after the property name');
+      this.pos++;
+      this.value(depth);
+      this.skipSpace();
+      if (text[this.pos] === "}") {
+        this.pos++;
+        return;
+      }
+      if (text[this.pos] !== ",") this.unexpected('"," or "}" after the property value');
+      const comma = this.pos++;
+      this.skipSpace();
+      if (text[this.pos] === "}") this.stop("trailing commas are not allowed in JSON", comma);
+    }
+  }
+
+  /** array (RFC 8259 §5). */
+  array(depth: number): void {
+    const text = this.text;
+    this.pos++;
+    this.skipSpace();
+    if (text[this.pos] === "]") {
+      this.pos++;
+      return;
+    }
+    for (;;) {
+      this.value(depth);
+      this.skipSpace();
+      if (text[this.pos] === "]") {
+        this.pos++;
+        return;
+      }
+      if (text[this.pos] !== ",") this.unexpected('"," or "]" after the array element');
+      const comma = this.pos++;
+      this.skipSpace();
+      if (text[this.pos] === "]") this.stop("trailing commas are not allowed in JSON", comma);
+    }
+  }
+
+  /** number (RFC 8259 §6), refusing one that runs on into letters or digits (`01`, `1.`, `0x1`). */
+  number(): void {
+    const start = this.pos;
+    const grammar = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
+    grammar.lastIndex = start;
+    const m = grammar.exec(this.text);
+    if (m === null || /[0-9A-Za-z_.+-]/.test(this.text[start + m[0].length] ?? "")) {
+      return this.stop(`invalid number ${this.tokenAt(start)}`, start);
+    }
+    this.pos += m[0].length;
+  }
+
+  /** string (RFC 8259 §7): escapes checked, raw control characters and line breaks refused. */
+  string(): void {
+    const text = this.text;
+    const start = this.pos++;
+    for (;;) {
+      if (this.pos >= text.length) this.stop("unterminated string", start);
+      const c = text.charCodeAt(this.pos);
+      if (c === 0x22) {
+        this.pos++;
+        return;
+      }
+      if (c === 0x5c) {
+        const e = text[this.pos + 1];
+        if (e === "u") {
+          if (!/^[0-9A-Fa-f]{4}$/.test(text.slice(this.pos + 2, this.pos + 6))) {
+            this.stop("invalid \\u escape in string");
+          }
+          this.pos += 6;
+        } else if (e !== undefined && '"\\/bfnrt'.includes(e)) {
+          this.pos += 2;
+        } else {
+          this.stop(`invalid escape ${JSON.stringify("\\" + (e ?? ""))} in string`);
+        }
+      } else if (c === 0x0a || c === 0x0d) {
+        this.stop("unterminated string", start);
+      } else if (c < 0x20) {
+        const code = c.toString(16).toUpperCase().padStart(4, "0");
+        this.stop(`control character U+${code} in string (write it as an escape)`);
+      } else {
+        this.pos++;
+      }
+    }
   }
 }
 
