@@ -40,6 +40,7 @@ test("rules.ts re-exports every value of the rule engine, the very same objects"
     "parseRules",
     "renderTemplate",
     "resolveAction",
+    "templateValues",
   ];
   assert.deepEqual(Object.keys(rules).sort(), [...values].sort());
   for (const name of values) assert.equal((rules as Record<string, unknown>)[name], parts[name], name);
