@@ -58,3 +58,29 @@ test("DEFAULT_RULE_DESCRIPTIONS describes each built-in rule", () => {
     assert.ok(DEFAULT_RULE_DESCRIPTIONS[rule.name].includes(String(status)), rule.name);
   }
 });
+
+test("DEFAULT_RULE_DESCRIPTIONS keeps its text, one per built-in rule in the rules' order", () => {
+  // The --help text and the OPTIONS body print these; the descriptions are the rules' comments.
+  assert.deepEqual(Object.entries(DEFAULT_RULE_DESCRIPTIONS), [
+    ["busy", "486 Busy Here"],
+    ["decline", "603 Decline"],
+    ["unavailable", "503 Service Unavailable with Retry-After: 30"],
+    ["notfound", "404 Not Found"],
+    ["slow", "180 Ringing at once, then 200 OK with SDP after 3 s"],
+    ["noanswer", "180 Ringing and no final response (487 on CANCEL, 408 on timeout)"],
+    ["redirect", "302 Moved Temporarily to sip:echo@ the same host and port"],
+  ]);
+  assert.deepEqual(Object.keys(DEFAULT_RULE_DESCRIPTIONS), DEFAULT_RULES.map((rule) => rule.name));
+  assert.ok(Object.isFrozen(DEFAULT_RULE_DESCRIPTIONS));
+});
+
+test("DEFAULT_RULES are built-in rules matching INVITE to the user they are named after", () => {
+  DEFAULT_RULES.forEach((rule, index) => {
+    assert.equal(rule.file, "built-in rules");
+    assert.equal(rule.index, index);
+    assert.deepEqual(rule.match.method, ["INVITE"]);
+    assert.equal(rule.match.user?.length, 1);
+    assert.ok(rule.match.user[0].test(rule.name), rule.name);
+    assert.ok(Object.isFrozen(rule), rule.name);
+  });
+});
