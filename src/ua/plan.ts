@@ -16,6 +16,7 @@ import {
   type ResponseSpec,
   type Rule,
   type RuleInput,
+  templateValues,
   type Transport,
 } from "../rules/rules.ts";
 import type { SipRequest } from "../sip/message.ts";
@@ -200,7 +201,7 @@ export class Planner {
 
   #planned(ctx: _Context, spec: ResponseSpec): _Planned {
     const request = ctx.request;
-    const vars = _templateVars(request, ctx.remote);
+    const vars = templateValues(request, ctx.remote);
     const headers: [string, string][] = spec.headers.map(([name, value]) => [name, renderTemplate(value, vars)]);
     let body: [string, string | Uint8Array] | undefined;
     if (spec.body?.kind === "sdp") {
@@ -268,35 +269,4 @@ export class _RuleInput implements RuleInput {
   get body(): string {
     return this.#body ??= this.#request.bodyText;
   }
-}
-
-function _userOf(uri: string): string {
-  const at = uri.indexOf("@");
-  const colon = uri.indexOf(":");
-  return at > colon && colon >= 0 ? uri.slice(colon + 1, at) : "";
-}
-
-export function _templateVars(request: SipRequest, remote: Remote): Record<string, string> {
-  const ruri = request.requestUri;
-  const sip = ruri.scheme === "sip" || ruri.scheme === "sips" ? (ruri as SipUri) : undefined;
-  const from = request.from;
-  const to = request.to;
-  return {
-    call_id: request.callId,
-    from_uri: from.uri,
-    from_user: (from.parsedUri as SipUri).user ?? _userOf(from.uri),
-    from_tag: from.tag ?? "",
-    to_uri: to.uri,
-    to_user: (to.parsedUri as SipUri).user ?? _userOf(to.uri),
-    ruri: request.uri,
-    ruri_user: sip?.user ?? "",
-    ruri_host: sip?.host ?? "",
-    ruri_hostport: sip === undefined ? "" : sip.port === undefined ? sip.host : `${sip.host}:${sip.port}`,
-    method: request.method,
-    cseq: String(request.cseq.seq),
-    source_address: remote.address,
-    source_port: String(remote.port),
-    transport: remote.transport,
-    branch: request.via[0]?.branch ?? "",
-  };
 }

@@ -173,12 +173,12 @@ test("templateValues() fills the templates of a loaded rule", () => {
   assert.equal(renderTemplate(rule.action.response.headers[0][1], vars), "<sip:carol@[2001:db8::1]:5080>;x=17");
 });
 
-test("TEMPLATE_VARIABLES are each documented, in the JSDoc of TEMPLATE_VARIABLES and in the README", () => {
+test("TEMPLATE_VARIABLES are each documented, in the JSDoc of TEMPLATE_VARIABLES and in docs/rules.md", () => {
   const source = readFileSync(new URL("../../src/rules/template.ts", import.meta.url), "utf8");
   const jsdoc = source.slice(source.indexOf("| name | value |"), source.indexOf("export const TEMPLATE_VARIABLES"));
-  const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+  const readme = readFileSync(new URL("../../docs/rules.md", import.meta.url), "utf8");
   for (const name of TEMPLATE_VARIABLES) {
     assert.ok(jsdoc.includes(`\`${name}\``), `${name} is missing from the JSDoc table of TEMPLATE_VARIABLES`);
-    assert.ok(readme.includes(`\`${name}\``), `${name} is missing from README.md`);
+    assert.ok(readme.includes(`\`${name}\``), `${name} is missing from docs/rules.md`);
   }
 });
