@@ -12,6 +12,7 @@ import type { SipMessage } from "../sip/message.ts";
 import { parseMessage } from "../sip/parse.ts";
 import { DEFAULT_RULE_DESCRIPTIONS, parseRules, type Rule, RulesError, RulesSyntaxError } from "../rules/rules.ts";
 import type { ConnectionLimits } from "../net/connections.ts";
+import { detectProcess, type RuntimeProcess } from "../net/runtime/detect.ts";
 import type { EdgeOptions } from "../ua/guard.ts";
 import type { PeerEvent, PeerLimits } from "../ua/peer.ts";
 import {
@@ -92,74 +93,8 @@ Exit status: 0 after SIGINT/SIGTERM, 1 when a port cannot be bound, 2 for bad fl
 rules file. With --parse: 0 parsed, 1 rejected.
 `;
 
-/** What the CLI needs from the runtime; tests pass their own. */
-export interface CliRuntime {
-  /** The arguments after the script. */
-  args: string[];
-  /** Standard input, whole. */
-  stdin(): Promise<Uint8Array>;
-  /** Reads a text file. */
-  readTextFile(path: string): Promise<string>;
-  /** Calls `handler` once on SIGINT or SIGTERM. */
-  onSignal(handler: () => void): void;
-  /** Writes a line to standard output. */
-  print(line: string): void;
-  /** Writes a line to standard error. */
-  printError(line: string): void;
-  /** Ends the process. */
-  exit(code: number): never;
-}
-
-/** The runtime abilities the CLI needs, from whichever runtime runs it. */
-function runtime(): CliRuntime {
-  const g = globalThis as unknown as {
-    Deno?: {
-      args: string[];
-      stdin: { readable: ReadableStream<Uint8Array> };
-      readTextFile(path: string): Promise<string>;
-      addSignalListener(signal: string, handler: () => void): void;
-      exit(code: number): never;
-    };
-    Bun?: {
-      argv: string[];
-      stdin: { arrayBuffer(): Promise<ArrayBuffer> };
-      file(path: string): { text(): Promise<string> };
-    };
-    process?: { exit(code: number): never; on(signal: string, handler: () => void): void };
-  };
-  const print = (line: string) => console.log(line);
-  const printError = (line: string) => console.error(line);
-  if (g.Deno) {
-    const deno = g.Deno;
-    return {
-      args: deno.args,
-      stdin: async () => new Uint8Array(await new Response(deno.stdin.readable).arrayBuffer()),
-      readTextFile: (path) => deno.readTextFile(path),
-      onSignal(handler) {
-        for (const s of ["SIGINT", "SIGTERM"]) deno.addSignalListener(s, handler);
-      },
-      print,
-      printError,
-      exit: (code) => deno.exit(code),
-    };
-  }
-  if (g.Bun && g.process) {
-    const bun = g.Bun;
-    const process = g.process;
-    return {
-      args: bun.argv.slice(2),
-      stdin: async () => new Uint8Array(await bun.stdin.arrayBuffer()),
-      readTextFile: (path) => bun.file(path).text(),
-      onSignal(handler) {
-        for (const s of ["SIGINT", "SIGTERM"]) process.on(s, handler);
-      },
-      print,
-      printError,
-      exit: (code) => process.exit(code),
-    };
-  }
-  throw new Error("sipecho runs on Deno or Bun");
-}
+/** What the CLI needs from the runtime (see `RuntimeProcess`); tests pass their own. */
+export type CliRuntime = RuntimeProcess;
 
 /** The command line, read. */
 export interface CliOptions {
@@ -573,7 +508,8 @@ async function loadRulesFile(rt: CliRuntime, path: string): Promise<Rule[]> {
  * @returns Once the server has closed after a signal (or at once for `--help`, `--version`,
  *   `--parse`); exits the process with the status described in the usage text.
  */
-export async function main(rt: CliRuntime = runtime()): Promise<void> {
+export async function main(rt?: CliRuntime): Promise<void> {
+  rt ??= await detectProcess();
   let options: CliOptions;
   let rules: Rule[] = [];
   try {

@@ -237,6 +237,49 @@ export interface StreamListener {
 }
 
 /**
+ * What a program (the command line) needs of its runtime besides sockets: its arguments,
+ * standard input and output, files, signals, exit. Each runtime shim has one
+ * (`src/net/runtime/`); tests pass their own.
+ *
+ * @example
+ * ```ts
+ * import type { RuntimeProcess } from "./transport.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const lines: string[] = [];
+ * const fake: RuntimeProcess = {
+ *   args: ["--version"],
+ *   stdin: () => Promise.resolve(new Uint8Array()),
+ *   readTextFile: () => Promise.reject(new Error("no files here")),
+ *   onSignal() {},
+ *   print: (line) => void lines.push(line),
+ *   printError: (line) => void lines.push(line),
+ *   exit: (code) => {
+ *     throw new Error(`exit ${code}`);
+ *   },
+ * };
+ * fake.print("hello");
+ * assert.deepEqual(lines, ["hello"]);
+ * ```
+ */
+export interface RuntimeProcess {
+  /** The arguments after the script. */
+  args: string[];
+  /** Standard input, whole. */
+  stdin(): Promise<Uint8Array>;
+  /** Reads a text file. */
+  readTextFile(path: string): Promise<string>;
+  /** Calls `handler` once on SIGINT or SIGTERM. */
+  onSignal(handler: () => void): void;
+  /** Writes a line to standard output. */
+  print(line: string): void;
+  /** Writes a line to standard error. */
+  printError(line: string): void;
+  /** Ends the process. */
+  exit(code: number): never;
+}
+
+/**
  * Where to open a TCP connection (see {@linkcode RuntimeNet.connectStream}).
  *
  * @example

@@ -10,6 +10,7 @@ import type {
   DatagramEndpoint,
   ListenOptions,
   RuntimeNet,
+  RuntimeProcess,
   SocketAddress,
   StreamConnection,
   StreamHandlers,
@@ -45,7 +46,11 @@ interface BunTcpListener {
   readonly port: number;
   stop(closeActiveConnections?: boolean): void;
 }
+declare const process: { argv: string[]; exit(code: number): never; on(signal: string, handler: () => void): void };
 declare const Bun: {
+  argv: string[];
+  stdin: { arrayBuffer(): Promise<ArrayBuffer> };
+  file(path: string): { text(): Promise<string> };
   udpSocket(options: {
     hostname: string;
     port: number;
@@ -257,6 +262,19 @@ async function connectStream(options: ConnectOptions, handlers: StreamHandlers):
   if (socket.data?.closed !== false) throw signal?.reason ?? new Error("the connection closed as it opened");
   return socket.data.conn;
 }
+
+/** The Bun implementation of {@linkcode RuntimeProcess}: what the command line needs. */
+export const bunProcess: RuntimeProcess = {
+  args: Bun.argv.slice(2),
+  stdin: async () => new Uint8Array(await Bun.stdin.arrayBuffer()),
+  readTextFile: (path) => Bun.file(path).text(),
+  onSignal(handler) {
+    for (const s of ["SIGINT", "SIGTERM"]) process.on(s, handler);
+  },
+  print: (line) => console.log(line),
+  printError: (line) => console.error(line),
+  exit: (code) => process.exit(code),
+};
 
 /** The Bun implementation of {@linkcode RuntimeNet}. */
 export const bunNet: RuntimeNet = {

@@ -12,6 +12,7 @@ import type {
   DatagramEndpoint,
   ListenOptions,
   RuntimeNet,
+  RuntimeProcess,
   SocketAddress,
   StreamConnection,
   StreamHandlers,
@@ -336,6 +337,19 @@ async function connectStream(options: ConnectOptions, handlers: StreamHandlers):
   serveConnection(raw, { ...handlers, open: (c) => handlers.open(conn = c) }, () => {});
   return conn!;
 }
+
+/** The Deno implementation of {@linkcode RuntimeProcess}: what the command line needs. */
+export const denoProcess: RuntimeProcess = {
+  args: Deno.args,
+  stdin: async () => new Uint8Array(await new Response(Deno.stdin.readable).arrayBuffer()),
+  readTextFile: (path) => Deno.readTextFile(path),
+  onSignal(handler) {
+    for (const s of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(s, handler);
+  },
+  print: (line) => console.log(line),
+  printError: (line) => console.error(line),
+  exit: (code) => Deno.exit(code),
+};
 
 /** The Deno implementation of {@linkcode RuntimeNet}. */
 export const denoNet: RuntimeNet = {
