@@ -8,7 +8,7 @@
 import type { MediaDescription, RtpMap, SdpAttribute, SdpDirection, SessionDescription } from "./sdp_types.ts";
 import { _attribute, _formatAttributes, getDirection, getRtpmap, hasRtcpMux } from "./sdp_attributes.ts";
 import { _codecMatches, _isMediaCodec, _RTP_PROTOCOLS, type Codec, DEFAULT_CODECS } from "./codecs.ts";
-import { _ourOrigin, _portOption, _textOption } from "./options.ts";
+import { _ourOrigin, _ourSession, _portOption, _textOption } from "./options.ts";
 
 /**
  * Options for {@linkcode answerSdp}.
@@ -203,19 +203,9 @@ export function answerSdp(offer: SessionDescription, options: AnswerOptions): Sd
   if (offer.media.length > 0 && accepted.length === 0) {
     return { ok: false, status: 488, reason: "Not Acceptable Here: no common codec in any m-line" };
   }
-  const answer: SessionDescription = {
-    version: 0,
-    origin,
-    sessionName,
-    connection: { netType: "IN", addrType: origin.addrType, address: origin.address },
-    bandwidths: [],
-    // RFC 3264 §6: the t= line in the answer MUST equal that of the offer.
-    timing: offer.timing.map((t) => ({ start: t.start, stop: t.stop, repeats: [...t.repeats] })),
-    attributes: [],
-    otherLines: [],
-    media,
-  };
-  return { ok: true, answer, accepted };
+  // RFC 3264 §6: the t= line in the answer MUST equal that of the offer.
+  const timing = offer.timing.map((t) => ({ start: t.start, stop: t.stop, repeats: [...t.repeats] }));
+  return { ok: true, answer: _ourSession(origin, sessionName, timing, media), accepted };
 }
 
 /** The offered formats we support, in the offer's order (RFC 3264 §6.1). */

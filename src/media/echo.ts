@@ -543,12 +543,16 @@ export class MediaEcho implements AsyncDisposable {
       const call = stream.call;
       if (call.streams.get(stream.index) === stream && !call.ended) call.streams.delete(stream.index);
       this.#sockets.close(stream);
-      if (!call.ended && call.streams.size === 0) {
-        call.ended = true;
-        clearTimeout(call.timer);
-        if (this.#calls.get(call.callId) === call) this.#calls.delete(call.callId);
-      }
+      if (!call.ended && call.streams.size === 0) this.#retire(call);
     }
+  }
+
+  /** Marks a call ended, stops its inactivity timer and forgets it; its streams are the caller's. */
+  #retire(call: _Call): void {
+    call.ended = true;
+    clearTimeout(call.timer);
+    call.timer = undefined;
+    if (this.#calls.get(call.callId) === call) this.#calls.delete(call.callId);
   }
 
   #armInactivity(call: _Call, wait: number): void {
@@ -564,13 +568,10 @@ export class MediaEcho implements AsyncDisposable {
 
   #end(call: _Call, reason: MediaEndReason, error?: unknown): MediaCallStats {
     if (!call.ended) {
-      call.ended = true;
+      this.#retire(call);
       call.reason = reason;
       call.error = error;
       call.endedAt = this.#settings.now();
-      clearTimeout(call.timer);
-      call.timer = undefined;
-      if (this.#calls.get(call.callId) === call) this.#calls.delete(call.callId);
       // The pool is for the churn of calls the SIP side ends (BYE, CANCEL, a rejected INVITE):
       // after a timeout, an error or at shutdown the sockets are closed and the ports left free.
       for (const stream of call.streams.values()) this.#sockets.close(stream, reason === "closed");

@@ -6,7 +6,7 @@
 
 import type { SdpAttribute, SessionDescription } from "./sdp_types.ts";
 import { _staticPayloadType, type Codec, DEFAULT_CODECS } from "./codecs.ts";
-import { _ourOrigin, _portOption, _textOption } from "./options.ts";
+import { _ourOrigin, _ourSession, _portOption, _textOption } from "./options.ts";
 
 /**
  * Options for {@linkcode createOffer}.
@@ -95,15 +95,7 @@ export function createOffer(options: OfferOptions): SessionDescription {
     if (fmtp !== undefined) attributes.push({ name: "fmtp", value: `${payloadType} ${_textOption("fmtp", fmtp)}` });
   }
   attributes.push({ name: "sendrecv" });
-  return {
-    version: 0,
-    origin,
-    sessionName,
-    connection: { netType: "IN", addrType: origin.addrType, address: origin.address },
-    bandwidths: [],
-    timing: [{ start: 0, stop: 0, repeats: [] }],
-    attributes: [],
-    otherLines: [],
-    media: [{ media: "audio", port, proto: "RTP/AVP", formats, bandwidths: [], attributes, otherLines: [] }],
-  };
+  return _ourSession(origin, sessionName, [{ start: 0, stop: 0, repeats: [] }], [
+    { media: "audio", port, proto: "RTP/AVP", formats, bandwidths: [], attributes, otherLines: [] },
+  ]);
 }

@@ -1,11 +1,11 @@
 /**
  * Checking the values callers give the media layer: ports, the `o=` line's values (RFC 4566
- * §5.2) and text for an SDP line; and our `o=` line made from them.
+ * §5.2) and text for an SDP line; and our `o=` line and session description made from them.
  *
  * @module
  */
 
-import type { SdpOrigin } from "./sdp_types.ts";
+import type { MediaDescription, SdpOrigin, SdpTiming, SessionDescription } from "./sdp_types.ts";
 import { _DIGITS } from "./sdp_grammar.ts";
 
 /** Whether a value is a port number: an integer from 1 to 65535. */
@@ -32,6 +32,29 @@ export function _ourOrigin(options: _OriginOptions): SdpOrigin {
     // RFC 4566 §5.7: IP4 or IP6 by the form of the address.
     addrType: address.includes(":") ? "IP6" : "IP4",
     address,
+  };
+}
+
+/**
+ * Our session description around the media descriptions: our `o=` line, the `s=` line, a
+ * session-level `c=` line with our address (RFC 4566 §5.7), and the `t=` lines.
+ */
+export function _ourSession(
+  origin: SdpOrigin,
+  sessionName: string,
+  timing: SdpTiming[],
+  media: MediaDescription[],
+): SessionDescription {
+  return {
+    version: 0,
+    origin,
+    sessionName,
+    connection: { netType: "IN", addrType: origin.addrType, address: origin.address },
+    bandwidths: [],
+    timing,
+    attributes: [],
+    otherLines: [],
+    media,
   };
 }
 
