@@ -9,7 +9,7 @@
 import type { SdpLine } from "./sdp_types.ts";
 
 // RFC 4566 §5: the order of the lines in a session and in a media description. Type letters
-// this module does not know are kept and written just before the a= lines.
+// not in them (unknown to RFC 4566) are kept and written just before the a= lines (_rank).
 /** The order of the lines at session level (RFC 4566 §5). */
 export const _SESSION_ORDER = "vosiuepcbtrzka";
 /** The order of the lines in a media description (RFC 4566 §5). */
