@@ -13,6 +13,7 @@
 import { type Connection, type ConnectionLimits, ConnectionTable } from "./connections.ts";
 import { EDGE_LAB, EDGE_PUBLIC, type EdgeOptions, SourceGuard } from "../ua/guard.ts";
 import { type MediaCallStats, MediaEcho } from "../media/echo.ts";
+import { describeMedia } from "../media/stats.ts";
 import type { SipMessage, SipResponse } from "../sip/message.ts";
 import { DEFAULT_MAX_MESSAGE_SIZE } from "../sip/parse.ts";
 import {
@@ -37,6 +38,8 @@ import {
   type StreamListener,
   unbracket,
 } from "./transport.ts";
+
+export { describeMedia } from "../media/stats.ts";
 
 /**
  * The transports `serve()` can listen on.
@@ -420,60 +423,6 @@ function _what(message: SipMessage): string {
   return message.type === "response" ? `a ${message.status} response` : `a ${message.method} request`;
 }
 
-
-function _clock(ms: number | undefined): string {
-  return ms === undefined ? "-" : new Date(ms).toISOString().slice(11, 23);
-}
-
-/**
- * One line for the end of a call's media: why, how long, RTP and RTCP packets and bytes in and
- * out, what was dropped, the first and last packet's time (UTC), and where they came from.
- *
- * @param stats The final counters.
- * @param why Why it ended: the SIP reason (`bye`, `cancelled`, ...) or the media's (`timeout`).
- * @returns The line.
- * @example
- * ```ts
- * import { describeMedia } from "@sipecho/sipecho";
- * import assert from "node:assert/strict";
- *
- * const zero = { packetsIn: 0, bytesIn: 0, packetsOut: 0, bytesOut: 0, dropped: 0 };
- * const line = describeMedia({
- *   callId: "c1", reason: "closed", openedAt: 0, endedAt: 5000, firstPacketAt: 20, lastPacketAt: 4980,
- *   sources: [{ address: "192.0.2.9", port: 6000 }], streams: [{
- *     index: 0, rtpPort: 20000, rtcpPort: 20001, ssrc: undefined, rtpSource: undefined, rtcpSource: undefined,
- *     rtp: { packetsIn: 250, bytesIn: 43000, packetsOut: 250, bytesOut: 43000, dropped: 0 }, rtcp: zero,
- *   }], packetsIn: 250, bytesIn: 43000, packetsOut: 250, bytesOut: 43000, dropped: 0,
- * }, "bye");
- * assert.equal(
- *   line,
- *   "call c1 ended (bye) after 5.0 s: port 20000 rtp 250 in 250 out (43000/43000 bytes), rtcp 0 in 0 out " +
- *     "(0/0 bytes), 0 dropped, packets 00:00:00.020-00:00:04.980 from 192.0.2.9:6000",
- * );
- * ```
- */
-export function describeMedia(stats: MediaCallStats, why: string): string {
-  const rtp = { packetsIn: 0, bytesIn: 0, packetsOut: 0, bytesOut: 0 };
-  const rtcp = { ...rtp };
-  for (const s of stats.streams) {
-    for (const [sum, c] of [[rtp, s.rtp], [rtcp, s.rtcp]] as const) {
-      sum.packetsIn += c.packetsIn;
-      sum.bytesIn += c.bytesIn;
-      sum.packetsOut += c.packetsOut;
-      sum.bytesOut += c.bytesOut;
-    }
-  }
-  const seconds = ((stats.endedAt ?? Date.now()) - stats.openedAt) / 1000;
-  const ports = stats.streams.map((s) => s.rtpPort).join(",");
-  const from = stats.sources.map((a) => a.address.includes(":") ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`)
-    .join(", ");
-  const packets = stats.firstPacketAt === undefined
-    ? "no packet received"
-    : `packets ${_clock(stats.firstPacketAt)}-${_clock(stats.lastPacketAt)} from ${from}`;
-  return `call ${stats.callId} ended (${why}) after ${seconds.toFixed(1)} s: port${
-    stats.streams.length === 1 ? "" : "s"
-  } ${ports} rtp ${rtp.packetsIn} in ${rtp.packetsOut} out (${rtp.bytesIn}/${rtp.bytesOut} bytes), rtcp ${rtcp.packetsIn} in ${rtcp.packetsOut} out (${rtcp.bytesIn}/${rtcp.bytesOut} bytes), ${stats.dropped} dropped, ${packets}`;
-}
 
 function isWildcard(host: string): boolean {
   return host === "0.0.0.0" || host === "::" || host === "";
