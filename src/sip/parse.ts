@@ -184,7 +184,6 @@ export function parseMessage(input: Uint8Array | string, options: ParseOptions =
   }
 }
 
-
 function parse(bytes: Uint8Array, options: ParseOptions): SipMessage {
   const length = bytes.length;
   // The message is read as bytes: lines, names and the values the parser checks are scanned in
@@ -276,7 +275,7 @@ function readHeaderField(
   let end = -1;
   let next = -1;
   // A value after more than one space (SIPp writes "Content-Length:   129") takes the fast path too.
-  if (found >= 0) while (bytes[valueStart] === 0x20 && bytes[valueStart - 1] === 0x20) valueStart++;
+  if (found >= 0) { while (bytes[valueStart] === 0x20 && bytes[valueStart - 1] === 0x20) valueStart++; }
   if (found >= 0 && number < VALIDATED.length && bytes[valueStart - 1] === 0x20 && bytes[valueStart] > 0x20) {
     const stop = checks.scan(number, bytes, text, valueStart, length, message);
     if (stop >= 0) {

@@ -308,7 +308,11 @@ function parseUriParams(text: string, what: string): Params {
       }
       value = unescapeUri(value);
     }
-    _setParam(params, name.indexOf("%") < 0 ? _paramName(name, 0, name.length) : unescapeUri(name).toLowerCase(), value);
+    _setParam(
+      params,
+      name.indexOf("%") < 0 ? _paramName(name, 0, name.length) : unescapeUri(name).toLowerCase(),
+      value,
+    );
   }
   return params;
 }

@@ -14,20 +14,20 @@ import { _detach } from "../sip/message.ts";
 /**
  * Where the requests of a dialog come from: the source of its INVITE. Extra fields of the
  * object given (a socket, a connection) are kept, so requests of ours can go back that way.
-  *
-  * @example
-  * ```ts
-  * import { type DialogSource, SipPeer } from "@sipecho/sipecho";
-  * import assert from "node:assert/strict";
-  *
-  * const peer = new SipPeer();
-  * const caller = { address: "192.0.2.9", port: 5062, transport: "udp" as const, socket: "udp-1" };
-  * const invite = "INVITE sip:echo@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9:5062;branch=z9hG4bK1\r\n" +
-  *   "From: <sip:a@192.0.2.9>;tag=a1\r\nTo: <sip:echo@192.0.2.1>\r\nCall-ID: c1\r\nCSeq: 1 INVITE\r\n\r\n";
-  * peer.receive(new TextEncoder().encode(invite), caller, 0);
-  * const source: DialogSource | undefined = peer.dialogs[0].source;
-  * assert.equal(source, caller); // the very object given, extra fields and all
-  * ```
+ *
+ * @example
+ * ```ts
+ * import { type DialogSource, SipPeer } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const peer = new SipPeer();
+ * const caller = { address: "192.0.2.9", port: 5062, transport: "udp" as const, socket: "udp-1" };
+ * const invite = "INVITE sip:echo@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9:5062;branch=z9hG4bK1\r\n" +
+ *   "From: <sip:a@192.0.2.9>;tag=a1\r\nTo: <sip:echo@192.0.2.1>\r\nCall-ID: c1\r\nCSeq: 1 INVITE\r\n\r\n";
+ * peer.receive(new TextEncoder().encode(invite), caller, 0);
+ * const source: DialogSource | undefined = peer.dialogs[0].source;
+ * assert.equal(source, caller); // the very object given, extra fields and all
+ * ```
  */
 export interface DialogSource {
   /** IP address, without brackets. */
@@ -41,24 +41,24 @@ export interface DialogSource {
 /**
  * Dialog states (RFC 3261 §12): a UAS dialog is `Confirmed` from its 2xx on, and
  * `Terminated` after a BYE or when the 2xx was never acknowledged.
-  *
-  * @example
-  * ```ts
-  * import { type DialogState, SipPeer } from "@sipecho/sipecho";
-  * import assert from "node:assert/strict";
-  *
-  * const peer = new SipPeer();
-  * const caller = { address: "192.0.2.9", port: 5060, transport: "udp" as const };
-  * const send = (text: string) => peer.receive(new TextEncoder().encode(text), caller, 0);
-  * const common = "From: <sip:a@192.0.2.9>;tag=a1\r\nCall-ID: c1\r\n";
-  * const ok = send("INVITE sip:echo@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK1\r\n" + common +
-  *   "To: <sip:echo@192.0.2.1>\r\nCSeq: 1 INVITE\r\n\r\n").at(-1)!;
-  * const [dialog] = peer.dialogs;
-  * const before: DialogState = dialog.state;
-  * send("BYE sip:echo@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK2\r\n" + common +
-  *   `To: <sip:echo@192.0.2.1>;tag=${ok.message.to.tag}\r\nCSeq: 2 BYE\r\n\r\n`);
-  * assert.deepEqual([before, dialog.state], ["Confirmed", "Terminated"]);
-  * ```
+ *
+ * @example
+ * ```ts
+ * import { type DialogState, SipPeer } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const peer = new SipPeer();
+ * const caller = { address: "192.0.2.9", port: 5060, transport: "udp" as const };
+ * const send = (text: string) => peer.receive(new TextEncoder().encode(text), caller, 0);
+ * const common = "From: <sip:a@192.0.2.9>;tag=a1\r\nCall-ID: c1\r\n";
+ * const ok = send("INVITE sip:echo@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK1\r\n" + common +
+ *   "To: <sip:echo@192.0.2.1>\r\nCSeq: 1 INVITE\r\n\r\n").at(-1)!;
+ * const [dialog] = peer.dialogs;
+ * const before: DialogState = dialog.state;
+ * send("BYE sip:echo@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK2\r\n" + common +
+ *   `To: <sip:echo@192.0.2.1>;tag=${ok.message.to.tag}\r\nCSeq: 2 BYE\r\n\r\n`);
+ * assert.deepEqual([before, dialog.state], ["Confirmed", "Terminated"]);
+ * ```
  */
 export type DialogState = "Confirmed" | "Terminated";
 

@@ -1,6 +1,12 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { createResponse, REASON_PHRASES, reasonPhrase, ResponseHead, type ResponseOptions } from "../../src/sip/response.ts";
+import {
+  createResponse,
+  REASON_PHRASES,
+  reasonPhrase,
+  ResponseHead,
+  type ResponseOptions,
+} from "../../src/sip/response.ts";
 import { parseMessage } from "../../src/sip/parse.ts";
 import { formatMessage } from "../../src/sip/format.ts";
 import { SipParseError } from "../../src/sip/errors.ts";
@@ -26,7 +32,6 @@ const BASE = [
   "CSeq: 7 INVITE",
   "Timestamp: 54.2",
 ];
-
 
 /** The SipParseError of an INVITE without From, To and Call-ID, which holds the partial request. */
 function partialError(): SipParseError & { partial: SipRequest } {
@@ -176,10 +181,24 @@ describe("ResponseHead", () => {
   const cases: [string, SipRequest, number, string | undefined, ResponseOptions][] = [
     ["a tagged 486", req(BASE), 486, undefined, { toTag: "t9" }],
     ["a 100 with Timestamp and no tag", req(BASE), 100, undefined, { toTag: "t9", source: SOURCE }],
-    ["a 200 with rport stamped", req(["OPTIONS sip:e@h SIP/2.0", "Via: SIP/2.0/UDP 10.0.0.2;rport;branch=z9hG4bK1",
-      "From: <sip:a@x>;tag=1", "To: <sip:e@h>", "Call-ID: c", "CSeq: 1 OPTIONS"]), 200, undefined, { source: SOURCE }],
+    [
+      "a 200 with rport stamped",
+      req([
+        "OPTIONS sip:e@h SIP/2.0",
+        "Via: SIP/2.0/UDP 10.0.0.2;rport;branch=z9hG4bK1",
+        "From: <sip:a@x>;tag=1",
+        "To: <sip:e@h>",
+        "Call-ID: c",
+        "CSeq: 1 OPTIONS",
+      ]),
+      200,
+      undefined,
+      { source: SOURCE },
+    ],
     ["a stateless tag", req(BASE), 404, undefined, { source: SOURCE }],
-    ["a To that has a tag", req(BASE.map((l) => l.startsWith("To:") ? l + ";tag=x" : l)), 200, undefined, { toTag: "y" }],
+    ["a To that has a tag", req(BASE.map((l) => l.startsWith("To:") ? l + ";tag=x" : l)), 200, undefined, {
+      toTag: "y",
+    }],
     ["a reason on two lines and headers", req(BASE), 503, "Busy\r\nnow", {
       toTag: "t",
       headers: [["retry-after", "5"], ["X-A", "1"], ["Server", "mine"]],
@@ -204,7 +223,10 @@ describe("ResponseHead", () => {
     test(`ResponseHead.format() writes what formatMessage(createResponse()) writes: ${name}`, () => {
       const { source, ...rest } = options;
       const bytes = new ResponseHead(request, source).format(status, reason, rest);
-      assert.equal(decoder.decode(bytes), decoder.decode(formatMessage(createResponse(request, status, reason, options))));
+      assert.equal(
+        decoder.decode(bytes),
+        decoder.decode(formatMessage(createResponse(request, status, reason, options))),
+      );
     });
   }
 
@@ -219,8 +241,15 @@ describe("ResponseHead", () => {
   });
 
   test("ResponseHead.route gives the stamped top Via's routing parameters (RFC 3261 §18.2.2, RFC 3581 §4)", () => {
-    const via = (v: string) => req(["OPTIONS sip:e@h SIP/2.0", `Via: ${v}`, "From: <sip:a@x>;tag=1", "To: <sip:e@h>",
-      "Call-ID: c", "CSeq: 1 OPTIONS"]);
+    const via = (v: string) =>
+      req([
+        "OPTIONS sip:e@h SIP/2.0",
+        `Via: ${v}`,
+        "From: <sip:a@x>;tag=1",
+        "To: <sip:e@h>",
+        "Call-ID: c",
+        "CSeq: 1 OPTIONS",
+      ]);
     assert.deepEqual(new ResponseHead(via("SIP/2.0/UDP 10.0.0.2:5062;branch=z9hG4bK1"), SOURCE).route, {
       port: 5062,
       maddr: undefined,
