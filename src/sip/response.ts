@@ -10,18 +10,10 @@ import { type SipRequest, SipResponse } from "./message.ts";
 import { parseNameAddress, parseVia, type Via } from "./header_values.ts";
 import { canonicalHeaderName, splitHeaderList } from "./headers.ts";
 import type { ViaRouting } from "../net/transport.ts";
+import { DEFAULT_SERVER } from "../version.ts";
 
-/**
- * The Server header value written by default (RFC 3261 §20.35).
- *
- * @example
- * ```ts
- * import { DEFAULT_SERVER } from "@sipecho/sipecho";
- * import assert from "node:assert/strict";
- * assert.equal(DEFAULT_SERVER, "sipecho/0.1");
- * ```
- */
-export const DEFAULT_SERVER = "sipecho/0.1";
+// Made from the version (src/version.ts); exported from here, where mod.ts has always taken it.
+export { DEFAULT_SERVER };
 
 /**
  * The standard reason phrases: every code of RFC 3261 §21 and the codes added by later RFCs
