@@ -18,6 +18,7 @@
  */
 
 import { SipParseError } from "./errors.ts";
+import { isToken, TOKEN_CHAR } from "./chars.ts";
 import {
   CONTACT,
   FROM_TO,
@@ -38,7 +39,6 @@ import {
 } from "./headers.ts";
 import {
   HeaderError,
-  isToken,
   parseBoundedInteger,
   parseCallId,
   parseContact,
@@ -666,12 +666,6 @@ const CHECKS = new Checks();
 const LINE = new Line();
 
 const MAX_SEQ = 2 ** 31 - 1;
-
-// 256 entries, so that any octet indexes it.
-const TOKEN_CHAR = new Uint8Array(256);
-for (const c of "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.!%*_+`'~") {
-  TOKEN_CHAR[c.charCodeAt(0)] = 1;
-}
 
 /** 1 to 9 digits from `from` (not past `limit`): the index after them, or -1. */
 function scanDigits(bytes: Uint8Array, from: number, limit: number): number {
