@@ -4,7 +4,7 @@
  * @module
  */
 
-import { CharClass, charTable, isAlphanum, isHexDigit } from "./chars.ts";
+import { CHAR_CLASS, CharClass, charTable, isAlphanum, isHexDigit, isToken } from "./chars.ts";
 
 /**
  * Parameters of a URI or header value: lower-case name to value, `null` for a flag (`;lr`).
@@ -440,7 +440,7 @@ export function formatUri(uri: Uri): string {
     }
     out += u.host;
     if (u.port !== undefined) out += ":" + u.port;
-    out += formatParams(u.params, PARAM_TABLE);
+    out += formatParams(u.params);
     const headers = Object.entries(u.headers);
     if (headers.length > 0) {
       out += "?" + headers.map(([n, v]) => escape(n, HEADER_TABLE) + "=" + escape(v, HEADER_TABLE)).join("&");
@@ -449,16 +449,49 @@ export function formatUri(uri: Uri): string {
   }
   if (uri.scheme === "tel") {
     const t = uri as TelUri;
-    return "tel:" + t.number + formatParams(t.params, PARAM_TABLE);
+    return "tel:" + t.number + formatParams(t.params);
   }
   return uri.scheme + ":" + (uri as AbsoluteUri).value;
 }
 
-function formatParams(params: Params, allowed: Uint8Array): string {
+/**
+ * Writes parameters as `;name=value` and `;flag`, in their order. As URI parameters (the
+ * default; RFC 3261 §19.1.1) a character paramchar does not allow is %-escaped, in names and
+ * values (§19.1.2). As header parameters (generic-param, §25.1) names are written as they are
+ * and a value that is neither a token nor a host is written as a quoted-string (gen-value).
+ *
+ * @param params The parameters; `null` is a flag.
+ * @param form `"uri"` for URI parameters, `"header"` for header field parameters.
+ * @returns The text, empty for no parameters.
+ * @example
+ * ```ts
+ * import { formatParams } from "./uri.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(formatParams({ transport: "tcp", lr: null }), ";transport=tcp;lr");
+ * assert.equal(formatParams({ x: "a b" }), ";x=a%20b");
+ * assert.equal(formatParams({ x: "a b", q: "0.5", m: "[2001:db8::1]" }, "header"), ';x="a b";q=0.5;m=[2001:db8::1]');
+ * ```
+ */
+export function formatParams(params: Params, form: "uri" | "header" = "uri"): string {
   let out = "";
   for (const [name, value] of Object.entries(params)) {
-    out += ";" + escape(name, allowed);
-    if (value !== null) out += "=" + escape(value, allowed);
+    if (form === "uri") {
+      out += ";" + escape(name, PARAM_TABLE);
+      if (value !== null) out += "=" + escape(value, PARAM_TABLE);
+    } else if (value === null) out += ";" + name;
+    else if (isToken(value) || _isIpv6Reference(value)) out += ";" + name + "=" + value;
+    else out += ";" + name + '="' + value.replace(/(["\\])/g, "\\$1") + '"';
   }
   return out;
+}
+
+/** IPv6reference as IPV6_REFERENCE reads it: "[" HEXDIG / ":" / "." "]". */
+function _isIpv6Reference(text: string): boolean {
+  const n = text.length;
+  if (n < 3 || text.charCodeAt(0) !== 0x5b || text.charCodeAt(n - 1) !== 0x5d) return false;
+  for (let i = 1; i < n - 1; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 128 || (CHAR_CLASS[c] & CharClass.HEX6) === 0) return false;
+  }
+  return true;
 }
