@@ -183,7 +183,8 @@ const encoder = new TextEncoder();
  * Builds a response to a request (RFC 3261 §8.2.6): every Via value copied in order (one field
  * each, the top one stamped with received/rport), From, Call-ID and CSeq copied, To copied and
  * given a tag unless it has one or the status is 100, Timestamp copied into a 100 Trying
- * (RFC 3261 §8.2.6.1), then the extra headers, Server, Content-Type and Content-Length.
+ * (RFC 3261 §8.2.6.1), then the extra headers, Server, Content-Type and Content-Length. It is
+ * what {@linkcode ResponseHead.format} writes, read back as a message: the two never differ.
  *
  * Only the raw header fields of the request are read, so that it also works on the partial
  * message of a {@linkcode SipParseError} whose structured views would throw; a header missing
@@ -224,35 +225,9 @@ export function createResponse(
   reason?: string,
   options: ResponseOptions = {},
 ): SipResponse {
-  const phrase = _phraseOf(status, reason);
-  const body = options.body === undefined
-    ? new Uint8Array(0)
-    : typeof options.body === "string"
-    ? encoder.encode(options.body)
-    : options.body;
-  if (body.length > 0 && options.contentType === undefined) {
-    throw new TypeError("createResponse(): a body needs a contentType");
-  }
-  const head = new ResponseHead(request, options.source);
-  const headers: [string, string][] = [];
-  for (const value of head.vias) headers.push(["Via", value]);
-  if (head.from !== undefined) headers.push(["From", head.from]);
-  const to = head.toValue(status, options.toTag);
-  if (to !== undefined) headers.push(["To", to]);
-  if (head.callId !== undefined) headers.push(["Call-ID", head.callId]);
-  if (head.cseq !== undefined) headers.push(["CSeq", head.cseq]);
-  // RFC 3261 §8.2.6.1: a Timestamp in the request is copied into the 100 (Trying).
-  if (status === 100 && head.timestamp !== undefined) headers.push(["Timestamp", head.timestamp]);
-  let hasServer = false;
-  for (const [name, value] of options.headers ?? []) {
-    if (name.toLowerCase() === "server") hasServer = true;
-    headers.push([name, value]);
-  }
-  const server = options.server === undefined ? DEFAULT_SERVER : options.server;
-  if (server !== null && !hasServer) headers.push(["Server", server]);
-  if (body.length > 0) headers.push(["Content-Type", options.contentType as string]);
-  headers.push(["Content-Length", String(body.length)]);
-  return new SipResponse({ status, reason: phrase, headers, body });
+  // One writer decides what a response holds (ResponseHead.format); this is its bytes read
+  // back, copied out of the shared chunk so that a response kept long does not hold the chunk.
+  return _responseFromWire(new ResponseHead(request, options.source).format(status, reason, options).slice());
 }
 
 /**
@@ -294,7 +269,8 @@ export interface FormatResponseOptions extends Omit<ResponseOptions, "source"> {
  * by all of them (a 100, a 180 and a 200 to one INVITE, say): the Via values in order, the top
  * one stamped with received/rport (RFC 3261 §18.2.1, RFC 3581 §4), From, To, Call-ID, CSeq and
  * Timestamp. {@linkcode ResponseHead.format} then writes the wire bytes of a response directly,
- * the same bytes as `formatMessage(createResponse(...))` without building the message.
+ * without building the message: it is the one writer of responses, and
+ * {@linkcode createResponse} is its bytes read back.
  *
  * Only the raw header fields are read, so that it also works on the partial message of a
  * `SipParseError`; the parsed top Via and To are used when the request has them.
@@ -442,10 +418,9 @@ export class ResponseHead {
   }
 
   /**
-   * The wire bytes of a response (RFC 3261 §7.2, §8.2.6): the same as
-   * `formatMessage(createResponse(request, status, reason, { ...options, source }))`. They are
-   * a view of a buffer shared with other responses: copy them (`slice()`) to change them or to
-   * keep them long.
+   * The wire bytes of a response (RFC 3261 §7.2, §8.2.6); {@linkcode createResponse} gives
+   * the same response as a message. They are a view of a buffer shared with other responses:
+   * copy them (`slice()`) to change them or to keep them long.
    *
    * @param status The status code, 100..699.
    * @param reason The reason phrase (default: {@linkcode reasonPhrase}); line breaks become spaces.

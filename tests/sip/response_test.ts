@@ -161,6 +161,20 @@ describe("createResponse()", () => {
     assert.throws(() => createResponse(req(BASE), 99), RangeError);
   });
 
+  test("createResponse() is what ResponseHead.format() writes: one Content-Length, the body's", () => {
+    const request = req(BASE);
+    const options: ResponseOptions = {
+      toTag: "t",
+      headers: [["Content-Length", "99"]],
+      body: "ab",
+      contentType: "a/b",
+    };
+    const r = createResponse(request, 200, undefined, options);
+    assert.deepEqual(r.headers.getAll("Content-Length"), ["2"]);
+    assert.equal(r.bodyText, "ab");
+    assert.deepEqual(formatMessage(r), new ResponseHead(request).format(200, undefined, options));
+  });
+
   test("createResponse() keeps a reason phrase on one line", () => {
     assert.equal(createResponse(req(BASE), 400, "a\r\nb").reason, "a b");
   });
