@@ -414,7 +414,13 @@ export class ResponseHead {
   }
 
   #stateless(): string {
-    return this.#statelessTag ??= _statelessTag(this.callId, this.from, this.cseq, this.#firstVia);
+    if (this.#statelessTag === undefined) {
+      // One request's tag, not one call's: the whole From, the CSeq and the top Via stand in for
+      // the From tag, so that a retransmission gets the same tag and the next request another.
+      const request = [this.from, this.cseq, this.#firstVia].join("\n");
+      this.#statelessTag = "s" + statelessTag(this.callId ?? "", request);
+    }
+    return this.#statelessTag;
   }
 
   /**
@@ -683,20 +689,47 @@ function _stampVia(value: string, address: string, port: number, needReceived: b
 }
 
 /**
- * A To tag derived from the request: the same for every retransmission of the same request
- * (RFC 3261 §8.2.7), FNV-1a over Call-ID, From, CSeq and the top Via.
+ * FNV-1a (32 bits) of a Call-ID and a From tag, its offset basis xored with a salt: what a
+ * stateless UAS derives its To tag from (RFC 3261 §8.2.7: the same tag for the same request
+ * every time, with no state kept). A peer may also take it as the SDP session id of the call.
+ *
+ * @param callId The Call-ID.
+ * @param fromTag The From tag ("" if none).
+ * @param salt A number (0..2^32-1) that makes the values differ from peer to peer (default 0).
+ * @returns The hash, an unsigned 32-bit integer.
+ * @example
+ * ```ts
+ * import { statelessHash } from "./response.ts";
+ * import assert from "node:assert/strict";
+ * const hash = statelessHash("a84b4c76e66710@pc33.atlanta.example.com", "1928301774");
+ * assert.ok(Number.isInteger(hash) && hash >= 0 && hash < 2 ** 32);
+ * assert.equal(statelessHash("a84b4c76e66710@pc33.atlanta.example.com", "1928301774"), hash);
+ * assert.notEqual(statelessHash("a84b4c76e66710@pc33.atlanta.example.com", "1928301774", 7), hash);
+ * ```
  */
-function _statelessTag(
-  callId: string | undefined,
-  from: string | undefined,
-  cseq: string | undefined,
-  via: string | undefined,
-): string {
-  const text = [callId, from, cseq, via].join("\n");
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193) >>> 0;
-  }
-  return "s" + hash.toString(16).padStart(8, "0");
+export function statelessHash(callId: string, fromTag: string, salt = 0): number {
+  const text = callId + "\n" + fromTag;
+  let hash = (0x811c9dc5 ^ salt) >>> 0;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  return hash >>> 0;
+}
+
+/**
+ * The To tag of a stateless UAS (RFC 3261 §8.2.7): {@linkcode statelessHash} as 8 lower-case
+ * hex digits.
+ *
+ * @param callId The Call-ID.
+ * @param fromTag The From tag ("" if none).
+ * @param salt A number (0..2^32-1) that makes the tags differ from peer to peer (default 0).
+ * @returns The tag.
+ * @example
+ * ```ts
+ * import { statelessHash, statelessTag } from "./response.ts";
+ * import assert from "node:assert/strict";
+ * assert.match(statelessTag("c1@example.com", "a1"), /^[0-9a-f]{8}$/);
+ * assert.equal(statelessTag("c1@example.com", "a1", 5), statelessHash("c1@example.com", "a1", 5).toString(16).padStart(8, "0"));
+ * ```
+ */
+export function statelessTag(callId: string, fromTag: string, salt = 0): string {
+  return statelessHash(callId, fromTag, salt).toString(16).padStart(8, "0");
 }

@@ -6,6 +6,8 @@ import {
   reasonPhrase,
   ResponseHead,
   type ResponseOptions,
+  statelessHash,
+  statelessTag,
 } from "../../src/sip/response.ts";
 import { parseMessage } from "../../src/sip/parse.ts";
 import { formatMessage } from "../../src/sip/format.ts";
@@ -284,6 +286,47 @@ describe("ResponseHead", () => {
     assert.throws(() => head.format(200, undefined, { body: "x" }), TypeError);
     assert.throws(() => head.format(700), RangeError);
     assert.throws(() => head.format(200.5), RangeError);
+  });
+});
+
+/** FNV-1a (32 bits) over UTF-16 code units, written out plainly: the reference of the tests below. */
+function fnv1a(text: string, basis = 0x811c9dc5): number {
+  let hash = basis >>> 0;
+  for (const unit of Array.from({ length: text.length }, (_, i) => text.charCodeAt(i))) {
+    hash = Number((BigInt(hash ^ unit) * 0x01000193n) & 0xffffffffn);
+    hash >>>= 0;
+  }
+  return hash;
+}
+
+describe("statelessHash()", () => {
+  test("statelessHash() is FNV-1a of Call-ID LF From tag, the salt xored into the offset basis", () => {
+    assert.equal(fnv1a(""), 0x811c9dc5);
+    assert.equal(fnv1a("foobar"), 0xbf9cf968); // the published FNV-1a 32-bit test vector
+    for (
+      const [callId, fromTag, salt] of [["c1@h", "t1", 0], ["", "", 0], ["a84b4c76e66710", "x", 0xdeadbeef]] as const
+    ) {
+      assert.equal(statelessHash(callId, fromTag, salt), fnv1a(callId + "\n" + fromTag, (0x811c9dc5 ^ salt) >>> 0));
+    }
+    assert.equal(statelessHash("c", "t"), statelessHash("c", "t", 0));
+  });
+
+  test("statelessTag() is the hash as 8 hex digits, zero-padded", () => {
+    assert.equal(statelessTag("c1@h", "t1", 0x1000), statelessHash("c1@h", "t1", 0x1000).toString(16).padStart(8, "0"));
+    // A salt equal to the offset basis starts the hash at 0: "\n" alone then hashes to 0xa000fbe.
+    assert.equal(statelessTag("", "", 0x811c9dc5), "0a000fbe");
+  });
+
+  test("ResponseHead's own To tag is 's' and the hash of Call-ID, From, CSeq and top Via (values unchanged)", () => {
+    const request = req(BASE);
+    const tag = createResponse(request, 404).to.tag;
+    const text = [
+      "call-1@example.com",
+      "Alice <sip:alice@example.com>;tag=f1",
+      "7 INVITE",
+      "SIP/2.0/UDP 192.0.2.9:5070;branch=z9hG4bKa1",
+    ].join("\n");
+    assert.equal(tag, "s" + fnv1a(text).toString(16).padStart(8, "0"));
   });
 });
 
