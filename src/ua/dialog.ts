@@ -10,6 +10,7 @@ import { splitHeaderList } from "../sip/headers.ts";
 import type { Transport } from "../rules/rules.ts";
 import type { SessionDescription } from "../media/sdp.ts";
 import { _detach } from "../sip/message.ts";
+import { BoundedTable } from "./table.ts";
 
 /**
  * Where the requests of a dialog come from: the source of its INVITE. Extra fields of the
@@ -304,7 +305,8 @@ function _firstUri(field: string): string | undefined {
 }
 
 /**
- * A bounded table of dialogs: `add` refuses when full.
+ * A bounded table of dialogs by id (a {@linkcode BoundedTable} keyed by {@linkcode dialogId}):
+ * `add` refuses a new dialog when full.
  *
  * @example
  * ```ts
@@ -318,63 +320,52 @@ function _firstUri(field: string): string | undefined {
  * assert.equal(table.get("c1", "b", "a")?.callId, "c1");
  * ```
  */
-export class DialogTable {
-  /** The most dialogs held. */
-  readonly limit: number;
-  #map = new Map<string, Dialog>();
-
+export class DialogTable extends BoundedTable<string, Dialog> {
   /**
    * Makes an empty table.
    *
    * @param limit The most dialogs held.
    */
   constructor(limit: number) {
-    this.limit = limit;
-  }
-
-  /** The number of dialogs. */
-  get size(): number {
-    return this.#map.size;
+    super(limit, (dialog) => dialog.id);
   }
 
   /**
-   * Finds a dialog.
+   * Finds a dialog by its id.
+   * @param id The id, from {@linkcode dialogId}.
+   * @returns The dialog, or undefined.
+   */
+  override get(id: string): Dialog | undefined;
+  /**
+   * Finds a dialog by the three values that make its id (RFC 3261 §12).
    * @param callId The Call-ID.
    * @param localTag Our tag (the request's To tag).
    * @param remoteTag The caller's tag (the request's From tag).
    * @returns The dialog, or undefined.
    */
-  get(callId: string, localTag: string, remoteTag: string): Dialog | undefined {
-    return this.#map.get(dialogId(callId, localTag, remoteTag));
+  override get(callId: string, localTag: string, remoteTag: string): Dialog | undefined;
+  override get(callId: string, localTag?: string, remoteTag?: string): Dialog | undefined {
+    return super.get(localTag === undefined ? callId : dialogId(callId, localTag, remoteTag ?? ""));
   }
 
   /**
-   * Adds a dialog.
+   * Adds a dialog. One made again under an id held takes that one's place even when the
+   * table is full: it needs no more room.
    * @param dialog The dialog.
-   * @returns False (and nothing added) when the table is full.
+   * @returns False (and nothing added) when the table is full of other dialogs.
    */
-  add(dialog: Dialog): boolean {
-    if (this.#map.size >= this.limit && !this.#map.has(dialog.id)) return false;
-    this.#map.set(dialog.id, dialog);
-    return true;
+  override add(dialog: Dialog): boolean {
+    const held = super.get(dialog.id);
+    return held === undefined ? super.add(dialog) : this.replace(held, dialog);
   }
 
   /**
-   * Removes a dialog and marks it Terminated.
+   * Removes a dialog, if it is the one held under its id, and marks it Terminated.
    * @param dialog The dialog.
+   * @returns Whether it was removed.
    */
-  delete(dialog: Dialog): void {
+  override delete(dialog: Dialog): boolean {
     dialog.state = "Terminated";
-    if (this.#map.get(dialog.id) === dialog) this.#map.delete(dialog.id);
-  }
-
-  /** Removes every dialog. */
-  clear(): void {
-    this.#map.clear();
-  }
-
-  /** The dialogs, oldest first. */
-  values(): Dialog[] {
-    return [...this.#map.values()];
+    return super.delete(dialog);
   }
 }

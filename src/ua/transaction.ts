@@ -9,6 +9,7 @@
 
 import type { SipRequest, SipResponse } from "../sip/message.ts";
 import type { Transport } from "../rules/rules.ts";
+import { BoundedTable } from "./table.ts";
 
 /**
  * The RFC 3261 timer values, in ms (§17.1.1.1, Table 4): T1 the round-trip estimate, T2 the
@@ -494,88 +495,28 @@ export class ServerTransaction<R extends { readonly status: number } = SipRespon
 }
 
 /**
- * A bounded table of transactions by key: `add` refuses when full, so that the owner can
- * answer 503 instead of growing without limit.
+ * A bounded table of transactions by key (a {@linkcode BoundedTable} keyed by
+ * {@linkcode transactionKey}): `add` refuses when full, so that the owner can answer 503
+ * instead of growing without limit.
  *
+ * @typeParam T What is held: a transaction, or what its owner keeps of one.
  * @example
  * ```ts
  * import { TransactionTable } from "@sipecho/sipecho";
  * import assert from "node:assert/strict";
- * const table = new TransactionTable(0);
- * assert.equal(table.size, 0);
+ * const table = new TransactionTable<{ key: string }>(1);
+ * assert.equal(table.add({ key: "z9hG4bK1 INVITE" }), true);
+ * assert.equal(table.add({ key: "z9hG4bK2 INVITE" }), false);
+ * assert.equal(table.get("z9hG4bK1 INVITE")?.key, "z9hG4bK1 INVITE");
  * ```
  */
-export class TransactionTable<T extends { readonly key: string } = ServerTransaction> {
-  /** The most transactions held. */
-  readonly limit: number;
-  #map = new Map<string, T>();
-
+export class TransactionTable<T extends { readonly key: string } = ServerTransaction> extends BoundedTable<string, T> {
   /**
    * Makes an empty table.
    *
    * @param limit The most transactions held.
    */
   constructor(limit: number) {
-    this.limit = limit;
-  }
-
-  /** The number of transactions. */
-  get size(): number {
-    return this.#map.size;
-  }
-
-  /**
-   * The transaction with this key.
-   * @param key A key from {@linkcode transactionKey}.
-   * @returns The transaction, or undefined.
-   */
-  get(key: string): T | undefined {
-    return this.#map.get(key);
-  }
-
-  /**
-   * Adds a transaction.
-   * @param tx The transaction.
-   * @returns False (and nothing added) when the table is full.
-   */
-  add(tx: T): boolean {
-    if (this.#map.size >= this.limit) return false;
-    this.#map.set(tx.key, tx);
-    return true;
-  }
-
-  /**
-   * Puts `next` in the place of `tx` (same key, same age), if `tx` is the one held under its
-   * key: how an owner swaps a finished transaction for the little it keeps of it.
-   * @param tx The transaction held.
-   * @param next What replaces it; its key must be the same.
-   * @returns False (and nothing changed) if `tx` is not held.
-   */
-  replace(tx: T, next: T): boolean {
-    if (next.key !== tx.key || this.#map.get(tx.key) !== tx) return false;
-    this.#map.set(tx.key, next);
-    return true;
-  }
-
-  /**
-   * Removes a transaction if it is the one held under its key.
-   * @param tx The transaction.
-   * @returns Whether it was removed.
-   */
-
-  delete(tx: T): boolean {
-    if (this.#map.get(tx.key) !== tx) return false;
-    this.#map.delete(tx.key);
-    return true;
-  }
-
-  /** Removes every transaction. */
-  clear(): void {
-    this.#map.clear();
-  }
-
-  /** The transactions, oldest first. */
-  values(): T[] {
-    return [...this.#map.values()];
+    super(limit, (tx) => tx.key);
   }
 }
