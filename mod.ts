@@ -152,6 +152,7 @@ export {
   TransactionTable,
 } from "./src/ua/transaction.ts";
 export { Dialog, dialogId, type DialogInit, type DialogSource, type DialogState, DialogTable } from "./src/ua/dialog.ts";
+export { BoundedTable } from "./src/ua/table.ts";
 export {
   type Output,
   type PeerEvent,

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { VERSION } from "../version.ts";
 import { SipParseError } from "../sip/errors.ts";
 import type { SipMessage } from "../sip/message.ts";
 import { parseMessage } from "../sip/parse.ts";
@@ -24,8 +25,8 @@ import {
   type TrafficEntry,
 } from "../net/serve.ts";
 
-/** The version printed by `--version`, kept equal to deno.json's. */
-export const VERSION = "0.1.0";
+// `--version` prints it; it lives in src/version.ts, still exported from here as before.
+export { VERSION };
 
 const TEST_USERS = Object.entries(DEFAULT_RULE_DESCRIPTIONS)
   .map(([user, what]) => `  ${user.padEnd(12)} ${what}`)

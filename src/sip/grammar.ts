@@ -13,8 +13,11 @@
  * @module
  */
 
+import { CHAR_CLASS, CharClass, isDigit, isHexDigit } from "./chars.ts";
+
 // token = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~")
-const TOKEN = "[A-Za-z0-9\\-.!%*_+`'~]+";
+const TOKEN_CHARS = "A-Za-z0-9\\-.!%*_+`'~";
+const TOKEN = `[${TOKEN_CHARS}]+`;
 // Header values reach the grammar with folding undone: no CR or LF is left in them.
 const LWS = "[ \\t]*";
 // Loops below are written "unrolled" (a run of plain characters, then each escape followed by
@@ -32,9 +35,9 @@ const many = (chars: string) => `[${chars}]*(?:${ESCAPED}[${chars}]*)*`;
 /** `1*( chars / escaped )`, unrolled. */
 const some = (chars: string) => `(?:[${chars}]|${ESCAPED})${many(chars)}`;
 // A parameter name that is exactly one of `names` (case-insensitive), not a longer token.
-const not = (names: string) => `(?!(?:${names})(?![A-Za-z0-9\\-.!%*_+\`'~]))`;
+const not = (names: string) => `(?!(?:${names})(?![${TOKEN_CHARS}]))`;
 // gen-value = token / host / quoted-string
-const GEN_VALUE = `(?:[A-Za-z0-9\\-.!%*_+\`'~\\[\\]:]+|${QUOTED})`;
+const GEN_VALUE = `(?:[${TOKEN_CHARS}\\[\\]:]+|${QUOTED})`;
 const GENERIC = `${TOKEN}(?:${LWS}=${LWS}${GEN_VALUE})?`;
 const SEMI = `${LWS};${LWS}`;
 const EQUAL = `${LWS}=${LWS}`;
@@ -110,37 +113,21 @@ export const CALL_ID: RegExp = /^[A-Za-z0-9\-.!%*_+`'~()<>:\\"/[\]?{}]+(?:@[A-Za
 // forms read as far as the fast path goes and say where they stopped, so that the parser can
 // check a header value and find the end of its line in one pass.
 
-// Character classes of RFC 3261 §25.1, one bit each.
-const C_TOKEN = 1; // token
-const C_HOST = 2; // hostname characters: alphanum "-" "."
-const C_USER = 4; // user: unreserved / user-unreserved ("%" handled apart)
-const C_PASSWORD = 8; // password: unreserved / "&" "=" "+" "$" ","
-const C_PARAM = 16; // paramchar: param-unreserved / unreserved
-const C_VALUE = 32; // gen-value as token or host: token / "[" "]" ":"
-const C_WORD = 64; // word (Call-ID)
-const C_HEX6 = 128; // IPv6reference characters: HEXDIG ":" "."
-const C_HCHAR = 256; // hname / hvalue: hnv-unreserved / unreserved
-const C_PLAIN_USER = 512; // user in an addr-spec outside <>: no ";" "?" ","
-const C_PLAIN_PASSWORD = 1024; // password in an addr-spec outside <>: no ","
-
-// 256 entries, so that any octet indexes it; those over 127 are in no class.
-const CLASS = new Uint16Array(256);
-function mark(chars: string, bit: number): void {
-  for (let i = 0; i < chars.length; i++) CLASS[chars.charCodeAt(i)] |= bit;
-}
-const ALPHANUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-const MARK = "-_.!~*'()"; // RFC 3261 §25.1 mark
-mark(ALPHANUM + "-.!%*_+`'~", C_TOKEN | C_VALUE);
-mark("[]:", C_VALUE);
-mark(ALPHANUM + "-.", C_HOST);
-mark(ALPHANUM + MARK + "&=+$,;?/", C_USER);
-mark(ALPHANUM + MARK + "&=+$/", C_PLAIN_USER);
-mark(ALPHANUM + MARK + "&=+$,", C_PASSWORD);
-mark(ALPHANUM + MARK + "&=+$", C_PLAIN_PASSWORD);
-mark(ALPHANUM + MARK + "[]/:&+$", C_PARAM);
-mark(ALPHANUM + MARK + "[]/?:+$", C_HCHAR);
-mark(ALPHANUM + "-.!%*_+`'~()<>:\\\"/[]?{}", C_WORD);
-mark("0123456789ABCDEFabcdef:.", C_HEX6);
+// Character classes of RFC 3261 §25.1, one bit each (src/sip/chars.ts), as local constants.
+const CLASS = CHAR_CLASS;
+const {
+  TOKEN: C_TOKEN,
+  HOST: C_HOST,
+  USER: C_USER,
+  PASSWORD: C_PASSWORD,
+  PARAM: C_PARAM,
+  VALUE: C_VALUE,
+  WORD: C_WORD,
+  HEX6: C_HEX6,
+  HCHAR: C_HCHAR,
+  PLAIN_USER: C_PLAIN_USER,
+  PLAIN_PASSWORD: C_PLAIN_PASSWORD,
+} = CharClass;
 
 /** The index after the run of octets of class `bit` from i (not past end). */
 function run(b: Uint8Array, i: number, end: number, bit: number): number {
@@ -148,20 +135,12 @@ function run(b: Uint8Array, i: number, end: number, bit: number): number {
   return i;
 }
 
-function isHex(c: number): boolean {
-  return (c >= 0x30 && c <= 0x39) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x66);
-}
-
-function isDigit(c: number): boolean {
-  return c >= 0x30 && c <= 0x39;
-}
-
 /** `*( chars / escaped )` from i: the index after it, or -1 at a "%" that is not an escape. */
 function runEscaped(b: Uint8Array, i: number, end: number, bit: number): number {
   for (;;) {
     i = run(b, i, end, bit);
     if (i >= end || b[i] !== 0x25) return i;
-    if (i + 2 >= end || !isHex(b[i + 1]) || !isHex(b[i + 2])) return -1;
+    if (i + 2 >= end || !isHexDigit(b[i + 1]) || !isHexDigit(b[i + 2])) return -1;
     i += 3;
   }
 }

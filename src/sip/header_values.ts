@@ -9,6 +9,7 @@
  */
 
 import { CALL_ID } from "./grammar.ts";
+import { CHAR_CLASS, CharClass, charTable, isAlphanum, isToken, TOKEN_CHAR } from "./chars.ts";
 import { _paramName, _setParam, type Params, parseUri, type Uri, UriError } from "./uri.ts";
 
 /**
@@ -173,26 +174,11 @@ export interface MediaType {
   params: Params;
 }
 
-const TOKEN_CHAR = new Uint8Array(128);
-for (const c of "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.!%*_+`'~") {
-  TOKEN_CHAR[c.charCodeAt(0)] = 1;
-}
 // Characters of a gen-value that is a token or a host (IPv6 references included).
-const VALUE_CHAR = TOKEN_CHAR.slice();
-for (const c of "[]:") VALUE_CHAR[c.charCodeAt(0)] = 1;
+const VALUE_CHAR = charTable(CharClass.VALUE);
 
 const MAX_SEQ = 2 ** 31 - 1;
 const MAX_DELTA = 2 ** 32 - 1;
-
-/** Is `s` a non-empty RFC 3261 token? */
-export function isToken(s: string): boolean {
-  if (s.length === 0) return false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 128 || TOKEN_CHAR[c] === 0) return false;
-  }
-  return true;
-}
 
 function isWs(c: number): boolean {
   return c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a;
@@ -268,14 +254,9 @@ function readParams(s: string, i: number, header: string): Params {
 let hostPortNext = 0;
 let hostPortPort: number | undefined;
 
-/** Is `c` a letter or a digit? */
-function isAlphaNum(c: number): boolean {
-  return (c >= 0x30 && c <= 0x39) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x7a);
-}
-
 /** Is `c` a character of an IPv6 reference between the brackets (hex digits, `:`, `.`)? */
 function isIpv6Char(c: number): boolean {
-  return (c >= 0x30 && c <= 0x3a) || c === 0x2e || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x66);
+  return c < 128 && (CHAR_CLASS[c] & CharClass.HEX6) !== 0;
 }
 
 /**
@@ -295,10 +276,10 @@ function readHostPort(s: string, i: number, header: string): string {
   } else {
     const end = scan(s, i, TOKEN_CHAR);
     // hostname or IPv4address: letters, digits, "-" and "."; not starting with "-" or ".", not ending with "-".
-    let ok = end > i && isAlphaNum(s.charCodeAt(i)) && s.charCodeAt(end - 1) !== 0x2d;
+    let ok = end > i && isAlphanum(s.charCodeAt(i)) && s.charCodeAt(end - 1) !== 0x2d;
     for (let k = i + 1; ok && k < end; k++) {
       const c = s.charCodeAt(k);
-      ok = isAlphaNum(c) || c === 0x2d || c === 0x2e;
+      ok = isAlphanum(c) || c === 0x2d || c === 0x2e;
     }
     host = s.slice(i, end);
     if (!ok) throw new HeaderError(header, host === "" ? "sent-by host is missing" : `malformed host "${host}"`);

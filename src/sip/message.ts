@@ -138,16 +138,16 @@ function required(headers: SipHeaders, name: string): string {
  * (Fields are assigned in constructors and the cache lives in a private field of each subclass:
  * the engines build such objects more than twice as fast as ones whose base class declares
  * fields, and the parser builds one per message.)
-  *
-  * @example
-  * ```ts
-  * import { type SipMessageBase, SipRequest, SipResponse } from "@sipecho/sipecho";
-  * import assert from "node:assert/strict";
-  *
-  * const callIdOf = (message: SipMessageBase) => message.callId;
-  * assert.equal(callIdOf(new SipRequest({ method: "BYE", uri: "sip:a@h", headers: [["Call-ID", "c1"]] })), "c1");
-  * assert.equal(callIdOf(new SipResponse({ status: 200, reason: "OK", headers: [["i", "c1"]] })), "c1");
-  * ```
+ *
+ * @example
+ * ```ts
+ * import { type SipMessageBase, SipRequest, SipResponse } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const callIdOf = (message: SipMessageBase) => message.callId;
+ * assert.equal(callIdOf(new SipRequest({ method: "BYE", uri: "sip:a@h", headers: [["Call-ID", "c1"]] })), "c1");
+ * assert.equal(callIdOf(new SipResponse({ status: 200, reason: "OK", headers: [["i", "c1"]] })), "c1");
+ * ```
  */
 export abstract class SipMessageBase {
   /** The SIP-Version of the start line, `SIP/2.0`. */

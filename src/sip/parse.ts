@@ -18,6 +18,7 @@
  */
 
 import { SipParseError } from "./errors.ts";
+import { isToken, TOKEN_CHAR } from "./chars.ts";
 import {
   CONTACT,
   FROM_TO,
@@ -38,7 +39,6 @@ import {
 } from "./headers.ts";
 import {
   HeaderError,
-  isToken,
   parseBoundedInteger,
   parseCallId,
   parseContact,
@@ -184,7 +184,6 @@ export function parseMessage(input: Uint8Array | string, options: ParseOptions =
   }
 }
 
-
 function parse(bytes: Uint8Array, options: ParseOptions): SipMessage {
   const length = bytes.length;
   // The message is read as bytes: lines, names and the values the parser checks are scanned in
@@ -276,7 +275,7 @@ function readHeaderField(
   let end = -1;
   let next = -1;
   // A value after more than one space (SIPp writes "Content-Length:   129") takes the fast path too.
-  if (found >= 0) while (bytes[valueStart] === 0x20 && bytes[valueStart - 1] === 0x20) valueStart++;
+  if (found >= 0) { while (bytes[valueStart] === 0x20 && bytes[valueStart - 1] === 0x20) valueStart++; }
   if (found >= 0 && number < VALIDATED.length && bytes[valueStart - 1] === 0x20 && bytes[valueStart] > 0x20) {
     const stop = checks.scan(number, bytes, text, valueStart, length, message);
     if (stop >= 0) {
@@ -667,12 +666,6 @@ const CHECKS = new Checks();
 const LINE = new Line();
 
 const MAX_SEQ = 2 ** 31 - 1;
-
-// 256 entries, so that any octet indexes it.
-const TOKEN_CHAR = new Uint8Array(256);
-for (const c of "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.!%*_+`'~") {
-  TOKEN_CHAR[c.charCodeAt(0)] = 1;
-}
 
 /** 1 to 9 digits from `from` (not past `limit`): the index after them, or -1. */
 function scanDigits(bytes: Uint8Array, from: number, limit: number): number {

@@ -10,18 +10,10 @@ import { type SipRequest, SipResponse } from "./message.ts";
 import { parseNameAddress, parseVia, type Via } from "./header_values.ts";
 import { canonicalHeaderName, splitHeaderList } from "./headers.ts";
 import type { ViaRouting } from "../net/transport.ts";
+import { DEFAULT_SERVER } from "../version.ts";
 
-/**
- * The Server header value written by default (RFC 3261 §20.35).
- *
- * @example
- * ```ts
- * import { DEFAULT_SERVER } from "@sipecho/sipecho";
- * import assert from "node:assert/strict";
- * assert.equal(DEFAULT_SERVER, "sipecho/0.1");
- * ```
- */
-export const DEFAULT_SERVER = "sipecho/0.1";
+// Made from the version (src/version.ts); exported from here, where mod.ts has always taken it.
+export { DEFAULT_SERVER };
 
 /**
  * The standard reason phrases: every code of RFC 3261 §21 and the codes added by later RFCs
@@ -191,7 +183,8 @@ const encoder = new TextEncoder();
  * Builds a response to a request (RFC 3261 §8.2.6): every Via value copied in order (one field
  * each, the top one stamped with received/rport), From, Call-ID and CSeq copied, To copied and
  * given a tag unless it has one or the status is 100, Timestamp copied into a 100 Trying
- * (RFC 3261 §8.2.6.1), then the extra headers, Server, Content-Type and Content-Length.
+ * (RFC 3261 §8.2.6.1), then the extra headers, Server, Content-Type and Content-Length. It is
+ * what {@linkcode ResponseHead.format} writes, read back as a message: the two never differ.
  *
  * Only the raw header fields of the request are read, so that it also works on the partial
  * message of a {@linkcode SipParseError} whose structured views would throw; a header missing
@@ -232,35 +225,9 @@ export function createResponse(
   reason?: string,
   options: ResponseOptions = {},
 ): SipResponse {
-  const phrase = _phraseOf(status, reason);
-  const body = options.body === undefined
-    ? new Uint8Array(0)
-    : typeof options.body === "string"
-    ? encoder.encode(options.body)
-    : options.body;
-  if (body.length > 0 && options.contentType === undefined) {
-    throw new TypeError("createResponse(): a body needs a contentType");
-  }
-  const head = new ResponseHead(request, options.source);
-  const headers: [string, string][] = [];
-  for (const value of head.vias) headers.push(["Via", value]);
-  if (head.from !== undefined) headers.push(["From", head.from]);
-  const to = head.toValue(status, options.toTag);
-  if (to !== undefined) headers.push(["To", to]);
-  if (head.callId !== undefined) headers.push(["Call-ID", head.callId]);
-  if (head.cseq !== undefined) headers.push(["CSeq", head.cseq]);
-  // RFC 3261 §8.2.6.1: a Timestamp in the request is copied into the 100 (Trying).
-  if (status === 100 && head.timestamp !== undefined) headers.push(["Timestamp", head.timestamp]);
-  let hasServer = false;
-  for (const [name, value] of options.headers ?? []) {
-    if (name.toLowerCase() === "server") hasServer = true;
-    headers.push([name, value]);
-  }
-  const server = options.server === undefined ? DEFAULT_SERVER : options.server;
-  if (server !== null && !hasServer) headers.push(["Server", server]);
-  if (body.length > 0) headers.push(["Content-Type", options.contentType as string]);
-  headers.push(["Content-Length", String(body.length)]);
-  return new SipResponse({ status, reason: phrase, headers, body });
+  // One writer decides what a response holds (ResponseHead.format); this is its bytes read
+  // back, copied out of the shared chunk so that a response kept long does not hold the chunk.
+  return _responseFromWire(new ResponseHead(request, options.source).format(status, reason, options).slice());
 }
 
 /**
@@ -302,7 +269,8 @@ export interface FormatResponseOptions extends Omit<ResponseOptions, "source"> {
  * by all of them (a 100, a 180 and a 200 to one INVITE, say): the Via values in order, the top
  * one stamped with received/rport (RFC 3261 §18.2.1, RFC 3581 §4), From, To, Call-ID, CSeq and
  * Timestamp. {@linkcode ResponseHead.format} then writes the wire bytes of a response directly,
- * the same bytes as `formatMessage(createResponse(...))` without building the message.
+ * without building the message: it is the one writer of responses, and
+ * {@linkcode createResponse} is its bytes read back.
  *
  * Only the raw header fields are read, so that it also works on the partial message of a
  * `SipParseError`; the parsed top Via and To are used when the request has them.
@@ -446,14 +414,19 @@ export class ResponseHead {
   }
 
   #stateless(): string {
-    return this.#statelessTag ??= _statelessTag(this.callId, this.from, this.cseq, this.#firstVia);
+    if (this.#statelessTag === undefined) {
+      // One request's tag, not one call's: the whole From, the CSeq and the top Via stand in for
+      // the From tag, so that a retransmission gets the same tag and the next request another.
+      const request = [this.from, this.cseq, this.#firstVia].join("\n");
+      this.#statelessTag = "s" + statelessTag(this.callId ?? "", request);
+    }
+    return this.#statelessTag;
   }
 
   /**
-   * The wire bytes of a response (RFC 3261 §7.2, §8.2.6): the same as
-   * `formatMessage(createResponse(request, status, reason, { ...options, source }))`. They are
-   * a view of a buffer shared with other responses: copy them (`slice()`) to change them or to
-   * keep them long.
+   * The wire bytes of a response (RFC 3261 §7.2, §8.2.6); {@linkcode createResponse} gives
+   * the same response as a message. They are a view of a buffer shared with other responses:
+   * copy them (`slice()`) to change them or to keep them long.
    *
    * @param status The status code, 100..699.
    * @param reason The reason phrase (default: {@linkcode reasonPhrase}); line breaks become spaces.
@@ -716,20 +689,47 @@ function _stampVia(value: string, address: string, port: number, needReceived: b
 }
 
 /**
- * A To tag derived from the request: the same for every retransmission of the same request
- * (RFC 3261 §8.2.7), FNV-1a over Call-ID, From, CSeq and the top Via.
+ * FNV-1a (32 bits) of a Call-ID and a From tag, its offset basis xored with a salt: what a
+ * stateless UAS derives its To tag from (RFC 3261 §8.2.7: the same tag for the same request
+ * every time, with no state kept). A peer may also take it as the SDP session id of the call.
+ *
+ * @param callId The Call-ID.
+ * @param fromTag The From tag ("" if none).
+ * @param salt A number (0..2^32-1) that makes the values differ from peer to peer (default 0).
+ * @returns The hash, an unsigned 32-bit integer.
+ * @example
+ * ```ts
+ * import { statelessHash } from "./response.ts";
+ * import assert from "node:assert/strict";
+ * const hash = statelessHash("a84b4c76e66710@pc33.atlanta.example.com", "1928301774");
+ * assert.ok(Number.isInteger(hash) && hash >= 0 && hash < 2 ** 32);
+ * assert.equal(statelessHash("a84b4c76e66710@pc33.atlanta.example.com", "1928301774"), hash);
+ * assert.notEqual(statelessHash("a84b4c76e66710@pc33.atlanta.example.com", "1928301774", 7), hash);
+ * ```
  */
-function _statelessTag(
-  callId: string | undefined,
-  from: string | undefined,
-  cseq: string | undefined,
-  via: string | undefined,
-): string {
-  const text = [callId, from, cseq, via].join("\n");
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193) >>> 0;
-  }
-  return "s" + hash.toString(16).padStart(8, "0");
+export function statelessHash(callId: string, fromTag: string, salt = 0): number {
+  const text = callId + "\n" + fromTag;
+  let hash = (0x811c9dc5 ^ salt) >>> 0;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  return hash >>> 0;
+}
+
+/**
+ * The To tag of a stateless UAS (RFC 3261 §8.2.7): {@linkcode statelessHash} as 8 lower-case
+ * hex digits.
+ *
+ * @param callId The Call-ID.
+ * @param fromTag The From tag ("" if none).
+ * @param salt A number (0..2^32-1) that makes the tags differ from peer to peer (default 0).
+ * @returns The tag.
+ * @example
+ * ```ts
+ * import { statelessHash, statelessTag } from "./response.ts";
+ * import assert from "node:assert/strict";
+ * assert.match(statelessTag("c1@example.com", "a1"), /^[0-9a-f]{8}$/);
+ * assert.equal(statelessTag("c1@example.com", "a1", 5), statelessHash("c1@example.com", "a1", 5).toString(16).padStart(8, "0"));
+ * ```
+ */
+export function statelessTag(callId: string, fromTag: string, salt = 0): string {
+  return statelessHash(callId, fromTag, salt).toString(16).padStart(8, "0");
 }

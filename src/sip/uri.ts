@@ -4,6 +4,8 @@
  * @module
  */
 
+import { CHAR_CLASS, CharClass, charTable, isAlphanum, isHexDigit, isToken } from "./chars.ts";
+
 /**
  * Parameters of a URI or header value: lower-case name to value, `null` for a flag (`;lr`).
  *
@@ -148,30 +150,19 @@ const PARAMCHARS = /^(?:[A-Za-z0-9\-_.!~*'()[\]/:&+$]|%[0-9A-Fa-f]{2})+$/;
 const HCHARS = /^(?:[A-Za-z0-9\-_.!~*'()[\]/?:+$]|%[0-9A-Fa-f]{2})*$/;
 const TEL_NUMBER = /^\+?[0-9A-Fa-f*#()\-.]+$/;
 
-// The same classes as tables, for the checks on every URI a message holds (the regular
-// expressions above are the reference; tests/uri_test.ts checks the two agree).
-function charTable(chars: string): Uint8Array {
-  const table = new Uint8Array(128);
-  for (let c = 0x30; c <= 0x39; c++) table[c] = 1;
-  for (let c = 0x41; c <= 0x5a; c++) table[c] = table[c + 0x20] = 1;
-  for (const c of chars) table[c.charCodeAt(0)] = 1;
-  return table;
-}
-const USER_TABLE = charTable("-_.!~*'()&=+$,;?/");
-const PASSWORD_TABLE = charTable("-_.!~*'()&=+$,");
-const PARAM_TABLE = charTable("-_.!~*'()[]/:&+$");
-const HEADER_TABLE = charTable("-_.!~*'()[]/?:+$");
-
-function isHex(c: number): boolean {
-  return (c >= 0x30 && c <= 0x39) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x66);
-}
+// The same classes as tables (src/sip/chars.ts), for the checks on every URI a message holds
+// (the regular expressions above are the reference; tests/uri_test.ts checks the two agree).
+const USER_TABLE = charTable(CharClass.USER);
+const PASSWORD_TABLE = charTable(CharClass.PASSWORD);
+const PARAM_TABLE = charTable(CharClass.PARAM);
+const HEADER_TABLE = charTable(CharClass.HCHAR);
 
 /** Is every character of `text` in `table` or a %HH escape? (Empty text passes.) */
 function allIn(text: string, table: Uint8Array): boolean {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c < 128 && table[c] === 1) continue;
-    if (c !== 0x25 || !isHex(text.charCodeAt(i + 1)) || !isHex(text.charCodeAt(i + 2))) return false;
+    if (c !== 0x25 || !isHexDigit(text.charCodeAt(i + 1)) || !isHexDigit(text.charCodeAt(i + 2))) return false;
     i += 2;
   }
   return true;
@@ -183,8 +174,7 @@ function isHostname(host: string): boolean {
   if (n === 0) return false;
   for (let i = 0; i < n; i++) {
     const c = host.charCodeAt(i);
-    const alphaNum = (c >= 0x30 && c <= 0x39) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x7a);
-    if (alphaNum) continue;
+    if (isAlphanum(c)) continue;
     if (i === 0 || (c !== 0x2e && c !== 0x2d) || (c === 0x2d && i === n - 1)) return false;
   }
   return true;
@@ -248,20 +238,16 @@ export function unescapeUri(text: string): string {
   return utf8.decode(new Uint8Array(bytes));
 }
 
-/** Escapes every character outside `allowed` as %HH of its UTF-8 octets. */
-function escape(text: string, allowed: RegExp): string {
+/** Escapes every character outside `allowed` (a table of chars.ts) as %HH of its UTF-8 octets. */
+function escape(text: string, allowed: Uint8Array): string {
   let out = "";
   for (const ch of text) {
-    if (allowed.test(ch)) out += ch;
+    const c = ch.charCodeAt(0);
+    if (c < 128 && allowed[c] === 1) out += ch;
     else for (const b of encoder.encode(ch)) out += "%" + (b < 16 ? "0" : "") + b.toString(16).toUpperCase();
   }
   return out;
 }
-
-const USER_CHAR = /^[A-Za-z0-9\-_.!~*'()&=+$,;?/]$/;
-const PASSWORD_CHAR = /^[A-Za-z0-9\-_.!~*'()&=+$,]$/;
-const PARAM_CHAR = /^[A-Za-z0-9\-_.!~*'()[\]/:&+$]$/;
-const HEADER_CHAR = /^[A-Za-z0-9\-_.!~*'()[\]/?:+$]$/;
 
 /**
  * The parameters that come in nearly every message (RFC 3261 §20.42, §18.2.2; RFC 3581), as
@@ -308,7 +294,11 @@ function parseUriParams(text: string, what: string): Params {
       }
       value = unescapeUri(value);
     }
-    _setParam(params, name.indexOf("%") < 0 ? _paramName(name, 0, name.length) : unescapeUri(name).toLowerCase(), value);
+    _setParam(
+      params,
+      name.indexOf("%") < 0 ? _paramName(name, 0, name.length) : unescapeUri(name).toLowerCase(),
+      value,
+    );
   }
   return params;
 }
@@ -444,31 +434,64 @@ export function formatUri(uri: Uri): string {
     const u = uri as SipUri;
     let out = u.scheme + ":";
     if (u.user !== undefined) {
-      out += escape(u.user, USER_CHAR);
-      if (u.password !== undefined) out += ":" + escape(u.password, PASSWORD_CHAR);
+      out += escape(u.user, USER_TABLE);
+      if (u.password !== undefined) out += ":" + escape(u.password, PASSWORD_TABLE);
       out += "@";
     }
     out += u.host;
     if (u.port !== undefined) out += ":" + u.port;
-    out += formatParams(u.params, PARAM_CHAR);
+    out += formatParams(u.params);
     const headers = Object.entries(u.headers);
     if (headers.length > 0) {
-      out += "?" + headers.map(([n, v]) => escape(n, HEADER_CHAR) + "=" + escape(v, HEADER_CHAR)).join("&");
+      out += "?" + headers.map(([n, v]) => escape(n, HEADER_TABLE) + "=" + escape(v, HEADER_TABLE)).join("&");
     }
     return out;
   }
   if (uri.scheme === "tel") {
     const t = uri as TelUri;
-    return "tel:" + t.number + formatParams(t.params, PARAM_CHAR);
+    return "tel:" + t.number + formatParams(t.params);
   }
   return uri.scheme + ":" + (uri as AbsoluteUri).value;
 }
 
-function formatParams(params: Params, allowed: RegExp): string {
+/**
+ * Writes parameters as `;name=value` and `;flag`, in their order. As URI parameters (the
+ * default; RFC 3261 §19.1.1) a character paramchar does not allow is %-escaped, in names and
+ * values (§19.1.2). As header parameters (generic-param, §25.1) names are written as they are
+ * and a value that is neither a token nor a host is written as a quoted-string (gen-value).
+ *
+ * @param params The parameters; `null` is a flag.
+ * @param form `"uri"` for URI parameters, `"header"` for header field parameters.
+ * @returns The text, empty for no parameters.
+ * @example
+ * ```ts
+ * import { formatParams } from "./uri.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(formatParams({ transport: "tcp", lr: null }), ";transport=tcp;lr");
+ * assert.equal(formatParams({ x: "a b" }), ";x=a%20b");
+ * assert.equal(formatParams({ x: "a b", q: "0.5", m: "[2001:db8::1]" }, "header"), ';x="a b";q=0.5;m=[2001:db8::1]');
+ * ```
+ */
+export function formatParams(params: Params, form: "uri" | "header" = "uri"): string {
   let out = "";
   for (const [name, value] of Object.entries(params)) {
-    out += ";" + escape(name, allowed);
-    if (value !== null) out += "=" + escape(value, allowed);
+    if (form === "uri") {
+      out += ";" + escape(name, PARAM_TABLE);
+      if (value !== null) out += "=" + escape(value, PARAM_TABLE);
+    } else if (value === null) out += ";" + name;
+    else if (isToken(value) || _isIpv6Reference(value)) out += ";" + name + "=" + value;
+    else out += ";" + name + '="' + value.replace(/(["\\])/g, "\\$1") + '"';
   }
   return out;
+}
+
+/** IPv6reference as IPV6_REFERENCE reads it: "[" HEXDIG / ":" / "." "]". */
+function _isIpv6Reference(text: string): boolean {
+  const n = text.length;
+  if (n < 3 || text.charCodeAt(0) !== 0x5b || text.charCodeAt(n - 1) !== 0x5d) return false;
+  for (let i = 1; i < n - 1; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 128 || (CHAR_CLASS[c] & CharClass.HEX6) === 0) return false;
+  }
+  return true;
 }

@@ -10,24 +10,25 @@ import { splitHeaderList } from "../sip/headers.ts";
 import type { Transport } from "../rules/rules.ts";
 import type { SessionDescription } from "../media/sdp.ts";
 import { _detach } from "../sip/message.ts";
+import { BoundedTable } from "./table.ts";
 
 /**
  * Where the requests of a dialog come from: the source of its INVITE. Extra fields of the
  * object given (a socket, a connection) are kept, so requests of ours can go back that way.
-  *
-  * @example
-  * ```ts
-  * import { type DialogSource, SipPeer } from "@sipecho/sipecho";
-  * import assert from "node:assert/strict";
-  *
-  * const peer = new SipPeer();
-  * const caller = { address: "192.0.2.9", port: 5062, transport: "udp" as const, socket: "udp-1" };
-  * const invite = "INVITE sip:echo@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9:5062;branch=z9hG4bK1\r\n" +
-  *   "From: <sip:a@192.0.2.9>;tag=a1\r\nTo: <sip:echo@192.0.2.1>\r\nCall-ID: c1\r\nCSeq: 1 INVITE\r\n\r\n";
-  * peer.receive(new TextEncoder().encode(invite), caller, 0);
-  * const source: DialogSource | undefined = peer.dialogs[0].source;
-  * assert.equal(source, caller); // the very object given, extra fields and all
-  * ```
+ *
+ * @example
+ * ```ts
+ * import { type DialogSource, SipPeer } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const peer = new SipPeer();
+ * const caller = { address: "192.0.2.9", port: 5062, transport: "udp" as const, socket: "udp-1" };
+ * const invite = "INVITE sip:echo@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9:5062;branch=z9hG4bK1\r\n" +
+ *   "From: <sip:a@192.0.2.9>;tag=a1\r\nTo: <sip:echo@192.0.2.1>\r\nCall-ID: c1\r\nCSeq: 1 INVITE\r\n\r\n";
+ * peer.receive(new TextEncoder().encode(invite), caller, 0);
+ * const source: DialogSource | undefined = peer.dialogs[0].source;
+ * assert.equal(source, caller); // the very object given, extra fields and all
+ * ```
  */
 export interface DialogSource {
   /** IP address, without brackets. */
@@ -41,24 +42,24 @@ export interface DialogSource {
 /**
  * Dialog states (RFC 3261 §12): a UAS dialog is `Confirmed` from its 2xx on, and
  * `Terminated` after a BYE or when the 2xx was never acknowledged.
-  *
-  * @example
-  * ```ts
-  * import { type DialogState, SipPeer } from "@sipecho/sipecho";
-  * import assert from "node:assert/strict";
-  *
-  * const peer = new SipPeer();
-  * const caller = { address: "192.0.2.9", port: 5060, transport: "udp" as const };
-  * const send = (text: string) => peer.receive(new TextEncoder().encode(text), caller, 0);
-  * const common = "From: <sip:a@192.0.2.9>;tag=a1\r\nCall-ID: c1\r\n";
-  * const ok = send("INVITE sip:echo@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK1\r\n" + common +
-  *   "To: <sip:echo@192.0.2.1>\r\nCSeq: 1 INVITE\r\n\r\n").at(-1)!;
-  * const [dialog] = peer.dialogs;
-  * const before: DialogState = dialog.state;
-  * send("BYE sip:echo@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK2\r\n" + common +
-  *   `To: <sip:echo@192.0.2.1>;tag=${ok.message.to.tag}\r\nCSeq: 2 BYE\r\n\r\n`);
-  * assert.deepEqual([before, dialog.state], ["Confirmed", "Terminated"]);
-  * ```
+ *
+ * @example
+ * ```ts
+ * import { type DialogState, SipPeer } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const peer = new SipPeer();
+ * const caller = { address: "192.0.2.9", port: 5060, transport: "udp" as const };
+ * const send = (text: string) => peer.receive(new TextEncoder().encode(text), caller, 0);
+ * const common = "From: <sip:a@192.0.2.9>;tag=a1\r\nCall-ID: c1\r\n";
+ * const ok = send("INVITE sip:echo@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK1\r\n" + common +
+ *   "To: <sip:echo@192.0.2.1>\r\nCSeq: 1 INVITE\r\n\r\n").at(-1)!;
+ * const [dialog] = peer.dialogs;
+ * const before: DialogState = dialog.state;
+ * send("BYE sip:echo@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK2\r\n" + common +
+ *   `To: <sip:echo@192.0.2.1>;tag=${ok.message.to.tag}\r\nCSeq: 2 BYE\r\n\r\n`);
+ * assert.deepEqual([before, dialog.state], ["Confirmed", "Terminated"]);
+ * ```
  */
 export type DialogState = "Confirmed" | "Terminated";
 
@@ -304,7 +305,8 @@ function _firstUri(field: string): string | undefined {
 }
 
 /**
- * A bounded table of dialogs: `add` refuses when full.
+ * A bounded table of dialogs by id (a {@linkcode BoundedTable} keyed by {@linkcode dialogId}):
+ * `add` refuses a new dialog when full.
  *
  * @example
  * ```ts
@@ -318,63 +320,52 @@ function _firstUri(field: string): string | undefined {
  * assert.equal(table.get("c1", "b", "a")?.callId, "c1");
  * ```
  */
-export class DialogTable {
-  /** The most dialogs held. */
-  readonly limit: number;
-  #map = new Map<string, Dialog>();
-
+export class DialogTable extends BoundedTable<string, Dialog> {
   /**
    * Makes an empty table.
    *
    * @param limit The most dialogs held.
    */
   constructor(limit: number) {
-    this.limit = limit;
-  }
-
-  /** The number of dialogs. */
-  get size(): number {
-    return this.#map.size;
+    super(limit, (dialog) => dialog.id);
   }
 
   /**
-   * Finds a dialog.
+   * Finds a dialog by its id.
+   * @param id The id, from {@linkcode dialogId}.
+   * @returns The dialog, or undefined.
+   */
+  override get(id: string): Dialog | undefined;
+  /**
+   * Finds a dialog by the three values that make its id (RFC 3261 §12).
    * @param callId The Call-ID.
    * @param localTag Our tag (the request's To tag).
    * @param remoteTag The caller's tag (the request's From tag).
    * @returns The dialog, or undefined.
    */
-  get(callId: string, localTag: string, remoteTag: string): Dialog | undefined {
-    return this.#map.get(dialogId(callId, localTag, remoteTag));
+  override get(callId: string, localTag: string, remoteTag: string): Dialog | undefined;
+  override get(callId: string, localTag?: string, remoteTag?: string): Dialog | undefined {
+    return super.get(localTag === undefined ? callId : dialogId(callId, localTag, remoteTag ?? ""));
   }
 
   /**
-   * Adds a dialog.
+   * Adds a dialog. One made again under an id held takes that one's place even when the
+   * table is full: it needs no more room.
    * @param dialog The dialog.
-   * @returns False (and nothing added) when the table is full.
+   * @returns False (and nothing added) when the table is full of other dialogs.
    */
-  add(dialog: Dialog): boolean {
-    if (this.#map.size >= this.limit && !this.#map.has(dialog.id)) return false;
-    this.#map.set(dialog.id, dialog);
-    return true;
+  override add(dialog: Dialog): boolean {
+    const held = super.get(dialog.id);
+    return held === undefined ? super.add(dialog) : this.replace(held, dialog);
   }
 
   /**
-   * Removes a dialog and marks it Terminated.
+   * Removes a dialog, if it is the one held under its id, and marks it Terminated.
    * @param dialog The dialog.
+   * @returns Whether it was removed.
    */
-  delete(dialog: Dialog): void {
+  override delete(dialog: Dialog): boolean {
     dialog.state = "Terminated";
-    if (this.#map.get(dialog.id) === dialog) this.#map.delete(dialog.id);
-  }
-
-  /** Removes every dialog. */
-  clear(): void {
-    this.#map.clear();
-  }
-
-  /** The dialogs, oldest first. */
-  values(): Dialog[] {
-    return [...this.#map.values()];
+    return super.delete(dialog);
   }
 }

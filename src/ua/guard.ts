@@ -21,6 +21,8 @@
  * @module
  */
 
+import { formatIpv6, parseIpv6 } from "../sip/ip.ts";
+
 /**
  * The edge limits of a {@linkcode SourceGuard}. `Infinity` turns a limit off.
  *
@@ -240,7 +242,8 @@ export function sourceKey(address: string, prefix = 64): string {
   if (address.indexOf(":") < 0) return address;
   const lower = address.toLowerCase();
   if (lower.startsWith("::ffff:") && lower.indexOf(".") > 0) return lower.slice(7);
-  const groups = _expand(lower);
+  const zone = lower.indexOf("%"); // a zone (RFC 4007 §11) is not part of the address
+  const groups = parseIpv6(zone < 0 ? lower : lower.slice(0, zone));
   if (groups === undefined) return lower;
   const bits = Math.max(0, Math.min(128, prefix));
   const out: number[] = [];
@@ -248,54 +251,7 @@ export function sourceKey(address: string, prefix = 64): string {
     const keep = Math.max(0, Math.min(16, bits - 16 * i));
     out.push(keep === 16 ? groups[i] : keep === 0 ? 0 : groups[i] & (0xffff << (16 - keep)) & 0xffff);
   }
-  return `${_compress(out)}/${bits}`;
-}
-
-/** The eight groups of an IPv6 address (an embedded IPv4 tail read too), or undefined. */
-function _expand(address: string): number[] | undefined {
-  let text = address;
-  const zone = text.indexOf("%");
-  if (zone >= 0) text = text.slice(0, zone);
-  const dot = text.indexOf(".");
-  if (dot >= 0) {
-    // An IPv4 tail (RFC 4291 §2.2 form 3) is the last two groups.
-    const colon = text.lastIndexOf(":");
-    const v4 = text.slice(colon + 1).split(".").map(Number);
-    if (v4.length !== 4 || v4.some((n) => !(n >= 0 && n <= 255))) return undefined;
-    text = `${text.slice(0, colon + 1)}${((v4[0] << 8) | v4[1]).toString(16)}:${((v4[2] << 8) | v4[3]).toString(16)}`;
-  }
-  const halves = text.split("::");
-  if (halves.length > 2) return undefined;
-  const parse = (s: string) => s === "" ? [] : s.split(":").map((g) => parseInt(g, 16));
-  const head = parse(halves[0]);
-  const rest = halves.length === 2 ? parse(halves[1]) : [];
-  const missing = 8 - head.length - rest.length;
-  if (missing < 0 || (halves.length === 1 && missing !== 0)) return undefined;
-  const groups = [...head, ...new Array(missing).fill(0), ...rest];
-  if (groups.some((g) => !(g >= 0 && g <= 0xffff))) return undefined;
-  return groups;
-}
-
-/** RFC 5952 §4: the longest run of zero groups (two or more) as `::`, lower-case hex. */
-function _compress(groups: number[]): string {
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8;) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (best < 0) return hex.join(":");
-  return `${hex.slice(0, best).join(":")}::${hex.slice(best + bestLen).join(":")}`;
+  return `${formatIpv6(out)}/${bits}`;
 }
 
 /**

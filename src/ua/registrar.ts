@@ -11,7 +11,7 @@
 
 import type { SipRequest } from "../sip/message.ts";
 import { type Contact, HeaderError } from "../sip/header_values.ts";
-import type { Params, SipUri, Uri } from "../sip/uri.ts";
+import { formatParams, type Params, type SipUri, type Uri } from "../sip/uri.ts";
 
 /**
  * Options of a {@linkcode Registrar}.
@@ -504,7 +504,7 @@ export class Registrar {
     const headers: [string, string][] = [];
     for (const b of this.#table.get(aor) ?? []) {
       const expires = Math.max(0, Math.ceil((b.expiresAt - now) / 1000));
-      headers.push(["Contact", `<${b.uri}>${_formatParams(b.params)};expires=${expires}`]);
+      headers.push(["Contact", `<${b.uri}>${formatParams(b.params, "header")};expires=${expires}`]);
     }
     return { status: 200, headers };
   }
@@ -615,19 +615,6 @@ function _forReason(aor: string): string {
 function _outOfOrder(): RegisterResult {
   // RFC 3261 §10.3 step 7: "the update MUST be aborted and the request fails".
   return { status: 500, reason: "Server Internal Error: REGISTER out of order (CSeq)", headers: [] };
-}
-
-const _TOKEN = /^[A-Za-z0-9\-.!%*_+`'~]+$/;
-const _HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)$/;
-
-function _formatParams(params: Params): string {
-  let out = "";
-  for (const [name, value] of Object.entries(params)) {
-    if (value === null) out += `;${name}`;
-    else if (_TOKEN.test(value) || _HOST.test(value)) out += `;${name}=${value}`;
-    else out += `;${name}="${value.replace(/(["\\])/g, "\\$1")}"`;
-  }
-  return out;
 }
 
 const _SPECIAL_PARAMS = ["user", "ttl", "method", "maddr", "transport"];

@@ -9,27 +9,28 @@
 
 import type { SipRequest, SipResponse } from "../sip/message.ts";
 import type { Transport } from "../rules/rules.ts";
+import { BoundedTable } from "./table.ts";
 
 /**
  * The RFC 3261 timer values, in ms (§17.1.1.1, Table 4): T1 the round-trip estimate, T2 the
  * longest retransmit interval for non-INVITE requests and INVITE responses, T4 how long a
  * message may stay in the network.
-  *
-  * @example
-  * ```ts
-  * import { createResponse, parseMessage, ServerTransaction, type SipRequest, type Timers } from "@sipecho/sipecho";
-  * import assert from "node:assert/strict";
-  *
-  * const invite = parseMessage(
-  *   "INVITE sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@h>;tag=1\r\n" +
-  *     "To: <sip:b@h>\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\n\r\n",
-  * ) as SipRequest;
-  * const timers: Timers = { T1: 100, T2: 400, T4: 1000 };
-  * const tx = new ServerTransaction({ request: invite, transport: "udp", timers });
-  * tx.respond(createResponse(invite, 486, undefined, { toTag: "x" }), 0);
-  * assert.equal(tx.timer("G"), 100); // first retransmission after T1
-  * assert.equal(tx.timer("H"), 6400); // give up on the ACK after 64*T1
-  * ```
+ *
+ * @example
+ * ```ts
+ * import { createResponse, parseMessage, ServerTransaction, type SipRequest, type Timers } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const invite = parseMessage(
+ *   "INVITE sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@h>;tag=1\r\n" +
+ *     "To: <sip:b@h>\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\n\r\n",
+ * ) as SipRequest;
+ * const timers: Timers = { T1: 100, T2: 400, T4: 1000 };
+ * const tx = new ServerTransaction({ request: invite, transport: "udp", timers });
+ * tx.respond(createResponse(invite, 486, undefined, { toTag: "x" }), 0);
+ * assert.equal(tx.timer("G"), 100); // first retransmission after T1
+ * assert.equal(tx.timer("H"), 6400); // give up on the ACK after 64*T1
+ * ```
  */
 export interface Timers {
   /** RTT estimate, default 500 ms. */
@@ -55,70 +56,70 @@ export const DEFAULT_TIMERS: Readonly<Timers> = Object.freeze({ T1: 500, T2: 400
 /**
  * Server transaction states (RFC 3261 §17.2.1, §17.2.2), plus `Accepted` of RFC 6026 §7.1:
  * an INVITE transaction that sent a 2xx.
-  *
-  * @example
-  * ```ts
-  * import { createResponse, parseMessage, ServerTransaction, type SipRequest } from "@sipecho/sipecho";
-  * import type { TransactionState } from "@sipecho/sipecho";
-  * import assert from "node:assert/strict";
-  *
-  * const request = parseMessage(
-  *   "OPTIONS sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@h>;tag=1\r\n" +
-  *     "To: <sip:b@h>\r\nCall-ID: c\r\nCSeq: 1 OPTIONS\r\n\r\n",
-  * ) as SipRequest;
-  * const tx = new ServerTransaction({ request, transport: "udp" });
-  * const states: TransactionState[] = [tx.state];
-  * tx.respond(createResponse(request, 200, undefined, { toTag: "x" }), 0);
-  * states.push(tx.state);
-  * tx.fire(tx.nextTimer()!); // Timer J
-  * states.push(tx.state);
-  * assert.deepEqual(states, ["Trying", "Completed", "Terminated"]);
-  * ```
+ *
+ * @example
+ * ```ts
+ * import { createResponse, parseMessage, ServerTransaction, type SipRequest } from "@sipecho/sipecho";
+ * import type { TransactionState } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const request = parseMessage(
+ *   "OPTIONS sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@h>;tag=1\r\n" +
+ *     "To: <sip:b@h>\r\nCall-ID: c\r\nCSeq: 1 OPTIONS\r\n\r\n",
+ * ) as SipRequest;
+ * const tx = new ServerTransaction({ request, transport: "udp" });
+ * const states: TransactionState[] = [tx.state];
+ * tx.respond(createResponse(request, 200, undefined, { toTag: "x" }), 0);
+ * states.push(tx.state);
+ * tx.fire(tx.nextTimer()!); // Timer J
+ * states.push(tx.state);
+ * assert.deepEqual(states, ["Trying", "Completed", "Terminated"]);
+ * ```
  */
 export type TransactionState = "Trying" | "Proceeding" | "Completed" | "Confirmed" | "Accepted" | "Terminated";
 
 /**
  * Server transaction timers: G (response retransmit), H (wait for ACK), I (absorb ACKs),
  * J (absorb request retransmissions), L (RFC 6026: the Accepted state).
-  *
-  * @example
-  * ```ts
-  * import { createResponse, parseMessage, ServerTransaction, type SipRequest, type TimerName } from "@sipecho/sipecho";
-  * import assert from "node:assert/strict";
-  *
-  * const request = parseMessage(
-  *   "OPTIONS sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@h>;tag=1\r\n" +
-  *     "To: <sip:b@h>\r\nCall-ID: c\r\nCSeq: 1 OPTIONS\r\n\r\n",
-  * ) as SipRequest;
-  * const tx = new ServerTransaction({ request, transport: "udp" });
-  * tx.respond(createResponse(request, 200, undefined, { toTag: "x" }), 0);
-  * const names: TimerName[] = ["G", "H", "I", "J", "L"];
-  * assert.deepEqual(names.filter((name) => tx.timer(name) !== undefined), ["J"]);
-  * assert.equal(tx.timer("J"), 32000); // 64*T1 on UDP
-  * ```
+ *
+ * @example
+ * ```ts
+ * import { createResponse, parseMessage, ServerTransaction, type SipRequest, type TimerName } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const request = parseMessage(
+ *   "OPTIONS sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@h>;tag=1\r\n" +
+ *     "To: <sip:b@h>\r\nCall-ID: c\r\nCSeq: 1 OPTIONS\r\n\r\n",
+ * ) as SipRequest;
+ * const tx = new ServerTransaction({ request, transport: "udp" });
+ * tx.respond(createResponse(request, 200, undefined, { toTag: "x" }), 0);
+ * const names: TimerName[] = ["G", "H", "I", "J", "L"];
+ * assert.deepEqual(names.filter((name) => tx.timer(name) !== undefined), ["J"]);
+ * assert.equal(tx.timer("J"), 32000); // 64*T1 on UDP
+ * ```
  */
 export type TimerName = "G" | "H" | "I" | "J" | "L";
 
 /**
  * What a transaction asks of its owner: send a response, report a timeout (Timer H fired
  * without an ACK for a non-2xx, Timer L without an ACK for a 2xx), or forget the transaction.
-  *
-  * @example
-  * ```ts
-  * import { createResponse, parseMessage, ServerTransaction, type SipRequest } from "@sipecho/sipecho";
-  * import type { TransactionEvent } from "@sipecho/sipecho";
-  * import assert from "node:assert/strict";
-  *
-  * const invite = parseMessage(
-  *   "INVITE sip:b@h SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK1\r\nFrom: <sip:a@h>;tag=1\r\n" +
-  *     "To: <sip:b@h>\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\n\r\n",
-  * ) as SipRequest;
-  * const tx = new ServerTransaction({ request: invite, transport: "tcp" });
-  * const sent: TransactionEvent[] = tx.respond(createResponse(invite, 486, undefined, { toTag: "x" }), 0);
-  * assert.equal(sent[0].kind, "send");
-  * const later: TransactionEvent[] = tx.fire(32000); // no ACK came: Timer H
-  * assert.deepEqual(later, [{ kind: "timeout", timer: "H" }, { kind: "terminated" }]);
-  * ```
+ *
+ * @example
+ * ```ts
+ * import { createResponse, parseMessage, ServerTransaction, type SipRequest } from "@sipecho/sipecho";
+ * import type { TransactionEvent } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const invite = parseMessage(
+ *   "INVITE sip:b@h SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK1\r\nFrom: <sip:a@h>;tag=1\r\n" +
+ *     "To: <sip:b@h>\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\n\r\n",
+ * ) as SipRequest;
+ * const tx = new ServerTransaction({ request: invite, transport: "tcp" });
+ * const sent: TransactionEvent[] = tx.respond(createResponse(invite, 486, undefined, { toTag: "x" }), 0);
+ * assert.equal(sent[0].kind, "send");
+ * const later: TransactionEvent[] = tx.fire(32000); // no ACK came: Timer H
+ * assert.deepEqual(later, [{ kind: "timeout", timer: "H" }, { kind: "terminated" }]);
+ * ```
  */
 export type TransactionEvent<R = SipResponse> =
   | { readonly kind: "send"; readonly response: R }
@@ -129,23 +130,23 @@ export type TransactionEvent<R = SipResponse> =
  * What a server transaction looks like from outside: its key, whether it is an INVITE
  * transaction, and its state. A {@linkcode ServerTransaction} is one; so is what a peer keeps
  * of a transaction that has finished its work but must still absorb retransmissions.
-  *
-  * @example
-  * ```ts
-  * import { parseMessage, SipPeer, type SipRequest, type TransactionInfo, transactionKey } from "@sipecho/sipecho";
-  * import assert from "node:assert/strict";
-  *
-  * const request = parseMessage(
-  *   "OPTIONS sip:echo@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK1\r\n" +
-  *     "From: <sip:a@192.0.2.9>;tag=1\r\nTo: <sip:echo@192.0.2.1>\r\nCall-ID: c1\r\nCSeq: 1 OPTIONS\r\n\r\n",
-  * ) as SipRequest;
-  * const peer = new SipPeer();
-  * peer.receive(request, { address: "192.0.2.9", port: 5060, transport: "udp" }, 0);
-  * const [info]: TransactionInfo[] = peer.transactions;
-  * assert.equal(info.key, transactionKey(request));
-  * assert.equal(info.invite, false);
-  * assert.equal(info.state, "Completed"); // answered, kept to absorb retransmissions until Timer J
-  * ```
+ *
+ * @example
+ * ```ts
+ * import { parseMessage, SipPeer, type SipRequest, type TransactionInfo, transactionKey } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const request = parseMessage(
+ *   "OPTIONS sip:echo@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK1\r\n" +
+ *     "From: <sip:a@192.0.2.9>;tag=1\r\nTo: <sip:echo@192.0.2.1>\r\nCall-ID: c1\r\nCSeq: 1 OPTIONS\r\n\r\n",
+ * ) as SipRequest;
+ * const peer = new SipPeer();
+ * peer.receive(request, { address: "192.0.2.9", port: 5060, transport: "udp" }, 0);
+ * const [info]: TransactionInfo[] = peer.transactions;
+ * assert.equal(info.key, transactionKey(request));
+ * assert.equal(info.invite, false);
+ * assert.equal(info.state, "Completed"); // answered, kept to absorb retransmissions until Timer J
+ * ```
  */
 export interface TransactionInfo {
   /** The key it is found by ({@linkcode transactionKey}). */
@@ -494,89 +495,28 @@ export class ServerTransaction<R extends { readonly status: number } = SipRespon
 }
 
 /**
- * A bounded table of transactions by key: `add` refuses when full, so that the owner can
- * answer 503 instead of growing without limit.
+ * A bounded table of transactions by key (a {@linkcode BoundedTable} keyed by
+ * {@linkcode transactionKey}): `add` refuses when full, so that the owner can answer 503
+ * instead of growing without limit.
  *
+ * @typeParam T What is held: a transaction, or what its owner keeps of one.
  * @example
  * ```ts
  * import { TransactionTable } from "@sipecho/sipecho";
  * import assert from "node:assert/strict";
- * const table = new TransactionTable(0);
- * assert.equal(table.size, 0);
+ * const table = new TransactionTable<{ key: string }>(1);
+ * assert.equal(table.add({ key: "z9hG4bK1 INVITE" }), true);
+ * assert.equal(table.add({ key: "z9hG4bK2 INVITE" }), false);
+ * assert.equal(table.get("z9hG4bK1 INVITE")?.key, "z9hG4bK1 INVITE");
  * ```
  */
-export class TransactionTable<T extends { readonly key: string } = ServerTransaction> {
-  /** The most transactions held. */
-  readonly limit: number;
-  #map = new Map<string, T>();
-
+export class TransactionTable<T extends { readonly key: string } = ServerTransaction> extends BoundedTable<string, T> {
   /**
    * Makes an empty table.
    *
    * @param limit The most transactions held.
    */
   constructor(limit: number) {
-    this.limit = limit;
-  }
-
-  /** The number of transactions. */
-  get size(): number {
-    return this.#map.size;
-  }
-
-  /**
-   * The transaction with this key.
-   * @param key A key from {@linkcode transactionKey}.
-   * @returns The transaction, or undefined.
-   */
-  get(key: string): T | undefined {
-    return this.#map.get(key);
-  }
-
-  /**
-   * Adds a transaction.
-   * @param tx The transaction.
-   * @returns False (and nothing added) when the table is full.
-   */
-  add(tx: T): boolean {
-    if (this.#map.size >= this.limit) return false;
-    this.#map.set(tx.key, tx);
-    return true;
-  }
-
-  /**
-   * Puts `next` in the place of `tx` (same key, same age), if `tx` is the one held under its
-   * key: how an owner swaps a finished transaction for the little it keeps of it.
-   * @param tx The transaction held.
-   * @param next What replaces it; its key must be the same.
-   * @returns False (and nothing changed) if `tx` is not held.
-   */
-  replace(tx: T, next: T): boolean {
-    if (next.key !== tx.key || this.#map.get(tx.key) !== tx) return false;
-    this.#map.set(tx.key, next);
-    return true;
-  }
-
-  /**
-   * Removes a transaction if it is the one held under its key.
-   * @param tx The transaction.
-   * @returns Whether it was removed.
-   */
-
-  delete(tx: T): boolean {
-    if (this.#map.get(tx.key) !== tx) return false;
-    this.#map.delete(tx.key);
-    return true;
-  }
-
-
-  /** Removes every transaction. */
-  clear(): void {
-    this.#map.clear();
-  }
-
-  /** The transactions, oldest first. */
-  values(): T[] {
-    return [...this.#map.values()];
+    super(limit, (tx) => tx.key);
   }
 }

@@ -629,7 +629,13 @@ test("parseMessage() reads values after several spaces as after one (SIPp writes
   for (const gap of ["   ", " \t ", "\t"]) {
     const many = parseMessage(head(gap)) as SipRequest;
     assert.deepEqual([...many.headers], [...one.headers], JSON.stringify(gap));
-    assert.deepEqual([many.via, many.from, many.to, many.callId, many.cseq], [one.via, one.from, one.to, one.callId, one.cseq]);
+    assert.deepEqual([many.via, many.from, many.to, many.callId, many.cseq], [
+      one.via,
+      one.from,
+      one.to,
+      one.callId,
+      one.cseq,
+    ]);
     assert.equal(many.contentLength, 5);
     assert.equal(many.maxForwards, 70);
     assert.equal(many.bodyText, "hello");

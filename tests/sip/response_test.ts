@@ -1,6 +1,14 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { createResponse, REASON_PHRASES, reasonPhrase, ResponseHead, type ResponseOptions } from "../../src/sip/response.ts";
+import {
+  createResponse,
+  REASON_PHRASES,
+  reasonPhrase,
+  ResponseHead,
+  type ResponseOptions,
+  statelessHash,
+  statelessTag,
+} from "../../src/sip/response.ts";
 import { parseMessage } from "../../src/sip/parse.ts";
 import { formatMessage } from "../../src/sip/format.ts";
 import { SipParseError } from "../../src/sip/errors.ts";
@@ -26,7 +34,6 @@ const BASE = [
   "CSeq: 7 INVITE",
   "Timestamp: 54.2",
 ];
-
 
 /** The SipParseError of an INVITE without From, To and Call-ID, which holds the partial request. */
 function partialError(): SipParseError & { partial: SipRequest } {
@@ -156,6 +163,20 @@ describe("createResponse()", () => {
     assert.throws(() => createResponse(req(BASE), 99), RangeError);
   });
 
+  test("createResponse() is what ResponseHead.format() writes: one Content-Length, the body's", () => {
+    const request = req(BASE);
+    const options: ResponseOptions = {
+      toTag: "t",
+      headers: [["Content-Length", "99"]],
+      body: "ab",
+      contentType: "a/b",
+    };
+    const r = createResponse(request, 200, undefined, options);
+    assert.deepEqual(r.headers.getAll("Content-Length"), ["2"]);
+    assert.equal(r.bodyText, "ab");
+    assert.deepEqual(formatMessage(r), new ResponseHead(request).format(200, undefined, options));
+  });
+
   test("createResponse() keeps a reason phrase on one line", () => {
     assert.equal(createResponse(req(BASE), 400, "a\r\nb").reason, "a b");
   });
@@ -176,10 +197,24 @@ describe("ResponseHead", () => {
   const cases: [string, SipRequest, number, string | undefined, ResponseOptions][] = [
     ["a tagged 486", req(BASE), 486, undefined, { toTag: "t9" }],
     ["a 100 with Timestamp and no tag", req(BASE), 100, undefined, { toTag: "t9", source: SOURCE }],
-    ["a 200 with rport stamped", req(["OPTIONS sip:e@h SIP/2.0", "Via: SIP/2.0/UDP 10.0.0.2;rport;branch=z9hG4bK1",
-      "From: <sip:a@x>;tag=1", "To: <sip:e@h>", "Call-ID: c", "CSeq: 1 OPTIONS"]), 200, undefined, { source: SOURCE }],
+    [
+      "a 200 with rport stamped",
+      req([
+        "OPTIONS sip:e@h SIP/2.0",
+        "Via: SIP/2.0/UDP 10.0.0.2;rport;branch=z9hG4bK1",
+        "From: <sip:a@x>;tag=1",
+        "To: <sip:e@h>",
+        "Call-ID: c",
+        "CSeq: 1 OPTIONS",
+      ]),
+      200,
+      undefined,
+      { source: SOURCE },
+    ],
     ["a stateless tag", req(BASE), 404, undefined, { source: SOURCE }],
-    ["a To that has a tag", req(BASE.map((l) => l.startsWith("To:") ? l + ";tag=x" : l)), 200, undefined, { toTag: "y" }],
+    ["a To that has a tag", req(BASE.map((l) => l.startsWith("To:") ? l + ";tag=x" : l)), 200, undefined, {
+      toTag: "y",
+    }],
     ["a reason on two lines and headers", req(BASE), 503, "Busy\r\nnow", {
       toTag: "t",
       headers: [["retry-after", "5"], ["X-A", "1"], ["Server", "mine"]],
@@ -204,7 +239,10 @@ describe("ResponseHead", () => {
     test(`ResponseHead.format() writes what formatMessage(createResponse()) writes: ${name}`, () => {
       const { source, ...rest } = options;
       const bytes = new ResponseHead(request, source).format(status, reason, rest);
-      assert.equal(decoder.decode(bytes), decoder.decode(formatMessage(createResponse(request, status, reason, options))));
+      assert.equal(
+        decoder.decode(bytes),
+        decoder.decode(formatMessage(createResponse(request, status, reason, options))),
+      );
     });
   }
 
@@ -219,8 +257,15 @@ describe("ResponseHead", () => {
   });
 
   test("ResponseHead.route gives the stamped top Via's routing parameters (RFC 3261 §18.2.2, RFC 3581 §4)", () => {
-    const via = (v: string) => req(["OPTIONS sip:e@h SIP/2.0", `Via: ${v}`, "From: <sip:a@x>;tag=1", "To: <sip:e@h>",
-      "Call-ID: c", "CSeq: 1 OPTIONS"]);
+    const via = (v: string) =>
+      req([
+        "OPTIONS sip:e@h SIP/2.0",
+        `Via: ${v}`,
+        "From: <sip:a@x>;tag=1",
+        "To: <sip:e@h>",
+        "Call-ID: c",
+        "CSeq: 1 OPTIONS",
+      ]);
     assert.deepEqual(new ResponseHead(via("SIP/2.0/UDP 10.0.0.2:5062;branch=z9hG4bK1"), SOURCE).route, {
       port: 5062,
       maddr: undefined,
@@ -241,6 +286,47 @@ describe("ResponseHead", () => {
     assert.throws(() => head.format(200, undefined, { body: "x" }), TypeError);
     assert.throws(() => head.format(700), RangeError);
     assert.throws(() => head.format(200.5), RangeError);
+  });
+});
+
+/** FNV-1a (32 bits) over UTF-16 code units, written out plainly: the reference of the tests below. */
+function fnv1a(text: string, basis = 0x811c9dc5): number {
+  let hash = basis >>> 0;
+  for (const unit of Array.from({ length: text.length }, (_, i) => text.charCodeAt(i))) {
+    hash = Number((BigInt(hash ^ unit) * 0x01000193n) & 0xffffffffn);
+    hash >>>= 0;
+  }
+  return hash;
+}
+
+describe("statelessHash()", () => {
+  test("statelessHash() is FNV-1a of Call-ID LF From tag, the salt xored into the offset basis", () => {
+    assert.equal(fnv1a(""), 0x811c9dc5);
+    assert.equal(fnv1a("foobar"), 0xbf9cf968); // the published FNV-1a 32-bit test vector
+    for (
+      const [callId, fromTag, salt] of [["c1@h", "t1", 0], ["", "", 0], ["a84b4c76e66710", "x", 0xdeadbeef]] as const
+    ) {
+      assert.equal(statelessHash(callId, fromTag, salt), fnv1a(callId + "\n" + fromTag, (0x811c9dc5 ^ salt) >>> 0));
+    }
+    assert.equal(statelessHash("c", "t"), statelessHash("c", "t", 0));
+  });
+
+  test("statelessTag() is the hash as 8 hex digits, zero-padded", () => {
+    assert.equal(statelessTag("c1@h", "t1", 0x1000), statelessHash("c1@h", "t1", 0x1000).toString(16).padStart(8, "0"));
+    // A salt equal to the offset basis starts the hash at 0: "\n" alone then hashes to 0xa000fbe.
+    assert.equal(statelessTag("", "", 0x811c9dc5), "0a000fbe");
+  });
+
+  test("ResponseHead's own To tag is 's' and the hash of Call-ID, From, CSeq and top Via (values unchanged)", () => {
+    const request = req(BASE);
+    const tag = createResponse(request, 404).to.tag;
+    const text = [
+      "call-1@example.com",
+      "Alice <sip:alice@example.com>;tag=f1",
+      "7 INVITE",
+      "SIP/2.0/UDP 192.0.2.9:5070;branch=z9hG4bKa1",
+    ].join("\n");
+    assert.equal(tag, "s" + fnv1a(text).toString(16).padStart(8, "0"));
   });
 });
 

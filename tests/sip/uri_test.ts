@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { formatUri, parseUri, unescapeUri, UriError } from "../../mod.ts";
-import { _uriClasses } from "../../src/sip/uri.ts";
+import { _uriClasses, formatParams } from "../../src/sip/uri.ts";
 
 test("parseUri() reads user, password, host, port, params and headers of a SIP URI", () => {
   assert.deepEqual(parseUri("sips:alice:pw%21@Example.COM:5061;transport=TLS;Lr?Subject=hi%20there&Priority=urgent"), {
@@ -114,4 +114,33 @@ test("the character tables of parseUri() accept exactly what the RFC 3261 regula
     }
   }
   assert.ok(checked > 5 * 1000);
+});
+
+test("formatParams() escapes URI parameters (RFC 3261 §19.1.2) and quotes header parameters (§25.1)", () => {
+  const params = { transport: "tcp", lr: null, x: "a b", pct: "50%", m: "[2001:db8::1]", c: "a:b", q: 'say "hi"\\' };
+  assert.equal(formatParams(params), ";transport=tcp;lr;x=a%20b;pct=50%25;m=[2001:db8::1];c=a:b;q=say%20%22hi%22%5C");
+  assert.equal(
+    formatParams(params, "header"),
+    ';transport=tcp;lr;x="a b";pct=50%;m=[2001:db8::1];c="a:b";q="say \\"hi\\"\\\\"',
+  );
+  assert.equal(formatParams({}), "");
+  assert.equal(formatParams({ e: "" }, "header"), ';e=""');
+  assert.equal(formatParams({ "a b": "1" }), ";a%20b=1");
+});
+
+test("formatParams() writes what the regular expressions of RFC 3261 §25.1 say, character by character", () => {
+  // The references: paramchar for URI parameters, token / host / quoted-string for header ones.
+  const PARAMCHAR = /^[A-Za-z0-9\-_.!~*'()[\]/:&+$]$/;
+  const TOKEN = /^[A-Za-z0-9\-.!%*_+`'~]+$/;
+  const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)$/;
+  const hex = (ch: string) =>
+    [...new TextEncoder().encode(ch)].map((b) => "%" + b.toString(16).toUpperCase().padStart(2, "0")).join("");
+  const uri = (v: string) => [...v].map((ch) => PARAMCHAR.test(ch) ? ch : hex(ch)).join("");
+  const header = (v: string) => TOKEN.test(v) || HOST.test(v) ? v : `"${v.replace(/(["\\])/g, "\\$1")}"`;
+  const values = ["", "[]", "[1]", "[:.]", "[g]", "x]", "[x", "\u00e9", "\u{1f600}"];
+  for (let c = 0; c < 0x80; c++) values.push(String.fromCharCode(c), "a" + String.fromCharCode(c) + "b");
+  for (const v of values) {
+    assert.equal(formatParams({ p: v }), ";p=" + uri(v), `uri ${JSON.stringify(v)}`);
+    assert.equal(formatParams({ p: v }, "header"), ";p=" + header(v), `header ${JSON.stringify(v)}`);
+  }
 });

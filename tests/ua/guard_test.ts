@@ -25,6 +25,8 @@ describe("sourceKey()", () => {
     // The longest run of zero groups is the one written as "::".
     assert.equal(sourceKey("1:0:0:2:0:0:0:3", 128), "1:0:0:2::3/128");
     assert.equal(sourceKey("::1"), "::/64");
+    // The same writer as socket addresses (src/sip/ip.ts): an IPv4-mapped prefix ends dotted (§5).
+    assert.equal(sourceKey("::ffff:c000:209", 128), "::ffff:192.0.2.9/128");
   });
 
   test("sourceKey() masks other prefix lengths, cutting inside a group too, and clamps to 0..128", () => {

@@ -58,6 +58,19 @@ describe("Registrar", () => {
     ]);
   });
 
+  test("Registrar writes a binding's parameters back as header parameters, quoting what is not a token or host", () => {
+    const r = new Registrar();
+    const contact = 'Contact: <sip:bob@192.0.2.4>;+sip.instance="<urn:uuid:00000000-0000-1000-8000-000A95A0E128>";' +
+      "reg-id=1;maddr=[2001:db8::1];ob";
+    assert.deepEqual(r.register(register([contact]), 0).headers, [
+      [
+        "Contact",
+        '<sip:bob@192.0.2.4>;+sip.instance="<urn:uuid:00000000-0000-1000-8000-000A95A0E128>";reg-id=1;' +
+        "maddr=[2001:db8::1];ob;expires=3600",
+      ],
+    ]);
+  });
+
   test("Registrar uses 3600 s when neither the Contact nor Expires says", () => {
     const r = new Registrar();
     assert.deepEqual(r.register(register(["Contact: <sip:bob@192.0.2.4>"]), 0).headers, [

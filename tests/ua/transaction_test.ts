@@ -201,7 +201,10 @@ describe("ServerTransaction without event lists", () => {
   });
 
   test("ServerTransaction takes any response type with a status", () => {
-    const t = new ServerTransaction<{ status: number; bytes: string }>({ request: request("OPTIONS"), transport: "udp" });
+    const t = new ServerTransaction<{ status: number; bytes: string }>({
+      request: request("OPTIONS"),
+      transport: "udp",
+    });
     t.accept({ status: 200, bytes: "SIP/2.0 200 OK" }, 0);
     assert.deepEqual(t.retransmission(), [{ kind: "send", response: { status: 200, bytes: "SIP/2.0 200 OK" } }]);
   });
@@ -254,7 +257,10 @@ describe("Dialog", () => {
   });
 
   test("Dialog reads its remote target from the Contact value only when asked", () => {
-    const d = new Dialog({ ...init, remoteContact: '"Bob, B." <sip:bob@192.0.2.4;transport=tcp>;expires=60, <sip:x@y>' });
+    const d = new Dialog({
+      ...init,
+      remoteContact: '"Bob, B." <sip:bob@192.0.2.4;transport=tcp>;expires=60, <sip:x@y>',
+    });
     assert.equal(d.remoteTarget, "sip:bob@192.0.2.4;transport=tcp");
     d.remoteTarget = "sip:new@h";
     assert.equal(d.remoteTarget, "sip:new@h");

@@ -29,6 +29,7 @@
  */
 
 import type { DatagramEndpoint, ListenOptions, SocketAddress } from "../transport.ts";
+import { formatIpv6, parseIpv4, parseIpv6 } from "../../sip/ip.ts";
 
 // Linux constants (the same on x86_64 and aarch64).
 const AF_INET = 2;
@@ -166,53 +167,10 @@ function socketError(what: string, code: number): Error & { code: string } {
 
 // ---- addresses: text <-> sockaddr_in / sockaddr_in6 (family in host order, port in network order)
 
-/** The 4 octets of a dotted IPv4 address, or undefined. */
-function ipv4(text: string): number[] | undefined {
-  const parts = text.split(".");
-  if (parts.length !== 4) return undefined;
-  const out: number[] = [];
-  for (const p of parts) {
-    if (!/^[0-9]{1,3}$/.test(p) || Number(p) > 255) return undefined;
-    out.push(Number(p));
-  }
-  return out;
-}
-
-/** The 16 octets of an IPv6 address (RFC 4291 §2.2 text forms, no zone), or undefined. */
-function ipv6(text: string): number[] | undefined {
-  if (!text.includes(":") || text.includes("%")) return undefined;
-  const halves = text.split("::");
-  if (halves.length > 2) return undefined;
-  const groups = (half: string): number[] | undefined => {
-    if (half === "") return [];
-    const out: number[] = [];
-    const parts = half.split(":");
-    for (let i = 0; i < parts.length; i++) {
-      const p = parts[i];
-      if (i === parts.length - 1 && p.includes(".")) {
-        const v4 = ipv4(p);
-        if (v4 === undefined) return undefined;
-        out.push(v4[0] << 8 | v4[1], v4[2] << 8 | v4[3]);
-      } else {
-        if (!/^[0-9A-Fa-f]{1,4}$/.test(p)) return undefined;
-        out.push(parseInt(p, 16));
-      }
-    }
-    return out;
-  };
-  const head = groups(halves[0]);
-  const tail = halves.length === 2 ? groups(halves[1]) : [];
-  if (head === undefined || tail === undefined) return undefined;
-  const missing = 8 - head.length - tail.length;
-  if (halves.length === 2 ? missing < 1 : missing !== 0) return undefined;
-  const all = [...head, ...new Array(missing).fill(0), ...tail];
-  return all.flatMap((g) => [g >> 8, g & 0xff]);
-}
-
 /** The sockaddr for an IP address and port, or undefined for a name. */
 function sockaddr(address: string, port: number): Uint8Array | undefined {
-  const v4 = ipv4(address);
-  const v6 = v4 === undefined ? ipv6(address) : undefined;
+  const v4 = parseIpv4(address);
+  const v6 = v4 === undefined ? parseIpv6(address) : undefined;
   if (v4 === undefined && v6 === undefined) return undefined;
   // sockaddr_in: family, port, 4 octets, 8 zeros; sockaddr_in6: family, port, flowinfo, 16 octets, scope.
   const sa = new Uint8Array(v4 !== undefined ? 16 : 28);
@@ -220,43 +178,22 @@ function sockaddr(address: string, port: number): Uint8Array | undefined {
   sa[2] = port >> 8;
   sa[3] = port & 0xff;
   if (v4 !== undefined) sa.set(v4, 4);
-  else sa.set(v6!, 8);
+  else {
+    for (let i = 0; i < 8; i++) {
+      sa[8 + 2 * i] = v6![i] >> 8;
+      sa[9 + 2 * i] = v6![i] & 0xff;
+    }
+  }
   return sa;
-}
-
-/** The text of an IPv6 address, RFC 5952 §4: lower case, the longest run of zero groups as `::`. */
-function ipv6Text(b: Uint8Array, at: number): string {
-  const g: number[] = [];
-  for (let i = 0; i < 8; i++) g.push(b[at + 2 * i] << 8 | b[at + 2 * i + 1]);
-  let best = -1;
-  let bestLength = 1;
-  for (let i = 0; i < 8;) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLength) {
-      best = i;
-      bestLength = j - i;
-    }
-    i = j;
-  }
-  // RFC 5952 §5: an IPv4-mapped address ends in dotted decimal.
-  if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) {
-    return `::ffff:${b[at + 12]}.${b[at + 13]}.${b[at + 14]}.${b[at + 15]}`;
-  }
-  const hex = g.map((x) => x.toString(16));
-  if (best < 0) return hex.join(":");
-  return `${hex.slice(0, best).join(":")}::${hex.slice(best + bestLength).join(":")}`;
 }
 
 /** The address and port in a sockaddr. */
 function fromSockaddr(sa: Uint8Array): SocketAddress {
   const port = sa[2] << 8 | sa[3];
   if (sa[0] === AF_INET) return { address: `${sa[4]}.${sa[5]}.${sa[6]}.${sa[7]}`, port };
-  return { address: ipv6Text(sa, 8), port };
+  const groups: number[] = [];
+  for (let i = 0; i < 8; i++) groups.push(sa[8 + 2 * i] << 8 | sa[9 + 2 * i]);
+  return { address: formatIpv6(groups), port };
 }
 
 // ---- the reactor: one epoll instance for every polled socket of the process
@@ -618,7 +555,7 @@ class PolledSocket implements DatagramEndpoint {
     let sa = this.#destinations?.get(key);
     if (sa !== undefined) return sa;
     // An IPv4 destination from an IPv6 socket: its IPv4-mapped address (RFC 4291 §2.5.5.2).
-    const address = this.#v6 && ipv4(to.address) !== undefined ? `::ffff:${to.address}` : to.address;
+    const address = this.#v6 && parseIpv4(to.address) !== undefined ? `::ffff:${to.address}` : to.address;
     const bytes = sockaddr(address, to.port);
     sa = bytes === undefined
       ? `udp send: not an IP address: ${to.address}`
