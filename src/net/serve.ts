@@ -17,7 +17,6 @@ import { describeMedia } from "../media/stats.ts";
 import type { SipMessage, SipResponse } from "../sip/message.ts";
 import { DEFAULT_MAX_MESSAGE_SIZE } from "../sip/parse.ts";
 import {
-  type Output,
   type PeerEvent,
   type PeerLimits,
   type PeerOptions,
@@ -32,7 +31,6 @@ import { hasRtcpMux } from "../media/sdp.ts";
 import { DEFAULT_TIMERS } from "../ua/transaction.ts";
 import {
   type DatagramEndpoint,
-  responseDestination,
   type RuntimeNet,
   type SocketAddress,
   type StreamListener,
@@ -369,7 +367,8 @@ interface _Remote extends Remote {
 interface _Outgoing {
   data: Uint8Array;
   remote: Remote;
-  via?: Output["via"];
+  /** Where it goes on UDP, as the peer decided (RFC 3261 §18.2.2). */
+  readonly to: SocketAddress;
   at?: number;
   readonly message: SipMessage;
 }
@@ -528,7 +527,7 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
       // RFC 3261 §18.2.2 and RFC 3581 §4: where a response goes on UDP, from the top Via as
       // the peer stamped it. A top Via that cannot be read (the request is answered 400 for
       // it) has no sent-by: back to the source.
-      const to = responseDestination(out.via ?? { rport: null }, remote);
+      const to = out.to;
       remote.endpoint.send(out.data, to);
       onTraffic?.({ time: Date.now(), direction: "out", transport: "udp", remote: to, message: out.message });
     } else if (remote.connection !== undefined) {

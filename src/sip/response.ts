@@ -9,7 +9,7 @@
 import { type SipRequest, SipResponse } from "./message.ts";
 import { parseNameAddress, parseVia, type Via } from "./header_values.ts";
 import { canonicalHeaderName, splitHeaderList } from "./headers.ts";
-import type { ViaRouting } from "../net/transport.ts";
+import type { ViaRouting } from "./routing.ts";
 import { DEFAULT_SERVER } from "../version.ts";
 
 // Made from the version (src/version.ts); exported from here, where mod.ts has always taken it.

@@ -10,6 +10,7 @@
  */
 
 import { ClientTransaction } from "../ua/client.ts";
+import { isToken } from "../sip/chars.ts";
 import { canonicalHeaderName } from "../sip/headers.ts";
 import { formatMessage } from "../sip/format.ts";
 import { SipRequest, type SipResponse } from "../sip/message.ts";
@@ -293,7 +294,7 @@ export class Uac {
     try {
       if (this.#closed) throw new Error("request(): the mock peer is closed");
       const method = options.method;
-      if (!/^[A-Za-z0-9\-.!%*_+`'~]+$/.test(method)) throw new TypeError(`request(): bad method "${method}"`);
+      if (!isToken(method)) throw new TypeError(`request(): bad method "${method}"`);
       if (method === "ACK" || method === "CANCEL") {
         throw new TypeError(`request(): ${method} is sent by the UAC itself (use ack() or the signal option)`);
       }

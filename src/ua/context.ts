@@ -10,7 +10,7 @@
 import { _detach, SipRequest, type SipResponse } from "../sip/message.ts";
 import { _responseFromWire, ResponseHead } from "../sip/response.ts";
 import type { SessionDescription } from "../media/sdp.ts";
-import type { ViaRouting } from "../net/transport.ts";
+import { responseDestination, type SocketAddress, type ViaRouting } from "../sip/routing.ts";
 import type { Dialog } from "./dialog.ts";
 import type { SourceRecord } from "./guard.ts";
 import type { Job } from "./scheduler.ts";
@@ -62,7 +62,15 @@ export class _Output implements Output {
   get message(): SipResponse {
     return this.#reply.message;
   }
+
+  /** RFC 3261 §18.2.2, RFC 3581 §4: where it goes on UDP. */
+  get to(): SocketAddress {
+    return responseDestination(this.via ?? SOURCE, this.remote);
+  }
 }
+
+/** A top Via that could not be read (the request is answered 400 for it): back to the source. */
+const SOURCE: ViaRouting = Object.freeze({ rport: null });
 
 /** The TU's state for one server transaction while it still has work to do. */
 export class _Context implements TransactionInfo {

@@ -117,7 +117,7 @@ export class Dialogs {
       const message = parseMessage(data, DATAGRAM) as SipRequest;
       this.#h.event("bye", `BYE ${dialog.callId}: the peer ends the dialog`, remote);
       this.end(dialog, at);
-      const request = { at, data, message, remote, branch };
+      const request = { at, data, message, remote, to: { address: remote.address, port: remote.port }, branch };
       this.#startClient(request, at);
       out.push(request);
     }

@@ -14,7 +14,8 @@ import { DEFAULT_MAX_MESSAGE_SIZE, parseMessage, type ParseOptions } from "../si
 import { UriError } from "../sip/uri.ts";
 import { checkAnswer, type Codec, DEFAULT_CODECS, parseSdp, SdpError } from "../media/sdp.ts";
 import { createRandom, type ResolvedAction, type Rule, type Transport } from "../rules/rules.ts";
-import { _responseFromWire, DEFAULT_SERVER, ResponseHead } from "../sip/response.ts";
+import { _responseFromWire, DEFAULT_SERVER, ResponseHead, statelessHash, statelessTag } from "../sip/response.ts";
+import { isToken, TOKEN_CHAR } from "../sip/chars.ts";
 import { type Binding, Registrar } from "./registrar.ts";
 import {
   DEFAULT_TIMERS,
@@ -25,7 +26,7 @@ import {
   TransactionTable,
 } from "./transaction.ts";
 import { Dialog } from "./dialog.ts";
-import type { ViaRouting } from "../net/transport.ts";
+import type { ViaRouting } from "../sip/routing.ts";
 import { Admission, type SourceGuard, type SourceRecord } from "./guard.ts";
 import {
   _Context,
@@ -668,7 +669,7 @@ export class SipPeer {
       }
       if (this.#statelessMode) {
         // A To tag of ours (made from the Call-ID and From tag) shows the source got our response.
-        if (this.#guard !== undefined && request.to.tag !== undefined && request.to.tag === this.#hashTag(request)) {
+        if (this.#guard !== undefined && request.to.tag !== undefined && request.to.tag === statelessTag(request.callId, request.from.tag ?? "", this.#tagSalt)) {
           this.#validate();
         }
         // RFC 3261 §8.2.7: a stateless UAS ignores ACK and CANCEL.
@@ -806,7 +807,7 @@ export class SipPeer {
     let sessionId: number;
     if (this.#statelessMode) {
       // RFC 3261 §8.2.7: the same tag for the same request, every time it comes.
-      const hash = _hash(request.callId, request.from.tag ?? "", this.#tagSalt);
+      const hash = statelessHash(request.callId, request.from.tag ?? "", this.#tagSalt);
       toTag ??= hash.toString(16).padStart(8, "0");
       sessionId = hash & 0x7fffffff;
     } else {
@@ -818,10 +819,7 @@ export class SipPeer {
     return ctx;
   }
 
-  /** The To tag a stateless peer gives a request (RFC 3261 §8.2.7: the same every time). */
-  #hashTag(request: SipRequest): string {
-    return _hash(request.callId, request.from.tag ?? "", this.#tagSalt).toString(16).padStart(8, "0");
-  }
+
 
   #newRequest(request: SipRequest, key: string, remote: Remote, at: number): void {
     const input = new _RuleInput(request, remote);
@@ -1168,13 +1166,6 @@ export class SipPeer {
 
 const _decoder = new TextDecoder();
 
-/** FNV-1a (32 bits) of a Call-ID and From tag, with a salt: a stateless peer's To tag and SDP session id. */
-function _hash(callId: string, fromTag: string, salt: number): number {
-  let h = (0x811c9dc5 ^ salt) >>> 0;
-  const text = callId + "\n" + fromTag;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-  return h >>> 0;
-}
 
 /** Table sizes by default. */
 const DEFAULT_PEER_LIMITS: PeerLimits = {
@@ -1209,18 +1200,10 @@ function _looksLikeSip(bytes: Uint8Array): boolean {
   while (i < n && (bytes[i] === 13 || bytes[i] === 10)) i++;
   const start = i;
   const end = Math.min(n, start + 64);
-  while (i < end && _TOKEN_CHAR[bytes[i]] === 1) i++;
+  while (i < end && TOKEN_CHAR[bytes[i]] === 1) i++;
   return i > start && i < end && (bytes[i] === 32 || bytes[i] === 47); // " " or "/" (of SIP/2.0)
 }
 
-/** Token characters (RFC 3261 §25.1): alphanumerics and -.!%*_+`'~ */
-const _TOKEN_CHAR = (() => {
-  const table = new Uint8Array(256);
-  for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-.!%*_+`'~") {
-    table[c.charCodeAt(0)] = 1;
-  }
-  return table;
-})();
 
 /** The first bytes of a datagram, for a log line: printable ASCII as is, the rest as \xNN. */
 function _firstBytes(bytes: Uint8Array): string {
@@ -1246,7 +1229,7 @@ function _salvage(bytes: Uint8Array, options: ParseOptions): SipRequest | undefi
   if (/^SIP\//i.test(line)) return undefined; // a response
   const method = line.split(/[ \t]/)[0];
   const head = new TextEncoder().encode(
-    `${/^[A-Za-z0-9\-.!%*_+`'~]+$/.test(method) ? method : "OPTIONS"} sip:invalid SIP/2.0\r\n`,
+    `${isToken(method) ? method : "OPTIONS"} sip:invalid SIP/2.0\r\n`,
   );
   const rebuilt = new Uint8Array(head.length + bytes.length - lf - 1);
   rebuilt.set(head, 0);

@@ -9,7 +9,7 @@ import type { MediaCallStats } from "../media/echo.ts";
 import type { Codec, MediaDescription } from "../media/sdp.ts";
 import type { Rule, Transport } from "../rules/rules.ts";
 import type { SipMessage, SipRequest, SipResponse } from "../sip/message.ts";
-import type { ViaRouting } from "../net/transport.ts";
+import type { SocketAddress, ViaRouting } from "../sip/routing.ts";
 import type { RegistrarOptions } from "./registrar.ts";
 import type { Timers } from "./transaction.ts";
 import type { SourceGuard } from "./guard.ts";
@@ -75,6 +75,12 @@ export interface Output {
    * `responseDestination`). Undefined when the request's top Via could not be read.
    */
   via?: ViaRouting;
+  /**
+   * Where it goes on UDP: from `via` and `remote`, as RFC 3261 §18.2.2 and RFC 3581 §4 say
+   * (`responseDestination`; back to the source when the top Via could not be read). On a
+   * connection it goes back on the request's connection, whatever this says.
+   */
+  readonly to: SocketAddress;
 }
 
 /**
@@ -111,6 +117,8 @@ export interface PeerRequest {
   message: SipRequest;
   /** Where to send it. */
   remote: Remote;
+  /** Where it goes on UDP: `remote`'s address and port (where the dialog's requests came from). */
+  readonly to: SocketAddress;
   /** The branch of its Via: its responses carry it (RFC 3261 §17.1.3). */
   branch: string;
 }
