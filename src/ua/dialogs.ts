@@ -150,7 +150,11 @@ export class Dialogs {
         if (event.kind === "retransmit") this.#requests.push({ ...request, at });
         else if (event.kind === "timeout") {
           const F = 64 * this.#h.timers.T1;
-          this.#h.event("timeout", `BYE ${request.message.callId}: no final response (Timer F, ${F} ms)`, request.remote);
+          this.#h.event(
+            "timeout",
+            `BYE ${request.message.callId}: no final response (Timer F, ${F} ms)`,
+            request.remote,
+          );
         } else {
           this.#clients.delete(request.branch);
           return;

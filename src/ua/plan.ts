@@ -21,7 +21,7 @@ import {
 } from "../rules/rules.ts";
 import type { SipRequest } from "../sip/message.ts";
 import type { SipUri } from "../sip/uri.ts";
-import { checkRequest, type CheckEnv, SDP_METHODS } from "./checks.ts";
+import { type CheckEnv, checkRequest, SDP_METHODS } from "./checks.ts";
 import type { _Context, _Plan, _Planned, _Reply } from "./context.ts";
 import type { Dialog } from "./dialog.ts";
 import type { Registrar } from "./registrar.ts";
@@ -148,7 +148,10 @@ export class Planner {
         } else {
           ringing = [{ after: 0, reply: this.#h.replies.build(ctx, 180) }];
         }
-        const ok = this.#h.replies.build(ctx, 200, undefined, [["Contact", this.#h.replies.contact(request)]], ["application/sdp", sdp]);
+        const ok = this.#h.replies.build(ctx, 200, undefined, [["Contact", this.#h.replies.contact(request)]], [
+          "application/sdp",
+          sdp,
+        ]);
         return { provisional: ringing, final: { after, reply: ok } };
       }
       case "BYE":
@@ -171,7 +174,10 @@ export class Planner {
         if (ctx.offer === undefined) return this.#final(ctx, 200);
         const sdp = this.#h.session.answer(ctx);
         if (typeof sdp !== "string") return this.#final(ctx, sdp.status, sdp.reason, sdp.headers);
-        return this.#final(ctx, 200, undefined, [["Contact", this.#h.replies.contact(request)]], ["application/sdp", sdp]);
+        return this.#final(ctx, 200, undefined, [["Contact", this.#h.replies.contact(request)]], [
+          "application/sdp",
+          sdp,
+        ]);
       }
       case "MESSAGE":
       case "INFO":
@@ -208,7 +214,9 @@ export class Planner {
       const sdp = this.#h.session.answer(ctx);
       // No answer is possible: the final becomes the 488 (RFC 3264 §6), or the 503 when no RTP
       // port is free.
-      if (typeof sdp !== "string") return { after: 0, reply: this.#h.replies.build(ctx, sdp.status, sdp.reason, sdp.headers) };
+      if (typeof sdp !== "string") {
+        return { after: 0, reply: this.#h.replies.build(ctx, sdp.status, sdp.reason, sdp.headers) };
+      }
       body = ["application/sdp", sdp];
     } else if (spec.body?.kind === "echo") {
       if (request.body.length > 0) {

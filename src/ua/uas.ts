@@ -1,0 +1,726 @@
+/**
+ * The server side of the peer (RFC 3261 §17.2, §8.2): each request's transaction, from its
+ * arrival to its tombstone; retransmissions absorbed or answered again; the plan of responses
+ * run on the peer's clock; ACK and CANCEL; the shares and limits a new transaction needs; and
+ * the answer to a message that does not parse. Internal to src/ua.
+ *
+ * @module
+ */
+
+import { SipParseError } from "../sip/errors.ts";
+import { HeaderError } from "../sip/header_values.ts";
+import type { SipRequest } from "../sip/message.ts";
+import { parseMessage, type ParseOptions } from "../sip/parse.ts";
+import { ResponseHead } from "../sip/response.ts";
+import { statelessHash, statelessTag } from "../sip/response.ts";
+import { isToken } from "../sip/chars.ts";
+import { UriError } from "../sip/uri.ts";
+import { checkAnswer, parseSdp, SdpError } from "../media/sdp.ts";
+import type { ResolvedAction } from "../rules/rules.ts";
+import { _phrase } from "./checks.ts";
+import { _Context, _ExpiryQueue, type _Plan, _Reply, _Tomb } from "./context.ts";
+import { Dialog } from "./dialog.ts";
+import type { Dialogs } from "./dialogs.ts";
+import type { SourceGuard, SourceRecord } from "./guard.ts";
+import type { Outbox } from "./outbox.ts";
+import { _RuleInput, type Planner } from "./plan.ts";
+import type { Replies } from "./replies.ts";
+import type { Job, Scheduler } from "./scheduler.ts";
+import type { SessionAnswers } from "./session.ts";
+import {
+  ServerTransaction,
+  type TransactionEvent,
+  type TransactionInfo,
+  transactionKey,
+  TransactionTable,
+} from "./transaction.ts";
+import type { PeerEvent, PeerLimits, PeerTimers, Remote } from "./types.ts";
+
+/** What the {@linkcode TransactionUser} needs of the peer. */
+export interface UasHost {
+  timers: PeerTimers;
+  limits: PeerLimits;
+  /** Retry-After of a 503, seconds. */
+  retryAfter: number;
+  /** A stateless UAS (RFC 3261 §8.2.7). */
+  stateless: boolean;
+  /** Mixed into the To tags of a stateless peer. */
+  tagSalt: number;
+  server: string;
+  guard: SourceGuard | undefined;
+  jobs: Scheduler;
+  outbox: Outbox;
+  replies: Replies;
+  planner: Planner;
+  session: SessionAnswers;
+  dialogs: Dialogs;
+  /** The time, ms. */
+  now(): number;
+  /** The record of the current message's source (with a guard). */
+  source(): SourceRecord | undefined;
+  /** The current message's source receives what we send. */
+  validate(): void;
+  eventsWanted: boolean;
+  event(kind: PeerEvent["kind"], message: string, remote?: Remote): void;
+  /** A random tag (To tags). */
+  tag(): string;
+  tagRandom(): number;
+  /** Parser options for a message from `remote`. */
+  parseOptions(remote: Remote): ParseOptions;
+}
+
+/** The peer's server transactions and what it does with each request (see the module documentation). */
+export class TransactionUser {
+  readonly #h: UasHost;
+  readonly #transactions: TransactionTable<_Context | _Tomb>;
+  /** How many transactions are at work (not tombstones). */
+  #pending = 0;
+  /** Tombstones until Timer J or L (64*T1), and until Timer I (T4). */
+  #long = new _ExpiryQueue();
+  #short = new _ExpiryQueue();
+
+  constructor(host: UasHost) {
+    this.#h = host;
+    this.#transactions = new TransactionTable(host.limits.transactions);
+  }
+
+  /** The transactions at work and the tombstones, oldest first. */
+  values(): TransactionInfo[] {
+    return this.#transactions.values().map((entry) => entry instanceof _Context ? entry.tx : entry);
+  }
+
+  /** The earliest tombstone expiry, ms; -1 when there is none. */
+  get nextExpiry(): number {
+    const long = this.#long.next;
+    const short = this.#short.next;
+    if (long < 0) return short;
+    return short >= 0 && short < long ? short : long;
+  }
+
+  /** Forgets the tombstone that expires at `at` (the earliest). */
+  expire(at: number): void {
+    if (this.#long.next === at) this.#deleteTransaction(this.#long.shift());
+    else if (this.#short.next === at) this.#deleteTransaction(this.#short.shift());
+  }
+
+  /** Forgets every transaction (the peer closes). */
+  clear(): void {
+    for (const entry of this.#transactions.values()) if (entry instanceof _Context) entry.tx.terminate();
+    this.#transactions.clear();
+    this.#pending = 0;
+    this.#long.clear();
+    this.#short.clear();
+  }
+
+  /** A job of the transaction user, cancelled with the transaction when `ctx` is given. */
+  #schedule(at: number, run: (at: number) => void, ctx?: _Context): Job {
+    const job = this.#h.jobs.schedule(at, run);
+    if (ctx !== undefined) (ctx.jobs ??= []).push(job);
+    return job;
+  }
+
+  parseError(e: SipParseError, bytes: Uint8Array, remote: Remote, at: number): void {
+    const partial = e.partial ?? _salvage(bytes, this.#h.parseOptions(remote));
+    if (partial === undefined || partial.type === "response") {
+      this.#h.event("parse-error", `dropped: ${e.message}`, remote);
+      return;
+    }
+    // RFC 3261 §17.1.1.3: an ACK is never answered.
+    if (partial.method === "ACK" || !partial.headers.has("Via")) {
+      this.#h.event("parse-error", `dropped: ${e.message}`, remote);
+      return;
+    }
+    this.#h.event("parse-error", `answered ${e.status}: ${e.message}`, remote);
+    this.stateless(partial, e.status, _phrase(e.message), [], remote, at);
+  }
+
+  /** A response without a transaction (RFC 3261 §8.2.7): errors found before one exists. */
+  stateless(
+    request: SipRequest,
+    status: number,
+    reason: string | undefined,
+    headers: [string, string][],
+    remote: Remote,
+    at: number,
+  ) {
+    const head = new ResponseHead(request, remote);
+    this.#h.outbox.emit(
+      this.#h.replies.stateless(head, status, reason, headers, remote),
+      remote,
+      head.route,
+      at,
+      1,
+      this.#h.source(),
+    );
+  }
+
+  request(request: SipRequest, remote: Remote, at: number): void {
+    try {
+      let key: string;
+      try {
+        // The views a transaction needs; the parser checked them, a hand-built message may not be right.
+        key = transactionKey(request);
+        void request.from;
+        void request.to;
+      } catch (e) {
+        if (request.method !== "ACK") {
+          this.stateless(request, 400, _phrase(String((e as Error).message)), [], remote, at);
+        } else this.#h.event("dropped", `ACK: ${(e as Error).message}`, remote);
+        return;
+      }
+      if (this.#h.stateless) {
+        // A To tag of ours (made from the Call-ID and From tag) shows the source got our response.
+        if (
+          this.#h.guard !== undefined && request.to.tag !== undefined &&
+          request.to.tag === statelessTag(request.callId, request.from.tag ?? "", this.#h.tagSalt)
+        ) {
+          this.#h.validate();
+        }
+        // RFC 3261 §8.2.7: a stateless UAS ignores ACK and CANCEL.
+        if (request.method !== "ACK" && request.method !== "CANCEL") this.#answerStateless(request, key, remote, at);
+        return;
+      }
+      if (request.method === "ACK") return this.#ack(request, key, remote, at);
+      // RFC 3261 §17.2.3: a retransmission goes to its transaction, without running the rules.
+      const existing = this.#transactions.get(key);
+      if (existing !== undefined) return this.#retransmission(existing, request, remote, at);
+      if (request.via[0].branch === "z9hG4bK") {
+        return this.stateless(request, 400, "Bad Request: Via branch is only the magic cookie", [], remote, at);
+      }
+      const busy = this.#transactionRoom(request, remote);
+      if (busy !== undefined) {
+        return this.stateless(request, 503, busy, [["Retry-After", String(this.#h.retryAfter)]], remote, at);
+      }
+      if (this.#transactions.size >= this.#transactions.limit) {
+        this.#h.event("dropped", "transaction table full: 503", remote);
+        return this.stateless(
+          request,
+          503,
+          "Service Unavailable: too many transactions",
+          [
+            ["Retry-After", String(this.#h.retryAfter)],
+          ],
+          remote,
+          at,
+        );
+      }
+      if (request.method === "CANCEL") return this.#cancel(request, key, remote, at);
+      this.#newRequest(request, key, remote, at);
+    } catch (e) {
+      if (!_isInputError(e)) throw e;
+      if (request.method !== "ACK") this.stateless(request, 400, _phrase(e.message), [], remote, at);
+    }
+  }
+
+  /** A request that matched a transaction (RFC 3261 §17.2.1, §17.2.2). */
+  #retransmission(entry: _Context | _Tomb, request: SipRequest, remote: Remote, at: number): void {
+    if (entry instanceof _Context) {
+      // The last response again; nothing while Trying, nothing from a silent one.
+      const again = entry.silent ? undefined : entry.tx.resend();
+      if (again !== undefined) {
+        this.#h.outbox.emit(again, entry.remote, entry.head.route, at, entry.duplicate, entry.source);
+      }
+    } else if (entry.state === "Completed") {
+      // RFC 3261 §17.2.2: in Completed, the final response again, to where the retransmission
+      // came from; a plain one is made again from the request, the same bytes.
+      const head = new ResponseHead(request, remote);
+      const data = entry.data ?? head.format(entry.status, undefined, { toTag: entry.toTag, server: this.#h.server });
+      this.#h.outbox.emit(new _Reply(entry.status, data), remote, head.route, at, entry.duplicate, this.#h.source());
+    }
+    // An INVITE tombstone absorbs it: Confirmed (RFC 3261 §17.2.1), Accepted (RFC 6026 §7.1).
+  }
+
+  /**
+   * Why a new transaction cannot be taken (the reason phrase of a 503), or undefined: its
+   * source holds its share, or too many are at work.
+   */
+  #transactionRoom(request: SipRequest, remote: Remote): string | undefined {
+    const src = this.#h.source();
+    const guard = this.#h.guard;
+    const full = (src !== undefined &&
+      (guard!.full(src, "transactions", this.#transactions.limit) ||
+        guard!.full(src, "pending", this.#h.limits.pending))) ||
+      this.#pending >= this.#h.limits.pending;
+    // A request that ends what holds the share is never refused for it: a CANCEL of an INVITE
+    // still at work, or a request in one of our dialogs (a BYE, say).
+    if (!full || this.#endsWork(request)) return undefined;
+    if (src !== undefined && guard!.full(src, "transactions", this.#transactions.limit)) {
+      this.#h.event("limit", `share: ${src.key} holds its share of the transactions: 503`, remote);
+      return "Service Unavailable: too many transactions from this source";
+    }
+    if (src !== undefined && guard!.full(src, "pending", this.#h.limits.pending)) {
+      this.#h.event("limit", `share: ${src.key} holds its share of the transactions at work: 503`, remote);
+      return "Service Unavailable: too many transactions in progress from this source";
+    }
+    if (this.#pending >= this.#h.limits.pending) {
+      this.#h.event("dropped", `${this.#pending} transactions at work (limits.pending): 503`, remote);
+      return "Service Unavailable: too many transactions in progress";
+    }
+    return undefined;
+  }
+
+  /**
+   * Whether a request ends work the peer holds: a CANCEL matching an INVITE transaction that
+   * has not sent its final response (RFC 3261 §9.2), or a request inside one of our dialogs.
+   */
+  #endsWork(request: SipRequest): boolean {
+    if (request.method === "CANCEL") {
+      const invite = this.#transactions.get(transactionKey(request, "INVITE"));
+      return invite instanceof _Context && invite.invite && !invite.tx.final;
+    }
+    return request.to.tag !== undefined && this.#h.dialogs.of(request) !== undefined;
+  }
+
+  #newContext(request: SipRequest, key: string, remote: Remote, action: ResolvedAction | undefined): _Context {
+    const ctx = this.#context(request, key, remote, action);
+    this.#addTransaction(ctx);
+    return ctx;
+  }
+
+  #addTransaction(ctx: _Context): void {
+    if (!this.#transactions.add(ctx)) return;
+    this.#pending++;
+    if (ctx.source !== undefined) {
+      this.#h.guard!.hold(ctx.source, "transactions");
+      this.#h.guard!.hold(ctx.source, "pending");
+    }
+  }
+
+  /** Forgets a transaction or its tombstone, and gives its entry back to its source. */
+  #deleteTransaction(entry: _Context | _Tomb): void {
+    if (!this.#transactions.delete(entry)) return;
+    if (entry instanceof _Context) this.#settled(entry);
+    if (entry.source !== undefined) this.#h.guard!.release(entry.source, "transactions");
+  }
+
+  /** A transaction at work is done with (a tombstone now, or gone). */
+  #settled(ctx: _Context): void {
+    this.#pending--;
+    if (ctx.source !== undefined) this.#h.guard!.release(ctx.source, "pending");
+  }
+
+  /** The TU's state for a request, not (yet) in the transaction table. */
+  #context(request: SipRequest, key: string, remote: Remote, action: ResolvedAction | undefined): _Context {
+    const silent = action?.kind === "silent";
+    const tx = new ServerTransaction<_Reply>({
+      request,
+      transport: remote.transport,
+      timers: this.#h.timers,
+      key,
+      retransmit: silent ? true : action?.retransmit ?? true,
+    });
+    let toTag = request.to.tag;
+    let sessionId: number;
+    if (this.#h.stateless) {
+      // RFC 3261 §8.2.7: the same tag for the same request, every time it comes.
+      const hash = statelessHash(request.callId, request.from.tag ?? "", this.#h.tagSalt);
+      toTag ??= hash.toString(16).padStart(8, "0");
+      sessionId = hash & 0x7fffffff;
+    } else {
+      toTag ??= this.#h.tag();
+      sessionId = Math.floor(this.#h.tagRandom() * 0x7fffffff);
+    }
+    const ctx = new _Context(tx, remote, toTag, silent ? 1 : action?.duplicate ?? 1, silent, sessionId);
+    ctx.source = this.#h.source();
+    return ctx;
+  }
+
+  #newRequest(request: SipRequest, key: string, remote: Remote, at: number): void {
+    const input = new _RuleInput(request, remote);
+    const action = this.#h.planner.choose(request, remote, input);
+    const ctx = this.#newContext(request, key, remote, action);
+    try {
+      if (action?.kind === "silent") {
+        // Nothing is sent; the transaction absorbs retransmissions until the client gives up
+        // (its Timer B or F: 64*T1).
+        this.#schedule(at + 64 * this.#h.timers.T1, () => this.#finish(ctx), ctx);
+        ctx.compact();
+        return;
+      }
+      this.#execute(ctx, this.#h.planner.plan(ctx, input, action), at);
+      // A transaction whose answer is held back waits: it keeps only what it still needs.
+      if (!ctx.tx.final && this.#transactions.get(key) === ctx) ctx.compact();
+    } catch (e) {
+      if (!_isInputError(e)) throw e;
+      // A header read late (Require, Expires, ...) is malformed: 400 naming it.
+      if (!ctx.tx.final) this.#sendFinal(ctx, this.#h.replies.build(ctx, 400, _phrase(e.message)), at);
+    }
+  }
+
+  /**
+   * A request answered as a stateless UAS (RFC 3261 §8.2.7): its final response only, at once,
+   * and nothing kept of it (no transaction, no dialog, no timer).
+   */
+  #answerStateless(request: SipRequest, key: string, remote: Remote, at: number): void {
+    const input = new _RuleInput(request, remote);
+    const action = this.#h.planner.choose(request, remote, input);
+    if (action?.kind === "silent") return;
+    const ctx = this.#context(request, key, remote, action);
+    // §8.2.7: no provisional responses. A final held back (`after`) goes now; an answer of
+    // provisionals only sends nothing. (A header that does not parse when read here is
+    // answered 400 by #request, as any request's.)
+    let reply = this.#h.planner.plan(ctx, input, action).final?.reply;
+    if (reply !== undefined && !this.#h.outbox.fits(ctx, reply.data.length, at)) reply = this.tooLarge(ctx, reply);
+    if (reply !== undefined) this.#h.outbox.emit(reply, remote, ctx.head.route, at, ctx.duplicate, ctx.source);
+  }
+
+  /**
+   * The 503 that replaces a final response too large for the anti-amplification limit of a
+   * source not validated yet (RFC 9000 §8.1): short, and it says when to try again. By then
+   * the source's budget has grown by the request it sends again.
+   */
+  tooLarge(ctx: _Context, instead: _Reply): _Reply {
+    if (this.#h.guard!.firstRefusal(ctx.source!)) {
+      this.#h.event(
+        "limit",
+        `amplification: ${ctx.source!.key} is not validated: a ${instead.status} of ${instead.data.length} bytes ` +
+          "replaced by a 503",
+        ctx.remote,
+      );
+    }
+    return this.#h.replies.build(ctx, 503, "Service Unavailable: answer too large for an unverified address", [
+      ["Retry-After", String(this.#h.retryAfter)],
+    ]);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Running a plan
+
+  #execute(ctx: _Context, plan: _Plan, at: number): void {
+    const final = plan.final;
+    // To a source not validated yet, provisionals go only when they leave room for a final sent
+    // at once (RFC 9000 §8.1 budget): the final matters, a 1xx does not.
+    const reserve = final !== undefined && final.after <= 0 ? final.reply.data.length : 0;
+    // RFC 3261 §17.2.1: the INVITE server transaction sends 100 Trying at once (and may skip it
+    // when the TU answers within 200 ms, which it does when the budget is short).
+    if (ctx.tx.invite) {
+      const trying = new _Reply(100, ctx.head.format(100, undefined, { server: this.#h.server }));
+      if (this.#h.outbox.fits(ctx, trying.data.length + reserve, at)) this.#respond(ctx, trying, at);
+    }
+    for (const p of plan.provisional) {
+      if (p.after > 0) this.#schedule(at + p.after, (when) => this.#respond(ctx, p.reply, when), ctx);
+      else if (this.#h.outbox.fits(ctx, p.reply.data.length + reserve, at)) this.#respond(ctx, p.reply, at);
+    }
+    if (final !== undefined) {
+      if (final.after <= 0) this.#sendFinal(ctx, final.reply, at);
+      else this.#schedule(at + final.after, (when) => this.#sendFinal(ctx, final.reply, when), ctx);
+    } else if (plan.noFinal) {
+      this.#schedule(at + this.#h.timers.C, (when) => {
+        this.#h.event(
+          "timeout",
+          `${ctx.request.method} ${ctx.request.callId}: no final response after ${this.#h.timers.C} ms: 408`,
+          ctx.remote,
+        );
+        this.#respond(ctx, this.#h.replies.build(ctx, 408), when);
+      }, ctx);
+    }
+  }
+
+  #sendFinal(ctx: _Context, final: _Reply, at: number): void {
+    if (ctx.tx.final) return;
+    let reply = final;
+    if (!ctx.silent && !this.#h.outbox.fits(ctx, reply.data.length, at)) reply = this.tooLarge(ctx, reply);
+    const request = ctx.request;
+    const status = reply.status;
+    if (request.method === "INVITE" && status >= 200 && status < 300) {
+      let dialog = ctx.dialog;
+      if (dialog === undefined) {
+        dialog = new Dialog({
+          callId: request.callId,
+          localTag: ctx.toTag,
+          remoteTag: request.from.tag ?? "",
+          localUri: request.to.uri,
+          remoteUri: request.from.uri,
+          remoteContact: _contactField(request),
+          recordRoute: _recordRoute(request),
+          source: ctx.remote,
+          remoteSeq: request.cseq.seq,
+          inviteKey: ctx.tx.key,
+          offer: ctx.ourOffer,
+          sessionId: ctx.sessionId,
+          createdAt: at,
+        });
+        const refused = this.#h.dialogs.add(dialog, ctx);
+        if (refused !== undefined) {
+          return this.#respond(
+            ctx,
+            this.#h.replies.build(ctx, 503, refused, [["Retry-After", String(this.#h.retryAfter)]]),
+            at,
+          );
+        }
+
+        ctx.dialog = dialog;
+        if (ctx.media) {
+          // The ports the INVITE held are the dialog's now.
+          ctx.media = false;
+          dialog.media = true;
+        }
+      } else {
+        // A re-INVITE: the new 2xx waits for its own ACK (RFC 3261 §14.2).
+        dialog.inviteKey = ctx.tx.key;
+        dialog.acked = false;
+        dialog.offer = ctx.ourOffer;
+        dialog.answerProblem = undefined;
+        dialog.sessionVersion = ctx.sessionVersion;
+        dialog.remoteTarget = _firstContact(request) ?? dialog.remoteTarget;
+        dialog.source = ctx.remote;
+      }
+    }
+    if (request.method === "BYE" && status >= 200 && status < 300 && ctx.dialog !== undefined) {
+      this.#h.dialogs.end(ctx.dialog, at);
+    }
+    this.#respond(ctx, reply, at);
+  }
+
+  #respond(ctx: _Context, reply: _Reply, at: number): void {
+    if (ctx.silent || !ctx.tx.accept(reply, at)) return;
+    this.#h.outbox.emit(reply, ctx.remote, ctx.head.route, at, ctx.duplicate, ctx.source);
+    if (ctx.media && reply.status >= 200) {
+      // A final response that made no dialog: the request's RTP ports go back (a 2xx to an
+      // INVITE handed them to its dialog in #sendFinal).
+      ctx.media = false;
+      const status = reply.status;
+      this.#h.session.release(
+        ctx.request.callId,
+        status === 487 ? "cancelled" : status === 408 ? "timeout" : "rejected",
+      );
+    }
+    this.#settle(ctx, at);
+  }
+
+  /**
+   * After the transaction moved: a transaction left only to absorb or answer retransmissions
+   * becomes a tombstone; otherwise its next timer is armed.
+   */
+  #settle(ctx: _Context, at: number): void {
+    const tx = ctx.tx;
+    const state = tx.state;
+    if (state === "Completed" && !tx.invite) {
+      // RFC 3261 §17.2.2: Completed answers retransmissions with the final until Timer J.
+      this.#bury(ctx, "Completed", tx.timer("J") ?? at, tx.lastResponse, at);
+    } else if (state === "Confirmed") {
+      // RFC 3261 §17.2.1: Confirmed absorbs ACKs until Timer I.
+      this.#bury(ctx, "Confirmed", tx.timer("I") ?? at, undefined, at);
+    } else if (state === "Accepted" && tx.acked) {
+      // RFC 6026 §7.1: Accepted absorbs retransmitted INVITEs until Timer L; the ACK ended the 2xx resends.
+      this.#bury(ctx, "Accepted", tx.timer("L") ?? at, undefined, at);
+    } else {
+      this.#arm(ctx);
+    }
+  }
+
+  /** Swaps a transaction for its tombstone until `expires` (or forgets it when that is now). */
+  #bury(ctx: _Context, state: _Tomb["state"], expires: number, final: _Reply | undefined, at: number): void {
+    if (expires <= at) return this.#finish(ctx);
+    this.#cancelJobs(ctx);
+    const ours = ctx.request.to.tag === undefined ? ctx.toTag : undefined;
+    const tomb = new _Tomb(ctx.tx.key, state, expires, ours, ctx.duplicate, final, ctx.source);
+    if (!this.#transactions.replace(ctx, tomb)) return;
+    this.#settled(ctx);
+    (state === "Confirmed" ? this.#short : this.#long).push(tomb);
+  }
+
+  #handle(ctx: _Context, events: TransactionEvent<_Reply>[], at: number): void {
+    for (const event of events) {
+      if (event.kind === "send") {
+        // A retransmission: the answer was not acknowledged at once, so the transaction waits
+        // and keeps only what it still needs.
+        ctx.compact();
+        if (!ctx.silent) this.#h.outbox.emit(event.response, ctx.remote, ctx.head.route, at, ctx.duplicate, ctx.source);
+      } else if (event.kind === "timeout") {
+        if (event.timer === "L") {
+          // RFC 3261 §13.3.1.4: the 2xx was never acknowledged; the dialog is dropped.
+          const dialog = ctx.dialog;
+          if (dialog !== undefined && !dialog.acked && dialog.inviteKey === ctx.tx.key) {
+            this.#h.dialogs.delete(dialog);
+            if (dialog.media) {
+              dialog.media = false;
+              this.#h.session.release(dialog.callId, "no-ack");
+            }
+          }
+          this.#h.event(
+            "timeout",
+            `INVITE ${ctx.request.callId}: no ACK for the 2xx (Timer L); dialog dropped`,
+            ctx.remote,
+          );
+        } else {
+          this.#h.event("timeout", `INVITE ${ctx.request.callId}: no ACK for the final response (Timer H)`, ctx.remote);
+        }
+      } else {
+        this.#finish(ctx);
+        return;
+      }
+    }
+    this.#arm(ctx);
+  }
+
+  /** Makes sure a job runs when the transaction's next timer is due. */
+  #arm(ctx: _Context): void {
+    const next = ctx.tx.nextTimer() ?? -1;
+    if (next === ctx.armedAt) return;
+    ctx.armJob?.cancel();
+    ctx.armedAt = next;
+    ctx.armJob = next < 0 ? undefined : this.#h.jobs.schedule(next, (at) => this.#fire(ctx, at));
+  }
+
+  /** The transaction's timers fire (its arm job is due). */
+  #fire(ctx: _Context, at: number): void {
+    ctx.armedAt = -1;
+    ctx.armJob = undefined;
+    if (this.#transactions.get(ctx.tx.key) !== ctx) return;
+    this.#handle(ctx, ctx.tx.fire(at), at);
+  }
+
+  #cancelJobs(ctx: _Context): void {
+    if (ctx.jobs !== undefined) {
+      for (const job of ctx.jobs) job.cancel();
+      ctx.jobs = undefined;
+    }
+    ctx.armJob?.cancel();
+    ctx.armJob = undefined;
+    ctx.armedAt = -1;
+  }
+
+  /** Forgets a transaction and its pending jobs. */
+  #finish(ctx: _Context): void {
+    ctx.tx.terminate();
+    this.#cancelJobs(ctx);
+    this.#deleteTransaction(ctx);
+  }
+
+  /** A dialog ends before its INVITE's 2xx is acknowledged: the resends stop (the BYE ends the call). */
+  stopInvite(dialog: Dialog, at: number): void {
+    const invite = this.#transactions.get(dialog.inviteKey);
+    if (invite instanceof _Context && invite.tx.state === "Accepted") {
+      invite.tx.ack(at);
+      this.#settle(invite, at);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // ACK and CANCEL
+
+  #ack(request: SipRequest, key: string, remote: Remote, at: number): void {
+    // RFC 3261 §17.2.1: the ACK for a non-2xx belongs to the INVITE transaction (a tombstone
+    // in Confirmed absorbs it).
+    const entry = this.#transactions.get(key);
+    if (entry !== undefined && entry.invite && entry.state !== "Accepted" && entry.state !== "Proceeding") {
+      // Our To tag in it: the source got our final response.
+      if (entry.toTag !== undefined && request.to.tag === entry.toTag) this.#h.validate();
+      if (entry instanceof _Context) {
+        entry.tx.ack(at);
+        this.#settle(entry, at);
+      }
+      return;
+    }
+    // RFC 3261 §13.3.1.4: the ACK for a 2xx is matched by the dialog.
+    const dialog = this.#h.dialogs.of(request);
+    if (dialog === undefined) {
+      if (this.#h.eventsWanted) {
+        this.#h.event("dropped", `ACK ${request.callId}: matches no transaction or dialog`, remote);
+      }
+      return;
+    }
+    this.#h.validate();
+    dialog.lastRequestAt = at;
+    if (!dialog.acked) {
+      dialog.acked = true;
+      const invite = this.#transactions.get(dialog.inviteKey);
+      if (invite instanceof _Context) {
+        invite.tx.ack(at);
+        this.#settle(invite, at);
+      }
+    }
+    if (dialog.offer !== undefined && dialog.answerProblem === undefined) {
+      // RFC 3264 §6: the answer to our offer, checked.
+      let problem: string | null;
+      if (request.body.length === 0) {
+        problem = "the ACK has no SDP answer";
+      } else {
+        try {
+          problem = checkAnswer(dialog.offer, parseSdp(request.bodyText)) ?? null;
+        } catch (e) {
+          if (!(e instanceof SdpError)) throw e;
+          problem = e.message;
+        }
+      }
+      dialog.answerProblem = problem;
+      this.#h.event("answer", `ACK ${request.callId}: ${problem === null ? "SDP answer accepted" : problem}`, remote);
+    }
+  }
+
+  #cancel(request: SipRequest, key: string, remote: Remote, at: number): void {
+    // RFC 3261 §9.2: the CANCEL matches the INVITE transaction by the same rules, method aside.
+    const invite = this.#transactions.get(transactionKey(request, "INVITE"));
+    const tx = new ServerTransaction<_Reply>({ request, transport: remote.transport, timers: this.#h.timers, key });
+    // §9.2: the To tags of the 200 to the CANCEL and of the 487 SHOULD be the same.
+    const toTag = invite?.toTag ?? request.to.tag ?? this.#h.tag();
+    const ctx = new _Context(tx, remote, toTag, invite?.duplicate ?? 1, false, 0);
+    ctx.source = this.#h.source();
+    this.#addTransaction(ctx);
+    if (invite === undefined || !invite.invite) {
+      this.#respond(ctx, this.#h.replies.build(ctx, 481), at);
+      return;
+    }
+    this.#respond(ctx, this.#h.replies.build(ctx, 200), at);
+    // A silent INVITE stays silent: no 487. A finished one (a tombstone) has its final already.
+    if (invite instanceof _Context && !invite.tx.final && !invite.silent) {
+      this.#cancelJobs(invite);
+      this.#respond(invite, this.#h.replies.build(invite, 487), at);
+    }
+  }
+}
+
+/**
+ * The headers of a request whose start line could not be read (SIP-Version, Request-URI in
+ * `<>`, extra spaces: the parser gives no partial message then), read again behind a
+ * placeholder start line, so that the error can still be answered (RFC 3261 §8.2.6).
+ */
+function _salvage(bytes: Uint8Array, options: ParseOptions): SipRequest | undefined {
+  let start = 0;
+  while (bytes[start] === 13 || bytes[start] === 10) start++;
+  const lf = bytes.indexOf(10, start);
+  if (lf < 0) return undefined;
+  const line = new TextDecoder().decode(bytes.subarray(start, lf)).trim();
+  if (/^SIP\//i.test(line)) return undefined; // a response
+  const method = line.split(/[ \t]/)[0];
+  const head = new TextEncoder().encode(
+    `${isToken(method) ? method : "OPTIONS"} sip:invalid SIP/2.0\r\n`,
+  );
+  const rebuilt = new Uint8Array(head.length + bytes.length - lf - 1);
+  rebuilt.set(head, 0);
+  rebuilt.set(bytes.subarray(lf + 1), head.length);
+  try {
+    const m = parseMessage(rebuilt, options);
+    return m.type === "request" ? m : undefined;
+  } catch (e) {
+    return e instanceof SipParseError && e.partial?.type === "request" ? e.partial : undefined;
+  }
+}
+
+/** Errors that mean the request is malformed (answered 400), not that the peer is broken. */
+export function _isInputError(e: unknown): e is Error {
+  return e instanceof HeaderError || e instanceof UriError || e instanceof SdpError;
+}
+
+/** The Record-Route field values as received, if any (parsed by the dialog only when needed). */
+function _recordRoute(request: SipRequest): string[] | undefined {
+  let values: string[] | undefined;
+  for (const field of request.headers.fields) if (field.name === "Record-Route") (values ??= []).push(field.value);
+  return values;
+}
+
+/** The first Contact field value as received, if any (parsed by the dialog only when needed). */
+function _contactField(request: SipRequest): string | undefined {
+  for (const field of request.headers.fields) if (field.name === "Contact") return field.value;
+  return undefined;
+}
+
+function _firstContact(request: SipRequest): string | undefined {
+  try {
+    const contact = request.contact;
+    return contact === "*" ? undefined : contact[0]?.uri;
+  } catch {
+    return undefined;
+  }
+}
