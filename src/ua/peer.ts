@@ -32,6 +32,7 @@ import {
 import { Scheduler } from "./scheduler.ts";
 import { Dialogs } from "./dialogs.ts";
 import { Outbox } from "./outbox.ts";
+import { StatelessReplies } from "./stateless.ts";
 import { _isInputError, TransactionUser } from "./uas.ts";
 import { SessionAnswers } from "./session.ts";
 import { Replies } from "./replies.ts";
@@ -124,6 +125,8 @@ export class SipPeer {
   #uas: TransactionUser;
   /** What is sent after a message or a tick, within each source's budget (see outbox.ts). */
   #outbox: Outbox;
+  /** Responses without a transaction (see stateless.ts). */
+  #stateless: StatelessReplies;
   /** The dialogs, their shares, idle ones ended, the peer's BYEs (see dialogs.ts). */
   #dialogs: Dialogs;
   #jobs = new Scheduler();
@@ -235,6 +238,13 @@ export class SipPeer {
       eventsWanted: this.#onEvent !== undefined,
       event: (kind, message, remote) => this.#event(kind, message, remote),
     });
+    this.#stateless = new StatelessReplies({
+      outbox: this.#outbox,
+      replies: this.#replies,
+      source: () => this.#src,
+      parseOptions: (remote) => this.#parseOptions(remote),
+      event: (kind, message, remote) => this.#event(kind, message, remote),
+    });
     this.#uas = new TransactionUser({
       timers: this.#timers,
       limits,
@@ -246,6 +256,7 @@ export class SipPeer {
       jobs: this.#jobs,
       outbox: this.#outbox,
       replies: this.#replies,
+      statelessReplies: this.#stateless,
       planner: this.#planner,
       session: this.#session,
       dialogs: this.#dialogs,
@@ -338,7 +349,7 @@ export class SipPeer {
         message = parseMessage(input, this.#parseOptions(remote));
       } catch (e) {
         if (!(e instanceof SipParseError)) throw e;
-        this.#uas.parseError(e, input, remote, at);
+        this.#stateless.parseError(e, input, remote, at);
       }
     } else {
       message = input;
@@ -548,7 +559,7 @@ export class SipPeer {
     }
     if (request.type !== "request" || request.method === "ACK") return;
     try {
-      this.#uas.stateless(
+      this.#stateless.reply(
         request,
         503,
         "Service Unavailable: too many requests from this source",

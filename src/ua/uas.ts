@@ -1,19 +1,18 @@
 /**
  * The server side of the peer (RFC 3261 §17.2, §8.2): each request's transaction, from its
  * arrival to its tombstone; retransmissions absorbed or answered again; the plan of responses
- * run on the peer's clock; ACK and CANCEL; the shares and limits a new transaction needs; and
- * the answer to a message that does not parse. Internal to src/ua.
+ * run on the peer's clock; ACK and CANCEL; the shares and limits a new transaction needs.
+ * Internal to src/ua. One class over ~600 lines because its methods share the transaction
+ * table and each transaction's context: split, they would pass that state around instead.
  *
  * @module
  */
 
-import { SipParseError } from "../sip/errors.ts";
 import { HeaderError } from "../sip/header_values.ts";
 import type { SipRequest } from "../sip/message.ts";
-import { parseMessage, type ParseOptions } from "../sip/parse.ts";
+import { type ParseOptions } from "../sip/parse.ts";
 import { ResponseHead } from "../sip/response.ts";
 import { statelessHash, statelessTag } from "../sip/response.ts";
-import { isToken } from "../sip/chars.ts";
 import { UriError } from "../sip/uri.ts";
 import { checkAnswer, parseSdp, SdpError } from "../media/sdp.ts";
 import type { ResolvedAction } from "../rules/rules.ts";
@@ -23,6 +22,7 @@ import { Dialog } from "./dialog.ts";
 import type { Dialogs } from "./dialogs.ts";
 import type { SourceGuard, SourceRecord } from "./guard.ts";
 import type { Outbox } from "./outbox.ts";
+import type { StatelessReplies } from "./stateless.ts";
 import { _RuleInput, type Planner } from "./plan.ts";
 import type { Replies } from "./replies.ts";
 import type { Job, Scheduler } from "./scheduler.ts";
@@ -51,6 +51,8 @@ export interface UasHost {
   jobs: Scheduler;
   outbox: Outbox;
   replies: Replies;
+  /** Responses without a transaction (RFC 3261 §8.2.7). */
+  statelessReplies: StatelessReplies;
   planner: Planner;
   session: SessionAnswers;
   dialogs: Dialogs;
@@ -119,41 +121,6 @@ export class TransactionUser {
     return job;
   }
 
-  parseError(e: SipParseError, bytes: Uint8Array, remote: Remote, at: number): void {
-    const partial = e.partial ?? _salvage(bytes, this.#h.parseOptions(remote));
-    if (partial === undefined || partial.type === "response") {
-      this.#h.event("parse-error", `dropped: ${e.message}`, remote);
-      return;
-    }
-    // RFC 3261 §17.1.1.3: an ACK is never answered.
-    if (partial.method === "ACK" || !partial.headers.has("Via")) {
-      this.#h.event("parse-error", `dropped: ${e.message}`, remote);
-      return;
-    }
-    this.#h.event("parse-error", `answered ${e.status}: ${e.message}`, remote);
-    this.stateless(partial, e.status, _phrase(e.message), [], remote, at);
-  }
-
-  /** A response without a transaction (RFC 3261 §8.2.7): errors found before one exists. */
-  stateless(
-    request: SipRequest,
-    status: number,
-    reason: string | undefined,
-    headers: [string, string][],
-    remote: Remote,
-    at: number,
-  ) {
-    const head = new ResponseHead(request, remote);
-    this.#h.outbox.emit(
-      this.#h.replies.stateless(head, status, reason, headers, remote),
-      remote,
-      head.route,
-      at,
-      1,
-      this.#h.source(),
-    );
-  }
-
   request(request: SipRequest, remote: Remote, at: number): void {
     try {
       let key: string;
@@ -164,7 +131,7 @@ export class TransactionUser {
         void request.to;
       } catch (e) {
         if (request.method !== "ACK") {
-          this.stateless(request, 400, _phrase(String((e as Error).message)), [], remote, at);
+          this.#h.statelessReplies.reply(request, 400, _phrase(String((e as Error).message)), [], remote, at);
         } else this.#h.event("dropped", `ACK: ${(e as Error).message}`, remote);
         return;
       }
@@ -185,15 +152,29 @@ export class TransactionUser {
       const existing = this.#transactions.get(key);
       if (existing !== undefined) return this.#retransmission(existing, request, remote, at);
       if (request.via[0].branch === "z9hG4bK") {
-        return this.stateless(request, 400, "Bad Request: Via branch is only the magic cookie", [], remote, at);
+        return this.#h.statelessReplies.reply(
+          request,
+          400,
+          "Bad Request: Via branch is only the magic cookie",
+          [],
+          remote,
+          at,
+        );
       }
       const busy = this.#transactionRoom(request, remote);
       if (busy !== undefined) {
-        return this.stateless(request, 503, busy, [["Retry-After", String(this.#h.retryAfter)]], remote, at);
+        return this.#h.statelessReplies.reply(
+          request,
+          503,
+          busy,
+          [["Retry-After", String(this.#h.retryAfter)]],
+          remote,
+          at,
+        );
       }
       if (this.#transactions.size >= this.#transactions.limit) {
         this.#h.event("dropped", "transaction table full: 503", remote);
-        return this.stateless(
+        return this.#h.statelessReplies.reply(
           request,
           503,
           "Service Unavailable: too many transactions",
@@ -208,7 +189,7 @@ export class TransactionUser {
       this.#newRequest(request, key, remote, at);
     } catch (e) {
       if (!_isInputError(e)) throw e;
-      if (request.method !== "ACK") this.stateless(request, 400, _phrase(e.message), [], remote, at);
+      if (request.method !== "ACK") this.#h.statelessReplies.reply(request, 400, _phrase(e.message), [], remote, at);
     }
   }
 
@@ -668,33 +649,6 @@ export class TransactionUser {
       this.#cancelJobs(invite);
       this.#respond(invite, this.#h.replies.build(invite, 487), at);
     }
-  }
-}
-
-/**
- * The headers of a request whose start line could not be read (SIP-Version, Request-URI in
- * `<>`, extra spaces: the parser gives no partial message then), read again behind a
- * placeholder start line, so that the error can still be answered (RFC 3261 §8.2.6).
- */
-function _salvage(bytes: Uint8Array, options: ParseOptions): SipRequest | undefined {
-  let start = 0;
-  while (bytes[start] === 13 || bytes[start] === 10) start++;
-  const lf = bytes.indexOf(10, start);
-  if (lf < 0) return undefined;
-  const line = new TextDecoder().decode(bytes.subarray(start, lf)).trim();
-  if (/^SIP\//i.test(line)) return undefined; // a response
-  const method = line.split(/[ \t]/)[0];
-  const head = new TextEncoder().encode(
-    `${isToken(method) ? method : "OPTIONS"} sip:invalid SIP/2.0\r\n`,
-  );
-  const rebuilt = new Uint8Array(head.length + bytes.length - lf - 1);
-  rebuilt.set(head, 0);
-  rebuilt.set(bytes.subarray(lf + 1), head.length);
-  try {
-    const m = parseMessage(rebuilt, options);
-    return m.type === "request" ? m : undefined;
-  } catch (e) {
-    return e instanceof SipParseError && e.partial?.type === "request" ? e.partial : undefined;
   }
 }
 
