@@ -30,13 +30,13 @@ import {
   _Tomb,
 } from "./context.ts";
 import { Scheduler } from "./scheduler.ts";
-import { Dialogs } from "./dialogs.ts";
+import { Dialogs, type DialogsHost } from "./dialogs.ts";
 import { Outbox } from "./outbox.ts";
-import { StatelessReplies } from "./stateless.ts";
-import { _isInputError, TransactionUser } from "./uas.ts";
-import { SessionAnswers } from "./session.ts";
-import { Replies } from "./replies.ts";
-import { _RuleInput, Planner } from "./plan.ts";
+import { type StatelessOptions, StatelessReplies } from "./stateless.ts";
+import { _isInputError, TransactionUser, type UasHost } from "./uas.ts";
+import { SessionAnswers, type SessionOptions } from "./session.ts";
+import { Replies, type RepliesOptions } from "./replies.ts";
+import { Planner, type PlannerHost } from "./plan.ts";
 import { _phrase, type CheckEnv } from "./checks.ts";
 import type { Output, PeerEvent, PeerLimits, PeerOptions, PeerRequest, PeerTimers, Remote } from "./types.ts";
 
@@ -168,37 +168,9 @@ export class SipPeer {
     this.#datagram = { stream: false, maxMessageSize };
     this.#stream = { stream: true, maxMessageSize };
     this.#outbox = new Outbox(options.guard, (kind, message, remote) => this.#event(kind, message, remote));
-    this.#session = new SessionAnswers({
-      address: this.#address,
-      codecs: this.#codecs,
-      streamsPerCall: limits.streamsPerCall,
-      streams: limits.streams,
-      retryAfter: this.#retryAfter,
-      rtpPort: options.rtpPort ?? ((_callId, index) => 4000 + 2 * index),
-      rtpRelease: options.rtpRelease,
-      guard: options.guard,
-      event: (kind, message, remote) => this.#event(kind, message, remote),
-    });
-    this.#replies = new Replies({
-      server: this.#server,
-      address: this.#address,
-      port: this.#port,
-      ports: this.#ports,
-      supported: this.#supported,
-      defaults: this.#defaults,
-      event: (kind, message, remote) => this.#event(kind, message, remote),
-    });
-    this.#dialogs = new Dialogs({
-      limit: limits.dialogs,
-      timers: this.#timers,
-      guard: options.guard,
-      jobs: this.#jobs,
-      replies: this.#replies,
-      event: (kind, message, remote) => this.#event(kind, message, remote),
-      tag: () => this.#tag(),
-      stopInvite: (dialog, at) => this.#uas.stopInvite(dialog, at),
-      releaseMedia: (callId, reason) => this.#session.release(callId, reason),
-    });
+    this.#session = new SessionAnswers(this.#sessionOptions(options, limits));
+    this.#replies = new Replies(this.#repliesOptions());
+    this.#dialogs = new Dialogs(this.#dialogsHost(options, limits));
     this.#checkEnv = {
       supported: this.#supported,
       parseOffer: (body) => this.#session.parseOffer(body),
@@ -217,7 +189,56 @@ export class SipPeer {
       maxBindingsPerSource: options.guard?.shareOf(limits.bindings) ?? limits.bindings,
       retryAfter: this.#retryAfter,
     });
-    this.#planner = new Planner({
+    this.#planner = new Planner(this.#plannerHost());
+    this.#stateless = new StatelessReplies(this.#statelessOptions());
+    this.#uas = new TransactionUser(this.#uasHost(options, limits));
+  }
+  /** What the SessionAnswers of this peer needs of it. */
+  #sessionOptions(options: PeerOptions, limits: PeerLimits): SessionOptions {
+    return {
+      address: this.#address,
+      codecs: this.#codecs,
+      streamsPerCall: limits.streamsPerCall,
+      streams: limits.streams,
+      retryAfter: this.#retryAfter,
+      rtpPort: options.rtpPort ?? ((_callId, index) => 4000 + 2 * index),
+      rtpRelease: options.rtpRelease,
+      guard: options.guard,
+      event: (kind, message, remote) => this.#event(kind, message, remote),
+    };
+  }
+
+  /** What the Replies of this peer needs of it. */
+  #repliesOptions(): RepliesOptions {
+    return {
+      server: this.#server,
+      address: this.#address,
+      port: this.#port,
+      ports: this.#ports,
+      supported: this.#supported,
+      defaults: this.#defaults,
+      event: (kind, message, remote) => this.#event(kind, message, remote),
+    };
+  }
+
+  /** What the Dialogs of this peer needs of it. */
+  #dialogsHost(options: PeerOptions, limits: PeerLimits): DialogsHost {
+    return {
+      limit: limits.dialogs,
+      timers: this.#timers,
+      guard: options.guard,
+      jobs: this.#jobs,
+      replies: this.#replies,
+      event: (kind, message, remote) => this.#event(kind, message, remote),
+      tag: () => this.#tag(),
+      stopInvite: (dialog, at) => this.#uas.stopInvite(dialog, at),
+      releaseMedia: (callId, reason) => this.#session.release(callId, reason),
+    };
+  }
+
+  /** What the Planner of this peer needs of it. */
+  #plannerHost(): PlannerHost {
+    return {
       rules: this.#rules,
       defaults: this.#defaults,
       random: this.#random,
@@ -237,15 +258,23 @@ export class SipPeer {
       tooLarge: (ctx, instead) => this.#uas.tooLarge(ctx, instead),
       eventsWanted: this.#onEvent !== undefined,
       event: (kind, message, remote) => this.#event(kind, message, remote),
-    });
-    this.#stateless = new StatelessReplies({
+    };
+  }
+
+  /** What the StatelessReplies of this peer needs of it. */
+  #statelessOptions(): StatelessOptions {
+    return {
       outbox: this.#outbox,
       replies: this.#replies,
       source: () => this.#src,
       parseOptions: (remote) => this.#parseOptions(remote),
       event: (kind, message, remote) => this.#event(kind, message, remote),
-    });
-    this.#uas = new TransactionUser({
+    };
+  }
+
+  /** What the TransactionUser of this peer needs of it. */
+  #uasHost(options: PeerOptions, limits: PeerLimits): UasHost {
+    return {
       timers: this.#timers,
       limits,
       retryAfter: this.#retryAfter,
@@ -268,7 +297,7 @@ export class SipPeer {
       tag: () => this.#tag(),
       tagRandom: () => this.#tagRandom(),
       parseOptions: (remote) => this.#parseOptions(remote),
-    });
+    };
   }
 
   /** The table sizes in force (see {@linkcode PeerLimits}). */

@@ -324,31 +324,7 @@ export class Registrar {
       changes.push({ contact, expires, existing });
     }
     const path = request.supported.includes("path") ? request.headers.getAll("Path") : [];
-    const next = current.slice();
-    for (const { contact, expires, existing } of changes) {
-      const index = existing === undefined ? -1 : next.indexOf(existing);
-      if (expires === 0) {
-        if (index >= 0) next.splice(index, 1);
-        continue;
-      }
-      const params: Params = {};
-      for (const [name, value] of Object.entries(contact.params)) if (name !== "expires") params[name] = value;
-      const binding: Binding = {
-        aor,
-        uri: contact.uri,
-        parsedUri: _copyUri(contact.parsedUri),
-        params,
-        expiresAt: now + expires * 1000,
-        callId,
-        cseq: seq,
-        path,
-      };
-      if (source !== undefined) (binding as { source?: string }).source = source;
-      // A contact repeated in one request: the last one wins.
-      const again = index >= 0 ? index : next.findIndex((b) => _sameUri(b.parsedUri, contact.parsedUri));
-      if (again >= 0) next[again] = binding;
-      else next.push(binding);
-    }
+    const next = this.#apply(current, changes, { aor, callId, seq, path, source, now });
     // Step 8 lists every binding in the 200: the bound keeps that list, and the comparisons of
     // step 7, small.
     if (next.length > this.options.maxContactsPerAor) return this.#tooManyContacts(aor);
@@ -371,6 +347,40 @@ export class Registrar {
     const result = this.#ok(aor, now);
     for (const p of path) result.headers.push(["Path", p]);
     return this.#undoable(result, aor, current);
+  }
+
+  /** The bindings an address of record has after a REGISTER's changes (step 7), the others kept. */
+  #apply(
+    current: readonly Binding[],
+    changes: readonly _Change[],
+    w: { aor: string; callId: string; seq: number; path: string[]; source: string | undefined; now: number },
+  ): Binding[] {
+    const next = current.slice();
+    for (const { contact, expires, existing } of changes) {
+      const index = existing === undefined ? -1 : next.indexOf(existing);
+      if (expires === 0) {
+        if (index >= 0) next.splice(index, 1);
+        continue;
+      }
+      const params: Params = {};
+      for (const [name, value] of Object.entries(contact.params)) if (name !== "expires") params[name] = value;
+      const binding: Binding = {
+        aor: w.aor,
+        uri: contact.uri,
+        parsedUri: _copyUri(contact.parsedUri),
+        params,
+        expiresAt: w.now + expires * 1000,
+        callId: w.callId,
+        cseq: w.seq,
+        path: w.path,
+      };
+      if (w.source !== undefined) (binding as { source?: string }).source = w.source;
+      // A contact repeated in one request: the last one wins.
+      const again = index >= 0 ? index : next.findIndex((b) => _sameUri(b.parsedUri, contact.parsedUri));
+      if (again >= 0) next[again] = binding;
+      else next.push(binding);
+    }
+    return next;
   }
 
   /** A 200 that {@linkcode Registrar.undo} can take back. */

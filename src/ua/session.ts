@@ -121,18 +121,8 @@ export class SessionAnswers {
     let accepted: readonly AcceptedStream[] | undefined;
     const offer = ctx.offer;
     if (offer !== undefined) {
-      const last = this.#answer;
-      if (last !== undefined && last.offer === offer && last.sessionVersion === sessionVersion) {
-        // RFC 3264 §6: the answer is made of the offer and of us alone, so the same offer gets
-        // the same answer but for the ports of its streams (asked for again, in the same order)
-        // and the session id (RFC 4566 §5.2).
-        let same = true;
-        for (let i = 0; i < last.indexes.length && same; i++) {
-          const index = last.indexes[i];
-          same = rtpPort(index, offer.media[index]) === last.ports[i];
-        }
-        if (same && !full) return last.before + sessionId + last.after;
-      }
+      const again = this.#again(offer, sessionVersion, sessionId, rtpPort);
+      if (again !== undefined && !full) return again;
       const result = answerSdp(offer, {
         address: this.#o.address,
         rtpPort,
@@ -173,6 +163,26 @@ export class SessionAnswers {
     const text = formatSdp(sdp);
     if (offer !== undefined && accepted !== undefined) this.#answer = _answerOf(offer, sessionVersion, accepted, text);
     return text;
+  }
+
+  /**
+   * RFC 3264 §6: the answer is made of the offer and of us alone, so the same offer gets the
+   * same answer but for the ports of its streams (asked for again, in the same order) and the
+   * session id (RFC 4566 §5.2). The text of the last answer, when it answers this offer again.
+   */
+  #again(
+    offer: SessionDescription,
+    sessionVersion: number,
+    sessionId: number,
+    rtpPort: (index: number, media: MediaDescription | undefined) => number,
+  ): string | undefined {
+    const last = this.#answer;
+    if (last === undefined || last.offer !== offer || last.sessionVersion !== sessionVersion) return undefined;
+    for (let i = 0; i < last.indexes.length; i++) {
+      const index = last.indexes[i];
+      if (rtpPort(index, offer.media[index]) !== last.ports[i]) return undefined;
+    }
+    return last.before + sessionId + last.after;
   }
 
   /**
