@@ -8,25 +8,19 @@
  */
 
 import { VERSION } from "../version.ts";
+import { type CliOptions, parseArgs, UsageError } from "./args.ts";
 import { SipParseError } from "../sip/errors.ts";
 import type { SipMessage } from "../sip/message.ts";
 import { parseMessage } from "../sip/parse.ts";
 import { DEFAULT_RULE_DESCRIPTIONS, parseRules, type Rule, RulesError, RulesSyntaxError } from "../rules/rules.ts";
-import type { ConnectionLimits } from "../net/connections.ts";
 import { detectProcess, type RuntimeProcess } from "../net/runtime/detect.ts";
 import type { EdgeOptions } from "../ua/guard.ts";
-import type { PeerEvent, PeerLimits } from "../ua/peer.ts";
-import {
-  DEFAULT_RTP_PORTS,
-  type ListenSpec,
-  parseListenAddress,
-  serve,
-  type ServeMediaOptions,
-  type TrafficEntry,
-} from "../net/serve.ts";
+import type { PeerEvent } from "../ua/peer.ts";
+import { DEFAULT_RTP_PORTS, serve, type SipServer, type TrafficEntry } from "../net/serve.ts";
 
 // `--version` prints it; it lives in src/version.ts, still exported from here as before.
 export { VERSION };
+export { type CliOptions, parseArgs, UsageError };
 
 const TEST_USERS = Object.entries(DEFAULT_RULE_DESCRIPTIONS)
   .map(([user, what]) => `  ${user.padEnd(12)} ${what}`)
@@ -97,278 +91,6 @@ rules file. With --parse: 0 parsed, 1 rejected.
 /** What the CLI needs from the runtime (see `RuntimeProcess`); tests pass their own. */
 export type CliRuntime = RuntimeProcess;
 
-/** The command line, read. */
-export interface CliOptions {
-  /** Where to listen, in the order given. */
-  listen: ListenSpec[];
-  /** The rules file, if any. */
-  rules?: string;
-  /** Whether the built-in test users answer. */
-  testUsers: boolean;
-  /** Seed of the rules' random choices. */
-  seed: number;
-  /** Address for Contact and SDP. */
-  advertise?: string;
-  /** The RTP echo (`--rtp-ports`, `--echo-delay`, `--media-timeout`, `--rewrite-ssrc`), or false (`--no-media`). */
-  media: ServeMediaOptions | false;
-  /** Log format. */
-  log: "human" | "json";
-  /** No per-message lines. */
-  quiet: boolean;
-  /** `--no-udp-poll` gives false: no polled UDP sockets (serve()'s `udpPoll`). */
-  udpPoll: boolean;
-  /** `--stateless`: a stateless UAS (serve()'s `stateless`); no media. */
-  stateless: boolean;
-  /** `--profile` and the edge flags: serve()'s `edge`. */
-  edge: { profile: "public" | "lab"; options: Partial<EdgeOptions> };
-  /** `--max-*` table sizes: serve()'s `limits`. */
-  limits: Partial<PeerLimits>;
-  /** `--max-connections`, `--idle-timeout`, `--message-timeout`: serve()'s `connections`. */
-  connections: Partial<ConnectionLimits>;
-  /** `--max-contacts`: serve()'s `registrar.maxContactsPerAor`. */
-  maxContacts?: number;
-  /** `--dialog-timeout`: serve()'s `timers.dialogIdle`, ms. */
-  dialogIdle?: number;
-  /** `--parse`, `--help` or `--version` instead of running. */
-  mode: "run" | "parse" | "help" | "version";
-}
-
-/** A bad command line: the message names the flag and what is wrong. */
-export class UsageError extends Error {
-  override name = "UsageError";
-}
-
-/**
- * Reads the command line.
- *
- * @param args The arguments after the script.
- * @returns The options.
- * @throws {UsageError} Naming the flag and the problem.
- *
- * @example
- * ```ts
- * import { parseArgs } from "./cli.ts";
- * import assert from "node:assert/strict";
- *
- * const o = parseArgs(["--udp", "127.0.0.1:5070", "--log=json"]);
- * assert.deepEqual(o.listen, [{ transport: "udp", hostname: "127.0.0.1", port: 5070 }]);
- * assert.equal(o.log, "json");
- * ```
- */
-export function parseArgs(args: readonly string[]): CliOptions {
-  const o: CliOptions = {
-    listen: [],
-    testUsers: true,
-    seed: 0,
-    log: "human",
-    quiet: false,
-    mode: "run",
-    media: false,
-    udpPoll: true,
-    stateless: false,
-    edge: { profile: "public", options: {} },
-    limits: {},
-    connections: {},
-  };
-  const media: ServeMediaOptions = { portRange: DEFAULT_RTP_PORTS };
-  let noMedia = false;
-  /** The first media flag given, to refuse it beside --no-media. */
-  let mediaFlag: string | undefined;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    const eq = arg.startsWith("--") ? arg.indexOf("=") : -1;
-    const flag = eq > 0 ? arg.slice(0, eq) : arg;
-    const value = (): string => {
-      if (eq > 0) return arg.slice(eq + 1);
-      const v = args[i + 1];
-      if (v === undefined || (v.startsWith("--") && v.length > 2)) throw new UsageError(`${flag} needs a value`);
-      i++;
-      return v;
-    };
-    const noValue = () => {
-      if (eq > 0) throw new UsageError(`${flag} takes no value`);
-    };
-    switch (flag) {
-      case "--udp":
-      case "--tcp":
-      case "--ws": {
-        const transport = flag.slice(2) as ListenSpec["transport"];
-        try {
-          o.listen.push(parseListenAddress(value(), transport));
-        } catch (e) {
-          if (e instanceof UsageError) throw e;
-          throw new UsageError(`${flag}: ${(e as Error).message}`);
-        }
-        break;
-      }
-      case "--rules":
-        o.rules = value();
-        break;
-      case "--advertise":
-        o.advertise = value().replace(/^\[(.*)\]$/, "$1");
-        if (o.advertise === "") throw new UsageError("--advertise needs a host");
-        break;
-      case "--seed": {
-        const v = value();
-        if (!/^\d{1,10}$/.test(v) || Number(v) > 0xffffffff) {
-          throw new UsageError(`--seed: expected an integer 0..4294967295, got "${v}"`);
-        }
-        o.seed = Number(v);
-        break;
-      }
-      case "--log": {
-        const v = value();
-        if (v !== "human" && v !== "json") throw new UsageError(`--log: expected human or json, got "${v}"`);
-        o.log = v;
-        break;
-      }
-      case "--rtp-ports": {
-        const v = value();
-        mediaFlag ??= flag;
-        const m = /^(\d{1,5})-(\d{1,5})$/.exec(v);
-        const [low, high] = m === null ? [NaN, NaN] : [Number(m[1]), Number(m[2])];
-        if (!(low >= 1 && high <= 65535 && low <= high)) {
-          throw new UsageError(`--rtp-ports: expected MIN-MAX, two ports 1..65535 with MIN <= MAX, got "${v}"`);
-        }
-        // RFC 3550 §11: RTP on an even port, RTCP on the odd one above it.
-        const even = low % 2 === 0 ? low : low + 1;
-        if (even + 1 > high) {
-          throw new UsageError(`--rtp-ports: ${v} holds no even port with the odd port after it (RTP and RTCP)`);
-        }
-        media.portRange = [low, high];
-        break;
-      }
-      case "--echo-delay": {
-        const v = value();
-        mediaFlag ??= flag;
-        if (!/^\d{1,5}$/.test(v) || Number(v) > 60000) {
-          throw new UsageError(`--echo-delay: expected milliseconds 0..60000, got "${v}"`);
-        }
-        media.delay = Number(v);
-        break;
-      }
-      case "--media-timeout": {
-        const v = value();
-        mediaFlag ??= flag;
-        if (!/^\d{1,5}(\.\d{1,3})?$/.test(v) || Number(v) > 86400) {
-          throw new UsageError(`--media-timeout: expected seconds 0..86400 (0: never), got "${v}"`);
-        }
-        media.inactivityTimeout = Math.round(Number(v) * 1000);
-        break;
-      }
-      case "--rewrite-ssrc":
-        noValue();
-        mediaFlag ??= flag;
-        media.rewriteSsrc = true;
-        break;
-      case "--no-media":
-        noValue();
-        noMedia = true;
-        break;
-      case "--stateless":
-        noValue();
-        o.stateless = true;
-        break;
-      case "--profile": {
-        const v = value();
-        if (v !== "public" && v !== "lab") throw new UsageError(`--profile: expected public or lab, got "${v}"`);
-        o.edge.profile = v;
-        break;
-      }
-      case "--amplification":
-        o.edge.options.amplification = _number(flag, value(), 1, 1000, "a factor 1..1000");
-        break;
-      case "--rate":
-        o.edge.options.rate = _number(flag, value(), 1, 1e9, "messages a second, 1 or more");
-        break;
-      case "--burst":
-        o.edge.options.burst = _number(flag, value(), 1, 1e9, "messages, 1 or more");
-        break;
-      case "--ban":
-        o.edge.options.ban = _seconds(flag, value(), 86400);
-        break;
-      case "--share": {
-        const v = value();
-        const share = Number(v);
-        if (!/^(0?\.\d+|1(\.0*)?)$/.test(v) || !(share > 0 && share <= 1)) {
-          throw new UsageError(`--share: expected a fraction 0 < F <= 1 (0.1 is a tenth), got "${v}"`);
-        }
-        o.edge.options.share = share;
-        break;
-      }
-      case "--max-transactions":
-        o.limits.transactions = _number(flag, value(), 1, 1e7, "an integer 1..10000000", true);
-        break;
-      case "--max-pending":
-        o.limits.pending = _number(flag, value(), 1, 1e7, "an integer 1..10000000", true);
-        break;
-      case "--max-dialogs":
-        o.limits.dialogs = _number(flag, value(), 1, 1e7, "an integer 1..10000000", true);
-        break;
-      case "--max-bindings":
-        o.limits.bindings = _number(flag, value(), 1, 1e7, "an integer 1..10000000", true);
-        break;
-      case "--max-contacts":
-        o.maxContacts = _number(flag, value(), 1, 1000, "an integer 1..1000", true);
-        break;
-      case "--max-connections":
-        o.connections.maxConnections = _number(flag, value(), 1, 1e6, "an integer 1..1000000", true);
-        break;
-      case "--idle-timeout":
-        o.connections.idleTimeout = _seconds(flag, value(), 86400);
-        break;
-      case "--message-timeout":
-        o.connections.messageTimeout = _seconds(flag, value(), 3600);
-        break;
-      case "--dialog-timeout":
-        o.dialogIdle = _seconds(flag, value(), 30 * 86400);
-        break;
-      case "--no-udp-poll":
-        noValue();
-        o.udpPoll = false;
-        break;
-      case "--quiet":
-      case "-q":
-        noValue();
-        o.quiet = true;
-        break;
-      case "--no-test-users":
-        noValue();
-        o.testUsers = false;
-        break;
-      case "--parse":
-        noValue();
-        o.mode = "parse";
-        break;
-      case "--help":
-      case "-h":
-        o.mode = "help";
-        break;
-      case "--version":
-      case "-V":
-        o.mode = "version";
-        break;
-      default:
-        throw new UsageError(
-          arg.startsWith("-") ? `unknown flag "${flag}"` : `unexpected argument "${arg}" (flags start with --)`,
-        );
-    }
-  }
-  if (noMedia && mediaFlag !== undefined) throw new UsageError(`--no-media cannot be combined with ${mediaFlag}`);
-  // A rate given alone allows a burst of two seconds' worth.
-  const edge = o.edge.options;
-  if (edge.rate !== undefined && edge.burst === undefined) edge.burst = edge.rate === Infinity ? Infinity : 2 * edge.rate;
-  if (o.stateless && mediaFlag !== undefined) throw new UsageError(`--stateless cannot be combined with ${mediaFlag}`);
-  o.media = noMedia || o.stateless ? false : media;
-  if (o.listen.length === 0) {
-    o.listen = [
-      { transport: "udp", hostname: "0.0.0.0", port: 5060 },
-      { transport: "tcp", hostname: "0.0.0.0", port: 5060 },
-    ];
-  }
-  return o;
-}
-
 /**
  * The startup line that says which edge limits are on.
  *
@@ -398,28 +120,6 @@ export function describeEdge(profile: string, o: Readonly<EdgeOptions>): string 
     : `${o.rate} messages/s per source (burst ${o.burst}, then ignored ${o.ban / 1000} s)`;
   const share = o.share >= 1 ? "no per-source share" : `a source holds at most ${Math.round(o.share * 1000) / 10}% of each table`;
   return `edge limits (${profile}): ${amplification}; ${rate}; ${share}`;
-}
-
-/**
- * A number flag: "off" is Infinity (no limit), else a number in [min, max] (an integer when
- * `integer`); the error names the flag and what it expects.
- */
-function _number(flag: string, v: string, min: number, max: number, expected: string, integer = false): number {
-  if (v === "off") return Infinity;
-  const n = Number(v);
-  if (v.trim() === "" || !Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
-    throw new UsageError(`${flag}: expected ${expected} or "off", got "${v}"`);
-  }
-  return n;
-}
-
-/** A duration flag in seconds (fractions allowed; "off" or 0: never), as ms. */
-function _seconds(flag: string, v: string, max: number): number {
-  if (v === "off") return 0;
-  if (!/^\d{1,7}(\.\d{1,3})?$/.test(v) || Number(v) > max) {
-    throw new UsageError(`${flag}: expected seconds 0..${max} (0 or "off": never), got "${v}"`);
-  }
-  return Math.round(Number(v) * 1000);
 }
 
 /** What a parsed message looks like as JSON (`--parse`). */
@@ -562,23 +262,7 @@ export async function main(rt?: CliRuntime): Promise<void> {
     rt.printError(`sipecho: cannot listen: ${(e as Error).message}`);
     return rt.exit(1);
   }
-  const where = server.addresses.map((a) => `${a.transport} ${hostPort(a.address, a.port)}`).join(", ");
-  if (!options.quiet) {
-    rt.printError(`sipecho ${VERSION} listening on ${where}; try ${server.uri("echo")}`);
-    if (options.stateless) {
-      rt.printError("sipecho: stateless (RFC 3261 §8.2.7): final responses only, nothing kept, no RTP echo");
-    }
-    if (options.media !== false) {
-      const m = options.media;
-      const [low, high] = m.portRange ?? DEFAULT_RTP_PORTS;
-      const timeout = m.inactivityTimeout ?? 30_000;
-      rt.printError(
-        `sipecho: RTP echo on ports ${low}-${high} (${server.media?.capacity} streams), delay ${m.delay ?? 0} ms, ` +
-          `media timeout ${timeout === 0 ? "never" : `${timeout / 1000} s`}${m.rewriteSsrc ? ", SSRC rewritten" : ""}`,
-      );
-    }
-    rt.printError(`sipecho: ${describeEdge(options.edge.profile, server.peer.guard!.options)}`);
-  }
+  if (!options.quiet) _announce(rt, options, server);
   rt.onSignal(() => {
     if (!options.quiet) rt.printError("sipecho: stopping");
     void server.close();
@@ -587,7 +271,27 @@ export async function main(rt?: CliRuntime): Promise<void> {
   return rt.exit(0);
 }
 
+/** The startup lines on standard error: where it listens, and what is on. */
+function _announce(rt: CliRuntime, options: CliOptions, server: SipServer): void {
+  const where = server.addresses.map((a) => `${a.transport} ${hostPort(a.address, a.port)}`).join(", ");
+  rt.printError(`sipecho ${VERSION} listening on ${where}; try ${server.uri("echo")}`);
+  if (options.stateless) {
+    rt.printError("sipecho: stateless (RFC 3261 §8.2.7): final responses only, nothing kept, no RTP echo");
+  }
+  if (options.media !== false) {
+    const m = options.media;
+    const [low, high] = m.portRange ?? DEFAULT_RTP_PORTS;
+    const timeout = m.inactivityTimeout ?? 30_000;
+    rt.printError(
+      `sipecho: RTP echo on ports ${low}-${high} (${server.media?.capacity} streams), delay ${m.delay ?? 0} ms, ` +
+        `media timeout ${timeout === 0 ? "never" : `${timeout / 1000} s`}${m.rewriteSsrc ? ", SSRC rewritten" : ""}`,
+    );
+  }
+  rt.printError(`sipecho: ${describeEdge(options.edge.profile, server.peer.guard!.options)}`);
+}
+
 async function parseStdin(rt: CliRuntime): Promise<void> {
+
   const input = await rt.stdin();
   try {
     rt.print(JSON.stringify(describeMessage(parseMessage(input)), null, 2));

@@ -1,0 +1,302 @@
+/**
+ * The command line's flags, read into `CliOptions`: one table, `FLAGS`, holds every flag,
+ * whether it takes a value, and what it sets. The usage text is in cli.ts.
+ *
+ * @module
+ */
+
+import type { ConnectionLimits } from "../net/connections.ts";
+import type { EdgeOptions } from "../ua/guard.ts";
+import type { PeerLimits } from "../ua/peer.ts";
+import { DEFAULT_RTP_PORTS, type ListenSpec, parseListenAddress, type ServeMediaOptions } from "../net/serve.ts";
+
+/** The command line, read. */
+export interface CliOptions {
+  /** Where to listen, in the order given. */
+  listen: ListenSpec[];
+  /** The rules file, if any. */
+  rules?: string;
+  /** Whether the built-in test users answer. */
+  testUsers: boolean;
+  /** Seed of the rules' random choices. */
+  seed: number;
+  /** Address for Contact and SDP. */
+  advertise?: string;
+  /** The RTP echo (`--rtp-ports`, `--echo-delay`, `--media-timeout`, `--rewrite-ssrc`), or false (`--no-media`). */
+  media: ServeMediaOptions | false;
+  /** Log format. */
+  log: "human" | "json";
+  /** No per-message lines. */
+  quiet: boolean;
+  /** `--no-udp-poll` gives false: no polled UDP sockets (serve()'s `udpPoll`). */
+  udpPoll: boolean;
+  /** `--stateless`: a stateless UAS (serve()'s `stateless`); no media. */
+  stateless: boolean;
+  /** `--profile` and the edge flags: serve()'s `edge`. */
+  edge: { profile: "public" | "lab"; options: Partial<EdgeOptions> };
+  /** `--max-*` table sizes: serve()'s `limits`. */
+  limits: Partial<PeerLimits>;
+  /** `--max-connections`, `--idle-timeout`, `--message-timeout`: serve()'s `connections`. */
+  connections: Partial<ConnectionLimits>;
+  /** `--max-contacts`: serve()'s `registrar.maxContactsPerAor`. */
+  maxContacts?: number;
+  /** `--dialog-timeout`: serve()'s `timers.dialogIdle`, ms. */
+  dialogIdle?: number;
+  /** `--parse`, `--help` or `--version` instead of running. */
+  mode: "run" | "parse" | "help" | "version";
+}
+
+/** A bad command line: the message names the flag and what is wrong. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/** What the flags read so far have set; the media flags are checked against each other at the end. */
+interface _Reading {
+  o: CliOptions;
+  media: ServeMediaOptions;
+  noMedia: boolean;
+  /** The first media flag given, to refuse it beside --no-media or --stateless. */
+  mediaFlag?: string;
+}
+
+/** A flag: one that takes a value gets it (and its own name, for errors); one that takes none gets nothing. */
+type _Flag =
+  | { value: true; set(r: _Reading, v: string, flag: string): void }
+  | { value: false; set(r: _Reading): void };
+
+const _INTEGER = "an integer 1..10000000";
+
+/** Every flag and what it sets, in the order of the usage text. */
+const FLAGS: Record<string, _Flag> = {
+  "--udp": { value: true, set: (r, v, flag) => _listen(r, v, flag) },
+  "--tcp": { value: true, set: (r, v, flag) => _listen(r, v, flag) },
+  "--ws": { value: true, set: (r, v, flag) => _listen(r, v, flag) },
+  "--advertise": {
+    value: true,
+    set(r, v) {
+      r.o.advertise = v.replace(/^\[(.*)\]$/, "$1");
+      if (r.o.advertise === "") throw new UsageError("--advertise needs a host");
+    },
+  },
+  "--no-udp-poll": { value: false, set: (r) => void (r.o.udpPoll = false) },
+  "--rules": { value: true, set: (r, v) => void (r.o.rules = v) },
+  "--no-test-users": { value: false, set: (r) => void (r.o.testUsers = false) },
+  "--seed": {
+    value: true,
+    set(r, v) {
+      if (!/^\d{1,10}$/.test(v) || Number(v) > 0xffffffff) {
+        throw new UsageError(`--seed: expected an integer 0..4294967295, got "${v}"`);
+      }
+      r.o.seed = Number(v);
+    },
+  },
+  "--stateless": { value: false, set: (r) => void (r.o.stateless = true) },
+  "--profile": {
+    value: true,
+    set(r, v) {
+      if (v !== "public" && v !== "lab") throw new UsageError(`--profile: expected public or lab, got "${v}"`);
+      r.o.edge.profile = v;
+    },
+  },
+  "--amplification": {
+    value: true,
+    set: (r, v, f) => void (r.o.edge.options.amplification = _number(f, v, 1, 1000, "a factor 1..1000")),
+  },
+  "--rate": { value: true, set: (r, v, f) => void (r.o.edge.options.rate = _number(f, v, 1, 1e9, "messages a second, 1 or more")) },
+  "--burst": { value: true, set: (r, v, f) => void (r.o.edge.options.burst = _number(f, v, 1, 1e9, "messages, 1 or more")) },
+  "--ban": { value: true, set: (r, v, f) => void (r.o.edge.options.ban = _seconds(f, v, 86400)) },
+  "--share": {
+    value: true,
+    set(r, v) {
+      const share = Number(v);
+      if (!/^(0?\.\d+|1(\.0*)?)$/.test(v) || !(share > 0 && share <= 1)) {
+        throw new UsageError(`--share: expected a fraction 0 < F <= 1 (0.1 is a tenth), got "${v}"`);
+      }
+      r.o.edge.options.share = share;
+    },
+  },
+  "--max-transactions": { value: true, set: (r, v, f) => void (r.o.limits.transactions = _number(f, v, 1, 1e7, _INTEGER, true)) },
+  "--max-pending": { value: true, set: (r, v, f) => void (r.o.limits.pending = _number(f, v, 1, 1e7, _INTEGER, true)) },
+  "--max-dialogs": { value: true, set: (r, v, f) => void (r.o.limits.dialogs = _number(f, v, 1, 1e7, _INTEGER, true)) },
+  "--max-bindings": { value: true, set: (r, v, f) => void (r.o.limits.bindings = _number(f, v, 1, 1e7, _INTEGER, true)) },
+  "--max-contacts": { value: true, set: (r, v, f) => void (r.o.maxContacts = _number(f, v, 1, 1000, "an integer 1..1000", true)) },
+  "--max-connections": {
+    value: true,
+    set: (r, v, f) => void (r.o.connections.maxConnections = _number(f, v, 1, 1e6, "an integer 1..1000000", true)),
+  },
+  "--idle-timeout": { value: true, set: (r, v, f) => void (r.o.connections.idleTimeout = _seconds(f, v, 86400)) },
+  "--message-timeout": { value: true, set: (r, v, f) => void (r.o.connections.messageTimeout = _seconds(f, v, 3600)) },
+  "--dialog-timeout": { value: true, set: (r, v, f) => void (r.o.dialogIdle = _seconds(f, v, 30 * 86400)) },
+  "--rtp-ports": {
+    value: true,
+    set(r, v, flag) {
+      r.mediaFlag ??= flag;
+      const m = /^(\d{1,5})-(\d{1,5})$/.exec(v);
+      const [low, high] = m === null ? [NaN, NaN] : [Number(m[1]), Number(m[2])];
+      if (!(low >= 1 && high <= 65535 && low <= high)) {
+        throw new UsageError(`--rtp-ports: expected MIN-MAX, two ports 1..65535 with MIN <= MAX, got "${v}"`);
+      }
+      // RFC 3550 §11: RTP on an even port, RTCP on the odd one above it.
+      const even = low % 2 === 0 ? low : low + 1;
+      if (even + 1 > high) {
+        throw new UsageError(`--rtp-ports: ${v} holds no even port with the odd port after it (RTP and RTCP)`);
+      }
+      r.media.portRange = [low, high];
+    },
+  },
+  "--echo-delay": {
+    value: true,
+    set(r, v, flag) {
+      r.mediaFlag ??= flag;
+      if (!/^\d{1,5}$/.test(v) || Number(v) > 60000) {
+        throw new UsageError(`--echo-delay: expected milliseconds 0..60000, got "${v}"`);
+      }
+      r.media.delay = Number(v);
+    },
+  },
+  "--media-timeout": {
+    value: true,
+    set(r, v, flag) {
+      r.mediaFlag ??= flag;
+      if (!/^\d{1,5}(\.\d{1,3})?$/.test(v) || Number(v) > 86400) {
+        throw new UsageError(`--media-timeout: expected seconds 0..86400 (0: never), got "${v}"`);
+      }
+      r.media.inactivityTimeout = Math.round(Number(v) * 1000);
+    },
+  },
+  "--rewrite-ssrc": {
+    value: false,
+    set(r) {
+      r.mediaFlag ??= "--rewrite-ssrc";
+      r.media.rewriteSsrc = true;
+    },
+  },
+  "--no-media": { value: false, set: (r) => void (r.noMedia = true) },
+  "--log": {
+    value: true,
+    set(r, v) {
+      if (v !== "human" && v !== "json") throw new UsageError(`--log: expected human or json, got "${v}"`);
+      r.o.log = v;
+    },
+  },
+  "--quiet": { value: false, set: (r) => void (r.o.quiet = true) },
+  "--parse": { value: false, set: (r) => void (r.o.mode = "parse") },
+  "--help": { value: false, set: (r) => void (r.o.mode = "help") },
+  "--version": { value: false, set: (r) => void (r.o.mode = "version") },
+};
+
+/** The short forms. */
+const ALIASES: Record<string, string> = { "-q": "--quiet", "-h": "--help", "-V": "--version" };
+
+/**
+ * Reads the command line.
+ *
+ * @param args The arguments after the script.
+ * @returns The options.
+ * @throws {UsageError} Naming the flag and the problem.
+ *
+ * @example
+ * ```ts
+ * import { parseArgs } from "./args.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const o = parseArgs(["--udp", "127.0.0.1:5070", "--log=json"]);
+ * assert.deepEqual(o.listen, [{ transport: "udp", hostname: "127.0.0.1", port: 5070 }]);
+ * assert.equal(o.log, "json");
+ * ```
+ */
+export function parseArgs(args: readonly string[]): CliOptions {
+  const r: _Reading = {
+    o: {
+      listen: [],
+      testUsers: true,
+      seed: 0,
+      log: "human",
+      quiet: false,
+      mode: "run",
+      media: false,
+      udpPoll: true,
+      stateless: false,
+      edge: { profile: "public", options: {} },
+      limits: {},
+      connections: {},
+    },
+    media: { portRange: DEFAULT_RTP_PORTS },
+    noMedia: false,
+  };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    const eq = arg.startsWith("--") ? arg.indexOf("=") : -1;
+    const flag = eq > 0 ? arg.slice(0, eq) : arg;
+    const spec = FLAGS[ALIASES[flag] ?? flag];
+    if (spec === undefined) {
+      throw new UsageError(
+        arg.startsWith("-") ? `unknown flag "${flag}"` : `unexpected argument "${arg}" (flags start with --)`,
+      );
+    }
+    if (!spec.value) {
+      if (eq > 0) throw new UsageError(`${flag} takes no value`);
+      spec.set(r);
+      continue;
+    }
+    let v: string;
+    if (eq > 0) v = arg.slice(eq + 1);
+    else {
+      v = args[++i];
+      if (v === undefined || (v.startsWith("--") && v.length > 2)) throw new UsageError(`${flag} needs a value`);
+    }
+    spec.set(r, v, flag);
+  }
+  return _finish(r);
+}
+
+/** The checks across flags, and the defaults that depend on what was given. */
+function _finish(r: _Reading): CliOptions {
+  const o = r.o;
+  if (r.noMedia && r.mediaFlag !== undefined) throw new UsageError(`--no-media cannot be combined with ${r.mediaFlag}`);
+  if (o.stateless && r.mediaFlag !== undefined) throw new UsageError(`--stateless cannot be combined with ${r.mediaFlag}`);
+  // A rate given alone allows a burst of two seconds' worth.
+  const edge = o.edge.options;
+  if (edge.rate !== undefined && edge.burst === undefined) edge.burst = edge.rate === Infinity ? Infinity : 2 * edge.rate;
+  o.media = r.noMedia || o.stateless ? false : r.media;
+  if (o.listen.length === 0) {
+    o.listen = [
+      { transport: "udp", hostname: "0.0.0.0", port: 5060 },
+      { transport: "tcp", hostname: "0.0.0.0", port: 5060 },
+    ];
+  }
+  return o;
+}
+
+/** `--udp`, `--tcp`, `--ws`: one more address to listen on. */
+function _listen(r: _Reading, v: string, flag: string): void {
+  try {
+    r.o.listen.push(parseListenAddress(v, flag.slice(2) as ListenSpec["transport"]));
+  } catch (e) {
+    throw new UsageError(`${flag}: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * A number flag: "off" is Infinity (no limit), else a number in [min, max] (an integer when
+ * `integer`); the error names the flag and what it expects.
+ */
+function _number(flag: string, v: string, min: number, max: number, expected: string, integer = false): number {
+  if (v === "off") return Infinity;
+  const n = Number(v);
+  if (v.trim() === "" || !Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
+    throw new UsageError(`${flag}: expected ${expected} or "off", got "${v}"`);
+  }
+  return n;
+}
+
+/** A duration flag in seconds (fractions allowed; "off" or 0: never), as ms. */
+function _seconds(flag: string, v: string, max: number): number {
+  if (v === "off") return 0;
+  if (!/^\d{1,7}(\.\d{1,3})?$/.test(v) || Number(v) > max) {
+    throw new UsageError(`${flag}: expected seconds 0..${max} (0 or "off": never), got "${v}"`);
+  }
+  return Math.round(Number(v) * 1000);
+}
+
