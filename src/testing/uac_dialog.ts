@@ -181,7 +181,7 @@ export function _successAckOf(
   let body = options.body;
   let contentType = options.contentType;
   if (body === undefined && invite.body.length === 0 && response.contentType?.mediaType === "application/sdp") {
-    // Not an offer we can answer: an ACK without a body.
+    // The offer came in the 2xx, so the answer goes in the ACK; none if it is not an offer we can answer.
     const answer = _answerBody(response.bodyText, local.address);
     if (answer !== undefined) {
       body = answer;
