@@ -7,6 +7,7 @@
 
 import type { SipMessage } from "../sip/message.ts";
 import type { TrafficEntry } from "../net/serve.ts";
+import { _hostPort } from "./addresses.ts";
 
 /**
  * Options of {@linkcode formatLadder}.
@@ -72,8 +73,7 @@ export function formatLadder(entries: readonly TrafficEntry[], options: LadderOp
   if (shown.length < entries.length) lines.push(`${"".padStart(9)}  ... ${entries.length - shown.length} earlier`);
   for (const e of shown) {
     const time = ((e.time - start) / 1000).toFixed(3).padStart(9);
-    const host = e.remote.address.includes(":") ? `[${e.remote.address}]` : e.remote.address;
-    const remote = `${host}:${e.remote.port} ${e.transport}`;
+    const remote = `${_hostPort(e.remote.address, e.remote.port)} ${e.transport}`;
     lines.push(`${time}  ${_arrow(e.direction, _firstLine(e.message))}| ${remote.padEnd(24)} ${_callId(e.message)}`);
   }
   return lines.join("\n");

@@ -14,13 +14,11 @@ import {
   StreamFramer,
   type TrafficEntry,
 } from "../../mod.ts";
-import { within } from "../_wait.ts";
+import { until, within } from "../_wait.ts";
 import { runToExit } from "../_process.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-const TIMEOUT = 3000;
-
 
 /** A port of `host` on which nothing listens (bound, then closed). */
 async function closedPort(host: string): Promise<number> {
@@ -46,14 +44,6 @@ async function systemUnderTest(transport: ListenTransport, hostname = "127.0.0.1
   const received = (method: string) =>
     traffic.filter((e) => e.direction === "in" && e.message.type === "request" && e.message.method === method);
   return { server, traffic, responses, received };
-}
-
-async function until(check: () => boolean, what: string, ms = TIMEOUT): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
 }
 
 const calls: [ListenTransport, string][] = [["tcp", "127.0.0.1"], ["tcp", "::1"], ["ws", "127.0.0.1"]];

@@ -1,0 +1,38 @@
+// The addresses the mock peer writes and sends to, without sockets.
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { parseUri, type SipUri } from "../../mod.ts";
+import { _destination, _hostPort, _ownAddress, _transportOf } from "../../src/testing/addresses.ts";
+
+describe("the mock's addresses", () => {
+  const sip = (text: string) => parseUri(text) as SipUri;
+
+  test("_destination() sends to the IP host and port of a SIP URI, and resolves no names", () => {
+    assert.deepEqual(_destination(sip("sip:bob@[2001:db8::1]:5070")), { address: "2001:db8::1", port: 5070 });
+    assert.deepEqual(_destination(sip("sip:bob@localhost")), { address: "127.0.0.1", port: 5060 });
+    assert.throws(() => _destination(sip("sip:bob@example.com")), /host names are not resolved/);
+  });
+
+  test("_transportOf() reads the transport parameter: udp, tcp or ws", () => {
+    assert.equal(_transportOf(undefined), "udp");
+    assert.equal(_transportOf(sip("sip:bob@192.0.2.1;transport=TCP")), "tcp");
+    assert.throws(() => _transportOf(sip("sip:bob@192.0.2.1;transport=tls")), /not supported/);
+  });
+
+  test("_ownAddress() and _hostPort() write the mock's address: advertised for a wildcard, IPv6 in brackets", () => {
+    assert.deepEqual(_ownAddress({ transport: "udp", address: "0.0.0.0", port: 5 }, "192.0.2.7"), {
+      address: "192.0.2.7",
+      port: 5,
+    });
+    assert.deepEqual(_ownAddress({ transport: "udp", address: "::", port: 5 }, undefined), {
+      address: "127.0.0.1",
+      port: 5,
+    });
+    assert.deepEqual(_ownAddress({ transport: "tcp", address: "::1", port: 5 }, "192.0.2.7"), {
+      address: "::1",
+      port: 5,
+    });
+    assert.equal(_hostPort("::1", 5060), "[::1]:5060");
+    assert.equal(_hostPort("192.0.2.1", 5060), "192.0.2.1:5060");
+  });
+});
