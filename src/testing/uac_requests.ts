@@ -84,6 +84,8 @@ export function _buildRequest(draft: _RequestDraft): SipRequest {
   const sentBy = _hostPort(draft.local.address, draft.local.port);
   const via = `SIP/2.0/${draft.transport.toUpperCase()} ${sentBy};branch=z9hG4bK${_random(16)};rport`;
   const fields: [string, string][] = [["Via", via], ...draft.fields];
+  const own = fields.length;
+
   let contentType = draft.contentType;
   const replaced = new Set<string>();
   for (const [rawName, value] of _headerPairs(draft.headers)) {
@@ -96,7 +98,8 @@ export function _buildRequest(draft: _RequestDraft): SipRequest {
       contentType = value;
       continue;
     }
-    const at = fields.findIndex(([n]) => n.toLowerCase() === lower);
+    // Only the UAC's own fields are replaced; a name the caller repeats is sent each time.
+    const at = fields.findIndex(([n], i) => i < own && n.toLowerCase() === lower);
     if (at >= 0 && !replaced.has(lower)) {
       replaced.add(lower);
       // RFC 3261 §8.1.1.3: the From tag is mandatory.

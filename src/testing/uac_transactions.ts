@@ -51,8 +51,8 @@ export interface _Transaction {
   deadline: _Timer | undefined;
   done: PromiseWithResolvers<SipResponse>;
   settled: boolean;
-  /** The ACK of a non-2xx final response, resent on its retransmissions. */
-  ack: Uint8Array | undefined;
+  /** The ACK of a non-2xx final response and its bytes, resent on its retransmissions. */
+  ack: { request: SipRequest; data: Uint8Array } | undefined;
   /** What to do with a retransmitted 2xx (resend the ACK). */
   on2xx: (() => void) | undefined;
   /** A CANCEL is due at the first provisional response. */
@@ -257,7 +257,7 @@ export class _UacTransactions {
     if (verdict.kind === "absorb") return;
     if (verdict.kind === "ack") {
       // RFC 3261 §17.1.1.2: a retransmitted final response gets the ACK again.
-      if (tx.ack !== undefined) this.#resend(tx, tx.request, tx.ack);
+      if (tx.ack !== undefined) this.#resend(tx, tx.ack.request, tx.ack.data);
       return;
     }
     if (status < 200) {
@@ -281,9 +281,10 @@ export class _UacTransactions {
     }
     // Completed: the ACK in the INVITE's transaction (§17.1.1.3); Timer D absorbs retransmissions.
     const ack = _nonSuccessAckOf(tx.request, response);
-    tx.ack = formatMessage(ack);
+    tx.ack = { request: ack, data: formatMessage(ack) };
     // A lost ACK shows as retransmissions of the final response (UDP), each acknowledged again.
-    this.#host.send(ack, tx.ack, tx.to, tx.transport).catch(() => {});
+    this.#host.send(ack, tx.ack.data, tx.to, tx.transport).catch(() => {});
+
     this.#arm(tx);
     this.#settle(tx, response);
   }

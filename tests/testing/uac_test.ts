@@ -68,7 +68,11 @@ describe("MockPeer.request()", () => {
       // A retransmitted final response gets the ACK again (Timer D keeps the transaction).
       sut.send(reply(invite.message, 486, "Busy Here", "callee"), invite.from);
       await until(() => sut.requests("ACK").length === 2, "the second ACK");
+      // The mock records each ACK it sent as the ACK, the resent one too.
+      const sentAcks = peer.sent.filter((e) => e.message.type === "request" && e.message.method === "ACK");
+      assert.equal(sentAcks.length, 2);
       assert.throws(() => result.ack(), /only a 2xx to an INVITE makes a dialog/);
+
     } finally {
       await sut.close();
     }
