@@ -6,7 +6,8 @@
 // `--v8-flags=--expose-gc`); the clock advances as at the given call rate, so the
 // transaction tables fill as they would on the wire.
 import process from "node:process";
-import { EDGE_PUBLIC, SipPeer, SourceGuard } from "../mod.ts";
+import { EDGE_PUBLIC, SipPeer } from "../mod.ts";
+import { SourceGuard } from "../src/ua/mod.ts";
 
 const args = process.argv.slice(2).filter((a) => !a.startsWith("--"));
 const stateless = process.argv.includes("--stateless");

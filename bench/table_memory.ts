@@ -4,7 +4,8 @@
 // distinct sources, a full collection runs, and the growth of the live heap is divided by N.
 // These are the per-entry figures behind the memory bound in docs/limits.md.
 import process from "node:process";
-import { SipPeer, SourceGuard } from "../mod.ts";
+import { SipPeer } from "../mod.ts";
+import { SourceGuard } from "../src/ua/mod.ts";
 
 const n = Number(process.argv[2] ?? 20000);
 const enc = new TextEncoder();

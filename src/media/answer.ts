@@ -15,7 +15,8 @@ import { _ourOrigin, _ourSession, _portOption, _textOption } from "./options.ts"
  *
  * @example
  * ```ts
- * import { type AnswerOptions, answerSdp, parseSdp } from "@sipecho/sipecho";
+ * import { type AnswerOptions } from "@sipecho/sipecho/sdp";
+ * import { answerSdp, parseSdp } from "@sipecho/sipecho";
  * import assert from "node:assert/strict";
  *
  * const head = "v=0\no=- 1 1 IN IP4 192.0.2.10\ns=-\nc=IN IP4 192.0.2.10\nt=0 0\n";
@@ -65,7 +66,8 @@ export interface AnswerOptions {
  *
  * @example
  * ```ts
- * import { type AcceptedStream, answerSdp, parseSdp } from "@sipecho/sipecho";
+ * import { type AcceptedStream } from "@sipecho/sipecho/sdp";
+ * import { answerSdp, parseSdp } from "@sipecho/sipecho";
  * import assert from "node:assert/strict";
  *
  * const head = "v=0\no=- 1 1 IN IP4 192.0.2.10\ns=-\nc=IN IP4 192.0.2.10\nt=0 0\n";
@@ -103,7 +105,8 @@ export interface AcceptedStream {
  *
  * @example
  * ```ts
- * import { answerSdp, parseSdp, type SdpAnswerResult } from "@sipecho/sipecho";
+ * import { answerSdp, parseSdp } from "@sipecho/sipecho";
+ * import { type SdpAnswerResult } from "@sipecho/sipecho/sdp";
  * import assert from "node:assert/strict";
  *
  * const head = "v=0\no=- 1 1 IN IP4 192.0.2.10\ns=-\nc=IN IP4 192.0.2.10\nt=0 0\n";

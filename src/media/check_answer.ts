@@ -29,7 +29,8 @@ const ALLOWED_ANSWERS: Record<SdpDirection, readonly SdpDirection[]> = {
  * @returns `undefined` if the answer is valid, otherwise what is wrong with it.
  * @example
  * ```ts
- * import { checkAnswer, parseSdp } from "@sipecho/sipecho";
+ * import { checkAnswer } from "@sipecho/sipecho/sdp";
+ * import { parseSdp } from "@sipecho/sipecho";
  * import assert from "node:assert/strict";
  *
  * const head = "v=0\no=- 1 1 IN IP4 192.0.2.1\ns=-\nc=IN IP4 192.0.2.1\nt=0 0\n";

@@ -13,7 +13,8 @@ import type { RtpMap } from "./sdp_types.ts";
  *
  * @example
  * ```ts
- * import { type Codec, createOffer, getFmtp, getRtpmap } from "@sipecho/sipecho";
+ * import { type Codec, getFmtp, getRtpmap } from "@sipecho/sipecho/sdp";
+ * import { createOffer } from "@sipecho/sipecho";
  * import assert from "node:assert/strict";
  *
  * const opus: Codec = { name: "opus", clockRate: 48000, channels: 2, fmtp: "useinbandfec=1" };
@@ -42,7 +43,7 @@ export interface Codec {
  *
  * @example
  * ```ts
- * import { DEFAULT_CODECS } from "@sipecho/sipecho";
+ * import { DEFAULT_CODECS } from "@sipecho/sipecho/sdp";
  * import assert from "node:assert/strict";
  *
  * assert.deepEqual(DEFAULT_CODECS.map((c) => c.name), ["PCMU", "PCMA", "G722", "opus", "telephone-event"]);

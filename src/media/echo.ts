@@ -79,7 +79,7 @@ export type { MediaEchoOptions } from "./echo_options.ts";
  *
  * @example
  * ```ts
- * import type { MediaStreamRequest } from "@sipecho/sipecho";
+ * import type { MediaStreamRequest } from "@sipecho/sipecho/media";
  * import assert from "node:assert/strict";
  *
  * const streams: MediaStreamRequest[] = [{ index: 0 }, { index: 1, rtcpMux: true }];
@@ -98,7 +98,7 @@ export interface MediaStreamRequest {
  *
  * @example
  * ```ts
- * import type { MediaPorts } from "@sipecho/sipecho";
+ * import type { MediaPorts } from "@sipecho/sipecho/media";
  * import assert from "node:assert/strict";
  *
  * const p: MediaPorts = { index: 0, rtpPort: 20000, rtcpPort: 20001 };
@@ -122,7 +122,7 @@ export interface MediaPorts {
  *
  * @example
  * ```ts
- * import type { MediaOpenResult } from "@sipecho/sipecho";
+ * import type { MediaOpenResult } from "@sipecho/sipecho/media";
  * import assert from "node:assert/strict";
  *
  * function statusFor(r: MediaOpenResult): number {
@@ -150,7 +150,9 @@ export type MediaOpenResult =
  *
  * @example Echoing a packet (an in-memory socket shim stands in for the runtime's)
  * ```ts
- * import { MediaEcho, type RuntimeNet, type SocketAddress } from "@sipecho/sipecho";
+ * import { MediaEcho } from "@sipecho/sipecho/media";
+ * import { type RuntimeNet } from "@sipecho/sipecho/net";
+ * import { type SocketAddress } from "@sipecho/sipecho/message";
  * import assert from "node:assert/strict";
  *
  * const inbox = new Map<number, (data: Uint8Array, from: SocketAddress) => void>();
@@ -214,7 +216,8 @@ export class MediaEcho implements AsyncDisposable {
    * @returns One request per such m-line, in order.
    * @example
    * ```ts
-   * import { MediaEcho, parseSdp } from "@sipecho/sipecho";
+   * import { MediaEcho } from "@sipecho/sipecho/media";
+   * import { parseSdp } from "@sipecho/sipecho";
    * import assert from "node:assert/strict";
    *
    * const offer = parseSdp(
@@ -238,7 +241,8 @@ export class MediaEcho implements AsyncDisposable {
    *
    * @example
    * ```ts
-   * import { MediaEcho, type RuntimeNet } from "@sipecho/sipecho";
+   * import { MediaEcho } from "@sipecho/sipecho/media";
+   * import { type RuntimeNet } from "@sipecho/sipecho/net";
    * import assert from "node:assert/strict";
    *
    * const net = {
@@ -261,7 +265,8 @@ export class MediaEcho implements AsyncDisposable {
    *
    * @example
    * ```ts
-   * import { MediaEcho, type RuntimeNet } from "@sipecho/sipecho";
+   * import { MediaEcho } from "@sipecho/sipecho/media";
+   * import { type RuntimeNet } from "@sipecho/sipecho/net";
    * import assert from "node:assert/strict";
    *
    * const net = {
@@ -280,7 +285,8 @@ export class MediaEcho implements AsyncDisposable {
    *
    * @example
    * ```ts
-   * import { MediaEcho, type RuntimeNet } from "@sipecho/sipecho";
+   * import { MediaEcho } from "@sipecho/sipecho/media";
+   * import { type RuntimeNet } from "@sipecho/sipecho/net";
    * import assert from "node:assert/strict";
    *
    * const net = {
@@ -313,7 +319,8 @@ export class MediaEcho implements AsyncDisposable {
    * @throws {RangeError} If `index` is not a non-negative integer.
    * @example
    * ```ts
-   * import { MediaEcho, type RuntimeNet } from "@sipecho/sipecho";
+   * import { MediaEcho } from "@sipecho/sipecho/media";
+   * import { type RuntimeNet } from "@sipecho/sipecho/net";
    * import assert from "node:assert/strict";
    *
    * const net = {
@@ -356,7 +363,8 @@ export class MediaEcho implements AsyncDisposable {
    * @throws {RangeError} If an index is not a non-negative integer.
    * @example
    * ```ts
-   * import { MediaEcho, type RuntimeNet } from "@sipecho/sipecho";
+   * import { MediaEcho } from "@sipecho/sipecho/media";
+   * import { type RuntimeNet } from "@sipecho/sipecho/net";
    * import assert from "node:assert/strict";
    *
    * const net = {
@@ -411,7 +419,8 @@ export class MediaEcho implements AsyncDisposable {
    * @returns The port, or `undefined`.
    * @example
    * ```ts
-   * import { MediaEcho, type RuntimeNet } from "@sipecho/sipecho";
+   * import { MediaEcho } from "@sipecho/sipecho/media";
+   * import { type RuntimeNet } from "@sipecho/sipecho/net";
    * import assert from "node:assert/strict";
    *
    * const net = {
@@ -437,7 +446,8 @@ export class MediaEcho implements AsyncDisposable {
    *   stats went to `onEnd` and to the caller of `close()`).
    * @example
    * ```ts
-   * import { MediaEcho, type RuntimeNet } from "@sipecho/sipecho";
+   * import { MediaEcho } from "@sipecho/sipecho/media";
+   * import { type RuntimeNet } from "@sipecho/sipecho/net";
    * import assert from "node:assert/strict";
    *
    * const net = {
@@ -467,7 +477,8 @@ export class MediaEcho implements AsyncDisposable {
    * @returns The final stats, or `undefined` if the call had no media.
    * @example
    * ```ts
-   * import { MediaEcho, type RuntimeNet } from "@sipecho/sipecho";
+   * import { MediaEcho } from "@sipecho/sipecho/media";
+   * import { type RuntimeNet } from "@sipecho/sipecho/net";
    * import assert from "node:assert/strict";
    *
    * const net = {
@@ -496,7 +507,8 @@ export class MediaEcho implements AsyncDisposable {
    *
    * @example
    * ```ts
-   * import { MediaEcho, type RuntimeNet } from "@sipecho/sipecho";
+   * import { MediaEcho } from "@sipecho/sipecho/media";
+   * import { type RuntimeNet } from "@sipecho/sipecho/net";
    * import assert from "node:assert/strict";
    *
    * const net = {

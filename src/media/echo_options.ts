@@ -14,7 +14,8 @@ import { _isPort } from "./options.ts";
  *
  * @example
  * ```ts
- * import type { MediaEchoOptions, RuntimeNet } from "@sipecho/sipecho";
+ * import type { MediaEchoOptions } from "@sipecho/sipecho/media";
+ * import type { RuntimeNet } from "@sipecho/sipecho/net";
  * import assert from "node:assert/strict";
  *
  * const net = {} as RuntimeNet; // the runtime's shim, as given to serve()

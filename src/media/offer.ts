@@ -13,7 +13,8 @@ import { _ourOrigin, _ourSession, _portOption, _textOption } from "./options.ts"
  *
  * @example
  * ```ts
- * import { createOffer, type OfferOptions } from "@sipecho/sipecho";
+ * import { createOffer } from "@sipecho/sipecho";
+ * import { type OfferOptions } from "@sipecho/sipecho/sdp";
  * import assert from "node:assert/strict";
  *
  * const options: OfferOptions = { address: "192.0.2.1", port: 30000, sessionId: 5, sessionVersion: 2 };

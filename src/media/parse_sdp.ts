@@ -44,7 +44,8 @@ interface _SessionDraft {
  * @throws {SdpError} If the text is not a valid session description; `line` says where.
  * @example Reading a softphone's offer
  * ```ts
- * import { getDirection, getRtpmap, parseSdp } from "@sipecho/sipecho";
+ * import { getDirection, getRtpmap } from "@sipecho/sipecho/sdp";
+ * import { parseSdp } from "@sipecho/sipecho";
  * import assert from "node:assert/strict";
  *
  * const sd = parseSdp(

@@ -39,7 +39,8 @@ export function _formatAttributes(media: MediaDescription, name: string, format:
  *   not statically assigned.
  * @example
  * ```ts
- * import { getRtpmap, parseSdp } from "@sipecho/sipecho";
+ * import { getRtpmap } from "@sipecho/sipecho/sdp";
+ * import { parseSdp } from "@sipecho/sipecho";
  * import assert from "node:assert/strict";
  *
  * const sd = parseSdp(
@@ -80,7 +81,8 @@ function _parseRtpmap(value: string): RtpMap | undefined {
  *   the format has no `a=fmtp` line.
  * @example
  * ```ts
- * import { getFmtp, parseSdp } from "@sipecho/sipecho";
+ * import { getFmtp } from "@sipecho/sipecho/sdp";
+ * import { parseSdp } from "@sipecho/sipecho";
  * import assert from "node:assert/strict";
  *
  * const sd = parseSdp(
@@ -117,7 +119,8 @@ function _directionIn(attributes: SdpAttribute[]): SdpDirection | undefined {
  * @returns The direction.
  * @example
  * ```ts
- * import { getDirection, parseSdp } from "@sipecho/sipecho";
+ * import { getDirection } from "@sipecho/sipecho/sdp";
+ * import { parseSdp } from "@sipecho/sipecho";
  * import assert from "node:assert/strict";
  *
  * const sd = parseSdp(
@@ -139,7 +142,8 @@ export function getDirection(session: SessionDescription, media?: MediaDescripti
  * @returns `true` if it has an `a=rtcp-mux` attribute.
  * @example
  * ```ts
- * import { hasRtcpMux, parseSdp } from "@sipecho/sipecho";
+ * import { hasRtcpMux } from "@sipecho/sipecho/sdp";
+ * import { parseSdp } from "@sipecho/sipecho";
  * import assert from "node:assert/strict";
  *
  * const sd = parseSdp("v=0\no=- 1 1 IN IP4 192.0.2.1\ns=-\nc=IN IP4 192.0.2.1\nt=0 0\nm=audio 4000 RTP/AVP 0\na=rtcp-mux\n");
@@ -158,7 +162,8 @@ export function hasRtcpMux(media: MediaDescription): boolean {
  *   number.
  * @example
  * ```ts
- * import { getPtime, parseSdp } from "@sipecho/sipecho";
+ * import { getPtime } from "@sipecho/sipecho/sdp";
+ * import { parseSdp } from "@sipecho/sipecho";
  * import assert from "node:assert/strict";
  *
  * const sd = parseSdp("v=0\no=- 1 1 IN IP4 192.0.2.1\ns=-\nc=IN IP4 192.0.2.1\nt=0 0\nm=audio 4000 RTP/AVP 0\na=ptime:20\n");

@@ -11,7 +11,8 @@
  *
  * @example
  * ```ts
- * import { getDirection, parseSdp, type SdpDirection } from "@sipecho/sipecho";
+ * import { getDirection, type SdpDirection } from "@sipecho/sipecho/sdp";
+ * import { parseSdp } from "@sipecho/sipecho";
  * import assert from "node:assert/strict";
  *
  * const sd = parseSdp(
@@ -29,7 +30,8 @@ export type SdpDirection = "sendrecv" | "sendonly" | "recvonly" | "inactive";
  *
  * @example
  * ```ts
- * import { parseSdp, type SdpOrigin } from "@sipecho/sipecho";
+ * import { parseSdp } from "@sipecho/sipecho";
+ * import { type SdpOrigin } from "@sipecho/sipecho/sdp";
  * import assert from "node:assert/strict";
  *
  * const sd = parseSdp("v=0\no=alice 2890844526 2890842807 IN IP4 192.0.2.10\ns=-\nc=IN IP4 192.0.2.10\nt=0 0\n");
@@ -60,7 +62,8 @@ export interface SdpOrigin {
  *
  * @example
  * ```ts
- * import { parseSdp, type SdpConnection } from "@sipecho/sipecho";
+ * import { parseSdp } from "@sipecho/sipecho";
+ * import { type SdpConnection } from "@sipecho/sipecho/sdp";
  * import assert from "node:assert/strict";
  *
  * const sd = parseSdp("v=0\no=- 1 1 IN IP4 192.0.2.1\ns=-\nc=IN IP4 224.2.1.1/127/3\nt=0 0\n");
@@ -86,7 +89,8 @@ export interface SdpConnection {
  *
  * @example
  * ```ts
- * import { parseSdp, type SdpBandwidth } from "@sipecho/sipecho";
+ * import { parseSdp } from "@sipecho/sipecho";
+ * import { type SdpBandwidth } from "@sipecho/sipecho/sdp";
  * import assert from "node:assert/strict";
  *
  * const head = "v=0\no=- 1 1 IN IP4 192.0.2.1\ns=-\nc=IN IP4 192.0.2.1\nt=0 0\n";
@@ -107,7 +111,8 @@ export interface SdpBandwidth {
  *
  * @example
  * ```ts
- * import { parseSdp, type SdpTiming } from "@sipecho/sipecho";
+ * import { parseSdp } from "@sipecho/sipecho";
+ * import { type SdpTiming } from "@sipecho/sipecho/sdp";
  * import assert from "node:assert/strict";
  *
  * const head = "v=0\no=- 1 1 IN IP4 192.0.2.1\ns=-\nc=IN IP4 192.0.2.1\n";
@@ -130,7 +135,8 @@ export interface SdpTiming {
  *
  * @example
  * ```ts
- * import { parseSdp, type SdpAttribute } from "@sipecho/sipecho";
+ * import { parseSdp } from "@sipecho/sipecho";
+ * import { type SdpAttribute } from "@sipecho/sipecho/sdp";
  * import assert from "node:assert/strict";
  *
  * const sd = parseSdp(
@@ -153,7 +159,8 @@ export interface SdpAttribute {
  *
  * @example
  * ```ts
- * import { formatSdp, parseSdp, type SdpLine } from "@sipecho/sipecho";
+ * import { formatSdp, parseSdp } from "@sipecho/sipecho";
+ * import { type SdpLine } from "@sipecho/sipecho/sdp";
  * import assert from "node:assert/strict";
  *
  * const text = "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=Seminar\r\ni=A talk on SIP\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n";
@@ -175,7 +182,8 @@ export interface SdpLine {
  *
  * @example
  * ```ts
- * import { type MediaDescription, parseSdp } from "@sipecho/sipecho";
+ * import { type MediaDescription } from "@sipecho/sipecho/sdp";
+ * import { parseSdp } from "@sipecho/sipecho";
  * import assert from "node:assert/strict";
  *
  * const sd = parseSdp("v=0\no=- 1 1 IN IP4 192.0.2.1\ns=-\nt=0 0\nm=audio 49170/2 RTP/AVP 0 8\nc=IN IP4 192.0.2.7\n");
@@ -251,7 +259,8 @@ export interface SessionDescription {
  *
  * @example
  * ```ts
- * import { getRtpmap, parseSdp, type RtpMap } from "@sipecho/sipecho";
+ * import { getRtpmap, type RtpMap } from "@sipecho/sipecho/sdp";
+ * import { parseSdp } from "@sipecho/sipecho";
  * import assert from "node:assert/strict";
  *
  * const sd = parseSdp(
@@ -280,7 +289,8 @@ export interface RtpMap {
  *
  * @example Catching a parse error
  * ```ts
- * import { parseSdp, SdpError } from "@sipecho/sipecho";
+ * import { parseSdp } from "@sipecho/sipecho";
+ * import { SdpError } from "@sipecho/sipecho/sdp";
  * import assert from "node:assert/strict";
  *
  * try {

@@ -15,7 +15,7 @@ import type { SocketAddress } from "../net/transport.ts";
  *
  * @example
  * ```ts
- * import type { MediaEndReason } from "@sipecho/sipecho";
+ * import type { MediaEndReason } from "@sipecho/sipecho/media";
  * import assert from "node:assert/strict";
  *
  * const needsBye = (reason: MediaEndReason) => reason === "timeout" || reason === "error";
@@ -33,7 +33,7 @@ export type MediaEndReason = "closed" | "timeout" | "error" | "shutdown";
  *
  * @example
  * ```ts
- * import type { MediaCounters } from "@sipecho/sipecho";
+ * import type { MediaCounters } from "@sipecho/sipecho/media";
  * import assert from "node:assert/strict";
  *
  * const c: MediaCounters = { packetsIn: 3, bytesIn: 516, packetsOut: 2, bytesOut: 344, dropped: 1 };
@@ -58,7 +58,7 @@ export interface MediaCounters {
  *
  * @example
  * ```ts
- * import type { MediaStreamStats } from "@sipecho/sipecho";
+ * import type { MediaStreamStats } from "@sipecho/sipecho/media";
  * import assert from "node:assert/strict";
  *
  * const zero = { packetsIn: 0, bytesIn: 0, packetsOut: 0, bytesOut: 0, dropped: 0 };
@@ -94,7 +94,7 @@ export interface MediaStreamStats {
  *
  * @example
  * ```ts
- * import type { MediaCallStats } from "@sipecho/sipecho";
+ * import type { MediaCallStats } from "@sipecho/sipecho/media";
  * import assert from "node:assert/strict";
  *
  * function line(s: MediaCallStats): string {
@@ -138,7 +138,7 @@ export interface MediaCallStats extends MediaCounters {
  * @returns The line.
  * @example
  * ```ts
- * import { describeMedia } from "@sipecho/sipecho";
+ * import { describeMedia } from "./stats.ts";
  * import assert from "node:assert/strict";
  *
  * const zero = { packetsIn: 0, bytesIn: 0, packetsOut: 0, bytesOut: 0, dropped: 0 };

@@ -13,13 +13,13 @@ import type { Action, ProvisionalSpec, ResolvedAction } from "./types.ts";
  * from the outside in (an inner one replaces an outer one) and defaulted.
  *
  * @param action The action of a rule.
- * @param random Returns numbers in [0, 1), e.g. from {@linkcode createRandom} or `Math.random`.
+ * @param random Returns numbers in [0, 1), e.g. `Math.random`.
  * @returns The concrete action.
  * @throws {RangeError} If `random` returns a number outside [0, 1).
  *
  * @example
  * ```ts
- * import { createRandom, loadRules, resolveAction } from "@sipecho/sipecho";
+ * import { loadRules, resolveAction } from "@sipecho/sipecho/rules";
  * import assert from "node:assert/strict";
  *
  * const [rule] = loadRules([{
@@ -81,7 +81,7 @@ function _pick(alternatives: readonly { weight: number; action: Action }[], rand
  *
  * @example
  * ```ts
- * import { createRandom } from "@sipecho/sipecho";
+ * import { createRandom } from "./action.ts";
  * import assert from "node:assert/strict";
  *
  * const a = createRandom(42);

@@ -66,7 +66,7 @@ const _BUILTIN = [
  *
  * @example
  * ```ts
- * import { DEFAULT_RULE_DESCRIPTIONS } from "@sipecho/sipecho";
+ * import { DEFAULT_RULE_DESCRIPTIONS } from "@sipecho/sipecho/rules";
  * import assert from "node:assert/strict";
  *
  * assert.equal(DEFAULT_RULE_DESCRIPTIONS.busy, "486 Busy Here");
@@ -84,7 +84,8 @@ export const DEFAULT_RULE_DESCRIPTIONS: Readonly<Record<string, string>> = Objec
  *
  * @example
  * ```ts
- * import { DEFAULT_RULES, findRule, resolveAction, type RuleInput } from "@sipecho/sipecho";
+ * import { DEFAULT_RULES } from "@sipecho/sipecho";
+ * import { findRule, resolveAction, type RuleInput } from "@sipecho/sipecho/rules";
  * import assert from "node:assert/strict";
  *
  * const input: RuleInput = {

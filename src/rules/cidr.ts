@@ -11,7 +11,7 @@
  *
  * @example
  * ```ts
- * import { parseCidr, type Cidr } from "@sipecho/sipecho";
+ * import { type Cidr, parseCidr } from "@sipecho/sipecho/rules";
  * import assert from "node:assert/strict";
  *
  * const cidr: Cidr = parseCidr("192.0.2.77/24");
@@ -39,7 +39,7 @@ export interface Cidr {
  *
  * @example
  * ```ts
- * import { parseCidr } from "@sipecho/sipecho";
+ * import { parseCidr } from "@sipecho/sipecho/rules";
  * import assert from "node:assert/strict";
  *
  * assert.equal(parseCidr("2001:db8::1").prefix, 128);
@@ -66,7 +66,7 @@ export function parseCidr(text: string): Cidr {
  *
  * @example
  * ```ts
- * import { cidrContains } from "@sipecho/sipecho";
+ * import { cidrContains } from "@sipecho/sipecho/rules";
  * import assert from "node:assert/strict";
  *
  * assert.ok(cidrContains("192.0.2.0/24", "192.0.2.200"));

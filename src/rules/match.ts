@@ -19,7 +19,7 @@ import type { Rule, RuleInput } from "./types.ts";
  *
  * @example
  * ```ts
- * import { globToRegExp } from "@sipecho/sipecho";
+ * import { globToRegExp } from "@sipecho/sipecho/rules";
  * import assert from "node:assert/strict";
  *
  * assert.ok(globToRegExp("slow*").test("slowly"));
@@ -58,7 +58,8 @@ export function globToRegExp(glob: string, options: { ignoreCase?: boolean } = {
  *
  * @example
  * ```ts
- * import { loadRules, matchRule, type RuleInput } from "@sipecho/sipecho";
+ * import { loadRules } from "@sipecho/sipecho";
+ * import { matchRule, type RuleInput } from "@sipecho/sipecho/rules";
  * import assert from "node:assert/strict";
  *
  * const [rule] = loadRules([{ match: { method: ["INVITE", "MESSAGE"], source: "192.0.2.0/24" }, silent: true }]);
@@ -99,7 +100,8 @@ export function matchRule(rule: Rule, input: RuleInput): boolean {
  *
  * @example
  * ```ts
- * import { findRule, loadRules, type RuleInput } from "@sipecho/sipecho";
+ * import { findRule, type RuleInput } from "@sipecho/sipecho/rules";
+ * import { loadRules } from "@sipecho/sipecho";
  * import assert from "node:assert/strict";
  *
  * const rules = loadRules([

@@ -9,7 +9,7 @@
  * action into something concrete to send.
  *
  * The rule engine is pure: it touches no runtime API and takes only types from the message
- * core. Randomness is passed in as a function (see {@linkcode createRandom}); the request is
+ * core. Randomness is passed in as a function (`() => number`, as `Math.random`); the request is
  * seen through the small {@linkcode RuleInput} contract that the SIP layer fills in.
  *
  * This module re-exports the engine's parts, each in a module of its own: `types.ts` (the
@@ -18,7 +18,7 @@
  *
  * @example Choosing the answer to a request
  * ```ts
- * import { findRule, parseRules, resolveAction, createRandom, type RuleInput } from "@sipecho/sipecho";
+ * import { findRule, parseRules, resolveAction, type RuleInput } from "@sipecho/sipecho/rules";
  * import assert from "node:assert/strict";
  *
  * const rules = parseRules(`[{ "match": { "method": "INVITE", "user": "busy" }, "respond": { "status": 486 } }]`);
@@ -28,7 +28,7 @@
  * };
  * const rule = findRule(rules, input);
  * assert.ok(rule);
- * const action = resolveAction(rule.action, createRandom(1));
+ * const action = resolveAction(rule.action, Math.random);
  * assert.equal(action.kind === "respond" && action.response.status, 486);
  * ```
  *
@@ -36,7 +36,7 @@
  */
 
 export type { Transport } from "../sip/transport.ts";
-export { createRandom, resolveAction } from "./action.ts";
+export { resolveAction } from "./action.ts";
 export { DEFAULT_RULE_DESCRIPTIONS, DEFAULT_RULES } from "./builtin.ts";
 export { type Cidr, cidrContains, parseCidr } from "./cidr.ts";
 export { RulesError, RulesSyntaxError } from "./errors.ts";
@@ -46,8 +46,8 @@ export {
   renderTemplate,
   type Template,
   TEMPLATE_VARIABLES,
-  templateValues,
   type TemplateVariable,
+
 } from "./template.ts";
 export type {
   Action,

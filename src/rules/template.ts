@@ -28,7 +28,7 @@ interface _Source {
  *
  * @example
  * ```ts
- * import type { TemplateVariable } from "@sipecho/sipecho";
+ * import type { TemplateVariable } from "@sipecho/sipecho/rules";
  * import assert from "node:assert/strict";
  *
  * const name: TemplateVariable = "from_user";
@@ -99,7 +99,7 @@ const _VARIABLES = {
  *
  * @example
  * ```ts
- * import { TEMPLATE_VARIABLES } from "@sipecho/sipecho";
+ * import { TEMPLATE_VARIABLES } from "@sipecho/sipecho/rules";
  * import assert from "node:assert/strict";
  *
  * assert.ok(TEMPLATE_VARIABLES.includes("call_id"));
@@ -171,7 +171,8 @@ function _userOf(address: NameAddress): string {
  *
  * @example
  * ```ts
- * import { loadRules, type Template } from "@sipecho/sipecho";
+ * import { loadRules } from "@sipecho/sipecho";
+ * import { type Template } from "@sipecho/sipecho/rules";
  * import assert from "node:assert/strict";
  *
  * const [rule] = loadRules([{ respond: { status: 200, body: "hi {{from_user}}" } }]);
@@ -244,7 +245,7 @@ export function _compileTemplate(text: string): Template | string {
  *
  * @example
  * ```ts
- * import { renderTemplate } from "@sipecho/sipecho";
+ * import { renderTemplate } from "@sipecho/sipecho/rules";
  * import assert from "node:assert/strict";
  *
  * assert.equal(renderTemplate("<sip:echo@{{ ruri_host }}>", { ruri_host: "example.com" }), "<sip:echo@example.com>");

@@ -15,7 +15,7 @@ import type { Template } from "./template.ts";
  *
  * @example A request as the rule engine sees it
  * ```ts
- * import type { RuleInput } from "@sipecho/sipecho";
+ * import type { RuleInput } from "@sipecho/sipecho/rules";
  * import assert from "node:assert/strict";
  *
  * const headers: Record<string, string[]> = { "user-agent": ["Zoiper 5"] };
@@ -59,7 +59,7 @@ export interface RuleInput {
  *
  * @example
  * ```ts
- * import type { BodySpec } from "@sipecho/sipecho";
+ * import type { BodySpec } from "@sipecho/sipecho/rules";
  * import assert from "node:assert/strict";
  *
  * const body: BodySpec = { kind: "sdp" };
@@ -80,7 +80,8 @@ export type BodySpec =
  *
  * @example
  * ```ts
- * import { loadRules, type ResponseSpec } from "@sipecho/sipecho";
+ * import { loadRules } from "@sipecho/sipecho";
+ * import { type ResponseSpec } from "@sipecho/sipecho/rules";
  * import assert from "node:assert/strict";
  *
  * const [rule] = loadRules([{ respond: { status: 503, headers: { "Retry-After": "5" } } }]);
@@ -111,11 +112,11 @@ export interface ResponseSpec {
  *
  * @example
  * ```ts
- * import { loadRules, resolveAction, createRandom, type ProvisionalSpec } from "@sipecho/sipecho";
+ * import { loadRules, type ProvisionalSpec, resolveAction } from "@sipecho/sipecho/rules";
  * import assert from "node:assert/strict";
  *
  * const [rule] = loadRules([{ provisional: [{ status: 180, after: 0 }], respond: { status: 200, after: 1000 } }]);
- * const action = resolveAction(rule.action, createRandom(0));
+ * const action = resolveAction(rule.action, Math.random);
  * assert.ok(action.kind === "respond");
  * const ringing: ProvisionalSpec = action.provisional[0];
  * assert.equal(ringing.status, 180);
@@ -130,7 +131,7 @@ export type ProvisionalSpec = ResponseSpec;
  *
  * @example
  * ```ts
- * import type { Modifiers } from "@sipecho/sipecho";
+ * import type { Modifiers } from "@sipecho/sipecho/rules";
  * import assert from "node:assert/strict";
  *
  * const modifiers: Modifiers = { retransmit: false, duplicate: 2 };
@@ -155,7 +156,8 @@ export interface Modifiers {
  *
  * @example
  * ```ts
- * import { loadRules, type Action } from "@sipecho/sipecho";
+ * import { loadRules } from "@sipecho/sipecho";
+ * import { type Action } from "@sipecho/sipecho/rules";
  * import assert from "node:assert/strict";
  *
  * const [rule] = loadRules([{ choose: [{ weight: 1, silent: true }, { weight: 3, default: true }] }]);
@@ -180,7 +182,8 @@ export type Action =
  *
  * @example
  * ```ts
- * import { loadRules, resolveAction, type ResolvedAction } from "@sipecho/sipecho";
+ * import { loadRules } from "@sipecho/sipecho";
+ * import { resolveAction, type ResolvedAction } from "@sipecho/sipecho/rules";
  * import assert from "node:assert/strict";
  *
  * const [rule] = loadRules([{ default: true }]);
@@ -210,7 +213,8 @@ export type ResolvedAction =
  *
  * @example
  * ```ts
- * import { loadRules, type Match } from "@sipecho/sipecho";
+ * import { loadRules } from "@sipecho/sipecho";
+ * import { type Match } from "@sipecho/sipecho/rules";
  * import assert from "node:assert/strict";
  *
  * const [rule] = loadRules([{ match: { method: "INVITE", host: "*.example.com" }, default: true }]);

@@ -14,7 +14,7 @@ import { _hostPort } from "./addresses.ts";
  *
  * @example
  * ```ts
- * import { formatLadder, type LadderOptions } from "@sipecho/sipecho";
+ * import { formatLadder, type LadderOptions } from "@sipecho/sipecho/mock";
  * import assert from "node:assert/strict";
  *
  * const options: LadderOptions = { start: 0, local: "sip:alice@127.0.0.1:5062", limit: 20 };
@@ -49,7 +49,8 @@ const _ARROW = 56;
  *
  * @example
  * ```ts
- * import { formatLadder, parseMessage, type TrafficEntry } from "@sipecho/sipecho";
+ * import { formatLadder } from "@sipecho/sipecho/mock";
+ * import { parseMessage, type TrafficEntry } from "@sipecho/sipecho";
  * import assert from "node:assert/strict";
  *
  * const message = parseMessage(

@@ -15,7 +15,8 @@ import type { Transport } from "../sip/transport.ts";
  *
  * @example
  * ```ts
- * import { MockPeer, type RequestSource } from "@sipecho/sipecho";
+ * import { MockPeer } from "@sipecho/sipecho";
+ * import { type RequestSource } from "@sipecho/sipecho/mock";
  * import assert from "node:assert/strict";
  *
  * await using peer = await MockPeer.start();
@@ -39,7 +40,8 @@ export interface RequestSource {
  *
  * @example
  * ```ts
- * import { parseMessage, type RequestPredicate, type SipRequest } from "@sipecho/sipecho";
+ * import { parseMessage, type SipRequest } from "@sipecho/sipecho";
+ * import { type RequestPredicate } from "@sipecho/sipecho/mock";
  * import assert from "node:assert/strict";
  *
  * const unregister: RequestPredicate = (request) => request.method === "REGISTER" && request.expires === 0;
@@ -61,7 +63,8 @@ export type RequestPredicate = (request: SipRequest, source: RequestSource) => b
  *
  * @example
  * ```ts
- * import { MockPeer, type RequestPattern } from "@sipecho/sipecho";
+ * import { MockPeer } from "@sipecho/sipecho";
+ * import { type RequestPattern } from "@sipecho/sipecho/mock";
  * import assert from "node:assert/strict";
  *
  * await using peer = await MockPeer.start();
@@ -88,7 +91,7 @@ export interface RequestPattern {
  *
  * @example
  * ```ts
- * import type { RequestMatch } from "@sipecho/sipecho";
+ * import type { RequestMatch } from "@sipecho/sipecho/mock";
  * import assert from "node:assert/strict";
  *
  * const byes: RequestMatch[] = ["BYE", (request) => request.method === "BYE", { method: "BYE" }];

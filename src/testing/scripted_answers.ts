@@ -26,7 +26,8 @@ import {
  *
  * @example
  * ```ts
- * import { type AnswerResponse, loadRules } from "@sipecho/sipecho";
+ * import { type AnswerResponse } from "@sipecho/sipecho/mock";
+ * import { loadRules } from "@sipecho/sipecho";
  * import assert from "node:assert/strict";
  *
  * const moved: AnswerResponse = { status: 302, headers: { Contact: "<sip:{{ruri_user}}@192.0.2.7>" }, after: 10 };
@@ -54,7 +55,8 @@ export interface AnswerResponse {
  *
  * @example
  * ```ts
- * import { type AnswerSpec, MockPeer } from "@sipecho/sipecho";
+ * import { type AnswerSpec } from "@sipecho/sipecho/mock";
+ * import { MockPeer } from "@sipecho/sipecho";
  * import assert from "node:assert/strict";
  *
  * await using peer = await MockPeer.start();
@@ -94,7 +96,8 @@ export interface AnswerSpec {
  *
  * @example
  * ```ts
- * import { type AnswerAlternative, loadRules } from "@sipecho/sipecho";
+ * import { type AnswerAlternative } from "@sipecho/sipecho/mock";
+ * import { loadRules } from "@sipecho/sipecho";
  * import assert from "node:assert/strict";
  *
  * const flaky: AnswerAlternative[] = [{ weight: 9, default: true }, { weight: 1, silent: true }];
@@ -112,7 +115,7 @@ export interface AnswerAlternative extends Omit<AnswerSpec, "name"> {
  *
  * @example
  * ```ts
- * import type { AnswerAction } from "@sipecho/sipecho";
+ * import type { AnswerAction } from "@sipecho/sipecho/mock";
  * import assert from "node:assert/strict";
  *
  * const answers: AnswerAction[] = [486, { respond: { status: 486 } }, { silent: true }];
@@ -126,7 +129,8 @@ export type AnswerAction = number | AnswerSpec;
  *
  * @example
  * ```ts
- * import { MockPeer, type MockAnswerOptions } from "@sipecho/sipecho";
+ * import { MockPeer } from "@sipecho/sipecho";
+ * import { type MockAnswerOptions } from "@sipecho/sipecho/mock";
  * import assert from "node:assert/strict";
  *
  * await using peer = await MockPeer.start();
@@ -144,7 +148,8 @@ export interface MockAnswerOptions {
  *
  * @example
  * ```ts
- * import { type MockAnswer, MockPeer } from "@sipecho/sipecho";
+ * import { type MockAnswer } from "@sipecho/sipecho/mock";
+ * import { MockPeer } from "@sipecho/sipecho";
  * import assert from "node:assert/strict";
  *
  * await using peer = await MockPeer.start();

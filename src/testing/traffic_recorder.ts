@@ -18,7 +18,8 @@ import type { RequestPredicate } from "./request_match.ts";
  *
  * @example
  * ```ts
- * import { MockPeer, MockTimeoutError, type WaitOptions } from "@sipecho/sipecho";
+ * import { MockPeer, MockTimeoutError } from "@sipecho/sipecho";
+ * import { type WaitOptions } from "@sipecho/sipecho/mock";
  * import assert from "node:assert/strict";
  *
  * await using peer = await MockPeer.start();

@@ -17,7 +17,8 @@ import { _answerBody, _buildRequest, _identityFields, type HeaderFields } from "
  *
  * @example
  * ```ts
- * import { type DialogRequestOptions, MockPeer } from "@sipecho/sipecho";
+ * import { type DialogRequestOptions } from "@sipecho/sipecho/mock";
+ * import { MockPeer } from "@sipecho/sipecho";
  * import assert from "node:assert/strict";
  *
  * await using peer = await MockPeer.start();
@@ -43,7 +44,8 @@ export interface DialogRequestOptions {
  *
  * @example
  * ```ts
- * import { type AckOptions, MockPeer } from "@sipecho/sipecho";
+ * import { type AckOptions } from "@sipecho/sipecho/mock";
+ * import { MockPeer } from "@sipecho/sipecho";
  * import assert from "node:assert/strict";
  *
  * await using peer = await MockPeer.start();

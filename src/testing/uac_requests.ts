@@ -20,7 +20,7 @@ import { _hostPort } from "./addresses.ts";
  *
  * @example
  * ```ts
- * import type { HeaderFields } from "@sipecho/sipecho";
+ * import type { HeaderFields } from "@sipecho/sipecho/mock";
  * import assert from "node:assert/strict";
  *
  * const one: HeaderFields = { "User-Agent": "test/1" };

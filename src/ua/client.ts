@@ -109,9 +109,13 @@ export interface ClientTransactionInit {
 export class ClientTransaction {
   /** The state (§17.1.1, §17.1.2). */
   state: ClientTransactionState;
+  /** An INVITE transaction (RFC 3261 §17.1.1), else non-INVITE (§17.1.2). */
   readonly invite: boolean;
+  /** Over a reliable transport: no retransmission timer, and no wait in Completed. */
   readonly reliable: boolean;
+  /** T1, T2 and T4. */
   readonly timers: Readonly<Timers>;
+
   /** When to resend (Timer A or E), -1: not running. */
   #resend = -1;
   #interval = 0;

@@ -18,7 +18,8 @@ import { BoundedTable } from "./table.ts";
  *
  * @example
  * ```ts
- * import { type DialogSource, SipPeer } from "@sipecho/sipecho";
+ * import { type DialogSource } from "@sipecho/sipecho/peer";
+ * import { SipPeer } from "@sipecho/sipecho";
  * import assert from "node:assert/strict";
  *
  * const peer = new SipPeer();
@@ -45,7 +46,8 @@ export interface DialogSource {
  *
  * @example
  * ```ts
- * import { type DialogState, SipPeer } from "@sipecho/sipecho";
+ * import { type DialogState } from "@sipecho/sipecho/peer";
+ * import { SipPeer } from "@sipecho/sipecho";
  * import assert from "node:assert/strict";
  *
  * const peer = new SipPeer();
@@ -68,7 +70,7 @@ export type DialogState = "Confirmed" | "Terminated";
  *
  * @example
  * ```ts
- * import { Dialog, type DialogInit } from "@sipecho/sipecho";
+ * import { Dialog, type DialogInit } from "@sipecho/sipecho/peer";
  * import assert from "node:assert/strict";
  *
  * const init: DialogInit = {
@@ -126,7 +128,7 @@ export interface DialogInit {
  * @returns A string key.
  * @example
  * ```ts
- * import { dialogId } from "@sipecho/sipecho";
+ * import { dialogId } from "@sipecho/sipecho/peer";
  * import assert from "node:assert/strict";
  * assert.equal(dialogId("c1", "ours", "theirs"), "c1|ours|theirs");
  * ```
@@ -140,7 +142,7 @@ export function dialogId(callId: string, localTag: string, remoteTag: string): s
  *
  * @example
  * ```ts
- * import { Dialog } from "@sipecho/sipecho";
+ * import { Dialog } from "@sipecho/sipecho/peer";
  * import assert from "node:assert/strict";
  *
  * const d = new Dialog({
@@ -250,7 +252,7 @@ export class Dialog {
    *
    * @example
    * ```ts
-   * import { Dialog } from "@sipecho/sipecho";
+   * import { Dialog } from "@sipecho/sipecho/peer";
    * import assert from "node:assert/strict";
    *
    * const d = new Dialog({
@@ -310,7 +312,7 @@ function _firstUri(field: string): string | undefined {
  *
  * @example
  * ```ts
- * import { Dialog, DialogTable } from "@sipecho/sipecho";
+ * import { Dialog, DialogTable } from "@sipecho/sipecho/peer";
  * import assert from "node:assert/strict";
  *
  * const table = new DialogTable(1);

@@ -16,9 +16,9 @@ import {
   type ResponseSpec,
   type Rule,
   type RuleInput,
-  templateValues,
   type Transport,
 } from "../rules/rules.ts";
+import { templateValues } from "../rules/template.ts";
 import type { SipRequest } from "../sip/message.ts";
 import type { SipUri } from "../sip/uri.ts";
 import { type CheckEnv, checkRequest, SDP_METHODS } from "./checks.ts";

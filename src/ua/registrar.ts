@@ -18,7 +18,7 @@ import { formatParams, type Params, type SipUri, type Uri } from "../sip/uri.ts"
  *
  * @example
  * ```ts
- * import { Registrar, type RegistrarOptions } from "@sipecho/sipecho";
+ * import { Registrar, type RegistrarOptions } from "@sipecho/sipecho/peer";
  * import assert from "node:assert/strict";
  *
  * const options: RegistrarOptions = { minExpires: 300, maxBindings: 100 };
@@ -59,7 +59,8 @@ export interface RegistrarOptions {
  *
  * @example
  * ```ts
- * import { type Binding, parseMessage, Registrar, type SipRequest } from "@sipecho/sipecho";
+ * import { type Binding, Registrar } from "@sipecho/sipecho/peer";
+ * import { parseMessage, type SipRequest } from "@sipecho/sipecho";
  * import assert from "node:assert/strict";
  *
  * const registrar = new Registrar();
@@ -102,7 +103,8 @@ export interface Binding {
  *
  * @example
  * ```ts
- * import { parseMessage, Registrar, type RegisterResult, type SipRequest } from "@sipecho/sipecho";
+ * import { parseMessage, type SipRequest } from "@sipecho/sipecho";
+ * import { type RegisterResult, Registrar } from "@sipecho/sipecho/peer";
  * import assert from "node:assert/strict";
  *
  * const register = parseMessage(
@@ -133,7 +135,8 @@ export interface RegisterResult {
  * @returns The address of record, or undefined.
  * @example
  * ```ts
- * import { addressOfRecord, parseUri } from "@sipecho/sipecho";
+ * import { addressOfRecord } from "@sipecho/sipecho/peer";
+ * import { parseUri } from "@sipecho/sipecho";
  * import assert from "node:assert/strict";
  * assert.equal(addressOfRecord(parseUri("sip:%61lice@Example.COM;user=phone")), "sip:alice@example.com");
  * assert.equal(addressOfRecord(parseUri("tel:+1-201-555-0123")), undefined);
@@ -162,7 +165,8 @@ interface _Change {
  *
  * @example Registering and querying
  * ```ts
- * import { parseMessage, Registrar, type SipRequest } from "@sipecho/sipecho";
+ * import { parseMessage, type SipRequest } from "@sipecho/sipecho";
+ * import { Registrar } from "@sipecho/sipecho/peer";
  * import assert from "node:assert/strict";
  *
  * const registrar = new Registrar();
@@ -179,7 +183,8 @@ interface _Change {
  *
  * @example A share of the table per source
  * ```ts
- * import { parseMessage, Registrar, type SipRequest } from "@sipecho/sipecho";
+ * import { parseMessage, type SipRequest } from "@sipecho/sipecho";
+ * import { Registrar } from "@sipecho/sipecho/peer";
  * import assert from "node:assert/strict";
  *
  * const registrar = new Registrar({ maxBindingsPerSource: 1, retryAfter: 30 });
@@ -400,7 +405,8 @@ export class Registrar {
    * @returns Whether there was a REGISTER to take back.
    * @example
    * ```ts
-   * import { parseMessage, Registrar, type SipRequest } from "@sipecho/sipecho";
+   * import { parseMessage, type SipRequest } from "@sipecho/sipecho";
+   * import { Registrar } from "@sipecho/sipecho/peer";
    * import assert from "node:assert/strict";
    *
    * const registrar = new Registrar();

@@ -18,7 +18,8 @@ import { BoundedTable } from "./table.ts";
  *
  * @example
  * ```ts
- * import { createResponse, parseMessage, ServerTransaction, type SipRequest, type Timers } from "@sipecho/sipecho";
+ * import { createResponse, parseMessage, type SipRequest } from "@sipecho/sipecho";
+ * import { ServerTransaction, type Timers } from "@sipecho/sipecho/peer";
  * import assert from "node:assert/strict";
  *
  * const invite = parseMessage(
@@ -46,7 +47,7 @@ export interface Timers {
  *
  * @example
  * ```ts
- * import { DEFAULT_TIMERS } from "@sipecho/sipecho";
+ * import { DEFAULT_TIMERS } from "@sipecho/sipecho/peer";
  * import assert from "node:assert/strict";
  * assert.deepEqual(DEFAULT_TIMERS, { T1: 500, T2: 4000, T4: 5000 });
  * ```
@@ -59,8 +60,9 @@ export const DEFAULT_TIMERS: Readonly<Timers> = Object.freeze({ T1: 500, T2: 400
  *
  * @example
  * ```ts
- * import { createResponse, parseMessage, ServerTransaction, type SipRequest } from "@sipecho/sipecho";
- * import type { TransactionState } from "@sipecho/sipecho";
+ * import { createResponse, parseMessage, type SipRequest } from "@sipecho/sipecho";
+ * import { ServerTransaction } from "@sipecho/sipecho/peer";
+ * import type { TransactionState } from "@sipecho/sipecho/peer";
  * import assert from "node:assert/strict";
  *
  * const request = parseMessage(
@@ -84,7 +86,8 @@ export type TransactionState = "Trying" | "Proceeding" | "Completed" | "Confirme
  *
  * @example
  * ```ts
- * import { createResponse, parseMessage, ServerTransaction, type SipRequest, type TimerName } from "@sipecho/sipecho";
+ * import { createResponse, parseMessage, type SipRequest } from "@sipecho/sipecho";
+ * import { ServerTransaction, type TimerName } from "@sipecho/sipecho/peer";
  * import assert from "node:assert/strict";
  *
  * const request = parseMessage(
@@ -106,8 +109,9 @@ export type TimerName = "G" | "H" | "I" | "J" | "L";
  *
  * @example
  * ```ts
- * import { createResponse, parseMessage, ServerTransaction, type SipRequest } from "@sipecho/sipecho";
- * import type { TransactionEvent } from "@sipecho/sipecho";
+ * import { createResponse, parseMessage, type SipRequest } from "@sipecho/sipecho";
+ * import { ServerTransaction } from "@sipecho/sipecho/peer";
+ * import type { TransactionEvent } from "@sipecho/sipecho/peer";
  * import assert from "node:assert/strict";
  *
  * const invite = parseMessage(
@@ -133,7 +137,8 @@ export type TransactionEvent<R = SipResponse> =
  *
  * @example
  * ```ts
- * import { parseMessage, SipPeer, type SipRequest, type TransactionInfo, transactionKey } from "@sipecho/sipecho";
+ * import { parseMessage, SipPeer, type SipRequest } from "@sipecho/sipecho";
+ * import { type TransactionInfo, transactionKey } from "@sipecho/sipecho/peer";
  * import assert from "node:assert/strict";
  *
  * const request = parseMessage(
@@ -168,7 +173,7 @@ type _EndTimer = "H" | "I" | "J" | "L";
  * @returns False for UDP only.
  * @example
  * ```ts
- * import { isReliable } from "@sipecho/sipecho";
+ * import { isReliable } from "./transaction.ts";
  * import assert from "node:assert/strict";
  * assert.equal(isReliable("udp"), false);
  * assert.equal(isReliable("wss"), true);
@@ -194,7 +199,8 @@ const MAGIC_COOKIE = "z9hG4bK";
  * @throws {HeaderError} If the top Via, From, To, Call-ID or CSeq is malformed.
  * @example
  * ```ts
- * import { parseMessage, transactionKey, type SipRequest } from "@sipecho/sipecho";
+ * import { parseMessage, type SipRequest } from "@sipecho/sipecho";
+ * import { transactionKey } from "@sipecho/sipecho/peer";
  * import assert from "node:assert/strict";
  *
  * const head = "sip:echo@h SIP/2.0\r\nVia: SIP/2.0/UDP Host:5060;branch=z9hG4bK77\r\nFrom: <sip:a@h>;tag=1\r\n" +
@@ -231,8 +237,9 @@ export function transactionKey(request: SipRequest, method: string = request.met
  *
  * @example
  * ```ts
- * import { parseMessage, ServerTransaction, type SipRequest, transactionKey } from "@sipecho/sipecho";
- * import type { TransactionInit } from "@sipecho/sipecho";
+ * import { parseMessage, type SipRequest } from "@sipecho/sipecho";
+ * import { ServerTransaction, transactionKey } from "@sipecho/sipecho/peer";
+ * import type { TransactionInit } from "@sipecho/sipecho/peer";
  * import assert from "node:assert/strict";
  *
  * const invite = parseMessage(
@@ -276,7 +283,8 @@ export interface TransactionInit {
  *
  * @example A 486 resent with Timer G until the ACK
  * ```ts
- * import { createResponse, parseMessage, ServerTransaction, type SipRequest } from "@sipecho/sipecho";
+ * import { createResponse, parseMessage, type SipRequest } from "@sipecho/sipecho";
+ * import { ServerTransaction } from "@sipecho/sipecho/peer";
  * import assert from "node:assert/strict";
  *
  * const invite = parseMessage(
@@ -502,7 +510,7 @@ export class ServerTransaction<R extends { readonly status: number } = SipRespon
  * @typeParam T What is held: a transaction, or what its owner keeps of one.
  * @example
  * ```ts
- * import { TransactionTable } from "@sipecho/sipecho";
+ * import { TransactionTable } from "@sipecho/sipecho/peer";
  * import assert from "node:assert/strict";
  * const table = new TransactionTable<{ key: string }>(1);
  * assert.equal(table.add({ key: "z9hG4bK1 INVITE" }), true);

@@ -45,7 +45,8 @@ export interface Remote {
  *
  * @example
  * ```ts
- * import { type Output, responseDestination, SipPeer } from "@sipecho/sipecho";
+ * import { type Output, SipPeer } from "@sipecho/sipecho";
+ * import { responseDestination } from "@sipecho/sipecho/message";
  * import assert from "node:assert/strict";
  *
  * const options = "OPTIONS sip:echo@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.2:5062;branch=z9hG4bK1\r\n" +
@@ -132,7 +133,8 @@ export interface PeerRequest {
  *
  * @example
  * ```ts
- * import { type RtpReleaseReason, SipPeer } from "@sipecho/sipecho";
+ * import { type RtpReleaseReason } from "@sipecho/sipecho/peer";
+ * import { SipPeer } from "@sipecho/sipecho";
  * import assert from "node:assert/strict";
  *
  * const released: RtpReleaseReason[] = [];

@@ -3,7 +3,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { _addresses, _reactorState, listenPolledDatagram } from "../../src/net/runtime/deno_udp_poll.ts";
-import type { DatagramEndpoint, SocketAddress } from "../../mod.ts";
+import type { DatagramEndpoint } from "../../src/net/mod.ts";
+import type { SocketAddress } from "../../src/sip/mod.ts";
 import { sleep, until, within } from "../_wait.ts";
 import { runToExit } from "../_process.ts";
 

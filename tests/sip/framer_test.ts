@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { type FramerEvent, parseMessage, SipParseError, StreamFramer } from "../../mod.ts";
+import { type FramerEvent, StreamFramer } from "../../src/sip/mod.ts";
+import { parseMessage, SipParseError } from "../../mod.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

@@ -17,7 +17,8 @@ import {
   scanPlainVia,
   VIA,
 } from "../../src/sip/grammar.ts";
-import { parseContact, parseNameAddress, parseUri, parseVia, splitHeaderList } from "../../mod.ts";
+import { parseContact, parseNameAddress, parseVia, splitHeaderList } from "../../src/sip/mod.ts";
+import { parseUri } from "../../mod.ts";
 import { dataFile, torture } from "../_data.ts";
 
 function accepts(fn: () => unknown): boolean {

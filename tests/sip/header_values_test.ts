@@ -2,7 +2,6 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   HeaderError,
-  parseBoundedInteger,
   parseCallId,
   parseContact,
   parseCSeq,
@@ -12,7 +11,8 @@ import {
   parseNameAddress,
   parseOptionTags,
   parseVia,
-} from "../../mod.ts";
+} from "../../src/sip/mod.ts";
+import { parseBoundedInteger } from "../../src/sip/header_values.ts";
 
 function throwsHeader(fn: () => unknown, message: string): void {
   assert.throws(fn, (e: unknown) => e instanceof HeaderError && e.message === message);

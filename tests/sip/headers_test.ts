@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { canonicalHeaderName, isListHeader, SipHeaders, splitHeaderList } from "../../mod.ts";
+import { canonicalHeaderName, isListHeader, splitHeaderList } from "../../src/sip/mod.ts";
+import { SipHeaders } from "../../mod.ts";
 
 test("canonicalHeaderName() expands every compact form (RFC 3261 §7.3.3 and extensions)", () => {
   const expected: Record<string, string> = {

@@ -1,14 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import {
-  type NameAddress,
-  parseContact,
-  parseMessage,
-  parseNameAddress,
-  SipHeaders,
-  SipRequest,
-  SipResponse,
-} from "../../mod.ts";
+import { type NameAddress, parseContact, parseNameAddress } from "../../src/sip/mod.ts";
+import { parseMessage, SipHeaders, SipRequest, SipResponse } from "../../mod.ts";
 
 const OPTIONS = "OPTIONS sip:echo@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bK1\r\n" +
   "From: <sip:a@127.0.0.1>;tag=1\r\nTo: <sip:echo@127.0.0.1>\r\nCall-ID: 1@a\r\nCSeq: 7 OPTIONS\r\n" +

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { formatUri, parseUri, unescapeUri, UriError } from "../../mod.ts";
+import { formatUri, parseUri } from "../../mod.ts";
+import { unescapeUri, UriError } from "../../src/sip/mod.ts";
 import { _uriClasses, formatParams } from "../../src/sip/uri.ts";
 
 test("parseUri() reads user, password, host, port, params and headers of a SIP URI", () => {

@@ -1,7 +1,8 @@
 // Stand-ins for a system under test that the mock peer talks to, driven by hand, and helpers on
 // recorded traffic: shared by the mock peer's tests.
 import dgram from "node:dgram";
-import { parseMessage, type SipMessage, type SipRequest, type SocketAddress } from "../../mod.ts";
+import { parseMessage, type SipMessage, type SipRequest } from "../../mod.ts";
+import { type SocketAddress } from "../../src/sip/mod.ts";
 
 const encoder = new TextEncoder();
 

@@ -2,8 +2,8 @@
 // is tested in uac_test.ts and uac_connect_test.ts.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { formatLadder } from "../../src/testing/mod.ts";
 import {
-  formatLadder,
   MockPeer,
   mockPeer,
   MockTimeoutError,

@@ -11,9 +11,9 @@ import {
   serve,
   type SipRequest,
   type SipResponse,
-  StreamFramer,
   type TrafficEntry,
 } from "../../mod.ts";
+import { StreamFramer } from "../../src/sip/mod.ts";
 import { until, within } from "../_wait.ts";
 import { runToExit } from "../_process.ts";
 

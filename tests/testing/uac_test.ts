@@ -4,7 +4,8 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
-import { mockPeer, MockTimeoutError, parseMessage, type SipMessage, type SipRequest, StreamFramer } from "../../mod.ts";
+import { mockPeer, MockTimeoutError, parseMessage, type SipMessage, type SipRequest } from "../../mod.ts";
+import { StreamFramer } from "../../src/sip/mod.ts";
 import { sleep, until } from "../_wait.ts";
 import { FAST, rawUdp, reply, statuses } from "./_sut.ts";
 

@@ -1,0 +1,44 @@
+/**
+ * `@sipecho/sipecho/net`: sipecho on sockets. {@linkcode serve} runs the peer on UDP, TCP and
+ * WebSocket; the connection limits bound what each connection may hold; and the transport contract
+ * ({@linkcode RuntimeNet} and the endpoints it opens) is what a runtime shim implements, so that
+ * another transport, or a test double, can be put under the peer.
+ *
+ * @example
+ * ```ts
+ * import { detectRuntime, serve } from "@sipecho/sipecho/net";
+ * import assert from "node:assert/strict";
+ *
+ * const net = await detectRuntime(); // the Deno or Bun shim
+ * await using server = await serve({ net, listen: [{ transport: "udp", hostname: "127.0.0.1", port: 0 }] });
+ * assert.equal(server.addresses[0].transport, "udp");
+ * ```
+ *
+ * @module
+ */
+
+export {
+  type BoundAddress,
+  DEFAULT_RTP_PORTS,
+  type EdgeProfile,
+  type ListenSpec,
+  type ListenTransport,
+  parseListenAddress,
+  serve,
+  type ServeMediaOptions,
+  type ServeOptions,
+  type SipServer,
+  type TrafficEntry,
+} from "./serve.ts";
+export { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from "./connections.ts";
+export type {
+  ConnectOptions,
+  DatagramEndpoint,
+  ListenOptions,
+  RuntimeNet,
+  RuntimeProcess,
+  StreamConnection,
+  StreamHandlers,
+  StreamListener,
+} from "./transport.ts";
+export { detectProcess, detectRuntime } from "./runtime/detect.ts";
