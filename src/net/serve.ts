@@ -81,19 +81,10 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
   let closing: Promise<void> | undefined;
   const closed = Promise.withResolvers<void>();
   const close = (): Promise<void> =>
-    closing ??= (async () => {
-      driver?.stop();
-      media?.stop();
-      connections.stopTimers();
-      await listeners.close();
-      // The connections the server opened have no listener to wait for: closeAll() waits (a
-      // while at most) for the shim to report them closed, so that no read is left running.
-      await connections.closeAll();
-      await media?.echo.closeAll();
-      driver?.peer.close();
+    closing ??= _shutdown(driver, media, connections, listeners).then(() => {
       options.signal?.removeEventListener("abort", onAbort);
       closed.resolve();
-    })();
+    });
   const onAbort = () => void close();
 
   let advertise: string;
@@ -134,6 +125,27 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
     uri: (user, transport) => _serverUri(listeners.addresses, advertise, user, transport),
     [Symbol.asyncDispose]: close,
   };
+}
+
+/**
+ * Closes a server's parts: the timers first (nothing new is sent), then the sockets, the
+ * connections, the media, and last the peer.
+ */
+async function _shutdown(
+  driver: _PeerDriver | undefined,
+  media: _ServerMedia | undefined,
+  connections: ConnectionTable,
+  listeners: _Listeners,
+): Promise<void> {
+  driver?.stop();
+  media?.stop();
+  connections.stopTimers();
+  await listeners.close();
+  // The connections the server opened have no listener to wait for: closeAll() waits (a
+  // while at most) for the shim to report them closed, so that no read is left running.
+  await connections.closeAll();
+  await media?.echo.closeAll();
+  driver?.peer.close();
 }
 
 /** The peer of a server: the options given, with the server's addresses, guard, limits and media. */
