@@ -14,98 +14,31 @@
  *   (its peer does not read), nothing more is read from it; if that lasts `writeTimeout`, it is
  *   closed. A peer that does not read costs at most about `maxOutput` plus one message.
  *
+ * The limits and the deadlines they set are in `connection_limits.ts`; how bytes become
+ * messages, in `connection_framing.ts`.
+ *
  * @module
  */
 
+import { _delay } from "./clock.ts";
+import { _frameStream, _frameWebSocket, type _Item } from "./connection_framing.ts";
+import {
+  type _ConnectionTimes,
+  _deadline,
+  _overdue,
+  type ConnectionLimits,
+  DEFAULT_CONNECTION_LIMITS,
+} from "./connection_limits.ts";
+import type { ConnectOptions, RuntimeNet, SocketAddress, StreamConnection, StreamHandlers } from "./transport.ts";
+import { WebSocketSession } from "./websocket.ts";
 import { SipParseError } from "../sip/errors.ts";
 import { StreamFramer } from "../sip/framer.ts";
 import type { SourceGuard, SourceRecord } from "../ua/guard.ts";
-import type { ConnectOptions, RuntimeNet, SocketAddress, StreamConnection, StreamHandlers } from "./transport.ts";
-import { WebSocketSession } from "./websocket.ts";
 
-/**
- * Limits on stream connections (TCP and WebSocket).
- *
- * @example
- * ```ts
- * import { type ConnectionLimits, type RuntimeNet, serve, type StreamHandlers } from "@sipecho/sipecho";
- * import assert from "node:assert/strict";
- *
- * const accepted: StreamHandlers[] = [];
- * const net = {
- *   listenStream(options: { hostname: string; port: number }, h: StreamHandlers) {
- *     accepted.push(h);
- *     return Promise.resolve({ local: { address: options.hostname, port: 5060 }, close: () => Promise.resolve() });
- *   },
- * } as unknown as RuntimeNet; // an in-memory stand-in for the runtime's sockets
- * const connections: Partial<ConnectionLimits> = { maxConnections: 1 };
- * const listen = [{ transport: "tcp" as const, hostname: "127.0.0.1", port: 5060 }];
- * await using _server = await serve({ net, listen, connections, edge: "lab" });
- * const [handlers] = accepted;
- * const closed: number[] = [];
- * const conn = (port: number) =>
- *   ({ remote: { address: "192.0.2.9", port }, write() {}, close: () => closed.push(port) });
- * handlers.open(conn(40000));
- * handlers.open(conn(40001));
- * assert.deepEqual(closed, [40000]); // full: the oldest idle connection of the busiest source makes room
- * ```
- */
-export interface ConnectionLimits {
-  /**
-   * Most connections open at once, over all stream listeners (default 512; lab: 10,000). When full, a new
-   * connection closes the oldest idle one of the source holding the most.
-   */
-  maxConnections: number;
-  /** A connection that sends nothing for this long is closed, ms (default 300,000); 0 or `Infinity`: never. */
-  idleTimeout: number;
-  /**
-   * A connection must complete its first message within this long of opening, and each message
-   * within this long of its first byte, ms (default 10,000); 0 or `Infinity`: no deadline.
-   */
-  messageTimeout: number;
-  /** Bytes that may wait to be written on a connection before reading from it stops (default 16,384). */
-  maxOutput: number;
-  /** A connection whose output stays over `maxOutput` this long is closed, ms (default 10,000). */
-  writeTimeout: number;
-  /** `send()` gives up on a connection it opens that is not open after this long, ms (default 10,000). */
-  connectTimeout: number;
-}
-
-/**
- * The connection limits of `serve()` by default.
- *
- * @example
- * ```ts
- * import { DEFAULT_CONNECTION_LIMITS } from "@sipecho/sipecho";
- * import assert from "node:assert/strict";
- *
- * assert.equal(DEFAULT_CONNECTION_LIMITS.maxConnections, 512);
- * assert.equal(DEFAULT_CONNECTION_LIMITS.messageTimeout, 10_000);
- * ```
- */
-export const DEFAULT_CONNECTION_LIMITS: Readonly<ConnectionLimits> = Object.freeze({
-  maxConnections: 512,
-  idleTimeout: 300_000,
-  messageTimeout: 10_000,
-  maxOutput: 16_384,
-  writeTimeout: 10_000,
-  connectTimeout: 10_000,
-});
+export { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from "./connection_limits.ts";
 
 /** The stream transports. */
 export type StreamTransport = "tcp" | "ws";
-
-/** What a connection's framing makes of the bytes that arrived. */
-interface _Item {
-  /**
-   * A whole SIP message; bytes to write back (an RFC 5626 pong, a WebSocket handshake answer,
-   * pong or close frame); or the end of the connection once what is before it is written.
-   */
-  kind: "message" | "write" | "end";
-  bytes: Uint8Array;
-  /** Why it ends (a log line), if not a normal close. */
-  reason?: string;
-}
 
 /** A stream connection and what is kept for it. */
 export interface Connection {
@@ -119,21 +52,13 @@ export interface Connection {
   readonly ended: PromiseWithResolvers<void> | undefined;
 }
 
-interface _Connection extends Connection {
+interface _Connection extends Connection, _ConnectionTimes {
   /**
    * How bytes become messages: SIP framing on a TCP stream (RFC 3261 §18.3), a WebSocket
    * session over TCP (RFC 6455, RFC 7118), or none (the shim delivers whole messages: the
    * WebSocket connections the server opens).
    */
   framer: StreamFramer | WebSocketSession | undefined;
-  openedAt: number;
-  lastData: number;
-  /** Messages completed so far. */
-  messages: number;
-  /** When the unfinished message began arriving (-1: none). */
-  partialSince: number;
-  /** When reading stopped for backpressure (-1: reading). */
-  pausedSince: number;
   /** What was framed but not handled yet, while paused. */
   items: _Item[];
   itemIndex: number;
@@ -184,15 +109,6 @@ export interface ConnectionTableOptions {
   ): void;
   /** The clock, ms (default `performance.now`). */
   now?: () => number;
-}
-
-const CRLF = new Uint8Array([13, 10]);
-/** setTimeout takes a signed 32-bit delay; a longer one fires at once. */
-const MAX_DELAY = 0x7fffffff;
-
-/** Whether a time limit is on: 0 and Infinity turn it off. */
-function _on(ms: number): boolean {
-  return ms > 0 && Number.isFinite(ms);
 }
 
 /**
@@ -509,17 +425,10 @@ export class ConnectionTable {
       return;
     }
     if (framer instanceof WebSocketSession) {
-      const out = framer.push(data);
-      // One write for all this chunk made (pongs, a close frame): a flood of pings must not cost
-      // a write (a system call) each.
-      if (out.write.length > 0) c.items.push({ kind: "write", bytes: _join(out.write) });
-      // Messages before a protocol error are whole and valid: they are answered (RFC 7118 §5).
-      for (const bytes of out.messages) c.items.push({ kind: "message", bytes });
-      if (out.end) c.items.push({ kind: "end", bytes: CRLF, reason: out.reason });
+      _frameWebSocket(framer, data, c.items);
     } else {
-      let events;
       try {
-        events = framer.push(data);
+        _frameStream(framer, data, c.items);
       } catch (e) {
         // The stream cannot be resynchronised (RFC 3261 §18.3): drop this connection only.
         const reason = e instanceof SipParseError ? e.message : String(e);
@@ -527,19 +436,6 @@ export class ConnectionTable {
         this.#drop(c);
         return;
       }
-      // RFC 5626 §4.4.1: a double-CRLF ping gets a single-CRLF pong. The pongs of pings in a row
-      // go out in one write: a flood of pings must not cost a write (a system call) each.
-      let pongs = 0;
-      for (const ev of events) {
-        if (ev.type === "keepalive") {
-          pongs++;
-          continue;
-        }
-        if (pongs > 0) c.items.push({ kind: "write", bytes: _pongs(pongs) });
-        pongs = 0;
-        c.items.push({ kind: "message", bytes: ev.bytes });
-      }
-      if (pongs > 0) c.items.push({ kind: "write", bytes: _pongs(pongs) });
     }
     const partial = framer instanceof WebSocketSession ? framer.partial : framer.buffered > 0;
     if (!partial) c.partialSince = -1;
@@ -589,7 +485,7 @@ export class ConnectionTable {
   /** Keeps one timer per connection, at its earliest deadline. */
   #arm(c: _Connection): void {
     if (!c.open || this.#closed) return;
-    const at = this.#deadline(c);
+    const at = _deadline(c, this.limits);
     if (at === c.timerAt && c.timer !== undefined) return;
     if (c.timer !== undefined) clearTimeout(c.timer);
     c.timer = undefined;
@@ -597,36 +493,11 @@ export class ConnectionTable {
     if (at !== Infinity) c.timer = setTimeout(() => this.#check(c), _delay(at - this.#now()));
   }
 
-  #deadline(c: _Connection): number {
-    const l = this.limits;
-    let at = Infinity;
-    if (_on(l.idleTimeout)) at = c.lastData + l.idleTimeout;
-    if (_on(l.messageTimeout)) {
-      if (c.messages === 0) at = Math.min(at, c.openedAt + l.messageTimeout);
-      if (c.partialSince >= 0) at = Math.min(at, c.partialSince + l.messageTimeout);
-    }
-    if (c.pausedSince >= 0 && _on(l.writeTimeout)) at = Math.min(at, c.pausedSince + l.writeTimeout);
-    return at;
-  }
-
   #check(c: _Connection): void {
     c.timer = undefined;
     c.timerAt = Infinity;
     if (!c.open || this.#closed) return;
-    const now = this.#now();
-    const l = this.limits;
-    // A millisecond of slack: timers may fire a little early.
-    const due = (since: number, limit: number) => _on(limit) && since >= 0 && now - since >= limit - 1;
-    let why: string | undefined;
-    if (c.pausedSince >= 0 && due(c.pausedSince, l.writeTimeout)) {
-      why = `its peer has not read for ${l.writeTimeout} ms (writeTimeout)`;
-    } else if (c.messages === 0 && due(c.openedAt, l.messageTimeout)) {
-      why = `no whole message within ${l.messageTimeout} ms of opening (messageTimeout)`;
-    } else if (c.partialSince >= 0 && due(c.partialSince, l.messageTimeout)) {
-      why = `a message not completed within ${l.messageTimeout} ms (messageTimeout)`;
-    } else if (due(c.lastData, l.idleTimeout)) {
-      why = `idle for ${l.idleTimeout} ms (idleTimeout)`;
-    }
+    const why = _overdue(c, this.limits, this.#now());
     if (why === undefined) return this.#arm(c);
     this.#event(c, "dropped", `closing the ${c.transport} connection: ${why}`);
     this.#drop(c);
@@ -675,7 +546,6 @@ export class ConnectionTable {
     } catch { /* already closed */ }
   }
 
-
   #forget(c: _Connection): void {
     if (c.open && c.source !== undefined) this.#options.guard?.release(c.source, "connections");
     c.open = false;
@@ -691,36 +561,6 @@ export class ConnectionTable {
   #event(c: _Connection, kind: "dropped" | "parse-error" | "limit", message: string): void {
     this.#options.onEvent(kind, message, { ...c.conn.remote, transport: c.transport });
   }
-}
-
-/** A setTimeout delay for `ms` from now: whole, 0 or more, and not over {@linkcode MAX_DELAY}. */
-function _delay(ms: number): number {
-  return Math.min(Math.max(0, Math.ceil(ms)), MAX_DELAY);
-}
-
-/** Chunks in one buffer (the one chunk itself when there is one). */
-function _join(chunks: Uint8Array[]): Uint8Array {
-  if (chunks.length === 1) return chunks[0];
-  let length = 0;
-  for (const c of chunks) length += c.length;
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
-}
-
-/** `count` single-CRLF pongs in one buffer. */
-function _pongs(count: number): Uint8Array {
-  if (count === 1) return CRLF;
-  const out = new Uint8Array(2 * count);
-  for (let i = 0; i < out.length; i += 2) {
-    out[i] = 13;
-    out[i + 1] = 10;
-  }
-  return out;
 }
 
 /** Why a connection failed, in words: the error's message and code (`ECONNREFUSED`). */

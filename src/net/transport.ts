@@ -1,13 +1,12 @@
 /**
  * The contract between the runtime-neutral core and the per-runtime socket shims
- * (src/runtime/deno.ts, src/runtime/bun.ts). A shim only moves bytes: it binds sockets,
+ * (src/net/runtime/deno.ts, src/net/runtime/bun.ts). A shim only moves bytes: it binds sockets,
  * hands received bytes to the handlers, and sends what it is given.
  *
  * @module
  */
 
 import type { SocketAddress } from "../sip/routing.ts";
-
 
 /**
  * Where to listen.
@@ -350,10 +349,4 @@ export function webSocketPayload(data: Uint8Array): string | Uint8Array {
   }
 }
 
-export {
-  isMulticast,
-  responseDestination,
-  type SocketAddress,
-  unbracket,
-  type ViaRouting,
-} from "../sip/routing.ts";
+export { isMulticast, responseDestination, type SocketAddress, unbracket, type ViaRouting } from "../sip/routing.ts";

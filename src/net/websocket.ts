@@ -6,21 +6,9 @@
  *
  * What it does where RFC 6455 leaves a choice:
  *
- * - Handshake (§4.2.1, §4.2.2). The request head is read up to its empty line (CRLF CRLF, bare
- *   LFs are not line ends); bytes after it in the same chunk are frames and are read at once.
- *   Empty lines before the request line are skipped (RFC 9112 §2.2) but count against
- *   `maxHandshakeSize`. A head that cannot fit is refused with 431 as soon as that is certain.
- *   The request must be HTTP/1.1 or a later 1.x (HTTP/1.0: 400, another major version: 505),
- *   `GET` (else 405), have one Host field and no body (else 400), `Upgrade: websocket` (else
- *   426, "SIP over WebSocket only"), `Sec-WebSocket-Version: 13` (else 426 naming 13),
- *   `Connection` listing `upgrade`, a `Sec-WebSocket-Key` that is 16 bytes in base64, and offer
- *   the subprotocol (else 400; RFC 7118 §4). The checks run in that order and the first failure
- *   answers. Origin is not checked, and no extension is negotiated. Fields of the same name are
- *   joined with ", " (RFC 9110 §5.3), so a repeated Sec-WebSocket-Protocol adds to the list and
- *   a repeated Sec-WebSocket-Key or -Version is refused. The subprotocol matches without regard
- *   to case and is answered as the client spelled it. A refusal is a whole HTTP/1.1 response
- *   with `Connection: close`, a Date and a one-line text/plain body saying why; the session is
- *   then "closed" and bytes after the request head are not read.
+ * - Handshake (§4.2.1, §4.2.2): see `websocket_handshake.ts`, where it is read, checked and
+ *   answered. A refused handshake is answered with a whole HTTP response; the session is then
+ *   "closed" and bytes after the request head are not read.
  * - Frames (§5). Every violation fails the connection (§7.1.7): a close frame with the code
  *   (1002 protocol error, 1007 invalid UTF-8, 1009 too big) and a short reason, then `end`.
  *   A message's size is checked against `maxMessageSize` from each frame header, before any of
@@ -40,7 +28,18 @@
  * @module
  */
 
-import { sha1 } from "./sha1.ts";
+import { _join } from "./bytes.ts";
+import { _EMPTY, _frame, _isCloseCode, _isUtf8, _OP } from "./websocket_frame.ts";
+import {
+  _answerUpgrade,
+  _HandshakeHead,
+  _isToken,
+  type _Refusal,
+  _refusalResponse,
+  type WebSocketRequest,
+} from "./websocket_handshake.ts";
+
+export type { WebSocketRequest } from "./websocket_handshake.ts";
 
 /**
  * Where a {@linkcode WebSocketSession} is: reading the HTTP upgrade request, open, closing (our
@@ -56,28 +55,6 @@ import { sha1 } from "./sha1.ts";
  * ```
  */
 export type WebSocketState = "handshake" | "open" | "closing" | "closed";
-
-/**
- * The HTTP upgrade request of a {@linkcode WebSocketSession}, for logs.
- *
- * @example
- * ```ts
- * import { type WebSocketRequest, WebSocketSession } from "./websocket.ts";
- * import assert from "node:assert/strict";
- *
- * const session = new WebSocketSession({ maxMessageSize: 65535 });
- * session.push(new TextEncoder().encode("GET /sip?x=1 HTTP/1.1\r\nHost: example.com\r\nX-A: 1\r\nX-A: 2\r\n\r\n"));
- * const request: WebSocketRequest = session.request!;
- * assert.equal(request.path, "/sip?x=1");
- * assert.equal(request.headers.get("x-a"), "1, 2");
- * ```
- */
-export interface WebSocketRequest {
-  /** The request target's path and query (`/` and the rest; from an absolute URI, its path). */
-  path: string;
-  /** The header fields by lower-case name; fields of the same name joined with ", ". */
-  headers: Map<string, string>;
-}
 
 /**
  * Limits and the subprotocol of a {@linkcode WebSocketSession}.
@@ -138,29 +115,8 @@ export interface WebSocketOutput {
   reason?: string;
 }
 
-const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"; // RFC 6455 §1.3
 const DEFAULT_MAX_HANDSHAKE_SIZE = 8192;
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-const REQUEST_LINE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) ([\x21-\x7e]+) HTTP\/(\d)\.(\d)$/;
-const FIELD_LINE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+):([\t\x20-\x7e\x80-\xff]*)$/;
-const KEY = /^[A-Za-z0-9+/]{22}==$/; // 16 bytes in base64
-const ABSOLUTE_URI = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
-const REASONS: Record<number, string> = {
-  400: "Bad Request",
-  405: "Method Not Allowed",
-  426: "Upgrade Required",
-  431: "Request Header Fields Too Large",
-  505: "HTTP Version Not Supported",
-};
-const OP_CONTINUATION = 0x0;
-const OP_TEXT = 0x1;
-const OP_BINARY = 0x2;
-const OP_CLOSE = 0x8;
-const OP_PING = 0x9;
-const OP_PONG = 0xa;
-const EMPTY = new Uint8Array(0);
 const encoder = new TextEncoder();
-const utf8 = new TextDecoder("utf-8", { fatal: true });
 const lenientUtf8 = new TextDecoder();
 
 /**
@@ -194,11 +150,8 @@ export class WebSocketSession {
   #state: WebSocketState = "handshake";
   #request: WebSocketRequest | undefined;
 
-  // The request head while it arrives; dropped once read.
-  #head: Uint8Array | undefined;
-  #headLength = 0;
-  /** Bytes of the head so far, with the empty lines skipped before it. */
-  #headSeen = 0;
+  /** The request head while it arrives; dropped once read. */
+  #head: _HandshakeHead | undefined;
 
   // The frame header being read (RFC 6455 §5.2): 2 bytes, then up to 8 of length and 4 of mask.
   readonly #header = new Uint8Array(14);
@@ -237,12 +190,13 @@ export class WebSocketSession {
     if (!Number.isSafeInteger(maxHandshakeSize) || maxHandshakeSize < 1) {
       throw new RangeError(`Cannot make a WebSocket session: maxHandshakeSize ${maxHandshakeSize} is not a size`);
     }
-    if (typeof subprotocol !== "string" || !TOKEN.test(subprotocol)) {
+    if (typeof subprotocol !== "string" || !_isToken(subprotocol)) {
       throw new TypeError(`Cannot make a WebSocket session: subprotocol "${subprotocol}" is not a token`);
     }
     this.#maxMessageSize = maxMessageSize;
     this.#maxHandshakeSize = maxHandshakeSize;
     this.#subprotocol = subprotocol.toLowerCase();
+    this.#head = new _HandshakeHead(maxHandshakeSize);
   }
 
   /** Where the session is: "handshake", "open", "closing" (our close sent) or "closed". */
@@ -260,7 +214,6 @@ export class WebSocketSession {
 
   /**
    * The upgrade request's path and header fields, once its head has been read and parsed,
-
    * whether it was then accepted or refused; undefined before, or if it could not be parsed.
    */
   get request(): WebSocketRequest | undefined {
@@ -308,8 +261,8 @@ export class WebSocketSession {
    * ```
    */
   frame(data: Uint8Array): Uint8Array {
-    if (this.#state !== "open") return EMPTY;
-    return _frame(_isUtf8(data) ? OP_TEXT : OP_BINARY, data);
+    if (this.#state !== "open") return _EMPTY;
+    return _frame(_isUtf8(data) ? _OP.TEXT : _OP.BINARY, data);
   }
 
   /**
@@ -342,11 +295,11 @@ export class WebSocketSession {
       throw new RangeError(`Cannot close the WebSocket with a reason of ${text.length} bytes: at most 123 fit`);
     }
     if (this.#state === "handshake") this.#finish();
-    if (this.#state !== "open") return EMPTY;
+    if (this.#state !== "open") return _EMPTY;
     this.#state = "closing";
     // Data frames after our close are dropped: the message in progress too.
     this.#fragments = [];
-    if (this.#opcode < OP_CLOSE) {
+    if (this.#opcode < _OP.CLOSE) {
       this.#keep = false;
       this.#payload = undefined;
     }
@@ -354,7 +307,7 @@ export class WebSocketSession {
     payload[0] = code >>> 8;
     payload[1] = code & 0xff;
     payload.set(text, 2);
-    return _frame(OP_CLOSE, payload);
+    return _frame(_OP.CLOSE, payload);
   }
 
   /**
@@ -362,140 +315,30 @@ export class WebSocketSession {
    * in chunk once the handshake is accepted, else -1.
    */
   #readHead(chunk: Uint8Array, out: WebSocketOutput): number {
-    let i = 0;
-    if (this.#headLength === 0) {
-      // RFC 9112 §2.2: empty lines before the request line are ignored.
-      while (i < chunk.length && (chunk[i] === 13 || chunk[i] === 10)) i++;
-      this.#headSeen += i;
-    }
-    // Never more than the limit is kept: a chunk may hold a long run of frames after the head.
-    const take = Math.max(0, Math.min(chunk.length - i, this.#maxHandshakeSize - this.#headSeen));
-    const before = this.#headLength;
-    this.#appendHead(chunk.subarray(i, i + take));
-    const end = _headEnd(this.#head, Math.max(0, before - 3), this.#headLength);
-    if (end < 0) {
-      this.#headSeen += take;
-      // The head has no room left for its empty line: it cannot fit.
-      if (this.#headSeen >= this.#maxHandshakeSize) {
-        this.#refuse(out, 431, `request head over ${this.#maxHandshakeSize} bytes`);
-      }
+    const got = this.#head!.push(chunk);
+    if (got === "more") return -1;
+    if (got === "over") {
+      this.#refuse(out, { status: 431, why: `request head over ${this.#maxHandshakeSize} bytes` });
       return -1;
     }
-    const head = this.#head!.subarray(0, end - 4);
     this.#head = undefined;
-    return this.#answer(head, out) ? i + end - before : -1;
-  }
-
-  #appendHead(bytes: Uint8Array): void {
-    if (bytes.length === 0) return;
-    const need = this.#headLength + bytes.length;
-    if (!this.#head || this.#head.length < need) {
-      // Doubling, so a head that comes a byte at a time is copied O(n) times in all.
-      const grown = new Uint8Array(Math.min(this.#maxHandshakeSize, Math.max(256, need * 2)));
-      if (this.#head) grown.set(this.#head.subarray(0, this.#headLength));
-      this.#head = grown;
+    const answer = _answerUpgrade(got.head, this.#subprotocol);
+    this.#request = answer.request;
+    if (answer.refusal !== undefined) {
+      this.#refuse(out, answer.refusal);
+      return -1;
     }
-    this.#head.set(bytes, this.#headLength);
-    this.#headLength = need;
-  }
-
-  /** RFC 6455 §4.2.1, §4.2.2: checks the request head and answers 101 (true) or a refusal (false). */
-  #answer(head: Uint8Array, out: WebSocketOutput): boolean {
-    const lines = _latin1(head).split("\r\n");
-    const requestLine = REQUEST_LINE.exec(lines[0]);
-    if (!requestLine) return this.#refuse(out, 400, "malformed request line");
-    const [, method, target, major, minor] = requestLine;
-    const headers = new Map<string, string>();
-    let hosts = 0;
-    for (let n = 1; n < lines.length; n++) {
-      // RFC 9112 §5: no space before the colon, no line folding (§5.2), no control characters.
-      const field = FIELD_LINE.exec(lines[n]);
-      if (!field) return this.#refuse(out, 400, `malformed header field line ${n + 1}`);
-      const name = field[1].toLowerCase();
-      const value = _trimOws(field[2]);
-      const previous = headers.get(name);
-      headers.set(name, previous === undefined ? value : `${previous}, ${value}`);
-      if (name === "host") hosts++;
-    }
-    let path = target;
-    if (ABSOLUTE_URI.test(target)) {
-      // RFC 6455 §4.1: the resource name may come in an absolute URI.
-      try {
-        const url = new URL(target);
-        path = url.pathname + url.search;
-      } catch {
-        return this.#refuse(out, 400, "malformed request target");
-      }
-    } else if (target[0] !== "/") {
-      return this.#refuse(out, 400, "the request target is not a path");
-    }
-    this.#request = { path, headers };
-
-    if (major !== "1") return this.#refuse(out, 505, `HTTP/${major}.${minor} is not supported: use HTTP/1.1`);
-    if (minor === "0") return this.#refuse(out, 400, "a WebSocket needs HTTP/1.1, not HTTP/1.0 (RFC 6455 §4.1)");
-    if (method !== "GET") {
-      return this.#refuse(out, 405, `method ${method} is not GET (RFC 6455 §4.1)`, ["Allow: GET"]);
-    }
-    // RFC 9112 §3.2: exactly one Host.
-    if (hosts !== 1) return this.#refuse(out, 400, hosts === 0 ? "Host is missing" : "Host is repeated");
-    // A body would be taken for frames.
-    const contentLength = headers.get("content-length");
-    if (headers.has("transfer-encoding") || (contentLength !== undefined && contentLength !== "0")) {
-      return this.#refuse(out, 400, "an upgrade request has no body");
-    }
-    if (!_list(headers.get("upgrade")).some((t) => t.toLowerCase() === "websocket")) {
-      return this.#refuse(out, 426, "SIP over WebSocket only (RFC 7118): the request has no Upgrade: websocket", [
-        "Upgrade: websocket",
-      ]);
-    }
-    // RFC 6455 §4.2.2: an unknown version is refused with the versions this server speaks.
-    const version = headers.get("sec-websocket-version");
-    if (version !== "13") {
-      const why = version === undefined
-        ? "Sec-WebSocket-Version is missing (13 is required)"
-        : `Sec-WebSocket-Version ${_shorten(version)} is not 13`;
-      return this.#refuse(out, 426, why, ["Upgrade: websocket", "Sec-WebSocket-Version: 13"]);
-    }
-    if (!_list(headers.get("connection")).some((t) => t.toLowerCase() === "upgrade")) {
-      return this.#refuse(out, 400, "Connection does not list upgrade (RFC 6455 §4.2.1)");
-    }
-    const key = headers.get("sec-websocket-key");
-    if (key === undefined) return this.#refuse(out, 400, "Sec-WebSocket-Key is missing (RFC 6455 §4.2.1)");
-    if (!KEY.test(key)) return this.#refuse(out, 400, "Sec-WebSocket-Key is not 16 bytes in base64 (RFC 6455 §4.2.1)");
-    // RFC 7118 §4: the client must offer the subprotocol. Answered as it was spelled, so that a
-    // client comparing its offer byte for byte finds it.
-    const chosen = _list(headers.get("sec-websocket-protocol")).find((t) => t.toLowerCase() === this.#subprotocol);
-    if (chosen === undefined) {
-      return this.#refuse(out, 400, `the ${this.#subprotocol} subprotocol is not offered (RFC 7118 §4)`);
-    }
-    // RFC 6455 §4.2.2 item 5: the accept value proves the key was read.
-    const accept = _base64(sha1(encoder.encode(key + GUID)));
-    out.write.push(encoder.encode(
-      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-        `Sec-WebSocket-Accept: ${accept}\r\nSec-WebSocket-Protocol: ${chosen}\r\n\r\n`,
-    ));
+    out.write.push(answer.accept);
     this.#state = "open";
-    return true;
+    return got.rest;
   }
 
   /** Answers the upgrade request with an error response and ends. */
-  #refuse(out: WebSocketOutput, status: number, why: string, fields: string[] = []): false {
-    const body = encoder.encode(why + "\n");
-    // RFC 9110 §7.8: a sender of Upgrade also lists "upgrade" in Connection.
-    const connection = fields.some((f) => f.startsWith("Upgrade:")) ? "Upgrade, close" : "close";
-    const head = encoder.encode(
-      `HTTP/1.1 ${status} ${REASONS[status]}\r\n` + fields.map((f) => f + "\r\n").join("") +
-        `Connection: ${connection}\r\nDate: ${new Date().toUTCString()}\r\n` +
-        `Content-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\n\r\n`,
-    );
-    const response = new Uint8Array(head.length + body.length);
-    response.set(head);
-    response.set(body, head.length);
-    out.write.push(response);
+  #refuse(out: WebSocketOutput, refusal: _Refusal): void {
+    out.write.push(_refusalResponse(refusal));
     out.end = true;
-    out.reason = `handshake refused: ${status} ${why}`;
+    out.reason = `handshake refused: ${refusal.status} ${refusal.why}`;
     this.#finish();
-    return false;
   }
 
   /** Reads frames from chunk[pos...] until it is used up or the session closes. */
@@ -523,15 +366,15 @@ export class WebSocketSession {
     const b1 = this.#header[1];
     const opcode = b0 & 0x0f;
     if (b0 & 0x70) return this.#fail(out, 1002, "RSV bit set with no extension negotiated (RFC 6455 §5.2)");
-    if ((opcode > OP_BINARY && opcode < OP_CLOSE) || opcode > OP_PONG) {
+    if ((opcode > _OP.BINARY && opcode < _OP.CLOSE) || opcode > _OP.PONG) {
       return this.#fail(out, 1002, `reserved opcode 0x${opcode.toString(16)} (RFC 6455 §5.2)`);
     }
     if (!(b1 & 0x80)) return this.#fail(out, 1002, "unmasked client frame (RFC 6455 §5.1)");
     const length7 = b1 & 0x7f;
-    if (opcode >= OP_CLOSE) {
+    if (opcode >= _OP.CLOSE) {
       if (!(b0 & 0x80)) return this.#fail(out, 1002, "fragmented control frame (RFC 6455 §5.5)");
       if (length7 > 125) return this.#fail(out, 1002, "control frame payload over 125 bytes (RFC 6455 §5.5)");
-    } else if (opcode === OP_CONTINUATION) {
+    } else if (opcode === _OP.CONTINUATION) {
       if (this.#messageOpcode === 0) {
         return this.#fail(out, 1002, "continuation frame with no message in progress (RFC 6455 §5.4)");
       }
@@ -567,8 +410,8 @@ export class WebSocketSession {
     this.#payloadLength = length;
     this.#payloadRead = 0;
     this.#payload = undefined;
-    this.#keep = opcode >= OP_CLOSE || this.#state === "open";
-    if (opcode < OP_CLOSE) {
+    this.#keep = opcode >= _OP.CLOSE || this.#state === "open";
+    if (opcode < _OP.CLOSE) {
       // Decided from the header, so an oversized payload is never kept.
       if (this.#keep && this.#messageSize + length > this.#maxMessageSize) {
         return this.#fail(
@@ -577,7 +420,7 @@ export class WebSocketSession {
           `message of ${this.#messageSize + length} bytes or more, over the limit of ${this.#maxMessageSize}`,
         );
       }
-      if (opcode !== OP_CONTINUATION) this.#messageOpcode = opcode;
+      if (opcode !== _OP.CONTINUATION) this.#messageOpcode = opcode;
       this.#messageSize += length;
     }
     this.#inPayload = true;
@@ -598,16 +441,16 @@ export class WebSocketSession {
   /** A frame is whole: answers a control frame, or adds to the message and delivers it. */
   #endFrame(out: WebSocketOutput): void {
     this.#inPayload = false;
-    const payload = this.#payload ?? EMPTY;
+    const payload = this.#payload ?? _EMPTY;
     this.#payload = undefined;
     switch (this.#opcode) {
-      case OP_PING:
+      case _OP.PING:
         // RFC 6455 §5.5.2, §5.5.3: a pong with the same payload; nothing after our close.
-        if (this.#state === "open") out.write.push(_frame(OP_PONG, payload));
+        if (this.#state === "open") out.write.push(_frame(_OP.PONG, payload));
         return;
-      case OP_PONG:
+      case _OP.PONG:
         return; // unsolicited or not, a pong needs no answer (§5.5.3)
-      case OP_CLOSE:
+      case _OP.CLOSE:
         return this.#receiveClose(payload, out);
     }
     if (payload.length > 0) this.#fragments.push(payload); // none after our close: not kept
@@ -620,7 +463,7 @@ export class WebSocketSession {
     if (this.#state !== "open") return;
     const message = _join(fragments);
     // RFC 6455 §8.1: invalid UTF-8 in a text message fails the connection.
-    if (opcode === OP_TEXT && !_isUtf8(message)) {
+    if (opcode === _OP.TEXT && !_isUtf8(message)) {
       this.#fail(out, 1007, "text message is not valid UTF-8 (RFC 6455 §8.1)");
       return;
     }
@@ -656,7 +499,7 @@ export class WebSocketSession {
       }
     }
     // The answer echoes the status code (and no reason), or is empty if the client sent none.
-    out.write.push(_frame(OP_CLOSE, payload.subarray(0, code === undefined ? 0 : 2)));
+    out.write.push(_frame(_OP.CLOSE, payload.subarray(0, code === undefined ? 0 : 2)));
     out.end = true;
     out.reason = `closed by the client: ${said}`;
     this.#finish();
@@ -665,7 +508,7 @@ export class WebSocketSession {
   /** RFC 6455 §7.1.7: fails the connection, with a close frame unless ours was sent already. */
   #fail(out: WebSocketOutput, code: number, why: string): false {
     if (this.#state === "open") {
-      out.write.push(_frame(OP_CLOSE, new Uint8Array([code >>> 8, code & 0xff, ...encoder.encode(why)])));
+      out.write.push(_frame(_OP.CLOSE, new Uint8Array([code >>> 8, code & 0xff, ...encoder.encode(why)])));
       out.reason = `close ${code}: ${why}`;
     } else {
       out.reason = `close ${code}: ${why}, after our close frame (no second one sent)`;
@@ -682,93 +525,4 @@ export class WebSocketSession {
     this.#payload = undefined;
     this.#fragments = [];
   }
-}
-
-/** A final, unmasked frame (RFC 6455 §5.2) with the shortest length encoding. */
-function _frame(opcode: number, payload: Uint8Array): Uint8Array {
-  const n = payload.length;
-  const headerLength = n < 126 ? 2 : n < 0x10000 ? 4 : 10;
-  const frame = new Uint8Array(headerLength + n);
-  frame[0] = 0x80 | opcode;
-  if (n < 126) {
-    frame[1] = n;
-  } else if (n < 0x10000) {
-    frame[1] = 126;
-    frame[2] = n >>> 8;
-    frame[3] = n & 0xff;
-  } else {
-    frame[1] = 127;
-    const view = new DataView(frame.buffer);
-    view.setUint32(2, Math.floor(n / 0x100000000));
-    view.setUint32(6, n >>> 0);
-  }
-  frame.set(payload, headerLength);
-  return frame;
-}
-
-/** RFC 6455 §7.4: codes an endpoint may send, with 1012-1014 from the IANA registry. */
-function _isCloseCode(code: number): boolean {
-  return Number.isInteger(code) &&
-    ((code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999));
-}
-
-function _isUtf8(bytes: Uint8Array): boolean {
-  try {
-    utf8.decode(bytes);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function _join(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  let size = 0;
-  for (const part of parts) size += part.length;
-  const joined = new Uint8Array(size);
-  let at = 0;
-  for (const part of parts) {
-    joined.set(part, at);
-    at += part.length;
-  }
-  return joined;
-}
-
-/** Where the request head's empty line ends (the index after CRLF CRLF), or -1; from `from`. */
-function _headEnd(buf: Uint8Array | undefined, from: number, end: number): number {
-  if (!buf) return -1;
-  for (let i = from; i + 3 < end; i++) {
-    if (buf[i] === 13 && buf[i + 1] === 10 && buf[i + 2] === 13 && buf[i + 3] === 10) return i + 4;
-  }
-  return -1;
-}
-
-/** Bytes as ISO-8859-1 text, one character a byte (TextDecoder's "latin1" is windows-1252). */
-function _latin1(bytes: Uint8Array): string {
-  let text = "";
-  for (let i = 0; i < bytes.length; i += 4096) text += String.fromCharCode(...bytes.subarray(i, i + 4096));
-  return text;
-}
-
-/** Removes optional white space (RFC 9110 §5.6.3) around a field value, without a regex. */
-function _trimOws(value: string): string {
-  let start = 0;
-  let end = value.length;
-  while (start < end && (value[start] === " " || value[start] === "\t")) start++;
-  while (end > start && (value[end - 1] === " " || value[end - 1] === "\t")) end--;
-  return value.slice(start, end);
-}
-
-/** The elements of a comma-separated field value (RFC 9110 §5.6.1), empty ones dropped. */
-function _list(value: string | undefined): string[] {
-  if (value === undefined) return [];
-  return value.split(",").map(_trimOws).filter((t) => t !== "");
-}
-
-function _shorten(value: string): string {
-  return value.length > 40 ? value.slice(0, 40) + "..." : value;
-}
-
-function _base64(bytes: Uint8Array): string {
-  return btoa(String.fromCharCode(...bytes));
 }

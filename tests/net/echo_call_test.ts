@@ -16,7 +16,7 @@ import { parseRules } from "../../src/rules/rules.ts";
 import { parseSdp } from "../../src/media/sdp.ts";
 import type { SipMessage, SipRequest, SipResponse } from "../../src/sip/message.ts";
 import type { PeerEvent } from "../../src/ua/peer.ts";
-import { within, sleep, until } from "../_wait.ts";
+import { sleep, until, within } from "../_wait.ts";
 
 const encoder = new TextEncoder();
 const TIMEOUT = 3000;
@@ -26,9 +26,6 @@ const BASE = await freeBlock(120);
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
-
-
-
 
 /** An RTP packet (RFC 3550 §5.1): version 2, PCMU, 160 bytes of payload. */
 function rtp(seq: number, ssrc: number): Uint8Array {

@@ -16,6 +16,7 @@ import type {
   StreamHandlers,
   StreamListener,
 } from "../transport.ts";
+import { _join } from "../bytes.ts";
 import { connectWebSocket } from "./websocket_client.ts";
 
 // The few Bun types used here, declared rather than imported (no type package needed).
@@ -125,7 +126,7 @@ const END_WAIT = 1000;
 function flush(socket: BunTcpSocket<TcpState>): boolean {
   const state = socket.data;
   if (state.pending.length === 0) return true;
-  const chunk = state.pending.length === 1 ? state.pending[0] : _join(state.pending);
+  const chunk = _join(state.pending);
   const n = Math.max(socket.write(chunk), 0);
   if (n < chunk.length) {
     state.pending = [chunk.subarray(n)];
@@ -135,18 +136,6 @@ function flush(socket: BunTcpSocket<TcpState>): boolean {
   state.pending = [];
   state.buffered = 0;
   return true;
-}
-
-function _join(chunks: Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const c of chunks) length += c.length;
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }
 
 /**

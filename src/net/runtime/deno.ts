@@ -18,6 +18,7 @@ import type {
   StreamHandlers,
   StreamListener,
 } from "../transport.ts";
+import { _join } from "../bytes.ts";
 import { connectWebSocket } from "./websocket_client.ts";
 import { listenPolledDatagram } from "./deno_udp_poll.ts";
 
@@ -190,7 +191,7 @@ class _Writer {
       while (this.#chunks.length > 0) {
         const chunks = this.#chunks;
         this.#chunks = [];
-        const data = chunks.length === 1 ? chunks[0] : _join(chunks);
+        const data = _join(chunks);
         for (let sent = 0; sent < data.length;) sent += await this.#conn.write(data.subarray(sent));
         this.buffered -= data.length;
       }
@@ -212,18 +213,6 @@ class _Writer {
   get idle(): boolean {
     return !this.#running && this.#chunks.length === 0;
   }
-}
-
-function _join(chunks: Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const c of chunks) length += c.length;
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }
 
 // deno-lint-ignore require-await

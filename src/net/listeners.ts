@@ -1,0 +1,220 @@
+/**
+ * Where `serve()` listens: the listen addresses ({@linkcode ListenSpec}, read from text by
+ * {@linkcode parseListenAddress}), their binding on the runtime's sockets, and the addresses
+ * bound ({@linkcode BoundAddress}).
+ *
+ * @module
+ */
+
+import type { ConnectionTable } from "./connections.ts";
+import type { _EventLog } from "./events.ts";
+import type { _Remote } from "./outputs.ts";
+import { type DatagramEndpoint, type RuntimeNet, type StreamListener, unbracket } from "./transport.ts";
+import type { Transport } from "../rules/rules.ts";
+
+/**
+ * The transports `serve()` can listen on.
+ *
+ * @example
+ * ```ts
+ * import { type ListenTransport, parseListenAddress, serve } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const transports: ListenTransport[] = ["udp", "tcp", "ws"];
+ * await using server = await serve({ listen: transports.map((t) => parseListenAddress("127.0.0.1:0", t)) });
+ * assert.deepEqual(server.addresses.map((a) => a.transport), transports);
+ * assert.match(server.uri("echo", "ws"), /^sip:echo@127\.0\.0\.1:\d+;transport=ws$/);
+ * ```
+ */
+export type ListenTransport = "udp" | "tcp" | "ws";
+
+/**
+ * One address to listen on.
+ *
+ * @example
+ * ```ts
+ * import { type ListenSpec, serve } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const listen: ListenSpec[] = [{ transport: "tcp", hostname: "127.0.0.1", port: 0 }];
+ * await using server = await serve({ listen });
+ * assert.equal(server.addresses[0].transport, "tcp");
+ * assert.ok(server.addresses[0].port > 0); // port 0 picked a free port
+ * ```
+ */
+export interface ListenSpec {
+  /** The transport. */
+  transport: ListenTransport;
+  /** Host or IP to bind, without brackets (`0.0.0.0`, `127.0.0.1`, `::1`). */
+  hostname: string;
+  /** Port; 0 picks a free one. */
+  port: number;
+}
+
+/**
+ * An address a server is listening on.
+ *
+ * @example
+ * ```ts
+ * import { type BoundAddress, serve } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * await using server = await serve({ listen: [{ transport: "udp", hostname: "127.0.0.1", port: 0 }] });
+ * const [bound]: readonly BoundAddress[] = server.addresses;
+ * assert.equal(bound.transport, "udp");
+ * assert.equal(bound.address, "127.0.0.1");
+ * assert.equal(server.uri("echo"), `sip:echo@127.0.0.1:${bound.port}`);
+ * ```
+ */
+export interface BoundAddress {
+  /** The transport. */
+  transport: ListenTransport;
+  /** The bound IP, without brackets. */
+  address: string;
+  /** The bound port. */
+  port: number;
+}
+
+/**
+ * Parses a listen address: `PORT`, `HOST:PORT`, `[IPv6]:PORT` or `[IPv6]`.
+ *
+ * @param text The address.
+ * @param transport The transport it is for.
+ * @param defaultHost Host when none is given (default `0.0.0.0`).
+ * @returns The spec.
+ * @throws {RangeError} Naming what is wrong.
+ *
+ * @example
+ * ```ts
+ * import { parseListenAddress } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * assert.deepEqual(parseListenAddress("[::1]:5070", "tcp"), { transport: "tcp", hostname: "::1", port: 5070 });
+ * assert.deepEqual(parseListenAddress("5060", "udp"), { transport: "udp", hostname: "0.0.0.0", port: 5060 });
+ * ```
+ */
+export function parseListenAddress(text: string, transport: ListenTransport, defaultHost = "0.0.0.0"): ListenSpec {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:\[\]\s]+))?(?::?(\d{1,5}))?$/.exec(text.trim());
+  const hostOnly = m !== null && m[3] === undefined;
+  if (m === null || (m[1] === undefined && m[2] === undefined && m[3] === undefined)) {
+    throw new RangeError(`${transport} address "${text}": expected PORT, HOST:PORT or [IPv6]:PORT`);
+  }
+  // "5060" alone is a port, "host" alone is a host on 5060.
+  if (m[2] !== undefined && hostOnly && /^\d+$/.test(m[2])) {
+    return parseListenAddress(`:${m[2]}`, transport, defaultHost);
+  }
+  const port = m[3] === undefined ? 5060 : Number(m[3]);
+  if (port > 65535) throw new RangeError(`${transport} address "${text}": port ${port} is over 65535`);
+  return { transport, hostname: m[1] ?? m[2] ?? defaultHost, port };
+}
+
+/** Whether a bound address is the wildcard (any address): not one to put in a URI. */
+export function _isWildcard(host: string): boolean {
+  return host === "0.0.0.0" || host === "::" || host === "";
+}
+
+/**
+ * The sockets of a server's listen addresses: its UDP endpoints and stream listeners, and the
+ * addresses bound, in the order of `listen`.
+ */
+export class _Listeners {
+  /** The bound UDP sockets. */
+  readonly endpoints: DatagramEndpoint[] = [];
+  /** The TCP listeners (plain, or carrying WebSocket). */
+  readonly streams: StreamListener[] = [];
+  /** The bound addresses, in the order of `listen`. */
+  readonly addresses: BoundAddress[] = [];
+  #net: RuntimeNet;
+  #connections: ConnectionTable;
+  #event: _EventLog;
+
+  /**
+   * Makes an empty set: nothing is bound before {@linkcode _Listeners.bind}.
+   *
+   * @param net The socket shim.
+   * @param connections Where the stream listeners' connections go.
+   * @param event Where a socket's errors are reported.
+   */
+  constructor(net: RuntimeNet, connections: ConnectionTable, event: _EventLog) {
+    this.#net = net;
+    this.#connections = connections;
+    this.#event = event;
+  }
+
+  /**
+   * Binds every address in turn; what is bound before a failure stays bound (the caller closes it).
+   *
+   * @param listen The addresses.
+   * @param poll Whether the shim may poll the UDP sockets (`ListenOptions.poll`).
+   * @param onDatagram Called with each datagram and its source, with the socket it came on.
+   * @throws {RangeError} (rejects) For a transport that is not `udp`, `tcp` or `ws`; or what the shim throws.
+   */
+  async bind(
+    listen: readonly ListenSpec[],
+    poll: boolean,
+    onDatagram: (data: Uint8Array, remote: _Remote) => void,
+  ): Promise<void> {
+    for (const spec of listen) {
+      const hostname = unbracket(spec.hostname);
+      if (spec.transport === "udp") {
+        // Declared before the call: the shim may report an error (or a datagram) before it returns.
+        let endpoint: DatagramEndpoint | undefined = undefined;
+        endpoint = await this.#net.listenDatagram(
+          { hostname, port: spec.port, poll },
+          (data, from) => {
+            if (endpoint !== undefined) {
+              // A datagram over maxMessageSize: the peer answers 513 (RFC 3261 §21.5.14).
+              onDatagram(data, { address: from.address, port: from.port, transport: "udp", endpoint });
+            }
+          },
+          (e) => this.#event("dropped", `udp ${hostname}:${endpoint?.local.port ?? spec.port}: ${e}`),
+        );
+        this.endpoints.push(endpoint);
+        this.addresses.push({ transport: "udp", address: endpoint.local.address, port: endpoint.local.port });
+      } else if (spec.transport === "tcp" || spec.transport === "ws") {
+        // WebSocket is served over the runtime's TCP listener (src/net/websocket.ts), so that it
+        // behaves the same on every runtime.
+        const l = await this.#net.listenStream(
+          { hostname, port: spec.port },
+          this.#connections.handlers(spec.transport),
+        );
+        this.streams.push(l);
+        this.addresses.push({ transport: spec.transport, address: l.local.address, port: l.local.port });
+      } else {
+        throw new RangeError(`serve(): unknown transport "${(spec as ListenSpec).transport}"`);
+      }
+    }
+  }
+
+  /**
+   * The address to put in Contact and SDP: the one given, else the first bound address (or
+   * `127.0.0.1` when that is a wildcard). Only once bound.
+   *
+   * @param advertise `ServeOptions.advertise`.
+   * @returns The address, as given (brackets are the caller's to drop).
+   */
+  advertised(advertise: string | undefined): string {
+    const first = this.addresses[0];
+    return advertise ?? (_isWildcard(first.address) ? "127.0.0.1" : first.address);
+  }
+
+  /** The port of the first address of each transport bound (the peer's `ports`). */
+  ports(): Partial<Record<Transport, number>> {
+    const ports: Partial<Record<Transport, number>> = {};
+    for (const a of this.addresses) ports[a.transport] ??= a.port;
+    return ports;
+  }
+
+  /** The UDP socket to send to `address` from: the first one of its address family, else the first one. */
+  endpointFor(address: string): DatagramEndpoint | undefined {
+    const v6 = address.includes(":");
+    return this.endpoints.find((e) => e.local.address.includes(":") === v6) ?? this.endpoints[0];
+  }
+
+  /** Closes the UDP sockets, then the listeners; every one even if one fails. */
+  async close(): Promise<void> {
+    await Promise.allSettled(this.endpoints.map(async (e) => await e.close()));
+    // Every listener is closed even if one fails; `closed` must resolve.
+    await Promise.allSettled(this.streams.map(async (l) => await l.close()));
+  }
+}
