@@ -77,7 +77,11 @@ function measure(name: string, fill: (peer: SipPeer) => number): void {
   if (peer.dialogs.length < 0) console.log(peer);
 }
 
-const remote = (i: number) => ({ address: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, port: 5061, transport: "udp" as const });
+const remote = (i: number) => ({
+  address: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
+  port: 5061,
+  transport: "udp" as const,
+});
 
 // An INVITE answered at once and waiting for its ACK (before its first retransmission).
 measure("pending INVITE, 200 sent, before Timer G", (peer) => {
@@ -129,6 +133,8 @@ measure("binding + REGISTER tombstone", (peer) => {
   const before = heap();
   for (let i = 0; i < n; i++) guard.source(remote(i).address, 0);
   const after = heap();
-  console.log(JSON.stringify({ table: "guard source record", entries: n, bytesPerEntry: Math.round((after - before) / n) }));
+  console.log(
+    JSON.stringify({ table: "guard source record", entries: n, bytesPerEntry: Math.round((after - before) / n) }),
+  );
   if (guard.size < 0) console.log(guard);
 }

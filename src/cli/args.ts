@@ -103,8 +103,14 @@ const FLAGS: Record<string, _Flag> = {
     value: true,
     set: (r, v, f) => void (r.o.edge.options.amplification = _number(f, v, 1, 1000, "a factor 1..1000")),
   },
-  "--rate": { value: true, set: (r, v, f) => void (r.o.edge.options.rate = _number(f, v, 1, 1e9, "messages a second, 1 or more")) },
-  "--burst": { value: true, set: (r, v, f) => void (r.o.edge.options.burst = _number(f, v, 1, 1e9, "messages, 1 or more")) },
+  "--rate": {
+    value: true,
+    set: (r, v, f) => void (r.o.edge.options.rate = _number(f, v, 1, 1e9, "messages a second, 1 or more")),
+  },
+  "--burst": {
+    value: true,
+    set: (r, v, f) => void (r.o.edge.options.burst = _number(f, v, 1, 1e9, "messages, 1 or more")),
+  },
   "--ban": { value: true, set: (r, v, f) => void (r.o.edge.options.ban = _seconds(f, v, 86400)) },
   "--share": {
     value: true,
@@ -116,11 +122,20 @@ const FLAGS: Record<string, _Flag> = {
       r.o.edge.options.share = share;
     },
   },
-  "--max-transactions": { value: true, set: (r, v, f) => void (r.o.limits.transactions = _number(f, v, 1, 1e7, _INTEGER, true)) },
+  "--max-transactions": {
+    value: true,
+    set: (r, v, f) => void (r.o.limits.transactions = _number(f, v, 1, 1e7, _INTEGER, true)),
+  },
   "--max-pending": { value: true, set: (r, v, f) => void (r.o.limits.pending = _number(f, v, 1, 1e7, _INTEGER, true)) },
   "--max-dialogs": { value: true, set: (r, v, f) => void (r.o.limits.dialogs = _number(f, v, 1, 1e7, _INTEGER, true)) },
-  "--max-bindings": { value: true, set: (r, v, f) => void (r.o.limits.bindings = _number(f, v, 1, 1e7, _INTEGER, true)) },
-  "--max-contacts": { value: true, set: (r, v, f) => void (r.o.maxContacts = _number(f, v, 1, 1000, "an integer 1..1000", true)) },
+  "--max-bindings": {
+    value: true,
+    set: (r, v, f) => void (r.o.limits.bindings = _number(f, v, 1, 1e7, _INTEGER, true)),
+  },
+  "--max-contacts": {
+    value: true,
+    set: (r, v, f) => void (r.o.maxContacts = _number(f, v, 1, 1000, "an integer 1..1000", true)),
+  },
   "--max-connections": {
     value: true,
     set: (r, v, f) => void (r.o.connections.maxConnections = _number(f, v, 1, 1e6, "an integer 1..1000000", true)),
@@ -255,10 +270,14 @@ export function parseArgs(args: readonly string[]): CliOptions {
 function _finish(r: _Reading): CliOptions {
   const o = r.o;
   if (r.noMedia && r.mediaFlag !== undefined) throw new UsageError(`--no-media cannot be combined with ${r.mediaFlag}`);
-  if (o.stateless && r.mediaFlag !== undefined) throw new UsageError(`--stateless cannot be combined with ${r.mediaFlag}`);
+  if (o.stateless && r.mediaFlag !== undefined) {
+    throw new UsageError(`--stateless cannot be combined with ${r.mediaFlag}`);
+  }
   // A rate given alone allows a burst of two seconds' worth.
   const edge = o.edge.options;
-  if (edge.rate !== undefined && edge.burst === undefined) edge.burst = edge.rate === Infinity ? Infinity : 2 * edge.rate;
+  if (edge.rate !== undefined && edge.burst === undefined) {
+    edge.burst = edge.rate === Infinity ? Infinity : 2 * edge.rate;
+  }
   o.media = r.noMedia || o.stateless ? false : r.media;
   if (o.listen.length === 0) {
     o.listen = [
@@ -299,4 +318,3 @@ function _seconds(flag: string, v: string, max: number): number {
   }
   return Math.round(Number(v) * 1000);
 }
-

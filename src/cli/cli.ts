@@ -118,7 +118,9 @@ export function describeEdge(profile: string, o: Readonly<EdgeOptions>): string 
   const rate = o.rate === Infinity
     ? "no rate limit"
     : `${o.rate} messages/s per source (burst ${o.burst}, then ignored ${o.ban / 1000} s)`;
-  const share = o.share >= 1 ? "no per-source share" : `a source holds at most ${Math.round(o.share * 1000) / 10}% of each table`;
+  const share = o.share >= 1
+    ? "no per-source share"
+    : `a source holds at most ${Math.round(o.share * 1000) / 10}% of each table`;
   return `edge limits (${profile}): ${amplification}; ${rate}; ${share}`;
 }
 
@@ -291,7 +293,6 @@ function _announce(rt: CliRuntime, options: CliOptions, server: SipServer): void
 }
 
 async function parseStdin(rt: CliRuntime): Promise<void> {
-
   const input = await rt.stdin();
   try {
     rt.print(JSON.stringify(describeMessage(parseMessage(input)), null, 2));

@@ -12,7 +12,8 @@
  *
  * @example
  * ```ts
- * import { type ConnectionLimits, type RuntimeNet, serve, type StreamHandlers } from "@sipecho/sipecho";
+ * import { type ConnectionLimits, serve } from "@sipecho/sipecho";
+ * import { type RuntimeNet, type StreamHandlers } from "@sipecho/sipecho/net";
  * import assert from "node:assert/strict";
  *
  * const accepted: StreamHandlers[] = [];

@@ -13,7 +13,8 @@ import type { SocketAddress } from "../sip/routing.ts";
  *
  * @example
  * ```ts
- * import { type ListenOptions, type RuntimeNet, serve } from "@sipecho/sipecho";
+ * import { type ListenOptions, type RuntimeNet } from "@sipecho/sipecho/net";
+ * import { serve } from "@sipecho/sipecho";
  * import assert from "node:assert/strict";
  *
  * const asked: ListenOptions[] = [];
@@ -56,8 +57,9 @@ export interface ListenOptions {
  *
  * @example
  * ```ts
- * import { type DatagramEndpoint, type ListenOptions, type RuntimeNet, serve } from "@sipecho/sipecho";
- * import type { SocketAddress } from "@sipecho/sipecho";
+ * import { type DatagramEndpoint, type ListenOptions, type RuntimeNet } from "@sipecho/sipecho/net";
+ * import { serve } from "@sipecho/sipecho";
+ * import type { SocketAddress } from "@sipecho/sipecho/message";
  * import assert from "node:assert/strict";
  *
  * const sent: SocketAddress[] = [];
@@ -98,7 +100,8 @@ export interface DatagramEndpoint {
  *
  * @example
  * ```ts
- * import { type RuntimeNet, serve, type StreamConnection, type StreamHandlers } from "@sipecho/sipecho";
+ * import { type RuntimeNet, type StreamConnection, type StreamHandlers } from "@sipecho/sipecho/net";
+ * import { serve } from "@sipecho/sipecho";
  * import assert from "node:assert/strict";
  *
  * const accepted: StreamHandlers[] = [];
@@ -153,7 +156,8 @@ export interface StreamConnection {
  *
  * @example
  * ```ts
- * import { type RuntimeNet, serve, type StreamConnection, type StreamHandlers } from "@sipecho/sipecho";
+ * import { type RuntimeNet, type StreamConnection, type StreamHandlers } from "@sipecho/sipecho/net";
+ * import { serve } from "@sipecho/sipecho";
  * import assert from "node:assert/strict";
  *
  * const accepted: StreamHandlers[] = [];
@@ -190,7 +194,8 @@ export interface StreamHandlers {
  *
  * @example
  * ```ts
- * import { type RuntimeNet, serve, type StreamListener } from "@sipecho/sipecho";
+ * import { type RuntimeNet, type StreamListener } from "@sipecho/sipecho/net";
+ * import { serve } from "@sipecho/sipecho";
  * import assert from "node:assert/strict";
  *
  * let listening = true;
@@ -263,7 +268,7 @@ export interface RuntimeProcess {
  *
  * @example
  * ```ts
- * import type { ConnectOptions } from "@sipecho/sipecho";
+ * import type { ConnectOptions } from "@sipecho/sipecho/net";
  * import assert from "node:assert/strict";
  *
  * const controller = new AbortController();
@@ -285,7 +290,9 @@ export interface ConnectOptions {
  *
  * @example
  * ```ts
- * import { parseMessage, type RuntimeNet, serve, type SipResponse, type SocketAddress } from "@sipecho/sipecho";
+ * import { parseMessage, serve, type SipResponse } from "@sipecho/sipecho";
+ * import { type RuntimeNet } from "@sipecho/sipecho/net";
+ * import { type SocketAddress } from "@sipecho/sipecho/message";
  * import assert from "node:assert/strict";
  *
  * let deliver: (data: Uint8Array, from: SocketAddress) => void = () => {};

@@ -42,13 +42,7 @@ export { type Cidr, cidrContains, parseCidr } from "./cidr.ts";
 export { RulesError, RulesSyntaxError } from "./errors.ts";
 export { loadRules, parseRules } from "./load.ts";
 export { findRule, globToRegExp, matchRule } from "./match.ts";
-export {
-  renderTemplate,
-  type Template,
-  TEMPLATE_VARIABLES,
-  type TemplateVariable,
-
-} from "./template.ts";
+export { renderTemplate, type Template, TEMPLATE_VARIABLES, type TemplateVariable } from "./template.ts";
 export type {
   Action,
   BodySpec,

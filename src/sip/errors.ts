@@ -11,7 +11,8 @@ import type { SipMessage } from "./message.ts";
  *
  * @example
  * ```ts
- * import { parseMessage, type SipLimit, SipParseError } from "@sipecho/sipecho";
+ * import { parseMessage, SipParseError } from "@sipecho/sipecho";
+ * import { type SipLimit } from "@sipecho/sipecho/message";
  * import assert from "node:assert/strict";
  *
  * const wire = "OPTIONS sip:a@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:b@h>;tag=1\r\n" +

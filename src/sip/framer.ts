@@ -13,7 +13,7 @@ import { DEFAULT_MAX_MESSAGE_SIZE } from "./parse.ts";
  *
  * @example
  * ```ts
- * import { type FramerEvent, StreamFramer } from "@sipecho/sipecho";
+ * import { type FramerEvent, StreamFramer } from "@sipecho/sipecho/message";
  * import assert from "node:assert/strict";
  *
  * const chunk = new TextEncoder().encode("\r\n\r\nOPTIONS sip:a@b SIP/2.0\r\nl: 0\r\n\r\n");
@@ -33,7 +33,8 @@ export type FramerEvent =
  *
  * @example
  * ```ts
- * import { type FramerOptions, SipParseError, StreamFramer } from "@sipecho/sipecho";
+ * import { type FramerOptions, StreamFramer } from "@sipecho/sipecho/message";
+ * import { SipParseError } from "@sipecho/sipecho";
  * import assert from "node:assert/strict";
  *
  * const options: FramerOptions = { maxMessageSize: 1024 };
@@ -65,7 +66,7 @@ const CONTENT_LENGTH = /^(?:content-length|l)[ \t]*:[ \t]*([^\r\n]*?)[ \t]*\r?$/
  *
  * @example
  * ```ts
- * import { StreamFramer } from "@sipecho/sipecho";
+ * import { StreamFramer } from "@sipecho/sipecho/message";
  * import assert from "node:assert/strict";
  *
  * const framer = new StreamFramer();

@@ -17,7 +17,7 @@ import { _paramName, _setParam, type Params, parseUri, type Uri, UriError } from
  *
  * @example
  * ```ts
- * import { HeaderError, parseCSeq } from "@sipecho/sipecho";
+ * import { HeaderError, parseCSeq } from "@sipecho/sipecho/message";
  * import assert from "node:assert/strict";
  *
  * try {
@@ -51,7 +51,7 @@ export class HeaderError extends SyntaxError {
  *
  * @example
  * ```ts
- * import { parseVia, type Via } from "@sipecho/sipecho";
+ * import { parseVia, type Via } from "@sipecho/sipecho/message";
  * import assert from "node:assert/strict";
  *
  * const via: Via = parseVia("SIP/2.0/tcp client.example.com:5060;branch=z9hG4bK74b;received=192.0.2.1");
@@ -89,7 +89,7 @@ export interface Via {
  *
  * @example
  * ```ts
- * import { type NameAddress, parseNameAddress } from "@sipecho/sipecho";
+ * import { type NameAddress, parseNameAddress } from "@sipecho/sipecho/message";
  * import assert from "node:assert/strict";
  *
  * const to: NameAddress = parseNameAddress("<sip:bob@biloxi.example.com;transport=tcp>;tag=a6c85cf", "To");
@@ -118,7 +118,7 @@ export interface NameAddress {
  *
  * @example
  * ```ts
- * import { type Contact, parseContact } from "@sipecho/sipecho";
+ * import { type Contact, parseContact } from "@sipecho/sipecho/message";
  * import assert from "node:assert/strict";
  *
  * const contact: Contact = parseContact('"Mr. Watson" <sip:watson@worcester.example.com>;q=0.7;expires=3600');
@@ -140,7 +140,7 @@ export interface Contact extends NameAddress {
  *
  * @example
  * ```ts
- * import { type CSeq, parseCSeq } from "@sipecho/sipecho";
+ * import { type CSeq, parseCSeq } from "@sipecho/sipecho/message";
  * import assert from "node:assert/strict";
  *
  * const cseq: CSeq = parseCSeq("4711 INVITE");
@@ -159,7 +159,7 @@ export interface CSeq {
  *
  * @example
  * ```ts
- * import { type MediaType, parseMediaType } from "@sipecho/sipecho";
+ * import { type MediaType, parseMediaType } from "@sipecho/sipecho/message";
  * import assert from "node:assert/strict";
  *
  * const type: MediaType = parseMediaType('Multipart/Mixed; boundary="unique-boundary-1"');
@@ -314,7 +314,7 @@ function readHostPort(s: string, i: number, header: string): string {
  * @throws {HeaderError} If the value is malformed.
  * @example
  * ```ts
- * import { parseVia } from "@sipecho/sipecho";
+ * import { parseVia } from "@sipecho/sipecho/message";
  * import assert from "node:assert/strict";
  * const via = parseVia("SIP/2.0/UDP [2001:db8::9]:5060;branch=z9hG4bK1;rport");
  * assert.equal(via.host, "[2001:db8::9]");
@@ -411,7 +411,7 @@ export function parseVia(value: string): Via {
  * @throws {HeaderError} If the value is malformed.
  * @example
  * ```ts
- * import { parseNameAddress } from "@sipecho/sipecho";
+ * import { parseNameAddress } from "@sipecho/sipecho/message";
  * import assert from "node:assert/strict";
  * const from = parseNameAddress('"Alice" <sip:alice@atlanta.example.com>;tag=1928301774', "From");
  * assert.equal(from.displayName, "Alice");
@@ -549,7 +549,7 @@ function readNameAddress(value: string, header: string, checked: boolean): NameA
  * @throws {HeaderError} If the value is malformed.
  * @example
  * ```ts
- * import { parseContact } from "@sipecho/sipecho";
+ * import { parseContact } from "@sipecho/sipecho/message";
  * import assert from "node:assert/strict";
  * const c = parseContact("<sip:bob@192.0.2.4>;expires=3600;q=0.5");
  * assert.equal(c.expires, 3600);
@@ -584,7 +584,7 @@ function contactOf(contact: Contact): Contact {
  * @throws {HeaderError} If not a number.
  * @example
  * ```ts
- * import { parseDeltaSeconds } from "@sipecho/sipecho";
+ * import { parseDeltaSeconds } from "@sipecho/sipecho/message";
  * import assert from "node:assert/strict";
  * assert.equal(parseDeltaSeconds("3600", "Expires"), 3600);
  * ```
@@ -604,7 +604,7 @@ export function parseDeltaSeconds(value: string, header: string): number {
  * @throws {HeaderError} If malformed or out of range.
  * @example
  * ```ts
- * import { parseCSeq } from "@sipecho/sipecho";
+ * import { parseCSeq } from "@sipecho/sipecho/message";
  * import assert from "node:assert/strict";
  * assert.deepEqual(parseCSeq("0009 INVITE"), { seq: 9, method: "INVITE" });
  * ```
@@ -635,7 +635,7 @@ export function parseCSeq(value: string): CSeq {
  * @throws {HeaderError} If not digits or over `max`.
  * @example
  * ```ts
- * import { parseBoundedInteger } from "@sipecho/sipecho";
+ * import { parseBoundedInteger } from "./header_values.ts";
  * import assert from "node:assert/strict";
  * assert.equal(parseBoundedInteger("0068", "Max-Forwards", 255), 68);
  * assert.throws(() => parseBoundedInteger("300", "Max-Forwards", 255), SyntaxError);
@@ -671,7 +671,7 @@ export function parseBoundedInteger(value: string, header: string, max: number):
  * @throws {HeaderError} If malformed.
  * @example
  * ```ts
- * import { parseMediaType } from "@sipecho/sipecho";
+ * import { parseMediaType } from "@sipecho/sipecho/message";
  * import assert from "node:assert/strict";
  * assert.deepEqual(parseMediaType("Application/SDP"), { mediaType: "application/sdp", params: {} });
  * ```
@@ -699,7 +699,7 @@ export function parseMediaType(value: string): MediaType {
  * @throws {HeaderError} If a tag is not a token.
  * @example
  * ```ts
- * import { parseOptionTags } from "@sipecho/sipecho";
+ * import { parseOptionTags } from "@sipecho/sipecho/message";
  * import assert from "node:assert/strict";
  * assert.deepEqual(parseOptionTags(["100rel", "timer"], "Supported"), ["100rel", "timer"]);
  * ```
@@ -726,7 +726,7 @@ const RFC1123 =
  * @throws {HeaderError} If the form or the zone is wrong.
  * @example
  * ```ts
- * import { parseDate } from "@sipecho/sipecho";
+ * import { parseDate } from "@sipecho/sipecho/message";
  * import assert from "node:assert/strict";
  * assert.equal(parseDate("Sat, 13 Nov 2010 23:29:00 GMT").toISOString(), "2010-11-13T23:29:00.000Z");
  * ```
@@ -746,7 +746,7 @@ export function parseDate(value: string): Date {
  * @throws {HeaderError} If empty or malformed.
  * @example
  * ```ts
- * import { parseCallId } from "@sipecho/sipecho";
+ * import { parseCallId } from "@sipecho/sipecho/message";
  * import assert from "node:assert/strict";
  * assert.equal(parseCallId("a84b4c76e66710@pc33.atlanta.example.com"), "a84b4c76e66710@pc33.atlanta.example.com");
  * ```

@@ -10,7 +10,8 @@
  *
  * @example
  * ```ts
- * import { type HeaderField, SipHeaders } from "@sipecho/sipecho";
+ * import { type HeaderField } from "@sipecho/sipecho/message";
+ * import { SipHeaders } from "@sipecho/sipecho";
  * import assert from "node:assert/strict";
  *
  * const fields: HeaderField[] = new SipHeaders([["i", "a84b4c76e66710"], ["X-Trace", "1"]]).fields;
@@ -180,7 +181,7 @@ export function compactHeaderName(code: number): string | undefined {
  * @returns The canonical name.
  * @example
  * ```ts
- * import { canonicalHeaderName } from "@sipecho/sipecho";
+ * import { canonicalHeaderName } from "@sipecho/sipecho/message";
  * import assert from "node:assert/strict";
  * assert.equal(canonicalHeaderName("i"), "Call-ID");
  * assert.equal(canonicalHeaderName("X-Foo"), "X-Foo");
@@ -213,7 +214,7 @@ const KEYS = new Map<string, string>(KNOWN_HEADER_NAMES.map((name) => [name, nam
  * @returns The elements.
  * @example
  * ```ts
- * import { splitHeaderList } from "@sipecho/sipecho";
+ * import { splitHeaderList } from "@sipecho/sipecho/message";
  * import assert from "node:assert/strict";
  * assert.deepEqual(splitHeaderList('"A, B" <sip:a@x>, <sip:b@y;p=1,2>'), ['"A, B" <sip:a@x>', "<sip:b@y;p=1,2>"]);
  * ```
@@ -248,7 +249,7 @@ export function splitHeaderList(value: string): string[] {
  * @returns True for list headers such as Via, Contact, Allow and Supported.
  * @example
  * ```ts
- * import { isListHeader } from "@sipecho/sipecho";
+ * import { isListHeader } from "@sipecho/sipecho/message";
  * import assert from "node:assert/strict";
  * assert.equal(isListHeader("v"), true);
  * assert.equal(isListHeader("WWW-Authenticate"), false);

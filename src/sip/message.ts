@@ -34,7 +34,8 @@ const EMPTY = new Uint8Array(0);
  *
  * @example
  * ```ts
- * import { SipHeaders, type SipMessageInit, SipResponse } from "@sipecho/sipecho";
+ * import { SipHeaders, SipResponse } from "@sipecho/sipecho";
+ * import { type SipMessageInit } from "@sipecho/sipecho/message";
  * import assert from "node:assert/strict";
  *
  * const init: SipMessageInit = { headers: new SipHeaders([["Content-Type", "text/plain"]]), body: "hi" };
@@ -141,7 +142,8 @@ function required(headers: SipHeaders, name: string): string {
  *
  * @example
  * ```ts
- * import { type SipMessageBase, SipRequest, SipResponse } from "@sipecho/sipecho";
+ * import { type SipMessageBase } from "@sipecho/sipecho/message";
+ * import { SipRequest, SipResponse } from "@sipecho/sipecho";
  * import assert from "node:assert/strict";
  *
  * const callIdOf = (message: SipMessageBase) => message.callId;
@@ -312,7 +314,8 @@ export abstract class SipMessageBase {
  *
  * @example
  * ```ts
- * import { SipRequest, type SipRequestInit } from "@sipecho/sipecho";
+ * import { SipRequest } from "@sipecho/sipecho";
+ * import { type SipRequestInit } from "@sipecho/sipecho/message";
  * import assert from "node:assert/strict";
  *
  * const init: SipRequestInit = { method: "MESSAGE", uri: "sip:bob@192.0.2.4;transport=tcp", body: "Hello" };
@@ -397,7 +400,8 @@ export class SipRequest extends SipMessageBase {
  *
  * @example
  * ```ts
- * import { SipResponse, type SipResponseInit } from "@sipecho/sipecho";
+ * import { SipResponse } from "@sipecho/sipecho";
+ * import { type SipResponseInit } from "@sipecho/sipecho/message";
  * import assert from "node:assert/strict";
  *
  * const init: SipResponseInit = { status: 486, reason: "Busy Here", headers: [["Retry-After", "60"]] };

@@ -41,7 +41,8 @@ import { parseUri, UriError } from "./uri.ts";
  *
  * @example
  * ```ts
- * import { parseMessage, type ParseOptions, SipParseError } from "@sipecho/sipecho";
+ * import { parseMessage, SipParseError } from "@sipecho/sipecho";
+ * import { type ParseOptions } from "@sipecho/sipecho/message";
  * import assert from "node:assert/strict";
  *
  * const wire = "OPTIONS tel:+1-201-555-0123 SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\n" +
@@ -72,7 +73,8 @@ export interface ParseOptions {
  *
  * @example
  * ```ts
- * import { DEFAULT_MAX_MESSAGE_SIZE, parseMessage, SipParseError } from "@sipecho/sipecho";
+ * import { DEFAULT_MAX_MESSAGE_SIZE } from "@sipecho/sipecho/message";
+ * import { parseMessage, SipParseError } from "@sipecho/sipecho";
  * import assert from "node:assert/strict";
  *
  * assert.equal(DEFAULT_MAX_MESSAGE_SIZE, 65535);
@@ -86,7 +88,8 @@ export const DEFAULT_MAX_MESSAGE_SIZE = 65535;
  *
  * @example
  * ```ts
- * import { DEFAULT_MAX_HEADERS, parseMessage, SipParseError } from "@sipecho/sipecho";
+ * import { DEFAULT_MAX_HEADERS } from "@sipecho/sipecho/message";
+ * import { parseMessage, SipParseError } from "@sipecho/sipecho";
  * import assert from "node:assert/strict";
  *
  * assert.equal(DEFAULT_MAX_HEADERS, 256);

@@ -21,7 +21,7 @@ export { DEFAULT_SERVER };
  *
  * @example
  * ```ts
- * import { REASON_PHRASES } from "@sipecho/sipecho";
+ * import { REASON_PHRASES } from "@sipecho/sipecho/message";
  * import assert from "node:assert/strict";
  * assert.equal(REASON_PHRASES[481], "Call/Transaction Does Not Exist");
  * assert.equal(REASON_PHRASES[489], "Bad Event");
@@ -139,7 +139,8 @@ export function reasonPhrase(status: number): string {
  *
  * @example
  * ```ts
- * import { createResponse, parseMessage, type ResponseOptions, type SipRequest } from "@sipecho/sipecho";
+ * import { createResponse, parseMessage, type SipRequest } from "@sipecho/sipecho";
+ * import { type ResponseOptions } from "@sipecho/sipecho/message";
  * import assert from "node:assert/strict";
  *
  * const request = parseMessage(
@@ -235,7 +236,9 @@ export function createResponse(
  *
  * @example
  * ```ts
- * import { type FormatResponseOptions, parseMessage, ResponseHead, type SipRequest } from "@sipecho/sipecho";
+ * import { type FormatResponseOptions } from "@sipecho/sipecho/message";
+ * import { parseMessage, type SipRequest } from "@sipecho/sipecho";
+ * import { ResponseHead } from "./response.ts";
  * import assert from "node:assert/strict";
  *
  * const request = parseMessage(
@@ -277,7 +280,8 @@ export interface FormatResponseOptions extends Omit<ResponseOptions, "source"> {
  *
  * @example
  * ```ts
- * import { createResponse, formatMessage, parseMessage, ResponseHead, type SipRequest } from "@sipecho/sipecho";
+ * import { createResponse, formatMessage, parseMessage, type SipRequest } from "@sipecho/sipecho";
+ * import { ResponseHead } from "./response.ts";
  * import assert from "node:assert/strict";
  *
  * const request = parseMessage(

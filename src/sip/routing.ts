@@ -75,7 +75,9 @@ export function isMulticast(address: string): boolean {
  *
  * @example
  * ```ts
- * import { parseMessage, responseDestination, ResponseHead, type SipRequest, type ViaRouting } from "@sipecho/sipecho";
+ * import { parseMessage, type SipRequest } from "@sipecho/sipecho";
+ * import { ResponseHead } from "./response.ts";
+ * import { responseDestination, type ViaRouting } from "@sipecho/sipecho/message";
  * import assert from "node:assert/strict";
  *
  * const request = parseMessage(
@@ -116,7 +118,7 @@ export interface ViaRouting {
  *
  * @example
  * ```ts
- * import { responseDestination } from "@sipecho/sipecho";
+ * import { responseDestination } from "@sipecho/sipecho/message";
  * import assert from "node:assert/strict";
  *
  * const source = { address: "192.0.2.7", port: 40000 };

@@ -11,7 +11,7 @@
  *
  * @example
  * ```ts
- * import type { Transport } from "@sipecho/sipecho";
+ * import type { Transport } from "@sipecho/sipecho/message";
  * import assert from "node:assert/strict";
  *
  * const t: Transport = "wss";

@@ -11,7 +11,8 @@ import { CHAR_CLASS, CharClass, charTable, isAlphanum, isHexDigit, isToken } fro
  *
  * @example
  * ```ts
- * import { type Params, parseUri, type SipUri } from "@sipecho/sipecho";
+ * import { type Params } from "@sipecho/sipecho/message";
+ * import { parseUri, type SipUri } from "@sipecho/sipecho";
  * import assert from "node:assert/strict";
  *
  * const params: Params = (parseUri("sip:proxy.example.com;LR;transport=TCP") as SipUri).params;
@@ -59,7 +60,8 @@ export interface SipUri {
  *
  * @example
  * ```ts
- * import { parseUri, type TelUri } from "@sipecho/sipecho";
+ * import { parseUri } from "@sipecho/sipecho";
+ * import { type TelUri } from "@sipecho/sipecho/message";
  * import assert from "node:assert/strict";
  *
  * const uri = parseUri("tel:+1-201-555-0123;ext=42") as TelUri;
@@ -82,7 +84,8 @@ export interface TelUri {
  *
  * @example
  * ```ts
- * import { type AbsoluteUri, parseUri } from "@sipecho/sipecho";
+ * import { type AbsoluteUri } from "@sipecho/sipecho/message";
+ * import { parseUri } from "@sipecho/sipecho";
  * import assert from "node:assert/strict";
  *
  * const uri = parseUri("mailto:watson@bell-telephone.example.com") as AbsoluteUri;
@@ -116,7 +119,8 @@ export type Uri = SipUri | TelUri | AbsoluteUri;
  *
  * @example
  * ```ts
- * import { parseUri, UriError } from "@sipecho/sipecho";
+ * import { parseUri } from "@sipecho/sipecho";
+ * import { UriError } from "@sipecho/sipecho/message";
  * import assert from "node:assert/strict";
  *
  * assert.throws(() => parseUri("sip:alice@example.com:99999"), UriError);
@@ -213,7 +217,7 @@ const encoder = new TextEncoder();
  * @throws {UriError} On a `%` not followed by two hex digits.
  * @example
  * ```ts
- * import { unescapeUri } from "@sipecho/sipecho";
+ * import { unescapeUri } from "@sipecho/sipecho/message";
  * import assert from "node:assert/strict";
  * assert.equal(unescapeUri("sips%3Auser%40example.com"), "sips:user@example.com");
  * ```

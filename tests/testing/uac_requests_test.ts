@@ -66,14 +66,18 @@ describe("_buildRequest()", () => {
       uri: "sip:bob@192.0.2.1",
       transport: "udp",
       local,
-      fields: _identityFields({ from: "<sip:a@[::1]>;tag=1", to: "<sip:bob@192.0.2.1>", callId: "c3", cseq: "1 OPTIONS" }),
+      fields: _identityFields({
+        from: "<sip:a@[::1]>;tag=1",
+        to: "<sip:bob@192.0.2.1>",
+        callId: "c3",
+        cseq: "1 OPTIONS",
+      }),
       headers: [["Route", "<sip:p1@192.0.2.8;lr>"], ["Route", "<sip:p2@192.0.2.9;lr>"]],
     });
     assert.deepEqual(request.headers.getAll("Route"), ["<sip:p1@192.0.2.8;lr>", "<sip:p2@192.0.2.9;lr>"]);
   });
 
   test("_buildRequest() gives a body its Content-Type: SDP for v=0, else text/plain", () => {
-
     const fields = () =>
       _identityFields({ from: "<sip:a@192.0.2.5>;tag=1", to: "<sip:b@192.0.2.1>", callId: "c3", cseq: "1 INFO" });
     const draft = { method: "INFO", uri: "sip:b@192.0.2.1", transport: "udp" as const, local };

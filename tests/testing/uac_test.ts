@@ -73,7 +73,6 @@ describe("MockPeer.request()", () => {
       const sentAcks = peer.sent.filter((e) => e.message.type === "request" && e.message.method === "ACK");
       assert.equal(sentAcks.length, 2);
       assert.throws(() => result.ack(), /only a 2xx to an INVITE makes a dialog/);
-
     } finally {
       await sut.close();
     }
