@@ -1,6 +1,7 @@
 /**
  * Structured views of the header values a responder needs (RFC 3261 §20, §25.1): Via,
- * From/To/Contact/Route (name-addr), CSeq, Content-Type and the numeric headers.
+ * From/To/Contact/Route (name-addr) and Contact; the values that are one token or number
+ * (CSeq, Content-Type, Max-Forwards, Date, Call-ID) are in header_scalars.ts.
  *
  * Every function takes one header value (one element of a comma list where the header is a
  * list) and throws {@linkcode HeaderError} with a message naming the header and the problem.
@@ -8,8 +9,7 @@
  * @module
  */
 
-import { CALL_ID } from "./grammar.ts";
-import { CHAR_CLASS, CharClass, charTable, isAlphanum, isToken, TOKEN_CHAR } from "./chars.ts";
+import { CHAR_CLASS, CharClass, charTable, isAlphanum, TOKEN_CHAR } from "./chars.ts";
 import { _paramName, _setParam, type Params, parseUri, type Uri, UriError } from "./uri.ts";
 
 /**
@@ -135,61 +135,21 @@ export interface Contact extends NameAddress {
   q?: number;
 }
 
-/**
- * The CSeq header (RFC 3261 §20.16).
- *
- * @example
- * ```ts
- * import { type CSeq, parseCSeq } from "@sipecho/sipecho/message";
- * import assert from "node:assert/strict";
- *
- * const cseq: CSeq = parseCSeq("4711 INVITE");
- * assert.deepEqual(cseq, { seq: 4711, method: "INVITE" });
- * ```
- */
-export interface CSeq {
-  /** Sequence number, 0..2^31-1. */
-  seq: number;
-  /** The method, case-sensitive. */
-  method: string;
-}
-
-/**
- * The Content-Type header (RFC 3261 §20.15).
- *
- * @example
- * ```ts
- * import { type MediaType, parseMediaType } from "@sipecho/sipecho/message";
- * import assert from "node:assert/strict";
- *
- * const type: MediaType = parseMediaType('Multipart/Mixed; boundary="unique-boundary-1"');
- * assert.equal(type.mediaType, "multipart/mixed");
- * assert.equal(type.params.boundary, "unique-boundary-1"); // quotes removed
- * ```
- */
-export interface MediaType {
-  /** `type/subtype` in lower case, e.g. `application/sdp`. */
-  mediaType: string;
-  /** Parameters, names lower-cased. */
-  params: Params;
-}
-
 // Characters of a gen-value that is a token or a host (IPv6 references included).
 const VALUE_CHAR = charTable(CharClass.VALUE);
-
-const MAX_SEQ = 2 ** 31 - 1;
-const MAX_DELTA = 2 ** 32 - 1;
 
 function isWs(c: number): boolean {
   return c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a;
 }
 
-function skipWs(s: string, i: number): number {
+/** Shared with header_scalars.ts. */
+export function _skipWs(s: string, i: number): number {
   while (i < s.length && isWs(s.charCodeAt(i))) i++;
   return i;
 }
 
-function scan(s: string, i: number, table: Uint8Array): number {
+/** Shared with header_scalars.ts. */
+export function _scan(s: string, i: number, table: Uint8Array): number {
   while (i < s.length) {
     const c = s.charCodeAt(i);
     if (c >= 128 || table[c] === 0) break;
@@ -221,26 +181,27 @@ function readQuoted(s: string, i: number, header: string): [string, number] {
  * Reads `*( SEMI generic-param )` from index i to the end of s (RFC 3261 §25.1), with LWS
  * allowed around `;` and `=`.
  */
-function readParams(s: string, i: number, header: string): Params {
+/** Shared with header_scalars.ts. */
+export function _readParams(s: string, i: number, header: string): Params {
   const params: Params = {};
   for (;;) {
-    i = skipWs(s, i);
+    i = _skipWs(s, i);
     if (i >= s.length) return params;
     if (s.charCodeAt(i) !== 0x3b) {
       throw new HeaderError(header, `unexpected "${s.slice(i, i + 10)}" where a ";" parameter was expected`);
     }
-    i = skipWs(s, i + 1);
-    const nameEnd = scan(s, i, TOKEN_CHAR);
+    i = _skipWs(s, i + 1);
+    const nameEnd = _scan(s, i, TOKEN_CHAR);
     if (nameEnd === i) throw new HeaderError(header, "empty parameter");
     const name = _paramName(s, i, nameEnd);
-    i = skipWs(s, nameEnd);
+    i = _skipWs(s, nameEnd);
     let value: string | null = null;
     if (i < s.length && s.charCodeAt(i) === 0x3d) {
-      i = skipWs(s, i + 1);
+      i = _skipWs(s, i + 1);
       if (s.charCodeAt(i) === 0x22) {
         [value, i] = readQuoted(s, i, header);
       } else {
-        const end = scan(s, i, VALUE_CHAR);
+        const end = _scan(s, i, VALUE_CHAR);
         if (end === i) throw new HeaderError(header, `parameter "${name}" has an empty value`);
         value = s.slice(i, end);
         i = end;
@@ -274,7 +235,7 @@ function readHostPort(s: string, i: number, header: string): string {
     if (!ok) throw new HeaderError(header, `malformed host "${host}"`);
     i = close + 1;
   } else {
-    const end = scan(s, i, TOKEN_CHAR);
+    const end = _scan(s, i, TOKEN_CHAR);
     // hostname or IPv4address: letters, digits, "-" and "."; not starting with "-" or ".", not ending with "-".
     let ok = end > i && isAlphanum(s.charCodeAt(i)) && s.charCodeAt(end - 1) !== 0x2d;
     for (let k = i + 1; ok && k < end; k++) {
@@ -286,9 +247,9 @@ function readHostPort(s: string, i: number, header: string): string {
     i = end;
   }
   let port: number | undefined;
-  const j = skipWs(s, i);
+  const j = _skipWs(s, i);
   if (s.charCodeAt(j) === 0x3a) {
-    const start = skipWs(s, j + 1);
+    const start = _skipWs(s, j + 1);
     let end = start;
     let n = 0;
     for (; end < s.length; end++) {
@@ -324,10 +285,10 @@ function readHostPort(s: string, i: number, header: string): string {
  */
 export function parseVia(value: string): Via {
   const H = "Via";
-  let i = skipWs(value, 0);
+  let i = _skipWs(value, 0);
   let protocol: string;
   let transport: string;
-  const fast = value.startsWith("SIP/2.0/", i) ? scan(value, i + 8, TOKEN_CHAR) : i + 8;
+  const fast = value.startsWith("SIP/2.0/", i) ? _scan(value, i + 8, TOKEN_CHAR) : i + 8;
   if (fast > i + 8) {
     // The usual sent-protocol, without LWS around the slashes.
     const end = fast;
@@ -340,13 +301,13 @@ export function parseVia(value: string): Via {
     let version = "";
     for (let k = 0; k < 3; k++) {
       if (k > 0) {
-        i = skipWs(value, i);
+        i = _skipWs(value, i);
         if (value.charCodeAt(i) !== 0x2f) {
           throw new HeaderError(H, `sent-protocol "${value}" is not name/version/transport`);
         }
-        i = skipWs(value, i + 1);
+        i = _skipWs(value, i + 1);
       }
-      const end = scan(value, i, TOKEN_CHAR);
+      const end = _scan(value, i, TOKEN_CHAR);
       if (end === i) throw new HeaderError(H, `sent-protocol "${value}" is not name/version/transport`);
       if (k === 0) name = value.slice(i, end);
       else if (k === 1) version = value.slice(i, end);
@@ -357,12 +318,12 @@ export function parseVia(value: string): Via {
     transport = transport!;
   }
   const afterProtocol = i;
-  i = skipWs(value, i);
+  i = _skipWs(value, i);
   if (i === afterProtocol) throw new HeaderError(H, "sent-by must follow the transport after whitespace");
   const host = readHostPort(value, i, H);
   const port = hostPortPort;
   const next = hostPortNext;
-  const params = readParams(value, next, H);
+  const params = _readParams(value, next, H);
   const via: Via = { protocol, transport, host, params };
   if (port !== undefined) via.port = port;
   const branch = params.branch;
@@ -487,12 +448,12 @@ function uriOf(uri: string, header: string): Uri {
 }
 
 function readNameAddress(value: string, header: string, checked: boolean): NameAddress {
-  let i = skipWs(value, 0);
+  let i = _skipWs(value, 0);
   let displayName: string | undefined;
   let uri: string;
   if (value.charCodeAt(i) === 0x22) {
     [displayName, i] = readQuoted(value, i, header);
-    i = skipWs(value, i);
+    i = _skipWs(value, i);
     if (value.charCodeAt(i) !== 0x3c) throw new HeaderError(header, "a quoted display name must be followed by <URI>");
   }
   let lt = value.charCodeAt(i) === 0x3c ? i : displayName === undefined ? value.indexOf("<", i) : -1;
@@ -530,7 +491,7 @@ function readNameAddress(value: string, header: string, checked: boolean): NameA
     i = end;
   }
   const parsedUri = checked ? undefined : uriOf(uri, header);
-  const params = readParams(value, i, header);
+  const params = _readParams(value, i, header);
   const tag = params.tag;
   if (tag === null) throw new HeaderError(header, "tag parameter has no value");
   if (parsedUri === undefined) return new _CheckedNameAddress(uri, params, displayName, tag, header);
@@ -574,6 +535,8 @@ function contactOf(contact: Contact): Contact {
   return contact;
 }
 
+const MAX_DELTA = 2 ** 32 - 1;
+
 /**
  * Parses delta-seconds; values over 2^32-1 are taken as 2^32-1 (RFC 3261 §20.19 / §10.2.1.1
  * leave huge values to the element; clamping keeps them finite).
@@ -594,166 +557,4 @@ export function parseDeltaSeconds(value: string, header: string): number {
   if (!/^[0-9]+$/.test(v)) throw new HeaderError(header, `"${value}" is not a number of seconds`);
   const n = Number(v);
   return n > MAX_DELTA ? MAX_DELTA : n;
-}
-
-/**
- * Parses a CSeq value: `1*DIGIT LWS Method` with the number in 0..2^31-1 (RFC 3261 §8.1.1.5).
- *
- * @param value The CSeq value.
- * @returns The CSeq.
- * @throws {HeaderError} If malformed or out of range.
- * @example
- * ```ts
- * import { parseCSeq } from "@sipecho/sipecho/message";
- * import assert from "node:assert/strict";
- * assert.deepEqual(parseCSeq("0009 INVITE"), { seq: 9, method: "INVITE" });
- * ```
- */
-export function parseCSeq(value: string): CSeq {
-  let i = skipWs(value, 0);
-  const start = i;
-  while (i < value.length && value.charCodeAt(i) >= 0x30 && value.charCodeAt(i) <= 0x39) i++;
-  if (i === start) throw new HeaderError("CSeq", "sequence number is not a number");
-  const seq = Number(value.slice(start, i));
-  if (seq > MAX_SEQ) throw new HeaderError("CSeq", `sequence number ${value.slice(start, i)} is over 2^31-1`);
-  const methodStart = skipWs(value, i);
-  if (methodStart === i) throw new HeaderError("CSeq", "method must follow the number after whitespace");
-  const methodEnd = scan(value, methodStart, TOKEN_CHAR);
-  if (methodEnd === methodStart || skipWs(value, methodEnd) !== value.length) {
-    throw new HeaderError("CSeq", `method "${value.slice(methodStart)}" is not a token`);
-  }
-  return { seq, method: value.slice(methodStart, methodEnd) };
-}
-
-/**
- * Parses an integer header value with an upper bound (Max-Forwards 0..255, Content-Length).
- *
- * @param value The text.
- * @param header The header name, for error messages.
- * @param max The largest value allowed.
- * @returns The number.
- * @throws {HeaderError} If not digits or over `max`.
- * @example
- * ```ts
- * import { parseBoundedInteger } from "./header_values.ts";
- * import assert from "node:assert/strict";
- * assert.equal(parseBoundedInteger("0068", "Max-Forwards", 255), 68);
- * assert.throws(() => parseBoundedInteger("300", "Max-Forwards", 255), SyntaxError);
- * ```
- */
-export function parseBoundedInteger(value: string, header: string, max: number): number {
-  if (value.length < 10) {
-    // Fast path: plain digits.
-    let n = 0;
-    let i = 0;
-    for (; i < value.length; i++) {
-      const c = value.charCodeAt(i) - 0x30;
-      if (c < 0 || c > 9) break;
-      n = n * 10 + c;
-    }
-    if (i === value.length && i > 0) {
-      if (n > max) throw new HeaderError(header, `${value} is over ${max}`);
-      return n;
-    }
-  }
-  const v = value.trim();
-  if (!/^[0-9]+$/.test(v)) throw new HeaderError(header, `"${value}" is not a number`);
-  const n = Number(v);
-  if (n > max) throw new HeaderError(header, `${v} is over ${max}`);
-  return n;
-}
-
-/**
- * Parses a Content-Type value (RFC 3261 §20.15).
- *
- * @param value The value, e.g. `application/sdp` or `multipart/mixed; boundary=x`.
- * @returns The media type in lower case and its parameters.
- * @throws {HeaderError} If malformed.
- * @example
- * ```ts
- * import { parseMediaType } from "@sipecho/sipecho/message";
- * import assert from "node:assert/strict";
- * assert.deepEqual(parseMediaType("Application/SDP"), { mediaType: "application/sdp", params: {} });
- * ```
- */
-export function parseMediaType(value: string): MediaType {
-  const H = "Content-Type";
-  let i = skipWs(value, 0);
-  const typeEnd = scan(value, i, TOKEN_CHAR);
-  const type = value.slice(i, typeEnd);
-  i = skipWs(value, typeEnd);
-  if (type === "" || value.charCodeAt(i) !== 0x2f) throw new HeaderError(H, `"${value}" is not type/subtype`);
-  i = skipWs(value, i + 1);
-  const subEnd = scan(value, i, TOKEN_CHAR);
-  if (subEnd === i) throw new HeaderError(H, `"${value}" is not type/subtype`);
-  const subtype = value.slice(i, subEnd);
-  return { mediaType: `${type}/${subtype}`.toLowerCase(), params: readParams(value, subEnd, H) };
-}
-
-/**
- * Splits an option-tag list (Require, Supported, Proxy-Require, Unsupported) into tags.
- *
- * @param values The (comma-split) values of the header.
- * @param header The header name, for error messages.
- * @returns The option tags.
- * @throws {HeaderError} If a tag is not a token.
- * @example
- * ```ts
- * import { parseOptionTags } from "@sipecho/sipecho/message";
- * import assert from "node:assert/strict";
- * assert.deepEqual(parseOptionTags(["100rel", "timer"], "Supported"), ["100rel", "timer"]);
- * ```
- */
-export function parseOptionTags(values: string[], header: string): string[] {
-  const out: string[] = [];
-  for (const v of values) {
-    if (v === "" && values.length === 1) continue; // "Supported:" with nothing is legal
-    if (!isToken(v)) throw new HeaderError(header, `option tag "${v}" is not a token`);
-    out.push(v);
-  }
-  return out;
-}
-
-// RFC 3261 §25.1 rfc1123-date, GMT only.
-const RFC1123 =
-  /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), [0-9]{2} (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2} GMT$/;
-
-/**
- * Checks a Date value: RFC 1123 form, and GMT only (RFC 3261 §20.17, RFC 4475 §3.1.2.12).
- *
- * @param value The Date value.
- * @returns The date.
- * @throws {HeaderError} If the form or the zone is wrong.
- * @example
- * ```ts
- * import { parseDate } from "@sipecho/sipecho/message";
- * import assert from "node:assert/strict";
- * assert.equal(parseDate("Sat, 13 Nov 2010 23:29:00 GMT").toISOString(), "2010-11-13T23:29:00.000Z");
- * ```
- */
-export function parseDate(value: string): Date {
-  if (!RFC1123.test(value)) throw new HeaderError("Date", `"${value}" is not an RFC 1123 date in GMT`);
-  const d = new Date(value);
-  if (Number.isNaN(d.getTime())) throw new HeaderError("Date", `"${value}" is not a valid date`);
-  return d;
-}
-
-/**
- * Checks a Call-ID value: `word [ "@" word ]` (RFC 3261 §25.1).
- *
- * @param value The Call-ID value.
- * @returns The Call-ID.
- * @throws {HeaderError} If empty or malformed.
- * @example
- * ```ts
- * import { parseCallId } from "@sipecho/sipecho/message";
- * import assert from "node:assert/strict";
- * assert.equal(parseCallId("a84b4c76e66710@pc33.atlanta.example.com"), "a84b4c76e66710@pc33.atlanta.example.com");
- * ```
- */
-export function parseCallId(value: string): string {
-  if (!CALL_ID.test(value)) {
-    throw new HeaderError("Call-ID", value === "" ? "value is empty" : `"${value}" is not word[@word]`);
-  }
-  return value;
 }

@@ -10,21 +10,23 @@ import {
   _parseCheckedContact,
   _parseCheckedNameAddress,
   type Contact,
-  type CSeq,
   HeaderError,
-  type MediaType,
   type NameAddress,
-  parseBoundedInteger,
-  parseCallId,
   parseContact,
-  parseCSeq,
   parseDeltaSeconds,
-  parseMediaType,
   parseNameAddress,
-  parseOptionTags,
   parseVia,
   type Via,
 } from "./header_values.ts";
+import {
+  type CSeq,
+  type MediaType,
+  parseBoundedInteger,
+  parseCallId,
+  parseCSeq,
+  parseMediaType,
+  parseOptionTags,
+} from "./header_scalars.ts";
 import { parseUri, type Uri } from "./uri.ts";
 
 const EMPTY = new Uint8Array(0);

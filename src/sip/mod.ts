@@ -25,21 +25,23 @@ export { type SipLimit, SipParseError } from "./errors.ts";
 export { canonicalHeaderName, type HeaderField, isListHeader, SipHeaders, splitHeaderList } from "./headers.ts";
 export {
   type Contact,
-  type CSeq,
   HeaderError,
-  type MediaType,
   type NameAddress,
-  parseCallId,
   parseContact,
-  parseCSeq,
-  parseDate,
   parseDeltaSeconds,
-  parseMediaType,
   parseNameAddress,
-  parseOptionTags,
   parseVia,
   type Via,
 } from "./header_values.ts";
+export {
+  type CSeq,
+  type MediaType,
+  parseCallId,
+  parseCSeq,
+  parseDate,
+  parseMediaType,
+  parseOptionTags,
+} from "./header_scalars.ts";
 export {
   type SipMessage,
   type SipMessageBase,
@@ -63,13 +65,7 @@ export {
   type Uri,
   UriError,
 } from "./uri.ts";
-export {
-  createResponse,
-  DEFAULT_SERVER,
-  type FormatResponseOptions,
-  REASON_PHRASES,
-  reasonPhrase,
-  type ResponseOptions,
-} from "./response.ts";
+export { createResponse, DEFAULT_SERVER, type FormatResponseOptions, type ResponseOptions } from "./response.ts";
+export { REASON_PHRASES, reasonPhrase } from "./reason_phrases.ts";
 export { responseDestination, type SocketAddress, type ViaRouting } from "./routing.ts";
 export type { Transport } from "./transport.ts";

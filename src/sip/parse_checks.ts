@@ -11,17 +11,8 @@
 import { TOKEN_CHAR } from "./chars.ts";
 import { CONTACT, FROM_TO, scanCallId, scanPlainAddress, scanPlainVia, VIA } from "./grammar.ts";
 import { type HeaderField, splitHeaderList } from "./headers.ts";
-import {
-  HeaderError,
-  parseBoundedInteger,
-  parseCallId,
-  parseContact,
-  parseCSeq,
-  parseDate,
-  parseNameAddress,
-  parseVia,
-} from "./header_values.ts";
-import type { CSeq } from "./header_values.ts";
+import { HeaderError, parseContact, parseNameAddress, parseVia } from "./header_values.ts";
+import { type CSeq, parseBoundedInteger, parseCallId, parseCSeq, parseDate } from "./header_scalars.ts";
 import type { SipMessage } from "./message.ts";
 import { _cut, _readNumber, _scanDigits } from "./parse_bytes.ts";
 import {

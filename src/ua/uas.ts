@@ -12,7 +12,7 @@ import { HeaderError } from "../sip/header_values.ts";
 import type { SipRequest } from "../sip/message.ts";
 import { type ParseOptions } from "../sip/parse.ts";
 import { ResponseHead } from "../sip/response.ts";
-import { statelessHash, statelessTag } from "../sip/response.ts";
+import { statelessHash, statelessTag } from "../sip/stateless_tag.ts";
 import { UriError } from "../sip/uri.ts";
 import { checkAnswer, parseSdp, SdpError } from "../media/sdp.ts";
 import type { ResolvedAction } from "../rules/rules.ts";

@@ -12,7 +12,7 @@ import {
   parseOptionTags,
   parseVia,
 } from "../../src/sip/mod.ts";
-import { parseBoundedInteger } from "../../src/sip/header_values.ts";
+import { parseBoundedInteger } from "../../src/sip/header_scalars.ts";
 
 function throwsHeader(fn: () => unknown, message: string): void {
   assert.throws(fn, (e: unknown) => e instanceof HeaderError && e.message === message);

@@ -1,14 +1,8 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import {
-  createResponse,
-  REASON_PHRASES,
-  reasonPhrase,
-  ResponseHead,
-  type ResponseOptions,
-  statelessHash,
-  statelessTag,
-} from "../../src/sip/response.ts";
+import { createResponse, ResponseHead, type ResponseOptions } from "../../src/sip/response.ts";
+import { REASON_PHRASES, reasonPhrase } from "../../src/sip/reason_phrases.ts";
+import { statelessHash, statelessTag } from "../../src/sip/stateless_tag.ts";
 import { parseMessage } from "../../src/sip/parse.ts";
 import { formatMessage } from "../../src/sip/format.ts";
 import { SipParseError } from "../../src/sip/errors.ts";
