@@ -1,19 +1,16 @@
 /**
- * When the bindings of a {@linkcode Registrar} expire (RFC 3261 §10.3 step 7): a heap the
+ * When the bindings of a `Registrar` expire (RFC 3261 §10.3 step 7): a heap the
  * registrar looks into on each tick. Internal to src/ua.
  *
  * @module
  */
 
-import type { Registrar } from "./registrar.ts";
-import type { Scheduler } from "./scheduler.ts";
-
 /**
- * The expiry queue of a {@linkcode Registrar}: a binary min-heap of (time, address of record),
+ * The expiry queue of a `Registrar`: a binary min-heap of (time, address of record),
  * one entry per binding written. Entries are not taken out when their binding is refreshed or
  * removed; the registrar finds nothing to remove when such an entry comes due.
  *
- * Not the peer's {@linkcode Scheduler}: an entry here is a number and a string in two arrays,
+ * Not the peer's `Scheduler` (scheduler.ts): an entry here is a number and a string in two arrays,
  * no object per binding, because a full registrar holds tens of thousands of them for hours.
  *
  * @example
