@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import dgram from "node:dgram";
 import net from "node:net";
-import type { ServeOptions } from "../../src/net/serve.ts";
+import { serve, type ServeOptions, type SipServer } from "../../src/net/serve.ts";
 import { parseMessage } from "../../src/sip/parse.ts";
 import { SipParseError } from "../../src/sip/errors.ts";
 import { StreamFramer } from "../../src/sip/framer.ts";
@@ -15,8 +15,10 @@ import {
   Inbox,
   listenOn as listenOnHost,
   OFFER,
+  portOf,
   request as serveRequest,
   type RequestSpec,
+  stop,
 } from "./_serve_clients.ts";
 
 export { decoder, encoder, OFFER, portOf, runtime, stop } from "./_serve_clients.ts";
@@ -212,6 +214,28 @@ export class TcpPeer {
   close(): void {
     this.socket.destroy();
   }
+}
+
+/** A serve() listening over UDP on SERVER, its port, and UDP peers opened on their own addresses. */
+export interface UdpEdge {
+  server: SipServer;
+  port: number;
+  /** The peers, in the order of their addresses. */
+  peers: UdpPeer[];
+  /** Closes the peers, then the server (bounded). */
+  close(): Promise<void>;
+}
+
+/** Starts serve() over UDP on SERVER with `options`, then opens a UDP peer at each of `hosts`. */
+export async function udpEdge(options: Omit<ServeOptions, "listen">, ...hosts: string[]): Promise<UdpEdge> {
+  const server = await serve({ ...options, listen: listenOn("udp") });
+  const peers: UdpPeer[] = [];
+  for (const host of hosts) peers.push(await UdpPeer.open(host));
+  const close = async () => {
+    for (const p of peers) p.close();
+    await stop(server);
+  };
+  return { server, port: portOf(server, "udp"), peers, close };
 }
 
 /** Waits until `condition()` holds, checking every 10 ms, for at most `ms`. */
