@@ -4,17 +4,24 @@
 import assert from "node:assert/strict";
 import dgram from "node:dgram";
 import net from "node:net";
-import { type ServeOptions, type SipServer } from "../../src/net/serve.ts";
+import { serve, type ServeOptions, type SipServer } from "../../src/net/serve.ts";
 import { parseMessage } from "../../src/sip/parse.ts";
 import { SipParseError } from "../../src/sip/errors.ts";
 import { StreamFramer } from "../../src/sip/framer.ts";
 import type { SipMessage, SipRequest, SipResponse } from "../../src/sip/message.ts";
-import { detectRuntime } from "../../src/net/runtime/detect.ts";
 import { sleep, within } from "../_wait.ts";
+import {
+  encoder,
+  Inbox,
+  listenOn as listenOnHost,
+  OFFER,
+  portOf,
+  request as serveRequest,
+  type RequestSpec,
+  stop,
+} from "./_serve_clients.ts";
 
-export const runtime = (await detectRuntime()).name;
-export const encoder = new TextEncoder();
-export const decoder = new TextDecoder();
+export { decoder, encoder, OFFER, portOf, runtime, stop } from "./_serve_clients.ts";
 /** How long any wait for one expected network event may take before the test fails, ms. */
 const TIMEOUT = 3000;
 /** Where the server listens. */
@@ -24,92 +31,23 @@ export const ATTACKER = "127.0.0.2";
 /** The well-behaved client's address. */
 export const GOOD = "127.0.0.3";
 
-export const OFFER = "v=0\r\no=alice 1 1 IN IP4 192.0.2.9\r\ns=-\r\nc=IN IP4 192.0.2.9\r\nt=0 0\r\n" +
-  "m=audio 49170 RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\n";
-
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-/** `server.close()`, bounded. */
-export function stop(server: SipServer): Promise<void> {
-  return within(server.close(), "server.close()");
-}
-
-export function portOf(server: SipServer, transport: "udp" | "tcp" | "ws"): number {
-  const a = server.addresses.find((x) => x.transport === transport);
-  assert.ok(a !== undefined, `the server listens on ${transport}`);
-  return a.port;
-}
-
+/** The listen option of serve() on SERVER, a system-picked port for each transport. */
 export function listenOn(...transports: ("udp" | "tcp" | "ws")[]): ServeOptions["listen"] {
-  return transports.map((transport) => ({ transport, hostname: SERVER, port: 0 }));
+  return listenOnHost(SERVER, ...transports);
 }
 
-/** A queue of received items; `next()` waits (bounded) for the first one matching. */
-class Inbox<T> {
-  readonly items: T[] = [];
-  #waiters: (() => void)[] = [];
-
-  push(item: T): void {
-    this.items.push(item);
-    for (const w of this.#waiters.splice(0)) w();
-  }
-
-  /** Takes the first item that matches, waiting for it at most `ms`. */
-  async next(what: string, match: (item: T) => boolean = () => true, ms = TIMEOUT): Promise<T> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const i = this.items.findIndex(match);
-      if (i >= 0) return this.items.splice(i, 1)[0];
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-      await within(new Promise<void>((resolve) => this.#waiters.push(resolve)), what, left).catch(() => {});
-    }
-  }
-}
-
-interface RequestSpec {
-  method: string;
-  /** The server's port. */
-  port: number;
-  /** Via transport (`UDP`, `TCP`). */
-  transport?: string;
-  /** The Via sent-by. */
-  sentBy: string;
-  /** Via parameters after the branch (`;rport`, `;maddr=...`); default `;rport`. */
-  viaParams?: string;
-  branch: string;
-  callId: string;
-  cseq?: number;
-  toTag?: string;
-  user?: string;
-  /** The Request-URI (default `sip:USER@SERVER:PORT`). */
-  uri?: string;
-  /** The To URI (default the Request-URI). */
-  to?: string;
-  body?: string;
-  contact?: string;
-  /** Header lines (without CRLF) put before Content-Length. */
-  extra?: string[];
-}
-
-export function request(r: RequestSpec): string {
-  const body = r.body ?? "";
-  const target = r.uri ?? `sip:${r.user ?? "echo"}@${SERVER}:${r.port}`;
-  const lines = [
-    `${r.method} ${target} SIP/2.0`,
-    `Via: SIP/2.0/${r.transport ?? "UDP"} ${r.sentBy};branch=${r.branch}${r.viaParams ?? ";rport"}`,
-    "Max-Forwards: 70",
-    "From: <sip:alice@example.com>;tag=alice1",
-    `To: <${r.to ?? target}>${r.toTag === undefined ? "" : `;tag=${r.toTag}`}`,
-    `Call-ID: ${r.callId}`,
-    `CSeq: ${r.cseq ?? 1} ${r.method}`,
-    ...(r.contact === undefined ? [] : [`Contact: ${r.contact}`]),
-    ...(body === "" ? [] : ["Content-Type: application/sdp"]),
-    ...(r.extra ?? []),
-    `Content-Length: ${encoder.encode(body).length}`,
-  ];
-  return lines.join("\r\n") + "\r\n\r\n" + body;
+/**
+ * The request builder of _serve_clients.ts aimed at SERVER:`port`, its Via over UDP with `;rport`
+ * unless `transport` or `viaParams` (then without `;rport`) say otherwise.
+ */
+export function request(
+  r: Omit<RequestSpec, "server" | "transport" | "rport" | "noContentLength"> & { port: number; transport?: string },
+): string {
+  const { port, transport = "UDP", ...rest } = r;
+  return serveRequest({ ...rest, server: { host: SERVER, port }, transport, rport: r.viaParams === undefined });
 }
 
 /** Parses a message; one whose headers the parser refuses as far as it was read; undefined for garbage. */
@@ -187,7 +125,7 @@ export class UdpPeer {
   }
 
   next(what: string, match?: (m: SipMessage) => boolean, ms?: number): Promise<SipMessage> {
-    return this.inbox.next(`${what} over UDP at ${this.host}`, match, ms);
+    return this.inbox.next(`${what} over UDP at ${this.host}`, match, ms ?? TIMEOUT);
   }
 
   close(): void {
@@ -265,7 +203,7 @@ export class TcpPeer {
   }
 
   next(what: string, match?: (m: SipMessage) => boolean, ms?: number): Promise<SipMessage> {
-    return this.inbox.next(`${what} over TCP`, match, ms);
+    return this.inbox.next(`${what} over TCP`, match, ms ?? TIMEOUT);
   }
 
   /** Waits (bounded) until the server closes the connection. */
@@ -276,6 +214,28 @@ export class TcpPeer {
   close(): void {
     this.socket.destroy();
   }
+}
+
+/** A serve() listening over UDP on SERVER, its port, and UDP peers opened on their own addresses. */
+export interface UdpEdge {
+  server: SipServer;
+  port: number;
+  /** The peers, in the order of their addresses. */
+  peers: UdpPeer[];
+  /** Closes the peers, then the server (bounded). */
+  close(): Promise<void>;
+}
+
+/** Starts serve() over UDP on SERVER with `options`, then opens a UDP peer at each of `hosts`. */
+export async function udpEdge(options: Omit<ServeOptions, "listen">, ...hosts: string[]): Promise<UdpEdge> {
+  const server = await serve({ ...options, listen: listenOn("udp") });
+  const peers: UdpPeer[] = [];
+  for (const host of hosts) peers.push(await UdpPeer.open(host));
+  const close = async () => {
+    for (const p of peers) p.close();
+    await stop(server);
+  };
+  return { server, port: portOf(server, "udp"), peers, close };
 }
 
 /** Waits until `condition()` holds, checking every 10 ms, for at most `ms`. */

@@ -43,7 +43,7 @@ export function hostport(host: string, port: number): string {
 }
 
 /** A queue of received items; `next()` waits (bounded) for the first one matching. */
-class Inbox<T> {
+export class Inbox<T> {
   readonly items: T[] = [];
   #waiters: (() => void)[] = [];
 
@@ -52,20 +52,21 @@ class Inbox<T> {
     for (const w of this.#waiters.splice(0)) w();
   }
 
-  /** Takes the first item that matches, waiting for it at most TIMEOUT ms. */
-  async next(what: string, match: (item: T) => boolean = () => true): Promise<T> {
-    const deadline = Date.now() + TIMEOUT;
+  /** Takes the first item that matches, waiting for it at most `ms` (TIMEOUT by default). */
+  async next(what: string, match: (item: T) => boolean = () => true, ms = TIMEOUT): Promise<T> {
+    const deadline = Date.now() + ms;
     for (;;) {
       const i = this.items.findIndex(match);
       if (i >= 0) return this.items.splice(i, 1)[0];
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out after ${TIMEOUT} ms waiting for ${what}`);
+      if (left <= 0) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
       await within(new Promise<void>((resolve) => this.#waiters.push(resolve)), what, left).catch(() => {});
     }
   }
 }
 
-interface RequestSpec {
+/** A request of the tests (also of the edge tests, through _edge_peers.ts). */
+export interface RequestSpec {
   method: string;
   /** The server's host and port, for the Request-URI and To. */
   server: { host: string; port: number };
@@ -74,13 +75,21 @@ interface RequestSpec {
   /** The Via sent-by. */
   sentBy: string;
   rport?: boolean;
+  /** Via parameters after the branch and `;rport` (`;maddr=...`). */
+  viaParams?: string;
   branch: string;
   callId: string;
   cseq?: number;
   toTag?: string;
   user?: string;
+  /** The Request-URI (default `sip:USER@HOST:PORT` of the server). */
+  uri?: string;
+  /** The To URI (default the Request-URI). */
+  to?: string;
   body?: string;
   contact?: string;
+  /** Header lines (without CRLF) put before Content-Length. */
+  extra?: string[];
   /** Leave Content-Length out (a stream cannot frame the message then). */
   noContentLength?: boolean;
 }
@@ -88,17 +97,18 @@ interface RequestSpec {
 export function request(r: RequestSpec): string {
   const body = r.body ?? "";
   const user = r.user ?? "echo";
-  const target = `sip:${user}@${hostport(r.server.host, r.server.port)}`;
+  const target = r.uri ?? `sip:${user}@${hostport(r.server.host, r.server.port)}`;
   const lines = [
     `${r.method} ${target} SIP/2.0`,
-    `Via: SIP/2.0/${r.transport} ${r.sentBy};branch=${r.branch}${r.rport ? ";rport" : ""}`,
+    `Via: SIP/2.0/${r.transport} ${r.sentBy};branch=${r.branch}${r.rport ? ";rport" : ""}${r.viaParams ?? ""}`,
     "Max-Forwards: 70",
     "From: <sip:alice@example.com>;tag=alice1",
-    `To: <${target}>${r.toTag === undefined ? "" : `;tag=${r.toTag}`}`,
+    `To: <${r.to ?? target}>${r.toTag === undefined ? "" : `;tag=${r.toTag}`}`,
     `Call-ID: ${r.callId}`,
     `CSeq: ${r.cseq ?? 1} ${r.method}`,
     ...(r.contact === undefined ? [] : [`Contact: ${r.contact}`]),
     ...(body === "" ? [] : ["Content-Type: application/sdp"]),
+    ...(r.extra ?? []),
     ...(r.noContentLength ? [] : [`Content-Length: ${encoder.encode(body).length}`]),
   ];
   return lines.join("\r\n") + "\r\n\r\n" + body;

@@ -6,7 +6,6 @@
 // every socket is closed in a finally block.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { serve } from "../../src/net/serve.ts";
 import type { SipRequest, SipResponse } from "../../src/sip/message.ts";
 import { sleep } from "../_wait.ts";
 import {
@@ -15,13 +14,11 @@ import {
   final,
   GOOD,
   line,
-  listenOn,
-  portOf,
   request,
   runtime,
   SERVER,
-  stop,
   udpCall,
+  udpEdge,
   udpOptions,
   UdpPeer,
   until,
@@ -33,12 +30,10 @@ describe(`serve() at the edge on ${runtime}: messages`, () => {
       "in maddr",
     { timeout: 15_000 },
     async () => {
-      const server = await serve({ listen: listenOn("udp") });
-      const client = await UdpPeer.open(ATTACKER);
+      const { port, peers: [client], close } = await udpEdge({}, ATTACKER);
       // A socket at the address maddr names, on the sent-by port: where the response would go.
       const target = await UdpPeer.open("127.0.0.9", client.port);
       try {
-        const port = portOf(server, "udp");
         for (const maddr of ["127.0.0.9", "nonexistent.invalid"]) {
           // No rport: by RFC 3261 §18.2.2 the response would go to maddr at the sent-by port.
           await client.send(
@@ -60,9 +55,8 @@ describe(`serve() at the edge on ${runtime}: messages`, () => {
         await sleep(300);
         assert.equal(target.datagrams, 0, "nothing went to 127.0.0.9");
       } finally {
-        client.close();
         target.close();
-        await stop(server);
+        await close();
       }
     },
   );
@@ -72,10 +66,8 @@ describe(`serve() at the edge on ${runtime}: messages`, () => {
       "Contacts 403, and goes on answering",
     { timeout: 15_000 },
     async () => {
-      const server = await serve({ listen: listenOn("udp") });
-      const client = await UdpPeer.open(ATTACKER);
+      const { server, port, peers: [client], close } = await udpEdge({}, ATTACKER);
       try {
-        const port = portOf(server, "udp");
         // As many Via values as fit the largest UDP payload over IPv4, 65,507 bytes (serve() takes
         // messages up to 65,535), 20 to a Via field (a message has at most 256 fields): every
         // response copies them, so none fits a datagram.
@@ -135,8 +127,7 @@ describe(`serve() at the edge on ${runtime}: messages`, () => {
         assert.deepEqual(server.peer.bindings(), []);
         await udpOptions(client, port, "after-big");
       } finally {
-        client.close();
-        await stop(server);
+        await close();
       }
     },
   );
@@ -145,13 +136,14 @@ describe(`serve() at the edge on ${runtime}: messages`, () => {
     "serve() ends a silent UDP dialog with BYE after timers.dialogIdle and keeps one that sends INFO every 150 ms",
     { timeout: 15_000 },
     async () => {
-      const server = await serve({ listen: listenOn("udp"), timers: { dialogIdle: 400 } });
-      const silent = await UdpPeer.open(ATTACKER);
-      const busy = await UdpPeer.open(GOOD);
+      const { server, port, peers: [silent, busy], close } = await udpEdge(
+        { timers: { dialogIdle: 400 } },
+        ATTACKER,
+        GOOD,
+      );
       let talking = true;
       let talk: Promise<void> | undefined;
       try {
-        const port = portOf(server, "udp");
         const silentTag = await udpCall(silent, port, "silent", { hangUp: false });
         const busyTag = await udpCall(busy, port, "busy", { hangUp: false });
         const base = { port, sentBy: busy.sentBy, callId: "busy", toTag: busyTag };
@@ -194,9 +186,7 @@ describe(`serve() at the edge on ${runtime}: messages`, () => {
       } finally {
         talking = false;
         await talk?.catch(() => {});
-        silent.close();
-        busy.close();
-        await stop(server);
+        await close();
       }
     },
   );
@@ -205,10 +195,8 @@ describe(`serve() at the edge on ${runtime}: messages`, () => {
     "serve() answers a UDP REGISTER with 300 Contact fields (over the 256 header fields a message may have) " +
       "rather than dropping it",
     async () => {
-      const server = await serve({ listen: listenOn("udp") });
-      const client = await UdpPeer.open(ATTACKER);
+      const { port, peers: [client], close } = await udpEdge({}, ATTACKER);
       try {
-        const port = portOf(server, "udp");
         await client.send(
           request({
             method: "REGISTER",
@@ -225,8 +213,7 @@ describe(`serve() at the edge on ${runtime}: messages`, () => {
         const answer = await client.next("the answer to 300 Contact fields", final("REGISTER")) as SipResponse;
         assert.deepEqual([answer.status, answer.reason], [400, "Message has more than 256 header fields"]);
       } finally {
-        client.close();
-        await stop(server);
+        await close();
       }
     },
   );

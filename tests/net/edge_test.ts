@@ -7,7 +7,6 @@
 // every socket is closed in a finally block.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { serve } from "../../src/net/serve.ts";
 import type { SipMessage, SipResponse } from "../../src/sip/message.ts";
 import { setImmediate as yieldToLoop } from "node:timers/promises";
 import { sleep } from "../_wait.ts";
@@ -18,17 +17,15 @@ import {
   GOOD,
   isResponse,
   line,
-  listenOn,
   OFFER,
   parse,
-  portOf,
   reply,
   request,
   runtime,
   SERVER,
   Steady,
-  stop,
   udpCall,
+  udpEdge,
   udpOptions,
   UdpPeer,
   until,
@@ -42,11 +39,8 @@ describe(`serve() at the edge on ${runtime}: UDP sources and the shares of the t
       { timeout: 15_000 },
       async () => {
         const T1 = 20;
-        const server = await serve({ listen: listenOn("udp"), timers: { T1 } });
-        const spoofed = await UdpPeer.open(ATTACKER);
-        const good = await UdpPeer.open(GOOD);
+        const { port, peers: [spoofed, good], close } = await udpEdge({ timers: { T1 } }, ATTACKER, GOOD);
         try {
-          const port = portOf(server, "udp");
           const invite = request({
             method: "INVITE",
             port,
@@ -69,9 +63,7 @@ describe(`serve() at the edge on ${runtime}: UDP sources and the shares of the t
             `${spoofed.bytesReceived} bytes received for ${spoofed.bytesSent} sent: ${got.join(", ")}`,
           );
         } finally {
-          spoofed.close();
-          good.close();
-          await stop(server);
+          await close();
         }
       },
     );
@@ -82,10 +74,8 @@ describe(`serve() at the edge on ${runtime}: UDP sources and the shares of the t
     { timeout: 15_000 },
     async () => {
       const T1 = 20;
-      const server = await serve({ listen: listenOn("udp"), timers: { T1 } });
-      const client = await UdpPeer.open(ATTACKER);
+      const { server, port, peers: [client], close } = await udpEdge({ timers: { T1 } }, ATTACKER);
       try {
-        const port = portOf(server, "udp");
         // A whole call first: its ACK (with our To tag) shows the source receives what we send.
         await udpCall(client, port, "validate");
         const sentBefore = client.bytesSent;
@@ -134,8 +124,7 @@ describe(`serve() at the edge on ${runtime}: UDP sources and the shares of the t
         assert.equal(oks, after, "no 200 after the ACK");
         assert.equal(server.peer.dialogs.find((d) => d.callId === "unacked")?.acked, true);
       } finally {
-        client.close();
-        await stop(server);
+        await close();
       }
     },
   );
@@ -146,12 +135,13 @@ describe(`serve() at the edge on ${runtime}: UDP sources and the shares of the t
     { timeout: 20_000 },
     async () => {
       const ban = 1500;
-      const server = await serve({ listen: listenOn("udp"), edge: { rate: 100, burst: 50, ban } });
-      const flood = await UdpPeer.open(ATTACKER);
-      const good = await UdpPeer.open(GOOD);
+      const { port, peers: [flood, good], close } = await udpEdge(
+        { edge: { rate: 100, burst: 50, ban } },
+        ATTACKER,
+        GOOD,
+      );
       let steady: Steady | undefined;
       try {
-        const port = portOf(server, "udp");
         // The well-behaved source: an OPTIONS every 20 ms (50/s, half the rate), throughout.
         steady = new Steady(good, port, 20);
         const options = (i: number) =>
@@ -195,9 +185,7 @@ describe(`serve() at the edge on ${runtime}: UDP sources and the shares of the t
         assert.ok(steady.asked > 50, `${steady.asked} OPTIONS from the other source`);
       } finally {
         await steady?.abort();
-        flood.close();
-        good.close();
-        await stop(server);
+        await close();
       }
     },
   );
@@ -207,12 +195,9 @@ describe(`serve() at the edge on ${runtime}: UDP sources and the shares of the t
       "meanwhile and afterwards",
     { timeout: 30_000 },
     async () => {
-      const server = await serve({ listen: listenOn("udp") });
-      const flood = await UdpPeer.open(ATTACKER);
-      const good = await UdpPeer.open(GOOD);
+      const { port, peers: [flood, good], close } = await udpEdge({}, ATTACKER, GOOD);
       let steady: Steady | undefined;
       try {
-        const port = portOf(server, "udp");
         steady = new Steady(good, port, 10);
         const random = new Uint8Array(1500);
         for (let n = 1; n <= 20_000; n++) {
@@ -233,9 +218,7 @@ describe(`serve() at the edge on ${runtime}: UDP sources and the shares of the t
         assert.equal(flood.datagrams, 0);
       } finally {
         await steady?.abort();
-        flood.close();
-        good.close();
-        await stop(server);
+        await close();
       }
     },
   );
@@ -260,11 +243,12 @@ describe(`serve() at the edge on ${runtime}: UDP sources and the shares of the t
     "serve() with limits.dialogs 20 refuses a source's 3rd open call 503 (its share is 2) and takes another source's",
     { timeout: 15_000 },
     async () => {
-      const server = await serve({ listen: listenOn("udp"), limits: { dialogs: 20 } });
-      const attacker = await UdpPeer.open(ATTACKER);
-      const good = await UdpPeer.open(GOOD);
+      const { server, port, peers: [attacker, good], close } = await udpEdge(
+        { limits: { dialogs: 20 } },
+        ATTACKER,
+        GOOD,
+      );
       try {
-        const port = portOf(server, "udp");
         const finals = await fillCalls(attacker, port, "hold", 10);
         assert.deepEqual(finals.map(line), ["200 INVITE", "200 INVITE", "503 INVITE"]);
         assert.equal(finals[2].reason, "Service Unavailable: too many dialogs from this source");
@@ -273,9 +257,7 @@ describe(`serve() at the edge on ${runtime}: UDP sources and the shares of the t
         await udpCall(good, port, "good", { hangUp: false });
         assert.equal(server.peer.dialogs.length, 3);
       } finally {
-        attacker.close();
-        good.close();
-        await stop(server);
+        await close();
       }
     },
   );
@@ -285,11 +267,12 @@ describe(`serve() at the edge on ${runtime}: UDP sources and the shares of the t
       "address of record 403, and registers another source",
     { timeout: 15_000 },
     async () => {
-      const server = await serve({ listen: listenOn("udp"), limits: { bindings: 50 } });
-      const attacker = await UdpPeer.open(ATTACKER);
-      const good = await UdpPeer.open(GOOD);
+      const { server, port, peers: [attacker, good], close } = await udpEdge(
+        { limits: { bindings: 50 } },
+        ATTACKER,
+        GOOD,
+      );
       try {
-        const port = portOf(server, "udp");
         const register = (client: UdpPeer, user: string, contacts: number) =>
           client.send(
             request({
@@ -322,9 +305,7 @@ describe(`serve() at the edge on ${runtime}: UDP sources and the shares of the t
         assert.equal(line(await good.next("200 to REGISTER", final("REGISTER"))), "200 REGISTER");
         assert.equal(server.peer.bindings().length, 6);
       } finally {
-        attacker.close();
-        good.close();
-        await stop(server);
+        await close();
       }
     },
   );
@@ -335,21 +316,20 @@ describe(`serve() at the edge on ${runtime}: UDP sources and the shares of the t
     { timeout: 15_000 },
     async () => {
       const base = await freeBlock(40);
-      const server = await serve({ listen: listenOn("udp"), media: { portRange: [base, base + 39] } });
-      const attacker = await UdpPeer.open(ATTACKER);
-      const good = await UdpPeer.open(GOOD);
+      const { server, port, peers: [attacker, good], close } = await udpEdge(
+        { media: { portRange: [base, base + 39] } },
+        ATTACKER,
+        GOOD,
+      );
       try {
         assert.equal(server.media?.capacity, 20);
-        const port = portOf(server, "udp");
         const finals = await fillCalls(attacker, port, "media", 10);
         assert.deepEqual(finals.map(line), ["200 INVITE", "200 INVITE", "503 INVITE"]);
         assert.equal(finals[2].reason, "Service Unavailable: too many RTP streams from this source");
         await udpCall(good, port, "good-media");
         assert.equal(server.media?.available, 18);
       } finally {
-        attacker.close();
-        good.close();
-        await stop(server);
+        await close();
       }
     },
   );

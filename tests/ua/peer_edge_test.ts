@@ -2,7 +2,7 @@
 // on the peer's own clock, without sockets.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { type Output, type PeerEvent, type PeerOptions, type Remote, SipPeer } from "../../src/ua/peer.ts";
+import { type Output, type PeerEvent, type Remote, type SipPeer } from "../../src/ua/peer.ts";
 import { EDGE_LAB, SourceGuard } from "../../src/ua/guard.ts";
 import { parseMessage } from "../../src/sip/parse.ts";
 import { parseRules } from "../../src/rules/rules.ts";
@@ -11,9 +11,8 @@ import type { SipRequest } from "../../src/sip/message.ts";
 import type { ServerTransaction } from "../../src/ua/transaction.ts";
 import { responseDestination } from "../../src/net/transport.ts";
 import { sip } from "../_data.ts";
+import { decoder, encoder, offerFrom, peer, requestsFrom, runUntil, statuses } from "./_peer.ts";
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 /** A source that never shows it receives our packets (a spoofed address). */
 const SPOOFED: Remote = { address: "198.51.100.7", port: 5070, transport: "udp" };
 /** Another source, served while the first is limited. */
@@ -22,45 +21,9 @@ const TCP: Remote = { address: "198.51.100.7", port: 40001, transport: "tcp" };
 /** 64*T1 with the default T1 (Timers H, J and L), and a little more. */
 const ALL_TIMERS = 64 * 500 + 1000;
 
-const OFFER = "v=0\r\no=alice 1 1 IN IP4 198.51.100.7\r\ns=-\r\nc=IN IP4 198.51.100.7\r\nt=0 0\r\n" +
-  "m=audio 49170 RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\n";
+const OFFER = offerFrom("198.51.100.7");
+const request = requestsFrom("198.51.100.7:5070");
 const TWO_STREAMS = OFFER + "m=audio 49172 RTP/AVP 8\r\n";
-
-interface RequestOptions {
-  user?: string;
-  branch?: string;
-  callId?: string;
-  cseq?: number;
-  toTag?: string;
-  extra?: string[];
-  body?: string;
-  contentType?: string;
-  transport?: string;
-  /** Via field values after the first. */
-  vias?: string[];
-}
-
-function request(method: string, o: RequestOptions = {}): Uint8Array {
-  const body = o.body ?? "";
-  const user = o.user ?? "echo";
-  const lines = [
-    `${method} sip:${user}@192.0.2.1 SIP/2.0`,
-    `Via: SIP/2.0/${(o.transport ?? "udp").toUpperCase()} 198.51.100.7:5070;branch=${
-      o.branch ?? "z9hG4bK-" + method
-    };rport`,
-    ...(o.vias ?? []).map((via) => `Via: ${via}`),
-    "Max-Forwards: 70",
-    `From: "Alice" <sip:alice@example.com>;tag=a1`,
-    `To: <sip:${user}@192.0.2.1>${o.toTag ? ";tag=" + o.toTag : ""}`,
-    `Call-ID: ${o.callId ?? "call-1@example.com"}`,
-    `CSeq: ${o.cseq ?? 1} ${method}`,
-    "Contact: <sip:alice@198.51.100.7:5070>",
-    ...(body ? [`Content-Type: ${o.contentType ?? "application/sdp"}`] : []),
-    ...(o.extra ?? []),
-    `Content-Length: ${encoder.encode(body).length}`,
-  ];
-  return encoder.encode(sip(lines, body));
-}
 
 interface RegisterOptions {
   user?: string;
@@ -88,27 +51,9 @@ function register(o: RegisterOptions = {}): Uint8Array {
   ]));
 }
 
-function peer(options: PeerOptions = {}, events?: PeerEvent[]): SipPeer {
-  return new SipPeer({ address: "192.0.2.1", port: 5060, seed: 1, ...options, onEvent: (e) => events?.push(e) });
-}
-
-/** Runs the clock to `until`, collecting what the peer sends, tick by tick at nextTimer(). */
-function runUntil(p: SipPeer, until: number): Output[] {
-  const out: Output[] = [];
-  for (;;) {
-    const next = p.nextTimer();
-    if (next === undefined || next > until) return out;
-    out.push(...p.tick(next));
-  }
-}
-
 /** Everything the peer sends for one request, from its arrival at 0 until every timer has run. */
 function exchange(p: SipPeer, bytes: Uint8Array, remote: Remote): Output[] {
   return [...p.receive(bytes, remote, 0), ...runUntil(p, 10 * ALL_TIMERS)];
-}
-
-function statuses(out: Output[]): number[] {
-  return out.map((o) => o.message.status);
 }
 
 function total(out: Output[]): number {

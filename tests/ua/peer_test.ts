@@ -6,63 +6,12 @@ import { formatMessage } from "../../src/sip/format.ts";
 import { parseRules } from "../../src/rules/rules.ts";
 import { answerSdp, formatSdp, parseSdp } from "../../src/media/sdp.ts";
 import { sip, torture } from "../_data.ts";
+import { decoder, encoder, offerFrom, peer, requestsFrom, runUntil, statuses } from "./_peer.ts";
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 const UDP: Remote = { address: "192.0.2.9", port: 5070, transport: "udp" };
 const TCP: Remote = { address: "192.0.2.9", port: 40001, transport: "tcp" };
-
-const OFFER = "v=0\r\no=alice 1 1 IN IP4 192.0.2.9\r\ns=-\r\nc=IN IP4 192.0.2.9\r\nt=0 0\r\n" +
-  "m=audio 49170 RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\n";
-
-interface RequestOptions {
-  user?: string;
-  branch?: string;
-  callId?: string;
-  cseq?: number;
-  toTag?: string;
-  fromTag?: string;
-  extra?: string[];
-  body?: string;
-  contentType?: string;
-  via?: string;
-}
-
-function request(method: string, o: RequestOptions = {}): Uint8Array {
-  const body = o.body ?? "";
-  const lines = [
-    `${method} sip:${o.user ?? "echo"}@192.0.2.1 SIP/2.0`,
-    o.via ?? `Via: SIP/2.0/UDP 192.0.2.9:5070;branch=${o.branch ?? "z9hG4bK-" + method};rport`,
-    "Max-Forwards: 70",
-    `From: "Alice" <sip:alice@example.com>;tag=${o.fromTag ?? "a1"}`,
-    `To: <sip:${o.user ?? "echo"}@192.0.2.1>${o.toTag ? ";tag=" + o.toTag : ""}`,
-    `Call-ID: ${o.callId ?? "call-1@example.com"}`,
-    `CSeq: ${o.cseq ?? 1} ${method}`,
-    "Contact: <sip:alice@192.0.2.9:5070>",
-    ...(body ? [`Content-Type: ${o.contentType ?? "application/sdp"}`] : []),
-    ...(o.extra ?? []),
-    `Content-Length: ${encoder.encode(body).length}`,
-  ];
-  return encoder.encode(sip(lines, body));
-}
-
-function statuses(out: Output[]): number[] {
-  return out.map((o) => o.message.status);
-}
-
-function peer(options: PeerOptions = {}, events?: PeerEvent[]): SipPeer {
-  return new SipPeer({ address: "192.0.2.1", port: 5060, seed: 1, ...options, onEvent: (e) => events?.push(e) });
-}
-
-/** Runs the clock to `until`, collecting what the peer sends, tick by tick at nextTimer(). */
-function runUntil(p: SipPeer, until: number): Output[] {
-  const out: Output[] = [];
-  for (;;) {
-    const next = p.nextTimer();
-    if (next === undefined || next > until) return out;
-    out.push(...p.tick(next));
-  }
-}
+const OFFER = offerFrom("192.0.2.9");
+const request = requestsFrom("192.0.2.9:5070");
 
 function text(o: Output): string {
   return decoder.decode(o.data);
