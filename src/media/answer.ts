@@ -139,8 +139,10 @@ const MIRRORED: Record<SdpDirection, SdpDirection> = {
  * `a=rtpmap` encoding name (case-insensitive), clock rate and channels. The answer keeps the
  * matching formats in the offer's order with the offer's payload type numbers, copies their
  * `a=rtpmap` and `a=fmtp` lines, echoes `a=ptime`, mirrors `a=rtcp-mux` and the direction
- * (always written). A stream whose only common formats are telephone-event or comfort noise
- * is rejected. A rejected stream gets port 0 and the offer's formats (RFC 3264 §6). The answer
+ * (always written). telephone-event is also kept at the clock rate of an audio codec the
+ * answer keeps (RFC 4733 §2.1). A stream whose only common formats are telephone-event or
+ * comfort noise is rejected.
+ A rejected stream gets port 0 and the offer's formats (RFC 3264 §6). The answer
  * has `c=` at session level with `options.address` and the offer's `t=` lines.
  *
  * @param offer The offer, e.g. from an INVITE.
@@ -211,16 +213,34 @@ export function answerSdp(offer: SessionDescription, options: AnswerOptions): Sd
   return { ok: true, answer: _ourSession(origin, sessionName, timing, media), accepted };
 }
 
-/** The offered formats we support, in the offer's order (RFC 3264 §6.1). */
+/**
+ * The offered formats we support, in the offer's order (RFC 3264 §6.1). When telephone-event
+ * is among our codecs, it is also taken at the clock rate of a media codec kept from the
+ * offer (opus/48000 with telephone-event/48000): RFC 4733 §2.1 and §7.1.1 ask that events
+ * sent in an audio stream use the audio's clock.
+ */
 function _commonFormats(offered: MediaDescription, codecs: readonly Codec[]): { format: string; rtpmap: RtpMap }[] {
   const kept: { format: string; rtpmap: RtpMap }[] = [];
+  const events = codecs.some((c) =>
+    c.name.toLowerCase() === "telephone-event" && (c.media ?? "audio") === offered.media
+  );
+  const eventRates = new Set<number>();
   for (const format of offered.formats) {
     const rtpmap = getRtpmap(offered, format);
     if (rtpmap !== undefined && codecs.some((c) => _codecMatches(c, offered.media, rtpmap))) {
       kept.push({ format, rtpmap });
+      if (_isMediaCodec(rtpmap)) eventRates.add(rtpmap.clockRate);
     }
   }
-  return kept;
+  if (!events) return kept;
+  return offered.formats.flatMap((format) => {
+    const rtpmap = getRtpmap(offered, format);
+    if (rtpmap === undefined) return [];
+    const ours = kept.find((k) => k.format === format);
+    if (ours !== undefined) return [ours];
+    const event = rtpmap.encodingName.toLowerCase() === "telephone-event" && eventRates.has(rtpmap.clockRate);
+    return event ? [{ format, rtpmap }] : [];
+  });
 }
 
 // RFC 3264 §6: a rejected stream has port 0; its formats are not significant, so the offer's

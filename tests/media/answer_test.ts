@@ -70,6 +70,37 @@ describe("answerSdp()", () => {
     assert.deepEqual(attributeNames(audio), ["rtpmap:96 OPUS/48000/2", "rtpmap:120 Telephone-Event/8000", "sendrecv"]);
   });
 
+  test("answerSdp() keeps telephone-event at the clock rate of a media codec it keeps (RFC 4733 §2.1)", () => {
+    const offer = offerWith(
+      "m=audio 5004 RTP/AVP 111 0 101 102 103",
+      "a=rtpmap:111 opus/48000/2",
+      "a=rtpmap:101 telephone-event/48000",
+      "a=fmtp:101 0-15",
+      "a=rtpmap:102 telephone-event/8000",
+      "a=rtpmap:103 telephone-event/16000",
+    );
+    const [audio] = answered(answerSdp(offer, OPTIONS)).media;
+    // 103: no media codec at 16000 Hz in the answer.
+    assert.deepEqual(audio.formats, ["111", "0", "101", "102"]);
+    assert.deepEqual(attributeNames(audio), [
+      "rtpmap:111 opus/48000/2",
+      "rtpmap:101 telephone-event/48000",
+      "fmtp:101 0-15",
+      "rtpmap:102 telephone-event/8000",
+      "sendrecv",
+    ]);
+  });
+
+  test("answerSdp() takes no telephone-event at another rate when it has no telephone-event codec", () => {
+    const offer = offerWith(
+      "m=audio 5004 RTP/AVP 111 101",
+      "a=rtpmap:111 opus/48000/2",
+      "a=rtpmap:101 telephone-event/48000",
+    );
+    const codecs = [{ name: "opus", clockRate: 48000, channels: 2 }];
+    assert.deepEqual(answered(answerSdp(offer, { ...OPTIONS, codecs })).media[0].formats, ["111"]);
+  });
+
   test("answerSdp() drops a dynamic payload type without rtpmap", () => {
     const [audio] = answered(answerSdp(offerWith("m=audio 5004 RTP/AVP 96 0"), OPTIONS)).media;
     assert.deepEqual(audio.formats, ["0"]);

@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { type PeerEvent, serve } from "../../mod.ts";
+import { skipWhy } from "../_skip.ts";
 
 function installed(tool: string, arg: string): boolean {
   try {
@@ -145,7 +146,10 @@ async function sippUac(
 }
 
 describe("SIPp uac against serve()", () => {
-  const skip = HAVE_SIPP ? false : "sipp is not installed (Debian package sip-tester; .ci/run installs it)";
+  const skip = skipWhy(
+    "SIPp calls",
+    HAVE_SIPP ? false : "sipp is not installed (Debian package sip-tester; .ci/run installs it)",
+  );
 
   test("200 calls over UDP: all successful", { skip, timeout: 120_000 }, async () => {
     const r = await sippUac("udp", "127.0.0.1", 200);
@@ -213,15 +217,18 @@ async function countPackets(file: string, filter: string): Promise<number> {
 
 describe("SIPp uac_pcap: RTP to serve({ media }) comes back", () => {
   const getuid = (process as { getuid?: () => number }).getuid;
-  const skip = !HAVE_SIPP
-    ? "sipp is not installed (Debian package sip-tester; .ci/run installs it)"
-    : !HAVE_TCPDUMP
-    ? "tcpdump is not installed (Debian package tcpdump; .ci/run installs it)"
-    : getuid?.() !== 0
-    ? "not root: SIPp plays pcap through a raw socket and tcpdump captures on lo, both need root"
-    : !existsSync(`${SIPP_PCAPS}/g711a.pcap`)
-    ? `SIPp's pcap files are not in ${SIPP_PCAPS}`
-    : false;
+  const skip = skipWhy(
+    "SIPp uac_pcap",
+    !HAVE_SIPP
+      ? "sipp is not installed (Debian package sip-tester; .ci/run installs it)"
+      : !HAVE_TCPDUMP
+      ? "tcpdump is not installed (Debian package tcpdump; .ci/run installs it)"
+      : getuid?.() !== 0
+      ? "not root: SIPp plays pcap through a raw socket and tcpdump captures on lo, both need root"
+      : !existsSync(`${SIPP_PCAPS}/g711a.pcap`)
+      ? `SIPp's pcap files are not in ${SIPP_PCAPS}`
+      : false,
+  );
 
   test("every RTP packet SIPp plays is echoed back to its media port", { skip, timeout: 120_000 }, async () => {
     const events: PeerEvent[] = [];
@@ -307,7 +314,10 @@ describe("SIPp uac_pcap: RTP to serve({ media }) comes back", () => {
 });
 
 describe("the command line as a process", () => {
-  const skip = HAVE_SIPSAK ? false : "sipsak is not installed (Debian package sipsak; .ci/run installs it)";
+  const skip = skipWhy(
+    "sipsak",
+    HAVE_SIPSAK ? false : "sipsak is not installed (Debian package sipsak; .ci/run installs it)",
+  );
 
   test("sipsak's OPTIONS ping is answered (sipsak exits 0), and SIGTERM ends the process with 0", {
     skip,
