@@ -29,7 +29,9 @@ import {
 } from "../net/serve.ts";
 import type { SocketAddress } from "../sip/routing.ts";
 import { _ownAddress } from "./addresses.ts";
-import { _compileMatch, _describeMatch, type RequestMatch, type RequestPredicate } from "./request_match.ts";
+import { _compile, type _CompiledMatch, _describeMatch, type RequestMatch } from "./request_match.ts";
+import { _callReport, _closestReport } from "./closest_request.ts";
+import { _atCallSite, _callSite } from "./ladder.ts";
 import { _ScriptedAnswers, type AnswerAction, type MockAnswer, type MockAnswerOptions } from "./scripted_answers.ts";
 import { _callStep, _requestStep, _TrafficRecorder, type MockCall, type WaitOptions } from "./traffic_recorder.ts";
 import { type RequestOptions, Uac, type UacResult } from "./uac.ts";
@@ -320,7 +322,11 @@ export class MockPeer implements AsyncDisposable {
    * @param match A method, a predicate or a {@linkcode RequestPattern}.
    * @param options `timeout`, ms.
    * @returns The request.
-   * @throws {MockTimeoutError} When none came in time; the message draws the traffic as a ladder diagram.
+   * @throws {MockTimeoutError} When none came in time: the message names the closest requests received, what
+   *   each condition expected and what came, shows the closest whole and draws the traffic as a ladder
+   *   diagram; the stack starts at the caller's line.
+   * @throws {TypeError} If the pattern would match nothing: a misspelt key, a lower-case method (the message
+   *   suggests the fix).
    *
    * @example
    * ```ts
@@ -334,20 +340,24 @@ export class MockPeer implements AsyncDisposable {
    * await assert.rejects(peer.waitFor("BYE", { timeout: 20 }), (e) => {
    *   assert.ok(e instanceof MockTimeoutError);
    *   assert.match(e.message, /waitFor\("BYE"\): no matching request within 20 ms/);
+   *   assert.match(e.message, /Closest of 1 request received:\n.*OPTIONS sip:mock@.*\n +method: expected BYE, got OPTIONS\n/);
    *   assert.match(e.message, /\|<-- OPTIONS sip:mock@/);
    *   return true;
    * });
    * ```
    */
   waitFor(match: RequestMatch, options: WaitOptions = {}): Promise<SipRequest> {
-    let test: RequestPredicate;
+    // The error, when it comes, starts at the caller's line, not in a timer of the mock.
+    const site = _callSite(this.waitFor);
+    let compiled: _CompiledMatch;
     try {
-      test = _compileMatch(match, "waitFor()");
+      compiled = _compile(match, "waitFor()");
     } catch (e) {
-      return Promise.reject(e);
+      return Promise.reject(_atCallSite(e, site));
     }
     const what = `waitFor(${_describeMatch(match)}): no matching request`;
-    return this.#recorder.wait(what, options.timeout, _requestStep(test));
+    const report = (traffic: readonly TrafficEntry[], start: number) => _closestReport(compiled, traffic, start);
+    return this.#recorder.wait(what, options.timeout, _requestStep(compiled.test), report, site);
   }
 
   /**
@@ -357,7 +367,8 @@ export class MockPeer implements AsyncDisposable {
    * @param match Which INVITE (default: any).
    * @param options `timeout`, ms.
    * @returns The call.
-   * @throws {MockTimeoutError} When no call ended in time.
+   * @throws {MockTimeoutError} When no call ended in time: the message names a matching INVITE whose BYE never
+   *   came, or the requests closest to a matching INVITE, then the ladder diagram.
    *
    * @example
    * ```ts
@@ -375,14 +386,17 @@ export class MockPeer implements AsyncDisposable {
    * ```
    */
   waitForDialog(match?: RequestMatch, options: WaitOptions = {}): Promise<MockCall> {
-    let test: RequestPredicate;
+    const site = _callSite(this.waitForDialog);
+    let compiled: _CompiledMatch;
     try {
-      test = match === undefined ? () => true : _compileMatch(match, "waitForDialog()");
+      compiled = match === undefined ? { test: () => true, conditions: [] } : _compile(match, "waitForDialog()");
     } catch (e) {
-      return Promise.reject(e);
+      return Promise.reject(_atCallSite(e, site));
     }
     const what = `waitForDialog(${match === undefined ? "" : _describeMatch(match)}): no call (INVITE ... BYE) ended`;
-    return this.#recorder.wait(what, options.timeout, _callStep(test, () => this.#recorder.entries));
+    const step = _callStep(compiled.test, () => this.#recorder.entries);
+    const report = (traffic: readonly TrafficEntry[], start: number) => _callReport(compiled, traffic, start);
+    return this.#recorder.wait(what, options.timeout, step, report, site);
   }
 
   /**
@@ -422,7 +436,8 @@ export class MockPeer implements AsyncDisposable {
    * ```
    */
   request(options: RequestOptions): Promise<UacResult> {
-    return this.#uac.request(options);
+    const site = _callSite(this.request);
+    return this.#uac.request(options).catch((e) => Promise.reject(_atCallSite(e, site)));
   }
 
   /**

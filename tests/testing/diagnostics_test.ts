@@ -1,0 +1,103 @@
+// What a failing mock-peer test says: the closest requests to a wait that found nothing, where
+// the error points, whole messages in the ladder, scripted answers never used, requests no
+// script answered. The same tests on Deno and on Bun.
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { mockPeer, MockTimeoutError } from "../../mod.ts";
+import { FAST } from "./_sut.ts";
+
+/** A REGISTER for alice to the mock itself: the Request-URI is the registrar's domain (RFC 3261 §10.2). */
+function register(peer: { addresses: readonly { port: number }[] }, expires: string) {
+  const aor = "<sip:alice@127.0.0.1>";
+  return {
+    method: "REGISTER",
+    uri: `sip:127.0.0.1:${peer.addresses[0].port}`,
+    headers: { To: aor, From: aor, Expires: expires },
+  };
+}
+
+/** The frames of a stack, without its message. */
+function frames(error: unknown): string[] {
+  assert.ok(error instanceof Error);
+  return (error.stack ?? "").split("\n").filter((line) => /^\s+at /.test(line));
+}
+
+describe("a wait that finds nothing", () => {
+  test("waitFor() names the closest requests, what each condition expected and got, and the closest in full", async () => {
+    await using peer = await mockPeer({ timers: FAST });
+    await peer.request({ method: "OPTIONS", uri: peer.uri });
+    await peer.request(register(peer, "600"));
+    await assert.rejects(peer.waitFor({ method: "REGISTER", Expires: "3600" }, { timeout: 30 }), (e) => {
+      assert.ok(e instanceof MockTimeoutError);
+      const m = e.message;
+      assert.match(m, /^waitFor\(\{ method: "REGISTER", Expires: "3600" \}\): no matching request within 30 ms\.\n/);
+      assert.match(
+        m,
+        /\nClosest of 2 requests received:\n +\d+\.\d{3} {2}REGISTER sip:127\.0\.0\.1:\d+ SIP\/2\.0 {2}from 127\.0\.0\.1:\d+ udp\n +Expires: expected "3600", got "600"\n/,
+      );
+      assert.match(
+        m,
+        /\n +\d+\.\d{3} {2}OPTIONS sip:mock@.*\n +method: expected REGISTER, got OPTIONS\n +Expires: expected "3600", got no Expires header\n/,
+      );
+      assert.match(
+        m,
+        /\nThe closest in full:\n +REGISTER sip:127\.0\.0\.1:\d+ SIP\/2\.0\n +Via: SIP\/2\.0\/UDP [^\n]+\n(.*\n)*? +Expires: 600\n/,
+      );
+      assert.match(m, /\nTraffic at sip:mock@127\.0\.0\.1:\d+:\n +time/);
+      return true;
+    });
+  });
+
+  test("waitFor() says when nothing came at all, and a REGISTER's To user when user was asked for", async () => {
+    await using peer = await mockPeer({ timers: FAST });
+    await assert.rejects(peer.waitFor("BYE", { timeout: 10 }), /within 10 ms\.\nNo request was received\.\nTraffic at/);
+    await peer.request(register(peer, "600"));
+    await assert.rejects(
+      peer.waitFor({ user: "alice" }, { timeout: 10 }),
+      /Request-URI user: expected "alice", got "" \(the To user is "alice": a REGISTER names the user it registers in To, RFC 3261 §10\.2; match it with toUser\)/,
+    );
+    assert.equal((await peer.waitFor({ method: "REGISTER", toUser: "alice" })).expires, 600);
+  });
+
+  test("waitForDialog() names the matching INVITE whose BYE never came, or the closest INVITE", async () => {
+    await using peer = await mockPeer({ timers: FAST });
+    const call = await peer.request({ method: "INVITE", uri: peer.uri, sdp: true });
+    call.ack();
+    await assert.rejects(peer.waitForDialog({ user: "bob" }, { timeout: 10 }), (e) => {
+      assert.ok(e instanceof MockTimeoutError);
+      assert.match(e.message, /\nClosest of 2 requests received:\n +\d+\.\d{3} {2}INVITE sip:mock@/);
+      assert.match(e.message, /\n +Request-URI user: expected "bob", got "mock"\n/);
+      return true;
+    });
+    await assert.rejects(peer.waitForDialog(undefined, { timeout: 10 }), (e) => {
+      assert.ok(e instanceof MockTimeoutError);
+      assert.match(
+        e.message,
+        new RegExp(
+          `\\nA matching INVITE came \\(Call-ID ${call.request.callId}, at \\d+\\.\\d{3}\\), then ACK; no BYE with its Call-ID\\.\\n`,
+        ),
+      );
+      return true;
+    });
+  });
+
+  test("the error of a failed waitFor(), waitForDialog() or request() starts at the line that called it", async () => {
+    await using sut = await mockPeer({ user: "sut", timers: FAST });
+    await using peer = await mockPeer({ timers: FAST });
+    sut.answer("OPTIONS", { silent: true });
+    const errors = [
+      await peer.waitFor("BYE", { timeout: 10 }).catch((e) => e),
+      await peer.waitForDialog(undefined, { timeout: 10 }).catch((e) => e),
+      await peer.request({ method: "OPTIONS", uri: sut.uri, timeout: 20 }).catch((e) => e),
+      await peer.waitFor({ Method: "BYE" }).catch((e) => e),
+    ];
+    for (const error of errors) {
+      const stack = frames(error);
+      assert.match(stack[0], /diagnostics_test\.ts:\d+:\d+/, String(error.stack));
+      assert.ok(!String(error.stack).includes("src/testing/"), String(error.stack));
+    }
+    assert.ok(errors[0] instanceof MockTimeoutError && errors[2] instanceof MockTimeoutError);
+    assert.match(errors[0].stack ?? "", /^MockTimeoutError: waitFor\("BYE"\): no matching request within 10 ms\./);
+    assert.match(errors[2].message, /no final response/);
+  });
+});
