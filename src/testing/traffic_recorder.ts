@@ -10,7 +10,7 @@
 
 import type { SipRequest } from "../sip/message.ts";
 import type { TrafficEntry } from "../net/serve.ts";
-import { _atCallSite, formatLadder, MockTimeoutError } from "./ladder.ts";
+import { _atCallSite, formatLadder, type LadderOptions, MockTimeoutError } from "./ladder.ts";
 import type { RequestPredicate } from "./request_match.ts";
 
 /**
@@ -106,8 +106,13 @@ export class _TrafficRecorder {
   }
 
   /** The traffic as a ladder diagram, from the last `clear()`, with `local` on the left. */
-  ladder(local: string): string {
-    return formatLadder(this.#traffic, { start: this.#start, local });
+  ladder(local: string, options: Pick<LadderOptions, "full" | "limit"> = {}): string {
+    return formatLadder(this.#traffic, { ...options, start: this.#start, local });
+  }
+
+  /** Time 0 of the ladder: when the mock started or was last cleared, ms since the epoch. */
+  get start(): number {
+    return this.#start;
   }
 
   /** Records an entry, and shows it to whoever waits. */
