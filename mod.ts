@@ -76,6 +76,7 @@ export {
 export { DEFAULT_RULES, loadRules, parseRules, type Rule, RulesError, RulesSyntaxError } from "./src/rules/rules.ts";
 export { answerSdp, createOffer, formatSdp, parseSdp, type SessionDescription } from "./src/media/sdp.ts";
 export {
+  MockAssertionError,
   type MockCall,
   MockPeer,
   mockPeer,

@@ -7,6 +7,7 @@
 import type { Transport } from "../sip/transport.ts";
 import { _parseCidr } from "./cidr.ts";
 import { globToRegExp } from "./match.ts";
+import { _methodCaseProblem } from "./method_case.ts";
 import type { Match } from "./types.ts";
 import {
   _checkKeys,
@@ -60,6 +61,9 @@ export function _loadMatch(ctx: _Context, path: string, raw: unknown): Match {
   if (method !== undefined) {
     match.method = _stringList(ctx, _key(path, "method"), method).map(([m, p]) => {
       if (!_TOKEN.test(m)) _fail(ctx, p, `must be a SIP method token (RFC 3261 §25.1), got ${_describe(m)}`);
+      // An error, not a warning: the loader has no channel for warnings, and such a rule never fires.
+      const problem = _methodCaseProblem(m, "match the CSeq header");
+      if (problem !== undefined) _fail(ctx, p, problem);
       return m;
     });
   }

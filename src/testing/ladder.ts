@@ -6,6 +6,7 @@
  */
 
 import type { SipMessage } from "../sip/message.ts";
+import { formatMessage } from "../sip/format.ts";
 import type { TrafficEntry } from "../net/serve.ts";
 import { _hostPort } from "./addresses.ts";
 
@@ -26,8 +27,10 @@ export interface LadderOptions {
   start?: number;
   /** The name of our side, on the left (default `mock`). */
   local?: string;
-  /** Most lines shown: the last ones are kept (default 100). */
+  /** Most messages shown: the last ones are kept (default 100). */
   limit?: number;
+  /** Show each message whole under its arrow: start line, every header field, body (default false). */
+  full?: boolean;
 }
 
 /** Width of the arrow column, characters. */
@@ -76,10 +79,28 @@ export function formatLadder(entries: readonly TrafficEntry[], options: LadderOp
     const time = ((e.time - start) / 1000).toFixed(3).padStart(9);
     const remote = `${_hostPort(e.remote.address, e.remote.port)} ${e.transport}`;
     lines.push(`${time}  ${_arrow(e.direction, _firstLine(e.message))}| ${remote.padEnd(24)} ${_callId(e.message)}`);
+    if (options.full) lines.push(_messageText(e.message, " ".repeat(13)), "");
   }
   return lines.join("\n");
 }
 
+/** Most lines of one message shown whole: a long body is cut, not the diagram. */
+const _MAX_LINES = 80;
+
+/**
+ * A message as text, as sent on the wire (start line, header fields, empty line, body), each
+ * line after `indent`; a body that is not UTF-8 shows with replacement characters.
+ */
+export function _messageText(message: SipMessage, indent: string): string {
+  const text = new TextDecoder().decode(formatMessage(message)).replace(/\r\n$/, "");
+  const lines = text.split(/\r?\n/);
+  const shown = lines.length > _MAX_LINES
+    ? [...lines.slice(0, _MAX_LINES), `... ${lines.length - _MAX_LINES} more lines`]
+    : lines;
+  return shown.map((line) => line === "" ? "" : indent + line).join("\n");
+}
+
+/** The first line of a message, for one-line lists. */
 /** `|<-- text ----` or `|--- text --->`, `_ARROW + 1` characters. */
 function _arrow(direction: "in" | "out", text: string): string {
   const room = _ARROW - 6;
@@ -88,7 +109,8 @@ function _arrow(direction: "in" | "out", text: string): string {
   return direction === "in" ? `|<--${label}${fill}-` : `|---${label}${fill}>`;
 }
 
-function _firstLine(message: SipMessage): string {
+/** The first line of a message, for one-line lists. */
+export function _firstLine(message: SipMessage): string {
   return message.type === "request"
     ? `${message.method} ${message.uri} ${message.version}`
     : `${message.version} ${message.status} ${message.reason}`;
@@ -98,6 +120,9 @@ function _callId(message: SipMessage): string {
   const value = message.headers.get("Call-ID");
   return value === undefined ? "(no Call-ID)" : `Call-ID: ${value}`;
 }
+
+/** Gives a site made by {@linkcode _callSite} the message and traffic of the error that came. */
+let _adopt: (site: MockTimeoutError, error: MockTimeoutError) => MockTimeoutError;
 
 /**
  * A mock peer gave up waiting: for a request (`waitFor`), a call (`waitForDialog`) or the
@@ -115,10 +140,8 @@ function _callId(message: SipMessage): string {
  * ```
  */
 export class MockTimeoutError extends Error {
-  /** How long was waited, ms. */
-  readonly timeout: number;
-  /** The traffic the mock peer had recorded when it gave up, oldest first. */
-  readonly traffic: readonly TrafficEntry[];
+  #timeout: number;
+  #traffic: readonly TrafficEntry[];
 
   /**
    * Creates the error: `what`, then the ladder diagram of `traffic`.
@@ -131,7 +154,50 @@ export class MockTimeoutError extends Error {
   constructor(what: string, timeout: number, traffic: readonly TrafficEntry[], options: LadderOptions = {}) {
     super(`${what}\n${formatLadder(traffic, options)}`);
     this.name = "MockTimeoutError";
-    this.timeout = timeout;
-    this.traffic = traffic;
+    this.#timeout = timeout;
+    this.#traffic = traffic;
   }
+
+  /** How long was waited, ms. */
+  get timeout(): number {
+    return this.#timeout;
+  }
+
+  /** The traffic the mock peer had recorded when it gave up, oldest first. */
+  get traffic(): readonly TrafficEntry[] {
+    return this.#traffic;
+  }
+
+  static {
+    _adopt = (site, error) => {
+      site.message = error.message;
+      site.#timeout = error.#timeout;
+      site.#traffic = error.#traffic;
+      return site;
+    };
+  }
+}
+
+/**
+ * Made at a call, an error thrown later that starts its stack there: the runtimes format a
+ * stack when it is first read, so the message may be filled in when the wait fails.
+ */
+export function _callSite(at: (...args: never[]) => unknown): MockTimeoutError {
+  const site = new MockTimeoutError("", 0, []);
+  (Error as { captureStackTrace?: (e: object, at: unknown) => void }).captureStackTrace?.(site, at);
+  return site;
+}
+
+/**
+ * The error to throw from a call made at `site`: a {@linkcode MockTimeoutError} becomes `site`
+ * with its message and traffic; any other error keeps its kind and message, with the stack of
+ * `site` (its own frames are inside the mock).
+ */
+export function _atCallSite(error: unknown, site: MockTimeoutError): unknown {
+  if (error instanceof MockTimeoutError) return _adopt(site, error);
+  if (error instanceof Error) {
+    const frames = (site.stack ?? "").split("\n").filter((line) => /^\s+at /.test(line));
+    error.stack = `${error.name}: ${error.message}\n${frames.join("\n")}`;
+  }
+  return error;
 }

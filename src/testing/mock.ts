@@ -18,7 +18,8 @@
 import type { SipRequest } from "../sip/message.ts";
 import type { Remote } from "../ua/peer.ts";
 import { DEFAULT_TIMERS } from "../ua/transaction.ts";
-import type { Rule } from "../rules/rules.ts";
+import { findRule, type Rule } from "../rules/rules.ts";
+import { _RuleInput } from "../ua/plan.ts";
 import {
   type BoundAddress,
   type ListenTransport,
@@ -29,7 +30,10 @@ import {
 } from "../net/serve.ts";
 import type { SocketAddress } from "../sip/routing.ts";
 import { _ownAddress } from "./addresses.ts";
-import { _compileMatch, _describeMatch, type RequestMatch, type RequestPredicate } from "./request_match.ts";
+import { _compile, type _CompiledMatch, _describeMatch, type RequestMatch } from "./request_match.ts";
+import { _callReport, _closestReport } from "./closest_request.ts";
+import { _atCallSite, _callSite, type LadderOptions } from "./ladder.ts";
+import { _unmetError } from "./unmet.ts";
 import { _ScriptedAnswers, type AnswerAction, type MockAnswer, type MockAnswerOptions } from "./scripted_answers.ts";
 import { _callStep, _requestStep, _TrafficRecorder, type MockCall, type WaitOptions } from "./traffic_recorder.ts";
 import { type RequestOptions, Uac, type UacResult } from "./uac.ts";
@@ -84,6 +88,14 @@ export interface MockPeerOptions extends Omit<ServeOptions, "selectRule" | "onRe
    * client against them).
    */
   edge?: ServeOptions["edge"];
+  /**
+   * What to do with a new request that no scripted answer (`answer()`) and no rule of `rules`
+   * answers: `"ignore"` (default), `"warn"` (console.warn it), or `"error"`: the request is
+   * answered by the built-in behaviour all the same, and a {@linkcode MockAssertionError}
+   * showing it is thrown by the next `waitFor()` or `waitForDialog()` call, `assertDone()` or
+   * `close()`, whichever comes first (each request once).
+   */
+  onUnmatched?: "ignore" | "warn" | "error";
 }
 
 /** A scripted answer, as kept. */
@@ -144,11 +156,23 @@ export class MockPeer implements AsyncDisposable {
   #recorder: _TrafficRecorder;
   #answers = new _ScriptedAnswers();
   #closing: Promise<void> | undefined;
+  #closed: Promise<void> | undefined;
+  #rules: readonly Rule[];
+  #onUnmatched: "ignore" | "warn" | "error";
+  /** Requests no script answered, not yet reported (`onUnmatched: "error"`). */
+  #unmatched: TrafficEntry[] = [];
 
   private constructor(options: MockPeerOptions) {
     this.#user = options.user ?? "mock";
     this.#timeout = options.timeout ?? 4000;
     this.#advertise = options.advertise;
+    this.#rules = options.rules ?? [];
+    this.#onUnmatched = options.onUnmatched ?? "ignore";
+    if (!["ignore", "warn", "error"].includes(this.#onUnmatched)) {
+      throw new RangeError(
+        `mockPeer(): onUnmatched must be "ignore", "warn" or "error", got ${JSON.stringify(this.#onUnmatched)}`,
+      );
+    }
     this.#recorder = new _TrafficRecorder({
       timeout: this.#timeout,
       where: () => this.#server === undefined ? "mock" : this.uri,
@@ -192,7 +216,7 @@ export class MockPeer implements AsyncDisposable {
       ? [options.transport]
       : options.transport;
     const hostname = options.hostname ?? "127.0.0.1";
-    const { transport: _t, hostname: _h, user: _u, timeout: _o, ...rest } = options;
+    const { transport: _t, hostname: _h, user: _u, timeout: _o, onUnmatched: _m, ...rest } = options;
     peer.#server = await serve({
       ...rest,
       edge: options.edge ?? "lab",
@@ -253,12 +277,52 @@ export class MockPeer implements AsyncDisposable {
   }
 
   /**
-   * The traffic as a ladder diagram: time, direction, first line, the other side, Call-ID.
+   * The traffic as a ladder diagram: time, direction, first line, the other side, Call-ID; with
+   * `full`, each message whole under its arrow (start line, header fields, body).
    *
+   * @param options `full` for whole messages, `limit` for the most messages shown (the last).
    * @returns The diagram.
+   *
+   * @example
+   * ```ts
+   * import { mockPeer } from "@sipecho/sipecho";
+   * import assert from "node:assert/strict";
+   *
+   * await using peer = await mockPeer();
+   * await peer.request({ method: "MESSAGE", uri: peer.uri, body: "hello" });
+   * assert.match(peer.ladder(), /\|<-- MESSAGE sip:mock@/);
+   * assert.match(peer.ladder({ full: true }), /\n +Content-Type: text\/plain\n(.*\n)* +hello\n/);
+   * ```
    */
-  ladder(): string {
-    return this.#recorder.ladder(this.uri);
+  ladder(options: Pick<LadderOptions, "full" | "limit"> = {}): string {
+    return this.#recorder.ladder(this.uri, options);
+  }
+
+  /**
+   * Checks that the test saw what it scripted: every scripted answer used up (a `times: n`
+   * answer has answered n requests, an `Infinity` one at least one; removed ones are not
+   * expected) and, with `onUnmatched: "error"`, no request that no script answered.
+   *
+   * @throws {MockAssertionError} Listing each answer not used up (how far it got, where it was
+   *   scripted) and each request no script answered, whole.
+   *
+   * @example
+   * ```ts
+   * import { mockPeer } from "@sipecho/sipecho";
+   * import assert from "node:assert/strict";
+   *
+   * await using peer = await mockPeer();
+   * peer.answer("OPTIONS", 503);
+   * assert.throws(() => peer.assertDone(), /answer #1 \("OPTIONS"\): answered 0 of 1/);
+   * await peer.request({ method: "OPTIONS", uri: peer.uri });
+   * peer.assertDone();
+   * ```
+   */
+  assertDone(): void {
+    const error = this.#unmet("assertDone()", true);
+    if (error === undefined) return;
+    (Error as { captureStackTrace?: (e: object, at: unknown) => void }).captureStackTrace?.(error, this.assertDone);
+    throw error;
   }
 
   /** Forgets the recorded traffic (waiting calls keep what they saw). */
@@ -272,6 +336,7 @@ export class MockPeer implements AsyncDisposable {
    */
   reset(): void {
     this.#answers.clear();
+    this.#unmatched = [];
     this.clear();
     this.#recorder.abandon("reset() while waiting");
     this.server.peer.registrar.clear();
@@ -310,7 +375,12 @@ export class MockPeer implements AsyncDisposable {
    * ```
    */
   answer(match: RequestMatch, action: AnswerAction, options: MockAnswerOptions = {}): MockAnswer {
-    return this.#answers.add(match, action, options);
+    const site = _callSite(this.answer);
+    try {
+      return this.#answers.add(match, action, options, _firstFrame(site));
+    } catch (e) {
+      throw _atCallSite(e, site);
+    }
   }
 
   /**
@@ -320,7 +390,11 @@ export class MockPeer implements AsyncDisposable {
    * @param match A method, a predicate or a {@linkcode RequestPattern}.
    * @param options `timeout`, ms.
    * @returns The request.
-   * @throws {MockTimeoutError} When none came in time; the message draws the traffic as a ladder diagram.
+   * @throws {MockTimeoutError} When none came in time: the message names the closest requests received, what
+   *   each condition expected and what came, shows the closest whole and draws the traffic as a ladder
+   *   diagram; the stack starts at the caller's line.
+   * @throws {TypeError} If the pattern would match nothing: a misspelt key, a lower-case method (the message
+   *   suggests the fix).
    *
    * @example
    * ```ts
@@ -334,20 +408,26 @@ export class MockPeer implements AsyncDisposable {
    * await assert.rejects(peer.waitFor("BYE", { timeout: 20 }), (e) => {
    *   assert.ok(e instanceof MockTimeoutError);
    *   assert.match(e.message, /waitFor\("BYE"\): no matching request within 20 ms/);
+   *   assert.match(e.message, /Closest of 1 request received:\n.*OPTIONS sip:mock@.*\n +method: expected BYE, got OPTIONS\n/);
    *   assert.match(e.message, /\|<-- OPTIONS sip:mock@/);
    *   return true;
    * });
    * ```
    */
   waitFor(match: RequestMatch, options: WaitOptions = {}): Promise<SipRequest> {
-    let test: RequestPredicate;
+    // The error, when it comes, starts at the caller's line, not in a timer of the mock.
+    const site = _callSite(this.waitFor);
+    let compiled: _CompiledMatch;
     try {
-      test = _compileMatch(match, "waitFor()");
+      compiled = _compile(match, "waitFor()");
     } catch (e) {
-      return Promise.reject(e);
+      return Promise.reject(_atCallSite(e, site));
     }
+    const unmet = this.#unmet(`waitFor(${_describeMatch(match)})`, false);
+    if (unmet !== undefined) return Promise.reject(_atCallSite(unmet, site));
     const what = `waitFor(${_describeMatch(match)}): no matching request`;
-    return this.#recorder.wait(what, options.timeout, _requestStep(test));
+    const report = (traffic: readonly TrafficEntry[], start: number) => _closestReport(compiled, traffic, start);
+    return this.#recorder.wait(what, options.timeout, _requestStep(compiled.test), report, site);
   }
 
   /**
@@ -357,7 +437,8 @@ export class MockPeer implements AsyncDisposable {
    * @param match Which INVITE (default: any).
    * @param options `timeout`, ms.
    * @returns The call.
-   * @throws {MockTimeoutError} When no call ended in time.
+   * @throws {MockTimeoutError} When no call ended in time: the message names a matching INVITE whose BYE never
+   *   came, or the requests closest to a matching INVITE, then the ladder diagram.
    *
    * @example
    * ```ts
@@ -375,14 +456,19 @@ export class MockPeer implements AsyncDisposable {
    * ```
    */
   waitForDialog(match?: RequestMatch, options: WaitOptions = {}): Promise<MockCall> {
-    let test: RequestPredicate;
+    const site = _callSite(this.waitForDialog);
+    let compiled: _CompiledMatch;
     try {
-      test = match === undefined ? () => true : _compileMatch(match, "waitForDialog()");
+      compiled = match === undefined ? { test: () => true, conditions: [] } : _compile(match, "waitForDialog()");
     } catch (e) {
-      return Promise.reject(e);
+      return Promise.reject(_atCallSite(e, site));
     }
+    const unmet = this.#unmet(`waitForDialog(${match === undefined ? "" : _describeMatch(match)})`, false);
+    if (unmet !== undefined) return Promise.reject(_atCallSite(unmet, site));
     const what = `waitForDialog(${match === undefined ? "" : _describeMatch(match)}): no call (INVITE ... BYE) ended`;
-    return this.#recorder.wait(what, options.timeout, _callStep(test, () => this.#recorder.entries));
+    const step = _callStep(compiled.test, () => this.#recorder.entries);
+    const report = (traffic: readonly TrafficEntry[], start: number) => _callReport(compiled, traffic, start);
+    return this.#recorder.wait(what, options.timeout, step, report, site);
   }
 
   /**
@@ -422,20 +508,29 @@ export class MockPeer implements AsyncDisposable {
    * ```
    */
   request(options: RequestOptions): Promise<UacResult> {
-    return this.#uac.request(options);
+    const site = _callSite(this.request);
+    return this.#uac.request(options).catch((e) => Promise.reject(_atCallSite(e, site)));
   }
 
   /**
    * Closes the mock: rejects whoever waits, stops the UAC's transactions and closes the
-   * server. Resolves when every socket, connection and timer is gone.
+   * server. Resolves when every socket, connection and timer is gone; with
+   * `onUnmatched: "error"`, then rejects if requests no script answered were not reported yet.
+   * A later call resolves when all is closed.
    *
    * @returns When all is closed.
+   * @throws {MockAssertionError} Once all is closed, for requests no script answered.
    */
   close(): Promise<void> {
-    if (this.#closing !== undefined) return this.#closing;
+    if (this.#closed !== undefined) return this.#closed;
     this.#recorder.close("the mock peer closed while waiting");
     this.#uac.close();
-    this.#closing = this.#server?.close() ?? Promise.resolve();
+    const closed = this.#closed = this.#server?.close() ?? Promise.resolve();
+    const site = _callSite(this.close);
+    this.#closing = closed.then(() => {
+      const unmet = this.#unmet("close()", false);
+      if (unmet !== undefined) throw _atCallSite(unmet, site);
+    });
     return this.#closing;
   }
 
@@ -448,7 +543,40 @@ export class MockPeer implements AsyncDisposable {
 
   /** A new request from `remote`: the rule of the first scripted answer that matches it, if any. */
   #select(request: SipRequest, remote: Remote): Rule | undefined {
-    return this.#answers.select(request, { address: remote.address, port: remote.port, transport: remote.transport });
+    const rule = this.#answers.select(request, {
+      address: remote.address,
+      port: remote.port,
+      transport: remote.transport,
+    });
+    if (rule !== undefined || this.#onUnmatched === "ignore") return rule;
+    // The static rules count as scripts; the built-in test users and behaviour do not.
+    if (this.#rules.length > 0 && findRule(this.#rules, new _RuleInput(request, remote)) !== undefined) {
+      return undefined;
+    }
+    const entry: TrafficEntry = {
+      time: Date.now(),
+      direction: "in",
+      transport: remote.transport,
+      remote: { address: remote.address, port: remote.port },
+      message: request,
+    };
+    if (this.#onUnmatched === "warn") {
+      console.warn(
+        `sipecho mock: no script answered ${request.method} ${request.uri} from ${remote.address}:${remote.port}`,
+      );
+    } else this.#unmatched.push(entry);
+    return undefined;
+  }
+
+  /**
+   * What the test has not met, as the error of `where`: the requests no script answered not
+   * reported yet (then reported), and with `answers`, the scripted answers not used up.
+   */
+  #unmet(where: string, answers: boolean) {
+    const unmatched = this.#unmatched;
+    this.#unmatched = [];
+    const local = this.#server === undefined ? "mock" : this.uri;
+    return _unmetError(where, local, answers ? this.#answers.unused() : [], unmatched, this.#recorder.start);
   }
 
   /** Our address on a transport, for the Via and Contact of the UAC's requests. */
@@ -457,4 +585,10 @@ export class MockPeer implements AsyncDisposable {
     if (bound === undefined) throw new RangeError(`request(): the mock peer does not listen on ${transport}`);
     return _ownAddress(bound, this.#advertise);
   }
+}
+
+/** `file:line:column` of the first frame of a call site's stack. */
+function _firstFrame(site: Error): string {
+  const frame = (site.stack ?? "").split("\n").find((line) => /^\s+at /.test(line))?.trim() ?? "";
+  return /\((.+)\)$/.exec(frame)?.[1] ?? (frame.replace(/^at /, "") || "(unknown)");
 }

@@ -2,7 +2,8 @@
  * `@sipecho/sipecho/mock`: the mock peer for test suites. {@linkcode mockPeer} starts a sipecho on
  * port 0 that records what it receives and sends, waits for requests and calls, answers as each
  * test scripts it, and calls the system under test from its own socket; a wait that times out
- * throws a {@linkcode MockTimeoutError} with the ladder diagram of what was seen.
+ * throws a {@linkcode MockTimeoutError} with the requests that came closest and the ladder diagram of what was
+ * seen; `assertDone()` throws a {@linkcode MockAssertionError} for what was scripted and not seen.
  *
  * @example
  * ```ts
@@ -37,3 +38,4 @@ export {
 } from "./mock.ts";
 export type { AckOptions, DialogRequestOptions, HeaderFields, RequestOptions, UacResult } from "./uac.ts";
 export { formatLadder, type LadderOptions, MockTimeoutError } from "./ladder.ts";
+export { MockAssertionError } from "./unmet.ts";

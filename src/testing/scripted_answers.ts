@@ -177,13 +177,19 @@ interface _Answer {
   name: string;
   test: RequestPredicate;
   rule: Rule;
+  times: number;
   remaining: number;
   requests: SipRequest[];
+  /** Where the test scripted it (`file:line:column`), for `assertDone()`. */
+  site: string;
+  handle: MockAnswer;
 }
 
 /** The scripted answers of a mock peer, in the order given. */
 export class _ScriptedAnswers {
   #answers: _Answer[] = [];
+  /** The answers still expected: neither used up nor removed. */
+  #expected = new Set<_Answer>();
   /** Answers made so far, for their default names. */
   #count = 0;
 
@@ -193,12 +199,13 @@ export class _ScriptedAnswers {
    * @param match Which requests.
    * @param action A status code or an {@linkcode AnswerSpec}.
    * @param options `times`.
+   * @param site Where the test scripted it, for `assertDone()`.
    * @returns Its handle.
    * @throws {RulesError} If `action` is not a valid action.
    * @throws {RangeError} If `times` is not a positive integer or `Infinity`.
    * @throws {TypeError} If `match` or `action` is of the wrong kind.
    */
-  add(match: RequestMatch, action: AnswerAction, options: MockAnswerOptions): MockAnswer {
+  add(match: RequestMatch, action: AnswerAction, options: MockAnswerOptions, site = "(unknown)"): MockAnswer {
     const times = options.times ?? 1;
     if (!(times === Infinity || (Number.isInteger(times) && times > 0))) {
       throw new RangeError(`answer(): times must be a positive integer or Infinity, got ${times}`);
@@ -210,12 +217,8 @@ export class _ScriptedAnswers {
     }
     const name = spec.name ?? `answer #${++this.#count} (${_describeMatch(match)})`;
     const [rule] = loadRules([{ ...spec, name }], "answer()");
-    const answer: _Answer = { name, test, rule, remaining: times, requests: [] };
-    this.#answers.push(answer);
-    const removeIt = (): void => {
-      this.#answers = this.#answers.filter((a) => a !== answer);
-    };
-    return {
+    // The handle reads `answer` only when called, after it exists.
+    const handle: MockAnswer = {
       name,
       get requests() {
         return [...answer.requests];
@@ -223,8 +226,28 @@ export class _ScriptedAnswers {
       get remaining() {
         return answer.remaining;
       },
-      remove: removeIt,
+      remove: () => {
+        this.#answers = this.#answers.filter((a) => a !== answer);
+        this.#expected.delete(answer);
+      },
     };
+    const answer: _Answer = { name, test, rule, times, remaining: times, requests: [], site, handle };
+    this.#answers.push(answer);
+    this.#expected.add(answer);
+    return answer.handle;
+  }
+
+  /**
+   * The answers not used up, in the order given: a finite one that has answered fewer than
+   * `times` requests, an `Infinity` one that has answered none. Removed ones are not expected.
+   */
+  unused(): { handle: MockAnswer; answered: number; times: number; site: string }[] {
+    return [...this.#expected].map((a) => ({
+      handle: a.handle,
+      answered: a.requests.length,
+      times: a.times,
+      site: a.site,
+    }));
   }
 
   /**
@@ -247,6 +270,7 @@ export class _ScriptedAnswers {
       answer.remaining--;
       answer.requests.push(request);
       if (answer.remaining <= 0) this.#answers = this.#answers.filter((a) => a !== answer);
+      if (answer.remaining <= 0 || answer.times === Infinity) this.#expected.delete(answer);
       return answer.rule;
     }
     return undefined;
@@ -255,5 +279,6 @@ export class _ScriptedAnswers {
   /** Forgets every answer (their names keep counting). */
   clear(): void {
     this.#answers = [];
+    this.#expected.clear();
   }
 }

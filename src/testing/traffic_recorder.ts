@@ -10,7 +10,7 @@
 
 import type { SipRequest } from "../sip/message.ts";
 import type { TrafficEntry } from "../net/serve.ts";
-import { formatLadder, MockTimeoutError } from "./ladder.ts";
+import { _atCallSite, formatLadder, type LadderOptions, MockTimeoutError } from "./ladder.ts";
 import type { RequestPredicate } from "./request_match.ts";
 
 /**
@@ -75,6 +75,8 @@ interface _Waiter {
   reject: (error: Error) => void;
   promise: Promise<unknown>;
   timer: ReturnType<typeof setTimeout> | undefined;
+  /** Made where the wait was asked for: its errors start there. */
+  site: MockTimeoutError | undefined;
 }
 
 /** What the record needs to know of its mock peer. */
@@ -104,8 +106,13 @@ export class _TrafficRecorder {
   }
 
   /** The traffic as a ladder diagram, from the last `clear()`, with `local` on the left. */
-  ladder(local: string): string {
-    return formatLadder(this.#traffic, { start: this.#start, local });
+  ladder(local: string, options: Pick<LadderOptions, "full" | "limit"> = {}): string {
+    return formatLadder(this.#traffic, { ...options, start: this.#start, local });
+  }
+
+  /** Time 0 of the ladder: when the mock started or was last cleared, ms since the epoch. */
+  get start(): number {
+    return this.#start;
   }
 
   /** Records an entry, and shows it to whoever waits. */
@@ -117,7 +124,7 @@ export class _TrafficRecorder {
         outcome = w.step(entry);
       } catch (e) {
         this.#finish(w);
-        w.reject(e instanceof Error ? e : new Error(String(e)));
+        w.reject(this.#at(w.site, e instanceof Error ? e : new Error(String(e))));
         continue;
       }
       if (outcome === undefined) continue;
@@ -140,11 +147,19 @@ export class _TrafficRecorder {
    * @param what What is awaited, in words, for the errors.
    * @param timeout The limit, ms (default: the mock's).
    * @param makeStep Makes the step, with its own state.
+   * @param report Says, when time is up, why nothing came (the closest requests), over the traffic.
+   * @param site Made by `_callSite()` where the wait was asked for: the errors start there.
    * @returns The outcome.
    * @throws {MockTimeoutError} When the step had nothing in time.
    */
-  wait<T>(what: string, timeout: number | undefined, makeStep: () => _Step<T>): Promise<T> {
-    if (this.#closed) return Promise.reject(new Error(`${what}: the mock peer is closed`));
+  wait<T>(
+    what: string,
+    timeout: number | undefined,
+    makeStep: () => _Step<T>,
+    report?: (traffic: readonly TrafficEntry[], start: number) => string,
+    site?: MockTimeoutError,
+  ): Promise<T> {
+    if (this.#closed) return Promise.reject(this.#at(site, new Error(`${what}: the mock peer is closed`)));
     const step = makeStep();
     try {
       for (const entry of this.#traffic) {
@@ -152,15 +167,24 @@ export class _TrafficRecorder {
         if (outcome !== undefined) return Promise.resolve(outcome());
       }
     } catch (e) {
-      return Promise.reject(e);
+      return Promise.reject(this.#at(site, e));
     }
     const limit = timeout ?? this.#init.timeout;
     const { promise, resolve, reject } = Promise.withResolvers<T>();
-    const waiter: _Waiter = { step, resolve: resolve as (value: unknown) => void, reject, promise, timer: undefined };
+    const waiter: _Waiter = {
+      step,
+      resolve: resolve as (value: unknown) => void,
+      reject,
+      promise,
+      timer: undefined,
+      site,
+    };
     waiter.timer = setTimeout(() => {
       waiter.timer = undefined;
       this.#finish(waiter);
-      reject(this.timeoutError(`${what} within ${limit} ms`, limit));
+      reject(
+        this.#at(site, this.timeoutError(`${what} within ${limit} ms`, limit, report?.(this.#traffic, this.#start))),
+      );
     }, limit);
     this.#waiters.add(waiter);
     return promise;
@@ -172,7 +196,7 @@ export class _TrafficRecorder {
       this.#finish(w);
       // The test that waited may be over: its rejection must not surface as unhandled.
       w.promise.catch(() => {});
-      w.reject(new Error(why));
+      w.reject(this.#at(w.site, new Error(why)));
     }
   }
 
@@ -182,13 +206,18 @@ export class _TrafficRecorder {
     this.#closed = true;
   }
 
-  /** The error of a wait that timed out: `what`, then the ladder diagram of the traffic. */
-  timeoutError(what: string, timeout: number): MockTimeoutError {
+  /** The error of a wait that timed out: `what`, the `report` if any, then the ladder diagram of the traffic. */
+  timeoutError(what: string, timeout: number, report?: string): MockTimeoutError {
     const where = this.#init.where();
-    return new MockTimeoutError(`${what}. Traffic at ${where}:`, timeout, [...this.#traffic], {
+    const head = report === undefined ? `${what}. Traffic at ${where}:` : `${what}.\n${report}\nTraffic at ${where}:`;
+    return new MockTimeoutError(head, timeout, [...this.#traffic], {
       start: this.#start,
       local: where,
     });
+  }
+
+  #at<E>(site: MockTimeoutError | undefined, error: E): E {
+    return site === undefined ? error : _atCallSite(error, site) as E;
   }
 
   #finish(w: _Waiter): void {

@@ -272,6 +272,26 @@ test("loadRules() refuses bad modifiers", () => {
   );
 });
 
+test("loadRules() refuses a method that is not upper case, suggesting it (RFC 3261 §7.1: case-sensitive)", () => {
+  refuses(
+    [{ match: { method: "invite" }, respond: { status: 486 } }],
+    'rules.json: [0].match.method: must be upper case: methods are case-sensitive (RFC 3261 §7.1), so "invite" matches no INVITE; ' +
+      'did you mean "INVITE"? (to match a lower-case method on purpose, match the CSeq header)',
+  );
+  refuses(
+    { rules: [{ match: { method: ["INVITE", "Bye"] }, silent: true }] },
+    'rules.json: rules[0].match.method[1]: must be upper case: methods are case-sensitive (RFC 3261 §7.1), so "Bye" matches no BYE; ' +
+      'did you mean "BYE"? (to match a lower-case method on purpose, match the CSeq header)',
+  );
+  refuses(
+    [{ match: { method: "x-ping" }, silent: true }],
+    'rules.json: [0].match.method: must be upper case: methods are case-sensitive (RFC 3261 §7.1), so "x-ping" matches no X-PING; ' +
+      'did you mean "X-PING"? (to match a lower-case method on purpose, match the CSeq header)',
+  );
+  // Extension methods in upper case are tokens like any other.
+  assert.equal(loadRules([{ match: { method: ["PUBLISH", "X-PING", "FOO.BAR"] }, silent: true }]).length, 1);
+});
+
 test("loadRules() refuses bad match values", () => {
   refuses(
     [{ match: { method: "IN VITE" }, silent: true }],
