@@ -22,9 +22,11 @@ describe("MockPeer.request()", () => {
       const copies = sut.requests("OPTIONS");
       // Intervals T1, 2*T1, 4*T1 (capped at T2 = 40 ms), each counted from when the last copy was
       // due: copies at T1, 3*T1 and 7*T1 after the first. A timer may fire late, never early, and
-      // one that fired late does not push the next one back.
+      // one that fired late does not push the next one back. The times are when this side read
+      // each copy, so the first may be read up to a few ms late on a loaded machine: 3 ms of slack.
       const offsets = copies.slice(1, 4).map((c) => c.at - copies[0].at);
-      assert.ok(offsets[0] >= 9 && offsets[1] >= 29 && offsets[2] >= 68, offsets.join());
+      assert.ok(offsets[0] >= 7 && offsets[1] >= 27 && offsets[2] >= 67, offsets.join());
+
       assert.ok(copies.every((c) => c.message.via[0].branch === copies[0].message.via[0].branch));
       const request = copies[0].message;
       assert.match(request.via[0].branch!, /^z9hG4bK/);
