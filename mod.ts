@@ -1,5 +1,5 @@
 /**
- * sipecho: a SIP echo peer and auto-responder for Deno and Bun.
+ * sipecho: a SIP echo peer and auto-responder for Deno, Bun and Node.js.
  *
  * This module holds what most users need: {@linkcode serve} runs the responder on sockets,
  * {@linkcode SipPeer} is the same peer without sockets or clock, {@linkcode mockPeer} is for test
@@ -86,7 +86,8 @@ export {
   type UacResult,
 } from "./src/testing/mod.ts";
 
-// `deno run -A mod.ts` and `bun mod.ts` run the command line; importing mod.ts does nothing.
+// `deno run -A mod.ts`, `bun mod.ts` and `node mod.ts` run the command line (so does the package's bin,
+// bin/sipecho); importing mod.ts does nothing.
 if (import.meta.main) {
   const { main } = await import("./src/cli/cli.ts");
   await main();

@@ -1,6 +1,6 @@
 /**
  * A SIP server tested with the mock peer as the caller, with `bun test` (it also runs under
- * `deno test`: node:test is in both).
+ * `deno test` and `node --test`: node:test is in all three).
  *
  *     bun test examples/mock_bun_test.ts
  *

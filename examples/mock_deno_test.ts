@@ -2,12 +2,15 @@
  * A SIP client tested against the mock peer with `deno test` (Deno.test, with its op,
  * resource and exit sanitizers on: the mock leaves nothing behind).
  *
- *     deno test -A examples/mock_deno_test.ts
+ *     deno test --allow-net examples/mock_deno_test.ts
  *
  * The code under test is `TinyClient` below: it pings a registrar with OPTIONS and registers
- * with REGISTER, over UDP. In a real project it would be imported from your own module.
+ * with REGISTER, over UDP. In a real project it would be imported from your own module. It
+ * uses `node:dgram`, which Deno has without the `--unstable-net` flag that `Deno.listenDatagram`
+ * needs: copied into another project, this file runs as it is.
  */
 import assert from "node:assert/strict";
+import dgram from "node:dgram";
 import { mockPeer, MockTimeoutError } from "../mod.ts"; // in your project: from "@sipecho/sipecho"
 
 // `bun test` collects *_test.ts files too; Deno.test exists only on Deno, so on Bun this file
@@ -19,20 +22,28 @@ const test: (name: string, fn: () => Promise<void>) => void = "Deno" in globalTh
 
 /** A tiny SIP client: one request at a time, the status code of the answer or undefined. */
 class TinyClient implements AsyncDisposable {
-  #socket: Deno.DatagramConn;
-  #pending: Promise<unknown> | undefined;
+  readonly server: { address: string; port: number };
+  readonly user: string;
+  #socket = dgram.createSocket("udp4");
+  #bound: Promise<void>;
+  /** Called with each datagram received while a request waits. */
+  #onResponse: ((text: string) => void) | undefined;
   #seq = 0;
 
-  constructor(readonly server: { address: string; port: number }, readonly user = "alice") {
-    this.#socket = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  constructor(server: { address: string; port: number }, user = "alice") {
+    this.server = server;
+    this.user = user;
+    this.#bound = new Promise((resolve) => this.#socket.bind(0, "127.0.0.1", resolve));
+    this.#socket.on("message", (data) => this.#onResponse?.(new TextDecoder().decode(data)));
   }
 
   ping(): Promise<number | undefined> {
     return this.#send("OPTIONS", `<sip:${this.server.address}:${this.server.port}>`, "Accept: application/sdp\r\n");
   }
 
-  register(expires: number): Promise<number | undefined> {
-    const port = (this.#socket.addr as Deno.NetAddr).port;
+  async register(expires: number): Promise<number | undefined> {
+    await this.#bound;
+    const port = this.#socket.address().port;
     return this.#send(
       "REGISTER",
       `<sip:${this.user}@${this.server.address}>`,
@@ -41,34 +52,34 @@ class TinyClient implements AsyncDisposable {
   }
 
   async #send(method: string, to: string, extra: string): Promise<number | undefined> {
-    const port = (this.#socket.addr as Deno.NetAddr).port;
+    await this.#bound;
+    const port = this.#socket.address().port;
     const id = crypto.randomUUID();
     const text = `${method} sip:${this.server.address}:${this.server.port} SIP/2.0\r\n` +
       `Via: SIP/2.0/UDP 127.0.0.1:${port};branch=z9hG4bK${id.slice(0, 8)};rport\r\n` +
       `Max-Forwards: 70\r\nFrom: <sip:${this.user}@${this.server.address}>;tag=${id.slice(9, 13)}\r\n` +
       `To: ${to}\r\nCall-ID: ${id}\r\nCSeq: ${++this.#seq} ${method}\r\n${extra}Content-Length: 0\r\n\r\n`;
-    await this.#socket.send(new TextEncoder().encode(text), {
-      transport: "udp",
-      hostname: this.server.address,
-      port: this.server.port,
+    // The first final response (a provisional one is skipped), or undefined after 300 ms.
+    const answered = new Promise<number | undefined>((resolve) => {
+      const timer = setTimeout(() => resolve(undefined), 300);
+      this.#onResponse = (response) => {
+        const status = /^SIP\/2\.0 (\d{3}) /.exec(response);
+        if (status === null || Number(status[1]) < 200) return;
+        clearTimeout(timer);
+        resolve(Number(status[1]));
+      };
     });
-    for (;;) {
-      const received = this.#socket.receive();
-      this.#pending = received;
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const timeout = new Promise<undefined>((resolve) => timer = setTimeout(() => resolve(undefined), 300));
-      const got = await Promise.race([received, timeout]);
-      clearTimeout(timer);
-      if (got === undefined) return undefined;
-      this.#pending = undefined;
-      const status = /^SIP\/2\.0 (\d{3}) /.exec(new TextDecoder().decode(got[0]));
-      if (status !== null && Number(status[1]) >= 200) return Number(status[1]);
+    this.#socket.send(text, this.server.port, this.server.address);
+    try {
+      return await answered;
+    } finally {
+      this.#onResponse = undefined;
     }
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
-    this.#socket.close();
-    await this.#pending?.catch(() => {});
+    await this.#bound;
+    await new Promise<void>((resolve) => this.#socket.close(resolve));
   }
 }
 

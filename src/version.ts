@@ -1,13 +1,13 @@
 /**
  * The version of sipecho, in one place: `--version` prints it, the Server header of every
- * response is made from it, and tests/version_test.ts holds deno.json (and package.json, when
- * there is one) to it.
+ * response is made from it, and tests/version_test.ts holds deno.json and package.json to it.
  *
  * @module
  */
 
 /**
- * The version of sipecho (semantic versioning), equal to the `version` of deno.json.
+ * The version of sipecho (semantic versioning), equal to the `version` of deno.json and of
+ * package.json.
  *
  * @example
  * ```ts

@@ -9,7 +9,7 @@
  * import { detectRuntime, serve } from "@sipecho/sipecho/net";
  * import assert from "node:assert/strict";
  *
- * const net = await detectRuntime(); // the Deno or Bun shim
+ * const net = await detectRuntime(); // the Deno, Bun or Node.js shim
  * await using server = await serve({ net, listen: [{ transport: "udp", hostname: "127.0.0.1", port: 0 }] });
  * assert.equal(server.addresses[0].transport, "udp");
  * ```

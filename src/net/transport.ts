@@ -1,6 +1,6 @@
 /**
  * The contract between the runtime-neutral core and the per-runtime socket shims
- * (src/net/runtime/deno.ts, src/net/runtime/bun.ts). A shim only moves bytes: it binds sockets,
+ * (src/net/runtime/deno.ts, bun.ts, node.ts). A shim only moves bytes: it binds sockets,
  * hands received bytes to the handlers, and sends what it is given.
  *
  * @module
@@ -314,7 +314,7 @@ export interface ConnectOptions {
  * ```
  */
 export interface RuntimeNet {
-  /** `deno` or `bun`. */
+  /** `deno`, `bun` or `node`. */
   readonly name: string;
   /** Binds a UDP socket; `onData` gets every datagram. */
   listenDatagram(

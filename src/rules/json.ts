@@ -21,7 +21,11 @@ interface _JsonProblem {
 
 /** Thrown inside the scanner to unwind at the first problem. */
 class _JsonStop {
-  constructor(readonly problem: _JsonProblem) {}
+  readonly problem: _JsonProblem;
+  // Fields set in the body, not parameter properties: Node strips types but does not compile them.
+  constructor(problem: _JsonProblem) {
+    this.problem = problem;
+  }
 }
 
 /**
@@ -91,8 +95,11 @@ function _scanJson(text: string): _JsonProblem | undefined {
 /** A recursive-descent reader of RFC 8259 §2-§7 that only checks, and stops at the first problem. */
 class _Scanner {
   pos = 0;
+  readonly text: string;
 
-  constructor(readonly text: string) {}
+  constructor(text: string) {
+    this.text = text;
+  }
 
   /** JSON-text = ws value ws (RFC 8259 §2). */
   document(): void {

@@ -5,8 +5,10 @@ import { type CliRuntime, formatTraffic, main, parseArgs, UsageError } from "../
 import { parseMessage } from "../../src/sip/parse.ts";
 
 class Exit extends Error {
-  constructor(readonly code: number) {
+  readonly code: number;
+  constructor(code: number) {
     super(`exit ${code}`);
+    this.code = code;
   }
 }
 

@@ -1,6 +1,6 @@
 /**
- * The WebSocket client of both socket shims: the standard `WebSocket` global, which Deno and
- * Bun both ship, so one implementation serves both.
+ * The WebSocket client of every socket shim: the standard `WebSocket` global, which Deno, Bun
+ * and Node.js (22 and later) all ship, so one implementation serves them all.
  *
  * @module
  */
