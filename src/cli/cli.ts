@@ -76,7 +76,8 @@ Media (the RTP echo of every call; on by default):
   --no-media            no echo: SDP answers carry placeholder ports
 Output:
   --log human|json      a line per message on standard output (default human)
-  --quiet               no line per message; errors still go to standard error
+  --quiet               no line per message or call, and only the first startup line
+                        (where it listens); warnings and errors still go to standard error
   --parse               read one SIP message from standard input, print it as JSON, exit
   --help, --version
 
@@ -264,7 +265,7 @@ export async function main(rt?: CliRuntime): Promise<void> {
     rt.printError(`sipecho: cannot listen: ${(e as Error).message}`);
     return rt.exit(1);
   }
-  if (!options.quiet) _announce(rt, options, server);
+  _announce(rt, options, server);
   rt.onSignal(() => {
     if (!options.quiet) rt.printError("sipecho: stopping");
     void server.close();
@@ -273,10 +274,14 @@ export async function main(rt?: CliRuntime): Promise<void> {
   return rt.exit(0);
 }
 
-/** The startup lines on standard error: where it listens, and what is on. */
+/**
+ * The startup lines on standard error: where it listens, and what is on. The first is written
+ * even with --quiet: a script that asked for port 0 learns the port from it.
+ */
 function _announce(rt: CliRuntime, options: CliOptions, server: SipServer): void {
   const where = server.addresses.map((a) => `${a.transport} ${hostPort(a.address, a.port)}`).join(", ");
   rt.printError(`sipecho ${VERSION} listening on ${where}; try ${server.uri("echo")}`);
+  if (options.quiet) return;
   if (options.stateless) {
     rt.printError("sipecho: stateless (RFC 3261 §8.2.7): final responses only, nothing kept, no RTP echo");
   }
