@@ -18,8 +18,8 @@ export interface CliOptions {
   rules?: string;
   /** Whether the built-in test users answer. */
   testUsers: boolean;
-  /** Seed of the rules' random choices. */
-  seed: number;
+  /** Seed of the rules' random choices (`--seed`); undefined: a random one, picked at startup. */
+  seed?: number;
   /** Address for Contact and SDP. */
   advertise?: string;
   /** The RTP echo (`--rtp-ports`, `--echo-delay`, `--media-timeout`, `--rewrite-ssrc`), or false (`--no-media`). */
@@ -226,7 +226,6 @@ export function parseArgs(args: readonly string[]): CliOptions {
     o: {
       listen: [],
       testUsers: true,
-      seed: 0,
       log: "human",
       quiet: false,
       mode: "run",

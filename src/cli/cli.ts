@@ -42,7 +42,8 @@ Listening (each flag repeatable; default: --udp 5060 --tcp 5060 on all interface
 Answers:
   --rules FILE          JSON rules, tried before the built-in test users (see README)
   --no-test-users       no built-in test users: every user gets the echo behaviour
-  --seed N              seed of the random choices of the rules (default 0)
+  --seed N              seed of the random choices of the rules and of the tags
+                        (default: random, printed on the first startup line to replay a run)
   --stateless           a stateless UAS (RFC 3261 §8.2.7), for load tests: only final
                         responses, at once; no transaction, dialog or retransmission is
                         kept; ACK and CANCEL ignored; no RTP echo
@@ -235,13 +236,16 @@ export async function main(rt?: CliRuntime): Promise<void> {
   if (options.mode === "parse") return await parseStdin(rt);
 
   const format = options.log;
+  // Random unless given, so that "random" faults differ from run to run; the startup line prints
+  // it, so that a run can be replayed with --seed.
+  const seed = options.seed ?? Math.floor(Math.random() * 2 ** 32);
   let server;
   try {
     server = await serve({
       listen: options.listen,
       rules,
       defaultRules: options.testUsers,
-      seed: options.seed,
+      seed,
       advertise: options.advertise,
       media: options.media,
       stateless: options.stateless,
@@ -265,7 +269,7 @@ export async function main(rt?: CliRuntime): Promise<void> {
     rt.printError(`sipecho: cannot listen: ${(e as Error).message}`);
     return rt.exit(1);
   }
-  _announce(rt, options, server);
+  _announce(rt, options, server, seed);
   rt.onSignal(() => {
     if (!options.quiet) rt.printError("sipecho: stopping");
     void server.close();
@@ -278,9 +282,9 @@ export async function main(rt?: CliRuntime): Promise<void> {
  * The startup lines on standard error: where it listens, and what is on. The first is written
  * even with --quiet: a script that asked for port 0 learns the port from it.
  */
-function _announce(rt: CliRuntime, options: CliOptions, server: SipServer): void {
+function _announce(rt: CliRuntime, options: CliOptions, server: SipServer, seed: number): void {
   const where = server.addresses.map((a) => `${a.transport} ${hostPort(a.address, a.port)}`).join(", ");
-  rt.printError(`sipecho ${VERSION} listening on ${where}; try ${server.uri("echo")}`);
+  rt.printError(`sipecho ${VERSION} listening on ${where}; try ${server.uri("echo")}; seed ${seed}`);
   if (options.quiet) return;
   if (options.stateless) {
     rt.printError("sipecho: stateless (RFC 3261 §8.2.7): final responses only, nothing kept, no RTP echo");

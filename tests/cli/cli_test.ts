@@ -268,7 +268,10 @@ describe("main()", () => {
       },
     });
     assert.equal(r.code, 0);
-    assert.match(r.err[0], /^sipecho 0\.1\.0 listening on udp 127\.0\.0\.1:\d+; try sip:echo@127\.0\.0\.1:\d+$/);
+    assert.match(
+      r.err[0],
+      /^sipecho 0\.1\.0 listening on udp 127\.0\.0\.1:\d+; try sip:echo@127\.0\.0\.1:\d+; seed \d+$/,
+    );
   });
 
   test("--log json writes one JSON object per message; --quiet writes only the startup line", async () => {
@@ -298,6 +301,35 @@ describe("main()", () => {
     assert.deepEqual(quiet.out, []);
     assert.equal(quiet.err.length, 1, quiet.err.join("\n"));
     assert.match(quiet.err[0], /^sipecho 0\.1\.0 listening on udp 127\.0\.0\.1:\d+; try sip:echo@127\.0\.0\.1:\d+/);
+  });
+
+  test("the seed is random unless --seed gives it; the startup line prints it, and --seed replays it", async () => {
+    assert.equal(parseArgs([]).seed, undefined);
+    // Ten equal alternatives: two runs with different seeds answer six requests alike once in a million.
+    const alternatives = Array.from({ length: 10 }, (_, i) => ({ weight: 1, respond: { status: 200 + i } }));
+    const files = { "r.json": JSON.stringify([{ match: { method: "OPTIONS" }, choose: alternatives }]) };
+    const answers = async (args: string[]) => {
+      const statuses: number[] = [];
+      const r = await run(["--udp", "127.0.0.1:0", "--rules", "r.json", "--profile", "lab", ...args], {
+        files,
+        during: async (_out, err) => {
+          const port = Number(/127\.0\.0\.1:(\d+)/.exec(err[0])?.[1]);
+          for (let i = 0; i < 6; i++) {
+            const answer = await udpAsk(port, OPTIONS.replace("z9hG4bK1", `z9hG4bK${i}`).replace("1@a", `${i}@a`));
+            statuses.push(answer.type === "response" ? answer.status : 0);
+          }
+        },
+      });
+      const seed = /; seed (\d+)$/.exec(r.err[0])?.[1];
+      assert.ok(seed !== undefined, `the seed on the startup line: ${r.err[0]}`);
+      return { seed: Number(seed), statuses };
+    };
+    const first = await answers([]);
+    const second = await answers([]);
+    assert.notDeepEqual(second.statuses, first.statuses, "another run, another seed, other choices");
+    assert.notEqual(second.seed, first.seed);
+    const replay = await answers(["--seed", String(first.seed)]);
+    assert.deepEqual(replay, first);
   });
 
   test("exits 1 when the port cannot be bound", async () => {
