@@ -8,6 +8,7 @@
 import type { ConnectionLimits } from "../net/connections.ts";
 import type { EdgeOptions } from "../ua/guard.ts";
 import type { PeerLimits } from "../ua/peer.ts";
+import { parseIpv4, parseIpv6 } from "../sip/ip.ts";
 import { DEFAULT_RTP_PORTS, type ListenSpec, parseListenAddress, type ServeMediaOptions } from "../net/serve.ts";
 
 /** The command line, read. */
@@ -289,11 +290,19 @@ function _finish(r: _Reading): CliOptions {
 
 /** `--udp`, `--tcp`, `--ws`: one more address to listen on. */
 function _listen(r: _Reading, v: string, flag: string): void {
+  let spec: ListenSpec;
   try {
-    r.o.listen.push(parseListenAddress(v, flag.slice(2) as ListenSpec["transport"]));
+    spec = parseListenAddress(v, flag.slice(2) as ListenSpec["transport"]);
   } catch (e) {
     throw new UsageError(`${flag}: ${(e as Error).message}`);
   }
+  // A name would be resolved at bind time, where the error could not name the flag.
+  if (parseIpv4(spec.hostname) === undefined && parseIpv6(spec.hostname) === undefined) {
+    throw new UsageError(
+      `${flag}: "${v}": HOST must be an IP address (0.0.0.0, 127.0.0.1, [::1], [::]), got "${spec.hostname}"`,
+    );
+  }
+  r.o.listen.push(spec);
 }
 
 /**

@@ -16,7 +16,7 @@ import { DEFAULT_RULE_DESCRIPTIONS, parseRules, type Rule, RulesError, RulesSynt
 import { detectProcess, type RuntimeProcess } from "../net/runtime/detect.ts";
 import type { EdgeOptions } from "../ua/guard.ts";
 import type { PeerEvent } from "../ua/peer.ts";
-import { DEFAULT_RTP_PORTS, serve, type SipServer, type TrafficEntry } from "../net/serve.ts";
+import { DEFAULT_RTP_PORTS, ListenError, serve, type SipServer, type TrafficEntry } from "../net/serve.ts";
 
 // `--version` prints it; it lives in src/version.ts, still exported from here as before.
 export { VERSION };
@@ -266,7 +266,8 @@ export async function main(rt?: CliRuntime): Promise<void> {
       },
     });
   } catch (e) {
-    rt.printError(`sipecho: cannot listen: ${(e as Error).message}`);
+    // A ListenError names the transport, address and port itself.
+    rt.printError(`sipecho: ${e instanceof ListenError ? "" : "cannot start: "}${(e as Error).message}`);
     return rt.exit(1);
   }
   _announce(rt, options, server, seed);

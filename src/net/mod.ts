@@ -21,6 +21,7 @@ export {
   type BoundAddress,
   DEFAULT_RTP_PORTS,
   type EdgeProfile,
+  ListenError,
   type ListenSpec,
   type ListenTransport,
   parseListenAddress,

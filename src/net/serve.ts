@@ -30,7 +30,13 @@ import { unbracket } from "./transport.ts";
 import { type Remote, SipPeer } from "../ua/peer.ts";
 
 export { describeMedia } from "../media/stats.ts";
-export { type BoundAddress, type ListenSpec, type ListenTransport, parseListenAddress } from "./listeners.ts";
+export {
+  type BoundAddress,
+  ListenError,
+  type ListenSpec,
+  type ListenTransport,
+  parseListenAddress,
+} from "./listeners.ts";
 export {
   DEFAULT_RTP_PORTS,
   type EdgeProfile,

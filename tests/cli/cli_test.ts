@@ -99,6 +99,12 @@ describe("parseArgs()", () => {
       [["--udp", "--quiet"], "--udp needs a value"],
       [["--tcp", "host:99999"], '--tcp: tcp address "host:99999": port 99999 is over 65535'],
       [["--udp", "a:b:c"], '--udp: udp address "a:b:c": expected PORT, HOST:PORT or [IPv6]:PORT'],
+      [["--udp", "abc"], '--udp: "abc": HOST must be an IP address (0.0.0.0, 127.0.0.1, [::1], [::]), got "abc"'],
+      [
+        ["--tcp", "localhost:5060"],
+        '--tcp: "localhost:5060": HOST must be an IP address (0.0.0.0, 127.0.0.1, [::1], [::]), got "localhost"',
+      ],
+      [["--ws", "[fe80::1%eth0]:80"], '--ws: ws address "[fe80::1%eth0]:80": expected PORT, HOST:PORT or [IPv6]:PORT'],
       [["--log", "xml"], '--log: expected human or json, got "xml"'],
       [["--seed", "-1"], '--seed: expected an integer 0..4294967295, got "-1"'],
       [["--quiet=yes"], "--quiet takes no value"],
@@ -336,9 +342,10 @@ describe("main()", () => {
     const holder = dgram.createSocket("udp4");
     await new Promise<void>((resolve) => holder.bind(0, "127.0.0.1", resolve));
     try {
-      const r = await run(["--udp", `127.0.0.1:${holder.address().port}`]);
+      const port = holder.address().port;
+      const r = await run(["--udp", `127.0.0.1:${port}`]);
       assert.equal(r.code, 1);
-      assert.match(r.err[0], /^sipecho: cannot listen: /);
+      assert.deepEqual(r.err, [`sipecho: cannot listen on udp 127.0.0.1:${port}: address in use`]);
     } finally {
       holder.close();
     }
