@@ -16,7 +16,14 @@ import { DEFAULT_RULE_DESCRIPTIONS, parseRules, type Rule, RulesError, RulesSynt
 import { detectProcess, type RuntimeProcess } from "../net/runtime/detect.ts";
 import type { EdgeOptions } from "../ua/guard.ts";
 import type { PeerEvent } from "../ua/peer.ts";
-import { DEFAULT_RTP_PORTS, ListenError, serve, type SipServer, type TrafficEntry } from "../net/serve.ts";
+import {
+  type AdvertisedAddress,
+  DEFAULT_RTP_PORTS,
+  ListenError,
+  serve,
+  type SipServer,
+  type TrafficEntry,
+} from "../net/serve.ts";
 
 // `--version` prints it; it lives in src/version.ts, still exported from here as before.
 export { VERSION };
@@ -35,7 +42,9 @@ Listening (each flag repeatable; default: --udp 5060 --tcp 5060 on all interface
   --tcp [HOST:]PORT     SIP over TCP
   --ws [HOST:]PORT      SIP over WebSocket (RFC 7118, subprotocol "sip")
   --advertise HOST      address for Contact and SDP (default: the first bound address;
-                        127.0.0.1 when it is a wildcard)
+                        behind 0.0.0.0 or [::] the first interface address that is not
+                        loopback, named on the startup line; 127.0.0.1, with a warning,
+                        when there is none)
   --no-udp-poll         Deno: read UDP with the runtime's own sockets, woken per datagram
                         (default: polled every timer tick through FFI, on Linux with -A:
                         less CPU, up to ~2 ms more latency in)
@@ -280,12 +289,47 @@ export async function main(rt?: CliRuntime): Promise<void> {
 }
 
 /**
+ * What the startup lines say of the advertised address: which interface address a wildcard bind
+ * advertises (on the first line), or a warning when it can only advertise loopback.
+ *
+ * @param advertised `server.advertised`.
+ * @returns `where`, to follow the bound addresses on the first line (maybe empty), and the
+ *   warning line, if any.
+ * @example
+ * ```ts
+ * import { _advertiseNotes } from "./cli.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const notes = _advertiseNotes({ address: "192.0.2.2", why: "interface", name: "eth0" });
+ * assert.equal(notes.where, ", advertising 192.0.2.2 (interface eth0; --advertise to change)");
+ * assert.equal(notes.warning, undefined);
+ * ```
+ */
+export function _advertiseNotes(advertised: AdvertisedAddress): { where: string; warning: string | undefined } {
+  if (advertised.why === "interface") {
+    const host = hostPort(advertised.address, 0).replace(/:0$/, "");
+    return { where: `, advertising ${host} (interface ${advertised.name}; --advertise to change)`, warning: undefined };
+  }
+  if (advertised.why === "loopback") {
+    return {
+      where: "",
+      warning:
+        `sipecho: warning: no interface address but loopback: advertising ${advertised.address} in Contact and ` +
+        "SDP, which callers on other machines cannot reach; give --advertise HOST",
+    };
+  }
+  return { where: "", warning: undefined };
+}
+
+/**
  * The startup lines on standard error: where it listens, and what is on. The first is written
  * even with --quiet: a script that asked for port 0 learns the port from it.
  */
 function _announce(rt: CliRuntime, options: CliOptions, server: SipServer, seed: number): void {
   const where = server.addresses.map((a) => `${a.transport} ${hostPort(a.address, a.port)}`).join(", ");
-  rt.printError(`sipecho ${VERSION} listening on ${where}; try ${server.uri("echo")}; seed ${seed}`);
+  const notes = _advertiseNotes(server.advertised);
+  rt.printError(`sipecho ${VERSION} listening on ${where}${notes.where}; try ${server.uri("echo")}; seed ${seed}`);
+  if (notes.warning !== undefined) rt.printError(notes.warning);
   if (options.quiet) return;
   if (options.stateless) {
     rt.printError("sipecho: stateless (RFC 3261 §8.2.7): final responses only, nothing kept, no RTP echo");

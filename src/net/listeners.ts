@@ -9,7 +9,14 @@
 import type { ConnectionTable } from "./connections.ts";
 import type { _EventLog } from "./events.ts";
 import type { _Remote } from "./outputs.ts";
-import { type DatagramEndpoint, type RuntimeNet, type StreamListener, unbracket } from "./transport.ts";
+import {
+  type DatagramEndpoint,
+  type InterfaceAddress,
+  type RuntimeNet,
+  type StreamListener,
+  unbracket,
+} from "./transport.ts";
+import { parseIpv4, parseIpv6 } from "../sip/ip.ts";
 import type { Transport } from "../rules/rules.ts";
 
 /**
@@ -193,6 +200,86 @@ export function _isWildcard(host: string): boolean {
 }
 
 /**
+ * The address a server puts in Contact and in the SDP `c=` line, and why that one
+ * ({@linkcode chooseAdvertised}): `given` (`advertise`), `bound` (the first bound address),
+ * `interface` (behind a wildcard bind, the first interface address other machines can reach,
+ * `name` is its interface), or `loopback` (a wildcard bind with no such address found:
+ * 127.0.0.1, which callers on other machines cannot reach).
+ *
+ * @example
+ * ```ts
+ * import { serve } from "@sipecho/sipecho";
+ * import type { AdvertisedAddress } from "@sipecho/sipecho/net";
+ * import assert from "node:assert/strict";
+ *
+ * await using server = await serve({ listen: [{ transport: "udp", hostname: "127.0.0.1", port: 0 }] });
+ * const advertised: AdvertisedAddress = server.advertised;
+ * assert.deepEqual(advertised, { address: "127.0.0.1", why: "bound" });
+ * ```
+ */
+export interface AdvertisedAddress {
+  /** The address, without brackets. */
+  address: string;
+  /** Why this one. */
+  why: "given" | "bound" | "interface" | "loopback";
+  /** With `interface`: the interface's name. */
+  name?: string;
+}
+
+/**
+ * Picks the address to advertise in Contact and SDP: the one given; else the first bound
+ * address; else, behind a wildcard bind, the first interface address that callers on other
+ * machines can reach: not loopback, not link-local (169.254/16, fe80::/10, which need a zone to be
+ * dialled, RFC 4007 §6), of the wildcard's family (IPv6 first for `::`, then IPv4: a `::` socket
+ * takes IPv4 too where the system maps it). Else `127.0.0.1`, as `loopback`.
+ *
+ * @param bound The bound addresses, the first one deciding.
+ * @param interfaces The machine's interface addresses in order (`RuntimeNet.networkInterfaces`),
+ *   or undefined when the runtime cannot list them.
+ * @param given `ServeOptions.advertise` (brackets allowed).
+ * @returns The address and why.
+ *
+ * @example
+ * ```ts
+ * import { chooseAdvertised } from "@sipecho/sipecho/net";
+ * import assert from "node:assert/strict";
+ *
+ * const wildcard = [{ transport: "udp" as const, address: "0.0.0.0", port: 5060 }];
+ * const lan = [{ name: "lo", address: "127.0.0.1" }, { name: "eth0", address: "192.0.2.2" }];
+ * assert.deepEqual(chooseAdvertised(wildcard, lan), { address: "192.0.2.2", why: "interface", name: "eth0" });
+ * assert.deepEqual(chooseAdvertised(wildcard, lan, "198.51.100.7"), { address: "198.51.100.7", why: "given" });
+ * assert.deepEqual(chooseAdvertised(wildcard, lan.slice(0, 1)), { address: "127.0.0.1", why: "loopback" });
+ * ```
+ */
+export function chooseAdvertised(
+  bound: readonly BoundAddress[],
+  interfaces: readonly InterfaceAddress[] | undefined,
+  given?: string,
+): AdvertisedAddress {
+  if (given !== undefined) return { address: unbracket(given), why: "given" };
+  const first = bound[0];
+  if (first !== undefined && !_isWildcard(first.address)) return { address: first.address, why: "bound" };
+  const reachable = (interfaces ?? []).filter((i) => _reachable(i.address));
+  const v6 = (i: InterfaceAddress) => i.address.includes(":");
+  const pick = first?.address === "::"
+    ? reachable.find(v6) ?? reachable.find((i) => !v6(i))
+    : reachable.find((i) => !v6(i));
+  return pick === undefined
+    ? { address: "127.0.0.1", why: "loopback" }
+    : { address: pick.address, why: "interface", name: pick.name };
+}
+
+/** Whether another machine can reach an interface address: not loopback, link-local or unspecified. */
+function _reachable(address: string): boolean {
+  const v4 = parseIpv4(address);
+  if (v4 !== undefined) return v4[0] !== 127 && v4[0] !== 0 && !(v4[0] === 169 && v4[1] === 254);
+  const v6 = parseIpv6(address);
+  if (v6 === undefined) return false;
+  const loopbackOrUnspecified = v6.slice(0, 7).every((g) => g === 0) && v6[7] <= 1;
+  return !loopbackOrUnspecified && (v6[0] & 0xffc0) !== 0xfe80;
+}
+
+/**
  * The sockets of a server's listen addresses: its UDP endpoints and stream listeners, and the
  * addresses bound, in the order of `listen`.
  */
@@ -282,15 +369,15 @@ export class _Listeners {
   }
 
   /**
-   * The address to put in Contact and SDP: the one given, else the first bound address (or
-   * `127.0.0.1` when that is a wildcard). Only once bound.
+   * The address to put in Contact and SDP ({@linkcode chooseAdvertised}); the interfaces are
+   * read only behind a wildcard bind with none given. Only once bound.
    *
    * @param advertise `ServeOptions.advertise`.
-   * @returns The address, as given (brackets are the caller's to drop).
+   * @returns The address and why.
    */
-  advertised(advertise: string | undefined): string {
-    const first = this.addresses[0];
-    return advertise ?? (_isWildcard(first.address) ? "127.0.0.1" : first.address);
+  advertised(advertise: string | undefined): AdvertisedAddress {
+    const wildcard = advertise === undefined && _isWildcard(this.addresses[0].address);
+    return chooseAdvertised(this.addresses, wildcard ? this.#net.networkInterfaces?.() : undefined, advertise);
   }
 
   /** The port of the first address of each transport bound (the peer's `ports`). */

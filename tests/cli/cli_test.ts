@@ -1,7 +1,9 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import dgram from "node:dgram";
-import { type CliRuntime, formatTraffic, main, parseArgs, UsageError } from "../../src/cli/cli.ts";
+import { _advertiseNotes, type CliRuntime, formatTraffic, main, parseArgs, UsageError } from "../../src/cli/cli.ts";
+import { chooseAdvertised } from "../../src/net/listeners.ts";
+import { detectRuntime } from "../../src/net/runtime/detect.ts";
 import { parseMessage } from "../../src/sip/parse.ts";
 
 class Exit extends Error {
@@ -336,6 +338,51 @@ describe("main()", () => {
     assert.notEqual(second.seed, first.seed);
     const replay = await answers(["--seed", String(first.seed)]);
     assert.deepEqual(replay, first);
+  });
+
+  test("behind a wildcard bind the startup line says which interface address is advertised, or warns", async () => {
+    const interfaces = (await detectRuntime()).networkInterfaces?.();
+    const r = await run(["--udp", "0.0.0.0:0", "--quiet"], { during: () => Promise.resolve() });
+    assert.equal(r.code, 0);
+    const chosen = chooseAdvertised([{ transport: "udp", address: "0.0.0.0", port: 0 }], interfaces);
+    if (chosen.why === "interface") {
+      assert.match(
+        r.err[0],
+        new RegExp(
+          `^sipecho 0\\.1\\.0 listening on udp 0\\.0\\.0\\.0:(\\d+), advertising ${chosen.address} ` +
+            `\\(interface ${chosen.name}; --advertise to change\\); try sip:echo@${chosen.address}:\\1; seed \\d+$`,
+        ),
+      );
+      assert.equal(r.err.length, 1, r.err.join("\n"));
+    } else {
+      assert.match(r.err[1], /^sipecho: warning: no interface address but loopback: advertising 127\.0\.0\.1/);
+    }
+    // Given, the address wins, and nothing more is said.
+    const given = await run(["--udp", "0.0.0.0:0", "--advertise", "198.51.100.7", "--quiet"], {
+      during: () => Promise.resolve(),
+    });
+    assert.match(
+      given.err[0],
+      /^sipecho 0\.1\.0 listening on udp 0\.0\.0\.0:\d+; try sip:echo@198\.51\.100\.7:\d+; seed/,
+    );
+    assert.equal(given.err.length, 1, given.err.join("\n"));
+  });
+
+  test("a wildcard bind with only loopback warns on standard error, --quiet or not", () => {
+    const lines = _advertiseNotes({ address: "127.0.0.1", why: "loopback" });
+    assert.deepEqual(lines, {
+      where: "",
+      warning: "sipecho: warning: no interface address but loopback: advertising 127.0.0.1 in Contact and SDP, " +
+        "which callers on other machines cannot reach; give --advertise HOST",
+    });
+    assert.deepEqual(_advertiseNotes({ address: "192.0.2.2", why: "interface", name: "eth0" }), {
+      where: ", advertising 192.0.2.2 (interface eth0; --advertise to change)",
+      warning: undefined,
+    });
+    assert.deepEqual(_advertiseNotes({ address: "192.0.2.2", why: "bound" }), {
+      where: "",
+      warning: undefined,
+    });
   });
 
   test("exits 1 when the port cannot be bound", async () => {
