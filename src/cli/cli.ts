@@ -187,13 +187,17 @@ export function formatTraffic(entry: TrafficEntry, format: "human" | "json"): st
 function formatEvent(event: PeerEvent, format: "human" | "json"): string {
   const remote = event.remote ? hostPort(event.remote.address, event.remote.port) : undefined;
   if (format === "json") {
+    // The echo's own end reason ("closed" for a call the SIP side ended) would contradict the
+    // event's: the counters go without it.
+    const { reason: _, error: __, ...counters } = event.media ?? {};
     return JSON.stringify({
       time: new Date().toISOString(),
       event: event.kind,
+      ...(event.reason === undefined ? {} : { reason: event.reason }),
       message: event.message,
+      ...(event.callId === undefined ? {} : { callId: event.callId }),
       ...(event.remote ? { transport: event.remote.transport, remote } : {}),
-      // The final counters of a call's media (MediaCallStats).
-      ...(event.media ? { media: event.media } : {}),
+      ...(event.media ? { media: counters } : {}),
     });
   }
   const where = event.remote ? ` ${event.remote.transport} ${remote}` : "";

@@ -4,6 +4,7 @@ import dgram from "node:dgram";
 import { _advertiseNotes, type CliRuntime, formatTraffic, main, parseArgs, UsageError } from "../../src/cli/cli.ts";
 import { chooseAdvertised } from "../../src/net/listeners.ts";
 import { detectRuntime } from "../../src/net/runtime/detect.ts";
+import { freeBlock } from "../_ports.ts";
 import { parseMessage } from "../../src/sip/parse.ts";
 
 class Exit extends Error {
@@ -385,6 +386,38 @@ describe("main()", () => {
     });
   });
 
+  test("--log json: events carry the call's callId and a reason of their own that agrees with the text", async () => {
+    const rtp = await freeBlock(4);
+    const files = { "r.json": '[{ "match": { "method": "INVITE" }, "default": true }]' };
+    const r = await run([
+      "--udp",
+      "127.0.0.1:0",
+      "--log",
+      "json",
+      "--rules",
+      "r.json",
+      "--rtp-ports",
+      `${rtp}-${rtp + 3}`,
+    ], {
+      files,
+      during: async (out, err) => {
+        const port = Number(/127\.0\.0\.1:(\d+)/.exec(err[0])?.[1]);
+        await udpCall(port, "json-bye-1");
+        await waitFor(() => out.some((l) => l.includes('"event":"media"')));
+      },
+    });
+    assert.equal(r.code, 0);
+    const events = r.out.map((l) => JSON.parse(l)).filter((o) => o.event !== undefined);
+    const rule = events.find((e) => e.event === "rule");
+    assert.equal(rule?.callId, "json-bye-1", JSON.stringify(rule));
+    const media = events.find((e) => e.event === "media");
+    assert.match(media?.message ?? "", /^call json-bye-1 ended \(bye\) /);
+    assert.deepEqual([media.reason, media.callId], ["bye", "json-bye-1"]);
+    // The counters, without a reason of the echo's own ("closed") to contradict the event's.
+    assert.equal(media.media.reason, undefined);
+    assert.equal(media.media.packetsIn, 0);
+  });
+
   test("exits 1 when the port cannot be bound", async () => {
     const holder = dgram.createSocket("udp4");
     await new Promise<void>((resolve) => holder.bind(0, "127.0.0.1", resolve));
@@ -423,6 +456,35 @@ function udpAsk(port: number, text: string) {
     // rport (RFC 3581): the answer comes back to this socket, not to the Via's default port 5060.
     socket.send(new TextEncoder().encode(text.replace(";branch=", ";rport;branch=")), port, "127.0.0.1");
   });
+}
+
+/** A whole call over UDP from one socket: INVITE with SDP, ACK of the 200, BYE, its 200. */
+async function udpCall(port: number, callId: string): Promise<void> {
+  const socket = dgram.createSocket("udp4");
+  await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", resolve));
+  const me = `127.0.0.1:${socket.address().port}`;
+  const answers: string[] = [];
+  socket.on("message", (d) => void answers.push(new TextDecoder().decode(d)));
+  const send = (text: string) => socket.send(new TextEncoder().encode(text), port, "127.0.0.1");
+  const head = (method: string, seq: number, branch: string, toTag = "") =>
+    `${method} sip:echo@127.0.0.1:${port} SIP/2.0\r\nVia: SIP/2.0/UDP ${me};branch=z9hG4bK${branch}\r\n` +
+    `From: <sip:a@127.0.0.1>;tag=a1\r\nTo: <sip:echo@127.0.0.1>${toTag}\r\nCall-ID: ${callId}\r\n` +
+    `CSeq: ${seq} ${method}\r\nContact: <sip:a@${me}>\r\n`;
+  const sdp = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\n";
+  const final = async (seq: string) => {
+    await waitFor(() => answers.some((a) => /^SIP\/2\.0 [2-6]/.test(a) && a.includes(`CSeq: ${seq}`)));
+    return answers.find((a) => /^SIP\/2\.0 [2-6]/.test(a) && a.includes(`CSeq: ${seq}`))!;
+  };
+  try {
+    send(head("INVITE", 1, "inv") + `Content-Type: application/sdp\r\nContent-Length: ${sdp.length}\r\n\r\n${sdp}`);
+    const ok = await final("1 INVITE");
+    const toTag = /^To:.*(;tag=[^;\r\n]+)/m.exec(ok)?.[1] ?? "";
+    send(head("ACK", 1, "ack", toTag) + "Content-Length: 0\r\n\r\n");
+    send(head("BYE", 2, "bye", toTag) + "Content-Length: 0\r\n\r\n");
+    await final("2 BYE");
+  } finally {
+    socket.close();
+  }
 }
 
 async function waitFor(check: () => boolean): Promise<void> {
