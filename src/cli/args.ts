@@ -29,6 +29,8 @@ export interface CliOptions {
   log: "human" | "json";
   /** No per-message lines. */
   quiet: boolean;
+  /** `--trace`: each message line is followed by the whole message. */
+  trace: boolean;
   /** `--no-udp-poll` gives false: no polled UDP sockets (serve()'s `udpPoll`). */
   udpPoll: boolean;
   /** `--stateless`: a stateless UAS (serve()'s `stateless`); no media. */
@@ -197,6 +199,7 @@ const FLAGS: Record<string, _Flag> = {
     },
   },
   "--quiet": { value: false, set: (r) => void (r.o.quiet = true) },
+  "--trace": { value: false, set: (r) => void (r.o.trace = true) },
   "--parse": { value: false, set: (r) => void (r.o.mode = "parse") },
   "--help": { value: false, set: (r) => void (r.o.mode = "help") },
   "--version": { value: false, set: (r) => void (r.o.mode = "version") },
@@ -229,6 +232,7 @@ export function parseArgs(args: readonly string[]): CliOptions {
       testUsers: true,
       log: "human",
       quiet: false,
+      trace: false,
       mode: "run",
       media: false,
       udpPoll: true,
@@ -273,6 +277,7 @@ function _finish(r: _Reading): CliOptions {
   if (o.stateless && r.mediaFlag !== undefined) {
     throw new UsageError(`--stateless cannot be combined with ${r.mediaFlag}`);
   }
+  if (o.trace && o.quiet) throw new UsageError("--trace cannot be combined with --quiet");
   // A rate given alone allows a burst of two seconds' worth.
   const edge = o.edge.options;
   if (edge.rate !== undefined && edge.burst === undefined) {

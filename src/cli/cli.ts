@@ -12,6 +12,7 @@ import { type CliOptions, parseArgs, UsageError } from "./args.ts";
 import { SipParseError } from "../sip/errors.ts";
 import type { SipMessage } from "../sip/message.ts";
 import { parseMessage } from "../sip/parse.ts";
+import { formatMessage } from "../sip/format.ts";
 import { DEFAULT_RULE_DESCRIPTIONS, parseRules, type Rule, RulesError, RulesSyntaxError } from "../rules/rules.ts";
 import { detectProcess, type RuntimeProcess } from "../net/runtime/detect.ts";
 import type { EdgeOptions } from "../ua/guard.ts";
@@ -86,6 +87,8 @@ Media (the RTP echo of every call; on by default):
   --no-media            no echo: SDP answers carry placeholder ports
 Output:
   --log human|json      a line per message on standard output (default human)
+  --trace               each message line followed by the whole message, headers and body
+                        (in JSON: as "text")
   --quiet               no line per message or call, and only the first startup line
                         (where it listens); warnings and errors still go to standard error
   --parse               read one SIP message from standard input, print it as JSON, exit
@@ -158,14 +161,39 @@ function hostPort(address: string, port: number): string {
 
 /**
  * One log line for a message: in human form `time dir transport remote what Call-ID`, in JSON
- * form an object per line.
+ * form an object per line. With `trace`, the whole message too: in human form after the line,
+ * each of its lines indented by four spaces (the body's too), in JSON form as `text`.
  *
  * @param entry The message and where it went.
  * @param format `human` or `json`.
- * @returns The line.
+ * @param trace Whether to add the whole message (`--trace`).
+ * @returns The line (with `trace` in human form, several).
+ * @example
+ * ```ts
+ * import { formatTraffic } from "./cli.ts";
+ * import { parseMessage } from "../sip/parse.ts";
+import { formatMessage } from "../sip/format.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const message = parseMessage(
+ *   "OPTIONS sip:echo@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK1\r\n" +
+ *     "From: <sip:a@192.0.2.9>;tag=1\r\nTo: <sip:echo@192.0.2.1>\r\nCall-ID: c1\r\nCSeq: 1 OPTIONS\r\n\r\n",
+ * );
+ * const remote = { address: "192.0.2.9", port: 5060 };
+ * const entry = { time: 0, direction: "in" as const, transport: "udp" as const, remote, message };
+ * assert.equal(formatTraffic(entry, "human"), "00:00:00.000 <- udp 192.0.2.9:5060 OPTIONS sip:echo@192.0.2.1 c1");
+ * const [line, first, via] = formatTraffic(entry, "human", true).split("\n");
+ * assert.deepEqual([line, first, via], [
+ *   "00:00:00.000 <- udp 192.0.2.9:5060 OPTIONS sip:echo@192.0.2.1 c1",
+ *   "    OPTIONS sip:echo@192.0.2.1 SIP/2.0",
+ *   "    Via: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK1",
+ * ]);
+ * ```
  */
-export function formatTraffic(entry: TrafficEntry, format: "human" | "json"): string {
+export function formatTraffic(entry: TrafficEntry, format: "human" | "json", trace = false): string {
   const m = entry.message;
+  // As it went on the wire (formatMessage writes the parsed message back), body included.
+  const text = trace ? _decoder.decode(formatMessage(m)) : undefined;
   const callId = m.headers.get("Call-ID") ?? "";
   const remote = hostPort(entry.remote.address, entry.remote.port);
   if (format === "json") {
@@ -177,12 +205,20 @@ export function formatTraffic(entry: TrafficEntry, format: "human" | "json"): st
       ...(m.type === "request" ? { method: m.method, uri: m.uri } : { status: m.status, reason: m.reason }),
       callId,
       cseq: m.headers.get("CSeq") ?? "",
+      ...(text === undefined ? {} : { text }),
     });
   }
   const what = m.type === "request" ? `${m.method} ${m.uri}` : `${m.status} ${m.reason}`;
   const arrow = entry.direction === "in" ? "<-" : "->";
-  return `${new Date(entry.time).toISOString().slice(11, 23)} ${arrow} ${entry.transport} ${remote} ${what} ${callId}`;
+  const line = `${
+    new Date(entry.time).toISOString().slice(11, 23)
+  } ${arrow} ${entry.transport} ${remote} ${what} ${callId}`;
+  return text === undefined
+    ? line
+    : `${line}\n${text.split(/\r?\n/).map((l) => `    ${l}`).join("\n").replace(/ {4}$/, "")}`;
 }
+
+const _decoder = new TextDecoder();
 
 function formatEvent(event: PeerEvent, format: "human" | "json"): string {
   const remote = event.remote ? hostPort(event.remote.address, event.remote.port) : undefined;
@@ -268,7 +304,7 @@ export async function main(rt?: CliRuntime): Promise<void> {
       connections: options.connections,
       registrar: options.maxContacts === undefined ? undefined : { maxContactsPerAor: options.maxContacts },
       timers: options.dialogIdle === undefined ? undefined : { dialogIdle: options.dialogIdle },
-      onTraffic: options.quiet ? undefined : (entry) => rt.print(formatTraffic(entry, format)),
+      onTraffic: options.quiet ? undefined : (entry) => rt.print(formatTraffic(entry, format, options.trace)),
       onEvent: (event) => {
         // What the calls did goes to standard output (not with --quiet); what went wrong to standard error.
         const info = event.kind === "rule" || event.kind === "answer" || event.kind === "media" || event.kind === "bye";

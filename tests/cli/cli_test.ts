@@ -111,6 +111,7 @@ describe("parseArgs()", () => {
       [["--log", "xml"], '--log: expected human or json, got "xml"'],
       [["--seed", "-1"], '--seed: expected an integer 0..4294967295, got "-1"'],
       [["--quiet=yes"], "--quiet takes no value"],
+      [["--trace", "--quiet"], "--trace cannot be combined with --quiet"],
       [["--rtp-ports", "20000"], '--rtp-ports: expected MIN-MAX, two ports 1..65535 with MIN <= MAX, got "20000"'],
       [
         ["--rtp-ports", "30000-20000"],
@@ -418,6 +419,22 @@ describe("main()", () => {
     assert.equal(media.media.packetsIn, 0);
   });
 
+  test("--trace logs whole messages in and out", async () => {
+    assert.equal(parseArgs([]).trace, false);
+    const r = await run(["--udp", "127.0.0.1:0", "--trace"], {
+      during: async (out, err) => {
+        const port = Number(/127\.0\.0\.1:(\d+)/.exec(err[0])?.[1]);
+        await udpAsk(port, OPTIONS);
+        await waitFor(() => out.length >= 2);
+      },
+    });
+    assert.match(
+      r.out[0],
+      /<- udp 127\.0\.0\.1:\d+ OPTIONS sip:echo@127\.0\.0\.1 1@a\n {4}OPTIONS sip:echo@127\.0\.0\.1 SIP\/2\.0\n {4}Via: /,
+    );
+    assert.match(r.out[1], /-> udp 127\.0\.0\.1:\d+ 200 OK 1@a\n {4}SIP\/2\.0 200 OK\n[^]*\n {4}CSeq: 1 OPTIONS\n/);
+  });
+
   test("exits 1 when the port cannot be bound", async () => {
     const holder = dgram.createSocket("udp4");
     await new Promise<void>((resolve) => holder.bind(0, "127.0.0.1", resolve));
@@ -430,6 +447,37 @@ describe("main()", () => {
       holder.close();
     }
   });
+});
+
+test("--trace: formatTraffic() adds the whole message, headers and body, to each line", () => {
+  const invite = "INVITE sip:echo@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bK1\r\n" +
+    "From: <sip:a@127.0.0.1>;tag=1\r\nTo: <sip:echo@127.0.0.1>\r\nCall-ID: 1@a\r\nCSeq: 1 INVITE\r\n" +
+    "Content-Type: application/sdp\r\nContent-Length: 5\r\n\r\nv=0\r\n";
+  const entry = {
+    time: 0,
+    direction: "in" as const,
+    transport: "udp" as const,
+    remote: { address: "127.0.0.1", port: 5061 },
+    message: parseMessage(invite),
+  };
+  const human = formatTraffic(entry, "human", true).split("\n");
+  assert.equal(human[0], "00:00:00.000 <- udp 127.0.0.1:5061 INVITE sip:echo@127.0.0.1 1@a");
+  assert.deepEqual(human.slice(1), [
+    "    INVITE sip:echo@127.0.0.1 SIP/2.0",
+    "    Via: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bK1",
+    "    From: <sip:a@127.0.0.1>;tag=1",
+    "    To: <sip:echo@127.0.0.1>",
+    "    Call-ID: 1@a",
+    "    CSeq: 1 INVITE",
+    "    Content-Type: application/sdp",
+    "    Content-Length: 5",
+    "    ",
+    "    v=0",
+    "",
+  ]);
+  const json = JSON.parse(formatTraffic(entry, "json", true));
+  assert.equal(json.text, invite);
+  assert.equal(JSON.parse(formatTraffic(entry, "json")).text, undefined);
 });
 
 test("formatTraffic() writes IPv6 remotes in brackets", () => {
