@@ -8,6 +8,7 @@
 import type { ConnectionLimits } from "../net/connections.ts";
 import type { EdgeOptions } from "../ua/guard.ts";
 import type { PeerLimits } from "../ua/peer.ts";
+import { parseIpv4, parseIpv6 } from "../sip/ip.ts";
 import { DEFAULT_RTP_PORTS, type ListenSpec, parseListenAddress, type ServeMediaOptions } from "../net/serve.ts";
 
 /** The command line, read. */
@@ -18,8 +19,8 @@ export interface CliOptions {
   rules?: string;
   /** Whether the built-in test users answer. */
   testUsers: boolean;
-  /** Seed of the rules' random choices. */
-  seed: number;
+  /** Seed of the rules' random choices (`--seed`); undefined: a random one, picked at startup. */
+  seed?: number;
   /** Address for Contact and SDP. */
   advertise?: string;
   /** The RTP echo (`--rtp-ports`, `--echo-delay`, `--media-timeout`, `--rewrite-ssrc`), or false (`--no-media`). */
@@ -28,6 +29,8 @@ export interface CliOptions {
   log: "human" | "json";
   /** No per-message lines. */
   quiet: boolean;
+  /** `--trace`: each message line is followed by the whole message. */
+  trace: boolean;
   /** `--no-udp-poll` gives false: no polled UDP sockets (serve()'s `udpPoll`). */
   udpPoll: boolean;
   /** `--stateless`: a stateless UAS (serve()'s `stateless`); no media. */
@@ -196,6 +199,7 @@ const FLAGS: Record<string, _Flag> = {
     },
   },
   "--quiet": { value: false, set: (r) => void (r.o.quiet = true) },
+  "--trace": { value: false, set: (r) => void (r.o.trace = true) },
   "--parse": { value: false, set: (r) => void (r.o.mode = "parse") },
   "--help": { value: false, set: (r) => void (r.o.mode = "help") },
   "--version": { value: false, set: (r) => void (r.o.mode = "version") },
@@ -226,9 +230,9 @@ export function parseArgs(args: readonly string[]): CliOptions {
     o: {
       listen: [],
       testUsers: true,
-      seed: 0,
       log: "human",
       quiet: false,
+      trace: false,
       mode: "run",
       media: false,
       udpPoll: true,
@@ -273,6 +277,7 @@ function _finish(r: _Reading): CliOptions {
   if (o.stateless && r.mediaFlag !== undefined) {
     throw new UsageError(`--stateless cannot be combined with ${r.mediaFlag}`);
   }
+  if (o.trace && o.quiet) throw new UsageError("--trace cannot be combined with --quiet");
   // A rate given alone allows a burst of two seconds' worth.
   const edge = o.edge.options;
   if (edge.rate !== undefined && edge.burst === undefined) {
@@ -290,11 +295,19 @@ function _finish(r: _Reading): CliOptions {
 
 /** `--udp`, `--tcp`, `--ws`: one more address to listen on. */
 function _listen(r: _Reading, v: string, flag: string): void {
+  let spec: ListenSpec;
   try {
-    r.o.listen.push(parseListenAddress(v, flag.slice(2) as ListenSpec["transport"]));
+    spec = parseListenAddress(v, flag.slice(2) as ListenSpec["transport"]);
   } catch (e) {
     throw new UsageError(`${flag}: ${(e as Error).message}`);
   }
+  // A name would be resolved at bind time, where the error could not name the flag.
+  if (parseIpv4(spec.hostname) === undefined && parseIpv6(spec.hostname) === undefined) {
+    throw new UsageError(
+      `${flag}: "${v}": HOST must be an IP address (0.0.0.0, 127.0.0.1, [::1], [::]), got "${spec.hostname}"`,
+    );
+  }
+  r.o.listen.push(spec);
 }
 
 /**

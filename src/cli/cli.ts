@@ -12,11 +12,19 @@ import { type CliOptions, parseArgs, UsageError } from "./args.ts";
 import { SipParseError } from "../sip/errors.ts";
 import type { SipMessage } from "../sip/message.ts";
 import { parseMessage } from "../sip/parse.ts";
+import { formatMessage } from "../sip/format.ts";
 import { DEFAULT_RULE_DESCRIPTIONS, parseRules, type Rule, RulesError, RulesSyntaxError } from "../rules/rules.ts";
 import { detectProcess, type RuntimeProcess } from "../net/runtime/detect.ts";
 import type { EdgeOptions } from "../ua/guard.ts";
 import type { PeerEvent } from "../ua/peer.ts";
-import { DEFAULT_RTP_PORTS, serve, type SipServer, type TrafficEntry } from "../net/serve.ts";
+import {
+  type AdvertisedAddress,
+  DEFAULT_RTP_PORTS,
+  ListenError,
+  serve,
+  type SipServer,
+  type TrafficEntry,
+} from "../net/serve.ts";
 
 // `--version` prints it; it lives in src/version.ts, still exported from here as before.
 export { VERSION };
@@ -35,14 +43,17 @@ Listening (each flag repeatable; default: --udp 5060 --tcp 5060 on all interface
   --tcp [HOST:]PORT     SIP over TCP
   --ws [HOST:]PORT      SIP over WebSocket (RFC 7118, subprotocol "sip")
   --advertise HOST      address for Contact and SDP (default: the first bound address;
-                        127.0.0.1 when it is a wildcard)
+                        behind 0.0.0.0 or [::] the first interface address that is not
+                        loopback, named on the startup line; 127.0.0.1, with a warning,
+                        when there is none)
   --no-udp-poll         Deno: read UDP with the runtime's own sockets, woken per datagram
                         (default: polled every timer tick through FFI, on Linux with -A:
                         less CPU, up to ~2 ms more latency in)
 Answers:
   --rules FILE          JSON rules, tried before the built-in test users (see README)
   --no-test-users       no built-in test users: every user gets the echo behaviour
-  --seed N              seed of the random choices of the rules (default 0)
+  --seed N              seed of the random choices of the rules and of the tags
+                        (default: random, printed on the first startup line to replay a run)
   --stateless           a stateless UAS (RFC 3261 §8.2.7), for load tests: only final
                         responses, at once; no transaction, dialog or retransmission is
                         kept; ACK and CANCEL ignored; no RTP echo
@@ -76,7 +87,10 @@ Media (the RTP echo of every call; on by default):
   --no-media            no echo: SDP answers carry placeholder ports
 Output:
   --log human|json      a line per message on standard output (default human)
-  --quiet               no line per message; errors still go to standard error
+  --trace               each message line followed by the whole message, headers and body
+                        (in JSON: as "text")
+  --quiet               no line per message or call, and only the first startup line
+                        (where it listens); warnings and errors still go to standard error
   --parse               read one SIP message from standard input, print it as JSON, exit
   --help, --version
 
@@ -147,14 +161,39 @@ function hostPort(address: string, port: number): string {
 
 /**
  * One log line for a message: in human form `time dir transport remote what Call-ID`, in JSON
- * form an object per line.
+ * form an object per line. With `trace`, the whole message too: in human form after the line,
+ * each of its lines indented by four spaces (the body's too), in JSON form as `text`.
  *
  * @param entry The message and where it went.
  * @param format `human` or `json`.
- * @returns The line.
+ * @param trace Whether to add the whole message (`--trace`).
+ * @returns The line (with `trace` in human form, several).
+ * @example
+ * ```ts
+ * import { formatTraffic } from "./cli.ts";
+ * import { parseMessage } from "../sip/parse.ts";
+import { formatMessage } from "../sip/format.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const message = parseMessage(
+ *   "OPTIONS sip:echo@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK1\r\n" +
+ *     "From: <sip:a@192.0.2.9>;tag=1\r\nTo: <sip:echo@192.0.2.1>\r\nCall-ID: c1\r\nCSeq: 1 OPTIONS\r\n\r\n",
+ * );
+ * const remote = { address: "192.0.2.9", port: 5060 };
+ * const entry = { time: 0, direction: "in" as const, transport: "udp" as const, remote, message };
+ * assert.equal(formatTraffic(entry, "human"), "00:00:00.000 <- udp 192.0.2.9:5060 OPTIONS sip:echo@192.0.2.1 c1");
+ * const [line, first, via] = formatTraffic(entry, "human", true).split("\n");
+ * assert.deepEqual([line, first, via], [
+ *   "00:00:00.000 <- udp 192.0.2.9:5060 OPTIONS sip:echo@192.0.2.1 c1",
+ *   "    OPTIONS sip:echo@192.0.2.1 SIP/2.0",
+ *   "    Via: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK1",
+ * ]);
+ * ```
  */
-export function formatTraffic(entry: TrafficEntry, format: "human" | "json"): string {
+export function formatTraffic(entry: TrafficEntry, format: "human" | "json", trace = false): string {
   const m = entry.message;
+  // As it went on the wire (formatMessage writes the parsed message back), body included.
+  const text = trace ? _decoder.decode(formatMessage(m)) : undefined;
   const callId = m.headers.get("Call-ID") ?? "";
   const remote = hostPort(entry.remote.address, entry.remote.port);
   if (format === "json") {
@@ -166,23 +205,35 @@ export function formatTraffic(entry: TrafficEntry, format: "human" | "json"): st
       ...(m.type === "request" ? { method: m.method, uri: m.uri } : { status: m.status, reason: m.reason }),
       callId,
       cseq: m.headers.get("CSeq") ?? "",
+      ...(text === undefined ? {} : { text }),
     });
   }
   const what = m.type === "request" ? `${m.method} ${m.uri}` : `${m.status} ${m.reason}`;
   const arrow = entry.direction === "in" ? "<-" : "->";
-  return `${new Date(entry.time).toISOString().slice(11, 23)} ${arrow} ${entry.transport} ${remote} ${what} ${callId}`;
+  const line = `${
+    new Date(entry.time).toISOString().slice(11, 23)
+  } ${arrow} ${entry.transport} ${remote} ${what} ${callId}`;
+  return text === undefined
+    ? line
+    : `${line}\n${text.split(/\r?\n/).map((l) => `    ${l}`).join("\n").replace(/ {4}$/, "")}`;
 }
+
+const _decoder = new TextDecoder();
 
 function formatEvent(event: PeerEvent, format: "human" | "json"): string {
   const remote = event.remote ? hostPort(event.remote.address, event.remote.port) : undefined;
   if (format === "json") {
+    // The echo's own end reason ("closed" for a call the SIP side ended) would contradict the
+    // event's: the counters go without it.
+    const { reason: _, error: __, ...counters } = event.media ?? {};
     return JSON.stringify({
       time: new Date().toISOString(),
       event: event.kind,
+      ...(event.reason === undefined ? {} : { reason: event.reason }),
       message: event.message,
+      ...(event.callId === undefined ? {} : { callId: event.callId }),
       ...(event.remote ? { transport: event.remote.transport, remote } : {}),
-      // The final counters of a call's media (MediaCallStats).
-      ...(event.media ? { media: event.media } : {}),
+      ...(event.media ? { media: counters } : {}),
     });
   }
   const where = event.remote ? ` ${event.remote.transport} ${remote}` : "";
@@ -234,13 +285,16 @@ export async function main(rt?: CliRuntime): Promise<void> {
   if (options.mode === "parse") return await parseStdin(rt);
 
   const format = options.log;
+  // Random unless given, so that "random" faults differ from run to run; the startup line prints
+  // it, so that a run can be replayed with --seed.
+  const seed = options.seed ?? Math.floor(Math.random() * 2 ** 32);
   let server;
   try {
     server = await serve({
       listen: options.listen,
       rules,
       defaultRules: options.testUsers,
-      seed: options.seed,
+      seed,
       advertise: options.advertise,
       media: options.media,
       stateless: options.stateless,
@@ -250,7 +304,7 @@ export async function main(rt?: CliRuntime): Promise<void> {
       connections: options.connections,
       registrar: options.maxContacts === undefined ? undefined : { maxContactsPerAor: options.maxContacts },
       timers: options.dialogIdle === undefined ? undefined : { dialogIdle: options.dialogIdle },
-      onTraffic: options.quiet ? undefined : (entry) => rt.print(formatTraffic(entry, format)),
+      onTraffic: options.quiet ? undefined : (entry) => rt.print(formatTraffic(entry, format, options.trace)),
       onEvent: (event) => {
         // What the calls did goes to standard output (not with --quiet); what went wrong to standard error.
         const info = event.kind === "rule" || event.kind === "answer" || event.kind === "media" || event.kind === "bye";
@@ -261,10 +315,11 @@ export async function main(rt?: CliRuntime): Promise<void> {
       },
     });
   } catch (e) {
-    rt.printError(`sipecho: cannot listen: ${(e as Error).message}`);
+    // A ListenError names the transport, address and port itself.
+    rt.printError(`sipecho: ${e instanceof ListenError ? "" : "cannot start: "}${(e as Error).message}`);
     return rt.exit(1);
   }
-  if (!options.quiet) _announce(rt, options, server);
+  _announce(rt, options, server, seed);
   rt.onSignal(() => {
     if (!options.quiet) rt.printError("sipecho: stopping");
     void server.close();
@@ -273,10 +328,49 @@ export async function main(rt?: CliRuntime): Promise<void> {
   return rt.exit(0);
 }
 
-/** The startup lines on standard error: where it listens, and what is on. */
-function _announce(rt: CliRuntime, options: CliOptions, server: SipServer): void {
+/**
+ * What the startup lines say of the advertised address: which interface address a wildcard bind
+ * advertises (on the first line), or a warning when it can only advertise loopback.
+ *
+ * @param advertised `server.advertised`.
+ * @returns `where`, to follow the bound addresses on the first line (maybe empty), and the
+ *   warning line, if any.
+ * @example
+ * ```ts
+ * import { _advertiseNotes } from "./cli.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const notes = _advertiseNotes({ address: "192.0.2.2", why: "interface", name: "eth0" });
+ * assert.equal(notes.where, ", advertising 192.0.2.2 (interface eth0; --advertise to change)");
+ * assert.equal(notes.warning, undefined);
+ * ```
+ */
+export function _advertiseNotes(advertised: AdvertisedAddress): { where: string; warning: string | undefined } {
+  if (advertised.why === "interface") {
+    const host = hostPort(advertised.address, 0).replace(/:0$/, "");
+    return { where: `, advertising ${host} (interface ${advertised.name}; --advertise to change)`, warning: undefined };
+  }
+  if (advertised.why === "loopback") {
+    return {
+      where: "",
+      warning:
+        `sipecho: warning: no interface address but loopback: advertising ${advertised.address} in Contact and ` +
+        "SDP, which callers on other machines cannot reach; give --advertise HOST",
+    };
+  }
+  return { where: "", warning: undefined };
+}
+
+/**
+ * The startup lines on standard error: where it listens, and what is on. The first is written
+ * even with --quiet: a script that asked for port 0 learns the port from it.
+ */
+function _announce(rt: CliRuntime, options: CliOptions, server: SipServer, seed: number): void {
   const where = server.addresses.map((a) => `${a.transport} ${hostPort(a.address, a.port)}`).join(", ");
-  rt.printError(`sipecho ${VERSION} listening on ${where}; try ${server.uri("echo")}`);
+  const notes = _advertiseNotes(server.advertised);
+  rt.printError(`sipecho ${VERSION} listening on ${where}${notes.where}; try ${server.uri("echo")}; seed ${seed}`);
+  if (notes.warning !== undefined) rt.printError(notes.warning);
+  if (options.quiet) return;
   if (options.stateless) {
     rt.printError("sipecho: stateless (RFC 3261 §8.2.7): final responses only, nothing kept, no RTP echo");
   }

@@ -9,7 +9,14 @@
 import type { ConnectionTable } from "./connections.ts";
 import type { _EventLog } from "./events.ts";
 import type { _Remote } from "./outputs.ts";
-import { type DatagramEndpoint, type RuntimeNet, type StreamListener, unbracket } from "./transport.ts";
+import {
+  type DatagramEndpoint,
+  type InterfaceAddress,
+  type RuntimeNet,
+  type StreamListener,
+  unbracket,
+} from "./transport.ts";
+import { parseIpv4, parseIpv6 } from "../sip/ip.ts";
 import type { Transport } from "../rules/rules.ts";
 
 /**
@@ -108,9 +115,168 @@ export function parseListenAddress(text: string, transport: ListenTransport, def
   return { transport, hostname: m[1] ?? m[2] ?? defaultHost, port };
 }
 
+/**
+ * A listen address that could not be bound: `serve()` rejects with it whatever the runtime or
+ * shim, with a message of one form naming the transport, the address and the port, and why:
+ * `cannot listen on udp 127.0.0.1:5060: address in use`. The shim's own error is the `cause`.
+ *
+ * @example
+ * ```ts
+ * import { ListenError, serve } from "@sipecho/sipecho/net";
+ * import assert from "node:assert/strict";
+ *
+ * await using first = await serve({ listen: [{ transport: "tcp", hostname: "127.0.0.1", port: 0 }] });
+ * const port = first.addresses[0].port;
+ * const error = await serve({ listen: [{ transport: "tcp", hostname: "127.0.0.1", port }] }).catch((e) => e);
+ * assert.ok(error instanceof ListenError);
+ * assert.equal(error.message, `cannot listen on tcp 127.0.0.1:${port}: address in use`);
+ * assert.equal(error.code, "EADDRINUSE");
+ * ```
+ */
+export class ListenError extends Error {
+  override name = "ListenError";
+  /** The transport asked for. */
+  readonly transport: ListenTransport;
+  /** The address asked for, without brackets. */
+  readonly address: string;
+  /** The port asked for (0: any). */
+  readonly port: number;
+  /** Why, in words: `address in use`, `permission denied ...`, or the shim's own message. */
+  readonly reason: string;
+  /** The system's error code when known (`EADDRINUSE`, `EADDRNOTAVAIL`, `EACCES`, `ENOTFOUND`). */
+  readonly code: string | undefined;
+
+  /**
+   * @param spec What could not be bound.
+   * @param cause What the shim threw.
+   */
+  constructor(spec: ListenSpec, cause: unknown) {
+    const address = unbracket(spec.hostname);
+    const { reason, code } = _bindProblem(cause);
+    const host = address.includes(":") ? `[${address}]` : address;
+    super(`cannot listen on ${spec.transport} ${host}:${spec.port}: ${reason}`, { cause });
+    this.transport = spec.transport;
+    this.address = address;
+    this.port = spec.port;
+    this.reason = reason;
+    this.code = code;
+  }
+}
+
+/**
+ * Why a bind failed, in the same words on every runtime: each says it its own way (Deno's
+ * `AddrInUse` "Address already in use (os error 98)", Bun's "Failed to listen at 127.0.0.1" with
+ * code EADDRINUSE, node:dgram's "bind EADDRINUSE 127.0.0.1:5060", ...), some without the address.
+ *
+ * @param error What the shim threw.
+ * @returns The reason in words, and the system's error code when one is known.
+ */
+export function _bindProblem(error: unknown): { reason: string; code: string | undefined } {
+  const e = error as { code?: unknown; name?: unknown; message?: unknown } | null;
+  const message = typeof e?.message === "string" ? e.message : String(error);
+  const code = typeof e?.code === "string" ? e.code : _DENO_ERROR_CODES[String(e?.name)];
+  if (code === "EADDRINUSE") return { reason: "address in use", code };
+  if (code === "EADDRNOTAVAIL") return { reason: "no interface of this machine has the address", code };
+  if (code === "EACCES" || code === "EPERM") {
+    return { reason: "permission denied (a port below 1024 needs privileges)", code };
+  }
+  // Bun's UDP socket says ENOENT for a name it cannot resolve; Deno.listen gives no code.
+  if (code === "ENOTFOUND" || code === "EAI_NONAME" || code === "ENOENT" || /failed to lookup address/i.test(message)) {
+    return { reason: "host not found", code };
+  }
+  return { reason: message, code };
+}
+
+/** The codes of the `Deno.errors` a bind throws, which carry a name but (before Deno 2.1) no code. */
+const _DENO_ERROR_CODES: Record<string, string> = {
+  AddrInUse: "EADDRINUSE",
+  AddrNotAvailable: "EADDRNOTAVAIL",
+  PermissionDenied: "EACCES",
+};
+
 /** Whether a bound address is the wildcard (any address): not one to put in a URI. */
 export function _isWildcard(host: string): boolean {
   return host === "0.0.0.0" || host === "::" || host === "";
+}
+
+/**
+ * The address a server puts in Contact and in the SDP `c=` line, and why that one
+ * ({@linkcode chooseAdvertised}): `given` (`advertise`), `bound` (the first bound address),
+ * `interface` (behind a wildcard bind, the first interface address other machines can reach,
+ * `name` is its interface), or `loopback` (a wildcard bind with no such address found:
+ * 127.0.0.1, which callers on other machines cannot reach).
+ *
+ * @example
+ * ```ts
+ * import { serve } from "@sipecho/sipecho";
+ * import type { AdvertisedAddress } from "@sipecho/sipecho/net";
+ * import assert from "node:assert/strict";
+ *
+ * await using server = await serve({ listen: [{ transport: "udp", hostname: "127.0.0.1", port: 0 }] });
+ * const advertised: AdvertisedAddress = server.advertised;
+ * assert.deepEqual(advertised, { address: "127.0.0.1", why: "bound" });
+ * ```
+ */
+export interface AdvertisedAddress {
+  /** The address, without brackets. */
+  address: string;
+  /** Why this one. */
+  why: "given" | "bound" | "interface" | "loopback";
+  /** With `interface`: the interface's name. */
+  name?: string;
+}
+
+/**
+ * Picks the address to advertise in Contact and SDP: the one given; else the first bound
+ * address; else, behind a wildcard bind, the first interface address that callers on other
+ * machines can reach: not loopback, not link-local (169.254/16, fe80::/10, which need a zone to be
+ * dialled, RFC 4007 §6), of the wildcard's family (IPv6 first for `::`, then IPv4: a `::` socket
+ * takes IPv4 too where the system maps it). Else `127.0.0.1`, as `loopback`.
+ *
+ * @param bound The bound addresses, the first one deciding.
+ * @param interfaces The machine's interface addresses in order (`RuntimeNet.networkInterfaces`),
+ *   or undefined when the runtime cannot list them.
+ * @param given `ServeOptions.advertise` (brackets allowed).
+ * @returns The address and why.
+ *
+ * @example
+ * ```ts
+ * import { chooseAdvertised } from "@sipecho/sipecho/net";
+ * import assert from "node:assert/strict";
+ *
+ * const wildcard = [{ transport: "udp" as const, address: "0.0.0.0", port: 5060 }];
+ * const lan = [{ name: "lo", address: "127.0.0.1" }, { name: "eth0", address: "192.0.2.2" }];
+ * assert.deepEqual(chooseAdvertised(wildcard, lan), { address: "192.0.2.2", why: "interface", name: "eth0" });
+ * assert.deepEqual(chooseAdvertised(wildcard, lan, "198.51.100.7"), { address: "198.51.100.7", why: "given" });
+ * assert.deepEqual(chooseAdvertised(wildcard, lan.slice(0, 1)), { address: "127.0.0.1", why: "loopback" });
+ * ```
+ */
+export function chooseAdvertised(
+  bound: readonly BoundAddress[],
+  interfaces: readonly InterfaceAddress[] | undefined,
+  given?: string,
+): AdvertisedAddress {
+  if (given !== undefined) return { address: unbracket(given), why: "given" };
+  const first = bound[0];
+  if (first !== undefined && !_isWildcard(first.address)) return { address: first.address, why: "bound" };
+  const reachable = (interfaces ?? []).filter((i) => _reachable(i.address));
+  const v6 = (i: InterfaceAddress) => i.address.includes(":");
+  const pick = first?.address === "::"
+    ? reachable.find(v6) ?? reachable.find((i) => !v6(i))
+    : reachable.find((i) => !v6(i));
+  return pick === undefined
+    ? { address: "127.0.0.1", why: "loopback" }
+    : { address: pick.address, why: "interface", name: pick.name };
+}
+
+/** Whether another machine can reach an interface address: not loopback, link-local or unspecified. */
+function _reachable(address: string): boolean {
+  const v4 = parseIpv4(address);
+  if (v4 !== undefined) return v4[0] !== 127 && v4[0] !== 0 && !(v4[0] === 169 && v4[1] === 254);
+  const v6 = parseIpv6(address);
+  if (v6 === undefined) return false;
+  const loopbackOrUnspecified = v6.slice(0, 7).every((g) => g === 0) && v6[7] <= 1;
+  return !loopbackOrUnspecified && (v6[0] & 0xffc0) !== 0xfe80;
 }
 
 /**
@@ -147,7 +313,8 @@ export class _Listeners {
    * @param listen The addresses.
    * @param poll Whether the shim may poll the UDP sockets (`ListenOptions.poll`).
    * @param onDatagram Called with each datagram and its source, with the socket it came on.
-   * @throws {RangeError} (rejects) For a transport that is not `udp`, `tcp` or `ws`; or what the shim throws.
+   * @throws {RangeError} (rejects) For a transport that is not `udp`, `tcp` or `ws`.
+   * @throws {ListenError} (rejects) When an address cannot be bound.
    */
   async bind(
     listen: readonly ListenSpec[],
@@ -155,47 +322,62 @@ export class _Listeners {
     onDatagram: (data: Uint8Array, remote: _Remote) => void,
   ): Promise<void> {
     for (const spec of listen) {
-      const hostname = unbracket(spec.hostname);
-      if (spec.transport === "udp") {
-        // Declared before the call: the shim may report an error (or a datagram) before it returns.
-        let endpoint: DatagramEndpoint | undefined = undefined;
-        endpoint = await this.#net.listenDatagram(
-          { hostname, port: spec.port, poll },
-          (data, from) => {
-            if (endpoint !== undefined) {
-              // A datagram over maxMessageSize: the peer answers 513 (RFC 3261 §21.5.14).
-              onDatagram(data, { address: from.address, port: from.port, transport: "udp", endpoint });
-            }
-          },
-          (e) => this.#event("dropped", `udp ${hostname}:${endpoint?.local.port ?? spec.port}: ${e}`),
-        );
-        this.endpoints.push(endpoint);
-        this.addresses.push({ transport: "udp", address: endpoint.local.address, port: endpoint.local.port });
-      } else if (spec.transport === "tcp" || spec.transport === "ws") {
-        // WebSocket is served over the runtime's TCP listener (src/net/websocket.ts), so that it
-        // behaves the same on every runtime.
-        const l = await this.#net.listenStream(
-          { hostname, port: spec.port },
-          this.#connections.handlers(spec.transport),
-        );
-        this.streams.push(l);
-        this.addresses.push({ transport: spec.transport, address: l.local.address, port: l.local.port });
-      } else {
+      if (spec.transport !== "udp" && spec.transport !== "tcp" && spec.transport !== "ws") {
         throw new RangeError(`serve(): unknown transport "${(spec as ListenSpec).transport}"`);
+      }
+      try {
+        await this.#bindOne(spec, poll, onDatagram);
+      } catch (e) {
+        // One form on every runtime and shim, naming what could not be bound.
+        throw new ListenError(spec, e);
       }
     }
   }
 
+  /** Binds one address (see `bind()`). */
+  async #bindOne(
+    spec: ListenSpec,
+    poll: boolean,
+    onDatagram: (data: Uint8Array, remote: _Remote) => void,
+  ): Promise<void> {
+    const hostname = unbracket(spec.hostname);
+    if (spec.transport === "udp") {
+      // Declared before the call: the shim may report an error (or a datagram) before it returns.
+      let endpoint: DatagramEndpoint | undefined = undefined;
+      endpoint = await this.#net.listenDatagram(
+        { hostname, port: spec.port, poll },
+        (data, from) => {
+          if (endpoint !== undefined) {
+            // A datagram over maxMessageSize: the peer answers 513 (RFC 3261 §21.5.14).
+            onDatagram(data, { address: from.address, port: from.port, transport: "udp", endpoint });
+          }
+        },
+        (e) => this.#event("dropped", `udp ${hostname}:${endpoint?.local.port ?? spec.port}: ${e}`),
+      );
+      this.endpoints.push(endpoint);
+      this.addresses.push({ transport: "udp", address: endpoint.local.address, port: endpoint.local.port });
+    } else {
+      // WebSocket is served over the runtime's TCP listener (src/net/websocket.ts), so that it
+      // behaves the same on every runtime.
+      const l = await this.#net.listenStream(
+        { hostname, port: spec.port },
+        this.#connections.handlers(spec.transport),
+      );
+      this.streams.push(l);
+      this.addresses.push({ transport: spec.transport, address: l.local.address, port: l.local.port });
+    }
+  }
+
   /**
-   * The address to put in Contact and SDP: the one given, else the first bound address (or
-   * `127.0.0.1` when that is a wildcard). Only once bound.
+   * The address to put in Contact and SDP ({@linkcode chooseAdvertised}); the interfaces are
+   * read only behind a wildcard bind with none given. Only once bound.
    *
    * @param advertise `ServeOptions.advertise`.
-   * @returns The address, as given (brackets are the caller's to drop).
+   * @returns The address and why.
    */
-  advertised(advertise: string | undefined): string {
-    const first = this.addresses[0];
-    return advertise ?? (_isWildcard(first.address) ? "127.0.0.1" : first.address);
+  advertised(advertise: string | undefined): AdvertisedAddress {
+    const wildcard = advertise === undefined && _isWildcard(this.addresses[0].address);
+    return chooseAdvertised(this.addresses, wildcard ? this.#net.networkInterfaces?.() : undefined, advertise);
   }
 
   /** The port of the first address of each transport bound (the peer's `ports`). */

@@ -118,11 +118,19 @@ export class _ServerMedia {
   #ended(stats: MediaCallStats): void {
     // Ended by release(), which logs it with the SIP reason.
     if (stats.reason === "closed") return;
-    this.#log(stats, stats.reason === "error" ? `error: ${stats.error}` : stats.reason ?? "ended");
+    this.#log(stats, stats.reason ?? "ended", stats.reason === "error" ? `error: ${stats.error}` : undefined);
     if (stats.reason === "timeout" || stats.reason === "error") this.hangUp(stats.callId);
   }
 
-  #log(stats: MediaCallStats, why: string): void {
-    this.#options.onEvent?.({ at: _now(), kind: "media", message: describeMedia(stats, why), media: stats });
+  /** The `media` event: `reason` is the word the message gives in brackets (`error` with its detail). */
+  #log(stats: MediaCallStats, reason: string, detail = reason): void {
+    this.#options.onEvent?.({
+      at: _now(),
+      kind: "media",
+      message: describeMedia(stats, detail),
+      callId: stats.callId,
+      reason,
+      media: stats,
+    });
   }
 }

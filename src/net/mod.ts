@@ -18,9 +18,12 @@
  */
 
 export {
+  type AdvertisedAddress,
   type BoundAddress,
+  chooseAdvertised,
   DEFAULT_RTP_PORTS,
   type EdgeProfile,
+  ListenError,
   type ListenSpec,
   type ListenTransport,
   parseListenAddress,
@@ -34,6 +37,7 @@ export { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from "./connections.
 export type {
   ConnectOptions,
   DatagramEndpoint,
+  InterfaceAddress,
   ListenOptions,
   RuntimeNet,
   RuntimeProcess,

@@ -19,7 +19,7 @@
 import { ConnectionTable } from "./connections.ts";
 import { _now } from "./clock.ts";
 import { type _EventLog, _eventLog } from "./events.ts";
-import { _Listeners } from "./listeners.ts";
+import { _Listeners, type AdvertisedAddress } from "./listeners.ts";
 import { _ServerMedia } from "./media_wiring.ts";
 import { _Outputs, type _Remote } from "./outputs.ts";
 import { _PeerDriver } from "./peer_driver.ts";
@@ -30,7 +30,15 @@ import { unbracket } from "./transport.ts";
 import { type Remote, SipPeer } from "../ua/peer.ts";
 
 export { describeMedia } from "../media/stats.ts";
-export { type BoundAddress, type ListenSpec, type ListenTransport, parseListenAddress } from "./listeners.ts";
+export {
+  type AdvertisedAddress,
+  type BoundAddress,
+  chooseAdvertised,
+  ListenError,
+  type ListenSpec,
+  type ListenTransport,
+  parseListenAddress,
+} from "./listeners.ts";
 export {
   DEFAULT_RTP_PORTS,
   type EdgeProfile,
@@ -87,10 +95,12 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
     });
   const onAbort = () => void close();
 
+  let advertised: AdvertisedAddress;
   let advertise: string;
   try {
     await listeners.bind(settings.listen, options.udpPoll ?? true, (data, remote) => driver?.receive(data, remote));
-    advertise = listeners.advertised(options.advertise);
+    advertised = listeners.advertised(options.advertise);
+    advertise = advertised.address;
     if (settings.media !== undefined) {
       media = new _ServerMedia(settings.media, {
         net,
@@ -118,6 +128,7 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
   return {
     peer: driver.peer,
     addresses: listeners.addresses,
+    advertised,
     media: media?.echo,
     closed: closed.promise,
     close,

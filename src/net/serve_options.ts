@@ -150,7 +150,11 @@ export interface ServeOptions extends Omit<PeerOptions, "address" | "port" | "po
    * `0.0.0.0:5060`.
    */
   listen?: ListenSpec[];
-  /** The address to put in Contact and SDP (default: the first bound address, or `127.0.0.1` for a wildcard). */
+  /**
+   * The address to put in Contact and SDP. Default: the first bound address; behind a wildcard
+   * bind, the first interface address other machines can reach (`chooseAdvertised`), else
+   * `127.0.0.1`. `server.advertised` tells which and why.
+   */
   advertise?: string;
   /**
    * Largest message, bytes (default 65,535): bigger datagrams and WebSocket messages get 513

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { _isWildcard, type BoundAddress, type ListenTransport } from "./listeners.ts";
+import { _isWildcard, type AdvertisedAddress, type BoundAddress, type ListenTransport } from "./listeners.ts";
 import { type SocketAddress, unbracket } from "./transport.ts";
 import type { MediaEcho } from "../media/echo.ts";
 import type { SipPeer } from "../ua/peer.ts";
@@ -30,6 +30,12 @@ export interface SipServer extends AsyncDisposable {
   readonly peer: SipPeer;
   /** The bound addresses, in the order of `listen`. */
   readonly addresses: readonly BoundAddress[];
+  /**
+   * The address in Contact and SDP, and why: `advertise` as given, the first bound address, or
+   * behind a wildcard bind the first interface address other machines can reach (`127.0.0.1`,
+   * `why: "loopback"`, when there is none).
+   */
+  readonly advertised: AdvertisedAddress;
   /**
    * The RTP echo, when `media` is on: `media.stats(callId)` gives the counters of a call while
    * it runs (the final ones come in a `media` event), `media.available` the free port pairs.

@@ -286,6 +286,26 @@ export interface ConnectOptions {
 }
 
 /**
+ * One address of a network interface of this machine, as a shim lists them
+ * ({@linkcode RuntimeNet.networkInterfaces}).
+ *
+ * @example
+ * ```ts
+ * import type { InterfaceAddress } from "@sipecho/sipecho/net";
+ * import assert from "node:assert/strict";
+ *
+ * const list: InterfaceAddress[] = [{ name: "lo", address: "127.0.0.1" }, { name: "eth0", address: "192.0.2.2" }];
+ * assert.equal(list.find((i) => i.name !== "lo")?.address, "192.0.2.2");
+ * ```
+ */
+export interface InterfaceAddress {
+  /** The interface's name (`eth0`, `en0`, `lo`). */
+  name: string;
+  /** The address, IPv4 or IPv6, without brackets or zone (`%eth0`). */
+  address: string;
+}
+
+/**
  * The socket abilities of one runtime.
  *
  * @example
@@ -340,6 +360,13 @@ export interface RuntimeNet {
    * message goes to `handlers.data` whole.
    */
   connectWebSocket?(url: string, handlers: StreamHandlers, signal?: AbortSignal): Promise<StreamConnection>;
+  /**
+   * The addresses of this machine's network interfaces, loopback included, in the system's
+   * order: behind a wildcard bind `serve()` advertises the first one other machines can reach.
+   * Optional: without it, `serve()` advertises 127.0.0.1 there. An empty list when the runtime
+   * may not read them (Deno without `--allow-sys`).
+   */
+  networkInterfaces?(): InterfaceAddress[];
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });

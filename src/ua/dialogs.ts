@@ -15,7 +15,7 @@ import { type Dialog, DialogTable } from "./dialog.ts";
 import type { SourceGuard, SourceRecord } from "./guard.ts";
 import type { Replies } from "./replies.ts";
 import type { Job, Scheduler } from "./scheduler.ts";
-import type { PeerEvent, PeerRequest, PeerTimers, Remote, RtpReleaseReason } from "./types.ts";
+import type { _EventDetails, PeerEvent, PeerRequest, PeerTimers, Remote, RtpReleaseReason } from "./types.ts";
 
 /** What {@linkcode Dialogs} needs of the peer. */
 export interface DialogsHost {
@@ -25,7 +25,7 @@ export interface DialogsHost {
   guard: SourceGuard | undefined;
   jobs: Scheduler;
   replies: Replies;
-  event(kind: PeerEvent["kind"], message: string, remote?: Remote): void;
+  event(kind: PeerEvent["kind"], message: string, remote?: Remote, details?: _EventDetails): void;
   /** A random tag (for a branch). */
   tag(): string;
   /** A dialog ends before the ACK of its INVITE's 2xx: its resends stop. */
@@ -115,7 +115,7 @@ export class Dialogs {
       const branch = `z9hG4bK-sipecho-${this.#h.tag()}${this.#h.tag()}`;
       const data = _encoder.encode(this.#h.replies.byeText(dialog, remote.transport, branch));
       const message = parseMessage(data, DATAGRAM) as SipRequest;
-      this.#h.event("bye", `BYE ${dialog.callId}: the peer ends the dialog`, remote);
+      this.#h.event("bye", `BYE ${dialog.callId}: the peer ends the dialog`, remote, { callId: dialog.callId });
       this.end(dialog, at);
       const request = { at, data, message, remote, to: { address: remote.address, port: remote.port }, branch };
       this.#startClient(request, at);
@@ -183,7 +183,9 @@ export class Dialogs {
     this.#h.guard?.validate(this.#h.guard.source(remote.address, at), at);
     const verdict = client.machine.receive(response.status, at);
     if (verdict.kind === "deliver" && verdict.first && response.status >= 200) {
-      this.#h.event("bye", `BYE ${response.callId}: ${response.status} ${response.reason}`, remote);
+      this.#h.event("bye", `BYE ${response.callId}: ${response.status} ${response.reason}`, remote, {
+        callId: response.callId,
+      });
     }
     this.#armClient(client);
     return true;

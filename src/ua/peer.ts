@@ -43,7 +43,16 @@ import { SessionAnswers, type SessionOptions } from "./session.ts";
 import { Replies, type RepliesOptions } from "./replies.ts";
 import { Planner, type PlannerHost } from "./plan.ts";
 import { _phrase, type CheckEnv } from "./checks.ts";
-import type { Output, PeerEvent, PeerLimits, PeerOptions, PeerRequest, PeerTimers, Remote } from "./types.ts";
+import type {
+  _EventDetails,
+  Output,
+  PeerEvent,
+  PeerLimits,
+  PeerOptions,
+  PeerRequest,
+  PeerTimers,
+  Remote,
+} from "./types.ts";
 
 export type {
   Output,
@@ -209,7 +218,7 @@ export class SipPeer {
       rtpPort: options.rtpPort ?? ((_callId, index) => 4000 + 2 * index),
       rtpRelease: options.rtpRelease,
       guard: options.guard,
-      event: (kind, message, remote) => this.#event(kind, message, remote),
+      event: (kind, message, remote, details) => this.#event(kind, message, remote, details),
     };
   }
 
@@ -222,7 +231,7 @@ export class SipPeer {
       ports: this.#ports,
       supported: this.#supported,
       defaults: this.#defaults,
-      event: (kind, message, remote) => this.#event(kind, message, remote),
+      event: (kind, message, remote, details) => this.#event(kind, message, remote, details),
     };
   }
 
@@ -234,7 +243,7 @@ export class SipPeer {
       guard: options.guard,
       jobs: this.#jobs,
       replies: this.#replies,
-      event: (kind, message, remote) => this.#event(kind, message, remote),
+      event: (kind, message, remote, details) => this.#event(kind, message, remote, details),
       tag: () => this.#tag(),
       stopInvite: (dialog, at) => this.#uas.stopInvite(dialog, at),
       releaseMedia: (callId, reason) => this.#session.release(callId, reason),
@@ -262,7 +271,7 @@ export class SipPeer {
       fits: (ctx, bytes, at) => this.#outbox.fits(ctx, bytes, at),
       tooLarge: (ctx, instead) => this.#uas.tooLarge(ctx, instead),
       eventsWanted: this.#onEvent !== undefined,
-      event: (kind, message, remote) => this.#event(kind, message, remote),
+      event: (kind, message, remote, details) => this.#event(kind, message, remote, details),
     };
   }
 
@@ -273,7 +282,7 @@ export class SipPeer {
       replies: this.#replies,
       source: () => this.#src,
       parseOptions: (remote) => this.#parseOptions(remote),
-      event: (kind, message, remote) => this.#event(kind, message, remote),
+      event: (kind, message, remote, details) => this.#event(kind, message, remote, details),
     };
   }
 
@@ -298,7 +307,7 @@ export class SipPeer {
       source: () => this.#src,
       validate: () => this.#validate(),
       eventsWanted: this.#onEvent !== undefined,
-      event: (kind, message, remote) => this.#event(kind, message, remote),
+      event: (kind, message, remote, details) => this.#event(kind, message, remote, details),
       tag: () => this.#tag(),
       tagRandom: () => this.#tagRandom(),
       parseOptions: (remote) => this.#parseOptions(remote),
@@ -559,7 +568,7 @@ export class SipPeer {
     if (this.#guard !== undefined && this.#src !== undefined) this.#guard.validate(this.#src, this.#now);
   }
 
-  #event(kind: PeerEvent["kind"], message: string, remote?: Remote): void {
+  #event(kind: PeerEvent["kind"], message: string, remote?: Remote, details?: _EventDetails): void {
     const onEvent = this.#onEvent;
     if (onEvent === undefined) return;
     const guard = this.#guard;
@@ -569,7 +578,7 @@ export class SipPeer {
       if (held < 0) return;
       if (held > 0) onEvent({ at: this.#now, kind: "limit", message: _heldBack(guard, held) });
     }
-    onEvent({ at: this.#now, kind, message, remote });
+    onEvent({ at: this.#now, kind, message, remote, ...details });
   }
 
   /**

@@ -27,7 +27,7 @@ import type { Dialog } from "./dialog.ts";
 import type { Registrar } from "./registrar.ts";
 import type { Replies } from "./replies.ts";
 import type { SessionAnswers } from "./session.ts";
-import type { PeerEvent, Remote } from "./types.ts";
+import type { _EventDetails, PeerEvent, Remote } from "./types.ts";
 
 /** What the {@linkcode Planner} needs of the peer. */
 export interface PlannerHost {
@@ -57,7 +57,7 @@ export interface PlannerHost {
   tooLarge(ctx: _Context, instead: _Reply): _Reply;
   /** Whether anyone listens to events (they cost a string each). */
   eventsWanted: boolean;
-  event(kind: PeerEvent["kind"], message: string, remote?: Remote): void;
+  event(kind: PeerEvent["kind"], message: string, remote?: Remote, details?: _EventDetails): void;
 }
 
 /** Plans the answer to a new request (see the module documentation). */
@@ -75,7 +75,9 @@ export class Planner {
     if (rule === undefined) return undefined;
     const action = resolveAction(rule.action, this.#h.random);
     if (this.#h.eventsWanted) {
-      this.#h.event("rule", `${request.method} ${request.uri}: rule "${rule.name}" (${action.kind})`, remote);
+      this.#h.event("rule", `${request.method} ${request.uri}: rule "${rule.name}" (${action.kind})`, remote, {
+        callId: request.callId,
+      });
     }
     return action;
   }
@@ -94,7 +96,9 @@ export class Planner {
           const resolved = resolveAction(builtIn.action, this.#h.random);
           if (resolved.kind === "respond") {
             if (this.#h.eventsWanted) {
-              this.#h.event("rule", `${request.method} ${request.uri}: test user "${builtIn.name}"`, ctx.remote);
+              this.#h.event("rule", `${request.method} ${request.uri}: test user "${builtIn.name}"`, ctx.remote, {
+                callId: request.callId,
+              });
             }
             return this.#planRespond(ctx, resolved.response, resolved.provisional);
           }

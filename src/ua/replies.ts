@@ -13,7 +13,7 @@ import { formatUri, parseUri, type SipUri } from "../sip/uri.ts";
 import { _accepts, ALLOW_VALUE } from "./checks.ts";
 import { type _Context, _Reply } from "./context.ts";
 import type { Dialog } from "./dialog.ts";
-import type { PeerEvent, Remote } from "./types.ts";
+import type { _EventDetails, PeerEvent, Remote } from "./types.ts";
 
 /**
  * The largest UDP payload over IPv4 (65,535 less the IP and UDP headers): a longer response
@@ -33,7 +33,7 @@ export interface RepliesOptions {
   supported: readonly string[];
   /** Whether the built-in test users answer (the OPTIONS body lists them). */
   defaults: boolean;
-  event: (kind: PeerEvent["kind"], message: string, remote?: Remote) => void;
+  event: (kind: PeerEvent["kind"], message: string, remote?: Remote, details?: _EventDetails) => void;
 }
 
 /** The peer's writer of responses and requests (see the module documentation). */

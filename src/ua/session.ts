@@ -21,7 +21,7 @@ import {
 import type { SipRequest } from "../sip/message.ts";
 import type { _Context, _MediaHold, _Reject } from "./context.ts";
 import type { SourceGuard } from "./guard.ts";
-import type { PeerEvent, Remote, RtpReleaseReason } from "./types.ts";
+import type { _EventDetails, PeerEvent, Remote, RtpReleaseReason } from "./types.ts";
 
 /** What {@linkcode SessionAnswers} needs of the peer. */
 export interface SessionOptions {
@@ -37,7 +37,7 @@ export interface SessionOptions {
   rtpPort: (callId: string, index: number, media: MediaDescription | undefined) => number | undefined;
   rtpRelease: ((callId: string, reason: RtpReleaseReason) => void) | undefined;
   guard: SourceGuard | undefined;
-  event: (kind: PeerEvent["kind"], message: string, remote?: Remote) => void;
+  event: (kind: PeerEvent["kind"], message: string, remote?: Remote, details?: _EventDetails) => void;
 }
 
 /** SDP offer/answer and RTP port accounting for the peer (see the module documentation). */

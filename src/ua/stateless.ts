@@ -15,7 +15,7 @@ import { _phrase } from "./checks.ts";
 import type { SourceRecord } from "./guard.ts";
 import type { Outbox } from "./outbox.ts";
 import type { Replies } from "./replies.ts";
-import type { PeerEvent, Remote } from "./types.ts";
+import type { _EventDetails, PeerEvent, Remote } from "./types.ts";
 
 /** What {@linkcode StatelessReplies} needs of the peer. */
 export interface StatelessOptions {
@@ -24,7 +24,7 @@ export interface StatelessOptions {
   /** The record of the current message's source (with a guard): the reply counts against its budget. */
   source(): SourceRecord | undefined;
   parseOptions(remote: Remote): ParseOptions;
-  event(kind: PeerEvent["kind"], message: string, remote?: Remote): void;
+  event(kind: PeerEvent["kind"], message: string, remote?: Remote, details?: _EventDetails): void;
 }
 
 /** The peer's responses without a transaction (see the module documentation). */

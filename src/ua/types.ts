@@ -176,9 +176,20 @@ export interface PeerEvent {
   message: string;
   /** Who it concerns. */
   remote?: Remote;
+  /** The Call-ID of the call or request it concerns (`rule`, `answer`, `bye`, `media`). */
+  callId?: string;
+  /**
+   * Why, in a word, where the message gives one: with kind `media`, why the call's media ended
+   * (`bye`, `cancelled`, `rejected`, `no-ack`, `timeout` of the SIP side or of the media,
+   * `error`, `shutdown`), as the message says it.
+   */
+  reason?: string;
   /** With kind `media`: the final counters of the call's media. */
   media?: MediaCallStats;
 }
+
+/** The fields of an event besides its kind and message (see {@linkcode PeerEvent}). */
+export type _EventDetails = Pick<PeerEvent, "callId" | "reason">;
 
 /**
  * Timer values of a {@linkcode SipPeer}, ms.

@@ -34,7 +34,7 @@ import {
   transactionKey,
   TransactionTable,
 } from "./transaction.ts";
-import type { PeerEvent, PeerLimits, PeerTimers, Remote } from "./types.ts";
+import type { _EventDetails, PeerEvent, PeerLimits, PeerTimers, Remote } from "./types.ts";
 
 /** What the {@linkcode TransactionUser} needs of the peer. */
 export interface UasHost {
@@ -63,7 +63,7 @@ export interface UasHost {
   /** The current message's source receives what we send. */
   validate(): void;
   eventsWanted: boolean;
-  event(kind: PeerEvent["kind"], message: string, remote?: Remote): void;
+  event(kind: PeerEvent["kind"], message: string, remote?: Remote, details?: _EventDetails): void;
   /** A random tag (To tags). */
   tag(): string;
   tagRandom(): number;
@@ -626,7 +626,9 @@ export class TransactionUser {
         }
       }
       dialog.answerProblem = problem;
-      this.#h.event("answer", `ACK ${request.callId}: ${problem === null ? "SDP answer accepted" : problem}`, remote);
+      this.#h.event("answer", `ACK ${request.callId}: ${problem === null ? "SDP answer accepted" : problem}`, remote, {
+        callId: request.callId,
+      });
     }
   }
 

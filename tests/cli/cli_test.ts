@@ -1,7 +1,10 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import dgram from "node:dgram";
-import { type CliRuntime, formatTraffic, main, parseArgs, UsageError } from "../../src/cli/cli.ts";
+import { _advertiseNotes, type CliRuntime, formatTraffic, main, parseArgs, UsageError } from "../../src/cli/cli.ts";
+import { chooseAdvertised } from "../../src/net/listeners.ts";
+import { detectRuntime } from "../../src/net/runtime/detect.ts";
+import { freeBlock } from "../_ports.ts";
 import { parseMessage } from "../../src/sip/parse.ts";
 
 class Exit extends Error {
@@ -101,9 +104,16 @@ describe("parseArgs()", () => {
       [["--udp", "--quiet"], "--udp needs a value"],
       [["--tcp", "host:99999"], '--tcp: tcp address "host:99999": port 99999 is over 65535'],
       [["--udp", "a:b:c"], '--udp: udp address "a:b:c": expected PORT, HOST:PORT or [IPv6]:PORT'],
+      [["--udp", "abc"], '--udp: "abc": HOST must be an IP address (0.0.0.0, 127.0.0.1, [::1], [::]), got "abc"'],
+      [
+        ["--tcp", "localhost:5060"],
+        '--tcp: "localhost:5060": HOST must be an IP address (0.0.0.0, 127.0.0.1, [::1], [::]), got "localhost"',
+      ],
+      [["--ws", "[fe80::1%eth0]:80"], '--ws: ws address "[fe80::1%eth0]:80": expected PORT, HOST:PORT or [IPv6]:PORT'],
       [["--log", "xml"], '--log: expected human or json, got "xml"'],
       [["--seed", "-1"], '--seed: expected an integer 0..4294967295, got "-1"'],
       [["--quiet=yes"], "--quiet takes no value"],
+      [["--trace", "--quiet"], "--trace cannot be combined with --quiet"],
       [["--rtp-ports", "20000"], '--rtp-ports: expected MIN-MAX, two ports 1..65535 with MIN <= MAX, got "20000"'],
       [
         ["--rtp-ports", "30000-20000"],
@@ -270,10 +280,13 @@ describe("main()", () => {
       },
     });
     assert.equal(r.code, 0);
-    assert.match(r.err[0], /^sipecho 0\.1\.0 listening on udp 127\.0\.0\.1:\d+; try sip:echo@127\.0\.0\.1:\d+$/);
+    assert.match(
+      r.err[0],
+      /^sipecho 0\.1\.0 listening on udp 127\.0\.0\.1:\d+; try sip:echo@127\.0\.0\.1:\d+; seed \d+$/,
+    );
   });
 
-  test("--log json writes one JSON object per message; --quiet writes none", async () => {
+  test("--log json writes one JSON object per message; --quiet writes only the startup line", async () => {
     const json = await run(["--udp", "127.0.0.1:0", "--log", "json"], {
       during: async (out, err) => {
         const port = Number(/127\.0\.0\.1:(\d+)/.exec(err[0])?.[1]);
@@ -286,33 +299,187 @@ describe("main()", () => {
       ["in", "udp", "OPTIONS", "1@a", "1 OPTIONS"],
       ["out", "udp", 200, "1@a", "1 OPTIONS"],
     ]);
-    // --quiet prints no startup line, so the test picks the port: one that was free a moment ago.
-    const probe = dgram.createSocket("udp4");
-    await new Promise<void>((resolve) => probe.bind(0, "127.0.0.1", resolve));
-    const port = probe.address().port;
-    await new Promise<void>((resolve) => probe.close(() => resolve()));
-    const quiet = await run(["--udp", `127.0.0.1:${port}`, "--quiet"], {
-      during: async () => {
+    // --quiet still prints the startup line, on standard error: a script learns the port of :0 from it.
+    const quiet = await run(["--udp", "127.0.0.1:0", "--quiet"], {
+      during: async (_out, err) => {
+        const port = Number(/127\.0\.0\.1:(\d+)/.exec(err[0] ?? "")?.[1]);
+        assert.ok(port > 0, `a port on the startup line: ${err.join("\n")}`);
         const answer = await udpAsk(port, OPTIONS);
         assert.equal(answer.type === "response" && answer.status, 200);
       },
     });
     assert.equal(quiet.code, 0);
-    // The OPTIONS was answered, and nothing was written about it, nor at startup or shutdown.
-    assert.deepEqual([quiet.out, quiet.err], [[], []]);
+    // The OPTIONS was answered, and nothing was written about it: only the startup line.
+    assert.deepEqual(quiet.out, []);
+    assert.equal(quiet.err.length, 1, quiet.err.join("\n"));
+    assert.match(quiet.err[0], /^sipecho 0\.1\.0 listening on udp 127\.0\.0\.1:\d+; try sip:echo@127\.0\.0\.1:\d+/);
+  });
+
+  test("the seed is random unless --seed gives it; the startup line prints it, and --seed replays it", async () => {
+    assert.equal(parseArgs([]).seed, undefined);
+    // Ten equal alternatives: two runs with different seeds answer six requests alike once in a million.
+    const alternatives = Array.from({ length: 10 }, (_, i) => ({ weight: 1, respond: { status: 200 + i } }));
+    const files = { "r.json": JSON.stringify([{ match: { method: "OPTIONS" }, choose: alternatives }]) };
+    const answers = async (args: string[]) => {
+      const statuses: number[] = [];
+      const r = await run(["--udp", "127.0.0.1:0", "--rules", "r.json", "--profile", "lab", ...args], {
+        files,
+        during: async (_out, err) => {
+          const port = Number(/127\.0\.0\.1:(\d+)/.exec(err[0])?.[1]);
+          for (let i = 0; i < 6; i++) {
+            const answer = await udpAsk(port, OPTIONS.replace("z9hG4bK1", `z9hG4bK${i}`).replace("1@a", `${i}@a`));
+            statuses.push(answer.type === "response" ? answer.status : 0);
+          }
+        },
+      });
+      const seed = /; seed (\d+)$/.exec(r.err[0])?.[1];
+      assert.ok(seed !== undefined, `the seed on the startup line: ${r.err[0]}`);
+      return { seed: Number(seed), statuses };
+    };
+    const first = await answers([]);
+    const second = await answers([]);
+    assert.notDeepEqual(second.statuses, first.statuses, "another run, another seed, other choices");
+    assert.notEqual(second.seed, first.seed);
+    const replay = await answers(["--seed", String(first.seed)]);
+    assert.deepEqual(replay, first);
+  });
+
+  test("behind a wildcard bind the startup line says which interface address is advertised, or warns", async () => {
+    const interfaces = (await detectRuntime()).networkInterfaces?.();
+    const r = await run(["--udp", "0.0.0.0:0", "--quiet"], { during: () => Promise.resolve() });
+    assert.equal(r.code, 0);
+    const chosen = chooseAdvertised([{ transport: "udp", address: "0.0.0.0", port: 0 }], interfaces);
+    if (chosen.why === "interface") {
+      assert.match(
+        r.err[0],
+        new RegExp(
+          `^sipecho 0\\.1\\.0 listening on udp 0\\.0\\.0\\.0:(\\d+), advertising ${chosen.address} ` +
+            `\\(interface ${chosen.name}; --advertise to change\\); try sip:echo@${chosen.address}:\\1; seed \\d+$`,
+        ),
+      );
+      assert.equal(r.err.length, 1, r.err.join("\n"));
+    } else {
+      assert.match(r.err[1], /^sipecho: warning: no interface address but loopback: advertising 127\.0\.0\.1/);
+    }
+    // Given, the address wins, and nothing more is said.
+    const given = await run(["--udp", "0.0.0.0:0", "--advertise", "198.51.100.7", "--quiet"], {
+      during: () => Promise.resolve(),
+    });
+    assert.match(
+      given.err[0],
+      /^sipecho 0\.1\.0 listening on udp 0\.0\.0\.0:\d+; try sip:echo@198\.51\.100\.7:\d+; seed/,
+    );
+    assert.equal(given.err.length, 1, given.err.join("\n"));
+  });
+
+  test("a wildcard bind with only loopback warns on standard error, --quiet or not", () => {
+    const lines = _advertiseNotes({ address: "127.0.0.1", why: "loopback" });
+    assert.deepEqual(lines, {
+      where: "",
+      warning: "sipecho: warning: no interface address but loopback: advertising 127.0.0.1 in Contact and SDP, " +
+        "which callers on other machines cannot reach; give --advertise HOST",
+    });
+    assert.deepEqual(_advertiseNotes({ address: "192.0.2.2", why: "interface", name: "eth0" }), {
+      where: ", advertising 192.0.2.2 (interface eth0; --advertise to change)",
+      warning: undefined,
+    });
+    assert.deepEqual(_advertiseNotes({ address: "192.0.2.2", why: "bound" }), {
+      where: "",
+      warning: undefined,
+    });
+  });
+
+  test("--log json: events carry the call's callId and a reason of their own that agrees with the text", async () => {
+    const rtp = await freeBlock(4);
+    const files = { "r.json": '[{ "match": { "method": "INVITE" }, "default": true }]' };
+    const r = await run([
+      "--udp",
+      "127.0.0.1:0",
+      "--log",
+      "json",
+      "--rules",
+      "r.json",
+      "--rtp-ports",
+      `${rtp}-${rtp + 3}`,
+    ], {
+      files,
+      during: async (out, err) => {
+        const port = Number(/127\.0\.0\.1:(\d+)/.exec(err[0])?.[1]);
+        await udpCall(port, "json-bye-1");
+        await waitFor(() => out.some((l) => l.includes('"event":"media"')));
+      },
+    });
+    assert.equal(r.code, 0);
+    const events = r.out.map((l) => JSON.parse(l)).filter((o) => o.event !== undefined);
+    const rule = events.find((e) => e.event === "rule");
+    assert.equal(rule?.callId, "json-bye-1", JSON.stringify(rule));
+    const media = events.find((e) => e.event === "media");
+    assert.match(media?.message ?? "", /^call json-bye-1 ended \(bye\) /);
+    assert.deepEqual([media.reason, media.callId], ["bye", "json-bye-1"]);
+    // The counters, without a reason of the echo's own ("closed") to contradict the event's.
+    assert.equal(media.media.reason, undefined);
+    assert.equal(media.media.packetsIn, 0);
+  });
+
+  test("--trace logs whole messages in and out", async () => {
+    assert.equal(parseArgs([]).trace, false);
+    const r = await run(["--udp", "127.0.0.1:0", "--trace"], {
+      during: async (out, err) => {
+        const port = Number(/127\.0\.0\.1:(\d+)/.exec(err[0])?.[1]);
+        await udpAsk(port, OPTIONS);
+        await waitFor(() => out.length >= 2);
+      },
+    });
+    assert.match(
+      r.out[0],
+      /<- udp 127\.0\.0\.1:\d+ OPTIONS sip:echo@127\.0\.0\.1 1@a\n {4}OPTIONS sip:echo@127\.0\.0\.1 SIP\/2\.0\n {4}Via: /,
+    );
+    assert.match(r.out[1], /-> udp 127\.0\.0\.1:\d+ 200 OK 1@a\n {4}SIP\/2\.0 200 OK\n[^]*\n {4}CSeq: 1 OPTIONS\n/);
   });
 
   test("exits 1 when the port cannot be bound", async () => {
     const holder = dgram.createSocket("udp4");
     await new Promise<void>((resolve) => holder.bind(0, "127.0.0.1", resolve));
     try {
-      const r = await run(["--udp", `127.0.0.1:${holder.address().port}`]);
+      const port = holder.address().port;
+      const r = await run(["--udp", `127.0.0.1:${port}`]);
       assert.equal(r.code, 1);
-      assert.match(r.err[0], /^sipecho: cannot listen: /);
+      assert.deepEqual(r.err, [`sipecho: cannot listen on udp 127.0.0.1:${port}: address in use`]);
     } finally {
       holder.close();
     }
   });
+});
+
+test("--trace: formatTraffic() adds the whole message, headers and body, to each line", () => {
+  const invite = "INVITE sip:echo@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bK1\r\n" +
+    "From: <sip:a@127.0.0.1>;tag=1\r\nTo: <sip:echo@127.0.0.1>\r\nCall-ID: 1@a\r\nCSeq: 1 INVITE\r\n" +
+    "Content-Type: application/sdp\r\nContent-Length: 5\r\n\r\nv=0\r\n";
+  const entry = {
+    time: 0,
+    direction: "in" as const,
+    transport: "udp" as const,
+    remote: { address: "127.0.0.1", port: 5061 },
+    message: parseMessage(invite),
+  };
+  const human = formatTraffic(entry, "human", true).split("\n");
+  assert.equal(human[0], "00:00:00.000 <- udp 127.0.0.1:5061 INVITE sip:echo@127.0.0.1 1@a");
+  assert.deepEqual(human.slice(1), [
+    "    INVITE sip:echo@127.0.0.1 SIP/2.0",
+    "    Via: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bK1",
+    "    From: <sip:a@127.0.0.1>;tag=1",
+    "    To: <sip:echo@127.0.0.1>",
+    "    Call-ID: 1@a",
+    "    CSeq: 1 INVITE",
+    "    Content-Type: application/sdp",
+    "    Content-Length: 5",
+    "    ",
+    "    v=0",
+    "",
+  ]);
+  const json = JSON.parse(formatTraffic(entry, "json", true));
+  assert.equal(json.text, invite);
+  assert.equal(JSON.parse(formatTraffic(entry, "json")).text, undefined);
 });
 
 test("formatTraffic() writes IPv6 remotes in brackets", () => {
@@ -339,6 +506,35 @@ function udpAsk(port: number, text: string) {
     // rport (RFC 3581): the answer comes back to this socket, not to the Via's default port 5060.
     socket.send(new TextEncoder().encode(text.replace(";branch=", ";rport;branch=")), port, "127.0.0.1");
   });
+}
+
+/** A whole call over UDP from one socket: INVITE with SDP, ACK of the 200, BYE, its 200. */
+async function udpCall(port: number, callId: string): Promise<void> {
+  const socket = dgram.createSocket("udp4");
+  await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", resolve));
+  const me = `127.0.0.1:${socket.address().port}`;
+  const answers: string[] = [];
+  socket.on("message", (d) => void answers.push(new TextDecoder().decode(d)));
+  const send = (text: string) => socket.send(new TextEncoder().encode(text), port, "127.0.0.1");
+  const head = (method: string, seq: number, branch: string, toTag = "") =>
+    `${method} sip:echo@127.0.0.1:${port} SIP/2.0\r\nVia: SIP/2.0/UDP ${me};branch=z9hG4bK${branch}\r\n` +
+    `From: <sip:a@127.0.0.1>;tag=a1\r\nTo: <sip:echo@127.0.0.1>${toTag}\r\nCall-ID: ${callId}\r\n` +
+    `CSeq: ${seq} ${method}\r\nContact: <sip:a@${me}>\r\n`;
+  const sdp = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\n";
+  const final = async (seq: string) => {
+    await waitFor(() => answers.some((a) => /^SIP\/2\.0 [2-6]/.test(a) && a.includes(`CSeq: ${seq}`)));
+    return answers.find((a) => /^SIP\/2\.0 [2-6]/.test(a) && a.includes(`CSeq: ${seq}`))!;
+  };
+  try {
+    send(head("INVITE", 1, "inv") + `Content-Type: application/sdp\r\nContent-Length: ${sdp.length}\r\n\r\n${sdp}`);
+    const ok = await final("1 INVITE");
+    const toTag = /^To:.*(;tag=[^;\r\n]+)/m.exec(ok)?.[1] ?? "";
+    send(head("ACK", 1, "ack", toTag) + "Content-Length: 0\r\n\r\n");
+    send(head("BYE", 2, "bye", toTag) + "Content-Length: 0\r\n\r\n");
+    await final("2 BYE");
+  } finally {
+    socket.close();
+  }
 }
 
 async function waitFor(check: () => boolean): Promise<void> {

@@ -5,9 +5,11 @@
  * @module
  */
 
+import { networkInterfaces as osInterfaces } from "node:os";
 import type {
   ConnectOptions,
   DatagramEndpoint,
+  InterfaceAddress,
   ListenOptions,
   RuntimeNet,
   RuntimeProcess,
@@ -252,6 +254,13 @@ async function connectStream(options: ConnectOptions, handlers: StreamHandlers):
   return socket.data.conn;
 }
 
+/** `node:os` `networkInterfaces()`, flattened in the system's order, zones dropped. */
+function networkInterfaces(): InterfaceAddress[] {
+  return Object.entries(osInterfaces()).flatMap(([name, addresses]) =>
+    (addresses ?? []).map((a) => ({ name, address: a.address.replace(/%.*$/, "") }))
+  );
+}
+
 /** The Bun implementation of {@linkcode RuntimeProcess}: what the command line needs. */
 export const bunProcess: RuntimeProcess = {
   args: Bun.argv.slice(2),
@@ -272,4 +281,5 @@ export const bunNet: RuntimeNet = {
   listenStream,
   connectStream,
   connectWebSocket,
+  networkInterfaces,
 };

@@ -10,6 +10,7 @@
 import type {
   ConnectOptions,
   DatagramEndpoint,
+  InterfaceAddress,
   ListenOptions,
   RuntimeNet,
   RuntimeProcess,
@@ -327,6 +328,15 @@ async function connectStream(options: ConnectOptions, handlers: StreamHandlers):
   return conn!;
 }
 
+/** `Deno.networkInterfaces()`, zones dropped; none when --allow-sys is not given. */
+function networkInterfaces(): InterfaceAddress[] {
+  try {
+    return Deno.networkInterfaces().map((i) => ({ name: i.name, address: i.address.replace(/%.*$/, "") }));
+  } catch {
+    return [];
+  }
+}
+
 /** The Deno implementation of {@linkcode RuntimeProcess}: what the command line needs. */
 export const denoProcess: RuntimeProcess = {
   args: Deno.args,
@@ -347,4 +357,5 @@ export const denoNet: RuntimeNet = {
   listenStream,
   connectStream,
   connectWebSocket,
+  networkInterfaces,
 };
