@@ -29,7 +29,14 @@ describe("the Node.js shim", () => {
     });
   }
 
+  test("networkInterfaces lists the machine's addresses, loopback among them, for the advertised address", () => {
+    const interfaces = nodeNet.networkInterfaces!();
+    assert.ok(interfaces.some((i) => i.address === "127.0.0.1" && i.name !== ""), JSON.stringify(interfaces));
+    assert.ok(interfaces.every((i) => !i.address.includes("%")), "zones dropped");
+  });
+
   test("listenDatagram rejects an address in use, naming it", async () => {
+
     const first = await nodeNet.listenDatagram({ hostname: "127.0.0.1", port: 0 }, () => {}, () => {});
     try {
       await assert.rejects(

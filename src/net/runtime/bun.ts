@@ -5,11 +5,9 @@
  * @module
  */
 
-import { networkInterfaces as osInterfaces } from "node:os";
 import type {
   ConnectOptions,
   DatagramEndpoint,
-  InterfaceAddress,
   ListenOptions,
   RuntimeNet,
   RuntimeProcess,
@@ -20,6 +18,7 @@ import type {
 } from "../transport.ts";
 import { _join } from "../bytes.ts";
 import { connectWebSocket } from "./websocket_client.ts";
+import { osInterfaces } from "./os_interfaces.ts";
 
 // The few Bun types used here, declared rather than imported (no type package needed).
 interface BunUdpSocket {
@@ -254,13 +253,6 @@ async function connectStream(options: ConnectOptions, handlers: StreamHandlers):
   return socket.data.conn;
 }
 
-/** `node:os` `networkInterfaces()`, flattened in the system's order, zones dropped. */
-function networkInterfaces(): InterfaceAddress[] {
-  return Object.entries(osInterfaces()).flatMap(([name, addresses]) =>
-    (addresses ?? []).map((a) => ({ name, address: a.address.replace(/%.*$/, "") }))
-  );
-}
-
 /** The Bun implementation of {@linkcode RuntimeProcess}: what the command line needs. */
 export const bunProcess: RuntimeProcess = {
   args: Bun.argv.slice(2),
@@ -281,5 +273,5 @@ export const bunNet: RuntimeNet = {
   listenStream,
   connectStream,
   connectWebSocket,
-  networkInterfaces,
+  networkInterfaces: osInterfaces,
 };

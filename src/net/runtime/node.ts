@@ -22,6 +22,7 @@ import net from "node:net";
 import process from "node:process";
 import { readFile } from "node:fs/promises";
 import { connectWebSocket } from "./websocket_client.ts";
+import { osInterfaces } from "./os_interfaces.ts";
 
 /** A Node Buffer as a plain Uint8Array over the same bytes (the core never sees Buffer methods). */
 function bytes(data: Uint8Array): Uint8Array {
@@ -240,4 +241,5 @@ export const nodeNet: RuntimeNet = {
   listenStream,
   connectStream,
   connectWebSocket,
+  networkInterfaces: osInterfaces,
 };
