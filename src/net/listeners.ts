@@ -134,6 +134,7 @@ export function parseListenAddress(text: string, transport: ListenTransport, def
  * ```
  */
 export class ListenError extends Error {
+  /** `ListenError`. */
   override name = "ListenError";
   /** The transport asked for. */
   readonly transport: ListenTransport;
@@ -147,6 +148,8 @@ export class ListenError extends Error {
   readonly code: string | undefined;
 
   /**
+   * The error for a listen spec that could not be bound, its reason taken from what the shim threw.
+   *
    * @param spec What could not be bound.
    * @param cause What the shim threw.
    */

@@ -36,7 +36,6 @@ describe("the Node.js shim", () => {
   });
 
   test("listenDatagram rejects an address in use, naming it", async () => {
-
     const first = await nodeNet.listenDatagram({ hostname: "127.0.0.1", port: 0 }, () => {}, () => {});
     try {
       await assert.rejects(
