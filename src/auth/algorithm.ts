@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type HashFunction, MD5, SHA_256, SHA_512_256 } from "./hash_function.ts";
+import { type HashFunction, MD5, SHA_256, SHA_512_256 } from "../hash/hash_function.ts";
 
 /**
  * A digest algorithm this module computes, spelled as RFC 7616 §6.1 registers it.

@@ -12,7 +12,7 @@ import { type DigestAlgorithm, digestAlgorithm, isSessionAlgorithm } from "./alg
 import { algorithmHash } from "./algorithm.ts";
 import { digestHA1, digestResponse } from "./digest_response.ts";
 import { formatChallenge } from "./format_digest.ts";
-import type { HashFunction } from "./hash_function.ts";
+import type { HashFunction } from "../hash/hash_function.ts";
 import { DEFAULT_MAX_NONCES, NonceCountWindow } from "./nc_window.ts";
 import { issueNonce, type NonceKey, openNonce } from "./nonce.ts";
 import { type DigestCredentials, parseCredentials } from "./parse_digest.ts";

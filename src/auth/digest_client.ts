@@ -9,7 +9,7 @@
 import { DIGEST_ALGORITHMS, type DigestAlgorithm, digestAlgorithm, isSessionAlgorithm } from "./algorithm.ts";
 import { digestHA1, digestResponse } from "./digest_response.ts";
 import { formatCredentials } from "./format_digest.ts";
-import { toHex } from "./hash_function.ts";
+import { toHex } from "../hash/hash_function.ts";
 import { type DigestChallenge, type DigestCredentials, parseChallenge } from "./parse_digest.ts";
 
 /**

@@ -8,7 +8,7 @@
  */
 
 import { algorithmHash, type DigestAlgorithm, isSessionAlgorithm } from "./algorithm.ts";
-import { toHex } from "./hash_function.ts";
+import { toHex } from "../hash/hash_function.ts";
 
 const encoder = new TextEncoder();
 

@@ -27,11 +27,11 @@
  * @module
  */
 
-export { md5 } from "./md5.ts";
-export { sha256 } from "./sha256.ts";
-export { sha512_256 } from "./sha512_256.ts";
-export { type HashFunction, MD5, SHA_256, SHA_512_256, toHex } from "./hash_function.ts";
-export { hmac } from "./hmac.ts";
+export { md5 } from "../hash/md5.ts";
+export { sha256 } from "../hash/sha256.ts";
+export { sha512_256 } from "../hash/sha512_256.ts";
+export { type HashFunction, MD5, SHA_256, SHA_512_256, toHex } from "../hash/hash_function.ts";
+export { hmac } from "../hash/hmac.ts";
 export {
   algorithmHash,
   DIGEST_ALGORITHMS,

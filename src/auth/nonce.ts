@@ -10,8 +10,8 @@
  * @module
  */
 
-import { hmac } from "./hmac.ts";
-import { SHA_256 } from "./hash_function.ts";
+import { hmac } from "../hash/hmac.ts";
+import { SHA_256 } from "../hash/hash_function.ts";
 
 /**
  * What a nonce is bound to: the secret that signs it, the realm, and optionally the source.

@@ -21,7 +21,7 @@
  * @module
  */
 
-import { sha1 } from "./sha1.ts";
+import { sha1 } from "../hash/sha1.ts";
 
 /**
  * The HTTP upgrade request of a `WebSocketSession`, for logs.

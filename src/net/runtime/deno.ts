@@ -22,6 +22,7 @@ import type {
 import { _join } from "../bytes.ts";
 import { connectWebSocket } from "./websocket_client.ts";
 import { listenPolledDatagram } from "./deno_udp_poll.ts";
+import { bindDatagram, maxDatagram } from "./node_dgram.ts";
 
 /**
  * Makes sends go out one after the other. Deno runs UDP sends started together in no set order
@@ -49,12 +50,6 @@ function _sequential(
 const _spareBuffers = new Map<number, Uint8Array[]>();
 const MAX_SPARE_BUFFERS = 64;
 
-/** `options.maxDatagram`, or the most a UDP datagram can hold. */
-function _maxDatagram(options: ListenOptions): number {
-  const max = options.maxDatagram;
-  return max !== undefined && max >= 1 && max < 65535 ? Math.floor(max) : 65535;
-}
-
 async function listenDatagram(
   options: ListenOptions,
   onData: (data: Uint8Array, from: SocketAddress) => void,
@@ -68,7 +63,7 @@ async function listenDatagram(
   const socket = Deno.listenDatagram({ transport: "udp", hostname: options.hostname, port: options.port });
   const addr = socket.addr as Deno.NetAddr;
   let closed = false;
-  const max = _maxDatagram(options);
+  const max = maxDatagram(options);
   (async () => {
     // One receive buffer for every datagram, each copied out at its own size: left to itself,
     // receive() allocates a new 64 KiB buffer per datagram (the datagram is a view of it), which
@@ -118,27 +113,7 @@ async function listenDgram(
   onData: (data: Uint8Array, from: SocketAddress) => void,
   onError: (error: unknown) => void,
 ): Promise<DatagramEndpoint> {
-  const dgram = await import("node:dgram");
-  const socket = dgram.createSocket(options.hostname.includes(":") ? "udp6" : "udp4");
-  // A bind error (EADDRINUSE, ...) comes as an "error" event: it rejects the listen, it is not
-  // a runtime error of a bound socket.
-  await new Promise<void>((resolve, reject) => {
-    const failed = (e: Error) => {
-      try {
-        socket.close();
-      } catch { /* not bound */ }
-      reject(e);
-    };
-    socket.once("error", failed);
-    socket.bind(options.port, options.hostname, () => {
-      socket.off("error", failed);
-      resolve();
-    });
-  });
-  const max = _maxDatagram(options);
-  socket.on("message", (data, info) => {
-    if (data.length <= max) onData(data, { address: info.address, port: info.port });
-  });
+  const socket = await bindDatagram(await import("node:dgram"), options, onData);
   socket.on("error", onError);
   const addr = socket.address();
   let closed = false;

@@ -23,16 +23,11 @@ import process from "node:process";
 import { readFile } from "node:fs/promises";
 import { connectWebSocket } from "./websocket_client.ts";
 import { osInterfaces } from "./os_interfaces.ts";
+import { bindDatagram } from "./node_dgram.ts";
 
 /** A Node Buffer as a plain Uint8Array over the same bytes (the core never sees Buffer methods). */
 function bytes(data: Uint8Array): Uint8Array {
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-}
-
-/** `options.maxDatagram`, or the most a UDP datagram can hold. */
-function maxDatagram(options: ListenOptions): number {
-  const max = options.maxDatagram;
-  return max !== undefined && max >= 1 && max < 65535 ? Math.floor(max) : 65535;
 }
 
 async function listenDatagram(
@@ -40,25 +35,7 @@ async function listenDatagram(
   onData: (data: Uint8Array, from: SocketAddress) => void,
   onError: (error: unknown) => void,
 ): Promise<DatagramEndpoint> {
-  const socket = dgram.createSocket(options.hostname.includes(":") ? "udp6" : "udp4");
-  // A bind error (EADDRINUSE, ...) comes as an "error" event: it rejects the listen.
-  await new Promise<void>((resolve, reject) => {
-    const failed = (e: Error) => {
-      try {
-        socket.close();
-      } catch { /* not bound */ }
-      reject(e);
-    };
-    socket.once("error", failed);
-    socket.bind(options.port, options.hostname, () => {
-      socket.off("error", failed);
-      resolve();
-    });
-  });
-  const max = maxDatagram(options);
-  socket.on("message", (data, info) => {
-    if (data.length <= max) onData(bytes(data), { address: info.address, port: info.port });
-  });
+  const socket = await bindDatagram(dgram, options, onData);
   let closed = false;
   socket.on("error", (e) => closed || onError(e));
   const addr = socket.address();

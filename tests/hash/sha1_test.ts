@@ -2,7 +2,7 @@
 // examples and crypto.subtle: the same tests on Deno and on Bun.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { sha1 } from "../../src/net/sha1.ts";
+import { sha1 } from "../../src/hash/sha1.ts";
 
 const encoder = new TextEncoder();
 

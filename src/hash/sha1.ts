@@ -7,6 +7,8 @@
  * @module
  */
 
+import { _compressAll } from "./md_frame.ts";
+
 /**
  * The SHA-1 digest of some bytes (FIPS 180-4 §6.1).
  *
@@ -25,18 +27,7 @@
 export function sha1(data: Uint8Array): Uint8Array {
   const h = new Uint32Array([0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0]);
   const w = new Uint32Array(80);
-  // The whole blocks are read in place; only the tail is copied, to append the padding.
-  const whole = data.length - (data.length % 64);
-  for (let offset = 0; offset < whole; offset += 64) _block(h, w, data, offset);
-  // FIPS 180-4 §5.1.1: a 1 bit, zeros, then the length in bits as a 64-bit big-endian number.
-  const rest = data.length - whole;
-  const tail = new Uint8Array(rest < 56 ? 64 : 128);
-  tail.set(data.subarray(whole));
-  tail[rest] = 0x80;
-  const view = new DataView(tail.buffer);
-  view.setUint32(tail.length - 8, Math.floor(data.length / 0x20000000)); // bits above 2^32
-  view.setUint32(tail.length - 4, (data.length * 8) >>> 0);
-  for (let offset = 0; offset < tail.length; offset += 64) _block(h, w, tail, offset);
+  _compressAll(data, 64, false, (bytes, offset) => _block(h, w, bytes, offset)); // FIPS 180-4 §5.1.1
   const digest = new Uint8Array(20);
   const out = new DataView(digest.buffer);
   for (let i = 0; i < 5; i++) out.setUint32(i * 4, h[i]);

@@ -6,6 +6,8 @@
  * @module
  */
 
+import { _compressAll } from "./md_frame.ts";
+
 // FIPS 180-4 §4.2.2: the first 32 bits of the fractional parts of the cube roots of the first 64 primes.
 // deno-fmt-ignore
 const K = new Uint32Array([
@@ -44,17 +46,7 @@ const H0 = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b0568
 export function sha256(data: Uint8Array): Uint8Array {
   const h = new Uint32Array(H0);
   const w = new Uint32Array(64);
-  const whole = data.length - (data.length % 64);
-  for (let offset = 0; offset < whole; offset += 64) _block(h, w, data, offset);
-  // FIPS 180-4 §5.1.1: a 1 bit, zeros, then the length in bits as a 64-bit big-endian number.
-  const rest = data.length - whole;
-  const tail = new Uint8Array(rest < 56 ? 64 : 128);
-  tail.set(data.subarray(whole));
-  tail[rest] = 0x80;
-  const view = new DataView(tail.buffer);
-  view.setUint32(tail.length - 8, Math.floor(data.length / 0x20000000)); // bits above 2^32
-  view.setUint32(tail.length - 4, (data.length * 8) >>> 0);
-  for (let offset = 0; offset < tail.length; offset += 64) _block(h, w, tail, offset);
+  _compressAll(data, 64, false, (bytes, offset) => _block(h, w, bytes, offset)); // FIPS 180-4 §5.1.1
   const digest = new Uint8Array(32);
   const out = new DataView(digest.buffer);
   for (let i = 0; i < 8; i++) out.setUint32(i * 4, h[i]);

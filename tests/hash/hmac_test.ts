@@ -3,8 +3,8 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
-import { hmac } from "../../src/auth/hmac.ts";
-import { MD5, SHA_256, SHA_512_256, toHex } from "../../src/auth/hash_function.ts";
+import { hmac } from "../../src/hash/hmac.ts";
+import { MD5, SHA_256, SHA_512_256, toHex } from "../../src/hash/hash_function.ts";
 
 const encoder = new TextEncoder();
 const bytes = (length: number, value: number) => new Uint8Array(length).fill(value);

@@ -7,6 +7,8 @@
  * @module
  */
 
+import { _compressAll } from "./md_frame.ts";
+
 // FIPS 180-4 §4.2.3: the first 64 bits of the fractional parts of the cube roots of the first
 // 80 primes, as high and low 32-bit halves.
 // deno-fmt-ignore
@@ -61,18 +63,7 @@ const H0 = [
 export function sha512_256(data: Uint8Array): Uint8Array {
   const h = new Uint32Array(H0);
   const w = new Uint32Array(160);
-  const whole = data.length - (data.length % 128);
-  for (let offset = 0; offset < whole; offset += 128) _block(h, w, data, offset);
-  // FIPS 180-4 §5.1.2: a 1 bit, zeros, then the length in bits as a 128-bit big-endian number
-  // (its top 64 bits are zero for any message that fits in memory).
-  const rest = data.length - whole;
-  const tail = new Uint8Array(rest < 112 ? 128 : 256);
-  tail.set(data.subarray(whole));
-  tail[rest] = 0x80;
-  const view = new DataView(tail.buffer);
-  view.setUint32(tail.length - 8, Math.floor(data.length / 0x20000000)); // bits above 2^32
-  view.setUint32(tail.length - 4, (data.length * 8) >>> 0);
-  for (let offset = 0; offset < tail.length; offset += 128) _block(h, w, tail, offset);
+  _compressAll(data, 128, false, (bytes, offset) => _block(h, w, bytes, offset)); // FIPS 180-4 §5.1.2
   // §6.7: the leftmost 256 bits, i.e. the first four 64-bit words.
   const digest = new Uint8Array(32);
   const out = new DataView(digest.buffer);

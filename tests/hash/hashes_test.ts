@@ -4,10 +4,10 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { md5 } from "../../src/auth/md5.ts";
-import { sha256 } from "../../src/auth/sha256.ts";
-import { sha512_256 } from "../../src/auth/sha512_256.ts";
-import { MD5, SHA_256, SHA_512_256, toHex } from "../../src/auth/hash_function.ts";
+import { md5 } from "../../src/hash/md5.ts";
+import { sha256 } from "../../src/hash/sha256.ts";
+import { sha512_256 } from "../../src/hash/sha512_256.ts";
+import { MD5, SHA_256, SHA_512_256, toHex } from "../../src/hash/hash_function.ts";
 
 const encoder = new TextEncoder();
 const M448 = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";

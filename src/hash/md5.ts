@@ -7,6 +7,8 @@
  * @module
  */
 
+import { _compressAll } from "./md_frame.ts";
+
 // RFC 1321 §3.4: T[i] = floor(2^32 * abs(sin(i + 1))), written out so no engine's Math.sin is trusted.
 // deno-fmt-ignore
 const T = new Uint32Array([
@@ -41,17 +43,8 @@ const S = [7, 12, 17, 22, 5, 9, 14, 20, 4, 11, 16, 23, 6, 10, 15, 21];
 export function md5(data: Uint8Array): Uint8Array {
   const h = new Uint32Array([0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476]); // RFC 1321 §3.3
   const x = new Uint32Array(16);
-  const whole = data.length - (data.length % 64);
-  for (let offset = 0; offset < whole; offset += 64) _block(h, x, data, offset);
-  // RFC 1321 §3.1, §3.2: a 1 bit, zeros, then the length in bits as a 64-bit little-endian number.
-  const rest = data.length - whole;
-  const tail = new Uint8Array(rest < 56 ? 64 : 128);
-  tail.set(data.subarray(whole));
-  tail[rest] = 0x80;
-  const view = new DataView(tail.buffer);
-  view.setUint32(tail.length - 8, (data.length * 8) >>> 0, true);
-  view.setUint32(tail.length - 4, Math.floor(data.length / 0x20000000), true); // bits above 2^32
-  for (let offset = 0; offset < tail.length; offset += 64) _block(h, x, tail, offset);
+  // RFC 1321 §3.1, §3.2: the padding and the length, low-order byte first.
+  _compressAll(data, 64, true, (bytes, offset) => _block(h, x, bytes, offset));
   const digest = new Uint8Array(16);
   const out = new DataView(digest.buffer);
   for (let i = 0; i < 4; i++) out.setUint32(i * 4, h[i], true); // RFC 1321 §3.5: low-order byte first
