@@ -232,3 +232,41 @@ describe("SipPeer reliable provisional responses (RFC 3262)", () => {
     assert.deepEqual(runUntil(p, 40000), []);
   });
 });
+
+describe("the test users prack@ and timer@", () => {
+  test("prack@: 421 without 100rel; with it a reliable 180, then the 200 after the PRACK", () => {
+    const p = peer();
+    assert.deepEqual(statuses(p.receive(request("INVITE", { user: "prack", body: OFFER }), UDP, 0)), [100, 421]);
+    const out = p.receive(
+      request("INVITE", {
+        user: "prack",
+        body: OFFER,
+        extra: ["Supported: 100rel"],
+        callId: "c2",
+        branch: "z9hG4bK-2",
+      }),
+      UDP,
+      0,
+    );
+    assert.deepEqual(statuses(out), [100, 180]);
+    const rseq = out[1].message.headers.get("RSeq");
+    const acked = p.receive(
+      request("PRACK", {
+        user: "prack",
+        callId: "c2",
+        toTag: out[1].message.to.tag,
+        cseq: 2,
+        extra: [`RAck: ${rseq} 1 INVITE`],
+      }),
+      UDP,
+      10,
+    );
+    assert.deepEqual(statuses(acked), [200, 200]);
+    assert.equal(acked[1].message.headers.get("Content-Type"), "application/sdp");
+  });
+
+  test("timer@: Session-Expires: 90;refresher=uas in the 200", () => {
+    const out = peer().receive(request("INVITE", { user: "timer", body: OFFER, extra: ["Supported: timer"] }), UDP, 0);
+    assert.equal(out.at(-1)!.message.headers.get("Session-Expires"), "90;refresher=uas");
+  });
+});
