@@ -1,6 +1,6 @@
 /**
- * The built-in rules: test users that answer INVITE with a fixed failure, delay or redirect, or
- * with an extension (reliable provisional responses, session timers), each with the one-line description that `--help` and the OPTIONS body show.
+ * The built-in rules: test users that answer INVITE with a fixed failure, delay or redirect,
+ * each with the one-line description that `--help` and the OPTIONS body show.
  *
  * @module
  */
@@ -57,23 +57,6 @@ const _BUILTIN = [
     comment: "302 Moved Temporarily to sip:echo@ the same host and port",
     match: { method: "INVITE", user: "redirect" },
     respond: { status: 302, headers: { Contact: "<sip:echo@{{ruri_hostport}}>" } },
-  },
-  {
-    // RFC 3262: the caller must PRACK the 180 (421 without 100rel); the 200 waits for it.
-    name: "prack",
-    comment: "180 Ringing sent reliably, 200 OK with SDP after its PRACK (100rel required: 421 without it)",
-    match: { method: "INVITE", user: "prack" },
-    reliable: "require",
-    provisional: [{ status: 180, after: 0 }],
-    respond: { status: 200, body: "sdp" },
-  },
-  {
-    // RFC 4028: sipecho is the refresher and sends UPDATE every 45 s.
-    name: "timer",
-    comment: "200 OK with SDP and Session-Expires: 90;refresher=uas; sipecho refreshes it with UPDATE every 45 s",
-    match: { method: "INVITE", user: "timer" },
-    timer: { refresher: "uas", expires: 90 },
-    respond: { status: 200, body: "sdp" },
   },
 ] as const;
 

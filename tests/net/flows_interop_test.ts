@@ -1,6 +1,7 @@
 // The call flows of RFC 3262 and RFC 4028 played by SIPp against the command line run as a
-// process (`mod.ts --udp 127.0.0.1:PORT --no-media --quiet`): an INVITE with Require: 100rel
-// that PRACKs the reliable 180 of prack@ (tests/data/sipp_prack_uac.xml), and a session-timer
+// process (`mod.ts --udp 127.0.0.1:PORT --no-media --quiet --rules tests/data/flows_rules.json`):
+// an INVITE with Require: 100rel that PRACKs the reliable 180 of prack@
+// (tests/data/sipp_prack_uac.xml), and a session-timer
 // call refused 422 at 60 s, taken at 90 s and refreshed with UPDATE
 // (tests/data/sipp_session_timer_uac.xml). Skipped, with the reason, where sipp is missing.
 import { describe, test } from "node:test";
@@ -99,7 +100,7 @@ async function playAgainstCli(scenario: string, calls: number): Promise<{ succes
   const port = await freePort();
   const mod = new URL("../../mod.ts", import.meta.url).pathname;
   const isBun = "Bun" in globalThis;
-  const flags = ["--udp", `127.0.0.1:${port}`, "--no-media", "--quiet"];
+  const flags = ["--udp", `127.0.0.1:${port}`, "--no-media", "--quiet", "--rules", join(DATA, "flows_rules.json")];
   const args = isBun ? [mod, ...flags] : ["run", "-A", mod, ...flags];
   const child = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";

@@ -2,6 +2,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import type { Output, PeerEvent, Remote } from "../../src/ua/peer.ts";
+import { readFileSync } from "node:fs";
 import { parseRules } from "../../src/rules/rules.ts";
 import { offerFrom, peer, requestsFrom, runUntil, statuses } from "./_peer.ts";
 
@@ -233,9 +234,15 @@ describe("SipPeer reliable provisional responses (RFC 3262)", () => {
   });
 });
 
-describe("the test users prack@ and timer@", () => {
+// The users of tests/data/flows_rules.json, which the SIPp flows call too.
+const FLOWS = parseRules(
+  readFileSync(new URL("../data/flows_rules.json", import.meta.url), "utf8"),
+  "flows_rules.json",
+);
+
+describe("the users prack@ and timer@ of tests/data/flows_rules.json", () => {
   test("prack@: 421 without 100rel; with it a reliable 180, then the 200 after the PRACK", () => {
-    const p = peer();
+    const p = peer({ rules: FLOWS });
     assert.deepEqual(statuses(p.receive(request("INVITE", { user: "prack", body: OFFER }), UDP, 0)), [100, 421]);
     const out = p.receive(
       request("INVITE", {
@@ -266,7 +273,11 @@ describe("the test users prack@ and timer@", () => {
   });
 
   test("timer@: Session-Expires: 90;refresher=uas in the 200", () => {
-    const out = peer().receive(request("INVITE", { user: "timer", body: OFFER, extra: ["Supported: timer"] }), UDP, 0);
+    const out = peer({ rules: FLOWS }).receive(
+      request("INVITE", { user: "timer", body: OFFER, extra: ["Supported: timer"] }),
+      UDP,
+      0,
+    );
     assert.equal(out.at(-1)!.message.headers.get("Session-Expires"), "90;refresher=uas");
   });
 });
