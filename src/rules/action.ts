@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Action, ProvisionalSpec, ResolvedAction } from "./types.ts";
+import type { Action, ProvisionalSpec, Reliable, ResolvedAction, SessionTimerSpec } from "./types.ts";
 
 /**
  * Follows `choose` down to a concrete action. At each `choose`, one alternative is picked
@@ -41,6 +41,8 @@ export function resolveAction(action: Action, random: () => number): ResolvedAct
   let provisional: readonly ProvisionalSpec[] = [];
   let retransmit = true;
   let duplicate = 1;
+  let reliable: Reliable | undefined;
+  let timer: SessionTimerSpec | undefined;
   let current = action;
   for (;;) {
     if (current.kind === "silent") return { kind: "silent" };
@@ -48,13 +50,20 @@ export function resolveAction(action: Action, random: () => number): ResolvedAct
     if (m.provisional !== undefined) provisional = m.provisional;
     if (m.retransmit !== undefined) retransmit = m.retransmit;
     if (m.duplicate !== undefined) duplicate = m.duplicate;
+    if (m.reliable !== undefined) reliable = m.reliable;
+    if (m.timer !== undefined) timer = m.timer;
     if (current.kind !== "choose") break;
     current = _pick(current.alternatives, random);
   }
   const sorted = [...provisional].sort((a, b) => a.after - b.after);
+  // `reliable` and `timer` appear only when given, so that a plain action stays as it was.
+  const extensions = {
+    ...(reliable === undefined ? {} : { reliable }),
+    ...(timer === undefined ? {} : { timer }),
+  };
   return current.kind === "respond"
-    ? { kind: "respond", response: current.response, provisional: sorted, retransmit, duplicate }
-    : { kind: "default", provisional: sorted, retransmit, duplicate };
+    ? { kind: "respond", response: current.response, provisional: sorted, retransmit, duplicate, ...extensions }
+    : { kind: "default", provisional: sorted, retransmit, duplicate, ...extensions };
 }
 
 function _pick(alternatives: readonly { weight: number; action: Action }[], random: () => number): Action {

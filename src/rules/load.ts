@@ -5,7 +5,7 @@
  *
  * A rules file is a list of rules, first match wins. Each rule has an optional `match`
  * (conditions on the request), exactly one action (`respond`, `silent`, `default` or `choose`)
- * and optional modifiers (`provisional`, `retransmit`, `duplicate`).
+ * and optional modifiers (`provisional`, `retransmit`, `duplicate`, `reliable`, `timer`).
  *
  * @module
  */
@@ -13,7 +13,7 @@
 import { _parseJson } from "./json.ts";
 import { _loadMatch } from "./load_match.ts";
 import { _loadResponse } from "./load_response.ts";
-import type { Action, Modifiers, ProvisionalSpec, ResponseSpec, Rule } from "./types.ts";
+import type { Action, Modifiers, ProvisionalSpec, ResponseSpec, Rule, SessionTimerSpec } from "./types.ts";
 import {
   _checkKeys,
   type _Context,
@@ -29,7 +29,15 @@ import {
 
 const _ACTION_KEYS = ["respond", "silent", "default", "choose"] as const;
 
-const _MODIFIER_KEYS = ["provisional", "retransmit", "duplicate"] as const;
+const _MODIFIER_KEYS = ["provisional", "retransmit", "duplicate", "reliable", "timer"] as const;
+
+const _RELIABLE = ["require", "supported", "never"] as const;
+
+const _TIMER_KEYS = ["refresher", "expires"];
+
+/** RFC 4028 §4: a Session-Expires is never under 90 s; sipecho takes at most 7200 s (its own limit). */
+const _MIN_EXPIRES = 90;
+const _MAX_EXPIRES = 7200;
 
 const _RULE_KEYS = ["name", "comment", "match", ..._ACTION_KEYS, ..._MODIFIER_KEYS];
 
@@ -215,7 +223,42 @@ function _loadModifiers(ctx: _Context, path: string, raw: _Object): Modifiers {
     }
     modifiers.duplicate = duplicate as number;
   }
+  const reliable = _get(raw, "reliable");
+  if (reliable !== undefined) {
+    if (!_RELIABLE.includes(reliable as typeof _RELIABLE[number])) {
+      _fail(ctx, _key(path, "reliable"), `must be "require", "supported" or "never", got ${_describe(reliable)}`);
+    }
+    modifiers.reliable = reliable as typeof _RELIABLE[number];
+  }
+  const timer = _get(raw, "timer");
+  if (timer !== undefined) modifiers.timer = _loadTimer(ctx, _key(path, "timer"), timer);
   return modifiers;
+}
+
+/** The `timer` modifier: `{ "refresher"?: "uac" | "uas", "expires"?: 90..7200 }`. */
+function _loadTimer(ctx: _Context, path: string, raw: unknown): SessionTimerSpec {
+  if (!_isObject(raw)) _fail(ctx, path, `must be an object, got ${_describe(raw)}`);
+  _checkKeys(ctx, path, raw, _TIMER_KEYS);
+  const timer: { -readonly [K in keyof SessionTimerSpec]: SessionTimerSpec[K] } = {};
+  const refresher = _get(raw, "refresher");
+  if (refresher !== undefined) {
+    if (refresher !== "uac" && refresher !== "uas") {
+      _fail(ctx, _key(path, "refresher"), `must be "uac" or "uas", got ${_describe(refresher)}`);
+    }
+    timer.refresher = refresher;
+  }
+  const expires = _get(raw, "expires");
+  if (expires !== undefined) {
+    if (!Number.isInteger(expires) || (expires as number) < _MIN_EXPIRES || (expires as number) > _MAX_EXPIRES) {
+      _fail(
+        ctx,
+        _key(path, "expires"),
+        `must be an integer ${_MIN_EXPIRES}..${_MAX_EXPIRES} (seconds), got ${_describe(expires)}`,
+      );
+    }
+    timer.expires = expires as number;
+  }
+  return timer;
 }
 
 /** Refuses provisionals that could never be sent because the final response goes first. */

@@ -49,8 +49,10 @@ export type {
   Match,
   Modifiers,
   ProvisionalSpec,
+  Reliable,
   ResolvedAction,
   ResponseSpec,
   Rule,
   RuleInput,
+  SessionTimerSpec,
 } from "./types.ts";

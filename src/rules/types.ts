@@ -145,6 +145,61 @@ export interface Modifiers {
   readonly retransmit?: boolean;
   /** Send each response this many times, 1..10. */
   readonly duplicate?: number;
+  /** Whether the 18x responses to an INVITE are sent reliably (RFC 3262); see {@linkcode Reliable}. */
+  readonly reliable?: Reliable;
+  /** Session timers (RFC 4028) for the INVITE or UPDATE answered 2xx; see {@linkcode SessionTimerSpec}. */
+  readonly timer?: SessionTimerSpec;
+}
+
+/**
+ * When the provisional responses (101..199) to an INVITE are sent reliably (RFC 3262):
+ * - `supported` (the default): when the INVITE has `100rel` in Supported or Require;
+ * - `require`: always; an INVITE without `100rel` in Supported or Require is answered
+ *   421 Extension Required with `Require: 100rel` (RFC 3261 §21.4.15);
+ * - `never`: never; an INVITE with `Require: 100rel` is answered 420 Bad Extension with
+ *   `Unsupported: 100rel` (RFC 3261 §8.2.2.3).
+ *
+ * @example
+ * ```ts
+ * import { loadRules, type Reliable, resolveAction } from "@sipecho/sipecho/rules";
+ * import assert from "node:assert/strict";
+ *
+ * const [rule] = loadRules([{ reliable: "require", respond: { status: 200, body: "sdp" } }]);
+ * const action = resolveAction(rule.action, Math.random);
+ * assert.ok(action.kind === "respond");
+ * const reliable: Reliable | undefined = action.reliable;
+ * assert.equal(reliable, "require");
+ * ```
+ */
+export type Reliable = "require" | "supported" | "never";
+
+/**
+ * Session timers (RFC 4028) of a rule: who refreshes when the caller leaves it open, and the
+ * interval sipecho asks for when the request names none.
+ *
+ * @example
+ * ```ts
+ * import { loadRules, resolveAction, type SessionTimerSpec } from "@sipecho/sipecho/rules";
+ * import assert from "node:assert/strict";
+ *
+ * const [rule] = loadRules([{ timer: { refresher: "uas", expires: 90 }, respond: { status: 200, body: "sdp" } }]);
+ * const action = resolveAction(rule.action, Math.random);
+ * assert.ok(action.kind === "respond");
+ * const timer: SessionTimerSpec | undefined = action.timer;
+ * assert.deepEqual(timer, { refresher: "uas", expires: 90 });
+ * ```
+ */
+export interface SessionTimerSpec {
+  /**
+   * Who refreshes when the request leaves it open (RFC 4028 §9): `uac` (the caller, when it
+   * supports `timer`) or `uas` (sipecho, with UPDATE). Absent: `uac`.
+   */
+  readonly refresher?: "uac" | "uas";
+  /**
+   * The Session-Expires sipecho asks for, seconds, when the request has none (RFC 4028 §9
+   * lets the UAS add one); absent: a request without Session-Expires gets no session timer.
+   */
+  readonly expires?: number;
 }
 
 /**
@@ -178,7 +233,8 @@ export type Action =
 
 /**
  * A concrete action from {@linkcode resolveAction}: no `choose` left, modifiers merged and
- * defaulted (`provisional` sorted by `after`, `retransmit` true, `duplicate` 1).
+ * defaulted (`provisional` sorted by `after`, `retransmit` true, `duplicate` 1; `reliable` and
+ * `timer` only when given).
  *
  * @example
  * ```ts
@@ -198,12 +254,16 @@ export type ResolvedAction =
     readonly provisional: readonly ProvisionalSpec[];
     readonly retransmit: boolean;
     readonly duplicate: number;
+    readonly reliable?: Reliable;
+    readonly timer?: SessionTimerSpec;
   }
   | {
     readonly kind: "default";
     readonly provisional: readonly ProvisionalSpec[];
     readonly retransmit: boolean;
     readonly duplicate: number;
+    readonly reliable?: Reliable;
+    readonly timer?: SessionTimerSpec;
   }
   | { readonly kind: "silent" };
 

@@ -12,6 +12,7 @@ import { _responseFromWire, ResponseHead } from "../sip/response.ts";
 import type { SessionDescription } from "../media/sdp.ts";
 import { responseDestination, type SocketAddress, type ViaRouting } from "../sip/routing.ts";
 import type { Dialog } from "./dialog.ts";
+import type { SessionInterval } from "./extensions.ts";
 import type { SourceRecord } from "./guard.ts";
 import type { Job } from "./scheduler.ts";
 import type { ServerTransaction, TransactionInfo } from "./transaction.ts";
@@ -30,6 +31,8 @@ export class _Reply {
    * body): the same bytes can be made again from a retransmission of the request.
    */
   readonly plain: boolean;
+  /** The RSeq of a reliable provisional response (RFC 3262 §3); undefined for any other. */
+  rseq: number | undefined = undefined;
   #message: SipResponse | undefined = undefined;
 
   constructor(status: number, data: Uint8Array, plain = false) {
@@ -97,6 +100,14 @@ export class _Context implements TransactionInfo {
   media = false;
   /** The source's record, with a guard: the transaction counts against its share. */
   source: SourceRecord | undefined = undefined;
+  /** An INVITE whose provisional responses go reliably (RFC 3262): their state. */
+  rel: _Reliable | undefined = undefined;
+  /** The session interval its 2xx agrees to (RFC 4028 §9), if any. */
+  timer: SessionInterval | undefined = undefined;
+  /** The header fields that say so in its 2xx (Session-Expires, Require: timer). */
+  timerHeaders: [string, string][] | undefined = undefined;
+  /** Whether its 1xx and 2xx list the peer's Supported option tags (the request used an extension). */
+  supportedHeader = false;
   /** Only what is still needed of the request is kept (`compact()`). */
   compacted = false;
   #head: ResponseHead | undefined = undefined;
@@ -260,6 +271,45 @@ export class _ExpiryQueue {
   clear(): void {
     this.#items = [];
     this.#head = 0;
+  }
+}
+
+/**
+ * The reliable provisional responses of one INVITE (RFC 3262 §3): the next RSeq, the one sent
+ * and not yet acknowledged by a PRACK, those waiting for it (a second is not sent before the
+ * first is acknowledged), and the 2xx held until the last is.
+ */
+export class _Reliable {
+  /** The RSeq of the next reliable provisional (the first one is random, §3). */
+  next: number;
+  /** The one sent and not yet acknowledged, and when it was first sent. */
+  outstanding: _Reply | undefined = undefined;
+  firstSent = 0;
+  /** The retransmission job of the outstanding one. */
+  job: Job | undefined = undefined;
+  /** Provisionals waiting for the PRACK of the outstanding one. */
+  queue: _Reply[] = [];
+  /** The 2xx waiting for the PRACK of every reliable provisional. */
+  held: _Reply | undefined = undefined;
+  /** Whether a reliable provisional carried SDP (the offer/answer then happened in it, §5). */
+  sdp = false;
+
+  constructor(first: number) {
+    this.next = first;
+  }
+
+  /** Whether a reliable provisional is still to be acknowledged. */
+  get waiting(): boolean {
+    return this.outstanding !== undefined || this.queue.length > 0;
+  }
+
+  /** Gives up on every unacknowledged one (a final response went). */
+  abandon(): void {
+    this.job?.cancel();
+    this.job = undefined;
+    this.outstanding = undefined;
+    this.queue = [];
+    this.held = undefined;
   }
 }
 

@@ -11,6 +11,7 @@ import type { Transport } from "../rules/rules.ts";
 import type { SessionDescription } from "../media/sdp.ts";
 import { _detach } from "../sip/message.ts";
 import { BoundedTable } from "./table.ts";
+import type { SessionInterval } from "./extensions.ts";
 
 /**
  * Where the requests of a dialog come from: the source of its INVITE. Extra fields of the
@@ -204,6 +205,11 @@ export class Dialog {
   readonly createdAt: number;
   /** When the last request in the dialog (or its ACK) came, ms: an idle dialog is ended. */
   lastRequestAt: number;
+  /**
+   * The session interval in force (RFC 4028), set by the 2xx to the INVITE or to the latest
+   * refresh (re-INVITE or UPDATE); undefined when the session has no timer.
+   */
+  sessionTimer: SessionInterval | undefined = undefined;
 
   /**
    * Makes a dialog in the Confirmed state.

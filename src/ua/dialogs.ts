@@ -10,6 +10,8 @@
 import { parseMessage } from "../sip/parse.ts";
 import type { SipRequest, SipResponse } from "../sip/message.ts";
 import { ClientTransaction } from "./client.ts";
+import { byeAfter, parseSessionExpires, type SessionInterval } from "./extensions.ts";
+import { parseUri, type SipUri } from "../sip/uri.ts";
 import type { _Context } from "./context.ts";
 import { type Dialog, DialogTable } from "./dialog.ts";
 import type { SourceGuard, SourceRecord } from "./guard.ts";
@@ -39,6 +41,8 @@ interface _Client {
   readonly request: PeerRequest;
   readonly machine: ClientTransaction;
   job: Job | undefined;
+  /** The dialog a refresh (UPDATE) is for; its final response or timeout is acted on. */
+  readonly refresh?: Dialog;
 }
 
 /** Parser options of the peer's own BYE (read back from its bytes). */
@@ -57,6 +61,13 @@ export class Dialogs {
   #clients = new Map<string, _Client>();
   /** Requests the peer made on its own (the BYE of an idle dialog, resends), until taken. */
   #requests: PeerRequest[] = [];
+  /**
+   * The session-timer job of each dialog with a session interval (RFC 4028 §10): its refresh
+   * when we refresh, its BYE when the caller does. One per dialog at most.
+   */
+  #sessionJobs = new Map<Dialog, Job>();
+  /** The dialogs with a refresh of ours in progress: one at a time each. */
+  #refreshing = new Set<Dialog>();
 
   constructor(host: DialogsHost) {
     this.#h = host;
@@ -102,6 +113,98 @@ export class Dialogs {
     this.#clients.clear();
     this.#requests = [];
     this.#sweep = undefined;
+    this.#sessionJobs.clear();
+    this.#refreshing.clear();
+  }
+
+  /**
+   * Sets the session interval of a dialog from a 2xx of ours or to our refresh (RFC 4028 §9,
+   * §7.4), from `at`: when we refresh, an UPDATE at half of it (§10); when the caller does, a
+   * BYE at the interval less min(32 s, a third of it) (§10) unless a refresh comes first.
+   * `undefined`: the session has no timer any more.
+   */
+  sessionTimer(dialog: Dialog, interval: SessionInterval | undefined, at: number): void {
+    this.#sessionJobs.get(dialog)?.cancel();
+    this.#sessionJobs.delete(dialog);
+    dialog.sessionTimer = interval;
+    if (interval === undefined || dialog.state !== "Confirmed") return;
+    const remote = dialog.source as Remote | undefined;
+    const due = interval.refresher === "uas" ? at + interval.expires * 500 : at + byeAfter(interval.expires);
+    this.#sessionJobs.set(
+      dialog,
+      this.#h.jobs.schedule(due, (when) => {
+        this.#sessionJobs.delete(dialog);
+        if (this.#table.get(dialog.callId, dialog.localTag, dialog.remoteTag) !== dialog) return;
+        if (interval.refresher === "uas") return this.#refresh(dialog, interval, when);
+        this.#h.event(
+          "timeout",
+          `dialog ${dialog.callId}: no session refresh within ${interval.expires} s (RFC 4028 §10): ` +
+            "the peer ends it with BYE",
+          remote,
+        );
+        this.#requests.push(...this.bye(dialog, when));
+      }),
+    );
+  }
+
+  /** Our session refresh (RFC 4028 §7.4): an UPDATE without SDP, through a client transaction. */
+  #refresh(dialog: Dialog, interval: SessionInterval, at: number): void {
+    const remote = dialog.source as Remote | undefined;
+    if (remote === undefined || !dialog.acked || this.#refreshing.has(dialog)) {
+      // Not confirmed yet, or the last refresh still runs: look again in a while.
+      return this.sessionTimer(dialog, interval, at);
+    }
+    const branch = `z9hG4bK-sipecho-${this.#h.tag()}${this.#h.tag()}`;
+    let user: string | undefined;
+    try {
+      const uri = parseUri(dialog.localUri);
+      user = uri.scheme === "sip" || uri.scheme === "sips" ? (uri as SipUri).user : undefined;
+    } catch {
+      user = undefined;
+    }
+    const extra = [
+      `Contact: ${this.#h.replies.contactOf(user, remote.transport)}`,
+      `Session-Expires: ${interval.expires};refresher=uas`,
+      "Supported: timer",
+    ];
+    const data = _encoder.encode(this.#h.replies.requestText(dialog, "UPDATE", remote.transport, branch, extra));
+    const message = parseMessage(data, DATAGRAM) as SipRequest;
+    const request = { at, data, message, remote, to: { address: remote.address, port: remote.port }, branch };
+    this.#h.event("bye", `UPDATE ${dialog.callId}: the peer refreshes the session (RFC 4028 §7.4)`, remote);
+    this.#refreshing.add(dialog);
+    this.#startClient(request, at, dialog);
+    this.#requests.push(request);
+  }
+
+  /**
+   * The end of our refresh (RFC 4028 §7.4): a 2xx sets the interval its Session-Expires says
+   * (or keeps ours: a caller that does not support timer answers without one); anything else,
+   * or no answer, and the session cannot be kept up: the peer ends it with BYE (§10).
+   */
+  #refreshed(dialog: Dialog, status: number, sessionExpires: string | undefined, remote: Remote, at: number): void {
+    this.#refreshing.delete(dialog);
+    if (this.#table.get(dialog.callId, dialog.localTag, dialog.remoteTag) !== dialog) return;
+    if (status >= 200 && status < 300) {
+      dialog.lastRequestAt = at;
+      let interval = dialog.sessionTimer;
+      if (sessionExpires !== undefined) {
+        try {
+          const se = parseSessionExpires(sessionExpires);
+          interval = { expires: se.expires, refresher: se.refresher ?? "uas" };
+        } catch {
+          // Unreadable: ours stays.
+        }
+      }
+      return this.sessionTimer(dialog, interval, at);
+    }
+    this.#h.event(
+      "timeout",
+      `dialog ${dialog.callId}: the session refresh got ${
+        status === 0 ? "no answer" : status
+      }: the peer ends it with BYE`,
+      remote,
+    );
+    this.#requests.push(...this.bye(dialog, at));
   }
 
   /** See `SipPeer.bye()`. */
@@ -128,14 +231,14 @@ export class Dialogs {
    * Runs the client transaction of a request the peer sent (RFC 3261 §17.1.2: Timer E resends
    * it on UDP, Timer F gives up); its resends come out of `takeRequests()`.
    */
-  #startClient(request: PeerRequest, at: number): void {
+  #startClient(request: PeerRequest, at: number, refresh?: Dialog): void {
     const machine = new ClientTransaction({
       invite: false,
       reliable: request.remote.transport !== "udp",
       at,
       timers: this.#h.timers,
     });
-    const client: _Client = { request, machine, job: undefined };
+    const client: _Client = { request, machine, job: undefined, refresh };
     this.#clients.set(request.branch, client);
     this.#armClient(client);
   }
@@ -152,9 +255,10 @@ export class Dialogs {
           const F = 64 * this.#h.timers.T1;
           this.#h.event(
             "timeout",
-            `BYE ${request.message.callId}: no final response (Timer F, ${F} ms)`,
+            `${request.message.method} ${request.message.callId}: no final response (Timer F, ${F} ms)`,
             request.remote,
           );
+          if (client.refresh !== undefined) this.#refreshed(client.refresh, 0, undefined, request.remote, at);
         } else {
           this.#clients.delete(request.branch);
           return;
@@ -173,7 +277,8 @@ export class Dialogs {
     let branch: string | undefined;
     try {
       branch = response.via[0]?.branch ?? undefined;
-      if (response.cseq.method !== "BYE") return false;
+      const method = response.cseq.method;
+      if (method !== "BYE" && method !== "UPDATE") return false;
     } catch {
       return false;
     }
@@ -183,9 +288,19 @@ export class Dialogs {
     this.#h.guard?.validate(this.#h.guard.source(remote.address, at), at);
     const verdict = client.machine.receive(response.status, at);
     if (verdict.kind === "deliver" && verdict.first && response.status >= 200) {
-      this.#h.event("bye", `BYE ${response.callId}: ${response.status} ${response.reason}`, remote, {
-        callId: response.callId,
-      });
+      if (client.refresh === undefined) {
+        this.#h.event("bye", `BYE ${response.callId}: ${response.status} ${response.reason}`, remote, {
+          callId: response.callId,
+        });
+      } else {
+        let se: string | undefined;
+        try {
+          se = response.headers.get("Session-Expires");
+        } catch {
+          se = undefined;
+        }
+        this.#refreshed(client.refresh, response.status, se, remote, at);
+      }
     }
     this.#armClient(client);
     return true;
@@ -247,6 +362,9 @@ export class Dialogs {
 
   /** Forgets a dialog and gives its entry back to its source. */
   delete(dialog: Dialog): void {
+    this.#sessionJobs.get(dialog)?.cancel();
+    this.#sessionJobs.delete(dialog);
+    this.#refreshing.delete(dialog);
     const known = this.#table.get(dialog.callId, dialog.localTag, dialog.remoteTag) === dialog;
     this.#table.delete(dialog);
     const source = this.#sources.get(dialog);

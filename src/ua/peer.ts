@@ -43,6 +43,7 @@ import { SessionAnswers, type SessionOptions } from "./session.ts";
 import { Replies, type RepliesOptions } from "./replies.ts";
 import { Planner, type PlannerHost } from "./plan.ts";
 import { _phrase, type CheckEnv } from "./checks.ts";
+import { DEFAULT_SESSION_TIMER, type SessionTimerLimits } from "./extensions.ts";
 import type {
   _EventDetails,
   Output,
@@ -111,6 +112,7 @@ export class SipPeer {
   #timers: PeerTimers;
   #retryAfter: number;
   #supported: readonly string[];
+  #sessionTimer: SessionTimerLimits;
   /** SDP answers, the answer cache, RTP ports held per call (see session.ts). */
   #session: SessionAnswers;
   /** Writes the responses and the BYE (see replies.ts). */
@@ -162,7 +164,13 @@ export class SipPeer {
     this.#server = options.server ?? DEFAULT_SERVER;
     this.#timers = { ...DEFAULT_TIMERS, C: 180000, dialogIdle: 7_200_000, ...options.timers };
     this.#retryAfter = options.retryAfter ?? 5;
-    this.#supported = options.supported ?? ["path"];
+    this.#statelessMode = options.stateless ?? false;
+    // A stateless UAS (RFC 3261 §8.2.7) sends no provisional response and keeps no dialog: it
+    // cannot take 100rel (RFC 3262) or timer (RFC 4028).
+    this.#supported = (options.supported ?? ["path", "100rel", "timer"]).filter((tag) =>
+      !this.#statelessMode || (tag !== "100rel" && tag !== "timer")
+    );
+    this.#sessionTimer = _sessionTimer(options.sessionTimer);
     this.#onEvent = options.onEvent;
     this.#onReceive = options.onReceive;
     this.#selectRule = options.selectRule;
@@ -170,7 +178,6 @@ export class SipPeer {
     const seed = options.seed ?? 0;
     this.#random = createRandom(seed);
     this.#tagRandom = createRandom(seed ^ 0x5a5a5a5a);
-    this.#statelessMode = options.stateless ?? false;
     if (this.#statelessMode && options.rtpRelease !== undefined) {
       throw new TypeError("SipPeer: a stateless peer takes no rtpRelease (it sees no call end)");
     }
@@ -272,6 +279,9 @@ export class SipPeer {
       tooLarge: (ctx, instead) => this.#uas.tooLarge(ctx, instead),
       eventsWanted: this.#onEvent !== undefined,
       event: (kind, message, remote, details) => this.#event(kind, message, remote, details),
+      sessionTimer: this.#sessionTimer,
+      // RFC 3262 §3: the first RSeq is random, 1..2^31-1, with room for 65535 more.
+      rseqStart: () => 1 + Math.floor(this.#tagRandom() * 0x7fff0000),
     };
   }
 
@@ -620,6 +630,18 @@ export class SipPeer {
   #tag(): string {
     return Math.floor(this.#tagRandom() * 0x100000000).toString(16).padStart(8, "0");
   }
+}
+
+/** The session-timer limits of the options, checked (RFC 4028 §4: never under 90 s). */
+function _sessionTimer(given: Partial<SessionTimerLimits> | undefined): SessionTimerLimits {
+  const limits = { ...DEFAULT_SESSION_TIMER, ...given };
+  if (!Number.isInteger(limits.minSE) || limits.minSE < 90) {
+    throw new RangeError(`SipPeer: sessionTimer.minSE must be an integer >= 90 (RFC 4028 §4), got ${limits.minSE}`);
+  }
+  if (!Number.isInteger(limits.maxSE) || limits.maxSE < limits.minSE) {
+    throw new RangeError(`SipPeer: sessionTimer.maxSE must be an integer >= minSE, got ${limits.maxSE}`);
+  }
+  return limits;
 }
 
 /** Table sizes by default. */

@@ -22,7 +22,8 @@ import { templateValues } from "../rules/template.ts";
 import type { SipRequest } from "../sip/message.ts";
 import type { SipUri } from "../sip/uri.ts";
 import { type CheckEnv, checkRequest, SDP_METHODS } from "./checks.ts";
-import type { _Context, _Plan, _Planned, _Reply } from "./context.ts";
+import { type _Context, type _Plan, type _Planned, _Reliable, type _Reply } from "./context.ts";
+import { _negotiateTimer, type SessionTimerLimits } from "./extensions.ts";
 import type { Dialog } from "./dialog.ts";
 import type { Registrar } from "./registrar.ts";
 import type { Replies } from "./replies.ts";
@@ -58,6 +59,10 @@ export interface PlannerHost {
   /** Whether anyone listens to events (they cost a string each). */
   eventsWanted: boolean;
   event(kind: PeerEvent["kind"], message: string, remote?: Remote, details?: _EventDetails): void;
+  /** The session-timer limits (RFC 4028). */
+  sessionTimer: SessionTimerLimits;
+  /** The RSeq of the first reliable provisional of an INVITE (RFC 3262 §3: random). */
+  rseqStart(): number;
 }
 
 /** Plans the answer to a new request (see the module documentation). */
@@ -100,11 +105,13 @@ export class Planner {
                 callId: request.callId,
               });
             }
-            return this.#planRespond(ctx, resolved.response, resolved.provisional);
+            return this.#extensions(ctx, resolved, resolved.response.status) ??
+              this.#planRespond(ctx, resolved.response, resolved.provisional);
           }
         }
       }
-      return this.#planDefault(ctx, action?.kind === "default" ? action.provisional : []);
+      return this.#extensions(ctx, action, undefined) ??
+        this.#planDefault(ctx, action?.kind === "default" ? action.provisional : []);
     }
     if (action.kind === "silent") throw new RangeError("plan(): a silent action has no plan");
     if (SDP_METHODS.includes(request.method)) ctx.offer = this.#h.session.readOffer(request);
@@ -116,7 +123,83 @@ export class Planner {
       }
     }
 
-    return this.#planRespond(ctx, action.response, action.provisional);
+    return this.#extensions(ctx, action, action.response.status) ??
+      this.#planRespond(ctx, action.response, action.provisional);
+  }
+
+  /**
+   * The extensions of an INVITE or UPDATE: whether its 18x go reliably (RFC 3262 §3), and
+   * the session interval of its 2xx (RFC 4028 §9); a rejection when the request and the rule
+   * disagree (421, 420, 422), else undefined and `ctx` set up. `status` is the final status
+   * a rule answers with (undefined: the built-in answer, a 2xx when all goes well).
+   */
+  #extensions(
+    ctx: _Context,
+    action: ResolvedAction | undefined,
+    status: number | undefined,
+  ): _Plan | undefined {
+    const request = ctx.request;
+    const method = request.method;
+    if (this.#h.stateless || (method !== "INVITE" && method !== "UPDATE")) return undefined;
+    const supported = this.#h.checkEnv.supported;
+    const rule = action?.kind === "silent" ? undefined : action;
+    if (method === "INVITE") {
+      const mode = rule?.reliable ?? (supported.includes("100rel") ? "supported" : "never");
+      const required = request.require.includes("100rel");
+      const offered = required || request.supported.includes("100rel");
+      // RFC 3261 §21.4.15: the UAS needs an extension the request does not list in Supported.
+      if (mode === "require" && !offered) return this.#final(ctx, 421, undefined, [["Require", "100rel"]]);
+      // RFC 3261 §8.2.2.3: the request requires an extension we will not use.
+      if (mode === "never" && required) return this.#final(ctx, 420, undefined, [["Unsupported", "100rel"]]);
+      // RFC 3262 §3: 18x go reliably only when the request says the UAC supports it.
+      if (mode !== "never" && offered) ctx.rel = new _Reliable(this.#h.rseqStart());
+      if (offered) ctx.supportedHeader = true;
+    }
+    if (supported.includes("timer") && (status === undefined || (status >= 200 && status < 300))) {
+      const timer = _negotiateTimer(request, this.#h.sessionTimer, rule?.timer);
+      if (timer.kind === "reject") return this.#final(ctx, timer.status, timer.reason, timer.headers);
+      if (timer.kind === "timer") {
+        ctx.timer = timer.interval;
+        ctx.timerHeaders = timer.headers;
+        ctx.supportedHeader = true;
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * A response of the plan to an INVITE or UPDATE, with what its extensions add: `Require:
+   * 100rel` and the next RSeq on a reliable 18x (RFC 3262 §3), Session-Expires (and `Require:
+   * timer`) on the 2xx (RFC 4028 §9), the peer's Supported tags when the request used an
+   * extension; a 2xx to an INVITE carries no SDP when a reliable 18x did (RFC 3262 §5: the
+   * offer/answer is done).
+   */
+  #build(
+    ctx: _Context,
+    status: number,
+    reason: string | undefined,
+    headers: [string, string][],
+    body: [string, string | Uint8Array] | undefined,
+  ): _Reply {
+    const invite = ctx.request.method === "INVITE";
+    const rel = ctx.rel;
+    let rseq: number | undefined;
+    if (invite && rel !== undefined && status > 100 && status < 200) {
+      rseq = rel.next++;
+      headers.push(["Require", "100rel"], ["RSeq", String(rseq)]);
+      if (body?.[0] === "application/sdp") rel.sdp = true;
+    }
+    if (status >= 200 && status < 300) {
+      if (ctx.timerHeaders !== undefined) headers.push(...ctx.timerHeaders);
+      if (invite && rel?.sdp && body?.[0] === "application/sdp") body = undefined;
+    }
+    const supported = this.#h.checkEnv.supported;
+    if (ctx.supportedHeader && status > 100 && status < 300 && supported.length > 0) {
+      headers.push(["Supported", supported.join(", ")]);
+    }
+    const reply = this.#h.replies.build(ctx, status, reason, headers, body);
+    reply.rseq = rseq;
+    return reply;
   }
 
   /** A plan of one immediate final response. */
@@ -150,9 +233,9 @@ export class Planner {
         } else if (this.#h.stateless) {
           ringing = []; // RFC 3261 §8.2.7: never sent
         } else {
-          ringing = [{ after: 0, reply: this.#h.replies.build(ctx, 180) }];
+          ringing = [{ after: 0, reply: this.#build(ctx, 180, undefined, [], undefined) }];
         }
-        const ok = this.#h.replies.build(ctx, 200, undefined, [["Contact", this.#h.replies.contact(request)]], [
+        const ok = this.#build(ctx, 200, undefined, [["Contact", this.#h.replies.contact(request)]], [
           "application/sdp",
           sdp,
         ]);
@@ -175,17 +258,25 @@ export class Planner {
         return plan;
       }
       case "UPDATE": {
-        if (ctx.offer === undefined) return this.#final(ctx, 200);
+        if (ctx.offer === undefined) {
+          return { provisional: [], final: { after: 0, reply: this.#build(ctx, 200, undefined, [], undefined) } };
+        }
         const sdp = this.#h.session.answer(ctx);
         if (typeof sdp !== "string") return this.#final(ctx, sdp.status, sdp.reason, sdp.headers);
-        return this.#final(ctx, 200, undefined, [["Contact", this.#h.replies.contact(request)]], [
-          "application/sdp",
-          sdp,
-        ]);
+        const headers: [string, string][] = [["Contact", this.#h.replies.contact(request)]];
+        const reply = this.#build(ctx, 200, undefined, headers, ["application/sdp", sdp]);
+        return { provisional: [], final: { after: 0, reply } };
       }
+      case "PRACK":
+        // RFC 3262 §3: a PRACK the transaction user did not match to a reliable provisional
+        // response still awaiting one (see uas.ts) matches nothing.
+        return this.#final(
+          ctx,
+          481,
+          "Call/Transaction Does Not Exist: no reliable provisional response awaits this PRACK",
+        );
       case "MESSAGE":
       case "INFO":
-      case "PRACK":
       case "NOTIFY":
         return this.#final(ctx, 200);
       case "SUBSCRIBE":
@@ -234,7 +325,7 @@ export class Planner {
     if (dialogForming && !headers.some(([n]) => n.toLowerCase() === "contact" || n === "m")) {
       headers.push(["Contact", this.#h.replies.contact(request)]);
     }
-    return { after: spec.after, reply: this.#h.replies.build(ctx, spec.status, spec.reason, headers, body) };
+    return { after: spec.after, reply: this.#build(ctx, spec.status, spec.reason, headers, body) };
   }
 }
 

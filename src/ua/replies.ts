@@ -115,6 +115,14 @@ export class Replies {
 
   /** The text of a BYE in a dialog (RFC 3261 §12.2.1.1, §15.1.1). */
   byeText(dialog: Dialog, transport: Transport, branch: string): string {
+    return this.requestText(dialog, "BYE", transport, branch);
+  }
+
+  /**
+   * The text of a request of ours in a dialog (RFC 3261 §12.2.1.1), without a body: a BYE, or
+   * the UPDATE that refreshes a session (RFC 4028 §7.4, with `extra` header fields).
+   */
+  requestText(dialog: Dialog, method: string, transport: Transport, branch: string, extra: string[] = []): string {
     const target = dialog.remoteTarget ?? dialog.remoteUri;
     let uri = target;
     let routes = dialog.routeSet;
@@ -127,7 +135,7 @@ export class Replies {
     const host = this.#o.address.includes(":") ? `[${this.#o.address}]` : this.#o.address;
     const port = this.#o.ports[transport] ?? this.#o.port;
     dialog.localSeq = dialog.localSeq === 0 ? 1 : dialog.localSeq + 1;
-    let text = `BYE ${uri} SIP/2.0\r\n` +
+    let text = `${method} ${uri} SIP/2.0\r\n` +
       // §8.1.1.7: a new branch with the magic cookie; rport asks for the symmetric response (RFC 3581).
       `Via: SIP/2.0/${transport.toUpperCase()} ${host}:${port};rport;branch=${branch}\r\n` +
       "Max-Forwards: 70\r\n";
@@ -137,7 +145,8 @@ export class Replies {
       `From: <${dialog.localUri}>;tag=${dialog.localTag}\r\n` +
       `To: <${dialog.remoteUri}>${toTag}\r\n` +
       `Call-ID: ${dialog.callId}\r\n` +
-      `CSeq: ${dialog.localSeq} BYE\r\n` +
+      `CSeq: ${dialog.localSeq} ${method}\r\n` +
+      extra.map((line) => line + "\r\n").join("") +
       `User-Agent: ${this.#o.server}\r\n` +
       "Content-Length: 0\r\n\r\n";
   }
@@ -152,7 +161,11 @@ export class Replies {
   contact(request: SipRequest): string {
     const ruri = request.requestUri;
     const user = ruri.scheme === "sip" || ruri.scheme === "sips" ? (ruri as SipUri).user : undefined;
-    const transport = request.via[0]?.transport.toLowerCase() ?? "udp";
+    return this.contactOf(user, request.via[0]?.transport.toLowerCase() ?? "udp");
+  }
+
+  /** Our Contact for `user` (none: no user part) over a transport. */
+  contactOf(user: string | undefined, transport: string): string {
     const key = user === undefined ? transport : `${transport} ${user}`;
     if (key === this.#contactKey) return this.#contactValue;
     const uri: SipUri = {

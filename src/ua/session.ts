@@ -87,15 +87,17 @@ export class SessionAnswers {
   }
 
   /**
-   * The SDP for a 2xx (or UPDATE/183): the answer to the offer, or our own offer; a 488 when
+   * The SDP for a 2xx (or UPDATE/183/PRACK): the answer to the offer, or our own offer; a 488 when
    * no stream can be accepted, a 503 with Retry-After when `rtpPort` has no port left.
    */
-  answer(ctx: _Context): string | _Reject {
+  answer(ctx: _Context, previous?: number): string | _Reject {
     const request = ctx.request;
     const callId = request.callId;
     const dialog = ctx.dialog;
     const sessionId = dialog?.sessionId ?? ctx.sessionId;
-    const sessionVersion = dialog === undefined ? 1 : dialog.sessionVersion + 1;
+    // The o= version goes up with each new answer (RFC 3264 §8): after the dialog's last, or
+    // after `previous` (an early dialog's, RFC 3262 §5).
+    const sessionVersion = previous !== undefined ? previous + 1 : dialog === undefined ? 1 : dialog.sessionVersion + 1;
     ctx.sessionVersion = sessionVersion;
     let full = false;
     let share = false;

@@ -13,6 +13,7 @@ import type { SocketAddress, ViaRouting } from "../sip/routing.ts";
 import type { RegistrarOptions } from "./registrar.ts";
 import type { Timers } from "./transaction.ts";
 import type { SourceGuard } from "./guard.ts";
+import type { SessionTimerLimits } from "./extensions.ts";
 
 /**
  * Where a message came from or goes to. Extra fields (a connection id, say) are kept: the
@@ -170,7 +171,7 @@ export type RtpReleaseReason = "bye" | "cancelled" | "timeout" | "rejected" | "n
 export interface PeerEvent {
   /** When, ms. */
   at: number;
-  /** What kind. */
+  /** What kind (`bye`: a request the peer sent, a BYE or the UPDATE that refreshes a session, and its answer). */
   kind: "parse-error" | "dropped" | "timeout" | "rule" | "answer" | "media" | "bye" | "limit";
   /** What happened, in words. */
   message: string;
@@ -320,8 +321,18 @@ export interface PeerOptions {
   retryAfter?: number;
   /** Registrar expiry bounds and contacts per address of record (`maxContactsPerAor`, default 10). */
   registrar?: Omit<RegistrarOptions, "maxBindings" | "retryAfter" | "maxBindingsPerSource">;
-  /** Option tags the peer supports, for Require (RFC 3261 §8.2.2.3) and Supported (default `path`). */
+  /**
+   * Option tags the peer supports, for Require (RFC 3261 §8.2.2.3) and Supported (default
+   * `path`, `100rel`, `timer`). Without `100rel` the peer sends no provisional response reliably
+   * (RFC 3262) unless a rule says `reliable`; without `timer` it runs no session timer (RFC 4028).
+   */
   supported?: readonly string[];
+  /**
+   * Session-timer limits, seconds (RFC 4028): the shortest Session-Expires taken (`minSE`,
+   * default 90, the RFC's floor; shorter: 422 with Min-SE) and the longest (`maxSE`, default
+   * 7200; longer is lowered to it in the 2xx).
+   */
+  sessionTimer?: Partial<SessionTimerLimits>;
   /**
    * The RTP port to announce for m-line `index` of call `callId` (`media`: the offered m-line;
    * `undefined` when the peer makes the offer itself, for an INVITE without SDP). Called while

@@ -18,6 +18,7 @@ import { checkAnswer, parseSdp, SdpError } from "../media/sdp.ts";
 import type { ResolvedAction } from "../rules/rules.ts";
 import { _phrase } from "./checks.ts";
 import { _Context, _ExpiryQueue, type _Plan, _Reply, _Tomb } from "./context.ts";
+import { parseRAck } from "./extensions.ts";
 import { Dialog } from "./dialog.ts";
 import type { Dialogs } from "./dialogs.ts";
 import type { SourceGuard, SourceRecord } from "./guard.ts";
@@ -80,6 +81,12 @@ export class TransactionUser {
   /** Tombstones until Timer J or L (64*T1), and until Timer I (T4). */
   #long = new _ExpiryQueue();
   #short = new _ExpiryQueue();
+  /**
+   * The INVITEs with a reliable provisional response still to be acknowledged, by early dialog
+   * (Call-ID, our tag, the caller's tag): where a PRACK is matched (RFC 3262 §3). At most one
+   * entry per INVITE transaction at work, so bounded by `limits.pending`.
+   */
+  #early = new Map<string, _Context>();
 
   constructor(host: UasHost) {
     this.#h = host;
@@ -109,6 +116,7 @@ export class TransactionUser {
   clear(): void {
     for (const entry of this.#transactions.values()) if (entry instanceof _Context) entry.tx.terminate();
     this.#transactions.clear();
+    this.#early.clear();
     this.#pending = 0;
     this.#long.clear();
     this.#short.clear();
@@ -186,6 +194,10 @@ export class TransactionUser {
         );
       }
       if (request.method === "CANCEL") return this.#cancel(request, key, remote, at);
+      if (request.method === "PRACK") {
+        const invite = this.#early.get(_earlyKey(request.callId, request.to.tag, request.from.tag));
+        if (invite !== undefined) return this.#prack(invite, request, key, remote, at);
+      }
       this.#newRequest(request, key, remote, at);
     } catch (e) {
       if (!_isInputError(e)) throw e;
@@ -249,11 +261,20 @@ export class TransactionUser {
       const invite = this.#transactions.get(transactionKey(request, "INVITE"));
       return invite instanceof _Context && invite.invite && !invite.tx.final;
     }
+    if (request.method === "PRACK" && this.#early.has(_earlyKey(request.callId, request.to.tag, request.from.tag))) {
+      return true;
+    }
     return request.to.tag !== undefined && this.#h.dialogs.of(request) !== undefined;
   }
 
-  #newContext(request: SipRequest, key: string, remote: Remote, action: ResolvedAction | undefined): _Context {
-    const ctx = this.#context(request, key, remote, action);
+  #newContext(
+    request: SipRequest,
+    key: string,
+    remote: Remote,
+    action: ResolvedAction | undefined,
+    sessionId?: number,
+  ): _Context {
+    const ctx = this.#context(request, key, remote, action, sessionId);
     this.#addTransaction(ctx);
     return ctx;
   }
@@ -270,7 +291,10 @@ export class TransactionUser {
   /** Forgets a transaction or its tombstone, and gives its entry back to its source. */
   #deleteTransaction(entry: _Context | _Tomb): void {
     if (!this.#transactions.delete(entry)) return;
-    if (entry instanceof _Context) this.#settled(entry);
+    if (entry instanceof _Context) {
+      this.#settled(entry);
+      if (entry.rel !== undefined) this.#forgetEarly(entry);
+    }
     if (entry.source !== undefined) this.#h.guard!.release(entry.source, "transactions");
   }
 
@@ -281,7 +305,13 @@ export class TransactionUser {
   }
 
   /** The TU's state for a request, not (yet) in the transaction table. */
-  #context(request: SipRequest, key: string, remote: Remote, action: ResolvedAction | undefined): _Context {
+  #context(
+    request: SipRequest,
+    key: string,
+    remote: Remote,
+    action: ResolvedAction | undefined,
+    session?: number,
+  ): _Context {
     const silent = action?.kind === "silent";
     const tx = new ServerTransaction<_Reply>({
       request,
@@ -299,7 +329,7 @@ export class TransactionUser {
       sessionId = hash & 0x7fffffff;
     } else {
       toTag ??= this.#h.tag();
-      sessionId = Math.floor(this.#h.tagRandom() * 0x7fffffff);
+      sessionId = session ?? Math.floor(this.#h.tagRandom() * 0x7fffffff);
     }
     const ctx = new _Context(tx, remote, toTag, silent ? 1 : action?.duplicate ?? 1, silent, sessionId);
     ctx.source = this.#h.source();
@@ -379,8 +409,8 @@ export class TransactionUser {
       if (this.#h.outbox.fits(ctx, trying.data.length + reserve, at)) this.#respond(ctx, trying, at);
     }
     for (const p of plan.provisional) {
-      if (p.after > 0) this.#schedule(at + p.after, (when) => this.#respond(ctx, p.reply, when), ctx);
-      else if (this.#h.outbox.fits(ctx, p.reply.data.length + reserve, at)) this.#respond(ctx, p.reply, at);
+      if (p.after > 0) this.#schedule(at + p.after, (when) => this.#provisional(ctx, p.reply, when), ctx);
+      else if (this.#h.outbox.fits(ctx, p.reply.data.length + reserve, at)) this.#provisional(ctx, p.reply, at);
     }
     if (final !== undefined) {
       if (final.after <= 0) this.#sendFinal(ctx, final.reply, at);
@@ -399,6 +429,17 @@ export class TransactionUser {
 
   #sendFinal(ctx: _Context, final: _Reply, at: number): void {
     if (ctx.tx.final) return;
+    const rel = ctx.rel;
+    if (rel !== undefined && rel.waiting) {
+      // RFC 3262 §3: the 2xx waits for the PRACK of every reliable provisional response (a 2xx
+      // must when one carried SDP; the peer always does). Any other final goes now, and the
+      // unacknowledged ones are no longer sent.
+      if (final.status >= 200 && final.status < 300) {
+        rel.held = final;
+        return;
+      }
+      rel.abandon();
+    }
     let reply = final;
     if (!ctx.silent && !this.#h.outbox.fits(ctx, reply.data.length, at)) reply = this.tooLarge(ctx, reply);
     const request = ctx.request;
@@ -431,6 +472,8 @@ export class TransactionUser {
         }
 
         ctx.dialog = dialog;
+        dialog.sessionVersion = ctx.sessionVersion;
+        if (ctx.timer !== undefined) this.#h.dialogs.sessionTimer(dialog, ctx.timer, at);
         if (ctx.media) {
           // The ports the INVITE held are the dialog's now.
           ctx.media = false;
@@ -445,7 +488,13 @@ export class TransactionUser {
         dialog.sessionVersion = ctx.sessionVersion;
         dialog.remoteTarget = _firstContact(request) ?? dialog.remoteTarget;
         dialog.source = ctx.remote;
+        // RFC 4028 §9: a re-INVITE is a session refresh; its 2xx says the interval from now on.
+        this.#h.dialogs.sessionTimer(dialog, ctx.timer, at);
       }
+    }
+    if (request.method === "UPDATE" && status >= 200 && status < 300 && ctx.dialog !== undefined) {
+      // RFC 4028 §9: so is an UPDATE.
+      this.#h.dialogs.sessionTimer(ctx.dialog, ctx.timer, at);
     }
     if (request.method === "BYE" && status >= 200 && status < 300 && ctx.dialog !== undefined) {
       this.#h.dialogs.end(ctx.dialog, at);
@@ -456,6 +505,10 @@ export class TransactionUser {
   #respond(ctx: _Context, reply: _Reply, at: number): void {
     if (ctx.silent || !ctx.tx.accept(reply, at)) return;
     this.#h.outbox.emit(reply, ctx.remote, ctx.head.route, at, ctx.duplicate, ctx.source);
+    if (reply.status >= 200 && ctx.rel !== undefined) {
+      ctx.rel.abandon();
+      this.#forgetEarly(ctx);
+    }
     if (ctx.media && reply.status >= 200) {
       // A final response that made no dialog: the request's RTP ports go back (a 2xx to an
       // INVITE handed them to its dialog in #sendFinal).
@@ -533,6 +586,132 @@ export class TransactionUser {
       }
     }
     this.#arm(ctx);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Reliable provisional responses (RFC 3262)
+
+  /** A provisional response of the plan: a reliable one waits its turn (RFC 3262 §3). */
+  #provisional(ctx: _Context, reply: _Reply, at: number): void {
+    const rel = ctx.rel;
+    if (reply.rseq === undefined || rel === undefined) return this.#respond(ctx, reply, at);
+    if (ctx.tx.final) return;
+    // §3: a second reliable provisional response waits until the first is acknowledged.
+    if (rel.outstanding !== undefined) rel.queue.push(reply);
+    else this.#sendReliable(ctx, reply, at);
+  }
+
+  /**
+   * Sends a reliable provisional response and retransmits it until its PRACK (RFC 3262 §3):
+   * from T1, doubling, on every transport; after 64*T1 without a PRACK, the INVITE is answered
+   * 500.
+   */
+  #sendReliable(ctx: _Context, reply: _Reply, at: number): void {
+    const rel = ctx.rel!;
+    this.#respond(ctx, reply, at);
+    rel.outstanding = reply;
+    rel.firstSent = at;
+    this.#early.set(_earlyKey(ctx.request.callId, ctx.toTag, ctx.request.from.tag), ctx);
+    const T1 = this.#h.timers.T1;
+    const giveUp = at + 64 * T1;
+    let interval = T1;
+    const again = (when: number) => {
+      rel.job = undefined;
+      if (rel.outstanding !== reply || ctx.tx.final) return;
+      if (when >= giveUp) {
+        this.#h.event(
+          "timeout",
+          `INVITE ${ctx.request.callId}: no PRACK for the reliable ${reply.status} (RSeq ${reply.rseq}) in ` +
+            `${64 * T1} ms: 500`,
+          ctx.remote,
+        );
+        rel.abandon();
+        this.#sendFinal(ctx, this.#h.replies.build(ctx, 500, "Server Internal Error: no PRACK came"), when);
+        return;
+      }
+      this.#h.outbox.emit(reply, ctx.remote, ctx.head.route, when, ctx.duplicate, ctx.source);
+      interval *= 2;
+      rel.job = this.#h.jobs.schedule(Math.min(when + interval, giveUp), again);
+    };
+    rel.job = this.#h.jobs.schedule(at + T1, again);
+  }
+
+  /** An INVITE has no reliable provisional response waiting any more: PRACKs no longer find it. */
+  #forgetEarly(ctx: _Context): void {
+    const key = _earlyKey(ctx.request.callId, ctx.toTag, ctx.request.from.tag);
+    if (this.#early.get(key) === ctx) this.#early.delete(key);
+  }
+
+  /**
+   * A PRACK in the early dialog of an INVITE with a reliable provisional response out (RFC 3262
+   * §3): matched by its RAck (RSeq, CSeq number and method), answered 200, and the next reliable
+   * provisional or the held 2xx goes; one that matches nothing is answered 481. An SDP offer in
+   * it is answered in its 200, and an SDP answer to our offer is checked (§5).
+   */
+  #prack(invite: _Context, request: SipRequest, key: string, remote: Remote, at: number): void {
+    this.#h.validate();
+    // A RAck that cannot be read is answered 400 by request(), before any transaction is made.
+    const rack = parseRAck(request.headers.get("RAck") ?? "");
+    const ctx = this.#newContext(request, key, remote, undefined, invite.sessionId);
+    const rel = invite.rel!;
+    const sent = rel.outstanding;
+    if (
+      sent === undefined || rack.rseq !== sent.rseq || rack.method !== "INVITE" ||
+      rack.cseq !== invite.request.cseq.seq
+    ) {
+      return this.#respond(
+        ctx,
+        this.#h.replies.build(ctx, 481, "Call/Transaction Does Not Exist: the RAck matches no response awaiting PRACK"),
+        at,
+      );
+    }
+    rel.job?.cancel();
+    rel.job = undefined;
+    rel.outstanding = undefined;
+    let answer: _Reply;
+    try {
+      answer = this.#prackAnswer(invite, ctx, request, remote);
+    } catch (e) {
+      if (!_isInputError(e)) throw e;
+      answer = this.#h.replies.build(ctx, 400, _phrase(e.message));
+    }
+    this.#respond(ctx, answer, at);
+    const next = rel.queue.shift();
+    if (next !== undefined) return this.#sendReliable(invite, next, at);
+    const held = rel.held;
+    if (held !== undefined) {
+      rel.held = undefined;
+      this.#sendFinal(invite, held, at);
+    }
+  }
+
+  /** The 200 to a PRACK, with the SDP answer when it carries an offer (RFC 3262 §5). */
+  #prackAnswer(invite: _Context, ctx: _Context, request: SipRequest, remote: Remote): _Reply {
+    if (request.body.length === 0) return this.#h.replies.build(ctx, 200);
+    const rel = invite.rel!;
+    if (request.contentType?.mediaType !== "application/sdp") {
+      return this.#h.replies.build(ctx, 415, undefined, [["Accept", "application/sdp"]]);
+    }
+    const sdp = parseSdp(request.bodyText);
+    const ours = invite.ourOffer;
+    if (ours !== undefined && rel.sdp) {
+      // Our offer went in the reliable provisional: this is its answer (RFC 3264 §6), checked.
+      const problem = checkAnswer(ours, sdp);
+      invite.ourOffer = undefined;
+      this.#h.event("answer", `PRACK ${request.callId}: ${problem ?? "SDP answer accepted"}`, remote);
+      return this.#h.replies.build(ctx, 200);
+    }
+    if (!rel.sdp) {
+      // No offer/answer has completed yet: an offer now would cross the pending one (RFC 3264 §4).
+      return this.#h.replies.build(ctx, 491);
+    }
+    // A new offer after the answer in the reliable provisional: answered here, one version on.
+    ctx.offer = sdp;
+    ctx.sessionVersion = invite.sessionVersion;
+    const answer = this.#h.session.answer(ctx, invite.sessionVersion);
+    if (typeof answer !== "string") return this.#h.replies.build(ctx, answer.status, answer.reason, answer.headers);
+    invite.sessionVersion = ctx.sessionVersion;
+    return this.#h.replies.build(ctx, 200, undefined, [], ["application/sdp", answer]);
   }
 
   /** Makes sure a job runs when the transaction's next timer is due. */
@@ -652,6 +831,11 @@ export class TransactionUser {
       this.#respond(invite, this.#h.replies.build(invite, 487), at);
     }
   }
+}
+
+/** The key of an early dialog: Call-ID, our tag, the caller's tag. */
+function _earlyKey(callId: string, localTag: string | undefined, remoteTag: string | undefined): string {
+  return `${callId}|${localTag ?? ""}|${remoteTag ?? ""}`;
 }
 
 /** Errors that mean the request is malformed (answered 400), not that the peer is broken. */

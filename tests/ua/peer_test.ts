@@ -32,7 +32,7 @@ describe("SipPeer OPTIONS and simple methods", () => {
           "To: <sip:echo@192\\.0\\.2\\.1>;tag=[0-9a-f]{8}\r\n" +
           "Call-ID: call-1@example\\.com\r\nCSeq: 1 OPTIONS\r\n" +
           "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, MESSAGE, INFO, UPDATE, PRACK, NOTIFY, SUBSCRIBE\r\n" +
-          "Accept: application/sdp\r\nAccept-Encoding: identity\r\nAccept-Language: en\r\nSupported: path\r\n" +
+          "Accept: application/sdp\r\nAccept-Encoding: identity\r\nAccept-Language: en\r\nSupported: path, 100rel, timer\r\n" +
           "Server: sipecho/0\\.1\r\nContent-Length: 0\r\n\r\n$",
       ),
     );
@@ -240,9 +240,9 @@ describe("SipPeer INVITE (default behaviour)", () => {
 
   test("SipPeer refuses unsupported Require (420), Content-Encoding (415), body type (415) and Accept (406)", () => {
     const p = peer();
-    const ext = p.receive(request("INVITE", { extra: ["Require: 100rel, path, foo"] }), UDP, 0)[1].message;
+    const ext = p.receive(request("INVITE", { extra: ["Require: 100rel, path, foo, bar"] }), UDP, 0)[1].message;
     assert.equal(ext.status, 420);
-    assert.equal(ext.headers.get("Unsupported"), "100rel, foo");
+    assert.equal(ext.headers.get("Unsupported"), "foo, bar");
     const gz = p.receive(
       request("INVITE", { body: OFFER, extra: ["Content-Encoding: gzip"], branch: "z9hG4bK-gz" }),
       UDP,
