@@ -7,7 +7,7 @@
  * @module
  */
 
-import { HeaderError } from "../sip/header_values.ts";
+import { HeaderError, parseDeltaSeconds } from "../sip/header_values.ts";
 import type { SipRequest } from "../sip/message.ts";
 import type { SessionTimerSpec } from "../rules/rules.ts";
 
@@ -64,31 +64,6 @@ export interface SessionInterval {
   expires: number;
   /** `uac`: the caller refreshes; `uas`: sipecho does. */
   refresher: "uac" | "uas";
-}
-
-/** The largest delta-seconds kept (RFC 4028 §4 allows up to 2^32 - 1; larger is cut to this). */
-const _MAX_DELTA = 0xffffffff;
-
-/**
- * Reads a delta-seconds value (RFC 3261 §25.1: 1*DIGIT), as in Min-SE.
- *
- * @param value The field value (parameters after `;` are ignored).
- * @param header The header name, for the error.
- * @returns The seconds, at most 2^32 - 1.
- * @throws {HeaderError} If it is not a number.
- * @example
- * ```ts
- * import { parseDeltaSeconds } from "./extensions.ts";
- * import assert from "node:assert/strict";
- *
- * assert.equal(parseDeltaSeconds(" 90 ", "Min-SE"), 90);
- * assert.throws(() => parseDeltaSeconds("soon", "Min-SE"), { name: "HeaderError" });
- * ```
- */
-export function parseDeltaSeconds(value: string, header: string): number {
-  const text = value.split(";")[0].trim();
-  if (!/^[0-9]{1,20}$/.test(text)) throw new HeaderError(header, `"${_short(text)}" is not a number of seconds`);
-  return Math.min(Number(text), _MAX_DELTA);
 }
 
 /**
@@ -172,7 +147,7 @@ export function _negotiateTimer(
   const seField = request.headers.get("Session-Expires");
   if (seField === undefined && spec?.expires === undefined) return NONE;
   const minField = request.headers.get("Min-SE");
-  const theirMin = minField === undefined ? 0 : parseDeltaSeconds(minField, "Min-SE");
+  const theirMin = minField === undefined ? 0 : parseDeltaSeconds(minField.split(";")[0], "Min-SE");
   const supports = request.supported.includes("timer") || request.require.includes("timer");
   let expires: number;
   let refresher: "uac" | "uas" | undefined;

@@ -59,6 +59,7 @@ export {
   type ClientTransactionState,
   type ClientVerdict,
 } from "./client.ts";
+export { DEFAULT_SESSION_TIMER, type SessionInterval, type SessionTimerLimits } from "./extensions.ts";
 export { Dialog, dialogId, type DialogInit, type DialogSource, type DialogState, DialogTable } from "./dialog.ts";
 export { addressOfRecord, type Binding, type RegisterResult, Registrar, type RegistrarOptions } from "./registrar.ts";
 export { BoundedTable } from "./table.ts";
