@@ -153,13 +153,17 @@ export class Replies {
     const ruri = request.requestUri;
     const user = ruri.scheme === "sip" || ruri.scheme === "sips" ? (ruri as SipUri).user : undefined;
     const transport = request.via[0]?.transport.toLowerCase() ?? "udp";
-    const key = user === undefined ? transport : `${transport} ${user}`;
+    // RFC 3261 §19.1.4, RFC 5630 §3.1.3: a request to a sips: URI gets a sips: Contact (TLS on
+    // every hop, TCP implied); a sip: request over TLS gets `;transport=tls`.
+    const sips = ruri.scheme === "sips";
+    const key = `${sips ? "sips " : ""}${transport}${user === undefined ? "" : ` ${user}`}`;
     if (key === this.#contactKey) return this.#contactValue;
+    const bare = transport === "udp" || (sips && (transport === "tls" || transport === "tcp"));
     const uri: SipUri = {
-      scheme: "sip",
+      scheme: sips ? "sips" : "sip",
       host: this.#o.address.includes(":") ? `[${this.#o.address}]` : this.#o.address,
-      port: this.#o.ports[transport as Transport] ?? this.#o.port,
-      params: transport === "udp" ? {} : { transport },
+      port: this.#o.ports[(sips && transport === "tcp" ? "tls" : transport) as Transport] ?? this.#o.port,
+      params: bare ? {} : { transport },
       headers: {},
     };
     if (user !== undefined) uri.user = user;
