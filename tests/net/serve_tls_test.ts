@@ -8,8 +8,22 @@ import { serve } from "../../src/net/serve.ts";
 import { nodeNet } from "../../src/net/runtime/node.ts";
 import { detectRuntime } from "../../src/net/runtime/detect.ts";
 import type { RuntimeNet } from "../../src/net/transport.ts";
-import { forMethod, hostport, OFFER, request, stop, TcpClient } from "./_serve_clients.ts";
-import { SERVER_TLS, TlsClient } from "./_tls.ts";
+import tls from "node:tls";
+import {
+  decoder,
+  encoder,
+  forMethod,
+  hostport,
+  Inbox,
+  OFFER,
+  request,
+  response,
+  stop,
+  TcpClient,
+} from "./_serve_clients.ts";
+import { SERVER_TLS, TEST_TLS, TlsClient } from "./_tls.ts";
+import { clientFrame, concat, serverFrames, upgradeRequest } from "./_websocket_client.ts";
+import { within } from "../_wait.ts";
 
 const shims: [string, RuntimeNet][] = [["the runtime's shim", await detectRuntime()], ["the Node.js shim", nodeNet]];
 const HOSTS = ["127.0.0.1", "::1"] as const;
@@ -189,6 +203,62 @@ for (const [name, net] of shims) {
         serve({ net, listen: [{ transport: "tls", hostname: "127.0.0.1", port: 0 }] }),
         { name: "TypeError", message: "serve(): a tls listener needs tls.cert and tls.key (PEM)" },
       );
+    });
+  });
+}
+
+for (const [name, net] of shims) {
+  describe(`serve() over secure WebSocket (RFC 7118 over TLS), ${name}`, () => {
+    test("an upgrade over TLS gets 101 with the sip subprotocol; an OPTIONS in a frame gets its 200 in a frame", async () => {
+      const server = await serve({
+        net,
+        listen: [{ transport: "wss", hostname: "127.0.0.1", port: 0 }],
+        tls: SERVER_TLS,
+      });
+      const port = server.addresses[0].port;
+      assert.equal(server.uri("echo", "wss"), `sip:echo@127.0.0.1:${port};transport=wss`);
+      const socket = tls.connect({ host: "127.0.0.1", port, ca: TEST_TLS.ca });
+      let received: Uint8Array = new Uint8Array(0);
+      const more = new Inbox<number>();
+      socket.on("data", (d: Uint8Array) => {
+        received = concat(received, new Uint8Array(d));
+        more.push(received.length);
+      });
+      socket.on("error", () => {});
+      try {
+        await within(
+          new Promise<void>((resolve, reject) => {
+            socket.once("secureConnect", resolve);
+            socket.once("error", reject);
+          }),
+          "a TLS connection",
+        );
+        socket.write(upgradeRequest());
+        await more.next("the 101", () => decoder.decode(received).includes("\r\n\r\n"));
+        const head = decoder.decode(received);
+        assert.match(head, /^HTTP\/1\.1 101 /);
+        assert.match(head, /\r\nSec-WebSocket-Protocol: sip\r\n/i);
+        const headLength = encoder.encode(head.slice(0, head.indexOf("\r\n\r\n") + 4)).length;
+        socket.write(clientFrame(
+          1,
+          request({
+            method: "OPTIONS",
+            server: { host: "127.0.0.1", port },
+            transport: "WSS",
+            sentBy: "df7jal23ls0d.invalid",
+            branch: "z9hG4bKwss1",
+            callId: "wss-options",
+          }),
+        ));
+        await more.next("a frame", () => serverFrames(received.subarray(headLength)).length > 0);
+        const [frame] = serverFrames(received.subarray(headLength));
+        const ok = response(frame.payload);
+        assert.equal(ok.status, 200);
+        assert.match(ok.headers.get("Via") ?? "", /^SIP\/2\.0\/WSS df7jal23ls0d\.invalid;/);
+      } finally {
+        socket.destroy();
+        await stop(server);
+      }
     });
   });
 }
