@@ -60,6 +60,7 @@ export {
   type SipServer,
   type TrafficEntry,
 } from "./src/net/mod.ts";
+export type { ServeTlsOptions } from "./src/net/mod.ts";
 export {
   EDGE_LAB,
   EDGE_PUBLIC,

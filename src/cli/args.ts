@@ -47,6 +47,10 @@ export interface CliOptions {
   dialogIdle?: number;
   /** `--parse`, `--help` or `--version` instead of running. */
   mode: "run" | "parse" | "help" | "version";
+  /** `--cert FILE`: the certificate chain (PEM) of the `--tls` and `--wss` listeners. */
+  cert?: string;
+  /** `--key FILE`: its private key (PEM). */
+  key?: string;
 }
 
 /** A bad command line: the message names the flag and what is wrong. */
@@ -75,6 +79,11 @@ const FLAGS: Record<string, _Flag> = {
   "--udp": { value: true, set: (r, v, flag) => _listen(r, v, flag) },
   "--tcp": { value: true, set: (r, v, flag) => _listen(r, v, flag) },
   "--ws": { value: true, set: (r, v, flag) => _listen(r, v, flag) },
+  // TLS (RFC 3261 §26) and secure WebSocket (RFC 7118), with the certificate files.
+  "--tls": { value: true, set: (r, v, flag) => _listen(r, v, flag) },
+  "--wss": { value: true, set: (r, v, flag) => _listen(r, v, flag) },
+  "--cert": { value: true, set: (r, v) => void (r.o.cert = v) },
+  "--key": { value: true, set: (r, v) => void (r.o.key = v) },
   "--advertise": {
     value: true,
     set(r, v) {
@@ -290,10 +299,23 @@ function _finish(r: _Reading): CliOptions {
       { transport: "tcp", hostname: "0.0.0.0", port: 5060 },
     ];
   }
+  _finishTls(o);
   return o;
 }
 
-/** `--udp`, `--tcp`, `--ws`: one more address to listen on. */
+/** `--cert` and `--key` go together, and with a `--tls` or `--wss` listener. */
+function _finishTls(o: CliOptions): void {
+  if ((o.cert === undefined) !== (o.key === undefined)) {
+    throw new UsageError(o.cert === undefined ? "--key needs --cert FILE" : "--cert needs --key FILE");
+  }
+  const tls = o.listen.find((l) => l.transport === "tls" || l.transport === "wss");
+  if (o.cert !== undefined && tls === undefined) throw new UsageError("--cert and --key are for --tls and --wss");
+  if (tls !== undefined && o.cert === undefined) {
+    throw new UsageError(`--${tls.transport} needs --cert FILE and --key FILE (PEM)`);
+  }
+}
+
+/** `--udp`, `--tcp`, `--ws`, `--tls`, `--wss`: one more address to listen on. */
 function _listen(r: _Reading, v: string, flag: string): void {
   let spec: ListenSpec;
   try {

@@ -9,6 +9,8 @@
 
 import { VERSION } from "../version.ts";
 import { type CliOptions, parseArgs, UsageError } from "./args.ts";
+import { _readTlsFiles } from "./tls_files.ts";
+import type { ServeTlsOptions } from "../net/serve_tls.ts";
 import { SipParseError } from "../sip/errors.ts";
 import type { SipMessage } from "../sip/message.ts";
 import { parseMessage } from "../sip/parse.ts";
@@ -42,6 +44,10 @@ Listening (each flag repeatable; default: --udp 5060 --tcp 5060 on all interface
   --udp [HOST:]PORT     SIP over UDP          (HOST: 0.0.0.0, 127.0.0.1, [::1], ...)
   --tcp [HOST:]PORT     SIP over TCP
   --ws [HOST:]PORT      SIP over WebSocket (RFC 7118, subprotocol "sip")
+  --tls [HOST:]PORT     SIP over TLS (RFC 3261 §26; port 5061 by default), with --cert and --key
+  --wss [HOST:]PORT     SIP over secure WebSocket (RFC 7118 over TLS), with --cert and --key
+  --cert FILE           the certificate chain of --tls and --wss, PEM (own certificate first)
+  --key FILE            its private key, PEM
   --advertise HOST      address for Contact and SDP (default: the first bound address;
                         behind 0.0.0.0 or [::] the first interface address that is not
                         loopback, named on the startup line; 127.0.0.1, with a warning,
@@ -266,9 +272,11 @@ export async function main(rt?: CliRuntime): Promise<void> {
   rt ??= await detectProcess();
   let options: CliOptions;
   let rules: Rule[] = [];
+  let tls: ServeTlsOptions | undefined;
   try {
     options = parseArgs(rt.args);
     if (options.mode === "run" && options.rules !== undefined) rules = await loadRulesFile(rt, options.rules);
+    if (options.mode === "run") tls = await _readTlsFiles(rt, options);
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
     rt.printError(`sipecho: ${e.message}\nTry --help.`);
@@ -302,6 +310,7 @@ export async function main(rt?: CliRuntime): Promise<void> {
       edge: { profile: options.edge.profile, ...options.edge.options },
       limits: options.limits,
       connections: options.connections,
+      tls,
       registrar: options.maxContacts === undefined ? undefined : { maxContactsPerAor: options.maxContacts },
       timers: options.dialogIdle === undefined ? undefined : { dialogIdle: options.dialogIdle },
       onTraffic: options.quiet ? undefined : (entry) => rt.print(formatTraffic(entry, format, options.trace)),

@@ -1,8 +1,8 @@
 /**
  * The limits on stream connections ({@linkcode ConnectionLimits}) and the deadlines they set
  * a connection: a first message within `messageTimeout` of opening, each message within
- * `messageTimeout` of its first byte, some data every `idleTimeout`, and a peer that reads
- * within `writeTimeout` while output waits.
+ * `messageTimeout` of its first byte, some data every `idleTimeout`, a peer that reads
+ * within `writeTimeout` while output waits, and (TLS) a handshake within `handshakeTimeout`.
  *
  * @module
  */
@@ -54,6 +54,18 @@ export interface ConnectionLimits {
   writeTimeout: number;
   /** `send()` gives up on a connection it opens that is not open after this long, ms (default 10,000). */
   connectTimeout: number;
+  /**
+   * TLS: a connection whose TLS handshake is not done this long after it was accepted is closed,
+   * ms (default 5,000); 0 or `Infinity`: no deadline (`messageTimeout` still runs).
+   */
+  handshakeTimeout: number;
+  /**
+   * TLS: most accepted connections in their TLS handshake at once, over all TLS listeners
+   * (default 64): a connection accepted beyond it is closed at once. A handshake costs CPU
+   * (the server's signature) and memory, and a client that connects and never handshakes holds
+   * a place until `handshakeTimeout`.
+   */
+  maxHandshakes: number;
 }
 
 /**
@@ -75,6 +87,8 @@ export const DEFAULT_CONNECTION_LIMITS: Readonly<ConnectionLimits> = Object.free
   maxOutput: 16_384,
   writeTimeout: 10_000,
   connectTimeout: 10_000,
+  handshakeTimeout: 5_000,
+  maxHandshakes: 64,
 });
 
 /** What the deadlines of a connection run from: times on the table's clock, ms. */
@@ -89,6 +103,8 @@ export interface _ConnectionTimes {
   partialSince: number;
   /** When reading stopped for backpressure (-1: reading). */
   pausedSince: number;
+  /** TLS: whether its handshake is still under way (accepted connections only). */
+  handshaking?: boolean;
 }
 
 /** Whether a time limit is on: 0 and Infinity turn it off. */
@@ -105,6 +121,7 @@ export function _deadline(c: _ConnectionTimes, l: ConnectionLimits): number {
     if (c.partialSince >= 0) at = Math.min(at, c.partialSince + l.messageTimeout);
   }
   if (c.pausedSince >= 0 && _on(l.writeTimeout)) at = Math.min(at, c.pausedSince + l.writeTimeout);
+  if (c.handshaking && _on(l.handshakeTimeout)) at = Math.min(at, c.openedAt + l.handshakeTimeout);
   return at;
 }
 
@@ -112,6 +129,9 @@ export function _deadline(c: _ConnectionTimes, l: ConnectionLimits): number {
 export function _overdue(c: _ConnectionTimes, l: ConnectionLimits, now: number): string | undefined {
   // A millisecond of slack: timers may fire a little early.
   const due = (since: number, limit: number) => _on(limit) && since >= 0 && now - since >= limit - 1;
+  if (c.handshaking && due(c.openedAt, l.handshakeTimeout)) {
+    return `no TLS handshake within ${l.handshakeTimeout} ms of opening (handshakeTimeout)`;
+  }
   if (c.pausedSince >= 0 && due(c.pausedSince, l.writeTimeout)) {
     return `its peer has not read for ${l.writeTimeout} ms (writeTimeout)`;
   }

@@ -29,7 +29,14 @@ import {
   type ConnectionLimits,
   DEFAULT_CONNECTION_LIMITS,
 } from "./connection_limits.ts";
-import type { ConnectOptions, RuntimeNet, SocketAddress, StreamConnection, StreamHandlers } from "./transport.ts";
+import type {
+  ConnectOptions,
+  RuntimeNet,
+  SocketAddress,
+  StreamConnection,
+  StreamHandlers,
+  TlsConnectOptions,
+} from "./transport.ts";
 import { WebSocketSession } from "./websocket.ts";
 import { SipParseError } from "../sip/errors.ts";
 import { StreamFramer } from "../sip/framer.ts";
@@ -37,8 +44,8 @@ import type { SourceGuard, SourceRecord } from "../ua/guard.ts";
 
 export { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from "./connection_limits.ts";
 
-/** The stream transports. */
-export type StreamTransport = "tcp" | "ws";
+/** The stream transports: TCP and WebSocket, and both over TLS (RFC 3261 §26, RFC 7118). */
+export type StreamTransport = "tcp" | "ws" | "tls" | "wss";
 
 /** A stream connection and what is kept for it. */
 export interface Connection {
@@ -109,6 +116,8 @@ export interface ConnectionTableOptions {
   ): void;
   /** The clock, ms (default `performance.now`). */
   now?: () => number;
+  /** The CA certificates (PEM) to trust for the TLS connections `connect()` opens; default the system's. */
+  tlsCa?: string[];
 }
 
 /**
@@ -144,6 +153,8 @@ export class ConnectionTable {
   #connecting = new Map<string, Promise<Connection>>();
   #connectAborts = new Set<AbortController>();
   #closed = false;
+  /** Accepted TLS connections whose handshake is under way. */
+  #handshaking = 0;
 
   /**
    * Makes an empty table.
@@ -220,7 +231,7 @@ export class ConnectionTable {
    * new one), or joins the one being opened to the same place. It is kept like an accepted one.
    *
    * @param net The socket shim.
-   * @param transport `tcp` or `ws`.
+   * @param transport `tcp`, `tls` or `ws`.
    * @param address An IP address.
    * @param port The port.
    * @returns The open connection.
@@ -250,6 +261,10 @@ export class ConnectionTable {
     if (transport === "tcp" && net.connectStream !== undefined) {
       const options: ConnectOptions = { hostname: address, port, signal: abort.signal };
       opening = net.connectStream(options, handlers);
+    } else if (transport === "tls" && net.connectTlsStream !== undefined) {
+      // RFC 3261 §26.3.1: the server's certificate must name the address connected to.
+      const options: TlsConnectOptions = { hostname: address, port, signal: abort.signal, ca: this.#options.tlsCa };
+      opening = net.connectTlsStream(options, handlers);
     } else if (transport === "ws" && net.connectWebSocket !== undefined) {
       opening = net.connectWebSocket(`ws://${host}:${port}/`, handlers, abort.signal);
     } else {
@@ -336,6 +351,15 @@ export class ConnectionTable {
       conn.close();
       return;
     }
+    if (conn.handshake !== undefined && this.#handshaking >= limits.maxHandshakes) {
+      this.#options.onEvent(
+        "limit",
+        `${limits.maxHandshakes} TLS handshakes under way (maxHandshakes): closing a new ${transport} connection`,
+        remote,
+      );
+      conn.close();
+      return;
+    }
     if (source !== undefined) guard!.hold(source, "connections");
     const c: _Connection = {
       conn,
@@ -343,9 +367,9 @@ export class ConnectionTable {
       source,
       open: true,
       ended: outgoing ? Promise.withResolvers<void>() : undefined,
-      framer: outgoing && transport === "ws"
+      framer: outgoing && (transport === "ws" || transport === "wss")
         ? undefined
-        : transport === "tcp"
+        : transport === "tcp" || transport === "tls"
         ? new StreamFramer({ maxMessageSize: this.#options.maxMessageSize })
         : new WebSocketSession({ maxMessageSize: this.#options.maxMessageSize }),
       openedAt: now,
@@ -363,7 +387,33 @@ export class ConnectionTable {
     };
     this.#byConn.set(conn, c);
     this.#all.add(c);
+    if (conn.handshake !== undefined) this.#awaitHandshake(c, conn.handshake);
     this.#arm(c);
+  }
+
+  /**
+   * TLS: counts the connection among those in handshake until its handshake settles; one that
+   * fails closes the connection (RFC 3261 §26: nothing is read from it), and costs nothing else.
+   */
+  #awaitHandshake(c: _Connection, handshake: Promise<void>): void {
+    c.handshaking = true;
+    this.#handshaking++;
+    const done = () => {
+      if (!c.handshaking) return false;
+      c.handshaking = false;
+      this.#handshaking--;
+      return true;
+    };
+    handshake.then(
+      () => {
+        if (done()) this.#arm(c);
+      },
+      (e) => {
+        if (!done() || !c.open) return;
+        this.#event(c, "dropped", `closing the ${c.transport} connection: TLS handshake failed: ${_reason(e)}`);
+        this.#drop(c);
+      },
+    );
   }
 
   #data(conn: StreamConnection, data: Uint8Array): void {
@@ -432,7 +482,7 @@ export class ConnectionTable {
       } catch (e) {
         // The stream cannot be resynchronised (RFC 3261 §18.3): drop this connection only.
         const reason = e instanceof SipParseError ? e.message : String(e);
-        this.#event(c, "parse-error", `closing the tcp connection: ${reason}`);
+        this.#event(c, "parse-error", `closing the ${c.transport} connection: ${reason}`);
         this.#drop(c);
         return;
       }
@@ -471,7 +521,7 @@ export class ConnectionTable {
         // A WebSocket session that ended: refused, closed by the client, or a protocol error.
         const why = item.reason ?? "closed";
         if (!/^(closed by the client|close handshake done)/.test(why)) {
-          this.#event(c, "dropped", `closing the ws connection: ${why}`);
+          this.#event(c, "dropped", `closing the ${c.transport} connection: ${why}`);
         }
         this.#drop(c, true);
         return;
@@ -548,6 +598,10 @@ export class ConnectionTable {
 
   #forget(c: _Connection): void {
     if (c.open && c.source !== undefined) this.#options.guard?.release(c.source, "connections");
+    if (c.handshaking) {
+      c.handshaking = false;
+      this.#handshaking--;
+    }
     c.open = false;
     if (c.timer !== undefined) clearTimeout(c.timer);
     c.timer = undefined;

@@ -18,6 +18,10 @@ import {
 } from "./transport.ts";
 import { parseIpv4, parseIpv6 } from "../sip/ip.ts";
 import type { Transport } from "../rules/rules.ts";
+import { _isTlsSpec, type ServeTlsOptions } from "./serve_tls.ts";
+
+/** The transports `bind()` knows. */
+const _TRANSPORTS = new Set<string>(["udp", "tcp", "ws", "tls", "wss"]);
 
 /**
  * The transports `serve()` can listen on.
@@ -33,7 +37,7 @@ import type { Transport } from "../rules/rules.ts";
  * assert.match(server.uri("echo", "ws"), /^sip:echo@127\.0\.0\.1:\d+;transport=ws$/);
  * ```
  */
-export type ListenTransport = "udp" | "tcp" | "ws";
+export type ListenTransport = "udp" | "tcp" | "ws" | "tls" | "wss";
 
 /**
  * One address to listen on.
@@ -83,7 +87,8 @@ export interface BoundAddress {
 }
 
 /**
- * Parses a listen address: `PORT`, `HOST:PORT`, `[IPv6]:PORT` or `[IPv6]`.
+ * Parses a listen address: `PORT`, `HOST:PORT`, `[IPv6]:PORT` or `[IPv6]` (port 5060, or 5061
+ * for `tls`).
  *
  * @param text The address.
  * @param transport The transport it is for.
@@ -110,7 +115,8 @@ export function parseListenAddress(text: string, transport: ListenTransport, def
   if (m[2] !== undefined && hostOnly && /^\d+$/.test(m[2])) {
     return parseListenAddress(`:${m[2]}`, transport, defaultHost);
   }
-  const port = m[3] === undefined ? 5060 : Number(m[3]);
+  // RFC 3261 §19.1.2: 5061 for TLS, 5060 for the rest.
+  const port = m[3] === undefined ? (transport === "tls" ? 5061 : 5060) : Number(m[3]);
   if (port > 65535) throw new RangeError(`${transport} address "${text}": port ${port} is over 65535`);
   return { transport, hostname: m[1] ?? m[2] ?? defaultHost, port };
 }
@@ -296,6 +302,8 @@ export class _Listeners {
   #net: RuntimeNet;
   #connections: ConnectionTable;
   #event: _EventLog;
+  /** The certificate of the TLS and WSS listeners. */
+  tls: ServeTlsOptions | undefined;
 
   /**
    * Makes an empty set: nothing is bound before {@linkcode _Listeners.bind}.
@@ -316,7 +324,7 @@ export class _Listeners {
    * @param listen The addresses.
    * @param poll Whether the shim may poll the UDP sockets (`ListenOptions.poll`).
    * @param onDatagram Called with each datagram and its source, with the socket it came on.
-   * @throws {RangeError} (rejects) For a transport that is not `udp`, `tcp` or `ws`.
+   * @throws {RangeError} (rejects) For a transport that is not `udp`, `tcp`, `ws`, `tls` or `wss`.
    * @throws {ListenError} (rejects) When an address cannot be bound.
    */
   async bind(
@@ -325,7 +333,7 @@ export class _Listeners {
     onDatagram: (data: Uint8Array, remote: _Remote) => void,
   ): Promise<void> {
     for (const spec of listen) {
-      if (spec.transport !== "udp" && spec.transport !== "tcp" && spec.transport !== "ws") {
+      if (!_TRANSPORTS.has(spec.transport)) {
         throw new RangeError(`serve(): unknown transport "${(spec as ListenSpec).transport}"`);
       }
       try {
@@ -359,6 +367,17 @@ export class _Listeners {
       );
       this.endpoints.push(endpoint);
       this.addresses.push({ transport: "udp", address: endpoint.local.address, port: endpoint.local.port });
+    } else if (_isTlsSpec(spec)) {
+      // RFC 3261 §26, RFC 7118 over TLS: SIP and WebSocket framing run over the TLS stream as
+      // over TCP, with every limit of TCP, and those of the handshake (ConnectionLimits).
+      if (this.#net.listenTlsStream === undefined) throw new Error(`the ${this.#net.name} socket shim has no TLS`);
+      if (this.tls === undefined) throw new TypeError(`a ${spec.transport} listener needs tls.cert and tls.key`);
+      const l = await this.#net.listenTlsStream(
+        { hostname, port: spec.port, cert: this.tls.cert, key: this.tls.key },
+        this.#connections.handlers(spec.transport),
+      );
+      this.streams.push(l);
+      this.addresses.push({ transport: spec.transport, address: l.local.address, port: l.local.port });
     } else {
       // WebSocket is served over the runtime's TCP listener (src/net/websocket.ts), so that it
       // behaves the same on every runtime.

@@ -33,6 +33,7 @@ export {
   type SipServer,
   type TrafficEntry,
 } from "./serve.ts";
+export type { ServeTlsOptions } from "./serve.ts";
 export { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from "./connections.ts";
 export type {
   ConnectOptions,
@@ -45,4 +46,5 @@ export type {
   StreamHandlers,
   StreamListener,
 } from "./transport.ts";
+export type { TlsConnectOptions, TlsListenOptions } from "./transport.ts";
 export { detectProcess, detectRuntime } from "./runtime/detect.ts";

@@ -47,6 +47,7 @@ export {
   type TrafficEntry,
 } from "./serve_options.ts";
 export type { SipServer } from "./sip_server.ts";
+export type { ServeTlsOptions } from "./serve_tls.ts";
 
 /**
  * Starts the SIP peer on real sockets: UDP, TCP and WebSocket (RFC 7118), IPv4 and IPv6, on
@@ -78,6 +79,7 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
     guard: settings.guard,
     now: _now,
     onEvent: (kind, message, remote) => event(kind, message, remote as Remote),
+    tlsCa: settings.tls?.ca,
     onMessage(bytes, c) {
       const remote: _Remote = { address: c.conn.remote.address, port: c.conn.remote.port, transport: c.transport };
       remote.connection = c;
@@ -85,6 +87,7 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
     },
   });
   const listeners = new _Listeners(net, connections, event);
+  listeners.tls = settings.tls;
   let media: _ServerMedia | undefined;
   let closing: Promise<void> | undefined;
   const closed = Promise.withResolvers<void>();

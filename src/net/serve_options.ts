@@ -16,6 +16,7 @@ import { DEFAULT_MAX_MESSAGE_SIZE } from "../sip/parse.ts";
 import { EDGE_LAB, EDGE_PUBLIC, type EdgeOptions, SourceGuard } from "../ua/guard.ts";
 import type { PeerLimits, PeerOptions } from "../ua/peer.ts";
 import { DEFAULT_TIMERS } from "../ua/transaction.ts";
+import { _tlsSettings, type ServeTlsOptions } from "./serve_tls.ts";
 
 /**
  * The RTP echo of {@linkcode serve} (see `MediaEchoOptions`): every accepted audio or video
@@ -190,6 +191,11 @@ export interface ServeOptions extends Omit<PeerOptions, "address" | "port" | "po
    * to a timer tick (about 2 ms) more latency on the way in. False: the runtime's own sockets.
    */
   udpPoll?: boolean;
+  /**
+   * The certificate of the `tls` and `wss` listeners (RFC 3261 §26, RFC 7118), PEM, and the CAs
+   * trusted for the TLS connections `send()` opens.
+   */
+  tls?: ServeTlsOptions;
 }
 
 /** The table sizes of the lab edge profile (`edge: "lab"`), for a load generator. */
@@ -217,6 +223,8 @@ export interface _ServeSettings {
   connections: Partial<ConnectionLimits> | undefined;
   /** The peer's table sizes given (with the lab profile's), but `streams`. */
   limits: Partial<PeerLimits>;
+  /** The TLS certificate, when a listener needs one (or given). */
+  tls: ServeTlsOptions | undefined;
 }
 
 /**
@@ -225,7 +233,8 @@ export interface _ServeSettings {
  * @param options The options.
  * @returns The settings.
  * @throws {RangeError} When `listen` is empty.
- * @throws {TypeError} For `media` with `rtpPort` or `rtpRelease`, or with a stateless peer.
+ * @throws {TypeError} For `media` with `rtpPort` or `rtpRelease`, or with a stateless peer; for a
+ *   `tls` or `wss` listener without `tls.cert` and `tls.key`.
  */
 export function _serveSettings(options: ServeOptions): _ServeSettings {
   const listen = options.listen ?? [
@@ -252,5 +261,6 @@ export function _serveSettings(options: ServeOptions): _ServeSettings {
     t1: options.timers?.T1 ?? DEFAULT_TIMERS.T1,
     connections: lab ? { ...LAB_CONNECTIONS, ...options.connections } : options.connections,
     limits: { ...(lab ? LAB_LIMITS : undefined), ...options.limits },
+    tls: _tlsSettings(listen, options.tls),
   };
 }

@@ -48,7 +48,9 @@ export function _sendRaw(
       endpoint.send(data, { address, port: remote.port });
       return Promise.resolve();
     }
-    if (transport !== "tcp" && transport !== "ws") throw new RangeError(`send(): unknown transport "${transport}"`);
+    if (transport !== "tcp" && transport !== "ws" && transport !== "tls") {
+      throw new RangeError(`send(): unknown transport "${transport}"`);
+    }
     const connections = sockets.connections;
     // RFC 3261 §18.1.1: a request goes on a connection already open to its destination (opened
     // by either side); only when there is none is a new one opened.

@@ -149,6 +149,13 @@ export interface StreamConnection {
   pause?(): void;
   /** Reads again after `pause()`. */
   resume?(): void;
+  /**
+   * TLS only: settles once the TLS handshake is done (resolves) or has failed (rejects with why).
+   * A TLS shim reports `open` when the TCP connection is accepted, before the handshake, so that
+   * a handshake that stalls or fails counts and is closed like any connection (see
+   * `ConnectionLimits.handshakeTimeout`, `maxHandshakes`). Absent: nothing to wait for.
+   */
+  readonly handshake?: Promise<void>;
 }
 
 /**
@@ -361,12 +368,66 @@ export interface RuntimeNet {
    */
   connectWebSocket?(url: string, handlers: StreamHandlers, signal?: AbortSignal): Promise<StreamConnection>;
   /**
+   * Listens for TLS connections (SIP over TLS, RFC 3261 §26; and secure WebSocket, RFC 7118,
+   * which `serve()` speaks over the TLS stream). As {@linkcode listenStream}, but each
+   * connection is reported open before its handshake, with `StreamConnection.handshake`.
+   * Optional: a shim without it cannot serve TLS.
+   */
+  listenTlsStream?(options: TlsListenOptions, handlers: StreamHandlers): Promise<StreamListener>;
+  /**
+   * Opens a TLS connection, verifying the server's certificate against `options.ca` (or the
+   * system's CAs); resolves once the handshake is done. Then as {@linkcode connectStream}.
+   */
+  connectTlsStream?(options: TlsConnectOptions, handlers: StreamHandlers): Promise<StreamConnection>;
+  /**
    * The addresses of this machine's network interfaces, loopback included, in the system's
    * order: behind a wildcard bind `serve()` advertises the first one other machines can reach.
    * Optional: without it, `serve()` advertises 127.0.0.1 there. An empty list when the runtime
    * may not read them (Deno without `--allow-sys`).
    */
   networkInterfaces?(): InterfaceAddress[];
+}
+
+// ---- TLS (RFC 3261 §26, RFC 5630): the optional TLS abilities of a shim
+
+/**
+ * Where to listen for TLS connections, and with what certificate
+ * ({@linkcode RuntimeNet.listenTlsStream}).
+ *
+ * @example
+ * ```ts
+ * import type { TlsListenOptions } from "@sipecho/sipecho/net";
+ * import assert from "node:assert/strict";
+ *
+ * const options: TlsListenOptions = { hostname: "127.0.0.1", port: 5061, cert: "-----BEGIN CERTIFICATE-----...", key: "..." };
+ * assert.equal(options.port, 5061);
+ * ```
+ */
+export interface TlsListenOptions extends ListenOptions {
+  /** The certificate chain, PEM: the server's own certificate first, then any intermediates. */
+  cert: string;
+  /** Its private key, PEM (PKCS #8, or the SEC 1 / PKCS #1 forms the runtime reads). */
+  key: string;
+}
+
+/**
+ * Where to open a TLS connection, and whom to trust ({@linkcode RuntimeNet.connectTlsStream}).
+ *
+ * @example
+ * ```ts
+ * import type { TlsConnectOptions } from "@sipecho/sipecho/net";
+ * import assert from "node:assert/strict";
+ *
+ * const to: TlsConnectOptions = { hostname: "127.0.0.1", port: 5061, ca: ["-----BEGIN CERTIFICATE-----..."] };
+ * assert.equal(to.ca?.length, 1);
+ * ```
+ */
+export interface TlsConnectOptions extends ConnectOptions {
+  /**
+   * CA certificates to trust (PEM), instead of the system's. The server's certificate must name
+   * `hostname` in its subjectAltName (an IP address entry for an IP, RFC 5922 §7.2).
+   */
+  ca?: string[];
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });

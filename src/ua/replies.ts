@@ -161,18 +161,21 @@ export class Replies {
   contact(request: SipRequest): string {
     const ruri = request.requestUri;
     const user = ruri.scheme === "sip" || ruri.scheme === "sips" ? (ruri as SipUri).user : undefined;
-    return this.contactOf(user, request.via[0]?.transport.toLowerCase() ?? "udp");
+    // RFC 3261 §19.1.4, RFC 5630 §3.1.3: a request to a sips: URI gets a sips: Contact (TLS on
+    // every hop, TCP implied); a sip: request over TLS gets `;transport=tls`.
+    return this.contactOf(user, request.via[0]?.transport.toLowerCase() ?? "udp", ruri.scheme === "sips");
   }
 
-  /** Our Contact for `user` (none: no user part) over a transport. */
-  contactOf(user: string | undefined, transport: string): string {
-    const key = user === undefined ? transport : `${transport} ${user}`;
+  /** Our Contact for `user` (none: no user part) over a transport, `sips:` when `sips`. */
+  contactOf(user: string | undefined, transport: string, sips = false): string {
+    const key = `${sips ? "sips " : ""}${transport}${user === undefined ? "" : ` ${user}`}`;
     if (key === this.#contactKey) return this.#contactValue;
+    const bare = transport === "udp" || (sips && (transport === "tls" || transport === "tcp"));
     const uri: SipUri = {
-      scheme: "sip",
+      scheme: sips ? "sips" : "sip",
       host: this.#o.address.includes(":") ? `[${this.#o.address}]` : this.#o.address,
-      port: this.#o.ports[transport as Transport] ?? this.#o.port,
-      params: transport === "udp" ? {} : { transport },
+      port: this.#o.ports[(sips && transport === "tcp" ? "tls" : transport) as Transport] ?? this.#o.port,
+      params: bare ? {} : { transport },
       headers: {},
     };
     if (user !== undefined) uri.user = user;

@@ -19,6 +19,7 @@ import type {
 import { _join } from "../bytes.ts";
 import { connectWebSocket } from "./websocket_client.ts";
 import { osInterfaces } from "./os_interfaces.ts";
+import { connectTlsStream, listenTlsStream } from "./bun_tls.ts";
 
 // The few Bun types used here, declared rather than imported (no type package needed).
 interface BunUdpSocket {
@@ -26,7 +27,8 @@ interface BunUdpSocket {
   send(data: Uint8Array, port: number, address: string): boolean;
   close(): void;
 }
-interface BunTcpSocket<T> {
+/** A Bun TCP (or TLS) socket. */
+export interface BunTcpSocket<T> {
   data: T;
   readonly remoteAddress: string;
   readonly remotePort: number;
@@ -35,7 +37,8 @@ interface BunTcpSocket<T> {
   pause(): void;
   resume(): void;
 }
-interface BunTcpSocketHandlers<T> {
+/** The handlers of a Bun TCP (or TLS) socket. */
+export interface BunTcpSocketHandlers<T> {
   open(socket: BunTcpSocket<T>): void;
   data(socket: BunTcpSocket<T>, data: Uint8Array): void;
   drain(socket: BunTcpSocket<T>): void;
@@ -107,7 +110,7 @@ async function listenDatagram(
 }
 
 /** Per-connection state: the connection seen by the core, and bytes the kernel has not taken yet. */
-interface TcpState {
+export interface TcpState {
   conn: StreamConnection;
   pending: Uint8Array[];
   /** Bytes in `pending`. */
@@ -143,7 +146,7 @@ function flush(socket: BunTcpSocket<TcpState>): boolean {
  * The socket handlers of a TCP connection, accepted or opened. `wanted` (connect only) says
  * whether the connection is still wanted when it opens: if not, it is ended unreported.
  */
-function tcpSocket(handlers: StreamHandlers, wanted = () => true): BunTcpSocketHandlers<TcpState> {
+export function _tcpSocket(handlers: StreamHandlers, wanted = () => true): BunTcpSocketHandlers<TcpState> {
   return {
     open(socket) {
       const state: TcpState = {
@@ -216,7 +219,7 @@ async function listenStream(options: ListenOptions, handlers: StreamHandlers): P
   const listener = Bun.listen<TcpState>({
     hostname: options.hostname,
     port: options.port,
-    socket: tcpSocket(handlers),
+    socket: _tcpSocket(handlers),
   });
   return {
     local: { address: listener.hostname, port: listener.port },
@@ -234,7 +237,7 @@ async function connectStream(options: ConnectOptions, handlers: StreamHandlers):
   const connecting = Bun.connect<TcpState>({
     hostname: options.hostname,
     port: options.port,
-    socket: tcpSocket(handlers, () => !signal?.aborted),
+    socket: _tcpSocket(handlers, () => !signal?.aborted),
   });
   let socket: BunTcpSocket<TcpState>;
   if (signal === undefined) socket = await connecting;
@@ -274,4 +277,6 @@ export const bunNet: RuntimeNet = {
   connectStream,
   connectWebSocket,
   networkInterfaces: osInterfaces,
+  listenTlsStream,
+  connectTlsStream,
 };

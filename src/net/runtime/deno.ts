@@ -23,6 +23,7 @@ import { _join } from "../bytes.ts";
 import { connectWebSocket } from "./websocket_client.ts";
 import { listenPolledDatagram } from "./deno_udp_poll.ts";
 import { bindDatagram, maxDatagram } from "./node_dgram.ts";
+import { connectTlsStream, listenTlsStream } from "./deno_tls.ts";
 
 /**
  * Makes sends go out one after the other. Deno runs UDP sends started together in no set order
@@ -199,7 +200,7 @@ async function listenStream(options: ListenOptions, handlers: StreamHandlers): P
   const open = new Map<Deno.Conn, Promise<void>>();
   const serving = (async () => {
     for await (const conn of listener) {
-      open.set(conn, serveConnection(conn, handlers, () => open.delete(conn)));
+      open.set(conn, _serveConnection(conn, handlers, () => open.delete(conn)));
     }
   })().catch(() => {});
   return {
@@ -224,7 +225,16 @@ const END_WAIT = 1000;
 /** A connection's read loop lets timers run after this long, ms. */
 const YIELD_AFTER = 10;
 
-function serveConnection(raw: Deno.Conn, handlers: StreamHandlers, forget: () => void): Promise<void> {
+/**
+ * Serves one connection: reports `open` (with `handshake`, for TLS), then reads until it closes
+ * and reports `close`. Also the TLS shim's (deno_tls.ts).
+ */
+export function _serveConnection(
+  raw: Deno.Conn,
+  handlers: StreamHandlers,
+  forget: () => void,
+  handshake?: Promise<void>,
+): Promise<void> {
   const remote = raw.remoteAddr as Deno.NetAddr;
   let closed = false;
   /** While paused, the read loop waits on this. */
@@ -232,6 +242,7 @@ function serveConnection(raw: Deno.Conn, handlers: StreamHandlers, forget: () =>
   const writer = new _Writer(raw, () => conn.close(), () => handlers.drain?.(conn));
   const conn: StreamConnection = {
     remote: { address: remote.hostname, port: remote.port },
+    handshake,
     write: (data) => {
       if (!closed) writer.write(data);
     },
@@ -298,8 +309,8 @@ async function connectStream(options: ConnectOptions, handlers: StreamHandlers):
     signal: options.signal,
   });
   let conn: StreamConnection | undefined;
-  // serveConnection() reports `open` before its first read.
-  serveConnection(raw, { ...handlers, open: (c) => handlers.open(conn = c) }, () => {});
+  // _serveConnection() reports `open` before its first read.
+  _serveConnection(raw, { ...handlers, open: (c) => handlers.open(conn = c) }, () => {});
   return conn!;
 }
 
@@ -333,4 +344,6 @@ export const denoNet: RuntimeNet = {
   connectStream,
   connectWebSocket,
   networkInterfaces,
+  listenTlsStream,
+  connectTlsStream,
 };

@@ -24,6 +24,7 @@ import { readFile } from "node:fs/promises";
 import { connectWebSocket } from "./websocket_client.ts";
 import { osInterfaces } from "./os_interfaces.ts";
 import { bindDatagram } from "./node_dgram.ts";
+import { connectTlsStream, listenTlsStream } from "./node_tls.ts";
 
 /** A Node Buffer as a plain Uint8Array over the same bytes (the core never sees Buffer methods). */
 function bytes(data: Uint8Array): Uint8Array {
@@ -59,13 +60,19 @@ const END_WAIT = 1000;
 
 /**
  * The connection seen by the core over a `net.Socket`, accepted or opened. `handlers.close` is
- * reported once, when the socket closes for whatever reason.
+ * reported once, when the socket closes for whatever reason. Also the TLS shim's (node_tls.ts),
+ * with the `handshake` of an accepted TLS socket.
  */
-function streamConnection(socket: net.Socket, handlers: StreamHandlers): StreamConnection {
+export function _streamConnection(
+  socket: net.Socket,
+  handlers: StreamHandlers,
+  handshake?: Promise<void>,
+): StreamConnection {
   let closed = false;
   let ending: ReturnType<typeof setTimeout> | undefined;
   const conn: StreamConnection = {
     remote: { address: socket.remoteAddress ?? "", port: socket.remotePort ?? 0 },
+    handshake,
     write(data) {
       if (!closed && socket.writable) socket.write(data);
     },
@@ -116,7 +123,7 @@ async function listenStream(options: ListenOptions, handlers: StreamHandlers): P
       open.delete(socket);
       closed.resolve();
     });
-    handlers.open(streamConnection(socket, handlers));
+    handlers.open(_streamConnection(socket, handlers));
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -157,7 +164,7 @@ function connectStream(options: ConnectOptions, handlers: StreamHandlers): Promi
   socket.once("connect", () => {
     signal?.removeEventListener("abort", onAbort);
     socket.off("error", failed);
-    const conn = streamConnection(socket, handlers);
+    const conn = _streamConnection(socket, handlers);
     handlers.open(conn);
     resolve(conn);
   });
@@ -219,4 +226,6 @@ export const nodeNet: RuntimeNet = {
   connectStream,
   connectWebSocket,
   networkInterfaces: osInterfaces,
+  listenTlsStream,
+  connectTlsStream,
 };

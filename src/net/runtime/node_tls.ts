@@ -1,0 +1,108 @@
+/**
+ * The Node.js shim's TLS (RFC 3261 §26): `node:tls`. An accepted TCP socket is wrapped in a
+ * server `TLSSocket` and reported open at once, its `handshake` settling on `secure` (or
+ * rejecting on the first error); the connection is then read and written as a TCP one
+ * (`_streamConnection` of node.ts).
+ *
+ * @module
+ */
+
+import type {
+  StreamConnection,
+  StreamHandlers,
+  StreamListener,
+  TlsConnectOptions,
+  TlsListenOptions,
+} from "../transport.ts";
+import net from "node:net";
+import tls from "node:tls";
+import { _streamConnection } from "./node.ts";
+
+/**
+ * Listens for TLS connections (a `node:net` server whose sockets are wrapped in TLS), each
+ * reported open when accepted with a `handshake` that settles when TLS is up.
+ *
+ * @param options Where, and the certificate and key (PEM).
+ * @param handlers Where the connections go.
+ * @returns The listener.
+ * @throws {Error} (rejects) When the certificate or key cannot be read, or the address bound.
+ */
+export async function listenTlsStream(options: TlsListenOptions, handlers: StreamHandlers): Promise<StreamListener> {
+  const secureContext = tls.createSecureContext({ cert: options.cert, key: options.key });
+  const open = new Map<net.Socket, Promise<void>>();
+  const server = net.createServer((raw) => {
+    const socket = new tls.TLSSocket(raw, { isServer: true, secureContext });
+    const closed = Promise.withResolvers<void>();
+    open.set(socket, closed.promise);
+    const handshake = new Promise<void>((resolve, reject) => {
+      socket.once("secure", resolve);
+      socket.once("error", reject);
+      socket.once("close", () => reject(new Error("closed during the TLS handshake")));
+    });
+    handshake.catch(() => {}); // the core reads it; unread, a rejection must not end the process
+    socket.once("close", () => {
+      open.delete(socket);
+      closed.resolve();
+    });
+    raw.on("error", () => {}); // a reset: the TLS socket's close reports it
+    handlers.open(_streamConnection(socket, handlers, handshake));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen({ host: options.hostname, port: options.port }, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const addr = server.address() as net.AddressInfo;
+  return {
+    local: { address: addr.address, port: addr.port },
+    async close() {
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      const loops = [...open.values()];
+      for (const socket of open.keys()) socket.destroy();
+      await Promise.all([stopped, ...loops]);
+    },
+  };
+}
+
+/**
+ * Opens a TLS connection (`tls.connect`, trusting `options.ca` when given; the certificate
+ * must name `hostname`), reported open once the handshake is done.
+ *
+ * @param options Where to, whom to trust, and a signal.
+ * @param handlers Where its data and close go.
+ * @returns The open connection.
+ */
+export function connectTlsStream(options: TlsConnectOptions, handlers: StreamHandlers): Promise<StreamConnection> {
+  const signal = options.signal;
+  if (signal?.aborted) return Promise.reject(signal.reason);
+  const { promise, resolve, reject } = Promise.withResolvers<StreamConnection>();
+  const socket = tls.connect({
+    host: options.hostname,
+    port: options.port,
+    ...(options.ca === undefined ? {} : { ca: options.ca }),
+    // SNI carries a host name, never an IP address (RFC 6066 §3).
+    ...(net.isIP(options.hostname) === 0 ? { servername: options.hostname } : {}),
+  });
+  const onAbort = () => {
+    socket.destroy();
+    reject(signal!.reason);
+  };
+  signal?.addEventListener("abort", onAbort, { once: true });
+  const failed = (e: Error) => {
+    signal?.removeEventListener("abort", onAbort);
+    reject(
+      new Error(`cannot connect with TLS to ${options.hostname} port ${options.port}: ${e.message}`, { cause: e }),
+    );
+  };
+  socket.once("error", failed);
+  socket.once("secureConnect", () => {
+    signal?.removeEventListener("abort", onAbort);
+    socket.off("error", failed);
+    const conn = _streamConnection(socket, handlers);
+    handlers.open(conn);
+    resolve(conn);
+  });
+  return promise;
+}
