@@ -25,10 +25,12 @@ export const ALLOW = [
   "PRACK",
   "NOTIFY",
   "SUBSCRIBE",
+  // RFC 3515: inside a dialog (see refer.ts).
+  "REFER",
 ];
 export const ALLOW_VALUE = ALLOW.join(", ");
 /** Methods the peer knows but declines: 405 with Allow (RFC 3261 §8.2.1). */
-export const DECLINED = ["PUBLISH", "REFER"];
+export const DECLINED = ["PUBLISH"];
 /** Methods that only make sense inside a dialog (RFC 6086, RFC 3311, RFC 3262, RFC 6665). */
 export const DIALOG_ONLY = ["BYE", "INFO", "UPDATE", "PRACK", "NOTIFY"];
 /** Methods whose body the peer reads as an SDP offer. */

@@ -43,6 +43,8 @@ interface _Client {
   job: Job | undefined;
   /** The dialog a refresh (UPDATE) is for; its final response or timeout is acted on. */
   readonly refresh?: Dialog;
+  /** Told the final status of another request of ours (NOTIFY, REFER; see refer.ts); 0: none came. */
+  readonly done?: (status: number, at: number) => void;
 }
 
 /** Parser options of the peer's own BYE (read back from its bytes). */
@@ -207,6 +209,45 @@ export class Dialogs {
     this.#requests.push(...this.bye(dialog, at));
   }
 
+  /**
+   * Sends a request of ours in a confirmed dialog (RFC 3261 §12.2.1.1): a NOTIFY of a `refer`
+   * subscription, or a REFER (RFC 3515), with `extra` header fields and a body, through its
+   * client transaction (§17.1.2); `done` gets the final status (0: none came, Timer F). Its
+   * resends, and the request itself, come out of `takeRequests()`. False when the dialog is
+   * over or has no source to send to.
+   */
+  request(
+    dialog: Dialog,
+    method: string,
+    extra: string[],
+    body: [string, string] | undefined,
+    at: number,
+    done: (status: number, at: number) => void,
+  ): boolean {
+    const remote = dialog.source as Remote | undefined;
+    if (dialog.state !== "Confirmed" || remote === undefined) return false;
+    if (this.#table.get(dialog.callId, dialog.localTag, dialog.remoteTag) !== dialog) return false;
+    const branch = `z9hG4bK-sipecho-${this.#h.tag()}${this.#h.tag()}`;
+    let user: string | undefined;
+    try {
+      const uri = parseUri(dialog.localUri);
+      user = uri.scheme === "sip" || uri.scheme === "sips" ? (uri as SipUri).user : undefined;
+    } catch {
+      user = undefined;
+    }
+    const lines = [`Contact: ${this.#h.replies.contactOf(user, remote.transport)}`, ...extra];
+    const text = this.#h.replies.requestText(dialog, method, remote.transport, branch, lines, body);
+    const data = _encoder.encode(text);
+    const message = parseMessage(data, DATAGRAM) as SipRequest;
+    const request = { at, data, message, remote, to: { address: remote.address, port: remote.port }, branch };
+    this.#h.event("bye", `${method} ${dialog.callId}: the peer sends it in the dialog`, remote, {
+      callId: dialog.callId,
+    });
+    this.#startClient(request, at, undefined, done);
+    this.#requests.push(request);
+    return true;
+  }
+
   /** See `SipPeer.bye()`. */
   bye(target: Dialog | string, at: number): PeerRequest[] {
     const dialogs = typeof target === "string" ? this.#table.values().filter((d) => d.callId === target) : [target];
@@ -231,14 +272,19 @@ export class Dialogs {
    * Runs the client transaction of a request the peer sent (RFC 3261 §17.1.2: Timer E resends
    * it on UDP, Timer F gives up); its resends come out of `takeRequests()`.
    */
-  #startClient(request: PeerRequest, at: number, refresh?: Dialog): void {
+  #startClient(
+    request: PeerRequest,
+    at: number,
+    refresh?: Dialog,
+    done?: (status: number, at: number) => void,
+  ): void {
     const machine = new ClientTransaction({
       invite: false,
       reliable: request.remote.transport !== "udp",
       at,
       timers: this.#h.timers,
     });
-    const client: _Client = { request, machine, job: undefined, refresh };
+    const client: _Client = { request, machine, job: undefined, refresh, done };
     this.#clients.set(request.branch, client);
     this.#armClient(client);
   }
@@ -259,6 +305,7 @@ export class Dialogs {
             request.remote,
           );
           if (client.refresh !== undefined) this.#refreshed(client.refresh, 0, undefined, request.remote, at);
+          client.done?.(0, at);
         } else {
           this.#clients.delete(request.branch);
           return;
@@ -278,7 +325,7 @@ export class Dialogs {
     try {
       branch = response.via[0]?.branch ?? undefined;
       const method = response.cseq.method;
-      if (method !== "BYE" && method !== "UPDATE") return false;
+      if (method !== "BYE" && method !== "UPDATE" && method !== "NOTIFY" && method !== "REFER") return false;
     } catch {
       return false;
     }
@@ -288,7 +335,17 @@ export class Dialogs {
     this.#h.guard?.validate(this.#h.guard.source(remote.address, at), at);
     const verdict = client.machine.receive(response.status, at);
     if (verdict.kind === "deliver" && verdict.first && response.status >= 200) {
-      if (client.refresh === undefined) {
+      if (client.done !== undefined) {
+        this.#h.event(
+          "bye",
+          `${response.cseq.method} ${response.callId}: ${response.status} ${response.reason}`,
+          remote,
+          {
+            callId: response.callId,
+          },
+        );
+        client.done(response.status, at);
+      } else if (client.refresh === undefined) {
         this.#h.event("bye", `BYE ${response.callId}: ${response.status} ${response.reason}`, remote, {
           callId: response.callId,
         });

@@ -63,3 +63,12 @@ export { DEFAULT_SESSION_TIMER, type SessionInterval, type SessionTimerLimits } 
 export { Dialog, dialogId, type DialogInit, type DialogSource, type DialogState, DialogTable } from "./dialog.ts";
 export { addressOfRecord, type Binding, type RegisterResult, Registrar, type RegistrarOptions } from "./registrar.ts";
 export { BoundedTable } from "./table.ts";
+export {
+  MAX_REFER_SUBSCRIPTIONS,
+  parseReferTo,
+  parseReplaces,
+  REFER_EXPIRES,
+  type ReferRequest,
+  type ReferTarget,
+  type Replaces,
+} from "./refer.ts";

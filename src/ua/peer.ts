@@ -44,6 +44,7 @@ import { Replies, type RepliesOptions } from "./replies.ts";
 import { Planner, type PlannerHost } from "./plan.ts";
 import { _phrase, type CheckEnv } from "./checks.ts";
 import { DEFAULT_SESSION_TIMER, type SessionTimerLimits } from "./extensions.ts";
+import { ReferNotifier } from "./refer.ts";
 import type {
   _EventDetails,
   Output,
@@ -145,6 +146,8 @@ export class SipPeer {
   #stateless: StatelessReplies;
   /** The dialogs, their shares, idle ones ended, the peer's BYEs (see dialogs.ts). */
   #dialogs: Dialogs;
+  /** The `refer` subscriptions of REFERs taken (RFC 3515, see refer.ts). */
+  #refers: ReferNotifier;
   #jobs = new Scheduler();
   #now = 0;
   #closed = false;
@@ -192,6 +195,12 @@ export class SipPeer {
     this.#session = new SessionAnswers(this.#sessionOptions(options, limits));
     this.#replies = new Replies(this.#repliesOptions());
     this.#dialogs = new Dialogs(this.#dialogsHost(options, limits));
+    this.#refers = new ReferNotifier({
+      jobs: this.#jobs,
+      send: (dialog, method, extra, body, at, done) => this.#dialogs.request(dialog, method, extra, body, at, done),
+      event: (kind, message, remote, details) => this.#event(kind, message, remote, details),
+      onRefer: options.onRefer,
+    });
     this.#checkEnv = {
       supported: this.#supported,
       parseOffer: (body) => this.#session.parseOffer(body),
@@ -282,6 +291,7 @@ export class SipPeer {
       sessionTimer: this.#sessionTimer,
       // RFC 3262 §3: the first RSeq is random, 1..2^31-1, with room for 65535 more.
       rseqStart: () => 1 + Math.floor(this.#tagRandom() * 0x7fff0000),
+      refer: (ctx) => this.#refers.accept(ctx, this.#now),
     };
   }
 
@@ -529,9 +539,54 @@ export class SipPeer {
     return this.#dialogs.takeRequests();
   }
 
+  /**
+   * Reports the outcome of the request a REFER asked for (RFC 3515 §2.4.5), for a REFER handed
+   * to `onRefer`: a 1xx goes out in a NOTIFY and the subscription goes on; a final status goes
+   * in the last NOTIFY (`Subscription-State: terminated;reason=noresource`). Without a report
+   * within {@linkcode REFER_EXPIRES} seconds the last NOTIFY says 408.
+   *
+   * @param id The `id` of the {@linkcode ReferRequest} given to `onRefer`.
+   * @param status The status of the referenced request's response, 100..699.
+   * @param at The time, ms.
+   * @returns False when the subscription is unknown or already ended. The NOTIFY comes out of
+   *   {@linkcode SipPeer.takeRequests}.
+   * @throws {RangeError} When `status` is not an integer 100..699.
+   * @example
+   * ```ts
+   * import { type ReferRequest, SipPeer } from "@sipecho/sipecho/peer";
+   * import assert from "node:assert/strict";
+   *
+   * const refers: ReferRequest[] = [];
+   * const peer = new SipPeer({ onRefer: (r) => void refers.push(r) });
+   * const caller = { address: "192.0.2.9", port: 5060, transport: "udp" as const };
+   * const send = (text: string, at: number) => peer.receive(new TextEncoder().encode(text), caller, at);
+   * const common = "From: <sip:a@192.0.2.9>;tag=a1\r\nCall-ID: c1\r\nContact: <sip:a@192.0.2.9>\r\n";
+   * const ok = send("INVITE sip:echo@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK1\r\n" +
+   *   common + "To: <sip:echo@192.0.2.1>\r\nCSeq: 1 INVITE\r\n\r\n", 0).at(-1)!;
+   * const to = `To: <sip:echo@192.0.2.1>;tag=${ok.message.to.tag}\r\n`;
+   * send("ACK sip:echo@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK2\r\n" + common + to +
+   *   "CSeq: 1 ACK\r\n\r\n", 10);
+   * const [accepted] = send("REFER sip:echo@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK3\r\n" +
+   *   common + to + "CSeq: 2 REFER\r\nRefer-To: <sip:carol@192.0.2.7>\r\n\r\n", 20);
+   * assert.equal(accepted.message.status, 202);
+   * assert.equal(refers[0].target.uri, "sip:carol@192.0.2.7");
+   * const [trying] = peer.takeRequests();
+   * assert.equal(trying.message.bodyText, "SIP/2.0 100 Trying\r\n");
+   * ```
+   */
+  referOutcome(id: string, status: number, at: number): boolean {
+    if (!Number.isInteger(status) || status < 100 || status > 699) {
+      throw new RangeError(`SipPeer.referOutcome(): status must be an integer 100..699, got ${status}`);
+    }
+    if (this.#closed) return false;
+    if (at > this.#now) this.#now = at;
+    return this.#refers.outcome(id, status, at);
+  }
+
   /** Drops every transaction, dialog, binding and pending output; later calls do nothing. */
   close(): void {
     this.#closed = true;
+    this.#refers.clear();
     this.#uas.clear();
     this.#dialogs.clear();
     this.#session.clear();

@@ -22,7 +22,7 @@ import { templateValues } from "../rules/template.ts";
 import type { SipRequest } from "../sip/message.ts";
 import type { SipUri } from "../sip/uri.ts";
 import { type CheckEnv, checkRequest, SDP_METHODS } from "./checks.ts";
-import { type _Context, type _Plan, type _Planned, _Reliable, type _Reply } from "./context.ts";
+import { type _Context, type _Plan, type _Planned, type _Reject, _Reliable, type _Reply } from "./context.ts";
 import { _negotiateTimer, type SessionTimerLimits } from "./extensions.ts";
 import type { Dialog } from "./dialog.ts";
 import type { Registrar } from "./registrar.ts";
@@ -63,6 +63,8 @@ export interface PlannerHost {
   sessionTimer: SessionTimerLimits;
   /** The RSeq of the first reliable provisional of an INVITE (RFC 3262 §3: random). */
   rseqStart(): number;
+  /** A REFER (RFC 3515, see refer.ts): 202 and its subscription, or the rejection. */
+  refer(ctx: _Context): _Reject;
 }
 
 /** Plans the answer to a new request (see the module documentation). */
@@ -279,6 +281,11 @@ export class Planner {
       case "INFO":
       case "NOTIFY":
         return this.#final(ctx, 200);
+      case "REFER": {
+        // RFC 3515 §2.4.2: 202 Accepted, then the NOTIFYs of the implicit subscription.
+        const r = this.#h.refer(ctx);
+        return this.#final(ctx, r.status, r.reason, r.headers);
+      }
       case "SUBSCRIBE":
         // RFC 6665 §4.2.1.1: no event package is supported.
         return this.#final(ctx, 489);

@@ -20,6 +20,7 @@ import type { _EventDetails, PeerEvent, Remote } from "./types.ts";
  * cannot be sent as a datagram at all.
  */
 const MAX_DATAGRAM = 65_507;
+const _encoder = new TextEncoder();
 
 /** What {@linkcode Replies} needs of the peer. */
 export interface RepliesOptions {
@@ -119,10 +120,18 @@ export class Replies {
   }
 
   /**
-   * The text of a request of ours in a dialog (RFC 3261 §12.2.1.1), without a body: a BYE, or
-   * the UPDATE that refreshes a session (RFC 4028 §7.4, with `extra` header fields).
+   * The text of a request of ours in a dialog (RFC 3261 §12.2.1.1): a BYE, the UPDATE that
+   * refreshes a session (RFC 4028 §7.4, with `extra` header fields), a NOTIFY with its body
+   * (`body`: Content-Type and text) or a REFER (RFC 3515).
    */
-  requestText(dialog: Dialog, method: string, transport: Transport, branch: string, extra: string[] = []): string {
+  requestText(
+    dialog: Dialog,
+    method: string,
+    transport: Transport,
+    branch: string,
+    extra: string[] = [],
+    body?: [string, string],
+  ): string {
     const target = dialog.remoteTarget ?? dialog.remoteUri;
     let uri = target;
     let routes = dialog.routeSet;
@@ -148,7 +157,9 @@ export class Replies {
       `CSeq: ${dialog.localSeq} ${method}\r\n` +
       extra.map((line) => line + "\r\n").join("") +
       `User-Agent: ${this.#o.server}\r\n` +
-      "Content-Length: 0\r\n\r\n";
+      (body === undefined
+        ? "Content-Length: 0\r\n\r\n"
+        : `Content-Type: ${body[0]}\r\nContent-Length: ${_encoder.encode(body[1]).length}\r\n\r\n${body[1]}`);
   }
 
   /** Our host and port, for a Warning (RFC 3261 §20.43). */

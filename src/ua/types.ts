@@ -14,6 +14,7 @@ import type { RegistrarOptions } from "./registrar.ts";
 import type { Timers } from "./transaction.ts";
 import type { SourceGuard } from "./guard.ts";
 import type { SessionTimerLimits } from "./extensions.ts";
+import type { ReferRequest } from "./refer.ts";
 
 /**
  * Where a message came from or goes to. Extra fields (a connection id, say) are kept: the
@@ -351,6 +352,13 @@ export interface PeerOptions {
   rtpRelease?: (callId: string, reason: RtpReleaseReason) => void;
   /** Called with every {@linkcode PeerEvent}. */
   onEvent?: (event: PeerEvent) => void;
+  /**
+   * Called for each REFER taken (202, RFC 3515) with a subscription: the caller sends the
+   * referenced request (an INVITE to `target.uri`) and reports its outcome with
+   * `SipPeer.referOutcome()`, which the last NOTIFY carries. Absent: the last NOTIFY says
+   * `SIP/2.0 200 OK` at once and nobody is called.
+   */
+  onRefer?: (refer: ReferRequest) => void;
   /** Called with every message that parsed, before the peer acts on it (for logs and recorders). */
   onReceive?: (message: SipMessage, remote: Remote, at: number) => void;
   /**
