@@ -5,7 +5,7 @@
 // missing the test is skipped with that reason.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import dgram from "node:dgram";
 import { existsSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,47 +13,12 @@ import { join } from "node:path";
 import process from "node:process";
 import { type PeerEvent, serve } from "../../mod.ts";
 import { skipWhy } from "../_skip.ts";
+import { HAVE_SIPP, installed, runCommand } from "./_sipp.ts";
 
-function installed(tool: string, arg: string): boolean {
-  try {
-    const r = spawnSync(tool, [arg], { stdio: "ignore" });
-    return r.error === undefined;
-  } catch {
-    return false;
-  }
-}
-
-const HAVE_SIPP = installed("sipp", "-v");
 const HAVE_SIPSAK = installed("sipsak", "-V");
 const HAVE_TCPDUMP = installed("tcpdump", "--version");
 /** SIPp's pcap files (Debian: /usr/share/sip-tester), which uac_pcap reads as pcap/*.pcap. */
 const SIPP_PCAPS = "/usr/share/sip-tester";
-
-interface RunResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a command to its end (or kills it after `timeout` ms), without blocking the event loop. */
-function runCommand(cmd: string, args: string[], timeout: number, cwd?: string): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => stdout += d);
-    child.stderr.on("data", (d) => stderr += d);
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeout);
-    child.on("error", (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 /**
  * Starts a process and reports its exit code. On Deno through `Deno.Command`: its
