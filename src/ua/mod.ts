@@ -62,3 +62,12 @@ export {
 export { Dialog, dialogId, type DialogInit, type DialogSource, type DialogState, DialogTable } from "./dialog.ts";
 export { addressOfRecord, type Binding, type RegisterResult, Registrar, type RegistrarOptions } from "./registrar.ts";
 export { BoundedTable } from "./table.ts";
+export {
+  DROP_REASONS,
+  type DropReason,
+  PeerCounters,
+  type PeerStats,
+  RESPONSE_TIME_BUCKETS,
+  STAT_METHODS,
+  STAT_TRANSPORTS,
+} from "./counters.ts";
