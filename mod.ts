@@ -57,6 +57,7 @@ export {
   serve,
   type ServeMediaOptions,
   type ServeOptions,
+  type ServerStats,
   type SipServer,
   type TrafficEntry,
 } from "./src/net/mod.ts";
@@ -69,6 +70,7 @@ export {
   type PeerLimits,
   type PeerOptions,
   type PeerRequest,
+  type PeerStats,
   type PeerTimers,
   type Remote,
   SipPeer,

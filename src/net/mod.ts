@@ -30,6 +30,7 @@ export {
   serve,
   type ServeMediaOptions,
   type ServeOptions,
+  type ServerStats,
   type SipServer,
   type TrafficEntry,
 } from "./serve.ts";

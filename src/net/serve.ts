@@ -26,6 +26,7 @@ import { _PeerDriver } from "./peer_driver.ts";
 import { _sendRaw } from "./server_send.ts";
 import { type _ServeSettings, _serveSettings, type ServeOptions } from "./serve_options.ts";
 import { _serverUri, type SipServer } from "./sip_server.ts";
+import { _serverStats } from "./server_stats.ts";
 import { unbracket } from "./transport.ts";
 import { type Remote, SipPeer } from "../ua/peer.ts";
 
@@ -47,6 +48,7 @@ export {
   type TrafficEntry,
 } from "./serve_options.ts";
 export type { SipServer } from "./sip_server.ts";
+export type { ServerStats } from "./server_stats.ts";
 
 /**
  * Starts the SIP peer on real sockets: UDP, TCP and WebSocket (RFC 7118), IPv4 and IPv6, on
@@ -68,7 +70,7 @@ export type { SipServer } from "./sip_server.ts";
 export async function serve(options: ServeOptions = {}): Promise<SipServer> {
   const net = options.net ?? await (await import("./runtime/detect.ts")).detectRuntime();
   const settings = _serveSettings(options);
-  const event = _eventLog(options.onEvent, settings.guard);
+  const event = _eventLog(options.onEvent, settings.guard, () => driver?.peer._counters());
   // Made once the ports are bound, after the handlers that use it: what arrives before is dropped.
   // deno-lint-ignore prefer-const
   let driver: _PeerDriver | undefined;
@@ -134,6 +136,7 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
     close,
     send: (data, remote, transport) => _sendRaw(sockets, data, remote, transport),
     uri: (user, transport) => _serverUri(listeners.addresses, advertise, user, transport),
+    stats: () => _serverStats(driver!.peer, media?.echo, connections),
     [Symbol.asyncDispose]: close,
   };
 }
@@ -182,7 +185,7 @@ function _peer(
     // A response to no request of the peer's own goes to the caller's onResponse.
     onResponse: (message, remote, at) => {
       if (options.onResponse !== undefined) options.onResponse(message, remote, at);
-      else event("dropped", `a ${message.status} response that answers no request of ours`, remote);
+      else event("dropped", `a ${message.status} response that answers no request of ours`, remote, "stray");
     },
     onReceive: onTraffic &&
       ((message, remote, _at) =>
