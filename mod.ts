@@ -55,6 +55,7 @@ export {
   type ListenTransport,
   parseListenAddress,
   serve,
+  type ServeHttpOptions,
   type ServeMediaOptions,
   type ServeOptions,
   type ServerStats,

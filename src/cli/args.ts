@@ -47,6 +47,8 @@ export interface CliOptions {
   dialogIdle?: number;
   /** `--parse`, `--help` or `--version` instead of running. */
   mode: "run" | "parse" | "help" | "version";
+  /** `--http [HOST:]PORT`: serve()'s `http` (`/metrics`, `/healthz`, the live page); host 127.0.0.1 by default. */
+  http?: { hostname: string; port: number };
 }
 
 /** A bad command line: the message names the flag and what is wrong. */
@@ -199,6 +201,7 @@ const FLAGS: Record<string, _Flag> = {
     },
   },
   "--quiet": { value: false, set: (r) => void (r.o.quiet = true) },
+  "--http": { value: true, set: (r, v, flag) => _http(r, v, flag) },
   "--trace": { value: false, set: (r) => void (r.o.trace = true) },
   "--parse": { value: false, set: (r) => void (r.o.mode = "parse") },
   "--help": { value: false, set: (r) => void (r.o.mode = "help") },
@@ -291,6 +294,22 @@ function _finish(r: _Reading): CliOptions {
     ];
   }
   return o;
+}
+
+/** `--http`: the HTTP port; `PORT` alone binds 127.0.0.1, since the page shows every message. */
+function _http(r: _Reading, v: string, flag: string): void {
+  let spec: ListenSpec;
+  try {
+    spec = parseListenAddress(/^\d+$/.test(v) ? `:${v}` : v, "tcp", "127.0.0.1");
+  } catch (e) {
+    throw new UsageError(`${flag}: ${(e as Error).message.replace(/^tcp address/, "address")}`);
+  }
+  if (parseIpv4(spec.hostname) === undefined && parseIpv6(spec.hostname) === undefined) {
+    throw new UsageError(
+      `${flag}: "${v}": HOST must be an IP address (127.0.0.1, 0.0.0.0, [::1]), got "${spec.hostname}"`,
+    );
+  }
+  r.o.http = { hostname: spec.hostname, port: spec.port };
 }
 
 /** `--udp`, `--tcp`, `--ws`: one more address to listen on. */

@@ -91,6 +91,8 @@ Output:
                         (in JSON: as "text")
   --quiet               no line per message or call, and only the first startup line
                         (where it listens); warnings and errors still go to standard error
+  --http [HOST:]PORT    an HTTP port (off by default; HOST 127.0.0.1 unless given):
+                        /metrics (Prometheus), /healthz, / (a live page of the calls)
   --parse               read one SIP message from standard input, print it as JSON, exit
   --help, --version
 
@@ -302,6 +304,7 @@ export async function main(rt?: CliRuntime): Promise<void> {
       edge: { profile: options.edge.profile, ...options.edge.options },
       limits: options.limits,
       connections: options.connections,
+      http: options.http,
       registrar: options.maxContacts === undefined ? undefined : { maxContactsPerAor: options.maxContacts },
       timers: options.dialogIdle === undefined ? undefined : { dialogIdle: options.dialogIdle },
       onTraffic: options.quiet ? undefined : (entry) => rt.print(formatTraffic(entry, format, options.trace)),
@@ -366,7 +369,8 @@ export function _advertiseNotes(advertised: AdvertisedAddress): { where: string;
  * even with --quiet: a script that asked for port 0 learns the port from it.
  */
 function _announce(rt: CliRuntime, options: CliOptions, server: SipServer, seed: number): void {
-  const where = server.addresses.map((a) => `${a.transport} ${hostPort(a.address, a.port)}`).join(", ");
+  let where = server.addresses.map((a) => `${a.transport} ${hostPort(a.address, a.port)}`).join(", ");
+  if (server.http !== undefined) where += `, http ${hostPort(server.http.address, server.http.port)}`;
   const notes = _advertiseNotes(server.advertised);
   rt.printError(`sipecho ${VERSION} listening on ${where}${notes.where}; try ${server.uri("echo")}; seed ${seed}`);
   if (notes.warning !== undefined) rt.printError(notes.warning);

@@ -28,6 +28,7 @@ export {
   type ListenTransport,
   parseListenAddress,
   serve,
+  type ServeHttpOptions,
   type ServeMediaOptions,
   type ServeOptions,
   type ServerStats,
@@ -35,9 +36,13 @@ export {
   type TrafficEntry,
 } from "./serve.ts";
 export { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from "./connections.ts";
+export { formatMetrics, METRICS_CONTENT_TYPE } from "./metrics_text.ts";
+export { MAX_HTTP_TARGET } from "./http_site.ts";
 export type {
   ConnectOptions,
   DatagramEndpoint,
+  HttpHandler,
+  HttpListener,
   InterfaceAddress,
   ListenOptions,
   RuntimeNet,

@@ -27,6 +27,8 @@ import { _sendRaw } from "./server_send.ts";
 import { type _ServeSettings, _serveSettings, type ServeOptions } from "./serve_options.ts";
 import { _serverUri, type SipServer } from "./sip_server.ts";
 import { _serverStats } from "./server_stats.ts";
+import { _startHttp } from "./serve_http.ts";
+import type { HttpListener } from "./transport.ts";
 import { unbracket } from "./transport.ts";
 import { type Remote, SipPeer } from "../ua/peer.ts";
 
@@ -43,6 +45,7 @@ export {
 export {
   DEFAULT_RTP_PORTS,
   type EdgeProfile,
+  type ServeHttpOptions,
   type ServeMediaOptions,
   type ServeOptions,
   type TrafficEntry,
@@ -88,13 +91,16 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
   });
   const listeners = new _Listeners(net, connections, event);
   let media: _ServerMedia | undefined;
+  let http: HttpListener | undefined;
   let closing: Promise<void> | undefined;
   const closed = Promise.withResolvers<void>();
   const close = (): Promise<void> =>
-    closing ??= _shutdown(driver, media, connections, listeners).then(() => {
-      options.signal?.removeEventListener("abort", onAbort);
-      closed.resolve();
-    });
+    closing ??= (http?.close() ?? Promise.resolve()).then(() => _shutdown(driver, media, connections, listeners)).then(
+      () => {
+        options.signal?.removeEventListener("abort", onAbort);
+        closed.resolve();
+      },
+    );
   const onAbort = () => void close();
 
   let advertised: AdvertisedAddress;
@@ -123,6 +129,15 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
     new _Outputs(connections, options.onTraffic, event),
     event,
   );
+  const stats = () => _serverStats(driver!.peer, media?.echo, connections);
+  if (settings.http !== undefined) {
+    try {
+      http = await _startHttp(net, settings.http, { stats, listening: () => closing === undefined });
+    } catch (e) {
+      await close();
+      throw e;
+    }
+  }
   if (options.signal?.aborted) await close();
   else options.signal?.addEventListener("abort", onAbort, { once: true });
 
@@ -136,7 +151,8 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
     close,
     send: (data, remote, transport) => _sendRaw(sockets, data, remote, transport),
     uri: (user, transport) => _serverUri(listeners.addresses, advertise, user, transport),
-    stats: () => _serverStats(driver!.peer, media?.echo, connections),
+    stats,
+    http: http?.local,
     [Symbol.asyncDispose]: close,
   };
 }

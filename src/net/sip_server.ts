@@ -118,6 +118,11 @@ export interface SipServer extends AsyncDisposable {
    * ```
    */
   stats(): ServerStats;
+  /**
+   * The address of the HTTP port (`ServeOptions.http`: `/metrics`, `/healthz`, the live page),
+   * or undefined when there is none.
+   */
+  readonly http: SocketAddress | undefined;
   /** Resolves once the server is closed. */
   readonly closed: Promise<void>;
   /** Stops listening, closes every connection and timer; resolves when all is closed. */

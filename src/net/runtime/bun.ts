@@ -18,6 +18,7 @@ import type {
 } from "../transport.ts";
 import { _join } from "../bytes.ts";
 import { connectWebSocket } from "./websocket_client.ts";
+import { serveHttp } from "./http_bun.ts";
 import { osInterfaces } from "./os_interfaces.ts";
 
 // The few Bun types used here, declared rather than imported (no type package needed).
@@ -274,4 +275,5 @@ export const bunNet: RuntimeNet = {
   connectStream,
   connectWebSocket,
   networkInterfaces: osInterfaces,
+  serveHttp,
 };

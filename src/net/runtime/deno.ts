@@ -21,6 +21,7 @@ import type {
 } from "../transport.ts";
 import { _join } from "../bytes.ts";
 import { connectWebSocket } from "./websocket_client.ts";
+import { serveHttp } from "./http_deno.ts";
 import { listenPolledDatagram } from "./deno_udp_poll.ts";
 
 /**
@@ -358,4 +359,5 @@ export const denoNet: RuntimeNet = {
   connectStream,
   connectWebSocket,
   networkInterfaces,
+  serveHttp,
 };

@@ -22,6 +22,7 @@ import net from "node:net";
 import process from "node:process";
 import { readFile } from "node:fs/promises";
 import { connectWebSocket } from "./websocket_client.ts";
+import { serveHttp } from "./http_node.ts";
 import { osInterfaces } from "./os_interfaces.ts";
 
 /** A Node Buffer as a plain Uint8Array over the same bytes (the core never sees Buffer methods). */
@@ -242,4 +243,5 @@ export const nodeNet: RuntimeNet = {
   connectStream,
   connectWebSocket,
   networkInterfaces: osInterfaces,
+  serveHttp,
 };
