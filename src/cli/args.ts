@@ -49,6 +49,8 @@ export interface CliOptions {
   mode: "run" | "parse" | "help" | "version";
   /** `--http [HOST:]PORT`: serve()'s `http` (`/metrics`, `/healthz`, the live page); host 127.0.0.1 by default. */
   http?: { hostname: string; port: number };
+  /** `--stats SECONDS`: a summary line on standard error every SECONDS (1..86400). */
+  stats?: number;
 }
 
 /** A bad command line: the message names the flag and what is wrong. */
@@ -202,6 +204,15 @@ const FLAGS: Record<string, _Flag> = {
   },
   "--quiet": { value: false, set: (r) => void (r.o.quiet = true) },
   "--http": { value: true, set: (r, v, flag) => _http(r, v, flag) },
+  "--stats": {
+    value: true,
+    set(r, v, flag) {
+      if (!/^\d{1,5}$/.test(v) || Number(v) < 1 || Number(v) > 86400) {
+        throw new UsageError(`${flag}: expected whole seconds 1..86400, got "${v}"`);
+      }
+      r.o.stats = Number(v);
+    },
+  },
   "--trace": { value: false, set: (r) => void (r.o.trace = true) },
   "--parse": { value: false, set: (r) => void (r.o.mode = "parse") },
   "--help": { value: false, set: (r) => void (r.o.mode = "help") },

@@ -9,6 +9,7 @@
 
 import { VERSION } from "../version.ts";
 import { type CliOptions, parseArgs, UsageError } from "./args.ts";
+import { formatStatsLine } from "./stats_line.ts";
 import { SipParseError } from "../sip/errors.ts";
 import type { SipMessage } from "../sip/message.ts";
 import { parseMessage } from "../sip/parse.ts";
@@ -93,6 +94,8 @@ Output:
                         (where it listens); warnings and errors still go to standard error
   --http [HOST:]PORT    an HTTP port (off by default; HOST 127.0.0.1 unless given):
                         /metrics (Prometheus), /healthz, / (a live page of the calls)
+  --stats SEC           every SEC seconds a line on standard error: calls/s, calls
+                        active, failures sent, drops (also with --quiet)
   --parse               read one SIP message from standard input, print it as JSON, exit
   --help, --version
 
@@ -323,11 +326,13 @@ export async function main(rt?: CliRuntime): Promise<void> {
     return rt.exit(1);
   }
   _announce(rt, options, server, seed);
+  const stopStats = options.stats === undefined ? undefined : _statsEvery(rt, server, options.stats);
   rt.onSignal(() => {
     if (!options.quiet) rt.printError("sipecho: stopping");
     void server.close();
   });
   await server.closed;
+  stopStats?.();
   return rt.exit(0);
 }
 
@@ -388,6 +393,17 @@ function _announce(rt: CliRuntime, options: CliOptions, server: SipServer, seed:
     );
   }
   rt.printError(`sipecho: ${describeEdge(options.edge.profile, server.peer.guard!.options)}`);
+}
+
+/** `--stats`: a summary line every `seconds`; returns what stops it. */
+function _statsEvery(rt: CliRuntime, server: SipServer, seconds: number): () => void {
+  let before = server.stats();
+  const timer = setInterval(() => {
+    const after = server.stats();
+    rt.printError(formatStatsLine(before, after, seconds));
+    before = after;
+  }, seconds * 1000);
+  return () => clearInterval(timer);
 }
 
 async function parseStdin(rt: CliRuntime): Promise<void> {
