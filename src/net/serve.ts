@@ -28,6 +28,9 @@ import { type _ServeSettings, _serveSettings, type ServeOptions } from "./serve_
 import { _serverUri, type SipServer } from "./sip_server.ts";
 import { _serverStats } from "./server_stats.ts";
 import { _startHttp } from "./serve_http.ts";
+import { RecentCalls } from "./recent_calls.ts";
+import { _EventStreams } from "./event_stream.ts";
+import { _liveRoutes } from "./live_routes.ts";
 import type { HttpListener } from "./transport.ts";
 import { unbracket } from "./transport.ts";
 import { type Remote, SipPeer } from "../ua/peer.ts";
@@ -50,6 +53,7 @@ export {
   type ServeOptions,
   type TrafficEntry,
 } from "./serve_options.ts";
+import type { TrafficEntry } from "./serve_options.ts";
 export type { SipServer } from "./sip_server.ts";
 export type { ServerStats } from "./server_stats.ts";
 
@@ -73,6 +77,10 @@ export type { ServerStats } from "./server_stats.ts";
 export async function serve(options: ServeOptions = {}): Promise<SipServer> {
   const net = options.net ?? await (await import("./runtime/detect.ts")).detectRuntime();
   const settings = _serveSettings(options);
+  // With an HTTP port, every message in and out is also recorded for the live page.
+  const recent = settings.http === undefined ? undefined : new RecentCalls();
+  const events = recent === undefined ? undefined : new _EventStreams(recent);
+  const onTraffic = _tap(options.onTraffic, recent);
   const event = _eventLog(options.onEvent, settings.guard, () => driver?.peer._counters());
   // Made once the ports are bound, after the handlers that use it: what arrives before is dropped.
   // deno-lint-ignore prefer-const
@@ -125,14 +133,18 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
     throw e;
   }
   driver = new _PeerDriver(
-    _peer(options, settings, listeners, advertise, media, event),
-    new _Outputs(connections, options.onTraffic, event),
+    _peer(options, settings, listeners, advertise, media, event, onTraffic),
+    new _Outputs(connections, onTraffic, event),
     event,
   );
   const stats = () => _serverStats(driver!.peer, media?.echo, connections);
   if (settings.http !== undefined) {
     try {
-      http = await _startHttp(net, settings.http, { stats, listening: () => closing === undefined });
+      http = await _startHttp(net, settings.http, {
+        stats,
+        listening: () => closing === undefined,
+        routes: _liveRoutes(recent!, events!),
+      });
     } catch (e) {
       await close();
       throw e;
@@ -178,6 +190,25 @@ async function _shutdown(
   driver?.peer.close();
 }
 
+/** `onTraffic` with the live page's record of recent calls, when there is one. */
+function _tap(
+  onTraffic: ((entry: TrafficEntry) => void) | undefined,
+  recent: RecentCalls | undefined,
+): ((entry: TrafficEntry) => void) | undefined {
+  if (recent === undefined) return onTraffic;
+  if (onTraffic === undefined) return (entry) => recent.record(entry);
+  return (entry) => {
+    recent.record(entry);
+    onTraffic(entry);
+  };
+}
+
+/** Ends the live page's event streams, then closes the HTTP port. */
+async function _closeHttp(events: _EventStreams | undefined, http: HttpListener | undefined): Promise<void> {
+  events?.close();
+  await http?.close();
+}
+
 /** The peer of a server: the options given, with the server's addresses, guard, limits and media. */
 function _peer(
   options: ServeOptions,
@@ -186,8 +217,8 @@ function _peer(
   advertise: string,
   media: _ServerMedia | undefined,
   event: _EventLog,
+  onTraffic: ((entry: TrafficEntry) => void) | undefined,
 ): SipPeer {
-  const onTraffic = options.onTraffic;
   return new SipPeer({
     ...options,
     address: unbracket(advertise),
