@@ -55,8 +55,10 @@ export {
   type ListenTransport,
   parseListenAddress,
   serve,
+  type ServeHttpOptions,
   type ServeMediaOptions,
   type ServeOptions,
+  type ServerStats,
   type SipServer,
   type TrafficEntry,
 } from "./src/net/mod.ts";
@@ -70,6 +72,7 @@ export {
   type PeerLimits,
   type PeerOptions,
   type PeerRequest,
+  type PeerStats,
   type PeerTimers,
   type Remote,
   SipPeer,

@@ -51,6 +51,10 @@ export interface CliOptions {
   cert?: string;
   /** `--key FILE`: its private key (PEM). */
   key?: string;
+  /** `--http [HOST:]PORT`: serve()'s `http` (`/metrics`, `/healthz`, the live page); host 127.0.0.1 by default. */
+  http?: { hostname: string; port: number };
+  /** `--stats SECONDS`: a summary line on standard error every SECONDS (1..86400). */
+  stats?: number;
 }
 
 /** A bad command line: the message names the flag and what is wrong. */
@@ -208,6 +212,16 @@ const FLAGS: Record<string, _Flag> = {
     },
   },
   "--quiet": { value: false, set: (r) => void (r.o.quiet = true) },
+  "--http": { value: true, set: (r, v, flag) => _http(r, v, flag) },
+  "--stats": {
+    value: true,
+    set(r, v, flag) {
+      if (!/^\d{1,5}$/.test(v) || Number(v) < 1 || Number(v) > 86400) {
+        throw new UsageError(`${flag}: expected whole seconds 1..86400, got "${v}"`);
+      }
+      r.o.stats = Number(v);
+    },
+  },
   "--trace": { value: false, set: (r) => void (r.o.trace = true) },
   "--parse": { value: false, set: (r) => void (r.o.mode = "parse") },
   "--help": { value: false, set: (r) => void (r.o.mode = "help") },
@@ -313,6 +327,22 @@ function _finishTls(o: CliOptions): void {
   if (tls !== undefined && o.cert === undefined) {
     throw new UsageError(`--${tls.transport} needs --cert FILE and --key FILE (PEM)`);
   }
+}
+
+/** `--http`: the HTTP port; `PORT` alone binds 127.0.0.1, since the page shows every message. */
+function _http(r: _Reading, v: string, flag: string): void {
+  let spec: ListenSpec;
+  try {
+    spec = parseListenAddress(/^\d+$/.test(v) ? `:${v}` : v, "tcp", "127.0.0.1");
+  } catch (e) {
+    throw new UsageError(`${flag}: ${(e as Error).message.replace(/^tcp address/, "address")}`);
+  }
+  if (parseIpv4(spec.hostname) === undefined && parseIpv6(spec.hostname) === undefined) {
+    throw new UsageError(
+      `${flag}: "${v}": HOST must be an IP address (127.0.0.1, 0.0.0.0, [::1]), got "${spec.hostname}"`,
+    );
+  }
+  r.o.http = { hostname: spec.hostname, port: spec.port };
 }
 
 /** `--udp`, `--tcp`, `--ws`, `--tls`, `--wss`: one more address to listen on. */

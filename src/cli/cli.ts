@@ -11,6 +11,7 @@ import { VERSION } from "../version.ts";
 import { type CliOptions, parseArgs, UsageError } from "./args.ts";
 import { _readTlsFiles } from "./tls_files.ts";
 import type { ServeTlsOptions } from "../net/serve_tls.ts";
+import { formatStatsLine } from "./stats_line.ts";
 import { SipParseError } from "../sip/errors.ts";
 import type { SipMessage } from "../sip/message.ts";
 import { parseMessage } from "../sip/parse.ts";
@@ -97,6 +98,10 @@ Output:
                         (in JSON: as "text")
   --quiet               no line per message or call, and only the first startup line
                         (where it listens); warnings and errors still go to standard error
+  --http [HOST:]PORT    an HTTP port (off by default; HOST 127.0.0.1 unless given):
+                        /metrics (Prometheus), /healthz, / (a live page of the calls)
+  --stats SEC           every SEC seconds a line on standard error: calls/s, calls
+                        active, failures sent, drops (also with --quiet)
   --parse               read one SIP message from standard input, print it as JSON, exit
   --help, --version
 
@@ -311,6 +316,7 @@ export async function main(rt?: CliRuntime): Promise<void> {
       limits: options.limits,
       connections: options.connections,
       tls,
+      http: options.http,
       registrar: options.maxContacts === undefined ? undefined : { maxContactsPerAor: options.maxContacts },
       timers: options.dialogIdle === undefined ? undefined : { dialogIdle: options.dialogIdle },
       onTraffic: options.quiet ? undefined : (entry) => rt.print(formatTraffic(entry, format, options.trace)),
@@ -329,11 +335,13 @@ export async function main(rt?: CliRuntime): Promise<void> {
     return rt.exit(1);
   }
   _announce(rt, options, server, seed);
+  const stopStats = options.stats === undefined ? undefined : _statsEvery(rt, server, options.stats);
   rt.onSignal(() => {
     if (!options.quiet) rt.printError("sipecho: stopping");
     void server.close();
   });
   await server.closed;
+  stopStats?.();
   return rt.exit(0);
 }
 
@@ -375,7 +383,8 @@ export function _advertiseNotes(advertised: AdvertisedAddress): { where: string;
  * even with --quiet: a script that asked for port 0 learns the port from it.
  */
 function _announce(rt: CliRuntime, options: CliOptions, server: SipServer, seed: number): void {
-  const where = server.addresses.map((a) => `${a.transport} ${hostPort(a.address, a.port)}`).join(", ");
+  let where = server.addresses.map((a) => `${a.transport} ${hostPort(a.address, a.port)}`).join(", ");
+  if (server.http !== undefined) where += `, http ${hostPort(server.http.address, server.http.port)}`;
   const notes = _advertiseNotes(server.advertised);
   rt.printError(`sipecho ${VERSION} listening on ${where}${notes.where}; try ${server.uri("echo")}; seed ${seed}`);
   if (notes.warning !== undefined) rt.printError(notes.warning);
@@ -393,6 +402,17 @@ function _announce(rt: CliRuntime, options: CliOptions, server: SipServer, seed:
     );
   }
   rt.printError(`sipecho: ${describeEdge(options.edge.profile, server.peer.guard!.options)}`);
+}
+
+/** `--stats`: a summary line every `seconds`; returns what stops it. */
+function _statsEvery(rt: CliRuntime, server: SipServer, seconds: number): () => void {
+  let before = server.stats();
+  const timer = setInterval(() => {
+    const after = server.stats();
+    rt.printError(formatStatsLine(before, after, seconds));
+    before = after;
+  }, seconds * 1000);
+  return () => clearInterval(timer);
 }
 
 async function parseStdin(rt: CliRuntime): Promise<void> {

@@ -71,7 +71,7 @@ import { _isRtpProtocol } from "./codecs.ts";
 import { type _Call, _newCall, _newStream, _rtcpPort, _snapshot, type _Stream } from "./call_state.ts";
 import { type _EchoSettings, _echoSettings, type MediaEchoOptions } from "./echo_options.ts";
 import { _MediaSockets } from "./media_sockets.ts";
-import type { MediaCallStats, MediaEndReason } from "./stats.ts";
+import { _addCounters, _counters, type MediaCallStats, type MediaCounters, type MediaEndReason } from "./stats.ts";
 
 export type { MediaCallStats, MediaCounters, MediaEndReason, MediaStreamStats } from "./stats.ts";
 export type { MediaEchoOptions } from "./echo_options.ts";
@@ -194,6 +194,8 @@ export class MediaEcho implements AsyncDisposable {
   /** The sockets of the streams and the port pairs they are bound on. */
   #sockets: _MediaSockets;
   #calls = new Map<string, _Call>();
+  /** The counters of every call that has ended, summed (for {@linkcode MediaEcho.totals}). */
+  #ended: MediaCounters = _counters();
 
   /**
    * Makes an echo with the whole port range free; no socket is bound until a call gets ports.
@@ -305,6 +307,43 @@ export class MediaEcho implements AsyncDisposable {
    */
   get activeCalls(): number {
     return this.#calls.size;
+  }
+
+  /**
+   * The counters of every call since the echo was made, summed (RTP and RTCP together), and the
+   * streams open now. Adds up the calls that run (a walk over them); the ended ones were added
+   * once, as they ended, so nothing is counted per packet beyond the call's own counters.
+   *
+   * @returns A new object.
+   * @example
+   * ```ts
+   * import { MediaEcho } from "@sipecho/sipecho/media";
+   * import { type RuntimeNet } from "@sipecho/sipecho/net";
+   * import assert from "node:assert/strict";
+   *
+   * const net = {
+   *   listenDatagram: (o: { hostname: string; port: number }) =>
+   *     Promise.resolve({ local: { address: o.hostname, port: o.port }, send() {}, close() {} }),
+   * } as unknown as RuntimeNet;
+   * const media = new MediaEcho({ net, hostname: "127.0.0.1", portRange: [20000, 20009] });
+   * media.reserve("c1", 0);
+   * media.reserve("c1", 1);
+   * assert.deepEqual(media.totals(), { streams: 2, packetsIn: 0, bytesIn: 0, packetsOut: 0, bytesOut: 0, dropped: 0 });
+   * await media.closeAll();
+   * assert.equal(media.totals().streams, 0);
+   * ```
+   */
+  totals(): MediaCounters & { streams: number } {
+    const sum = { streams: 0, ..._counters() };
+    _addCounters(sum, this.#ended);
+    for (const call of this.#calls.values()) {
+      sum.streams += call.streams.size;
+      for (const stream of call.streams.values()) {
+        _addCounters(sum, stream.rtp);
+        _addCounters(sum, stream.rtcp);
+      }
+    }
+    return sum;
   }
 
   /**
@@ -591,6 +630,7 @@ export class MediaEcho implements AsyncDisposable {
       // after a timeout, an error or at shutdown the sockets are closed and the ports left free.
       for (const stream of call.streams.values()) this.#sockets.close(stream, reason === "closed");
       const stats = _snapshot(call);
+      _addCounters(this.#ended, stats);
       try {
         this.#settings.onEnd?.(stats);
       } catch (e) {

@@ -5,12 +5,17 @@
  * @module
  */
 
+import type { DropReason, PeerCounters } from "../ua/counters.ts";
 import type { SourceGuard } from "../ua/guard.ts";
 import { _heldBack, _warning, type PeerEvent, type Remote } from "../ua/peer.ts";
 import { _now } from "./clock.ts";
 
-/** Reports one event of the server (nothing when no one listens). */
-export type _EventLog = (kind: PeerEvent["kind"], message: string, remote?: Remote) => void;
+/**
+ * Reports one event of the server (nothing when no one listens). A `dropped`, `parse-error` or
+ * `limit` event is a drop, counted under `reason` (default: `internal` for an internal error,
+ * else `transport`).
+ */
+export type _EventLog = (kind: PeerEvent["kind"], message: string, remote?: Remote, reason?: DropReason) => void;
 
 /**
  * The event log of a server: each event goes to `onEvent`, at the server's time; warnings pass
@@ -18,10 +23,18 @@ export type _EventLog = (kind: PeerEvent["kind"], message: string, remote?: Remo
  *
  * @param onEvent `ServeOptions.onEvent`.
  * @param guard The server's guard, whose log throttle applies.
+ * @param counters Where the server's drops are counted (the peer's counters), once there is a peer.
  * @returns The log.
  */
-export function _eventLog(onEvent: ((event: PeerEvent) => void) | undefined, guard: SourceGuard): _EventLog {
-  return (kind, message, remote) => {
+export function _eventLog(
+  onEvent: ((event: PeerEvent) => void) | undefined,
+  guard: SourceGuard,
+  counters?: () => PeerCounters | undefined,
+): _EventLog {
+  return (kind, message, remote, reason) => {
+    if (kind === "dropped" || kind === "parse-error" || kind === "limit") {
+      counters?.()?.drop(reason ?? (message.startsWith("internal error") ? "internal" : "transport"));
+    }
     if (onEvent === undefined) return;
     const at = _now();
     if (_warning(kind)) {

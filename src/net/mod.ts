@@ -28,16 +28,32 @@ export {
   type ListenTransport,
   parseListenAddress,
   serve,
+  type ServeHttpOptions,
   type ServeMediaOptions,
   type ServeOptions,
+  type ServerStats,
   type SipServer,
   type TrafficEntry,
 } from "./serve.ts";
 export type { ServeTlsOptions } from "./serve.ts";
 export { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from "./connections.ts";
+export { formatMetrics, METRICS_CONTENT_TYPE } from "./metrics_text.ts";
+export { MAX_HTTP_TARGET } from "./http_site.ts";
+export {
+  MESSAGE_TEXT,
+  MESSAGES_PER_CALL,
+  RECENT_CALLS,
+  type RecentCall,
+  RecentCalls,
+  type RecentMessage,
+} from "./recent_calls.ts";
+export { EVENT_KEEPALIVE, MAX_EVENT_CLIENTS, MAX_EVENT_QUEUE } from "./event_stream.ts";
+export { LIVE_PAGE } from "./live_page.ts";
 export type {
   ConnectOptions,
   DatagramEndpoint,
+  HttpHandler,
+  HttpListener,
   InterfaceAddress,
   ListenOptions,
   RuntimeNet,

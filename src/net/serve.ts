@@ -26,6 +26,12 @@ import { _PeerDriver } from "./peer_driver.ts";
 import { _sendRaw } from "./server_send.ts";
 import { type _ServeSettings, _serveSettings, type ServeOptions } from "./serve_options.ts";
 import { _serverUri, type SipServer } from "./sip_server.ts";
+import { _serverStats } from "./server_stats.ts";
+import { _startHttp } from "./serve_http.ts";
+import { RecentCalls } from "./recent_calls.ts";
+import { _EventStreams } from "./event_stream.ts";
+import { _liveRoutes } from "./live_routes.ts";
+import type { HttpListener } from "./transport.ts";
 import { unbracket } from "./transport.ts";
 import { type Remote, SipPeer } from "../ua/peer.ts";
 
@@ -42,12 +48,15 @@ export {
 export {
   DEFAULT_RTP_PORTS,
   type EdgeProfile,
+  type ServeHttpOptions,
   type ServeMediaOptions,
   type ServeOptions,
   type TrafficEntry,
 } from "./serve_options.ts";
+import type { TrafficEntry } from "./serve_options.ts";
 export type { SipServer } from "./sip_server.ts";
 export type { ServeTlsOptions } from "./serve_tls.ts";
+export type { ServerStats } from "./server_stats.ts";
 
 /**
  * Starts the SIP peer on real sockets: UDP, TCP and WebSocket (RFC 7118), IPv4 and IPv6, on
@@ -69,7 +78,11 @@ export type { ServeTlsOptions } from "./serve_tls.ts";
 export async function serve(options: ServeOptions = {}): Promise<SipServer> {
   const net = options.net ?? await (await import("./runtime/detect.ts")).detectRuntime();
   const settings = _serveSettings(options);
-  const event = _eventLog(options.onEvent, settings.guard);
+  // With an HTTP port, every message in and out is also recorded for the live page.
+  const recent = settings.http === undefined ? undefined : new RecentCalls();
+  const events = recent === undefined ? undefined : new _EventStreams(recent);
+  const onTraffic = _tap(options.onTraffic, recent);
+  const event = _eventLog(options.onEvent, settings.guard, () => driver?.peer._counters());
   // Made once the ports are bound, after the handlers that use it: what arrives before is dropped.
   // deno-lint-ignore prefer-const
   let driver: _PeerDriver | undefined;
@@ -89,13 +102,16 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
   const listeners = new _Listeners(net, connections, event);
   listeners.tls = settings.tls;
   let media: _ServerMedia | undefined;
+  let http: HttpListener | undefined;
   let closing: Promise<void> | undefined;
   const closed = Promise.withResolvers<void>();
   const close = (): Promise<void> =>
-    closing ??= _shutdown(driver, media, connections, listeners).then(() => {
-      options.signal?.removeEventListener("abort", onAbort);
-      closed.resolve();
-    });
+    closing ??= (http?.close() ?? Promise.resolve()).then(() => _shutdown(driver, media, connections, listeners)).then(
+      () => {
+        options.signal?.removeEventListener("abort", onAbort);
+        closed.resolve();
+      },
+    );
   const onAbort = () => void close();
 
   let advertised: AdvertisedAddress;
@@ -120,10 +136,23 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
     throw e;
   }
   driver = new _PeerDriver(
-    _peer(options, settings, listeners, advertise, media, event),
-    new _Outputs(connections, options.onTraffic, event),
+    _peer(options, settings, listeners, advertise, media, event, onTraffic),
+    new _Outputs(connections, onTraffic, event),
     event,
   );
+  const stats = () => _serverStats(driver!.peer, media?.echo, connections);
+  if (settings.http !== undefined) {
+    try {
+      http = await _startHttp(net, settings.http, {
+        stats,
+        listening: () => closing === undefined,
+        routes: _liveRoutes(recent!, events!),
+      });
+    } catch (e) {
+      await close();
+      throw e;
+    }
+  }
   if (options.signal?.aborted) await close();
   else options.signal?.addEventListener("abort", onAbort, { once: true });
 
@@ -137,6 +166,8 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
     close,
     send: (data, remote, transport) => _sendRaw(sockets, data, remote, transport),
     uri: (user, transport) => _serverUri(listeners.addresses, advertise, user, transport),
+    stats,
+    http: http?.local,
     [Symbol.asyncDispose]: close,
   };
 }
@@ -162,6 +193,25 @@ async function _shutdown(
   driver?.peer.close();
 }
 
+/** `onTraffic` with the live page's record of recent calls, when there is one. */
+function _tap(
+  onTraffic: ((entry: TrafficEntry) => void) | undefined,
+  recent: RecentCalls | undefined,
+): ((entry: TrafficEntry) => void) | undefined {
+  if (recent === undefined) return onTraffic;
+  if (onTraffic === undefined) return (entry) => recent.record(entry);
+  return (entry) => {
+    recent.record(entry);
+    onTraffic(entry);
+  };
+}
+
+/** Ends the live page's event streams, then closes the HTTP port. */
+async function _closeHttp(events: _EventStreams | undefined, http: HttpListener | undefined): Promise<void> {
+  events?.close();
+  await http?.close();
+}
+
 /** The peer of a server: the options given, with the server's addresses, guard, limits and media. */
 function _peer(
   options: ServeOptions,
@@ -170,8 +220,8 @@ function _peer(
   advertise: string,
   media: _ServerMedia | undefined,
   event: _EventLog,
+  onTraffic: ((entry: TrafficEntry) => void) | undefined,
 ): SipPeer {
-  const onTraffic = options.onTraffic;
   return new SipPeer({
     ...options,
     address: unbracket(advertise),
@@ -185,7 +235,7 @@ function _peer(
     // A response to no request of the peer's own goes to the caller's onResponse.
     onResponse: (message, remote, at) => {
       if (options.onResponse !== undefined) options.onResponse(message, remote, at);
-      else event("dropped", `a ${message.status} response that answers no request of ours`, remote);
+      else event("dropped", `a ${message.status} response that answers no request of ours`, remote, "stray");
     },
     onReceive: onTraffic &&
       ((message, remote, _at) =>

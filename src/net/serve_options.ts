@@ -8,8 +8,8 @@
  */
 
 import type { ConnectionLimits } from "./connections.ts";
-import type { ListenSpec } from "./listeners.ts";
-import type { RuntimeNet, SocketAddress } from "./transport.ts";
+import { type ListenSpec, parseListenAddress } from "./listeners.ts";
+import { type RuntimeNet, type SocketAddress, unbracket } from "./transport.ts";
 import type { Transport } from "../rules/rules.ts";
 import type { SipMessage } from "../sip/message.ts";
 import { DEFAULT_MAX_MESSAGE_SIZE } from "../sip/parse.ts";
@@ -196,6 +196,34 @@ export interface ServeOptions extends Omit<PeerOptions, "address" | "port" | "po
    * trusted for the TLS connections `send()` opens.
    */
   tls?: ServeTlsOptions;
+  /**
+   * An HTTP port for watching the peer (off by default): `/metrics` (Prometheus text 0.0.4),
+   * `/healthz`, and the live page `/` with its event stream `/events`
+   * (docs/observability.md). `[HOST:]PORT` or `{ hostname, port }`; the host defaults to
+   * `127.0.0.1`, since the page shows every message whole. Needs a shim with `serveHttp`.
+   */
+  http?: string | ServeHttpOptions;
+}
+
+/**
+ * The HTTP port of {@linkcode serve} (`ServeOptions.http`).
+ *
+ * @example
+ * ```ts
+ * import { serve, type ServeHttpOptions } from "@sipecho/sipecho";
+ * import assert from "node:assert/strict";
+ *
+ * const http: ServeHttpOptions = { hostname: "127.0.0.1", port: 0 };
+ * await using server = await serve({ listen: [{ transport: "udp", hostname: "127.0.0.1", port: 0 }], http });
+ * const response = await fetch(`http://127.0.0.1:${server.http!.port}/healthz`);
+ * assert.equal(await response.text(), "ok\n");
+ * ```
+ */
+export interface ServeHttpOptions {
+  /** The address to bind (default `127.0.0.1`). */
+  hostname?: string;
+  /** The port; 0 picks a free one (`server.http` tells which). */
+  port: number;
 }
 
 /** The table sizes of the lab edge profile (`edge: "lab"`), for a load generator. */
@@ -225,6 +253,8 @@ export interface _ServeSettings {
   limits: Partial<PeerLimits>;
   /** The TLS certificate, when a listener needs one (or given). */
   tls: ServeTlsOptions | undefined;
+  /** The HTTP port, when asked for. */
+  http: { hostname: string; port: number } | undefined;
 }
 
 /**
@@ -262,5 +292,25 @@ export function _serveSettings(options: ServeOptions): _ServeSettings {
     connections: lab ? { ...LAB_CONNECTIONS, ...options.connections } : options.connections,
     limits: { ...(lab ? LAB_LIMITS : undefined), ...options.limits },
     tls: _tlsSettings(listen, options.tls),
+    http: _httpSettings(options.http),
   };
+}
+
+/**
+ * `ServeOptions.http` read: `[HOST:]PORT` or an object; the host defaults to `127.0.0.1`.
+ *
+ * @throws {RangeError} For a port that is not an integer 0..65535, or an empty host.
+ */
+function _httpSettings(http: string | ServeHttpOptions | undefined): { hostname: string; port: number } | undefined {
+  if (http === undefined) return undefined;
+  if (typeof http === "string") {
+    const spec = parseListenAddress(http, "tcp", "127.0.0.1");
+    return { hostname: spec.hostname, port: spec.port };
+  }
+  const hostname = unbracket(http.hostname ?? "127.0.0.1");
+  if (hostname === "") throw new RangeError("serve(): http.hostname is empty");
+  if (!Number.isInteger(http.port) || http.port < 0 || http.port > 65535) {
+    throw new RangeError(`serve(): http.port must be an integer 0..65535, not ${http.port}`);
+  }
+  return { hostname, port: http.port };
 }

@@ -8,6 +8,7 @@ import { _isWildcard, type AdvertisedAddress, type BoundAddress, type ListenTran
 import { type SocketAddress, unbracket } from "./transport.ts";
 import type { MediaEcho } from "../media/echo.ts";
 import type { SipPeer } from "../ua/peer.ts";
+import type { ServerStats } from "./server_stats.ts";
 
 /**
  * A running server, from {@linkcode serve}.
@@ -93,6 +94,35 @@ export interface SipServer extends AsyncDisposable {
    * ```
    */
   send(data: Uint8Array, remote: SocketAddress, transport?: ListenTransport): Promise<void>;
+  /**
+   * What the server has counted since it started, as a plain object ({@linkcode ServerStats}):
+   * requests by method and transport, responses by status, parse errors, drops by reason,
+   * retransmissions, the response-time histogram, the tables against their limits, the RTP
+   * echo's streams and packets, the connections. The same figures `/metrics` serves
+   * (`ServeOptions.http`); docs/observability.md names each.
+   *
+   * @returns A new object each time.
+   * @example
+   * ```ts
+   * import { MockPeer, serve } from "@sipecho/sipecho";
+   * import assert from "node:assert/strict";
+   *
+   * await using server = await serve({ listen: [{ transport: "udp", hostname: "127.0.0.1", port: 0 }] });
+   * await using client = await MockPeer.start();
+   * const call = await client.request({ method: "INVITE", uri: server.uri("busy"), sdp: true });
+   * assert.equal(call.status, 486);
+   * const stats = server.stats();
+   * assert.equal(stats.requests.INVITE.udp, 1);
+   * assert.equal(stats.responseClasses["4xx"], 1);
+   * assert.equal(stats.responseTime.count, 1);
+   * ```
+   */
+  stats(): ServerStats;
+  /**
+   * The address of the HTTP port (`ServeOptions.http`: `/metrics`, `/healthz`, the live page),
+   * or undefined when there is none.
+   */
+  readonly http: SocketAddress | undefined;
   /** Resolves once the server is closed. */
   readonly closed: Promise<void>;
   /** Stops listening, closes every connection and timer; resolves when all is closed. */

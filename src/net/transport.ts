@@ -386,6 +386,51 @@ export interface RuntimeNet {
    * may not read them (Deno without `--allow-sys`).
    */
   networkInterfaces?(): InterfaceAddress[];
+  /**
+   * Serves HTTP/1.1 on a TCP port (`serve({ http })`: `/metrics`, `/healthz`, the live page):
+   * each request goes to `handler` as a standard `Request`, and the `Response` it returns is
+   * written back, its body streamed as it comes (Server-Sent Events) until it ends or the
+   * client goes away (then the body stream is cancelled). Optional: without it, `serve()`
+   * refuses the `http` option.
+   */
+  serveHttp?(options: ListenOptions, handler: HttpHandler): Promise<HttpListener>;
+}
+
+/**
+ * What answers HTTP requests (see {@linkcode RuntimeNet.serveHttp}): a standard `Request` in,
+ * with the client's address, a standard `Response` out.
+ *
+ * @example
+ * ```ts
+ * import type { HttpHandler } from "@sipecho/sipecho/net";
+ * import assert from "node:assert/strict";
+ *
+ * const handler: HttpHandler = (request) =>
+ *   new URL(request.url).pathname === "/healthz" ? new Response("ok") : new Response("", { status: 404 });
+ * const response = await handler(new Request("http://127.0.0.1/healthz"), { address: "127.0.0.1", port: 40000 });
+ * assert.equal(await response.text(), "ok");
+ * ```
+ */
+export type HttpHandler = (request: Request, remote: SocketAddress) => Response | Promise<Response>;
+
+/**
+ * A listening HTTP server (see {@linkcode RuntimeNet.serveHttp}).
+ *
+ * @example
+ * ```ts
+ * import type { HttpListener } from "@sipecho/sipecho/net";
+ * import assert from "node:assert/strict";
+ *
+ * const listener: HttpListener = { local: { address: "127.0.0.1", port: 9100 }, close: () => Promise.resolve() };
+ * assert.equal(listener.local.port, 9100);
+ * await listener.close();
+ * ```
+ */
+export interface HttpListener {
+  /** The address actually bound. */
+  readonly local: SocketAddress;
+  /** Stops listening and closes every connection, streamed responses too. */
+  close(): Promise<void>;
 }
 
 // ---- TLS (RFC 3261 §26, RFC 5630): the optional TLS abilities of a shim

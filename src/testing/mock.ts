@@ -25,6 +25,7 @@ import {
   type ListenTransport,
   serve,
   type ServeOptions,
+  type ServerStats,
   type SipServer,
   type TrafficEntry,
 } from "../net/serve.ts";
@@ -259,6 +260,29 @@ export class MockPeer implements AsyncDisposable {
    */
   uriFor(user: string = this.#user, transport?: ListenTransport): string {
     return this.server.uri(user, transport);
+  }
+
+  /**
+   * What the mock's server has counted since it started ({@linkcode ServerStats}): requests by
+   * method and transport, responses by status, drops, retransmissions, response times, its
+   * tables. Unlike `traffic`, not reset by `clear()` or `reset()`.
+   *
+   * @returns A new plain object.
+   * @example
+   * ```ts
+   * import { mockPeer } from "@sipecho/sipecho";
+   * import assert from "node:assert/strict";
+   *
+   * await using peer = await mockPeer();
+   * peer.answer("OPTIONS", 503);
+   * await peer.request({ method: "OPTIONS", uri: peer.uri });
+   * const stats = peer.stats();
+   * assert.equal(stats.requests.OPTIONS.udp, 1);
+   * assert.equal(stats.responses[503], 1);
+   * ```
+   */
+  stats(): ServerStats {
+    return this.server.stats();
   }
 
   /** Every message received and sent, in order (since the last `clear()` or `reset()`). */

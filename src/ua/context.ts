@@ -110,6 +110,8 @@ export class _Context implements TransactionInfo {
   supportedHeader = false;
   /** Only what is still needed of the request is kept (`compact()`). */
   compacted = false;
+  /** When the request arrived, ms (for the response-time histogram, see counters.ts). */
+  arrivedAt = 0;
   #head: ResponseHead | undefined = undefined;
 
   constructor(

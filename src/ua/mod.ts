@@ -72,3 +72,12 @@ export {
   type ReferTarget,
   type Replaces,
 } from "./refer.ts";
+export {
+  DROP_REASONS,
+  type DropReason,
+  PeerCounters,
+  type PeerStats,
+  RESPONSE_TIME_BUCKETS,
+  STAT_METHODS,
+  STAT_TRANSPORTS,
+} from "./counters.ts";

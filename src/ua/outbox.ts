@@ -9,6 +9,7 @@
 import type { ViaRouting } from "../sip/routing.ts";
 import { type _Context, _Output, type _Reply } from "./context.ts";
 import type { SourceGuard, SourceRecord } from "./guard.ts";
+import { PeerCounters } from "./counters.ts";
 import type { Output, PeerEvent, Remote } from "./types.ts";
 
 /** The outputs due by the end of one `receive()` or `tick()`, each within its source's budget. */
@@ -16,13 +17,17 @@ export class Outbox {
   readonly #guard: SourceGuard | undefined;
   readonly #event: (kind: PeerEvent["kind"], message: string, remote?: Remote) => void;
   #out: Output[] | undefined = undefined;
+  /** The peer's counters: every response emitted is counted here (see counters.ts). */
+  readonly counters: PeerCounters;
 
   constructor(
     guard: SourceGuard | undefined,
     event: (kind: PeerEvent["kind"], message: string, remote?: Remote) => void,
+    counters: PeerCounters = new PeerCounters(),
   ) {
     this.#guard = guard;
     this.#event = event;
+    this.counters = counters;
   }
 
   /** The outputs gathered since the last call, in order. */
@@ -56,10 +61,12 @@ export class Outbox {
             remote,
           );
         }
+        this.counters.drop("amplification");
         return false;
       }
       guard.sent(source, bytes);
     }
+    this.counters.response(reply.status, times);
     const out = this.#out ??= [];
     for (let i = 0; i < times; i++) out.push(new _Output(at, reply, remote, via));
     return true;

@@ -37,6 +37,7 @@ import {
 import { Scheduler } from "./scheduler.ts";
 import { Dialogs, type DialogsHost } from "./dialogs.ts";
 import { Outbox } from "./outbox.ts";
+import { PeerCounters, type PeerStats } from "./counters.ts";
 import { type StatelessOptions, StatelessReplies } from "./stateless.ts";
 import { _isInputError, TransactionUser, type UasHost } from "./uas.ts";
 import { SessionAnswers, type SessionOptions } from "./session.ts";
@@ -149,6 +150,8 @@ export class SipPeer {
   /** The `refer` subscriptions of REFERs taken (RFC 3515, see refer.ts). */
   #refers: ReferNotifier;
   #jobs = new Scheduler();
+  /** What it received, sent and dropped (see counters.ts; read by `stats()`). */
+  readonly #counters = new PeerCounters();
   #now = 0;
   #closed = false;
 
@@ -191,7 +194,11 @@ export class SipPeer {
     const maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
     this.#datagram = { stream: false, maxMessageSize };
     this.#stream = { stream: true, maxMessageSize };
-    this.#outbox = new Outbox(options.guard, (kind, message, remote) => this.#event(kind, message, remote));
+    this.#outbox = new Outbox(
+      options.guard,
+      (kind, message, remote) => this.#event(kind, message, remote),
+      this.#counters,
+    );
     this.#session = new SessionAnswers(this.#sessionOptions(options, limits));
     this.#replies = new Replies(this.#repliesOptions());
     this.#dialogs = new Dialogs(this.#dialogsHost(options, limits));
@@ -393,10 +400,14 @@ export class SipPeer {
       if (dropped > 0) {
         this.#event("limit", `rate: ${src.key}: ${dropped} messages dropped during its ban`, remote);
       }
-      if (verdict === Admission.Drop) return this.#end(at);
+      if (verdict === Admission.Drop) {
+        this.#counters.drop("rate");
+        return this.#end(at);
+      }
       if (remote.transport === "udp" && input instanceof Uint8Array) guard.received(src, input.length);
       this.#src = src;
       if (verdict === Admission.Refuse) {
+        this.#counters.drop("rate");
         this.#overRate(input, remote, at);
         return this.#end(at);
       }
@@ -404,6 +415,8 @@ export class SipPeer {
     let message: SipMessage | undefined;
     if (input instanceof Uint8Array) {
       if (!_looksLikeSip(input)) {
+        this.#counters.parseErrors++;
+        this.#counters.drop("not_sip");
         this.#event("parse-error", `dropped: not a SIP message (${_firstBytes(input)})`, remote);
         return this.#end(at);
       }
@@ -412,6 +425,7 @@ export class SipPeer {
         message = parseMessage(input, this.#parseOptions(remote));
       } catch (e) {
         if (!(e instanceof SipParseError)) throw e;
+        this.#counters.parseErrors++;
         this.#stateless.parseError(e, input, remote, at);
       }
     } else {
@@ -420,13 +434,17 @@ export class SipPeer {
     if (message !== undefined) {
       if (this.#onReceive !== undefined) this.#onReceive(message, remote, at);
       if (message.type === "request") {
+        this.#counters.request(message.method, remote.transport);
         this.#uas.request(message, remote, at);
       } else if (this.#dialogs.response(message, remote, at)) {
         // An answer to the peer's own BYE.
       } else if (this.#onResponse !== undefined) {
         this.#onResponse(message, remote, at);
-      } else if (this.#onEvent !== undefined) {
-        this.#event("dropped", `a ${message.status} response that answers no request of ours`, remote);
+      } else {
+        this.#counters.drop("stray");
+        if (this.#onEvent !== undefined) {
+          this.#event("dropped", `a ${message.status} response that answers no request of ours`, remote);
+        }
       }
     }
     return this.#end(at);
@@ -442,6 +460,49 @@ export class SipPeer {
     if (this.#closed) return [];
     this.#begin(now);
     return this.#end(now);
+  }
+
+  /**
+   * What the peer has counted since it was made ({@linkcode PeerStats}): requests by method and
+   * transport, responses by status, parse errors, drops by reason, retransmissions, the
+   * response-time histogram, and what its tables hold now against their limits. The counters
+   * cost no allocation per message; this makes a new plain object each time.
+   *
+   * @returns The counters, as a plain object.
+   * @example
+   * ```ts
+   * import { SipPeer } from "@sipecho/sipecho";
+   * import assert from "node:assert/strict";
+   *
+   * const peer = new SipPeer();
+   * peer.receive(new TextEncoder().encode("hello"), { address: "192.0.2.9", port: 5060, transport: "udp" }, 0);
+   * const stats = peer.stats();
+   * assert.equal(stats.parseErrors, 1);
+   * assert.equal(stats.drops.not_sip, 1);
+   * assert.equal(stats.limits.dialogs, 10_000);
+   * ```
+   */
+  stats(): PeerStats {
+    const stats = this.#counters.snapshot();
+    const l = this.#limits;
+    stats.active = {
+      transactions: this.#uas.size,
+      pending: this.#uas.pending,
+      dialogs: this.#dialogs.size,
+      bindings: this.registrar.size,
+    };
+    stats.limits = { transactions: l.transactions, pending: l.pending, dialogs: l.dialogs, bindings: l.bindings };
+    return stats;
+  }
+
+  /**
+   * The live counters behind {@linkcode SipPeer.stats}, for the server around the peer to add
+   * its own drops to (`serve()`); not for other callers.
+   *
+   * @returns The counters.
+   */
+  _counters(): PeerCounters {
+    return this.#counters;
   }
 
   /** When {@linkcode SipPeer.tick} next has something to do, ms; undefined when idle. */

@@ -64,7 +64,7 @@ export class StatelessReplies {
     at: number,
   ) {
     const head = new ResponseHead(request, remote);
-    this.#o.outbox.emit(
+    const sent = this.#o.outbox.emit(
       this.#o.replies.stateless(head, status, reason, headers, remote),
       remote,
       head.route,
@@ -72,6 +72,8 @@ export class StatelessReplies {
       1,
       this.#o.source(),
     );
+    // A final response at once: 0 ms from the request's arrival.
+    if (sent && status >= 200) this.#o.outbox.counters.answered(0);
   }
 }
 

@@ -98,6 +98,16 @@ export class TransactionUser {
     return this.#transactions.values().map((entry) => entry instanceof _Context ? entry.tx : entry);
   }
 
+  /** How many transactions the table holds, tombstones included. */
+  get size(): number {
+    return this.#transactions.size;
+  }
+
+  /** How many transactions are at work (not tombstones). */
+  get pending(): number {
+    return this.#pending;
+  }
+
   /** The earliest tombstone expiry, ms; -1 when there is none. */
   get nextExpiry(): number {
     const long = this.#long.next;
@@ -207,10 +217,13 @@ export class TransactionUser {
 
   /** A request that matched a transaction (RFC 3261 §17.2.1, §17.2.2). */
   #retransmission(entry: _Context | _Tomb, request: SipRequest, remote: Remote, at: number): void {
+    const counters = this.#h.outbox.counters;
+    counters.retransmissionsAbsorbed++;
     if (entry instanceof _Context) {
       // The last response again; nothing while Trying, nothing from a silent one.
       const again = entry.silent ? undefined : entry.tx.resend();
       if (again !== undefined) {
+        counters.retransmissionsSent += entry.duplicate;
         this.#h.outbox.emit(again, entry.remote, entry.head.route, at, entry.duplicate, entry.source);
       }
     } else if (entry.state === "Completed") {
@@ -218,6 +231,7 @@ export class TransactionUser {
       // came from; a plain one is made again from the request, the same bytes.
       const head = new ResponseHead(request, remote);
       const data = entry.data ?? head.format(entry.status, undefined, { toTag: entry.toTag, server: this.#h.server });
+      counters.retransmissionsSent += entry.duplicate;
       this.#h.outbox.emit(new _Reply(entry.status, data), remote, head.route, at, entry.duplicate, this.#h.source());
     }
     // An INVITE tombstone absorbs it: Confirmed (RFC 3261 §17.2.1), Accepted (RFC 6026 §7.1).
@@ -340,6 +354,7 @@ export class TransactionUser {
     const input = new _RuleInput(request, remote);
     const action = this.#h.planner.choose(request, remote, input);
     const ctx = this.#newContext(request, key, remote, action);
+    ctx.arrivedAt = at;
     try {
       if (action?.kind === "silent") {
         // Nothing is sent; the transaction absorbs retransmissions until the client gives up
@@ -372,7 +387,9 @@ export class TransactionUser {
     // answered 400 by #request, as any request's.)
     let reply = this.#h.planner.plan(ctx, input, action).final?.reply;
     if (reply !== undefined && !this.#h.outbox.fits(ctx, reply.data.length, at)) reply = this.tooLarge(ctx, reply);
-    if (reply !== undefined) this.#h.outbox.emit(reply, remote, ctx.head.route, at, ctx.duplicate, ctx.source);
+    if (reply !== undefined && this.#h.outbox.emit(reply, remote, ctx.head.route, at, ctx.duplicate, ctx.source)) {
+      this.#h.outbox.counters.answered(0);
+    }
   }
 
   /**
@@ -509,6 +526,8 @@ export class TransactionUser {
       ctx.rel.abandon();
       this.#forgetEarly(ctx);
     }
+    // The transaction accepts one final response: its time from the request's arrival.
+    if (reply.status >= 200) this.#h.outbox.counters.answered(at - ctx.arrivedAt);
     if (ctx.media && reply.status >= 200) {
       // A final response that made no dialog: the request's RTP ports go back (a 2xx to an
       // INVITE handed them to its dialog in #sendFinal).
@@ -560,6 +579,7 @@ export class TransactionUser {
         // A retransmission: the answer was not acknowledged at once, so the transaction waits
         // and keeps only what it still needs.
         ctx.compact();
+        if (!ctx.silent) this.#h.outbox.counters.retransmissionsSent += ctx.duplicate;
         if (!ctx.silent) this.#h.outbox.emit(event.response, ctx.remote, ctx.head.route, at, ctx.duplicate, ctx.source);
       } else if (event.kind === "timeout") {
         if (event.timer === "L") {
@@ -767,6 +787,8 @@ export class TransactionUser {
     if (entry !== undefined && entry.invite && entry.state !== "Accepted" && entry.state !== "Proceeding") {
       // Our To tag in it: the source got our final response.
       if (entry.toTag !== undefined && request.to.tag === entry.toTag) this.#h.validate();
+      // A tombstone in Confirmed absorbs a retransmitted ACK (RFC 3261 §17.2.1).
+      if (!(entry instanceof _Context)) this.#h.outbox.counters.retransmissionsAbsorbed++;
       if (entry instanceof _Context) {
         entry.tx.ack(at);
         this.#settle(entry, at);
@@ -776,6 +798,7 @@ export class TransactionUser {
     // RFC 3261 §13.3.1.4: the ACK for a 2xx is matched by the dialog.
     const dialog = this.#h.dialogs.of(request);
     if (dialog === undefined) {
+      this.#h.outbox.counters.drop("stray");
       if (this.#h.eventsWanted) {
         this.#h.event("dropped", `ACK ${request.callId}: matches no transaction or dialog`, remote);
       }
@@ -783,6 +806,8 @@ export class TransactionUser {
     }
     this.#h.validate();
     dialog.lastRequestAt = at;
+    // An ACK for a 2xx already acknowledged: a retransmission, absorbed.
+    if (dialog.acked) this.#h.outbox.counters.retransmissionsAbsorbed++;
     if (!dialog.acked) {
       dialog.acked = true;
       const invite = this.#transactions.get(dialog.inviteKey);
@@ -819,6 +844,7 @@ export class TransactionUser {
     const toTag = invite?.toTag ?? request.to.tag ?? this.#h.tag();
     const ctx = new _Context(tx, remote, toTag, invite?.duplicate ?? 1, false, 0);
     ctx.source = this.#h.source();
+    ctx.arrivedAt = at;
     this.#addTransaction(ctx);
     if (invite === undefined || !invite.invite) {
       this.#respond(ctx, this.#h.replies.build(ctx, 481), at);

@@ -18,6 +18,7 @@ import type {
 } from "../transport.ts";
 import { _join } from "../bytes.ts";
 import { connectWebSocket } from "./websocket_client.ts";
+import { serveHttp } from "./http_bun.ts";
 import { osInterfaces } from "./os_interfaces.ts";
 import { connectTlsStream, listenTlsStream } from "./bun_tls.ts";
 
@@ -279,4 +280,5 @@ export const bunNet: RuntimeNet = {
   networkInterfaces: osInterfaces,
   listenTlsStream,
   connectTlsStream,
+  serveHttp,
 };

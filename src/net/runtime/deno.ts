@@ -21,6 +21,7 @@ import type {
 } from "../transport.ts";
 import { _join } from "../bytes.ts";
 import { connectWebSocket } from "./websocket_client.ts";
+import { serveHttp } from "./http_deno.ts";
 import { listenPolledDatagram } from "./deno_udp_poll.ts";
 import { bindDatagram, maxDatagram } from "./node_dgram.ts";
 import { connectTlsStream, listenTlsStream } from "./deno_tls.ts";
@@ -346,4 +347,5 @@ export const denoNet: RuntimeNet = {
   networkInterfaces,
   listenTlsStream,
   connectTlsStream,
+  serveHttp,
 };

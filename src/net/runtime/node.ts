@@ -22,6 +22,7 @@ import net from "node:net";
 import process from "node:process";
 import { readFile } from "node:fs/promises";
 import { connectWebSocket } from "./websocket_client.ts";
+import { serveHttp } from "./http_node.ts";
 import { osInterfaces } from "./os_interfaces.ts";
 import { bindDatagram } from "./node_dgram.ts";
 import { connectTlsStream, listenTlsStream } from "./node_tls.ts";
@@ -228,4 +229,5 @@ export const nodeNet: RuntimeNet = {
   networkInterfaces: osInterfaces,
   listenTlsStream,
   connectTlsStream,
+  serveHttp,
 };
