@@ -2,7 +2,8 @@
  * `@sipecho/sipecho/peer`: the user agent without sockets or clock. {@linkcode SipPeer} is the
  * whole UAS: bytes and the time in, what to send, where and when, out. Its parts are here for
  * those who build on them: the transactions (RFC 3261 §17), dialogs (§12), the registrar
- * (§10), the edge guard ({@linkcode SourceGuard}) and the bounded table they all use.
+ * (§10), the edge guard ({@linkcode SourceGuard}), the throttle of failed digest
+ * authentications ({@linkcode AuthThrottle}) and the bounded table they all use.
  *
  * @example
  * ```ts
@@ -21,6 +22,7 @@
 
 export {
   type Output,
+  type PeerAuthOptions,
   type PeerEvent,
   type PeerLimits,
   type PeerOptions,
@@ -62,3 +64,4 @@ export {
 export { Dialog, dialogId, type DialogInit, type DialogSource, type DialogState, DialogTable } from "./dialog.ts";
 export { addressOfRecord, type Binding, type RegisterResult, Registrar, type RegistrarOptions } from "./registrar.ts";
 export { BoundedTable } from "./table.ts";
+export { AuthThrottle, type AuthThrottleLimits, DEFAULT_AUTH_THROTTLE } from "./auth_throttle.ts";
