@@ -45,6 +45,10 @@ export interface CliOptions {
   maxContacts?: number;
   /** `--dialog-timeout`: serve()'s `timers.dialogIdle`, ms. */
   dialogIdle?: number;
+  /** `--auth-user USER:PASSWORD`, in the order given: digest users (RFC 3261 §22). */
+  authUsers: [user: string, password: string][];
+  /** `--realm`: the digest realm. */
+  realm?: string;
   /** `--parse`, `--help` or `--version` instead of running. */
   mode: "run" | "parse" | "help" | "version";
 }
@@ -84,6 +88,16 @@ const FLAGS: Record<string, _Flag> = {
   },
   "--no-udp-poll": { value: false, set: (r) => void (r.o.udpPoll = false) },
   "--rules": { value: true, set: (r, v) => void (r.o.rules = v) },
+  "--auth-user": { value: true, set: (r, v, flag) => _authUser(r, v, flag) },
+  "--realm": {
+    value: true,
+    set(r, v) {
+      if (v === "" || /[\x00-\x1f\x7f]/.test(v)) {
+        throw new UsageError(`--realm: expected a name without control characters, got ${JSON.stringify(v)}`);
+      }
+      r.o.realm = v;
+    },
+  },
   "--no-test-users": { value: false, set: (r) => void (r.o.testUsers = false) },
   "--seed": {
     value: true,
@@ -240,6 +254,7 @@ export function parseArgs(args: readonly string[]): CliOptions {
       edge: { profile: "public", options: {} },
       limits: {},
       connections: {},
+      authUsers: [],
     },
     media: { portRange: DEFAULT_RTP_PORTS },
     noMedia: false,
@@ -291,6 +306,17 @@ function _finish(r: _Reading): CliOptions {
     ];
   }
   return o;
+}
+
+/** `--auth-user USER:PASSWORD`: one more digest user; the password is what follows the first colon. */
+function _authUser(r: _Reading, v: string, flag: string): void {
+  const colon = v.indexOf(":");
+  const user = colon < 0 ? "" : v.slice(0, colon);
+  if (user === "" || /[\x00-\x1f\x7f]/.test(v)) {
+    throw new UsageError(`${flag}: expected USER:PASSWORD (a user name, a colon, the password), got "${v}"`);
+  }
+  if (r.o.authUsers.some(([u]) => u === user)) throw new UsageError(`${flag}: user "${user}" is given twice`);
+  r.o.authUsers.push([user, v.slice(colon + 1)]);
 }
 
 /** `--udp`, `--tcp`, `--ws`: one more address to listen on. */
