@@ -9,6 +9,7 @@ import type { ConnectionLimits } from "../net/connections.ts";
 import type { EdgeOptions } from "../ua/guard.ts";
 import type { PeerLimits } from "../ua/peer.ts";
 import { parseIpv4, parseIpv6 } from "../sip/ip.ts";
+import { _hasControl } from "../rules/validate.ts";
 import { DEFAULT_RTP_PORTS, type ListenSpec, parseListenAddress, type ServeMediaOptions } from "../net/serve.ts";
 
 /** The command line, read. */
@@ -92,7 +93,7 @@ const FLAGS: Record<string, _Flag> = {
   "--realm": {
     value: true,
     set(r, v) {
-      if (v === "" || /[\x00-\x1f\x7f]/.test(v)) {
+      if (v === "" || _hasControl(v)) {
         throw new UsageError(`--realm: expected a name without control characters, got ${JSON.stringify(v)}`);
       }
       r.o.realm = v;
@@ -312,7 +313,7 @@ function _finish(r: _Reading): CliOptions {
 function _authUser(r: _Reading, v: string, flag: string): void {
   const colon = v.indexOf(":");
   const user = colon < 0 ? "" : v.slice(0, colon);
-  if (user === "" || /[\x00-\x1f\x7f]/.test(v)) {
+  if (user === "" || _hasControl(v)) {
     throw new UsageError(`${flag}: expected USER:PASSWORD (a user name, a colon, the password), got "${v}"`);
   }
   if (r.o.authUsers.some(([u]) => u === user)) throw new UsageError(`${flag}: user "${user}" is given twice`);
