@@ -44,7 +44,7 @@ export interface AuthSpec {
   readonly users?: Readonly<Record<string, AuthUser>>;
   /** `true`: 407 with Proxy-Authenticate (RFC 3261 §22.3) instead of 401 with WWW-Authenticate. */
   readonly proxy?: boolean;
-  /** The algorithms offered, one challenge each, most preferred first (default `SHA-256`, `MD5`). */
+  /** The algorithms offered, one challenge each, in this order (default {@linkcode DEFAULT_AUTH_ALGORITHMS}). */
   readonly algorithms?: readonly DigestAlgorithm[];
 }
 
@@ -78,6 +78,21 @@ export interface AuthConfig extends AuthSpec {
  * ```
  */
 export const DEFAULT_AUTH_METHODS: readonly string[] = Object.freeze(["REGISTER", "INVITE"]);
+
+/**
+ * The algorithms offered when none are configured, one challenge each, in this order: MD5 first,
+ * because clients that read only the first challenge (sipsak 0.9, SIPp 3.6) know no other;
+ * SHA-256 for those that know it. RFC 8760 §2.4 has a client take the first it supports, so
+ * give `["SHA-256", "MD5"]` to have RFC 8760 clients use SHA-256.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_AUTH_ALGORITHMS } from "@sipecho/sipecho/rules";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(DEFAULT_AUTH_ALGORITHMS, ["MD5", "SHA-256"]);
+ * ```
+ */
+export const DEFAULT_AUTH_ALGORITHMS: readonly DigestAlgorithm[] = Object.freeze(["MD5", "SHA-256"] as const);
 
 /**
  * The realm when none is configured.

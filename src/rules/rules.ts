@@ -43,6 +43,7 @@ export {
   type AuthConfig,
   type AuthSpec,
   type AuthUser,
+  DEFAULT_AUTH_ALGORITHMS,
   DEFAULT_AUTH_METHODS,
   DEFAULT_REALM,
   loadAuthConfig,

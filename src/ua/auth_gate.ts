@@ -19,7 +19,13 @@
  */
 
 import { DigestChallenger, type DigestRefusalReason } from "../auth/digest_challenger.ts";
-import { type AuthConfig, type AuthSpec, DEFAULT_AUTH_METHODS, DEFAULT_REALM } from "../rules/auth_spec.ts";
+import {
+  type AuthConfig,
+  type AuthSpec,
+  DEFAULT_AUTH_ALGORITHMS,
+  DEFAULT_AUTH_METHODS,
+  DEFAULT_REALM,
+} from "../rules/auth_spec.ts";
 import type { Rule } from "../rules/types.ts";
 import type { SipRequest } from "../sip/message.ts";
 import { AuthThrottle, type AuthThrottleLimits } from "./auth_throttle.ts";
@@ -235,7 +241,7 @@ export class AuthGate {
       users: spec.users ?? g?.users ?? {},
       secret: this.#secret,
       now: () => Math.floor(this.#h.now()),
-      algorithms: spec.algorithms ?? g?.algorithms,
+      algorithms: spec.algorithms ?? g?.algorithms ?? DEFAULT_AUTH_ALGORITHMS,
       proxy: spec.proxy ?? g?.proxy ?? false,
       nonceLifetime: g?.nonceLifetime,
     });

@@ -27,6 +27,7 @@ test("rules.ts re-exports the public values of the rule engine, the very same ob
     ...template,
   };
   const values = [
+    "DEFAULT_AUTH_ALGORITHMS",
     "DEFAULT_AUTH_METHODS",
     "DEFAULT_REALM",
     "loadAuthConfig",

@@ -42,8 +42,9 @@ describe("SipPeer with global auth", () => {
     assert.equal(challenge.message.status, 401);
     const values = challenges(challenge);
     assert.equal(values.length, 2);
-    assert.match(values[0], /^Digest realm="lab", nonce="[A-Za-z0-9_-]{35}", algorithm=SHA-256, qop="auth"$/);
-    assert.match(values[1], /algorithm=MD5/);
+    // MD5 first, for the clients that read only the first challenge (sipsak, SIPp), then SHA-256.
+    assert.match(values[0], /^Digest realm="lab", nonce="[A-Za-z0-9_-]{35}", algorithm=MD5, qop="auth"$/);
+    assert.match(values[1], /algorithm=SHA-256/);
     assert.deepEqual(events.map((e) => [e.kind, e.reason]), [["auth", "missing"]]);
     assert.match(events[0].message, /^REGISTER sip:alice@192\.0\.2\.1: challenged: 401, realm "lab"$/);
     // RFC 3261 §22.2: the request again, CSeq one more, a new branch, the credentials added.
@@ -59,7 +60,7 @@ describe("SipPeer with global auth", () => {
     assert.deepEqual(events.at(-1), {
       at: 10,
       kind: "auth",
-      message: 'REGISTER sip:alice@192.0.2.1: "alice" authenticated (SHA-256, realm "lab")',
+      message: 'REGISTER sip:alice@192.0.2.1: "alice" authenticated (MD5, realm "lab")',
       remote: UDP,
       callId: "call-1@example.com",
       reason: "ok",
@@ -364,4 +365,17 @@ describe("AuthThrottle", () => {
     assert.throws(() => new AuthThrottle({ failures: 0 }), /failures must be a positive integer, got 0/);
     assert.throws(() => new AuthThrottle({ window: -1 }), /window must be a positive number of ms, got -1/);
   });
+});
+
+test("SipPeer offers the algorithms in the order configured: SHA-256 first for RFC 8760 clients", () => {
+  const p = peer({ auth: { ...ALICE, algorithms: ["SHA-256", "MD5"] } });
+  const [challenge] = p.receive(request("REGISTER"), UDP, 0);
+  assert.deepEqual(challenges(challenge).map((v) => /algorithm=([\w-]+)/.exec(v)?.[1]), ["SHA-256", "MD5"]);
+  const [ok] = p.receive(
+    request("REGISTER", { cseq: 2, branch: "z9hG4bK-2", extra: [answer(client(), challenge, "REGISTER")] }),
+    UDP,
+    10,
+  );
+  assert.equal(ok.message.status, 200);
+  assert.match(answer(client(), challenge, "REGISTER"), /algorithm=SHA-256/);
 });
