@@ -132,6 +132,7 @@ export interface DigestRequest {
  * ```
  */
 export interface DigestAccepted {
+  /** Accepted. */
   ok: true;
   /** The authenticated user. */
   username: string;
@@ -152,6 +153,7 @@ export interface DigestAccepted {
  * ```
  */
 export interface DigestRefused {
+  /** Refused. */
   ok: false;
   /** Why. */
   reason: DigestRefusalReason;

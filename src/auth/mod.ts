@@ -3,11 +3,13 @@
  * SHA-256, SHA-512/256) and HMAC, the Digest header values read and written, the response
  * computation, {@linkcode DigestChallenger} for the side that challenges and
  * {@linkcode DigestClient} for the side that answers. Synchronous, without runtime APIs: clock,
- * secret and randomness are given to it. Not yet used by the peer, the CLI or the mock.
+ * secret and randomness are given to it. The peer challenges with it (`PeerOptions.auth`,
+ * rules with `auth`) and the mock's UAC answers with it (`credentials`); this entry,
+ * `@sipecho/sipecho/auth`, is for tests that compute an H(A1) or a response themselves.
  *
  * @example
  * ```ts
- * import { DigestChallenger, DigestClient } from "./mod.ts";
+ * import { DigestChallenger, DigestClient } from "@sipecho/sipecho/auth";
  * import assert from "node:assert/strict";
  *
  * const server = new DigestChallenger({

@@ -9,6 +9,7 @@ import type { ConnectionLimits } from "../net/connections.ts";
 import type { EdgeOptions } from "../ua/guard.ts";
 import type { PeerLimits } from "../ua/peer.ts";
 import { parseIpv4, parseIpv6 } from "../sip/ip.ts";
+import { _hasControl } from "../rules/validate.ts";
 import { DEFAULT_RTP_PORTS, type ListenSpec, parseListenAddress, type ServeMediaOptions } from "../net/serve.ts";
 
 /** The command line, read. */
@@ -45,6 +46,10 @@ export interface CliOptions {
   maxContacts?: number;
   /** `--dialog-timeout`: serve()'s `timers.dialogIdle`, ms. */
   dialogIdle?: number;
+  /** `--auth-user USER:PASSWORD`, in the order given: digest users (RFC 3261 §22). */
+  authUsers: [user: string, password: string][];
+  /** `--realm`: the digest realm. */
+  realm?: string;
   /** `--parse`, `--help` or `--version` instead of running. */
   mode: "run" | "parse" | "help" | "version";
   /** `--cert FILE`: the certificate chain (PEM) of the `--tls` and `--wss` listeners. */
@@ -97,6 +102,16 @@ const FLAGS: Record<string, _Flag> = {
   },
   "--no-udp-poll": { value: false, set: (r) => void (r.o.udpPoll = false) },
   "--rules": { value: true, set: (r, v) => void (r.o.rules = v) },
+  "--auth-user": { value: true, set: (r, v, flag) => _authUser(r, v, flag) },
+  "--realm": {
+    value: true,
+    set(r, v) {
+      if (v === "" || _hasControl(v)) {
+        throw new UsageError(`--realm: expected a name without control characters, got ${JSON.stringify(v)}`);
+      }
+      r.o.realm = v;
+    },
+  },
   "--no-test-users": { value: false, set: (r) => void (r.o.testUsers = false) },
   "--seed": {
     value: true,
@@ -263,6 +278,7 @@ export function parseArgs(args: readonly string[]): CliOptions {
       edge: { profile: "public", options: {} },
       limits: {},
       connections: {},
+      authUsers: [],
     },
     media: { portRange: DEFAULT_RTP_PORTS },
     noMedia: false,
@@ -343,6 +359,17 @@ function _http(r: _Reading, v: string, flag: string): void {
     );
   }
   r.o.http = { hostname: spec.hostname, port: spec.port };
+}
+
+/** `--auth-user USER:PASSWORD`: one more digest user; the password is what follows the first colon. */
+function _authUser(r: _Reading, v: string, flag: string): void {
+  const colon = v.indexOf(":");
+  const user = colon < 0 ? "" : v.slice(0, colon);
+  if (user === "" || _hasControl(v)) {
+    throw new UsageError(`${flag}: expected USER:PASSWORD (a user name, a colon, the password), got "${v}"`);
+  }
+  if (r.o.authUsers.some(([u]) => u === user)) throw new UsageError(`${flag}: user "${user}" is given twice`);
+  r.o.authUsers.push([user, v.slice(colon + 1)]);
 }
 
 /** `--udp`, `--tcp`, `--ws`, `--tls`, `--wss`: one more address to listen on. */

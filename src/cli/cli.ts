@@ -16,7 +16,18 @@ import { SipParseError } from "../sip/errors.ts";
 import type { SipMessage } from "../sip/message.ts";
 import { parseMessage } from "../sip/parse.ts";
 import { formatMessage } from "../sip/format.ts";
-import { DEFAULT_RULE_DESCRIPTIONS, parseRules, type Rule, RulesError, RulesSyntaxError } from "../rules/rules.ts";
+import {
+  type AuthConfig,
+  DEFAULT_AUTH_METHODS,
+  DEFAULT_REALM,
+  DEFAULT_RULE_DESCRIPTIONS,
+  parseAuthConfig,
+  parseRules,
+  type Rule,
+  RulesError,
+  RulesSyntaxError,
+} from "../rules/rules.ts";
+import { _authProblem } from "../ua/auth_gate.ts";
 import { detectProcess, type RuntimeProcess } from "../net/runtime/detect.ts";
 import type { EdgeOptions } from "../ua/guard.ts";
 import type { PeerEvent } from "../ua/peer.ts";
@@ -59,6 +70,11 @@ Listening (each flag repeatable; default: --udp 5060 --tcp 5060 on all interface
 Answers:
   --rules FILE          JSON rules, tried before the built-in test users (see README)
   --no-test-users       no built-in test users: every user gets the echo behaviour
+  --auth-user USER:PASSWORD
+                        a digest user (repeatable, RFC 3261 §22): REGISTER and INVITE
+                        outside a dialog then need credentials (401; OPTIONS never);
+                        rules may say otherwise ("auth" in the rules file)
+  --realm NAME          the digest realm (default: the rules file's, else "sipecho")
   --seed N              seed of the random choices of the rules and of the tags
                         (default: random, printed on the first startup line to replay a run)
   --stateless           a stateless UAS (RFC 3261 §8.2.7), for load tests: only final
@@ -243,6 +259,7 @@ function formatEvent(event: PeerEvent, format: "human" | "json"): string {
       ...(event.reason === undefined ? {} : { reason: event.reason }),
       message: event.message,
       ...(event.callId === undefined ? {} : { callId: event.callId }),
+      ...(event.user === undefined ? {} : { user: event.user }),
       ...(event.remote ? { transport: event.remote.transport, remote } : {}),
       ...(event.media ? { media: counters } : {}),
     });
@@ -251,7 +268,7 @@ function formatEvent(event: PeerEvent, format: "human" | "json"): string {
   return `${new Date().toISOString().slice(11, 23)} !! ${event.kind}${where}: ${event.message}`;
 }
 
-async function loadRulesFile(rt: CliRuntime, path: string): Promise<Rule[]> {
+async function loadRulesFile(rt: CliRuntime, path: string): Promise<{ rules: Rule[]; auth?: AuthConfig }> {
   let text: string;
   try {
     text = await rt.readTextFile(path);
@@ -259,7 +276,8 @@ async function loadRulesFile(rt: CliRuntime, path: string): Promise<Rule[]> {
     throw new UsageError(`--rules ${path}: cannot read the file: ${(e as Error).message}`);
   }
   try {
-    return parseRules(text, path);
+    const auth = parseAuthConfig(text, path);
+    return { rules: parseRules(text, path), ...(auth === undefined ? {} : { auth }) };
   } catch (e) {
     if (e instanceof RulesError || e instanceof RulesSyntaxError) throw new UsageError(e.message);
     throw e;
@@ -278,9 +296,15 @@ export async function main(rt?: CliRuntime): Promise<void> {
   let options: CliOptions;
   let rules: Rule[] = [];
   let tls: ServeTlsOptions | undefined;
+  let auth: AuthConfig | undefined;
   try {
     options = parseArgs(rt.args);
-    if (options.mode === "run" && options.rules !== undefined) rules = await loadRulesFile(rt, options.rules);
+    if (options.mode === "run" && options.rules !== undefined) {
+      ({ rules, auth } = await loadRulesFile(rt, options.rules));
+    }
+    auth = _cliAuth(options, auth);
+    const problem = _authProblem(auth, rules);
+    if (problem !== undefined) throw new UsageError(problem);
     if (options.mode === "run") tls = await _readTlsFiles(rt, options);
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
@@ -319,10 +343,12 @@ export async function main(rt?: CliRuntime): Promise<void> {
       http: options.http,
       registrar: options.maxContacts === undefined ? undefined : { maxContactsPerAor: options.maxContacts },
       timers: options.dialogIdle === undefined ? undefined : { dialogIdle: options.dialogIdle },
+      auth,
       onTraffic: options.quiet ? undefined : (entry) => rt.print(formatTraffic(entry, format, options.trace)),
       onEvent: (event) => {
         // What the calls did goes to standard output (not with --quiet); what went wrong to standard error.
-        const info = event.kind === "rule" || event.kind === "answer" || event.kind === "media" || event.kind === "bye";
+        const info = event.kind === "rule" || event.kind === "answer" || event.kind === "media" ||
+          event.kind === "bye" || event.kind === "auth";
         if (info && options.quiet) return;
         const line = formatEvent(event, format);
         if (info) rt.print(line);
@@ -334,7 +360,7 @@ export async function main(rt?: CliRuntime): Promise<void> {
     rt.printError(`sipecho: ${e instanceof ListenError ? "" : "cannot start: "}${(e as Error).message}`);
     return rt.exit(1);
   }
-  _announce(rt, options, server, seed);
+  _announce(rt, options, server, seed, auth);
   const stopStats = options.stats === undefined ? undefined : _statsEvery(rt, server, options.stats);
   rt.onSignal(() => {
     if (!options.quiet) rt.printError("sipecho: stopping");
@@ -382,7 +408,13 @@ export function _advertiseNotes(advertised: AdvertisedAddress): { where: string;
  * The startup lines on standard error: where it listens, and what is on. The first is written
  * even with --quiet: a script that asked for port 0 learns the port from it.
  */
-function _announce(rt: CliRuntime, options: CliOptions, server: SipServer, seed: number): void {
+function _announce(
+  rt: CliRuntime,
+  options: CliOptions,
+  server: SipServer,
+  seed: number,
+  auth: AuthConfig | undefined,
+): void {
   let where = server.addresses.map((a) => `${a.transport} ${hostPort(a.address, a.port)}`).join(", ");
   if (server.http !== undefined) where += `, http ${hostPort(server.http.address, server.http.port)}`;
   const notes = _advertiseNotes(server.advertised);
@@ -402,6 +434,60 @@ function _announce(rt: CliRuntime, options: CliOptions, server: SipServer, seed:
     );
   }
   rt.printError(`sipecho: ${describeEdge(options.edge.profile, server.peer.guard!.options)}`);
+  if (auth !== undefined) rt.printError(`sipecho: ${_describeAuth(auth)}`);
+}
+
+/**
+ * The digest settings of the command line: the rules file's top-level `auth`, with the users of
+ * `--auth-user` added (replacing a user of the same name) and `--realm` over its realm.
+ *
+ * @param options The flags read.
+ * @param file The rules file's settings, if any.
+ * @returns The settings, or undefined when neither gives any.
+ * @example
+ * ```ts
+ * import { _cliAuth, parseArgs } from "./cli.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const auth = _cliAuth(parseArgs(["--auth-user", "alice:s:e", "--realm", "lab"]), { users: { bob: { password: "b" } } });
+ * assert.deepEqual(auth, { users: { bob: { password: "b" }, alice: { password: "s:e" } }, realm: "lab" });
+ * assert.equal(_cliAuth(parseArgs([]), undefined), undefined);
+ * ```
+ */
+export function _cliAuth(options: CliOptions, file: AuthConfig | undefined): AuthConfig | undefined {
+  if (options.authUsers.length === 0 && options.realm === undefined) return file;
+  const users = { ...file?.users };
+  for (const [user, password] of options.authUsers) {
+    Object.defineProperty(users, user, { value: { password }, enumerable: true, writable: true, configurable: true });
+  }
+  return { ...file, users, ...(options.realm === undefined ? {} : { realm: options.realm }) };
+}
+
+/**
+ * The startup line of the digest settings.
+ *
+ * @param auth The settings.
+ * @returns The line (without the `sipecho: ` prefix).
+ * @example
+ * ```ts
+ * import { _describeAuth } from "./cli.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(
+ *   _describeAuth({ users: { alice: { password: "x" } } }),
+ *   'digest auth (realm "sipecho", 1 user): REGISTER and INVITE outside a dialog need it, and rules with auth',
+ * );
+ * ```
+ */
+export function _describeAuth(auth: AuthConfig): string {
+  const n = Object.keys(auth.users ?? {}).length;
+  const methods = auth.methods ?? DEFAULT_AUTH_METHODS;
+  const what = methods.length === 0
+    ? "rules with auth need it"
+    : `${methods.join(" and ")} outside a dialog need it, and rules with auth`;
+  return `digest auth (realm "${auth.realm ?? DEFAULT_REALM}", ${n} user${n === 1 ? "" : "s"}${
+    auth.proxy ? ", as a proxy: 407" : ""
+  }): ${what}`;
 }
 
 /** `--stats`: a summary line every `seconds`; returns what stops it. */

@@ -6,6 +6,7 @@
  */
 
 import type { Action, ProvisionalSpec, Reliable, ResolvedAction, SessionTimerSpec } from "./types.ts";
+import type { AuthSpec } from "./auth_spec.ts";
 
 /**
  * Follows `choose` down to a concrete action. At each `choose`, one alternative is picked
@@ -43,6 +44,7 @@ export function resolveAction(action: Action, random: () => number): ResolvedAct
   let duplicate = 1;
   let reliable: Reliable | undefined;
   let timer: SessionTimerSpec | undefined;
+  let auth: AuthSpec | false | undefined;
   let current = action;
   for (;;) {
     if (current.kind === "silent") return { kind: "silent" };
@@ -52,14 +54,16 @@ export function resolveAction(action: Action, random: () => number): ResolvedAct
     if (m.duplicate !== undefined) duplicate = m.duplicate;
     if (m.reliable !== undefined) reliable = m.reliable;
     if (m.timer !== undefined) timer = m.timer;
+    if (m.auth !== undefined) auth = m.auth;
     if (current.kind !== "choose") break;
     current = _pick(current.alternatives, random);
   }
   const sorted = [...provisional].sort((a, b) => a.after - b.after);
-  // `reliable` and `timer` appear only when given, so that a plain action stays as it was.
+  // `reliable`, `timer` and `auth` appear only when given, so that a plain action stays as it was.
   const extensions = {
     ...(reliable === undefined ? {} : { reliable }),
     ...(timer === undefined ? {} : { timer }),
+    ...(auth === undefined ? {} : { auth }),
   };
   return current.kind === "respond"
     ? { kind: "respond", response: current.response, provisional: sorted, retransmit, duplicate, ...extensions }

@@ -1,6 +1,6 @@
 /**
- * The built-in rules: test users that answer INVITE with a fixed failure, delay or redirect,
- * each with the one-line description that `--help` and the OPTIONS body show.
+ * The built-in rules: test users that answer INVITE with a fixed failure, delay, redirect or
+ * digest challenge, each with the one-line description that `--help` and the OPTIONS body show.
  *
  * @module
  */
@@ -27,7 +27,7 @@ const _BUILTIN = [
   },
   {
     name: "unavailable",
-    comment: "503 Service Unavailable with Retry-After: 30",
+    comment: "503 with Retry-After: 30",
     match: { method: "INVITE", user: "unavailable" },
     respond: { status: 503, headers: { "Retry-After": "30" } },
   },
@@ -39,7 +39,7 @@ const _BUILTIN = [
   },
   {
     name: "slow",
-    comment: "180 Ringing at once, then 200 OK with SDP after 3 s",
+    comment: "180, then 200 OK with SDP after 3 s",
     match: { method: "INVITE", user: "slow" },
     provisional: [{ status: 180, after: 0 }],
     respond: { status: 200, after: 3000, body: "sdp" },
@@ -47,16 +47,26 @@ const _BUILTIN = [
   {
     // A 1xx respond sends no final response: the caller's CANCEL or its timer ends the call.
     name: "noanswer",
-    comment: "180 Ringing and no final response (487 on CANCEL, 408 on timeout)",
+    comment: "180 and no final (487 on CANCEL, 408 on timeout)",
     match: { method: "INVITE", user: "noanswer" },
     respond: { status: 180 },
   },
   {
     // RFC 3261 §21.3.3: the Contact says where to try instead.
     name: "redirect",
-    comment: "302 Moved Temporarily to sip:echo@ the same host and port",
+    comment: "302 to sip:echo@ the same host and port",
     match: { method: "INVITE", user: "redirect" },
     respond: { status: 302, headers: { Contact: "<sip:echo@{{ruri_hostport}}>" } },
+  },
+  {
+    // RFC 3261 §22.2: a digest challenge (realm: the global one, else "sipecho"), then the
+    // built-in answer. The descriptions are short: the OPTIONS body that lists them must stay
+    // within 3x of sipsak's OPTIONS (the anti-amplification budget, docs/limits.md).
+    name: "auth",
+    comment: "401 until digest user auth, password auth; then as echo",
+    match: { method: "INVITE", user: "auth" },
+    auth: { users: { auth: "auth" } },
+    default: true,
   },
 ] as const;
 

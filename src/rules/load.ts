@@ -5,12 +5,14 @@
  *
  * A rules file is a list of rules, first match wins. Each rule has an optional `match`
  * (conditions on the request), exactly one action (`respond`, `silent`, `default` or `choose`)
- * and optional modifiers (`provisional`, `retransmit`, `duplicate`, `reliable`, `timer`).
+ * and optional modifiers (`provisional`, `retransmit`, `duplicate`, `reliable`, `timer`, `auth`).
+ * An object file may have a top-level `auth` (the global digest settings, see auth_spec.ts).
  *
  * @module
  */
 
 import { _parseJson } from "./json.ts";
+import { _loadAuthConfig, _loadAuthModifier } from "./auth_spec.ts";
 import { _loadMatch } from "./load_match.ts";
 import { _loadResponse } from "./load_response.ts";
 import type { Action, Modifiers, ProvisionalSpec, ResponseSpec, Rule, SessionTimerSpec } from "./types.ts";
@@ -29,7 +31,7 @@ import {
 
 const _ACTION_KEYS = ["respond", "silent", "default", "choose"] as const;
 
-const _MODIFIER_KEYS = ["provisional", "retransmit", "duplicate", "reliable", "timer"] as const;
+const _MODIFIER_KEYS = ["provisional", "retransmit", "duplicate", "reliable", "timer", "auth"] as const;
 
 const _RELIABLE = ["require", "supported", "never"] as const;
 
@@ -83,8 +85,11 @@ export function loadRules(value: unknown, file = "rules"): Rule[] {
     list = value;
     base = "";
   } else if (_isObject(value)) {
-    _checkKeys(ctx, "", value, ["rules", "comment"]);
+    _checkKeys(ctx, "", value, ["rules", "comment", "auth"]);
     _optionalString(ctx, "", value, "comment");
+    // The global digest settings are read by loadAuthConfig(); checked here all the same.
+    const auth = _get(value, "auth");
+    if (auth !== undefined) _loadAuthConfig(ctx, "auth", auth);
     const rules = _get(value, "rules");
     if (rules === undefined) _fail(ctx, "", 'missing key "rules"');
     if (!Array.isArray(rules)) _fail(ctx, "rules", `must be an array of rules, got ${_describe(rules)}`);
@@ -232,6 +237,8 @@ function _loadModifiers(ctx: _Context, path: string, raw: _Object): Modifiers {
   }
   const timer = _get(raw, "timer");
   if (timer !== undefined) modifiers.timer = _loadTimer(ctx, _key(path, "timer"), timer);
+  const auth = _get(raw, "auth");
+  if (auth !== undefined) modifiers.auth = _loadAuthModifier(ctx, _key(path, "auth"), auth);
   return modifiers;
 }
 

@@ -3,7 +3,8 @@
  *
  * A rules file is JSON: a list of rules, first match wins. Each rule has an optional `match`
  * (conditions on the request), exactly one action (`respond`, `silent`, `default` or `choose`)
- * and optional modifiers (`provisional`, `retransmit`, `duplicate`). {@linkcode parseRules}
+ * and optional modifiers (`provisional`, `retransmit`, `duplicate`, `reliable`, `timer`, `auth`).
+ * {@linkcode parseRules}
  * and {@linkcode loadRules} validate a rules file into normalised {@linkcode Rule}s,
  * {@linkcode findRule} picks the rule for a request and {@linkcode resolveAction} turns its
  * action into something concrete to send.
@@ -36,7 +37,18 @@
  */
 
 export type { Transport } from "../sip/transport.ts";
+export type { DigestAlgorithm } from "../auth/algorithm.ts";
 export { resolveAction } from "./action.ts";
+export {
+  type AuthConfig,
+  type AuthSpec,
+  type AuthUser,
+  DEFAULT_AUTH_ALGORITHMS,
+  DEFAULT_AUTH_METHODS,
+  DEFAULT_REALM,
+  loadAuthConfig,
+  parseAuthConfig,
+} from "./auth_spec.ts";
 export { DEFAULT_RULE_DESCRIPTIONS, DEFAULT_RULES } from "./builtin.ts";
 export { type Cidr, cidrContains, parseCidr } from "./cidr.ts";
 export { RulesError, RulesSyntaxError } from "./errors.ts";

@@ -9,6 +9,7 @@
 import type { Transport } from "../sip/transport.ts";
 import type { Cidr } from "./cidr.ts";
 import type { Template } from "./template.ts";
+import type { AuthSpec } from "./auth_spec.ts";
 
 /**
  * What a rule matches against: a view of one SIP request, filled in by the SIP layer.
@@ -149,6 +150,11 @@ export interface Modifiers {
   readonly reliable?: Reliable;
   /** Session timers (RFC 4028) for the INVITE or UPDATE answered 2xx; see {@linkcode SessionTimerSpec}. */
   readonly timer?: SessionTimerSpec;
+  /**
+   * Digest authentication first (RFC 3261 §22): `{}` (`true` in a file) with the global
+   * settings, an `AuthSpec` replacing some of them, `false` for none even where they ask.
+   */
+  readonly auth?: AuthSpec | false;
 }
 
 /**
@@ -233,8 +239,8 @@ export type Action =
 
 /**
  * A concrete action from {@linkcode resolveAction}: no `choose` left, modifiers merged and
- * defaulted (`provisional` sorted by `after`, `retransmit` true, `duplicate` 1; `reliable` and
- * `timer` only when given).
+ * defaulted (`provisional` sorted by `after`, `retransmit` true, `duplicate` 1; `reliable`,
+ * `timer` and `auth` only when given).
  *
  * @example
  * ```ts
@@ -256,6 +262,7 @@ export type ResolvedAction =
     readonly duplicate: number;
     readonly reliable?: Reliable;
     readonly timer?: SessionTimerSpec;
+    readonly auth?: AuthSpec | false;
   }
   | {
     readonly kind: "default";
@@ -264,6 +271,7 @@ export type ResolvedAction =
     readonly duplicate: number;
     readonly reliable?: Reliable;
     readonly timer?: SessionTimerSpec;
+    readonly auth?: AuthSpec | false;
   }
   | { readonly kind: "silent" };
 

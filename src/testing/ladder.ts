@@ -78,7 +78,10 @@ export function formatLadder(entries: readonly TrafficEntry[], options: LadderOp
   for (const e of shown) {
     const time = ((e.time - start) / 1000).toFixed(3).padStart(9);
     const remote = `${_hostPort(e.remote.address, e.remote.port)} ${e.transport}`;
-    lines.push(`${time}  ${_arrow(e.direction, _firstLine(e.message))}| ${remote.padEnd(24)} ${_callId(e.message)}`);
+    lines.push(
+      `${time}  ${_arrow(e.direction, _firstLine(e.message))}| ${remote.padEnd(24)} ${_callId(e.message)}` +
+        _authNote(e.message),
+    );
     if (options.full) lines.push(_messageText(e.message, " ".repeat(13)), "");
   }
   return lines.join("\n");
@@ -114,6 +117,35 @@ export function _firstLine(message: SipMessage): string {
   return message.type === "request"
     ? `${message.method} ${message.uri} ${message.version}`
     : `${message.version} ${message.status} ${message.reason}`;
+}
+
+/**
+ * Digest authentication at a glance (RFC 3261 §22): after a 401 or 407 its realm and
+ * algorithms, after a request with credentials the user and realm they name.
+ */
+function _authNote(message: SipMessage): string {
+  if (message.type === "response") {
+    if (message.status !== 401 && message.status !== 407) return "";
+    const values = message.headers.getFields(message.status === 401 ? "WWW-Authenticate" : "Proxy-Authenticate");
+    if (values.length === 0) return "";
+    const realm = _param(values[0], "realm");
+    const algorithms = values.map((v) => _param(v, "algorithm") ?? "MD5").join(", ");
+    return `  challenge: realm "${realm ?? "?"}" (${algorithms})${/stale\s*=\s*true/i.test(values[0]) ? " stale" : ""}`;
+  }
+  const credentials = [
+    ...message.headers.getFields("Authorization"),
+    ...message.headers.getFields("Proxy-Authorization"),
+  ];
+  if (credentials.length === 0) return "";
+  return `  credentials: ${
+    credentials.map((c) => `"${_param(c, "username") ?? "?"}" realm "${_param(c, "realm") ?? "?"}"`).join(", ")
+  }`;
+}
+
+/** A parameter of a Digest header value, quoted or not (enough for a diagram). */
+function _param(value: string, name: string): string | undefined {
+  const m = new RegExp(`(?:^|[\\s,])${name}\\s*=\\s*(?:"([^"]*)"|([^\\s,]+))`, "i").exec(value);
+  return m === null ? undefined : m[1] ?? m[2];
 }
 
 function _callId(message: SipMessage): string {

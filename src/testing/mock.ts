@@ -37,7 +37,7 @@ import { _atCallSite, _callSite, type LadderOptions } from "./ladder.ts";
 import { _unmetError } from "./unmet.ts";
 import { _ScriptedAnswers, type AnswerAction, type MockAnswer, type MockAnswerOptions } from "./scripted_answers.ts";
 import { _callStep, _requestStep, _TrafficRecorder, type MockCall, type WaitOptions } from "./traffic_recorder.ts";
-import { type RequestOptions, Uac, type UacResult } from "./uac.ts";
+import { type RequestOptions, Uac, type UacCredentials, type UacResult } from "./uac.ts";
 
 export type { RequestMatch, RequestPattern, RequestPredicate, RequestSource } from "./request_match.ts";
 export type {
@@ -97,6 +97,12 @@ export interface MockPeerOptions extends Omit<ServeOptions, "selectRule" | "onRe
    * `close()`, whichever comes first (each request once).
    */
   onUnmatched?: "ignore" | "warn" | "error";
+  /**
+   * The credentials `request()` answers a 401 or 407 with when it is given none (RFC 3261
+   * §22.2; see `RequestOptions.credentials`). To make the mock itself ask for credentials,
+   * give `auth` (the peer's digest settings) or rules with `auth`.
+   */
+  credentials?: UacCredentials;
 }
 
 /** A scripted answer, as kept. */
@@ -180,6 +186,7 @@ export class MockPeer implements AsyncDisposable {
     });
     this.#uac = new Uac({
       user: this.#user,
+      credentials: options.credentials,
       timers: { ...DEFAULT_TIMERS, ...options.timers },
       timeout: this.#timeout,
       local: (transport) => this.#local(transport),
@@ -217,7 +224,7 @@ export class MockPeer implements AsyncDisposable {
       ? [options.transport]
       : options.transport;
     const hostname = options.hostname ?? "127.0.0.1";
-    const { transport: _t, hostname: _h, user: _u, timeout: _o, onUnmatched: _m, ...rest } = options;
+    const { transport: _t, hostname: _h, user: _u, timeout: _o, onUnmatched: _m, credentials: _c, ...rest } = options;
     peer.#server = await serve({
       ...rest,
       edge: options.edge ?? "lab",

@@ -36,6 +36,13 @@ export {
   type RequestSource,
   type WaitOptions,
 } from "./mock.ts";
-export type { AckOptions, DialogRequestOptions, HeaderFields, RequestOptions, UacResult } from "./uac.ts";
+export type {
+  AckOptions,
+  DialogRequestOptions,
+  HeaderFields,
+  RequestOptions,
+  UacCredentials,
+  UacResult,
+} from "./uac.ts";
 export { formatLadder, type LadderOptions, MockTimeoutError } from "./ladder.ts";
 export { MockAssertionError } from "./unmet.ts";

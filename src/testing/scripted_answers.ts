@@ -85,6 +85,19 @@ export interface AnswerSpec {
   retransmit?: boolean;
   /** Send every response this many times, 1..10. */
   duplicate?: number;
+  /**
+   * Digest authentication first (RFC 3261 §22), as a rules file's `auth` modifier: `true` (the
+   * mock's `auth` settings), `false` (none, even where they ask), or settings over them: realm,
+   * users (name: password, or `{ ha1: { MD5: ... } }`), proxy (407), algorithms.
+   */
+  auth?:
+    | boolean
+    | {
+      realm?: string;
+      users?: Readonly<Record<string, string | { password: string } | { ha1: Readonly<Record<string, string>> }>>;
+      proxy?: boolean;
+      algorithms?: readonly string[];
+    };
   /** A name for logs (default `answer #N (match)`). */
   name?: string;
   /** Free text. */

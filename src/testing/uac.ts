@@ -23,6 +23,7 @@ import type { ListenTransport } from "../net/serve.ts";
 import { _destination, _hostText, _transportOf } from "./addresses.ts";
 import { _buildRequest, _identityFields, _offerBody, _random, type HeaderFields } from "./uac_requests.ts";
 import { type _Transaction, type _TransactionHost, _UacTransactions } from "./uac_transactions.ts";
+import { _UacAuth, type UacCredentials } from "./uac_auth.ts";
 import {
   type _Dialog,
   _dialogFields,
@@ -34,6 +35,7 @@ import {
 } from "./uac_dialog.ts";
 
 export type { HeaderFields } from "./uac_requests.ts";
+export type { UacCredentials } from "./uac_auth.ts";
 export type { AckOptions, DialogRequestOptions, UacResult } from "./uac_dialog.ts";
 
 /**
@@ -81,12 +83,21 @@ export interface RequestOptions extends DialogRequestOptions {
    * response (normally 487). For another method, the request rejects with the abort reason.
    */
   signal?: AbortSignal;
+  /**
+   * Answer a 401 or 407 with these credentials (RFC 3261 §22.2): once per realm (once more
+   * after `stale=true`), the request sent again with CSeq one more, a new branch and the
+   * Authorization or Proxy-Authorization; the result is the last request's. Default: the mock
+   * peer's `credentials`; `false`: none.
+   */
+  credentials?: UacCredentials | false;
 }
 
 /** What the UAC needs from its host (the mock peer). */
 export interface UacHost extends _TransactionHost {
   /** The user part of From and Contact. */
   readonly user: string;
+  /** The credentials of requests that give none. */
+  readonly credentials?: UacCredentials;
   /** Our address on a transport, for Via and Contact. */
   local(transport: ListenTransport): SocketAddress;
 }
@@ -155,7 +166,9 @@ export class Uac {
         body,
         contentType,
       });
-      return this.#send(request, to, transport, options.timeout, options.signal);
+      const credentials = options.credentials ?? this.#host.credentials;
+      const auth = credentials ? new _UacAuth(credentials) : undefined;
+      return this.#send(request, to, transport, options.timeout, options.signal, auth);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -186,9 +199,15 @@ export class Uac {
     transport: ListenTransport,
     timeout: number | undefined,
     signal?: AbortSignal,
+    auth?: _UacAuth,
   ): Promise<UacResult> {
     const tx = this.#transactions.start(request, to, transport, timeout, signal);
-    return tx.done.promise.then((response) => this.#result(tx, response));
+    return tx.done.promise.then((response) => {
+      // RFC 3261 §22.2: a challenge answered is a new request, sent the same way.
+      const retry = auth?.retry(request, response);
+      if (retry === undefined || this.#transactions.closed) return this.#result(tx, response);
+      return this.#send(retry, to, transport, timeout, signal, auth);
+    });
   }
 
   /** Our SIP URI on a transport: the From of a new request and, with its transport, the Contact. */

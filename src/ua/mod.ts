@@ -2,7 +2,8 @@
  * `@sipecho/sipecho/peer`: the user agent without sockets or clock. {@linkcode SipPeer} is the
  * whole UAS: bytes and the time in, what to send, where and when, out. Its parts are here for
  * those who build on them: the transactions (RFC 3261 §17), dialogs (§12), the registrar
- * (§10), the edge guard ({@linkcode SourceGuard}) and the bounded table they all use.
+ * (§10), the edge guard ({@linkcode SourceGuard}), the throttle of failed digest
+ * authentications ({@linkcode AuthThrottle}) and the bounded table they all use.
  *
  * @example
  * ```ts
@@ -21,6 +22,7 @@
 
 export {
   type Output,
+  type PeerAuthOptions,
   type PeerEvent,
   type PeerLimits,
   type PeerOptions,
@@ -81,3 +83,4 @@ export {
   STAT_METHODS,
   STAT_TRANSPORTS,
 } from "./counters.ts";
+export { AuthThrottle, type AuthThrottleLimits, DEFAULT_AUTH_THROTTLE } from "./auth_throttle.ts";

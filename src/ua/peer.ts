@@ -35,6 +35,7 @@ import {
   _Tomb,
 } from "./context.ts";
 import { Scheduler } from "./scheduler.ts";
+import { _authProblem, AuthGate } from "./auth_gate.ts";
 import { Dialogs, type DialogsHost } from "./dialogs.ts";
 import { Outbox } from "./outbox.ts";
 import { PeerCounters, type PeerStats } from "./counters.ts";
@@ -67,6 +68,7 @@ export type {
   Remote,
   RtpReleaseReason,
 } from "./types.ts";
+export type { PeerAuthOptions } from "./auth_gate.ts";
 
 /**
  * The pure SIP peer: a UAS that answers every request by its rules and built-in behaviour.
@@ -152,6 +154,8 @@ export class SipPeer {
   #jobs = new Scheduler();
   /** What it received, sent and dropped (see counters.ts; read by `stats()`). */
   readonly #counters = new PeerCounters();
+  /** Digest authentication (see auth_gate.ts). */
+  #auth: AuthGate;
   #now = 0;
   #closed = false;
 
@@ -226,6 +230,13 @@ export class SipPeer {
       maxBindingsPerSource: options.guard?.shareOf(limits.bindings) ?? limits.bindings,
       retryAfter: this.#retryAfter,
     });
+    const authProblem = _authProblem(options.auth, this.#rules);
+    if (authProblem !== undefined) throw new TypeError(`SipPeer: ${authProblem}`);
+    this.#auth = new AuthGate(options.auth, {
+      now: () => this.#now,
+      eventsWanted: this.#onEvent !== undefined,
+      event: (kind, message, remote, details) => this.#event(kind, message, remote, details),
+    });
     this.#planner = new Planner(this.#plannerHost());
     this.#stateless = new StatelessReplies(this.#statelessOptions());
     this.#uas = new TransactionUser(this.#uasHost(options, limits));
@@ -276,6 +287,7 @@ export class SipPeer {
   /** What the Planner of this peer needs of it. */
   #plannerHost(): PlannerHost {
     return {
+      auth: this.#auth,
       rules: this.#rules,
       defaults: this.#defaults,
       random: this.#random,
@@ -772,7 +784,7 @@ const DEFAULT_PEER_LIMITS: PeerLimits = {
 
 /** Whether an event kind is a warning (throttled by a guard), not a note on a call. */
 export function _warning(kind: PeerEvent["kind"]): boolean {
-  return kind !== "rule" && kind !== "answer" && kind !== "media" && kind !== "bye";
+  return kind !== "rule" && kind !== "answer" && kind !== "media" && kind !== "bye" && kind !== "auth";
 }
 
 /** The line that says how many log lines a guard held back. */

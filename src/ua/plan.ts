@@ -29,9 +29,12 @@ import type { Registrar } from "./registrar.ts";
 import type { Replies } from "./replies.ts";
 import type { SessionAnswers } from "./session.ts";
 import type { _EventDetails, PeerEvent, Remote } from "./types.ts";
+import type { AuthGate } from "./auth_gate.ts";
 
 /** What the {@linkcode Planner} needs of the peer. */
 export interface PlannerHost {
+  /** Digest authentication, asked before any answer is planned. */
+  auth: AuthGate;
   rules: readonly Rule[];
   /** Whether the built-in test users answer after the rules. */
   defaults: boolean;
@@ -93,23 +96,31 @@ export class Planner {
   plan(ctx: _Context, input: RuleInput, action: ResolvedAction | undefined): _Plan {
     const request = ctx.request;
     const inDialog = request.to.tag !== undefined && request.method !== "REGISTER";
+    const builtIn = (action === undefined || action.kind === "default") && !inDialog && this.#h.defaults
+      ? findRule(DEFAULT_RULES, input)
+      : undefined;
+    const resolved = builtIn === undefined ? undefined : resolveAction(builtIn.action, this.#h.random);
+    // RFC 3261 §22: who must authenticate does so before anything is answered (auth_gate.ts).
+    const auth = action !== undefined && action.kind !== "silent" && action.auth !== undefined
+      ? action.auth
+      : resolved?.kind === "silent"
+      ? undefined
+      : resolved?.auth;
+    const refused = this.#h.auth.check(request, ctx.remote, inDialog, auth);
+    if (refused !== undefined) return this.#final(ctx, refused.status, refused.reason, refused.headers);
     if (action === undefined || action.kind === "default") {
       // Built-in behaviour: the RFC checks first, then the test users.
       const reject = checkRequest(ctx, this.#h.checkEnv);
       if (reject !== undefined) return this.#final(ctx, reject.status, reject.reason, reject.headers);
-      if (!inDialog && this.#h.defaults) {
-        const builtIn = findRule(DEFAULT_RULES, input);
-        if (builtIn !== undefined) {
-          const resolved = resolveAction(builtIn.action, this.#h.random);
-          if (resolved.kind === "respond") {
-            if (this.#h.eventsWanted) {
-              this.#h.event("rule", `${request.method} ${request.uri}: test user "${builtIn.name}"`, ctx.remote, {
-                callId: request.callId,
-              });
-            }
-            return this.#extensions(ctx, resolved, resolved.response.status) ??
-              this.#planRespond(ctx, resolved.response, resolved.provisional);
-          }
+      if (builtIn !== undefined && resolved !== undefined && resolved.kind !== "silent") {
+        if (this.#h.eventsWanted) {
+          this.#h.event("rule", `${request.method} ${request.uri}: test user "${builtIn.name}"`, ctx.remote, {
+            callId: request.callId,
+          });
+        }
+        if (resolved.kind === "respond") {
+          return this.#extensions(ctx, resolved, resolved.response.status) ??
+            this.#planRespond(ctx, resolved.response, resolved.provisional);
         }
       }
       return this.#extensions(ctx, action, undefined) ??

@@ -15,6 +15,7 @@ import type { Timers } from "./transaction.ts";
 import type { SourceGuard } from "./guard.ts";
 import type { SessionTimerLimits } from "./extensions.ts";
 import type { ReferRequest } from "./refer.ts";
+import type { PeerAuthOptions } from "./auth_gate.ts";
 
 /**
  * Where a message came from or goes to. Extra fields (a connection id, say) are kept: the
@@ -172,8 +173,11 @@ export type RtpReleaseReason = "bye" | "cancelled" | "timeout" | "rejected" | "n
 export interface PeerEvent {
   /** When, ms. */
   at: number;
-  /** What kind (`bye`: a request the peer sent, a BYE or the UPDATE that refreshes a session, and its answer). */
-  kind: "parse-error" | "dropped" | "timeout" | "rule" | "answer" | "media" | "bye" | "limit";
+  /**
+   * What kind (`bye`: a request the peer sent, a BYE or the UPDATE that refreshes a session, and
+   * its answer; `auth`: a request that authenticated, or was challenged or refused, RFC 3261 §22).
+   */
+  kind: "parse-error" | "dropped" | "timeout" | "rule" | "answer" | "media" | "bye" | "limit" | "auth";
   /** What happened, in words. */
   message: string;
   /** Who it concerns. */
@@ -183,15 +187,18 @@ export interface PeerEvent {
   /**
    * Why, in a word, where the message gives one: with kind `media`, why the call's media ended
    * (`bye`, `cancelled`, `rejected`, `no-ack`, `timeout` of the SIP side or of the media,
-   * `error`, `shutdown`), as the message says it.
+   * `error`, `shutdown`), as the message says it; with kind `auth`, `ok` or why the credentials
+   * were refused (`missing`, `wrong-response`, `stale-nonce`, ...: `DigestRefusalReason`).
    */
   reason?: string;
+  /** With kind `auth`: the user the credentials named, when they named one. */
+  user?: string;
   /** With kind `media`: the final counters of the call's media. */
   media?: MediaCallStats;
 }
 
 /** The fields of an event besides its kind and message (see {@linkcode PeerEvent}). */
-export type _EventDetails = Pick<PeerEvent, "callId" | "reason">;
+export type _EventDetails = Pick<PeerEvent, "callId" | "reason" | "user">;
 
 /**
  * Timer values of a {@linkcode SipPeer}, ms.
@@ -396,4 +403,10 @@ export interface PeerOptions {
    * with the public limits unless told otherwise.
    */
   guard?: SourceGuard;
+  /**
+   * Digest authentication (RFC 3261 §22; see `PeerAuthOptions`): realm, users, and which
+   * methods need it outside a dialog (default REGISTER and INVITE); rules with `auth` need it
+   * with or without this. Absent: only those rules (and the test user `auth`) challenge.
+   */
+  auth?: PeerAuthOptions;
 }

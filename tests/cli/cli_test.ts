@@ -541,3 +541,97 @@ async function waitFor(check: () => boolean): Promise<void> {
   for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
   assert.ok(check(), "condition not met in 2 s");
 }
+
+describe("digest authentication flags", () => {
+  const REGISTER = "REGISTER sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bKr1\r\n" +
+    "From: <sip:alice@127.0.0.1>;tag=1\r\nTo: <sip:alice@127.0.0.1>\r\nCall-ID: r@a\r\nCSeq: 1 REGISTER\r\n" +
+    "Contact: <sip:alice@127.0.0.1:5999>\r\n\r\n";
+
+  test("--auth-user is repeatable, splits at the first colon, and refuses what is not USER:PASSWORD", () => {
+    const o = parseArgs(["--auth-user", "alice:se:cret", "--auth-user=bob:", "--realm", "lab"]);
+    assert.deepEqual(o.authUsers, [["alice", "se:cret"], ["bob", ""]]);
+    assert.equal(o.realm, "lab");
+    assert.deepEqual(parseArgs([]).authUsers, []);
+    assert.throws(
+      () => parseArgs(["--auth-user", "alice"]),
+      new UsageError('--auth-user: expected USER:PASSWORD (a user name, a colon, the password), got "alice"'),
+    );
+    assert.throws(() => parseArgs(["--auth-user", ":x"]), /--auth-user: expected USER:PASSWORD/);
+    assert.throws(() => parseArgs(["--auth-user", "a:1", "--auth-user", "a:2"]), /user "a" is given twice/);
+    assert.throws(() => parseArgs(["--realm", ""]), /--realm: expected a name without control characters, got ""/);
+  });
+
+  test("exits 2 when nobody could pass: --realm without users, a rule with auth and no users", async () => {
+    const realm = await run(["--udp", "127.0.0.1:0", "--realm", "lab"]);
+    assert.equal(realm.code, 2);
+    assert.match(realm.err[0], /^sipecho: auth: no users, so REGISTER and INVITE could never pass/);
+    const files = { "r.json": '[{ "match": { "user": "pbx" }, "auth": true, "default": true }]' };
+    const rule = await run(["--udp", "127.0.0.1:0", "--rules", "r.json"], { files });
+    assert.equal(rule.code, 2);
+    assert.match(rule.err[0], /^sipecho: r\.json: \[0\]\.auth: no users here nor in the global settings/);
+    const bad = await run(["--rules", "a.json"], { files: { "a.json": '{ "auth": { "users": [] }, "rules": [] }' } });
+    assert.equal(bad.code, 2);
+    assert.match(bad.err[0], /^sipecho: a\.json: auth\.users: must be an object of users by name/);
+  });
+
+  test("with --auth-user a REGISTER is challenged, the startup line says so, and an auth line is printed", async () => {
+    const r = await run(["--udp", "127.0.0.1:0", "--auth-user", "alice:secret", "--no-media"], {
+      during: async (out, err) => {
+        const port = Number(/127\.0\.0\.1:(\d+)/.exec(err[0])?.[1]);
+        const answer = await udpAsk(port, REGISTER);
+        assert.equal(answer.type === "response" && answer.status, 401);
+        assert.equal(answer.headers.getFields("WWW-Authenticate").length, 2);
+        await waitFor(() =>
+          out.some((l) => / !! auth udp 127\.0\.0\.1:\d+: REGISTER sip:127\.0\.0\.1: challenged: 401/.test(l))
+        );
+        const options = await udpAsk(port, OPTIONS);
+        assert.equal(options.type === "response" && options.status, 200);
+      },
+    });
+    assert.equal(r.code, 0);
+    assert.ok(
+      r.err.includes(
+        'sipecho: digest auth (realm "sipecho", 1 user): REGISTER and INVITE outside a dialog need it, and rules with auth',
+      ),
+      r.err.join("\n"),
+    );
+  });
+
+  test("the rules file's auth is used, with --auth-user added and --realm over it; --log json carries user and reason", async () => {
+    const files = {
+      "r.json": '{ "auth": { "realm": "file", "users": { "bob": "b" }, "methods": ["OPTIONS"] }, "rules": [] }',
+    };
+    const r = await run([
+      "--udp",
+      "127.0.0.1:0",
+      "--rules",
+      "r.json",
+      "--auth-user",
+      "alice:a",
+      "--realm",
+      "flag",
+      "--log",
+      "json",
+    ], {
+      files,
+      during: async (out, err) => {
+        const port = Number(/127\.0\.0\.1:(\d+)/.exec(err[0])?.[1]);
+        const answer = await udpAsk(
+          port,
+          OPTIONS.replace("OPTIONS sip:", "OPTIONS sip:").replace("Call-ID: 1@a", "Call-ID: 2@a"),
+        );
+        assert.equal(answer.type === "response" && answer.status, 401);
+        assert.match(answer.headers.getFields("WWW-Authenticate")[0], /^Digest realm="flag"/);
+        await waitFor(() => out.some((l) => l.includes('"event":"auth"')));
+        const event = JSON.parse(out.find((l) => l.includes('"event":"auth"'))!);
+        assert.equal(event.reason, "missing");
+        assert.equal(event.callId, "2@a");
+      },
+    });
+    assert.equal(r.code, 0);
+    assert.ok(
+      r.err.some((l) => l.startsWith('sipecho: digest auth (realm "flag", 2 users): OPTIONS outside')),
+      r.err.join("\n"),
+    );
+  });
+});

@@ -52,7 +52,12 @@ test("DEFAULT_RULE_DESCRIPTIONS describes each built-in rule", () => {
   assert.deepEqual(Object.keys(DEFAULT_RULE_DESCRIPTIONS).sort(), DEFAULT_RULES.map((r) => r.name).sort());
   for (const rule of DEFAULT_RULES) {
     const action = resolveAction(rule.action, Math.random);
-    const status = action.kind === "respond" ? action.response.status : -1;
+    // A rule that asks for credentials first is described by its 401 (RFC 3261 §22.2).
+    const status = action.kind === "respond"
+      ? action.response.status
+      : action.kind === "default" && action.auth
+      ? 401
+      : -1;
     const first = action.kind === "respond" && action.provisional.length > 0 ? action.provisional[0].status : status;
     assert.ok(DEFAULT_RULE_DESCRIPTIONS[rule.name].startsWith(String(first)), rule.name);
     assert.ok(DEFAULT_RULE_DESCRIPTIONS[rule.name].includes(String(status)), rule.name);
@@ -64,11 +69,12 @@ test("DEFAULT_RULE_DESCRIPTIONS keeps its text, one per built-in rule in the rul
   assert.deepEqual(Object.entries(DEFAULT_RULE_DESCRIPTIONS), [
     ["busy", "486 Busy Here"],
     ["decline", "603 Decline"],
-    ["unavailable", "503 Service Unavailable with Retry-After: 30"],
+    ["unavailable", "503 with Retry-After: 30"],
     ["notfound", "404 Not Found"],
-    ["slow", "180 Ringing at once, then 200 OK with SDP after 3 s"],
-    ["noanswer", "180 Ringing and no final response (487 on CANCEL, 408 on timeout)"],
-    ["redirect", "302 Moved Temporarily to sip:echo@ the same host and port"],
+    ["slow", "180, then 200 OK with SDP after 3 s"],
+    ["noanswer", "180 and no final (487 on CANCEL, 408 on timeout)"],
+    ["redirect", "302 to sip:echo@ the same host and port"],
+    ["auth", "401 until digest user auth, password auth; then as echo"],
   ]);
   assert.deepEqual(Object.keys(DEFAULT_RULE_DESCRIPTIONS), DEFAULT_RULES.map((rule) => rule.name));
   assert.ok(Object.isFrozen(DEFAULT_RULE_DESCRIPTIONS));

@@ -5,6 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as rules from "../../src/rules/rules.ts";
 import * as action from "../../src/rules/action.ts";
+import * as authSpec from "../../src/rules/auth_spec.ts";
 import * as builtin from "../../src/rules/builtin.ts";
 import * as cidr from "../../src/rules/cidr.ts";
 import * as errors from "../../src/rules/errors.ts";
@@ -17,6 +18,7 @@ import type { Transport } from "../../src/sip/transport.ts";
 test("rules.ts re-exports the public values of the rule engine, the very same objects", () => {
   const parts: Record<string, unknown> = {
     ...action,
+    ...authSpec,
     ...builtin,
     ...cidr,
     ...errors,
@@ -25,6 +27,11 @@ test("rules.ts re-exports the public values of the rule engine, the very same ob
     ...template,
   };
   const values = [
+    "DEFAULT_AUTH_ALGORITHMS",
+    "DEFAULT_AUTH_METHODS",
+    "DEFAULT_REALM",
+    "loadAuthConfig",
+    "parseAuthConfig",
     "DEFAULT_RULE_DESCRIPTIONS",
     "DEFAULT_RULES",
     "RulesError",
@@ -61,6 +68,8 @@ const _sameTypes: true[] = [
   true as _Same<rules.TemplateVariable, template.TemplateVariable>,
   true as _Same<rules.Template, template.Template>,
   true as _Same<rules.Cidr, cidr.Cidr>,
+  true as _Same<rules.AuthSpec, authSpec.AuthSpec>,
+  true as _Same<rules.AuthConfig, authSpec.AuthConfig>,
 ];
 
 test("rules.ts re-exports the types, Transport from the message core among them", () => {
@@ -72,7 +81,7 @@ test("rules.ts re-exports the types, Transport from the message core among them"
   assert.equal(core, "wss");
   assert.equal(rules.renderTemplate(compiled, { ruri_hostport: "h:5080" }), "h:5080");
   assert.ok(rules.cidrContains(block, "192.0.2.1"));
-  assert.equal(_sameTypes.length, 13);
+  assert.equal(_sameTypes.length, 15);
 });
 
 test("rules.ts chooses the answer to a request, from rules file to action", () => {

@@ -43,7 +43,8 @@ describe("SipPeer OPTIONS and simple methods", () => {
     const body = out[0].message.bodyText;
     assert.equal(out[0].message.headers.get("Content-Type"), "text/plain");
     assert.ok(body.includes("busy: 486 Busy Here\r\n"));
-    assert.ok(body.includes("noanswer: 180 Ringing and no final response (487 on CANCEL, 408 on timeout)\r\n"));
+    assert.ok(body.includes("noanswer: 180 and no final (487 on CANCEL, 408 on timeout)\r\n"));
+    assert.ok(body.includes("auth: 401 until digest user auth, password auth; then as echo\r\n"));
     assert.equal(
       peer({ defaultRules: false }).receive(request("OPTIONS", { extra: ["Accept: */*"] }), UDP, 0)[0]
         .message.body.length,
