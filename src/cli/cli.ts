@@ -220,6 +220,9 @@ export function formatTraffic(entry: TrafficEntry, format: "human" | "json", tra
 
 const _decoder = new TextDecoder();
 
+/** The events of the media flows (a digit, an announcement, a recording): what the calls did. */
+const _MEDIA_FLOW_EVENTS: readonly PeerEvent["kind"][] = ["dtmf", "play", "record"];
+
 function formatEvent(event: PeerEvent, format: "human" | "json"): string {
   const remote = event.remote ? hostPort(event.remote.address, event.remote.port) : undefined;
   if (format === "json") {
@@ -234,6 +237,7 @@ function formatEvent(event: PeerEvent, format: "human" | "json"): string {
       ...(event.callId === undefined ? {} : { callId: event.callId }),
       ...(event.remote ? { transport: event.remote.transport, remote } : {}),
       ...(event.media ? { media: counters } : {}),
+      ...(event.dtmf ? { dtmf: event.dtmf } : {}),
     });
   }
   const where = event.remote ? ` ${event.remote.transport} ${remote}` : "";
@@ -307,7 +311,9 @@ export async function main(rt?: CliRuntime): Promise<void> {
       onTraffic: options.quiet ? undefined : (entry) => rt.print(formatTraffic(entry, format, options.trace)),
       onEvent: (event) => {
         // What the calls did goes to standard output (not with --quiet); what went wrong to standard error.
-        const info = event.kind === "rule" || event.kind === "answer" || event.kind === "media" || event.kind === "bye";
+        const info = event.kind === "rule" || event.kind === "answer" || event.kind === "media" ||
+          event.kind === "bye" ||
+          _MEDIA_FLOW_EVENTS.includes(event.kind);
         if (info && options.quiet) return;
         const line = formatEvent(event, format);
         if (info) rt.print(line);

@@ -30,3 +30,6 @@ export {
   type MediaStreamRequest,
   type MediaStreamStats,
 } from "./echo.ts";
+export { readRtpHeader, type RtpHeader } from "./rtp_header.ts";
+export { DtmfDetector, type DtmfDigit, dtmfKey, parseTelephoneEvent, type TelephoneEvent } from "./telephone_event.ts";
+export { parseDtmfInfo } from "./dtmf_info.ts";

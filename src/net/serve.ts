@@ -20,6 +20,7 @@ import { ConnectionTable } from "./connections.ts";
 import { _now } from "./clock.ts";
 import { type _EventLog, _eventLog } from "./events.ts";
 import { _Listeners, type AdvertisedAddress } from "./listeners.ts";
+import { _MediaFlows } from "./media_flows.ts";
 import { _ServerMedia } from "./media_wiring.ts";
 import { _Outputs, type _Remote } from "./outputs.ts";
 import { _PeerDriver } from "./peer_driver.ts";
@@ -86,6 +87,10 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
   });
   const listeners = new _Listeners(net, connections, event);
   let media: _ServerMedia | undefined;
+  // The media flows (DTMF from RTP and INFO): only when someone listens, or with media.
+  const flows = options.onEvent !== undefined || settings.media !== undefined
+    ? new _MediaFlows({ onEvent: options.onEvent, hangUp: (callId) => media?.hangUp(callId) })
+    : undefined;
   let closing: Promise<void> | undefined;
   const closed = Promise.withResolvers<void>();
   const close = (): Promise<void> =>
@@ -110,6 +115,7 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
         event,
         onEvent: options.onEvent,
         driver: () => driver,
+        flows,
       });
     }
   } catch (e) {
@@ -117,7 +123,7 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
     throw e;
   }
   driver = new _PeerDriver(
-    _peer(options, settings, listeners, advertise, media, event),
+    _peer(options, settings, listeners, advertise, media, event, flows),
     new _Outputs(connections, options.onTraffic, event),
     event,
   );
@@ -167,6 +173,7 @@ function _peer(
   advertise: string,
   media: _ServerMedia | undefined,
   event: _EventLog,
+  flows: _MediaFlows | undefined,
 ): SipPeer {
   const onTraffic = options.onTraffic;
   return new SipPeer({
@@ -184,14 +191,17 @@ function _peer(
       if (options.onResponse !== undefined) options.onResponse(message, remote, at);
       else event("dropped", `a ${message.status} response that answers no request of ours`, remote);
     },
-    onReceive: onTraffic &&
-      ((message, remote, _at) =>
-        onTraffic({
+    onReceive: (onTraffic ?? flows) &&
+      ((message, remote, _at) => {
+        // DTMF in INFO (media_flows.ts): a request that parsed, before the peer answers it.
+        if (flows !== undefined && message.type === "request") flows.request(message, remote);
+        onTraffic?.({
           time: Date.now(),
           direction: "in",
           transport: remote.transport,
           remote: { address: remote.address, port: remote.port },
           message,
-        })),
+        });
+      }),
   });
 }

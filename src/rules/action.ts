@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { DtmfActions, PlaySpec } from "./media_flows.ts";
 import type { Action, ProvisionalSpec, Reliable, ResolvedAction, SessionTimerSpec } from "./types.ts";
 
 /**
@@ -43,6 +44,8 @@ export function resolveAction(action: Action, random: () => number): ResolvedAct
   let duplicate = 1;
   let reliable: Reliable | undefined;
   let timer: SessionTimerSpec | undefined;
+  let dtmf: DtmfActions | undefined;
+  let play: PlaySpec | undefined;
   let current = action;
   for (;;) {
     if (current.kind === "silent") return { kind: "silent" };
@@ -52,6 +55,8 @@ export function resolveAction(action: Action, random: () => number): ResolvedAct
     if (m.duplicate !== undefined) duplicate = m.duplicate;
     if (m.reliable !== undefined) reliable = m.reliable;
     if (m.timer !== undefined) timer = m.timer;
+    if (m.dtmf !== undefined) dtmf = m.dtmf;
+    if (m.play !== undefined) play = m.play;
     if (current.kind !== "choose") break;
     current = _pick(current.alternatives, random);
   }
@@ -60,6 +65,8 @@ export function resolveAction(action: Action, random: () => number): ResolvedAct
   const extensions = {
     ...(reliable === undefined ? {} : { reliable }),
     ...(timer === undefined ? {} : { timer }),
+    ...(dtmf === undefined ? {} : { dtmf }),
+    ...(play === undefined ? {} : { play }),
   };
   return current.kind === "respond"
     ? { kind: "respond", response: current.response, provisional: sorted, retransmit, duplicate, ...extensions }

@@ -9,6 +9,7 @@
 import type { Transport } from "../sip/transport.ts";
 import type { Cidr } from "./cidr.ts";
 import type { Template } from "./template.ts";
+import type { DtmfActions, PlaySpec } from "./media_flows.ts";
 
 /**
  * What a rule matches against: a view of one SIP request, filled in by the SIP layer.
@@ -149,6 +150,10 @@ export interface Modifiers {
   readonly reliable?: Reliable;
   /** Session timers (RFC 4028) for the INVITE or UPDATE answered 2xx; see {@linkcode SessionTimerSpec}. */
   readonly timer?: SessionTimerSpec;
+  /** What DTMF keys do in the call (media flows); see {@linkcode DtmfActions}. */
+  readonly dtmf?: DtmfActions;
+  /** The announcement played instead of the echo (set by the `play` action); see {@linkcode PlaySpec}. */
+  readonly play?: PlaySpec;
 }
 
 /**
@@ -256,6 +261,8 @@ export type ResolvedAction =
     readonly duplicate: number;
     readonly reliable?: Reliable;
     readonly timer?: SessionTimerSpec;
+    readonly dtmf?: DtmfActions;
+    readonly play?: PlaySpec;
   }
   | {
     readonly kind: "default";
@@ -264,6 +271,8 @@ export type ResolvedAction =
     readonly duplicate: number;
     readonly reliable?: Reliable;
     readonly timer?: SessionTimerSpec;
+    readonly dtmf?: DtmfActions;
+    readonly play?: PlaySpec;
   }
   | { readonly kind: "silent" };
 

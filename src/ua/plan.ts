@@ -91,6 +91,10 @@ export class Planner {
   plan(ctx: _Context, input: RuleInput, action: ResolvedAction | undefined): _Plan {
     const request = ctx.request;
     const inDialog = request.to.tag !== undefined && request.method !== "REGISTER";
+    // The rule's media flows go with the call's ports (PeerOptions.rtpPort).
+    if (action !== undefined && action.kind !== "silent" && (action.dtmf ?? action.play) !== undefined) {
+      ctx.flows = { dtmf: action.dtmf, play: action.play };
+    }
     if (action === undefined || action.kind === "default") {
       // Built-in behaviour: the RFC checks first, then the test users.
       const reject = checkRequest(ctx, this.#h.checkEnv);
