@@ -1,14 +1,18 @@
 /**
  * The media flows of `serve()` beside the echo: DTMF digits of a call read from its RTP
  * telephone-events (RFC 4733) and from SIP INFO requests, reported as `dtmf` events and acted
- * on as the answering rule's `dtmf` says (a BYE on `#`).
+ * on as the answering rule's `dtmf` says (a BYE on `#`); the announcement of a rule's `play`,
+ * sent instead of the echo from the first RTP packet the caller sends (to where it came from,
+ * RFC 4961 §3), paced at the answer's ptime, then a BYE or the echo.
  *
  * @module
  */
 
 import { _now } from "./clock.ts";
 import type { SocketAddress } from "./transport.ts";
-import { getRtpmap } from "../media/sdp_attributes.ts";
+import { getPtime, getRtpmap } from "../media/sdp_attributes.ts";
+import { Announcement } from "../media/announcement.ts";
+import { MAX_WAV_BYTES, parseWav } from "../media/wav.ts";
 import type { MediaDescription } from "../media/sdp_types.ts";
 import { readRtpHeader } from "../media/rtp_header.ts";
 import { DtmfDetector, type DtmfDigit } from "../media/telephone_event.ts";
@@ -19,6 +23,8 @@ import type { PeerEvent, Remote } from "../ua/types.ts";
 
 // The INFO requests remembered to tell a retransmission from a new INFO (by Call-ID and CSeq).
 const SEEN_INFOS = 64;
+// The announcement files kept read and decoded, by path; the oldest goes first.
+const CACHED_FILES = 16;
 
 /** What the flows need from the server. */
 export interface _MediaFlowsOptions {
@@ -26,6 +32,22 @@ export interface _MediaFlowsOptions {
   onEvent: ((event: PeerEvent) => void) | undefined;
   /** Ends a call with a BYE (the media wiring's `hangUp`); absent without media. */
   hangUp: ((callId: string) => void) | undefined;
+  /** Sends a packet from a stream's RTP port (`MediaEcho.send`); absent without media. */
+  send?: (callId: string, index: number, data: Uint8Array, to: SocketAddress) => boolean;
+  /** Reads a file (`RuntimeNet.readFile`); absent: no announcement is played. */
+  readFile?: (path: string, maxBytes: number) => Promise<Uint8Array>;
+}
+
+/** The announcement of a call. */
+interface _Play {
+  file: string;
+  then: "hangup" | "echo";
+  index: number;
+  encoding: "PCMU" | "PCMA";
+  payloadType: number;
+  ptime: number;
+  state: "waiting" | "playing" | "done";
+  timer: ReturnType<typeof setTimeout> | undefined;
 }
 
 /** One stream of a call: its telephone-event payload type, and the digits being read. */
@@ -40,6 +62,8 @@ interface _FlowCall {
   flows: MediaFlows | undefined;
   streams: Map<number, _FlowStream>;
   hungUp: boolean;
+  play?: _Play;
+  closed?: boolean;
 }
 
 /** The media flows of a server (see the module documentation). */
@@ -48,6 +72,8 @@ export class _MediaFlows {
   readonly #calls = new Map<string, _FlowCall>();
   /** Call-ID and CSeq of the last INFO requests. */
   readonly #seen: string[] = [];
+  /** The announcement files read, by path. */
+  readonly #files = new Map<string, Promise<Int16Array>>();
 
   /**
    * Makes the flows of a server.
@@ -81,6 +107,14 @@ export class _MediaFlows {
       eventType: event?.payloadType,
       detector: event === undefined ? undefined : new DtmfDetector(event.clockRate),
     });
+    const play = call.flows?.play;
+    if (play !== undefined && call.play === undefined && m !== undefined && this.#o.send !== undefined) {
+      const codec = _g711(m);
+      if (codec !== undefined) {
+        const ptime = Math.min(200, Math.max(10, Math.round(getPtime(m) ?? 20)));
+        call.play = { ...play, index, ...codec, ptime, state: "waiting", timer: undefined };
+      }
+    }
   }
 
   /**
@@ -94,14 +128,24 @@ export class _MediaFlows {
    */
   rtp(callId: string, index: number, packet: Uint8Array, from: SocketAddress): boolean | void {
     const call = this.#calls.get(callId);
-    const stream = call?.streams.get(index);
-    if (stream?.detector === undefined) return;
+    if (call === undefined) return;
+    const stream = call.streams.get(index);
     // The payload type sits in the second byte: most packets are audio and need no more.
-    if ((packet[1] & 0x7f) !== stream.eventType) return;
-    const header = readRtpHeader(packet);
-    if (header === undefined) return;
-    const digits = stream.detector.push(header, packet.subarray(header.payloadOffset, header.payloadEnd));
-    for (const digit of digits) this.#digit(call!, digit, from);
+    if (stream?.detector !== undefined && (packet[1] & 0x7f) === stream.eventType) {
+      const header = readRtpHeader(packet);
+      if (header !== undefined) {
+        const digits = stream.detector.push(header, packet.subarray(header.payloadOffset, header.payloadEnd));
+        for (const digit of digits) this.#digit(call, digit, from);
+      }
+    }
+    const play = call.play;
+    if (play === undefined || play.index !== index || play.state === "done") return;
+    if (play.state === "waiting") {
+      play.state = "playing";
+      void this.#play(call, play, { address: from.address, port: from.port });
+    }
+    // While the announcement plays, nothing is echoed.
+    return false;
   }
 
   /**
@@ -134,6 +178,8 @@ export class _MediaFlows {
     const call = this.#calls.get(callId);
     if (call === undefined) return;
     this.#calls.delete(callId);
+    call.closed = true;
+    if (call.play !== undefined) clearTimeout(call.play.timer);
     for (const stream of call.streams.values()) {
       const left = stream.detector?.flush();
       if (left !== undefined) this.#digit(call, left, undefined);
@@ -158,6 +204,84 @@ export class _MediaFlows {
       this.#o.hangUp(call.callId);
     }
   }
+
+  /** Plays the announcement to `to`, paced at its ptime from now; then a BYE or the echo. */
+  async #play(call: _FlowCall, play: _Play, to: SocketAddress): Promise<void> {
+    let samples: Int16Array;
+    try {
+      samples = await this.#read(play.file);
+    } catch (e) {
+      this.#event(call, "play", `call ${call.callId}: cannot play ${play.file}: ${(e as Error).message}; echoing`);
+      play.state = "done";
+      return;
+    }
+    if (call.closed) return;
+    const [ssrc, sequence, timestamp] = crypto.getRandomValues(new Uint32Array(3));
+    // RFC 3550 §5.1: the first sequence number and timestamp are random.
+    const a = new Announcement(samples, { ...play, ssrc, sequence: sequence & 0xffff, timestamp });
+    const start = performance.now();
+    let i = 0;
+    const tick = () => {
+      play.timer = undefined;
+      if (call.closed) return;
+      // Every packet that is due goes now (a late timer catches up), none before its time.
+      const now = performance.now();
+      while (i < a.count && start + i * play.ptime <= now) {
+        if (!this.#o.send!(call.callId, play.index, a.packet(i), to)) break;
+        i++;
+      }
+      if (i < a.count) {
+        play.timer = setTimeout(tick, Math.max(1, Math.ceil(start + i * play.ptime - performance.now())));
+        return;
+      }
+      play.state = "done";
+      const seconds = (samples.length / 8000).toFixed(1);
+      this.#event(
+        call,
+        "play",
+        `call ${call.callId}: played ${play.file} (${a.count} packets of ${play.ptime} ms, ${seconds} s, ${play.encoding}) to ${
+          _hostPort(to)
+        }; then ${play.then}`,
+      );
+      if (play.then === "hangup" && !call.hungUp) {
+        call.hungUp = true;
+        this.#o.hangUp?.(call.callId);
+      }
+    };
+    tick();
+  }
+
+  /** A WAV file's samples, read once (the last 16 files stay). */
+  #read(file: string): Promise<Int16Array> {
+    let samples = this.#files.get(file);
+    if (samples === undefined) {
+      const read = this.#o.readFile;
+      samples = read === undefined
+        ? Promise.reject(new Error("the runtime reads no files"))
+        : read(file, MAX_WAV_BYTES).then((bytes) => parseWav(bytes).samples);
+      // A file that could not be read is tried again by the next call.
+      samples.catch(() => this.#files.delete(file));
+      this.#files.set(file, samples);
+      if (this.#files.size > CACHED_FILES) this.#files.delete(this.#files.keys().next().value!);
+    }
+    return samples;
+  }
+
+  #event(call: _FlowCall, kind: PeerEvent["kind"], message: string): void {
+    this.#o.onEvent?.({ at: _now(), kind, message, callId: call.callId });
+  }
+}
+
+/** The first PCMU or PCMA format of an m-line (the answer keeps the offer's order, RFC 3264 §6.1). */
+function _g711(m: MediaDescription): { encoding: "PCMU" | "PCMA"; payloadType: number } | undefined {
+  for (const format of m.formats) {
+    const map = getRtpmap(m, format);
+    const name = map?.encodingName.toUpperCase();
+    if (map !== undefined && map.clockRate === 8000 && (name === "PCMU" || name === "PCMA")) {
+      return { encoding: name, payloadType: map.payloadType };
+    }
+  }
+  return undefined;
 }
 
 /** The first telephone-event of an m-line at the clock rate of another of its formats. */

@@ -89,7 +89,12 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
   let media: _ServerMedia | undefined;
   // The media flows (DTMF from RTP and INFO): only when someone listens, or with media.
   const flows = options.onEvent !== undefined || settings.media !== undefined
-    ? new _MediaFlows({ onEvent: options.onEvent, hangUp: (callId) => media?.hangUp(callId) })
+    ? new _MediaFlows({
+      onEvent: options.onEvent,
+      hangUp: (callId) => media?.hangUp(callId),
+      send: (callId, index, data, to) => media?.echo.send(callId, index, data, to) ?? false,
+      readFile: net.readFile?.bind(net),
+    })
     : undefined;
   let closing: Promise<void> | undefined;
   const closed = Promise.withResolvers<void>();

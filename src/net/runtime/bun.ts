@@ -19,6 +19,7 @@ import type {
 import { _join } from "../bytes.ts";
 import { connectWebSocket } from "./websocket_client.ts";
 import { osInterfaces } from "./os_interfaces.ts";
+import { readFileBounded, writeWholeFile } from "./node_files.ts";
 
 // The few Bun types used here, declared rather than imported (no type package needed).
 interface BunUdpSocket {
@@ -274,4 +275,6 @@ export const bunNet: RuntimeNet = {
   connectStream,
   connectWebSocket,
   networkInterfaces: osInterfaces,
+  readFile: readFileBounded,
+  writeFile: writeWholeFile,
 };

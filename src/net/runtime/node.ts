@@ -23,6 +23,7 @@ import process from "node:process";
 import { readFile } from "node:fs/promises";
 import { connectWebSocket } from "./websocket_client.ts";
 import { osInterfaces } from "./os_interfaces.ts";
+import { readFileBounded, writeWholeFile } from "./node_files.ts";
 import { bindDatagram } from "./node_dgram.ts";
 
 /** A Node Buffer as a plain Uint8Array over the same bytes (the core never sees Buffer methods). */
@@ -219,4 +220,6 @@ export const nodeNet: RuntimeNet = {
   connectStream,
   connectWebSocket,
   networkInterfaces: osInterfaces,
+  readFile: readFileBounded,
+  writeFile: writeWholeFile,
 };
