@@ -84,6 +84,8 @@ Media (the RTP echo of every call; on by default):
   --media-timeout SEC   end a call with a BYE after SEC seconds without RTP or RTCP
                         (default 30; 0: never)
   --rewrite-ssrc        put our own SSRC into the echoed packets
+  --record DIR          write each call's received audio (PCMU or PCMA, the first 60 s)
+                        to DIR/<Call-ID>.wav when the call ends
   --no-media            no echo: SDP answers carry placeholder ports
 Output:
   --log human|json      a line per message on standard output (default human)

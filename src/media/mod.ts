@@ -36,3 +36,4 @@ export { parseDtmfInfo } from "./dtmf_info.ts";
 export { alawDecode, alawEncode, mulawDecode, mulawEncode } from "./g711.ts";
 export { MAX_WAV_BYTES, parseWav, type Wav, writeWav } from "./wav.ts";
 export { Announcement, type AnnouncementOptions } from "./announcement.ts";
+export { DEFAULT_RECORD_SECONDS, Recording } from "./recording.ts";

@@ -13,6 +13,7 @@ import type { SocketAddress } from "./transport.ts";
 import { getPtime, getRtpmap } from "../media/sdp_attributes.ts";
 import { Announcement } from "../media/announcement.ts";
 import { MAX_WAV_BYTES, parseWav } from "../media/wav.ts";
+import { Recording } from "../media/recording.ts";
 import type { MediaDescription } from "../media/sdp_types.ts";
 import { readRtpHeader } from "../media/rtp_header.ts";
 import { DtmfDetector, type DtmfDigit } from "../media/telephone_event.ts";
@@ -34,6 +35,12 @@ export interface _MediaFlowsOptions {
   hangUp: ((callId: string) => void) | undefined;
   /** Sends a packet from a stream's RTP port (`MediaEcho.send`); absent without media. */
   send?: (callId: string, index: number, data: Uint8Array, to: SocketAddress) => boolean;
+  /** Where each call's received RTP is written as a WAV file when it ends; absent: not recorded. */
+  recordDir?: string;
+  /** The longest recording, seconds (default 60). */
+  recordSeconds?: number;
+  /** Writes a file (`RuntimeNet.writeFile`); absent: nothing is recorded. */
+  writeFile?: (path: string, data: Uint8Array) => Promise<void>;
   /** Reads a file (`RuntimeNet.readFile`); absent: no announcement is played. */
   readFile?: (path: string, maxBytes: number) => Promise<Uint8Array>;
 }
@@ -64,6 +71,8 @@ interface _FlowCall {
   hungUp: boolean;
   play?: _Play;
   closed?: boolean;
+  /** The recording of the first audio stream: its index, its G.711 payload types. */
+  record?: { index: number; types: Map<number, "PCMU" | "PCMA">; recording: Recording };
 }
 
 /** The media flows of a server (see the module documentation). */
@@ -74,6 +83,8 @@ export class _MediaFlows {
   readonly #seen: string[] = [];
   /** The announcement files read, by path. */
   readonly #files = new Map<string, Promise<Int16Array>>();
+  /** The recordings being written. */
+  readonly #writing = new Set<Promise<void>>();
 
   /**
    * Makes the flows of a server.
@@ -81,7 +92,14 @@ export class _MediaFlows {
    * @param options Where events go, and how a call is ended.
    */
   constructor(options: _MediaFlowsOptions) {
+    // The length limit is checked now, not at the first call (RangeError).
+    if (options.recordDir !== undefined) new Recording(options.recordSeconds);
     this.#o = options;
+  }
+
+  /** Resolves once the recordings being written are written. */
+  async settle(): Promise<void> {
+    while (this.#writing.size > 0) await Promise.all(this.#writing);
   }
 
   /**
@@ -107,6 +125,11 @@ export class _MediaFlows {
       eventType: event?.payloadType,
       detector: event === undefined ? undefined : new DtmfDetector(event.clockRate),
     });
+    const o = this.#o;
+    if (o.recordDir !== undefined && o.writeFile !== undefined && call.record === undefined && m?.media === "audio") {
+      const types = new Map(_g711s(m).map((c) => [c.payloadType, c.encoding]));
+      call.record = { index, types, recording: new Recording(o.recordSeconds) };
+    }
     const play = call.flows?.play;
     if (play !== undefined && call.play === undefined && m !== undefined && this.#o.send !== undefined) {
       const codec = _g711(m);
@@ -136,6 +159,14 @@ export class _MediaFlows {
       if (header !== undefined) {
         const digits = stream.detector.push(header, packet.subarray(header.payloadOffset, header.payloadEnd));
         for (const digit of digits) this.#digit(call, digit, from);
+      }
+    }
+    const record = call.record;
+    if (record !== undefined && record.index === index) {
+      const encoding = record.types.get(packet[1] & 0x7f);
+      const header = encoding === undefined ? undefined : readRtpHeader(packet);
+      if (header !== undefined) {
+        record.recording.add(header, packet.subarray(header.payloadOffset, header.payloadEnd), encoding!);
       }
     }
     const play = call.play;
@@ -180,6 +211,12 @@ export class _MediaFlows {
     this.#calls.delete(callId);
     call.closed = true;
     if (call.play !== undefined) clearTimeout(call.play.timer);
+    if (call.record !== undefined && call.record.recording.packets > 0) {
+      const writing: Promise<void> = this.#write(call, call.record.recording).finally(() =>
+        this.#writing.delete(writing)
+      );
+      this.#writing.add(writing);
+    }
     for (const stream of call.streams.values()) {
       const left = stream.detector?.flush();
       if (left !== undefined) this.#digit(call, left, undefined);
@@ -251,6 +288,23 @@ export class _MediaFlows {
     tick();
   }
 
+  /** Writes a call's recording to `<recordDir>/<Call-ID>.wav`. */
+  async #write(call: _FlowCall, recording: Recording): Promise<void> {
+    const dir = this.#o.recordDir!.replace(/\/+$/, "");
+    const path = `${dir}/${_fileName(call.callId)}.wav`;
+    const seconds = (recording.samples().length / 8000).toFixed(1);
+    try {
+      await this.#o.writeFile!(path, recording.wav());
+      this.#event(
+        call,
+        "record",
+        `call ${call.callId}: recorded ${seconds} s (${recording.packets} packets) to ${path}`,
+      );
+    } catch (e) {
+      this.#event(call, "record", `call ${call.callId}: cannot write ${path}: ${(e as Error).message}`);
+    }
+  }
+
   /** A WAV file's samples, read once (the last 16 files stay). */
   #read(file: string): Promise<Int16Array> {
     let samples = this.#files.get(file);
@@ -274,14 +328,25 @@ export class _MediaFlows {
 
 /** The first PCMU or PCMA format of an m-line (the answer keeps the offer's order, RFC 3264 §6.1). */
 function _g711(m: MediaDescription): { encoding: "PCMU" | "PCMA"; payloadType: number } | undefined {
+  return _g711s(m)[0];
+}
+
+/** The PCMU and PCMA formats of an m-line, in its order. */
+function _g711s(m: MediaDescription): { encoding: "PCMU" | "PCMA"; payloadType: number }[] {
+  const out: { encoding: "PCMU" | "PCMA"; payloadType: number }[] = [];
   for (const format of m.formats) {
     const map = getRtpmap(m, format);
     const name = map?.encodingName.toUpperCase();
     if (map !== undefined && map.clockRate === 8000 && (name === "PCMU" || name === "PCMA")) {
-      return { encoding: name, payloadType: map.payloadType };
+      out.push({ encoding: name, payloadType: map.payloadType });
     }
   }
-  return undefined;
+  return out;
+}
+
+/** A Call-ID as a file name: letters, digits, `.`, `-`, `_`, `@` kept, the rest `_`, at most 100 characters. */
+function _fileName(callId: string): string {
+  return callId.replace(/[^A-Za-z0-9._@-]/g, "_").replace(/^\./, "_").slice(0, 100);
 }
 
 /** The first telephone-event of an m-line at the clock rate of another of its formats. */

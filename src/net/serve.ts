@@ -94,12 +94,15 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
       hangUp: (callId) => media?.hangUp(callId),
       send: (callId, index, data, to) => media?.echo.send(callId, index, data, to) ?? false,
       readFile: net.readFile?.bind(net),
+      writeFile: net.writeFile?.bind(net),
+      recordDir: settings.media?.record?.dir,
+      recordSeconds: settings.media?.record?.maxSeconds,
     })
     : undefined;
   let closing: Promise<void> | undefined;
   const closed = Promise.withResolvers<void>();
   const close = (): Promise<void> =>
-    closing ??= _shutdown(driver, media, connections, listeners).then(() => {
+    closing ??= _shutdown(driver, media, connections, listeners).then(() => flows?.settle()).then(() => {
       options.signal?.removeEventListener("abort", onAbort);
       closed.resolve();
     });

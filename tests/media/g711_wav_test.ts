@@ -107,3 +107,22 @@ describe("announcement", () => {
     );
   });
 });
+
+describe("recording", async () => {
+  const { Recording } = await import("../../src/media/recording.ts");
+  test("Recording: by timestamp, one SSRC, nothing before the first packet, cut at maxSeconds", () => {
+    const r = new Recording(1);
+    const payload = (b: number) => new Uint8Array(160).fill(b);
+    assert.equal(r.add({ timestamp: 2 ** 32 - 80, ssrc: 1 }, payload(0x80), "PCMU"), true);
+    assert.equal(r.add({ timestamp: 2 ** 32 - 240, ssrc: 1 }, payload(0x80), "PCMU"), false, "before the first");
+    assert.equal(r.add({ timestamp: 240, ssrc: 2 }, payload(0x80), "PCMU"), false, "another SSRC");
+    assert.equal(r.add({ timestamp: 240, ssrc: 1 }, payload(0xd5), "PCMA"), true, "after a gap, across the wrap");
+    assert.equal(r.add({ timestamp: 8000 - 80 - 100, ssrc: 1 }, payload(0xff), "PCMU"), true, "cut at the limit");
+    assert.equal(r.add({ timestamp: 8000 - 80, ssrc: 1 }, payload(0xff), "PCMU"), false, "past the limit");
+    const s = r.samples();
+    assert.equal(s.length, 8000);
+    assert.deepEqual([s[0], s[159], s[160], s[319], s[320], s[479]], [32124, 32124, 0, 0, 8, 8]);
+    assert.equal(r.packets, 3);
+    assert.throws(() => new Recording(3601), RangeError);
+  });
+});
