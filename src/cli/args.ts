@@ -218,6 +218,14 @@ const FLAGS: Record<string, _Flag> = {
       r.media.rewriteSsrc = true;
     },
   },
+  "--record": {
+    value: true,
+    set(r, v, flag) {
+      r.mediaFlag ??= flag;
+      if (v === "") throw new UsageError("--record: expected a folder");
+      r.media.record = { dir: v };
+    },
+  },
   "--no-media": { value: false, set: (r) => void (r.noMedia = true) },
   "--log": {
     value: true,

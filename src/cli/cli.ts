@@ -107,6 +107,8 @@ Media (the RTP echo of every call; on by default):
   --media-timeout SEC   end a call with a BYE after SEC seconds without RTP or RTCP
                         (default 30; 0: never)
   --rewrite-ssrc        put our own SSRC into the echoed packets
+  --record DIR          write each call's received audio (PCMU or PCMA, the first 60 s)
+                        to DIR/<Call-ID>.wav when the call ends
   --no-media            no echo: SDP answers carry placeholder ports
 Output:
   --log human|json      a line per message on standard output (default human)
@@ -247,6 +249,9 @@ export function formatTraffic(entry: TrafficEntry, format: "human" | "json", tra
 
 const _decoder = new TextDecoder();
 
+/** The events of the media flows (a digit, an announcement, a recording): what the calls did. */
+const _MEDIA_FLOW_EVENTS: readonly PeerEvent["kind"][] = ["dtmf", "play", "record"];
+
 function formatEvent(event: PeerEvent, format: "human" | "json"): string {
   const remote = event.remote ? hostPort(event.remote.address, event.remote.port) : undefined;
   if (format === "json") {
@@ -262,6 +267,7 @@ function formatEvent(event: PeerEvent, format: "human" | "json"): string {
       ...(event.user === undefined ? {} : { user: event.user }),
       ...(event.remote ? { transport: event.remote.transport, remote } : {}),
       ...(event.media ? { media: counters } : {}),
+      ...(event.dtmf ? { dtmf: event.dtmf } : {}),
     });
   }
   const where = event.remote ? ` ${event.remote.transport} ${remote}` : "";
@@ -348,7 +354,8 @@ export async function main(rt?: CliRuntime): Promise<void> {
       onEvent: (event) => {
         // What the calls did goes to standard output (not with --quiet); what went wrong to standard error.
         const info = event.kind === "rule" || event.kind === "answer" || event.kind === "media" ||
-          event.kind === "bye" || event.kind === "auth";
+          event.kind === "bye" || event.kind === "auth" ||
+          _MEDIA_FLOW_EVENTS.includes(event.kind);
         if (info && options.quiet) return;
         const line = formatEvent(event, format);
         if (info) rt.print(line);

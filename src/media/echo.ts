@@ -66,6 +66,7 @@
  */
 
 import type { SessionDescription } from "./sdp_types.ts";
+import type { SocketAddress } from "../net/transport.ts";
 import { hasRtcpMux } from "./sdp_attributes.ts";
 import { _isRtpProtocol } from "./codecs.ts";
 import { type _Call, _newCall, _newStream, _rtcpPort, _snapshot, type _Stream } from "./call_state.ts";
@@ -478,6 +479,42 @@ export class MediaEcho implements AsyncDisposable {
    */
   port(callId: string, index: number): number | undefined {
     return this.#calls.get(callId)?.streams.get(index)?.port;
+  }
+
+  /**
+   * Sends a packet of our own (an announcement) from the RTP socket of a stream: the port the
+   * caller sends to, so it reaches a caller behind a NAT as the echo does (RFC 4961 §3). It is
+   * not counted in the echo's counters.
+   *
+   * @param callId The Call-ID.
+   * @param index The 0-based m-line index.
+   * @param data The RTP packet.
+   * @param to Where to send it.
+   * @returns Whether it was sent: `false` when the stream has no bound RTP socket.
+   * @example
+   * ```ts
+   * import { MediaEcho } from "@sipecho/sipecho/media";
+   * import { type RuntimeNet } from "@sipecho/sipecho/net";
+   * import assert from "node:assert/strict";
+   *
+   * const sent: number[] = [];
+   * const net = {
+   *   listenDatagram: (o: { hostname: string; port: number }) =>
+   *     Promise.resolve({ local: { address: o.hostname, port: o.port }, send: (d: Uint8Array) => void sent.push(d.length), close() {} }),
+   * } as unknown as RuntimeNet;
+   * const media = new MediaEcho({ net, hostname: "127.0.0.1", portRange: [20000, 20003] });
+   * await media.open("c1", [{ index: 0 }]);
+   * assert.equal(media.send("c1", 0, new Uint8Array(172), { address: "127.0.0.1", port: 4000 }), true);
+   * assert.equal(media.send("c2", 0, new Uint8Array(172), { address: "127.0.0.1", port: 4000 }), false);
+   * assert.deepEqual(sent, [172]);
+   * await media.closeAll();
+   * ```
+   */
+  send(callId: string, index: number, data: Uint8Array, to: SocketAddress): boolean {
+    const endpoint = this.#calls.get(callId)?.streams.get(index)?.sockets[0]?.endpoint;
+    if (endpoint === undefined) return false;
+    endpoint.send(data, to);
+    return true;
   }
 
   /**

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { RuntimeNet } from "../net/transport.ts";
+import type { RuntimeNet, SocketAddress } from "../net/transport.ts";
 import type { MediaCallStats } from "./stats.ts";
 import { _isPort } from "./options.ts";
 
@@ -50,6 +50,13 @@ export interface MediaEchoOptions {
   onError?: (error: unknown, callId: string) => void;
   /** The clock for the times in the stats, ms (default `Date.now`). */
   now?: () => number;
+  /**
+   * Sees every RTP packet (version 2, a whole fixed header; not RTCP) before it is echoed, for
+   * the media flows that look inside (DTMF, recording, announcements). Returning `false` keeps
+   * it from being echoed (it is counted as dropped). The packet's buffer may be reused by the
+   * runtime once this returns: copy what is kept.
+   */
+  onRtp?: (callId: string, index: number, packet: Uint8Array, from: SocketAddress) => boolean | void;
 }
 
 // RFC 3550 §6.3.5 times out a participant after 5 RTCP report intervals of silence, and §6.2
@@ -76,6 +83,7 @@ export interface _EchoSettings {
   onEnd: ((stats: MediaCallStats) => void) | undefined;
   onError: ((error: unknown, callId: string) => void) | undefined;
   now: () => number;
+  onRtp: MediaEchoOptions["onRtp"];
 }
 
 /**
@@ -125,6 +133,7 @@ export function _echoSettings(options: MediaEchoOptions): _EchoSettings {
     onEnd: options.onEnd,
     onError: options.onError,
     now: options.now ?? Date.now,
+    onRtp: options.onRtp,
   };
 }
 

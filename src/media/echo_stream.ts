@@ -25,7 +25,7 @@ const MAX_SOURCES = 8;
  * @param from Where it came from: where the echo goes.
  */
 export function _receive(
-  settings: Pick<_EchoSettings, "delay" | "maxQueue" | "now">,
+  settings: Pick<_EchoSettings, "delay" | "maxQueue" | "now" | "onRtp">,
   socket: _Socket,
   data: Uint8Array,
   from: SocketAddress,
@@ -56,6 +56,11 @@ export function _receive(
     return;
   }
   call.active = performance.now();
+  // The media flows (DTMF, recording, announcements) see RTP first; `false`: not echoed.
+  if (!rtcp && settings.onRtp !== undefined && settings.onRtp(call.callId, stream.index, data, from) === false) {
+    counters.dropped++;
+    return;
+  }
   let out = data;
   if (stream.ssrc !== undefined) {
     out = data.slice();

@@ -30,3 +30,10 @@ export {
   type MediaStreamRequest,
   type MediaStreamStats,
 } from "./echo.ts";
+export { readRtpHeader, type RtpHeader } from "./rtp_header.ts";
+export { DtmfDetector, type DtmfDigit, dtmfKey, parseTelephoneEvent, type TelephoneEvent } from "./telephone_event.ts";
+export { parseDtmfInfo } from "./dtmf_info.ts";
+export { alawDecode, alawEncode, mulawDecode, mulawEncode } from "./g711.ts";
+export { MAX_WAV_BYTES, parseWav, type Wav, writeWav } from "./wav.ts";
+export { Announcement, type AnnouncementOptions } from "./announcement.ts";
+export { DEFAULT_RECORD_SECONDS, Recording } from "./recording.ts";

@@ -10,6 +10,7 @@
 import { _delay, _now } from "./clock.ts";
 import type { _EventLog } from "./events.ts";
 import { _isWildcard, type BoundAddress } from "./listeners.ts";
+import type { _MediaFlows } from "./media_flows.ts";
 import type { _PeerDriver } from "./peer_driver.ts";
 import { DEFAULT_RTP_PORTS, type ServeMediaOptions } from "./serve_options.ts";
 import { type RuntimeNet, unbracket } from "./transport.ts";
@@ -34,6 +35,8 @@ export interface _ServerMediaOptions {
   onEvent: ((event: PeerEvent) => void) | undefined;
   /** The peer's driver, once there is one. */
   driver: () => _PeerDriver | undefined;
+  /** The media flows (DTMF) that see the calls' RTP; none: the echo alone. */
+  flows?: _MediaFlows;
 }
 
 /** The RTP echo of a server and its wiring to the peer (see the module documentation). */
@@ -73,17 +76,22 @@ export class _ServerMedia {
       onEnd: (stats) => this.#ended(stats),
       onError: (e, callId) => event("dropped", `media of ${callId}: ${e}`),
       now: Date.now,
+      onRtp: options.flows && ((callId, index, packet, from) => options.flows!.rtp(callId, index, packet, from)),
     });
   }
 
   /** The peer's `rtpPort`: a port of the echo for an m-line of a call's answer. */
-  readonly reserve: NonNullable<PeerOptions["rtpPort"]> = (callId, index, m) =>
+  readonly reserve: NonNullable<PeerOptions["rtpPort"]> = (callId, index, m, flows) => {
     // RFC 5761 §5.1.1: with rtcp-mux offered, RTCP shares the RTP port; no odd port is bound.
-    this.echo.reserve(callId, index, { rtcpMux: m !== undefined && hasRtcpMux(m) });
+    const port = this.echo.reserve(callId, index, { rtcpMux: m !== undefined && hasRtcpMux(m) });
+    if (port !== undefined) this.#options.flows?.open(callId, index, m, flows);
+    return port;
+  };
 
   /** The peer's `rtpRelease`: the call's ports go back, its counters are logged. */
   readonly release = (callId: string, reason: RtpReleaseReason): void => {
     const stats = this.echo.close(callId);
+    this.#options.flows?.close(callId);
     if (stats !== undefined) this.#log(stats, reason);
   };
 
@@ -118,6 +126,7 @@ export class _ServerMedia {
   #ended(stats: MediaCallStats): void {
     // Ended by release(), which logs it with the SIP reason.
     if (stats.reason === "closed") return;
+    this.#options.flows?.close(stats.callId);
     this.#log(stats, stats.reason ?? "ended", stats.reason === "error" ? `error: ${stats.error}` : undefined);
     if (stats.reason === "timeout" || stats.reason === "error") this.hangUp(stats.callId);
   }

@@ -20,6 +20,7 @@ import { ConnectionTable } from "./connections.ts";
 import { _now } from "./clock.ts";
 import { type _EventLog, _eventLog } from "./events.ts";
 import { _Listeners, type AdvertisedAddress } from "./listeners.ts";
+import { _MediaFlows } from "./media_flows.ts";
 import { _ServerMedia } from "./media_wiring.ts";
 import { _Outputs, type _Remote } from "./outputs.ts";
 import { _PeerDriver } from "./peer_driver.ts";
@@ -102,16 +103,29 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
   const listeners = new _Listeners(net, connections, event);
   listeners.tls = settings.tls;
   let media: _ServerMedia | undefined;
+  // The media flows (DTMF from RTP and INFO): only when someone listens, or with media.
+  const flows = options.onEvent !== undefined || settings.media !== undefined
+    ? new _MediaFlows({
+      onEvent: options.onEvent,
+      hangUp: (callId) => media?.hangUp(callId),
+      send: (callId, index, data, to) => media?.echo.send(callId, index, data, to) ?? false,
+      readFile: net.readFile?.bind(net),
+      writeFile: net.writeFile?.bind(net),
+      recordDir: settings.media?.record?.dir,
+      recordSeconds: settings.media?.record?.maxSeconds,
+    })
+    : undefined;
   let http: HttpListener | undefined;
   let closing: Promise<void> | undefined;
   const closed = Promise.withResolvers<void>();
   const close = (): Promise<void> =>
-    closing ??= (http?.close() ?? Promise.resolve()).then(() => _shutdown(driver, media, connections, listeners)).then(
-      () => {
+    closing ??= (http?.close() ?? Promise.resolve())
+      .then(() => _shutdown(driver, media, connections, listeners))
+      .then(() => flows?.settle())
+      .then(() => {
         options.signal?.removeEventListener("abort", onAbort);
         closed.resolve();
-      },
-    );
+      });
   const onAbort = () => void close();
 
   let advertised: AdvertisedAddress;
@@ -129,6 +143,7 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
         event,
         onEvent: options.onEvent,
         driver: () => driver,
+        flows,
       });
     }
   } catch (e) {
@@ -136,7 +151,7 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
     throw e;
   }
   driver = new _PeerDriver(
-    _peer(options, settings, listeners, advertise, media, event, onTraffic),
+    _peer(options, settings, listeners, advertise, media, event, onTraffic, flows),
     new _Outputs(connections, onTraffic, event),
     event,
   );
@@ -221,6 +236,7 @@ function _peer(
   media: _ServerMedia | undefined,
   event: _EventLog,
   onTraffic: ((entry: TrafficEntry) => void) | undefined,
+  flows: _MediaFlows | undefined,
 ): SipPeer {
   return new SipPeer({
     ...options,
@@ -237,14 +253,17 @@ function _peer(
       if (options.onResponse !== undefined) options.onResponse(message, remote, at);
       else event("dropped", `a ${message.status} response that answers no request of ours`, remote, "stray");
     },
-    onReceive: onTraffic &&
-      ((message, remote, _at) =>
-        onTraffic({
+    onReceive: (onTraffic ?? flows) &&
+      ((message, remote, _at) => {
+        // DTMF in INFO (media_flows.ts): a request that parsed, before the peer answers it.
+        if (flows !== undefined && message.type === "request") flows.request(message, remote);
+        onTraffic?.({
           time: Date.now(),
           direction: "in",
           transport: remote.transport,
           remote: { address: remote.address, port: remote.port },
           message,
-        })),
+        });
+      }),
   });
 }

@@ -55,6 +55,13 @@ export interface ServeMediaOptions {
   inactivityTimeout?: number;
   /** Write our own SSRC into the echoes (RFC 3550 §8.1), default false. */
   rewriteSsrc?: boolean;
+  /**
+   * Record each call: the RTP (PCMU or PCMA) of its first audio stream, G.711-decoded, is
+   * written to `<dir>/<Call-ID>.wav` (16-bit PCM, mono, 8 kHz) when the call ends; at most
+   * `maxSeconds` (default 60, up to 3600) from its first packet. Needs a runtime that writes
+   * files (`RuntimeNet.writeFile`).
+   */
+  record?: { dir: string; maxSeconds?: number };
 }
 
 /**

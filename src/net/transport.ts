@@ -394,6 +394,17 @@ export interface RuntimeNet {
    * refuses the `http` option.
    */
   serveHttp?(options: ListenOptions, handler: HttpHandler): Promise<HttpListener>;
+  /**
+   * Reads a whole file (the media flows' announcements). Rejects with a `RangeError` when it is
+   * larger than `maxBytes`, without reading it. Optional: without it, announcements are not
+   * played (the call is echoed).
+   */
+  readFile?(path: string, maxBytes: number): Promise<Uint8Array>;
+  /**
+   * Writes a whole file, replacing it (the media flows' recordings). Optional: without it,
+   * nothing is recorded.
+   */
+  writeFile?(path: string, data: Uint8Array): Promise<void>;
 }
 
 /**

@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { DtmfActions, PlaySpec } from "./media_flows.ts";
 import type { Action, ProvisionalSpec, Reliable, ResolvedAction, SessionTimerSpec } from "./types.ts";
 import type { AuthSpec } from "./auth_spec.ts";
 
@@ -45,6 +46,8 @@ export function resolveAction(action: Action, random: () => number): ResolvedAct
   let reliable: Reliable | undefined;
   let timer: SessionTimerSpec | undefined;
   let auth: AuthSpec | false | undefined;
+  let dtmf: DtmfActions | undefined;
+  let play: PlaySpec | undefined;
   let current = action;
   for (;;) {
     if (current.kind === "silent") return { kind: "silent" };
@@ -55,6 +58,8 @@ export function resolveAction(action: Action, random: () => number): ResolvedAct
     if (m.reliable !== undefined) reliable = m.reliable;
     if (m.timer !== undefined) timer = m.timer;
     if (m.auth !== undefined) auth = m.auth;
+    if (m.dtmf !== undefined) dtmf = m.dtmf;
+    if (m.play !== undefined) play = m.play;
     if (current.kind !== "choose") break;
     current = _pick(current.alternatives, random);
   }
@@ -64,6 +69,8 @@ export function resolveAction(action: Action, random: () => number): ResolvedAct
     ...(reliable === undefined ? {} : { reliable }),
     ...(timer === undefined ? {} : { timer }),
     ...(auth === undefined ? {} : { auth }),
+    ...(dtmf === undefined ? {} : { dtmf }),
+    ...(play === undefined ? {} : { play }),
   };
   return current.kind === "respond"
     ? { kind: "respond", response: current.response, provisional: sorted, retransmit, duplicate, ...extensions }

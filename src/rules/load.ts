@@ -15,6 +15,7 @@ import { _parseJson } from "./json.ts";
 import { _loadAuthConfig, _loadAuthModifier } from "./auth_spec.ts";
 import { _loadMatch } from "./load_match.ts";
 import { _loadResponse } from "./load_response.ts";
+import { _loadDtmf, _loadPlay } from "./media_flows.ts";
 import type { Action, Modifiers, ProvisionalSpec, ResponseSpec, Rule, SessionTimerSpec } from "./types.ts";
 import {
   _checkKeys,
@@ -29,9 +30,9 @@ import {
   _optionalString,
 } from "./validate.ts";
 
-const _ACTION_KEYS = ["respond", "silent", "default", "choose"] as const;
+const _ACTION_KEYS = ["respond", "silent", "default", "choose", "play"] as const;
 
-const _MODIFIER_KEYS = ["provisional", "retransmit", "duplicate", "reliable", "timer", "auth"] as const;
+const _MODIFIER_KEYS = ["provisional", "retransmit", "duplicate", "reliable", "timer", "auth", "dtmf"] as const;
 
 const _RELIABLE = ["require", "supported", "never"] as const;
 
@@ -153,7 +154,7 @@ function _loadAction(
 ): Action {
   const present = _ACTION_KEYS.filter((k) => _get(raw, k) !== undefined);
   if (present.length === 0) {
-    _fail(ctx, path, 'needs an action: one of "respond", "silent", "default" or "choose"');
+    _fail(ctx, path, 'needs an action: one of "respond", "silent", "default", "choose" or "play"');
   }
   if (present.length > 1) {
     const names = present.map((k) => `"${k}"`).join(" and ");
@@ -176,6 +177,12 @@ function _loadAction(
     case "default":
       _expectTrue(ctx, _key(path, "default"), _get(raw, "default"));
       return { kind: "default", modifiers };
+    case "play":
+      // An announcement answers as the built-in answer does; the media flows play the file.
+      return {
+        kind: "default",
+        modifiers: { ...modifiers, play: _loadPlay(ctx, _key(path, "play"), _get(raw, "play")) },
+      };
     case "respond": {
       const respondPath = _key(path, "respond");
       const response = _loadResponse(ctx, respondPath, _get(raw, "respond"), false);
@@ -239,6 +246,8 @@ function _loadModifiers(ctx: _Context, path: string, raw: _Object): Modifiers {
   if (timer !== undefined) modifiers.timer = _loadTimer(ctx, _key(path, "timer"), timer);
   const auth = _get(raw, "auth");
   if (auth !== undefined) modifiers.auth = _loadAuthModifier(ctx, _key(path, "auth"), auth);
+  const dtmf = _get(raw, "dtmf");
+  if (dtmf !== undefined) modifiers.dtmf = _loadDtmf(ctx, _key(path, "dtmf"), dtmf);
   return modifiers;
 }
 

@@ -55,6 +55,7 @@ export { RulesError, RulesSyntaxError } from "./errors.ts";
 export { loadRules, parseRules } from "./load.ts";
 export { findRule, globToRegExp, matchRule } from "./match.ts";
 export { renderTemplate, type Template, TEMPLATE_VARIABLES, type TemplateVariable } from "./template.ts";
+export type { DtmfActions, MediaFlows, PlaySpec } from "./media_flows.ts";
 export type {
   Action,
   BodySpec,

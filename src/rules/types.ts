@@ -10,6 +10,7 @@ import type { Transport } from "../sip/transport.ts";
 import type { Cidr } from "./cidr.ts";
 import type { Template } from "./template.ts";
 import type { AuthSpec } from "./auth_spec.ts";
+import type { DtmfActions, PlaySpec } from "./media_flows.ts";
 
 /**
  * What a rule matches against: a view of one SIP request, filled in by the SIP layer.
@@ -155,6 +156,10 @@ export interface Modifiers {
    * settings, an `AuthSpec` replacing some of them, `false` for none even where they ask.
    */
   readonly auth?: AuthSpec | false;
+  /** What DTMF keys do in the call (media flows); see {@linkcode DtmfActions}. */
+  readonly dtmf?: DtmfActions;
+  /** The announcement played instead of the echo (set by the `play` action); see {@linkcode PlaySpec}. */
+  readonly play?: PlaySpec;
 }
 
 /**
@@ -263,6 +268,8 @@ export type ResolvedAction =
     readonly reliable?: Reliable;
     readonly timer?: SessionTimerSpec;
     readonly auth?: AuthSpec | false;
+    readonly dtmf?: DtmfActions;
+    readonly play?: PlaySpec;
   }
   | {
     readonly kind: "default";
@@ -272,6 +279,8 @@ export type ResolvedAction =
     readonly reliable?: Reliable;
     readonly timer?: SessionTimerSpec;
     readonly auth?: AuthSpec | false;
+    readonly dtmf?: DtmfActions;
+    readonly play?: PlaySpec;
   }
   | { readonly kind: "silent" };
 

@@ -33,6 +33,7 @@ import type { SocketAddress } from "../sip/routing.ts";
 import { _ownAddress } from "./addresses.ts";
 import { _compile, type _CompiledMatch, _describeMatch, type RequestMatch } from "./request_match.ts";
 import { _callReport, _closestReport } from "./closest_request.ts";
+import { _DigitLog } from "./mock_digits.ts";
 import { _atCallSite, _callSite, type LadderOptions } from "./ladder.ts";
 import { _unmetError } from "./unmet.ts";
 import { _ScriptedAnswers, type AnswerAction, type MockAnswer, type MockAnswerOptions } from "./scripted_answers.ts";
@@ -166,6 +167,8 @@ export class MockPeer implements AsyncDisposable {
   #closed: Promise<void> | undefined;
   #rules: readonly Rule[];
   #onUnmatched: "ignore" | "warn" | "error";
+  /** The DTMF digits received (RFC 4733 with `media`, and SIP INFO). */
+  #digits = new _DigitLog();
   /** Requests no script answered, not yet reported (`onUnmatched: "error"`). */
   #unmatched: TrafficEntry[] = [];
 
@@ -235,6 +238,10 @@ export class MockPeer implements AsyncDisposable {
         options.onTraffic?.(entry);
       },
       selectRule: (request, remote) => peer.#select(request, remote),
+      onEvent: (event) => {
+        if (event.kind === "dtmf" && event.dtmf !== undefined) peer.#digits.add(event.callId ?? "", event.dtmf);
+        options.onEvent?.(event);
+      },
       onResponse: (response) => void peer.#uac.receive(response),
     });
     return peer;
@@ -359,6 +366,67 @@ export class MockPeer implements AsyncDisposable {
   /** Forgets the recorded traffic (waiting calls keep what they saw). */
   clear(): void {
     this.#recorder.clear();
+    this.#digits.clear();
+  }
+
+  /**
+   * The DTMF keys received, in order: RTP telephone-events (RFC 4733, with the `media` option:
+   * one key per key press) and SIP INFO (`application/dtmf-relay`, `application/dtmf`). At most
+   * 1,000 are kept, over all calls, until {@linkcode MockPeer.clear}.
+   *
+   * @param callId Only this call's (default: every call's).
+   * @returns The keys, e.g. `"123#"`.
+   * @example
+   * ```ts
+   * import { mockPeer } from "@sipecho/sipecho";
+   * import assert from "node:assert/strict";
+   *
+   * await using peer = await mockPeer();
+   * const call = await peer.request({ method: "INVITE", uri: peer.uri, sdp: true });
+   * call.ack();
+   * await call.inDialog("INFO", { body: "Signal=5\r\nDuration=160\r\n", contentType: "application/dtmf-relay" });
+   * assert.equal(peer.digits(call.request.callId), "5");
+   * await call.bye();
+   * ```
+   */
+  digits(callId?: string): string {
+    return this.#digits.digits(callId);
+  }
+
+  /**
+   * Waits until `count` DTMF keys have been received (of one call, or of all), counting those
+   * already received.
+   *
+   * @param count How many keys.
+   * @param options `callId`: of this call only; `timeout`: ms (default: the mock's `timeout`).
+   * @returns The keys received by then.
+   * @throws {MockTimeoutError} When they do not come in time (with the traffic so far).
+   * @example
+   * ```ts
+   * import { mockPeer } from "@sipecho/sipecho";
+   * import assert from "node:assert/strict";
+   *
+   * await using peer = await mockPeer();
+   * const call = await peer.request({ method: "INVITE", uri: peer.uri, sdp: true });
+   * call.ack();
+   * const waiting = peer.waitForDigits(2, { callId: call.request.callId });
+   * for (const key of ["1", "#"]) await call.inDialog("INFO", { body: key, contentType: "application/dtmf" });
+   * assert.equal(await waiting, "1#");
+   * await call.bye();
+   * ```
+   */
+  waitForDigits(count: number, options: { callId?: string; timeout?: number } = {}): Promise<string> {
+    const site = _callSite(this.waitForDigits);
+    const limit = options.timeout ?? this.#timeout;
+    const of = options.callId === undefined ? "" : ` of call ${options.callId}`;
+    return this.#digits.wait(count, options.callId, limit, (have) =>
+      _atCallSite(
+        this.#recorder.timeoutError(
+          `waitForDigits(${count}): ${count} DTMF keys${of} within ${limit} ms (got "${have}")`,
+          limit,
+        ),
+        site,
+      ));
   }
 
   /**
@@ -370,6 +438,7 @@ export class MockPeer implements AsyncDisposable {
     this.#unmatched = [];
     this.clear();
     this.#recorder.abandon("reset() while waiting");
+    this.#digits.abandon("reset() while waiting for DTMF keys");
     this.server.peer.registrar.clear();
   }
 
@@ -555,6 +624,7 @@ export class MockPeer implements AsyncDisposable {
   close(): Promise<void> {
     if (this.#closed !== undefined) return this.#closed;
     this.#recorder.close("the mock peer closed while waiting");
+    this.#digits.abandon("the mock peer closed while waiting for DTMF keys");
     this.#uac.close();
     const closed = this.#closed = this.#server?.close() ?? Promise.resolve();
     const site = _callSite(this.close);

@@ -98,6 +98,10 @@ export interface AnswerSpec {
       proxy?: boolean;
       algorithms?: readonly string[];
     };
+  /** What DTMF keys do in the call: `{ "#": "hangup" }` (with the `media` option). */
+  dtmf?: Readonly<Record<string, "hangup">>;
+  /** Answer and play a WAV file instead of the echo (with the `media` option). */
+  play?: string | { file: string; then?: "hangup" | "echo" };
   /** A name for logs (default `answer #N (match)`). */
   name?: string;
   /** Free text. */

@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { MediaFlows } from "../rules/media_flows.ts";
 import { _detach, SipRequest, type SipResponse } from "../sip/message.ts";
 import { _responseFromWire, ResponseHead } from "../sip/response.ts";
 import type { SessionDescription } from "../media/sdp.ts";
@@ -106,6 +107,8 @@ export class _Context implements TransactionInfo {
   timer: SessionInterval | undefined = undefined;
   /** The header fields that say so in its 2xx (Session-Expires, Require: timer). */
   timerHeaders: [string, string][] | undefined = undefined;
+  /** The media flows of the rule that answers (DTMF actions, an announcement), for `rtpPort`. */
+  flows: MediaFlows | undefined = undefined;
   /** Whether its 1xx and 2xx list the peer's Supported option tags (the request used an extension). */
   supportedHeader = false;
   /** Only what is still needed of the request is kept (`compact()`). */

@@ -108,6 +108,10 @@ export class Planner {
       : resolved?.auth;
     const refused = this.#h.auth.check(request, ctx.remote, inDialog, auth);
     if (refused !== undefined) return this.#final(ctx, refused.status, refused.reason, refused.headers);
+    // The rule's media flows go with the call's ports (PeerOptions.rtpPort).
+    if (action !== undefined && action.kind !== "silent" && (action.dtmf ?? action.play) !== undefined) {
+      ctx.flows = { dtmf: action.dtmf, play: action.play };
+    }
     if (action === undefined || action.kind === "default") {
       // Built-in behaviour: the RFC checks first, then the test users.
       const reject = checkRequest(ctx, this.#h.checkEnv);

@@ -18,6 +18,7 @@ import {
   parseSdp,
   type SessionDescription,
 } from "../media/sdp.ts";
+import type { MediaFlows } from "../rules/media_flows.ts";
 import type { SipRequest } from "../sip/message.ts";
 import type { _Context, _MediaHold, _Reject } from "./context.ts";
 import type { SourceGuard } from "./guard.ts";
@@ -34,7 +35,12 @@ export interface SessionOptions {
   streams: number;
   /** Retry-After of a 503, seconds. */
   retryAfter: number;
-  rtpPort: (callId: string, index: number, media: MediaDescription | undefined) => number | undefined;
+  rtpPort: (
+    callId: string,
+    index: number,
+    media: MediaDescription | undefined,
+    flows?: MediaFlows,
+  ) => number | undefined;
   rtpRelease: ((callId: string, reason: RtpReleaseReason) => void) | undefined;
   guard: SourceGuard | undefined;
   event: (kind: PeerEvent["kind"], message: string, remote?: Remote, details?: _EventDetails) => void;
@@ -114,7 +120,9 @@ export class SessionAnswers {
           hold.streams.push(index);
         }
       }
-      const port = this.#o.rtpPort(callId, index, media);
+      const port = ctx.flows === undefined
+        ? this.#o.rtpPort(callId, index, media)
+        : this.#o.rtpPort(callId, index, media, ctx.flows);
       if (port !== undefined) return port;
       full = true;
       return 9; // never sent: the answer becomes a 503

@@ -5,6 +5,8 @@
  * @module
  */
 
+import type { DtmfDigit } from "../media/telephone_event.ts";
+import type { MediaFlows } from "../rules/media_flows.ts";
 import type { MediaCallStats } from "../media/echo.ts";
 import type { Codec, MediaDescription } from "../media/sdp.ts";
 import type { Rule, Transport } from "../rules/rules.ts";
@@ -175,9 +177,23 @@ export interface PeerEvent {
   at: number;
   /**
    * What kind (`bye`: a request the peer sent, a BYE or the UPDATE that refreshes a session, and
-   * its answer; `auth`: a request that authenticated, or was challenged or refused, RFC 3261 §22).
+   * its answer; `auth`: a request that authenticated, or was challenged or refused, RFC 3261 §22;
+   * `dtmf`, `play`, `record`: the media flows of `serve()`, a digit received, an announcement, a
+   * recording written).
    */
-  kind: "parse-error" | "dropped" | "timeout" | "rule" | "answer" | "media" | "bye" | "limit" | "auth";
+  kind:
+    | "parse-error"
+    | "dropped"
+    | "timeout"
+    | "rule"
+    | "answer"
+    | "media"
+    | "bye"
+    | "limit"
+    | "auth"
+    | "dtmf"
+    | "play"
+    | "record";
   /** What happened, in words. */
   message: string;
   /** Who it concerns. */
@@ -195,6 +211,8 @@ export interface PeerEvent {
   user?: string;
   /** With kind `media`: the final counters of the call's media. */
   media?: MediaCallStats;
+  /** With kind `dtmf`: the digit received (RFC 4733 telephone-event, or SIP INFO). */
+  dtmf?: DtmfDigit;
 }
 
 /** The fields of an event besides its kind and message (see {@linkcode PeerEvent}). */
@@ -348,9 +366,15 @@ export interface PeerOptions {
    * again for the same stream (a 183 and its 200, a re-INVITE), it should give the same port.
    * `undefined` means no port is free: the request gets 503 Service Unavailable with
    * Retry-After (RFC 3261 §21.5.4). The default, `4000 + 2 * index`, is a placeholder for a
-   * peer without media (`serve()` with `media` wires a `MediaEcho` here).
+   * peer without media (`serve()` with `media` wires a `MediaEcho` here). `flows`: the media
+   * flows of the rule that answers (its `dtmf`, its `play`), given only when it has some.
    */
-  rtpPort?: (callId: string, index: number, media: MediaDescription | undefined) => number | undefined;
+  rtpPort?: (
+    callId: string,
+    index: number,
+    media: MediaDescription | undefined,
+    flows?: MediaFlows,
+  ) => number | undefined;
   /**
    * Called when the ports `rtpPort` gave a call can go back: the last dialog or INVITE of
    * that Call-ID that asked for them has ended (see {@linkcode RtpReleaseReason}). Only

@@ -58,7 +58,7 @@ test("loadRules() refuses unknown keys, suggesting the likely one", () => {
   refuses(
     [{ name: "x", choose: [{ weight: 1, name: "y", silent: true }] }],
     'rules.json: [0].choose[0]: unknown key "name" (expected one of: weight, comment, respond, silent, default, ' +
-      "choose, provisional, retransmit, duplicate, reliable, timer, auth)",
+      "choose, play, provisional, retransmit, duplicate, reliable, timer, auth, dtmf)",
   );
 });
 
@@ -73,11 +73,11 @@ test("loadRules() wants exactly one action", () => {
   );
   refuses(
     [{ match: { user: "x" } }],
-    'rules.json: [0]: needs an action: one of "respond", "silent", "default" or "choose"',
+    'rules.json: [0]: needs an action: one of "respond", "silent", "default", "choose" or "play"',
   );
   refuses(
     [{ choose: [{ weight: 1 }] }],
-    'rules.json: [0].choose[0]: needs an action: one of "respond", "silent", "default" or "choose"',
+    'rules.json: [0].choose[0]: needs an action: one of "respond", "silent", "default", "choose" or "play"',
   );
   refuses([{ silent: false }], "rules.json: [0].silent: must be true, got false");
   refuses([{ default: "yes" }], 'rules.json: [0].default: must be true, got "yes"');

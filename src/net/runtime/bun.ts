@@ -21,6 +21,7 @@ import { connectWebSocket } from "./websocket_client.ts";
 import { serveHttp } from "./http_bun.ts";
 import { osInterfaces } from "./os_interfaces.ts";
 import { connectTlsStream, listenTlsStream } from "./bun_tls.ts";
+import { readFileBounded, writeWholeFile } from "./node_files.ts";
 
 // The few Bun types used here, declared rather than imported (no type package needed).
 interface BunUdpSocket {
@@ -281,4 +282,6 @@ export const bunNet: RuntimeNet = {
   listenTlsStream,
   connectTlsStream,
   serveHttp,
+  readFile: readFileBounded,
+  writeFile: writeWholeFile,
 };

@@ -348,4 +348,10 @@ export const denoNet: RuntimeNet = {
   listenTlsStream,
   connectTlsStream,
   serveHttp,
+  readFile: async (path, maxBytes) => {
+    const { size } = await Deno.stat(path);
+    if (size > maxBytes) throw new RangeError(`${path}: ${size} bytes, more than ${maxBytes}`);
+    return await Deno.readFile(path);
+  },
+  writeFile: (path, data) => Deno.writeFile(path, data),
 };

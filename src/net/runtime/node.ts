@@ -24,6 +24,7 @@ import { readFile } from "node:fs/promises";
 import { connectWebSocket } from "./websocket_client.ts";
 import { serveHttp } from "./http_node.ts";
 import { osInterfaces } from "./os_interfaces.ts";
+import { readFileBounded, writeWholeFile } from "./node_files.ts";
 import { bindDatagram } from "./node_dgram.ts";
 import { connectTlsStream, listenTlsStream } from "./node_tls.ts";
 
@@ -230,4 +231,6 @@ export const nodeNet: RuntimeNet = {
   listenTlsStream,
   connectTlsStream,
   serveHttp,
+  readFile: readFileBounded,
+  writeFile: writeWholeFile,
 };
