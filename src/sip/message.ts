@@ -461,6 +461,10 @@ export class SipResponse extends SipMessageBase {
   }
 }
 
+/** JavaScriptCore (Bun), where a slice of a string can keep the whole string alive. */
+const _JSC = typeof navigator !== "undefined" && typeof navigator.userAgent === "string" &&
+  navigator.userAgent.startsWith("Bun/");
+
 /**
  * @internal A copy of a string that shares no memory with the text it was cut from: in V8 and
  * JavaScriptCore a substring can keep its whole parent string alive (for a header value, the
@@ -470,7 +474,9 @@ export class SipResponse extends SipMessageBase {
  * @returns An equal string.
  */
 export function _detach(text: string): string {
-  // A concatenation and a slice detach in V8 but not in JavaScriptCore; a JSON round trip
-  // makes a new string in both (about 0.1 µs for a header value).
-  return JSON.parse(JSON.stringify(text));
+  // A concatenation and a slice detach in V8 (the slice flattens the concatenation into a new
+  // string first) but not in JavaScriptCore (a slice that falls in one part of a concatenation is
+  // a piece of that part); a JSON round trip makes a new string in both, 3-4 times as slowly in V8
+  // (0.17 against 0.05 µs for a header value; a stateful call detaches about 16).
+  return _JSC ? JSON.parse(JSON.stringify(text)) : (text + " ").slice(0, -1);
 }
