@@ -1,5 +1,6 @@
 // A hand-written caller for the media-flow tests (DTMF, announcements, recording) on loopback UDP:
-// a SIP socket and an RTP socket from node:dgram, its requests written by hand (as echo_call_test.ts).
+// a SIP socket and an RTP socket from node:dgram, its requests written by hand; echo_call_test.ts
+// uses it too.
 import dgram from "node:dgram";
 import type { SipServer } from "../../src/net/serve.ts";
 import { parseMessage } from "../../src/sip/parse.ts";
@@ -89,7 +90,8 @@ export class Socket {
   }
 }
 
-function sipOf(d: Datagram): SipMessage | undefined {
+/** The SIP message a datagram holds, if it parses. */
+export function sipOf(d: Datagram): SipMessage | undefined {
   try {
     return parseMessage(d.data);
   } catch {

@@ -46,7 +46,7 @@ export function runCommand(cmd: string, args: string[], timeout: number, cwd?: s
 }
 
 /** A UDP port of 127.0.0.1 free now, from the upper ephemeral range. */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   for (let tries = 0; tries < 100; tries++) {
     const port = 40000 + Math.floor(Math.random() * 20000);
     const free = await new Promise<boolean>((resolve) => {
@@ -63,7 +63,7 @@ async function freePort(): Promise<number> {
 }
 
 /** Waits until an OPTIONS to `port` is answered (the process is up; --quiet prints nothing). */
-async function answering(port: number, within: number): Promise<void> {
+export async function answering(port: number, within: number): Promise<void> {
   const socket = dgram.createSocket("udp4");
   try {
     const answered = new Promise<void>((resolve) => socket.once("message", () => resolve()));
@@ -84,7 +84,7 @@ async function answering(port: number, within: number): Promise<void> {
 }
 
 /** SIPp's final count of a row ("Successful call", "Failed call"). */
-function sippCount(stdout: string, label: string): number {
+export function sippCount(stdout: string, label: string): number {
   const rows = [...stdout.matchAll(new RegExp(`${label}\\s*\\|\\s*\\d+\\s*\\|\\s*(\\d+)`, "g"))];
   return rows.length === 0 ? -1 : Number(rows[rows.length - 1][1]);
 }

@@ -5,97 +5,17 @@
 // ACK, BYE). Each is skipped, with the reason, where its tool is missing.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import dgram from "node:dgram";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { skipWhy } from "../_skip.ts";
+import { answering, freePort, HAVE_SIPP, installed, runCommand, sippCount } from "./_sipp.ts";
 
-function installed(tool: string, arg: string): boolean {
-  try {
-    return spawnSync(tool, [arg], { stdio: "ignore" }).error === undefined;
-  } catch {
-    return false;
-  }
-}
-
-const HAVE_SIPP = installed("sipp", "-v");
 const HAVE_SIPSAK = installed("sipsak", "-V");
 const DATA = new URL("../data/", import.meta.url).pathname;
 
-interface RunResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a command to its end (or kills it after `timeout` ms). */
-function runCommand(cmd: string, args: string[], timeout: number, cwd?: string): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => stdout += d);
-    child.stderr.on("data", (d) => stderr += d);
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeout);
-    child.on("error", (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-/** A UDP port of 127.0.0.1 free now, from the upper ephemeral range. */
-async function freePort(): Promise<number> {
-  for (let tries = 0; tries < 100; tries++) {
-    const port = 40000 + Math.floor(Math.random() * 20000);
-    const free = await new Promise<boolean>((resolve) => {
-      const s = dgram.createSocket("udp4");
-      s.once("error", () => {
-        s.close();
-        resolve(false);
-      });
-      s.bind(port, "127.0.0.1", () => s.close(() => resolve(true)));
-    });
-    if (free) return port;
-  }
-  throw new Error("no free UDP port on 127.0.0.1");
-}
-
-/** Waits until an OPTIONS to `port` is answered (the process is up; --quiet prints nothing). */
-async function answering(port: number, within: number): Promise<void> {
-  const socket = dgram.createSocket("udp4");
-  try {
-    const answered = new Promise<void>((resolve) => socket.once("message", () => resolve()));
-    const deadline = Date.now() + within;
-    let n = 0;
-    for (;;) {
-      const options = `OPTIONS sip:echo@127.0.0.1:${port} SIP/2.0\r\n` +
-        `Via: SIP/2.0/UDP 127.0.0.1:1;rport;branch=z9hG4bK-up${n++}\r\nFrom: <sip:t@127.0.0.1>;tag=1\r\n` +
-        `To: <sip:echo@127.0.0.1>\r\nCall-ID: up@test\r\nCSeq: ${n} OPTIONS\r\nContent-Length: 0\r\n\r\n`;
-      socket.send(options, port, "127.0.0.1");
-      const up = await Promise.race([answered.then(() => true), new Promise((r) => setTimeout(() => r(false), 250))]);
-      if (up) return;
-      if (Date.now() > deadline) throw new Error(`sipecho did not answer on udp 127.0.0.1:${port} in ${within} ms`);
-    }
-  } finally {
-    socket.close();
-  }
-}
-
-/** SIPp's final count of a row ("Successful call", "Failed call"). */
-function sippCount(stdout: string, label: string): number {
-  const rows = [...stdout.matchAll(new RegExp(`${label}\\s*\\|\\s*\\d+\\s*\\|\\s*(\\d+)`, "g"))];
-  return rows.length === 0 ? -1 : Number(rows[rows.length - 1][1]);
-}
-
-/** The command line on a UDP port of its own, with `flags`; stopped by `stop()`. */
 async function startCli(flags: string[]): Promise<{ port: number; stderr: () => string; stop: () => Promise<void> }> {
   const port = await freePort();
   const mod = new URL("../../mod.ts", import.meta.url).pathname;

@@ -12,17 +12,10 @@ import { join } from "node:path";
 import process from "node:process";
 import { freeBlock } from "../_ports.ts";
 import { skipWhy } from "../_skip.ts";
+import { HAVE_SIPP } from "./_sipp.ts";
 
 const SIPP_PCAPS = "/usr/share/sip-tester";
 const PCAPS = ["dtmf_2833_1.pcap", "dtmf_2833_pound.pcap"];
-
-function haveSipp(): boolean {
-  try {
-    return spawnSync("sipp", ["-v"], { stdio: "ignore" }).error === undefined;
-  } catch {
-    return false;
-  }
-}
 
 const SCENARIO = `<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="dtmf to sipecho">
@@ -90,7 +83,7 @@ function cliCommand(): string[] {
 describe("SIPp plays RFC 4733 DTMF to the command line", () => {
   const skip = skipWhy(
     "SIPp DTMF pcap",
-    !haveSipp()
+    !HAVE_SIPP
       ? "sipp is not installed (Debian package sip-tester; .ci/run installs it)"
       : process.getuid?.() !== 0
       ? "not root: SIPp plays pcap through a raw socket, which needs root"
