@@ -78,7 +78,16 @@ export class _Outputs {
       // it) has no sent-by: back to the source.
       const to = out.to;
       remote.endpoint.send(out.data, to);
-      this.#onTraffic?.({ time: Date.now(), direction: "out", transport: "udp", remote: to, message: out.message });
+      // The message is read back from the bytes only if someone looks (a getter).
+      this.#onTraffic?.({
+        time: Date.now(),
+        direction: "out",
+        transport: "udp",
+        remote: to,
+        get message() {
+          return out.message;
+        },
+      });
     } else if (remote.connection !== undefined) {
       // RFC 3261 §18.2.2: on a stream, the response goes back on the request's connection (one
       // the remote opened, or one send() opened). If it has closed, the response is dropped: no
@@ -93,7 +102,9 @@ export class _Outputs {
         direction: "out",
         transport: remote.transport,
         remote: remote.connection.conn.remote,
-        message: out.message,
+        get message() {
+          return out.message;
+        },
       });
     }
   }

@@ -164,6 +164,11 @@ export class RecentCalls {
   readonly #calls = new Map<string, RecentCall>();
   #seq = 0;
   readonly #listeners = new Set<(call: RecentCall, message: RecentMessage) => void>();
+  /**
+   * Entries not yet read, while nobody listens: reading one (its headers, its text) is most of
+   * the cost, so it waits until the page asks. At most as many as the record keeps.
+   */
+  #pending: TrafficEntry[] = [];
 
   /**
    * Makes an empty record.
@@ -177,11 +182,34 @@ export class RecentCalls {
   }
 
   /**
-   * Records a message.
+   * Records a message. While no listener is attached the entry is only kept, and read when
+   * {@linkcode RecentCalls.calls} or a new listener asks (its `message` may be a getter that
+   * parses: it is not touched before then); of those entries, the last calls × messages are
+   * kept, so a quiet call older than that may be missing from the first look.
    *
    * @param entry The message, where it went and when.
    */
   record(entry: TrafficEntry): void {
+    if (this.#listeners.size === 0) {
+      const pending = this.#pending;
+      pending.push(entry);
+      // The record keeps no more than calls × messages: older entries could only be pushed out.
+      const cap = this.#max * this.#perCall;
+      if (pending.length >= 2 * cap) pending.splice(0, pending.length - cap);
+      return;
+    }
+    this.#read(entry);
+  }
+
+  /** Reads the entries kept while nobody listened, oldest first. */
+  #catchUp(): void {
+    const pending = this.#pending;
+    if (pending.length === 0) return;
+    this.#pending = [];
+    for (const entry of pending) this.#read(entry);
+  }
+
+  #read(entry: TrafficEntry): void {
     const m = entry.message;
     const callId = m.headers.get("Call-ID") ?? "";
     const cseq = m.headers.get("CSeq") ?? "";
@@ -235,6 +263,7 @@ export class RecentCalls {
    * @returns The calls (the live objects: read, do not change).
    */
   calls(): RecentCall[] {
+    this.#catchUp();
     return [...this.#calls.values()];
   }
 
@@ -245,6 +274,7 @@ export class RecentCalls {
    * @returns What stops it.
    */
   listen(listener: (call: RecentCall, message: RecentMessage) => void): () => void {
+    this.#catchUp();
     this.#listeners.add(listener);
     return () => void this.#listeners.delete(listener);
   }

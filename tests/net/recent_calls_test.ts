@@ -28,6 +28,32 @@ describe("RecentCalls", () => {
     assert.deepEqual([calls[0].from, calls[0].to], ["alice", "bob"]);
   });
 
+  test("RecentCalls reads no message while nobody listens, until calls() asks; then all of them, in order", () => {
+    const recent = new RecentCalls({ calls: 4, messages: 2 });
+    let reads = 0;
+    for (let i = 1; i <= 20; i++) {
+      const e = entry(`c${i % 5}`, i);
+      recent.record({
+        ...e,
+        get message() {
+          reads++;
+          return e.message;
+        },
+      });
+    }
+    assert.equal(reads, 0, "the messages are read only when asked for");
+    const calls = recent.calls();
+    assert.ok(reads > 0 && reads <= 20);
+    // The same result as reading each at once (the last 4 Call-IDs, 2 messages each).
+    const eager = new RecentCalls({ calls: 4, messages: 2 });
+    eager.listen(() => {});
+    for (let i = 1; i <= 20; i++) eager.record(entry(`c${i % 5}`, i));
+    assert.deepEqual(
+      calls.map((c) => [c.callId, c.messages.map((m) => m.cseq)]),
+      eager.calls().map((c) => [c.callId, c.messages.map((m) => m.cseq)]),
+    );
+  });
+
   test("RecentCalls keeps the last MESSAGES_PER_CALL messages of a call and counts them all", () => {
     const recent = new RecentCalls();
     for (let i = 1; i <= MESSAGES_PER_CALL + 5; i++) recent.record(entry("c", i));
