@@ -46,6 +46,7 @@ export {
   type RecentCall,
   RecentCalls,
   type RecentMessage,
+  UNWATCHED_MESSAGES,
 } from "./recent_calls.ts";
 export { EVENT_KEEPALIVE, MAX_EVENT_CLIENTS, MAX_EVENT_QUEUE } from "./event_stream.ts";
 export { LIVE_PAGE } from "./live_page.ts";

@@ -38,6 +38,21 @@ export const RECENT_CALLS = 100;
 export const MESSAGES_PER_CALL = 32;
 
 /**
+ * The most messages kept unread while no page watches (see {@linkcode RecentCalls.record}):
+ * few, so that what passes while nobody looks dies young and costs the collector little; the
+ * page's first look shows the calls among them, and everything after.
+ *
+ * @example
+ * ```ts
+ * import { UNWATCHED_MESSAGES } from "@sipecho/sipecho/net";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(UNWATCHED_MESSAGES, 256);
+ * ```
+ */
+export const UNWATCHED_MESSAGES = 256;
+
+/**
  * The most characters kept of one message's text; a longer one is cut, with a line saying how
  * much. With {@linkcode RECENT_CALLS} and {@linkcode MESSAGES_PER_CALL}: at most 3,200
  * messages of 8 KiB, some 26 MB of text in the worst case (a few hundred KB for ordinary calls).
@@ -184,8 +199,9 @@ export class RecentCalls {
   /**
    * Records a message. While no listener is attached the entry is only kept, and read when
    * {@linkcode RecentCalls.calls} or a new listener asks (its `message` may be a getter that
-   * parses: it is not touched before then); of those entries, the last calls × messages are
-   * kept, so a quiet call older than that may be missing from the first look.
+   * parses: it is not touched before then); of those entries, the last
+   * {@linkcode UNWATCHED_MESSAGES} at least are kept, so the first look shows the calls among
+   * them.
    *
    * @param entry The message, where it went and when.
    */
@@ -193,8 +209,7 @@ export class RecentCalls {
     if (this.#listeners.size === 0) {
       const pending = this.#pending;
       pending.push(entry);
-      // The record keeps no more than calls × messages: older entries could only be pushed out.
-      const cap = this.#max * this.#perCall;
+      const cap = Math.min(UNWATCHED_MESSAGES, this.#max * this.#perCall);
       if (pending.length >= 2 * cap) pending.splice(0, pending.length - cap);
       return;
     }
