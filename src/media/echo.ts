@@ -59,7 +59,7 @@
  * // Shutting down: await media.closeAll().
  * ```
  *
- * Just over 600 lines: the class holds the port range, the pool and the streams, whose methods
+ * Some 690 lines: the class holds the port range, the pool and the streams, whose methods
  * all change the three together; the packet path and the options are in their own modules.
  *
  * @module

@@ -15,7 +15,8 @@
  *   closed. A peer that does not read costs at most about `maxOutput` plus one message.
  *
  * The limits and the deadlines they set are in `connection_limits.ts`; how bytes become
- * messages, in `connection_framing.ts`.
+ * messages, in `connection_framing.ts`. Some 620 lines: one table whose methods share the
+ * connections, their deadlines and the source shares (TLS handshakes included).
  *
  * @module
  */

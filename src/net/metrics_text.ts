@@ -2,7 +2,8 @@
  * `/metrics`: a server's counters ({@linkcode ServerStats}) in the Prometheus text exposition
  * format 0.0.4: `# HELP` and `# TYPE` lines, then one sample a line; counters end in `_total`,
  * units are in the names (`_seconds`, `_bytes`), the histogram has `_bucket{le=...}`, `_sum` and
- * `_count`. docs/observability.md lists every name.
+ * `_count`. docs/observability.md lists every name. {@linkcode formatMetrics} is one function of
+ * some 100 lines on purpose: the metric families in the order they are written, read as a list.
  *
  * @module
  */

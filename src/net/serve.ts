@@ -76,6 +76,8 @@ export type { ServerStats } from "./server_stats.ts";
  * assert.match(server.uri("echo"), /^sip:echo@127\.0\.0\.1:\d+$/);
  * ```
  */
+// Some 110 lines: the order in which the parts are made and wired (listeners, media, connections,
+// peer, HTTP, signals) is the point, and reads best in one place; each part is its own module.
 export async function serve(options: ServeOptions = {}): Promise<SipServer> {
   const net = options.net ?? await (await import("./runtime/detect.ts")).detectRuntime();
   const settings = _serveSettings(options);

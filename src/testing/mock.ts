@@ -10,7 +10,8 @@
  *   {@linkcode MockAnswer}, ...);
  * - `traffic_recorder.ts`: the record of traffic and the waits on it ({@linkcode WaitOptions}, {@linkcode MockCall});
  * - `uac.ts`: the requests the mock sends; `ladder.ts`: the diagrams of timeouts;
- * - this module: {@linkcode MockPeer}, which holds them together, and {@linkcode mockPeer}.
+ * - this module: {@linkcode MockPeer}, which holds them together, and {@linkcode mockPeer}: some
+ *   700 lines, most of them the JSDoc of its public methods, each a few lines that call the parts.
  *
  * @module
  */

@@ -5,8 +5,9 @@
  * {@linkcode SipPeer.nextTimer} when to tick next.
  *
  * The class is the facade over the parts in this folder (uas.ts, registrar.ts, dialogs.ts,
- * guard.ts, client.ts, ...): its ~520 lines are the public methods and the wiring that gives
- * each part what it needs, short methods that read best in one place.
+ * guard.ts, client.ts, auth_gate.ts, refer.ts, counters.ts, ...): its ~700 lines are the public
+ * methods and the wiring that gives each part what it needs, short methods that read best in
+ * one place.
  *
  * @module
  */

@@ -2,8 +2,9 @@
  * The server side of the peer (RFC 3261 §17.2, §8.2): each request's transaction, from its
  * arrival to its tombstone; retransmissions absorbed or answered again; the plan of responses
  * run on the peer's clock; ACK and CANCEL; the shares and limits a new transaction needs.
- * Internal to src/ua. One class over ~600 lines because its methods share the transaction
- * table and each transaction's context: split, they would pass that state around instead.
+ * Internal to src/ua. One class of ~880 lines (reliable provisionals, RFC 3262, included)
+ * because its methods share the transaction table and each transaction's context: split, they
+ * would pass that state around instead.
  *
  * @module
  */
