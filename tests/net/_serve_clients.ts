@@ -180,16 +180,21 @@ export class UdpClient {
   }
 }
 
-/** A node:net client: framed responses, the raw text received, and when the server closes. */
+/**
+ * A node:net client: framed responses, the raw text received, and when the server closes. Over
+ * TLS (a `TLSSocket` is a `net.Socket`), `TlsClient` in _tls.ts.
+ */
 export class TcpClient {
   readonly inbox = new Inbox<SipResponse>();
   readonly socket: net.Socket;
   raw = "";
   readonly closed: Promise<void>;
   #framer = new StreamFramer();
+  readonly #label: string;
 
-  private constructor(socket: net.Socket) {
+  protected constructor(socket: net.Socket, label = "TCP") {
     this.socket = socket;
+    this.#label = label;
     const closed = Promise.withResolvers<void>();
     this.closed = closed.promise;
     socket.on("close", () => closed.resolve());
@@ -222,12 +227,12 @@ export class TcpClient {
   write(data: string | Uint8Array): Promise<void> {
     return within(
       new Promise<void>((resolve, reject) => this.socket.write(data, (e) => e ? reject(e) : resolve())),
-      "a TCP write",
+      `a ${this.#label} write`,
     );
   }
 
   next(what: string, match?: (r: SipResponse) => boolean): Promise<SipResponse> {
-    return this.inbox.next(`${what} over TCP`, match);
+    return this.inbox.next(`${what} over ${this.#label}`, match);
   }
 
   /** Waits until the server closes the connection. */
