@@ -1,7 +1,13 @@
 // The live page's bounded record (RecentCalls) and its /events and /calls routes, without a browser.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { MESSAGE_TEXT, MESSAGES_PER_CALL, RECENT_CALLS, RecentCalls } from "../../src/net/recent_calls.ts";
+import {
+  MESSAGE_TEXT,
+  MESSAGES_PER_CALL,
+  RECENT_CALLS,
+  RecentCalls,
+  UNWATCHED_MESSAGES,
+} from "../../src/net/recent_calls.ts";
 import { MAX_EVENT_CLIENTS } from "../../src/net/event_stream.ts";
 import { serve } from "../../src/net/serve.ts";
 import { MockPeer } from "../../src/testing/mock.ts";
@@ -52,6 +58,25 @@ describe("RecentCalls", () => {
       calls.map((c) => [c.callId, c.messages.map((m) => m.cseq)]),
       eager.calls().map((c) => [c.callId, c.messages.map((m) => m.cseq)]),
     );
+  });
+
+  test("RecentCalls keeps at most 2 × UNWATCHED_MESSAGES unread while nobody listens, the newest among them", () => {
+    const recent = new RecentCalls();
+    let reads = 0;
+    for (let i = 1; i <= 10 * UNWATCHED_MESSAGES; i++) {
+      const e = entry(`c${i}`, i);
+      recent.record({
+        ...e,
+        get message() {
+          reads++;
+          return e.message;
+        },
+      });
+    }
+    const calls = recent.calls();
+    assert.ok(reads >= UNWATCHED_MESSAGES && reads < 2 * UNWATCHED_MESSAGES, `${reads} read`);
+    assert.equal(calls.at(-1)!.callId, `c${10 * UNWATCHED_MESSAGES}`);
+    assert.equal(calls.length, Math.min(reads, RECENT_CALLS));
   });
 
   test("RecentCalls keeps the last MESSAGES_PER_CALL messages of a call and counts them all", () => {

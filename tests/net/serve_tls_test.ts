@@ -28,6 +28,24 @@ import { within } from "../_wait.ts";
 const shims: [string, RuntimeNet][] = [["the runtime's shim", await detectRuntime()], ["the Node.js shim", nodeNet]];
 const HOSTS = ["127.0.0.1", "::1"] as const;
 
+/** A TLS client that connects after the others gets 200 to an OPTIONS: the listener serves on. */
+async function assertServesTls(port: number, id: string): Promise<void> {
+  const client = await TlsClient.connect("127.0.0.1", port);
+  try {
+    await client.write(request({
+      method: "OPTIONS",
+      server: { host: "127.0.0.1", port },
+      transport: "TLS",
+      sentBy: `127.0.0.1:${client.port}`,
+      branch: `z9hG4bK${id}`,
+      callId: id,
+    }));
+    assert.equal((await client.next(`200 to OPTIONS ${id}`)).status, 200);
+  } finally {
+    client.close();
+  }
+}
+
 for (const [name, net] of shims) {
   describe(`serve() over TLS, ${name}`, () => {
     for (const host of HOSTS) {
@@ -119,17 +137,7 @@ for (const [name, net] of shims) {
           events.some((m) => /no TLS handshake within 200 ms of opening \(handshakeTimeout\)/.test(m)),
           events.join("\n"),
         );
-        const client = await TlsClient.connect("127.0.0.1", port);
-        await client.write(request({
-          method: "OPTIONS",
-          server: { host: "127.0.0.1", port },
-          transport: "TLS",
-          sentBy: `127.0.0.1:${client.port}`,
-          branch: "z9hG4bKafter",
-          callId: "after-silent",
-        }));
-        assert.equal((await client.next("200 after a silent client")).status, 200);
-        client.close();
+        await assertServesTls(port, "after-silent");
       } finally {
         silent.close();
         await stop(server);
@@ -151,17 +159,7 @@ for (const [name, net] of shims) {
         await garbage.serverClose("the server to close a connection that sends no TLS");
         assert.equal(garbage.raw.includes("SIP/2.0"), false, "no SIP answer on a connection without TLS");
         assert.ok(events.some((m) => /TLS handshake failed/.test(m)), events.join("\n"));
-        const client = await TlsClient.connect("127.0.0.1", port);
-        await client.write(request({
-          method: "OPTIONS",
-          server: { host: "127.0.0.1", port },
-          transport: "TLS",
-          sentBy: `127.0.0.1:${client.port}`,
-          branch: "z9hG4bKafter2",
-          callId: "after-garbage",
-        }));
-        assert.equal((await client.next("200 after a garbage client")).status, 200);
-        client.close();
+        await assertServesTls(port, "after-garbage");
       } finally {
         garbage.close();
         await stop(server);
