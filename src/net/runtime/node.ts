@@ -116,17 +116,32 @@ export function _streamConnection(
 }
 
 async function listenStream(options: ListenOptions, handlers: StreamHandlers): Promise<StreamListener> {
+  return await _listenSockets(options, (socket, track) => {
+    track(socket);
+    handlers.open(_streamConnection(socket, handlers));
+  });
+}
+
+/**
+ * A `node:net` server on `options` (TCP, and under TLS in node_tls.ts): each accepted socket
+ * goes to `accept`, which calls `track` with the socket to close at the end (itself, or its TLS
+ * wrapper); `close()` destroys them all and resolves once each has closed.
+ */
+export async function _listenSockets(
+  options: ListenOptions,
+  accept: (raw: net.Socket, track: (socket: net.Socket) => void) => void,
+): Promise<StreamListener> {
   /** Each open socket, and the promise that settles once its close has been reported. */
   const open = new Map<net.Socket, Promise<void>>();
-  const server = net.createServer((socket) => {
+  const track = (socket: net.Socket) => {
     const closed = Promise.withResolvers<void>();
     open.set(socket, closed.promise);
     socket.once("close", () => {
       open.delete(socket);
       closed.resolve();
     });
-    handlers.open(_streamConnection(socket, handlers));
-  });
+  };
+  const server = net.createServer((raw) => accept(raw, track));
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen({ host: options.hostname, port: options.port }, () => {

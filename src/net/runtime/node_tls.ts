@@ -16,7 +16,7 @@ import type {
 } from "../transport.ts";
 import net from "node:net";
 import tls from "node:tls";
-import { _streamConnection } from "./node.ts";
+import { _listenSockets, _streamConnection } from "./node.ts";
 
 /**
  * Listens for TLS connections (a `node:net` server whose sockets are wrapped in TLS), each
@@ -29,41 +29,18 @@ import { _streamConnection } from "./node.ts";
  */
 export async function listenTlsStream(options: TlsListenOptions, handlers: StreamHandlers): Promise<StreamListener> {
   const secureContext = tls.createSecureContext({ cert: options.cert, key: options.key });
-  const open = new Map<net.Socket, Promise<void>>();
-  const server = net.createServer((raw) => {
+  return await _listenSockets(options, (raw, track) => {
     const socket = new tls.TLSSocket(raw, { isServer: true, secureContext });
-    const closed = Promise.withResolvers<void>();
-    open.set(socket, closed.promise);
+    track(socket);
     const handshake = new Promise<void>((resolve, reject) => {
       socket.once("secure", resolve);
       socket.once("error", reject);
       socket.once("close", () => reject(new Error("closed during the TLS handshake")));
     });
     handshake.catch(() => {}); // the core reads it; unread, a rejection must not end the process
-    socket.once("close", () => {
-      open.delete(socket);
-      closed.resolve();
-    });
     raw.on("error", () => {}); // a reset: the TLS socket's close reports it
     handlers.open(_streamConnection(socket, handlers, handshake));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen({ host: options.hostname, port: options.port }, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const addr = server.address() as net.AddressInfo;
-  return {
-    local: { address: addr.address, port: addr.port },
-    async close() {
-      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-      const loops = [...open.values()];
-      for (const socket of open.keys()) socket.destroy();
-      await Promise.all([stopped, ...loops]);
-    },
-  };
 }
 
 /**
