@@ -180,6 +180,26 @@ describe("MockPeer.assertDone() and onUnmatched", () => {
     await peer.close(); // and reported once
   });
 
+  test('onUnmatched: "warn" prints each request no script answered, and fails nothing', async () => {
+    const warnings: string[] = [];
+    const warn = console.warn;
+    console.warn = (...args: unknown[]) => void warnings.push(args.join(" "));
+    try {
+      await using peer = await mockPeer({ onUnmatched: "warn" });
+      peer.answer("OPTIONS", 200);
+      await peer.request({ method: "OPTIONS", uri: peer.uri });
+      assert.equal((await peer.request({ method: "MESSAGE", uri: peer.uri, body: "surprise" })).status, 200);
+      assert.deepEqual(
+        warnings.filter((w) => w.startsWith("sipecho mock:")).map((w) => w.replace(/:\d+/g, ":PORT")),
+        [`sipecho mock: no script answered MESSAGE ${peer.uri.replace(/:\d+/g, ":PORT")} from 127.0.0.1:PORT`],
+      );
+      assert.equal((await peer.waitFor("MESSAGE")).bodyText, "surprise");
+      peer.assertDone();
+    } finally {
+      console.warn = warn;
+    }
+  });
+
   test('onUnmatched: "ignore" (the default) lets the built-in behaviour answer unscripted requests silently', async () => {
     await using peer = await mockPeer();
     await peer.request({ method: "OPTIONS", uri: peer.uri });
