@@ -1,0 +1,258 @@
+// examples/kamailio-dispatcher run for real: two sipecho command lines (on the runtime running
+// this test) behind Kamailio's dispatcher module, with the shipped kamailio.cfg as it is (the
+// ports, the destination list and a short probing interval come in as -A defines). SIPp calls
+// one user per call through Kamailio (tests/data/sipp_dispatcher_uac.xml); each instance's
+// /metrics says how many INVITEs it got. CI installs Kamailio and SIPp (.ci/run); where either
+// is missing the tests are skipped with that reason.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import dgram from "node:dgram";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { skipWhy } from "../_skip.ts";
+import { sleep, within } from "../_wait.ts";
+import { freePort, HAVE_SIPP, installed, runCommand, sippCount } from "./_sipp.ts";
+
+const KAMAILIO = "/usr/sbin/kamailio";
+const HAVE_KAMAILIO = installed(KAMAILIO, "-v");
+const HAVE_KAMCMD = installed("kamcmd", "-V");
+const EXAMPLE = new URL("../../examples/kamailio-dispatcher/", import.meta.url).pathname;
+const SCENARIO = new URL("../data/sipp_dispatcher_uac.xml", import.meta.url).pathname;
+const MOD = new URL("../../mod.ts", import.meta.url).pathname;
+
+interface Instance {
+  port: number;
+  http: number;
+  child: ChildProcess;
+  exited: Promise<unknown>;
+}
+
+/**
+ * Starts the command line on `port` and resolves once its first startup line names the HTTP
+ * port (`--http 127.0.0.1:0` picks a free one). `--profile lab`: behind a proxy every request
+ * comes from the proxy's one address, which the public profile's per-source limits would throttle.
+ */
+async function startSipecho(port: number): Promise<Instance> {
+  const flags = ["--udp", `127.0.0.1:${port}`, "--no-media", "--quiet", "--profile", "lab", "--http", "127.0.0.1:0"];
+  const args = "Bun" in globalThis ? [MOD, ...flags] : ["run", "-A", MOD, ...flags];
+  const child = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"] });
+  const exited = new Promise((resolve) => child.on("close", resolve));
+  let stderr = "";
+  const http = await within(
+    new Promise<number>((resolve, reject) => {
+      child.stderr!.on("data", (d) => {
+        stderr += d;
+        const m = /http 127\.0\.0\.1:(\d+)/.exec(stderr);
+        if (m) resolve(Number(m[1]));
+      });
+      child.on("close", (code) => reject(new Error(`sipecho on ${port} exited ${code}: ${stderr}`)));
+    }),
+    `sipecho on udp ${port} to start`,
+    30_000,
+  );
+  return { port, http, child, exited };
+}
+
+/** A counter or gauge of an instance's /metrics (0 when the series is absent). */
+async function metric(instance: Instance, series: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${instance.http}/metrics`)).text();
+  const line = text.split("\n").find((l) => l.startsWith(series + " "));
+  return line === undefined ? 0 : Number(line.slice(series.length + 1));
+}
+
+const MESSAGES = 'sipecho_requests_total{method="MESSAGE",transport="udp"}';
+const invites = (i: Instance) => metric(i, 'sipecho_requests_total{method="INVITE",transport="udp"}');
+
+/** The FLAGS of each destination in `kamcmd dispatcher.list` ("AP": active, "IP": inactive, probing). */
+async function dispatcherFlags(ctl: string): Promise<Map<string, string>> {
+  const r = await runCommand("kamcmd", ["-s", ctl, "dispatcher.list"], 10_000);
+  return new Map([...r.stdout.matchAll(/URI: (\S+)\s+FLAGS: (\S+)/g)].map((m) => [m[1], m[2]]));
+}
+
+/** Sends one request over UDP from `socket` and resolves with the first final response to it. */
+function request(socket: dgram.Socket, port: number, text: string): Promise<string> {
+  const callId = /Call-ID: (\S+)/.exec(text)![1];
+  return within(
+    new Promise<string>((resolve) => {
+      const onMessage = (msg: Buffer) => {
+        const reply = msg.toString();
+        if (!reply.includes(`Call-ID: ${callId}`) || /^SIP\/2\.0 1\d\d/.test(reply)) return;
+        socket.off("message", onMessage);
+        resolve(reply);
+      };
+      socket.on("message", onMessage);
+      socket.send(text, port, "127.0.0.1");
+    }),
+    `the answer to ${text.split("\r\n")[0]}`,
+    10_000,
+  );
+}
+
+describe("Kamailio dispatcher in front of two sipecho instances (examples/kamailio-dispatcher)", () => {
+  const skip = skipWhy(
+    "Kamailio dispatcher",
+    !HAVE_KAMAILIO
+      ? `${KAMAILIO} is not installed (Debian package kamailio; .ci/run installs it)`
+      : !HAVE_KAMCMD
+      ? "kamcmd is not installed (Debian package kamailio)"
+      : !HAVE_SIPP
+      ? "sipp is not installed (Debian package sip-tester; .ci/run installs it)"
+      : false,
+  );
+  let dir = "";
+  let ctl = "";
+  let proxy = 0;
+  let a: Instance;
+  let b: Instance;
+  let kamailio: ChildProcess | undefined;
+  let kamailioExited: Promise<unknown> = Promise.resolve();
+  let kamailioLog = "";
+
+  /** SIPp's calls through Kamailio, one user per call (user1, user2, ...). */
+  async function sippCalls(calls: number): Promise<{ successful: number; failed: number }> {
+    const args = [`127.0.0.1:${proxy}`, "-sf", SCENARIO, "-m", String(calls), "-r", "50", "-i", "127.0.0.1"];
+    const r = await runCommand("sipp", [...args, "-nostdin", "-timeout", "30s", "-timeout_error"], 40_000, dir);
+    const counts = { successful: sippCount(r.stdout, "Successful call"), failed: sippCount(r.stdout, "Failed call") };
+    assert.equal(
+      r.code,
+      0,
+      `sipp exited ${r.code}: ${r.stderr}\n${r.stdout.slice(-2000)}\n${kamailioLog.slice(-2000)}`,
+    );
+    return counts;
+  }
+
+  before(async () => {
+    if (skip !== false) return;
+    dir = mkdtempSync(join(tmpdir(), "dispatcher-"));
+    mkdirSync(join(dir, "run"));
+    ctl = `unix:${join(dir, "run", "ctl")}`;
+    const [pa, pb] = [await freePort(), await freePort()];
+    proxy = await freePort();
+    [a, b] = await Promise.all([startSipecho(pa), startSipecho(pb)]);
+    const list = join(dir, "dispatcher.list");
+    writeFileSync(list, `1 sip:127.0.0.1:${a.port} 0 0\n1 sip:127.0.0.1:${b.port} 0 0\n`);
+    const defines = [
+      `LISTEN=udp:127.0.0.1:${proxy}`,
+      `DS_LIST="${list}"`,
+      `CTL_SOCKET="${ctl}"`,
+      // probe every second; one failed probe marks an instance inactive; 1 s to the next instance
+      "PING_INTERVAL=1",
+      "PROBING_THRESHOLD=1",
+      "FR_TIMER=1000",
+      // one UDP worker: with several, a 180 may overtake the 200 (each is relayed by whichever
+      // worker reads it), which a UA ignores but SIPp's fixed scenario counts as a failed call
+      "CHILDREN=1",
+      "LOG_LEVEL=2",
+    ];
+    const args = ["-f", join(EXAMPLE, "kamailio.cfg"), "-DD", "-E", "-w", dir, "-Y", join(dir, "run"), "-m", "32"];
+    kamailio = spawn(KAMAILIO, [...args, "-M", "4", ...defines.flatMap((d) => ["-A", d])], {
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    kamailio.stderr!.on("data", (d) => kamailioLog += d);
+    kamailioExited = new Promise((resolve) => kamailio!.on("close", resolve));
+    // up when its RPC answers and both instances are listed active
+    for (let t = 0;; t++) {
+      const flags = await dispatcherFlags(ctl);
+      if ([...flags.values()].filter((f) => f.startsWith("A")).length === 2) break;
+      if (t > 100 || kamailio.exitCode !== null) throw new Error(`Kamailio did not come up:\n${kamailioLog}`);
+      await sleep(100);
+    }
+  });
+
+  after(async () => {
+    for (const child of [kamailio, a?.child, b?.child]) if (child && child.exitCode === null) child.kill("SIGTERM");
+    await Promise.all([kamailioExited, a?.exited, b?.exited]);
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("200 SIPp calls, one user each: spread over both instances by the hash of the user, none failed", {
+    skip,
+    timeout: 60_000,
+  }, async () => {
+    const calls = await sippCalls(200);
+    const split = [await invites(a), await invites(b)];
+    console.log(`dispatcher split of 200 calls: ${split[0]} + ${split[1]}`);
+    assert.deepEqual(calls, { successful: 200, failed: 0 });
+    assert.equal(split[0] + split[1], 200);
+    assert.ok(split[0] > 0 && split[1] > 0, `both instances get calls: ${split}`);
+  });
+
+  test("REGISTER for an AOR, then a REGISTER query and a MESSAGE to it, reach the same instance", {
+    skip,
+    timeout: 30_000,
+  }, async () => {
+    const socket = dgram.createSocket("udp4");
+    await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", resolve));
+    const local = socket.address().port;
+    const registrations =
+      async () => [await metric(a, "sipecho_registrations"), await metric(b, "sipecho_registrations")];
+    let n = 0;
+    const req = (method: string, uri: string, aor: string, extra: string, body = "") =>
+      `${method} ${uri} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:${local};rport;branch=z9hG4bK-ds${++n}\r\n` +
+      `Max-Forwards: 70\r\nFrom: <${aor}>;tag=f${n}\r\nTo: <${aor}>\r\nCall-ID: ds-${n}@test\r\n` +
+      `CSeq: 1 ${method}\r\n${extra}Content-Length: ${body.length}\r\n\r\n${body}`;
+    const holders = [0, 0];
+    try {
+      for (let i = 1; i <= 8; i++) {
+        const aor = `sip:alice${i}@127.0.0.1`;
+        const contact = `<sip:alice${i}@192.0.2.${i}:5060>`;
+        const before = await registrations();
+        const registered = await request(
+          socket,
+          proxy,
+          req("REGISTER", `sip:127.0.0.1:${proxy}`, aor, `Contact: ${contact}\r\nExpires: 300\r\n`),
+        );
+        assert.match(registered, /^SIP\/2\.0 200 /, registered);
+        const now = await registrations();
+        const holder = now[0] > before[0] ? 0 : 1;
+        assert.equal(now[holder], before[holder] + 1, `one instance took the binding of ${aor}: ${before} -> ${now}`);
+        holders[holder]++;
+        // a query (RFC 3261 §10.2.3: no Contact), with its own Call-ID: answered with the binding
+        const query = await request(socket, proxy, req("REGISTER", `sip:127.0.0.1:${proxy}`, aor, ""));
+        assert.match(query, /^SIP\/2\.0 200 /, query);
+        assert.ok(
+          query.includes(`sip:alice${i}@192.0.2.${i}:5060`),
+          `the query for ${aor} sees its binding:\n${query}`,
+        );
+        // a request to the AOR (a MESSAGE: no probe is one) hashes its Request-URI user: the same instance
+        const messages = async () => [await metric(a, MESSAGES), await metric(b, MESSAGES)];
+        const sent = await messages();
+        const body = "hello";
+        const message = await request(
+          socket,
+          proxy,
+          req("MESSAGE", `sip:alice${i}@127.0.0.1:${proxy}`, aor, `Content-Type: text/plain\r\n`, body),
+        );
+        assert.match(message, /^SIP\/2\.0 200 /, message);
+        assert.deepEqual(await messages(), sent.map((m, k) => k === holder ? m + 1 : m), `the MESSAGE to ${aor}`);
+      }
+    } finally {
+      socket.close();
+    }
+    console.log(`dispatcher: the bindings of 8 AORs on the instances: ${holders[0]} + ${holders[1]}`);
+    assert.ok(holders[0] > 0 && holders[1] > 0, `the AORs are spread too: ${holders}`);
+  });
+
+  test("one instance stopped: the OPTIONS probes mark it inactive, and 100 more calls all succeed on the other", {
+    skip,
+    timeout: 60_000,
+  }, async () => {
+    a.child.kill("SIGTERM");
+    await a.exited;
+    const stopped = performance.now();
+    const uri = `sip:127.0.0.1:${a.port}`;
+    for (;;) {
+      const flags = await dispatcherFlags(ctl);
+      if (flags.get(uri)?.startsWith("I")) break;
+      if (performance.now() - stopped > 15_000) assert.fail(`${uri} not marked inactive in 15 s: ${[...flags]}`);
+      await sleep(200);
+    }
+    console.log(`dispatcher: stopped instance marked inactive after ${Math.round(performance.now() - stopped)} ms`);
+    const before = await invites(b);
+    assert.deepEqual(await sippCalls(100), { successful: 100, failed: 0 });
+    assert.equal(await invites(b), before + 100);
+  });
+});
