@@ -110,6 +110,42 @@ describe("Kamailio dispatcher in front of two sipecho instances (examples/kamail
   let kamailio: ChildProcess | undefined;
   let kamailioExited: Promise<unknown> = Promise.resolve();
   let kamailioLog = "";
+  let aStopped = false;
+  /** The test's own UDP socket for the requests it writes itself. */
+  let socket: dgram.Socket | undefined;
+  let n = 0;
+  /** The users (alice<N>) whose binding each instance took. */
+  const held: number[][] = [[], []];
+
+  /** A request from `socket` with its own Call-ID and branch, From and To the AOR. */
+  function req(method: string, uri: string, aor: string, extra: string, body = ""): string {
+    const local = socket!.address().port;
+    n++;
+    return `${method} ${uri} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:${local};rport;branch=z9hG4bK-ds${n}\r\n` +
+      `Max-Forwards: 70\r\nFrom: <${aor}>;tag=f${n}\r\nTo: <${aor}>\r\nCall-ID: ds-${n}@test\r\n` +
+      `CSeq: 1 ${method}\r\n${extra}Content-Length: ${body.length}\r\n\r\n${body}`;
+  }
+
+  /** Waits until `uri`'s FLAGS in `kamcmd dispatcher.list` start with `state` ("A", "I"...). */
+  async function untilFlags(uri: string, state: string, ms: number): Promise<void> {
+    const deadline = performance.now() + ms;
+    for (;;) {
+      const flags = await dispatcherFlags(ctl);
+      if (flags.get(uri)?.startsWith(state)) return;
+      if (performance.now() > deadline) assert.fail(`${uri} not ${state} in ${ms} ms: ${[...flags]}\n${kamailioLog}`);
+      await sleep(100);
+    }
+  }
+
+  /** A MESSAGE to alice<i> through Kamailio; resolves with the final response. */
+  function message(i: number): Promise<string> {
+    const aor = `sip:alice${i}@127.0.0.1`;
+    return request(
+      socket!,
+      proxy,
+      req("MESSAGE", `sip:alice${i}@127.0.0.1:${proxy}`, aor, "Content-Type: text/plain\r\n", "hi"),
+    );
+  }
 
   /** SIPp's calls through Kamailio, one user per call (user1, user2, ...). */
   async function sippCalls(calls: number): Promise<{ successful: number; failed: number }> {
@@ -129,6 +165,8 @@ describe("Kamailio dispatcher in front of two sipecho instances (examples/kamail
     dir = mkdtempSync(join(tmpdir(), "dispatcher-"));
     mkdirSync(join(dir, "run"));
     ctl = `unix:${join(dir, "run", "ctl")}`;
+    socket = dgram.createSocket("udp4");
+    await new Promise<void>((resolve) => socket!.bind(0, "127.0.0.1", resolve));
     const [pa, pb] = [await freePort(), await freePort()];
     proxy = await freePort();
     [a, b] = await Promise.all([startSipecho(pa), startSipecho(pb)]);
@@ -165,6 +203,7 @@ describe("Kamailio dispatcher in front of two sipecho instances (examples/kamail
   after(async () => {
     for (const child of [kamailio, a?.child, b?.child]) if (child && child.exitCode === null) child.kill("SIGTERM");
     await Promise.all([kamailioExited, a?.exited, b?.exited]);
+    socket?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -184,56 +223,38 @@ describe("Kamailio dispatcher in front of two sipecho instances (examples/kamail
     skip,
     timeout: 30_000,
   }, async () => {
-    const socket = dgram.createSocket("udp4");
-    await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", resolve));
-    const local = socket.address().port;
     const registrations =
       async () => [await metric(a, "sipecho_registrations"), await metric(b, "sipecho_registrations")];
-    let n = 0;
-    const req = (method: string, uri: string, aor: string, extra: string, body = "") =>
-      `${method} ${uri} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:${local};rport;branch=z9hG4bK-ds${++n}\r\n` +
-      `Max-Forwards: 70\r\nFrom: <${aor}>;tag=f${n}\r\nTo: <${aor}>\r\nCall-ID: ds-${n}@test\r\n` +
-      `CSeq: 1 ${method}\r\n${extra}Content-Length: ${body.length}\r\n\r\n${body}`;
-    const holders = [0, 0];
-    try {
-      for (let i = 1; i <= 8; i++) {
-        const aor = `sip:alice${i}@127.0.0.1`;
-        const contact = `<sip:alice${i}@192.0.2.${i}:5060>`;
-        const before = await registrations();
-        const registered = await request(
-          socket,
-          proxy,
-          req("REGISTER", `sip:127.0.0.1:${proxy}`, aor, `Contact: ${contact}\r\nExpires: 300\r\n`),
-        );
-        assert.match(registered, /^SIP\/2\.0 200 /, registered);
-        const now = await registrations();
-        const holder = now[0] > before[0] ? 0 : 1;
-        assert.equal(now[holder], before[holder] + 1, `one instance took the binding of ${aor}: ${before} -> ${now}`);
-        holders[holder]++;
-        // a query (RFC 3261 §10.2.3: no Contact), with its own Call-ID: answered with the binding
-        const query = await request(socket, proxy, req("REGISTER", `sip:127.0.0.1:${proxy}`, aor, ""));
-        assert.match(query, /^SIP\/2\.0 200 /, query);
-        assert.ok(
-          query.includes(`sip:alice${i}@192.0.2.${i}:5060`),
-          `the query for ${aor} sees its binding:\n${query}`,
-        );
-        // a request to the AOR (a MESSAGE: no probe is one) hashes its Request-URI user: the same instance
-        const messages = async () => [await metric(a, MESSAGES), await metric(b, MESSAGES)];
-        const sent = await messages();
-        const body = "hello";
-        const message = await request(
-          socket,
-          proxy,
-          req("MESSAGE", `sip:alice${i}@127.0.0.1:${proxy}`, aor, `Content-Type: text/plain\r\n`, body),
-        );
-        assert.match(message, /^SIP\/2\.0 200 /, message);
-        assert.deepEqual(await messages(), sent.map((m, k) => k === holder ? m + 1 : m), `the MESSAGE to ${aor}`);
-      }
-    } finally {
-      socket.close();
+    for (let i = 1; i <= 8; i++) {
+      const aor = `sip:alice${i}@127.0.0.1`;
+      const contact = `<sip:alice${i}@192.0.2.${i}:5060>`;
+      const before = await registrations();
+      const registered = await request(
+        socket!,
+        proxy,
+        req("REGISTER", `sip:127.0.0.1:${proxy}`, aor, `Contact: ${contact}\r\nExpires: 300\r\n`),
+      );
+      assert.match(registered, /^SIP\/2\.0 200 /, registered);
+      const now = await registrations();
+      const holder = now[0] > before[0] ? 0 : 1;
+      assert.equal(now[holder], before[holder] + 1, `one instance took the binding of ${aor}: ${before} -> ${now}`);
+      held[holder].push(i);
+      // a query (RFC 3261 §10.2.3: no Contact), with its own Call-ID: answered with the binding
+      const query = await request(socket!, proxy, req("REGISTER", `sip:127.0.0.1:${proxy}`, aor, ""));
+      assert.match(query, /^SIP\/2\.0 200 /, query);
+      assert.ok(
+        query.includes(`sip:alice${i}@192.0.2.${i}:5060`),
+        `the query for ${aor} sees its binding:\n${query}`,
+      );
+      // a request to the AOR (a MESSAGE: no probe is one) hashes its Request-URI user: the same instance
+      const messages = async () => [await metric(a, MESSAGES), await metric(b, MESSAGES)];
+      const sent = await messages();
+      const answer = await message(i);
+      assert.match(answer, /^SIP\/2\.0 200 /, answer);
+      assert.deepEqual(await messages(), sent.map((m, k) => k === holder ? m + 1 : m), `the MESSAGE to ${aor}`);
     }
-    console.log(`dispatcher: the bindings of 8 AORs on the instances: ${holders[0]} + ${holders[1]}`);
-    assert.ok(holders[0] > 0 && holders[1] > 0, `the AORs are spread too: ${holders}`);
+    console.log(`dispatcher: the bindings of 8 AORs on the instances: ${held[0].length} + ${held[1].length}`);
+    assert.ok(held[0].length > 0 && held[1].length > 0, `the AORs are spread too: ${held}`);
   });
 
   test("one instance stopped: the OPTIONS probes mark it inactive, and 100 more calls all succeed on the other", {
@@ -242,17 +263,39 @@ describe("Kamailio dispatcher in front of two sipecho instances (examples/kamail
   }, async () => {
     a.child.kill("SIGTERM");
     await a.exited;
+    aStopped = true;
     const stopped = performance.now();
     const uri = `sip:127.0.0.1:${a.port}`;
-    for (;;) {
-      const flags = await dispatcherFlags(ctl);
-      if (flags.get(uri)?.startsWith("I")) break;
-      if (performance.now() - stopped > 15_000) assert.fail(`${uri} not marked inactive in 15 s: ${[...flags]}`);
-      await sleep(200);
-    }
-    console.log(`dispatcher: stopped instance marked inactive after ${Math.round(performance.now() - stopped)} ms`);
+    // no request is sent meanwhile: only the probes can find it out
+    await untilFlags(uri, "I", 15_000);
+    console.log(
+      `dispatcher: stopped instance marked inactive by the probes after ${Math.round(performance.now() - stopped)} ms`,
+    );
+    assert.match(kamailioLog, new RegExp(`sipecho instance down: ${uri}`));
     const before = await invites(b);
     assert.deepEqual(await sippCalls(100), { successful: 100, failed: 0 });
     assert.equal(await invites(b), before + 100);
+  });
+
+  test("failover: a request for an AOR of the stopped instance, still marked active, is sent on to the other", {
+    skip,
+    timeout: 30_000,
+  }, async () => {
+    assert.ok(held[0].length > 0 && aStopped, "an AOR was bound on the instance now stopped");
+    const uri = `sip:127.0.0.1:${a.port}`;
+    // marked active again, as before its first probe fails: the request goes to it, times out
+    // there (FR_TIMER, 1 s), and failure_route[NEXT_INSTANCE] relays it to the next instance
+    await runCommand("kamcmd", ["-s", ctl, "dispatcher.set_state", "ap", "1", uri], 10_000);
+    const onB = await metric(b, MESSAGES);
+    const sent = performance.now();
+    const answer = await message(held[0][0]);
+    const took = Math.round(performance.now() - sent);
+    console.log(`dispatcher: a MESSAGE for an AOR of the stopped instance answered by the other after ${took} ms`);
+    assert.match(answer, /^SIP\/2\.0 200 /, answer);
+    assert.equal(await metric(b, MESSAGES), onB + 1, "the MESSAGE reached the running instance");
+    assert.match(
+      kamailioLog,
+      new RegExp(`sipecho instance ${uri} failed MESSAGE for alice${held[0][0]}: trying the next one`),
+    );
   });
 });
