@@ -65,6 +65,18 @@ async function metric(instance: Instance, series: string): Promise<number> {
 
 const MESSAGES = 'sipecho_requests_total{method="MESSAGE",transport="udp"}';
 const invites = (i: Instance) => metric(i, 'sipecho_requests_total{method="INVITE",transport="udp"}');
+/** Retransmitted requests an instance matched to their transaction (Kamailio resends an INVITE with no reply in 500 ms). */
+const absorbed = (i: Instance) => metric(i, "sipecho_retransmissions_absorbed_total");
+
+/**
+ * Asserts that `counts` (INVITEs received, retransmissions included) hold `calls` new INVITEs:
+ * at least `calls`, and at most `calls` once every retransmission absorbed is taken off.
+ */
+function assertNewInvites(counts: number[], resent: number[], calls: number, what: string): void {
+  const total = counts.reduce((x, y) => x + y, 0);
+  const retransmitted = resent.reduce((x, y) => x + y, 0);
+  assert.ok(total >= calls && total - retransmitted <= calls, `${what}: ${total} INVITEs, ${retransmitted} resent`);
+}
 
 /** The FLAGS of each destination in `kamcmd dispatcher.list` ("AP": active, "IP": inactive, probing). */
 async function dispatcherFlags(ctl: string): Promise<Map<string, string>> {
@@ -132,7 +144,9 @@ describe("Kamailio dispatcher in front of two sipecho instances (examples/kamail
     for (;;) {
       const flags = await dispatcherFlags(ctl);
       if (flags.get(uri)?.startsWith(state)) return;
-      if (performance.now() > deadline) assert.fail(`${uri} not ${state} in ${ms} ms: ${[...flags]}\n${kamailioLog}`);
+      if (performance.now() > deadline) {
+        assert.fail(`${uri} not ${state} in ${ms} ms: ${[...flags]}\n${kamailioLog.slice(-3000)}`);
+      }
       await sleep(100);
     }
   }
@@ -215,7 +229,7 @@ describe("Kamailio dispatcher in front of two sipecho instances (examples/kamail
     const split = [await invites(a), await invites(b)];
     console.log(`dispatcher split of 200 calls: ${split[0]} + ${split[1]}`);
     assert.deepEqual(calls, { successful: 200, failed: 0 });
-    assert.equal(split[0] + split[1], 200);
+    assertNewInvites(split, [await absorbed(a), await absorbed(b)], 200, "both instances");
     assert.ok(split[0] > 0 && split[1] > 0, `both instances get calls: ${split}`);
   });
 
@@ -251,7 +265,11 @@ describe("Kamailio dispatcher in front of two sipecho instances (examples/kamail
       const sent = await messages();
       const answer = await message(i);
       assert.match(answer, /^SIP\/2\.0 200 /, answer);
-      assert.deepEqual(await messages(), sent.map((m, k) => k === holder ? m + 1 : m), `the MESSAGE to ${aor}`);
+      const got = await messages();
+      assert.ok(
+        got[holder] > sent[holder] && got[1 - holder] === sent[1 - holder],
+        `the MESSAGE to ${aor}: ${sent} -> ${got}`,
+      );
     }
     console.log(`dispatcher: the bindings of 8 AORs on the instances: ${held[0].length} + ${held[1].length}`);
     assert.ok(held[0].length > 0 && held[1].length > 0, `the AORs are spread too: ${held}`);
@@ -272,9 +290,9 @@ describe("Kamailio dispatcher in front of two sipecho instances (examples/kamail
       `dispatcher: stopped instance marked inactive by the probes after ${Math.round(performance.now() - stopped)} ms`,
     );
     assert.match(kamailioLog, new RegExp(`sipecho instance down: ${uri}`));
-    const before = await invites(b);
+    const [before, resentBefore] = [await invites(b), await absorbed(b)];
     assert.deepEqual(await sippCalls(100), { successful: 100, failed: 0 });
-    assert.equal(await invites(b), before + 100);
+    assertNewInvites([await invites(b) - before], [await absorbed(b) - resentBefore], 100, "the running instance");
   });
 
   test("failover: a request for an AOR of the stopped instance, still marked active, is sent on to the other", {
@@ -283,19 +301,28 @@ describe("Kamailio dispatcher in front of two sipecho instances (examples/kamail
   }, async () => {
     assert.ok(held[0].length > 0 && aStopped, "an AOR was bound on the instance now stopped");
     const uri = `sip:127.0.0.1:${a.port}`;
+    const user = `alice${held[0][0]}`;
+    const failedOver = () =>
+      kamailioLog.split(`sipecho instance ${uri} failed MESSAGE for ${user}: trying the next one`).length - 1;
     // marked active again, as before its first probe fails: the request goes to it, times out
-    // there (FR_TIMER, 1 s), and failure_route[NEXT_INSTANCE] relays it to the next instance
-    await runCommand("kamcmd", ["-s", ctl, "dispatcher.set_state", "ap", "1", uri], 10_000);
-    const onB = await metric(b, MESSAGES);
-    const sent = performance.now();
-    const answer = await message(held[0][0]);
-    const took = Math.round(performance.now() - sent);
-    console.log(`dispatcher: a MESSAGE for an AOR of the stopped instance answered by the other after ${took} ms`);
-    assert.match(answer, /^SIP\/2\.0 200 /, answer);
-    assert.equal(await metric(b, MESSAGES), onB + 1, "the MESSAGE reached the running instance");
-    assert.match(
-      kamailioLog,
-      new RegExp(`sipecho instance ${uri} failed MESSAGE for alice${held[0][0]}: trying the next one`),
-    );
+    // there (FR_TIMER, 1 s), and failure_route[NEXT_INSTANCE] relays it to the next instance. A
+    // probe already on its way may time out between the two and mark it inactive again (the
+    // request then goes straight to the other): up to 3 tries for one that fails over.
+    for (let attempt = 1;; attempt++) {
+      const logged = failedOver();
+      await runCommand("kamcmd", ["-s", ctl, "dispatcher.set_state", "ap", "1", uri], 10_000);
+      const onB = await metric(b, MESSAGES);
+      const sent = performance.now();
+      const answer = await message(held[0][0]);
+      const took = Math.round(performance.now() - sent);
+      assert.match(answer, /^SIP\/2\.0 200 /, answer);
+      assert.ok(await metric(b, MESSAGES) > onB, "the MESSAGE reached the running instance");
+      // the log line is written before the relay that gets the 200, by the same Kamailio process
+      if (failedOver() > logged) {
+        console.log(`dispatcher: a MESSAGE for an AOR of the stopped instance answered by the other after ${took} ms`);
+        break;
+      }
+      assert.ok(attempt < 3, `no failover logged in 3 tries:\n${kamailioLog.slice(-3000)}`);
+    }
   });
 });
