@@ -311,3 +311,28 @@ function _generalName(name: string): Uint8Array {
   }
   return _implicit(2, new TextEncoder().encode(text));
 }
+
+/**
+ * A SHA-256 fingerprint as {@linkcode fingerprint} writes it: upper case, colons between the
+ * octets; given with or without colons, in either case.
+ *
+ * @param text The fingerprint.
+ * @returns It in colon hex.
+ * @throws {TypeError} When it is not 32 octets of hex.
+ *
+ * @example
+ * ```ts
+ * import { normalizeFingerprint } from "@sipecho/sipecho/net";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(normalizeFingerprint("ab".repeat(32)), Array(32).fill("AB").join(":"));
+ * assert.throws(() => normalizeFingerprint("AB:CD"), TypeError);
+ * ```
+ */
+export function normalizeFingerprint(text: string): string {
+  const hex = text.trim().replace(/^sha-?256\s+/i, "").replaceAll(":", "").toUpperCase();
+  if (!/^[0-9A-F]{64}$/.test(hex)) {
+    throw new TypeError(`"${text}" is not a SHA-256 fingerprint (32 octets of hex, e.g. AB:CD:...)`);
+  }
+  return hex.match(/../g)!.join(":");
+}
