@@ -40,7 +40,12 @@ export async function listenTlsStream(options: TlsListenOptions, handlers: Strea
     });
     handshake.catch(() => {}); // the core reads it; unread, a rejection must not end the process
     raw.on("error", () => {}); // a reset: the TLS socket's close reports it
-    handlers.open(_streamConnection(socket, handlers, handshake));
+    const conn = _streamConnection(socket, handlers, handshake);
+    // Bun's TLSSocket over an accepted socket has no remote address of its own: the raw socket's.
+    if (conn.remote.address === "") {
+      Object.assign(conn.remote, { address: raw.remoteAddress ?? "", port: raw.remotePort ?? 0 });
+    }
+    handlers.open(conn);
   });
 }
 
