@@ -260,6 +260,8 @@ export interface RuntimeProcess {
   stdin(): Promise<Uint8Array>;
   /** Reads a text file. */
   readTextFile(path: string): Promise<string>;
+  /** Writes a text file whole (`--tls-ca-out`); optional, for the runtimes' own implementations. */
+  writeTextFile?(path: string, text: string): Promise<void>;
   /** Calls `handler` once on SIGINT or SIGTERM. */
   onSignal(handler: () => void): void;
   /** Writes a line to standard output. */
