@@ -584,7 +584,8 @@ export class MockPeer implements AsyncDisposable {
    * Over TCP or WebSocket (`transport`, or `;transport=tcp` in the URI) the request goes on
    * the connection open to the destination, whichever side opened it; when there is none the
    * mock opens one (RFC 3261 §18.1.1; WebSocket with the `sip` subprotocol, RFC 7118), is
-   * not retransmitted (§17.1.1.2: only on UDP) and still times out by Timer B or F. A
+   * not retransmitted (§17.1.1.2: only on UDP) and still times out by Timer B or F. Over TLS
+   * (a `sips:` URI, `;transport=tls`) `tls` says whom to trust (docs/mock.md, "Over TLS"). A
    * connection that cannot be opened rejects at once. `close()` closes the connections the
    * mock opened. The mock must listen on the transport: its address there is the Via sent-by
    * and the Contact.

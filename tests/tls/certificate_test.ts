@@ -43,6 +43,9 @@ test("bad options are refused, naming what was wrong", async () => {
   });
   await assert.rejects(makeCertificate({ days: 0 }), { message: /days must be an integer 1\.\.3650, not 0/ });
   await assert.rejects(makeCertificate({ days: 1.5 }), RangeError);
+  await assert.rejects(makeCertificate({ days: 3651 }), { message: /not 3651/ });
+  const longest = await makeCertificate({ days: 3650 });
+  assert.equal(longest.notAfter.getTime() - longest.notBefore.getTime(), 3650 * 86400_000 + 3600_000);
 });
 
 const HAVE_OPENSSL = installed("openssl", "version");
@@ -111,7 +114,12 @@ describe("serving TLS with it", () => {
         const read = (ca: string) =>
           within(
             new Promise<string>((resolve, reject) => {
-              const socket = tls.connect({ host, port: server.port, ca, servername: host === "localhost" ? host : undefined });
+              const socket = tls.connect({
+                host,
+                port: server.port,
+                ca,
+                servername: host === "localhost" ? host : undefined,
+              });
               let text = "";
               socket.on("data", (d) => text += d);
               socket.on("end", () => resolve(text));
