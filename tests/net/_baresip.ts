@@ -52,7 +52,11 @@ export interface BaresipSetup {
   source: string;
   /** The accounts file's line (`<sip:alice@host;transport=tls>;auth_pass=...`). */
   account: string;
-  /** `sip_cafile`: the CA that signed the server's certificate. */
+  /**
+   * `sip_cafile`: the CA that signed the server's certificate. baresip 1.0.0 loads it but has no
+   * setting to check the server's certificate with it (`sip_verify_server` came later): it
+   * registers as well with a CA list that lacks the test CA.
+   */
   cafile?: string;
 }
 
@@ -336,21 +340,21 @@ function correlation(a: Int16Array, b: Int16Array, length: number): number {
 }
 
 /**
- * Where `reference` starts in `x` (the lag at which its first `window` samples correlate best),
- * and the correlation of the whole of `reference` with `x` from there.
+ * Where `reference` starts in `x` (the lag at which its first `window` samples correlate best), how
+ * many of its samples `x` holds from there, and their correlation with them.
  */
 export function bestCorrelation(
   x: Int16Array,
   reference: Int16Array,
   window = 1600,
-): { correlation: number; lag: number } {
+): { correlation: number; lag: number; length: number } {
   let lag = -1;
   let best = -1;
   for (let at = 0; at + window <= x.length; at++) {
     const c = correlation(x.subarray(at), reference, window);
     if (c > best) [best, lag] = [c, at];
   }
-  if (lag < 0) return { correlation: 0, lag };
+  if (lag < 0) return { correlation: 0, lag, length: 0 };
   const length = Math.min(reference.length, x.length - lag);
-  return { correlation: correlation(x.subarray(lag), reference, length) * (length / reference.length), lag };
+  return { correlation: correlation(x.subarray(lag), reference, length), lag, length };
 }
