@@ -16,7 +16,8 @@ import { sleep, until } from "../_wait.ts";
 import { mulawDecode } from "../../src/media/g711.ts";
 import { readRtpHeader } from "../../src/media/rtp_header.ts";
 import { Capture, captureMissing } from "./_capture.ts";
-import { Baresip, baresipMissing, bestCorrelation, Cli, tone, toneShare } from "./_baresip.ts";
+import { Baresip, baresipMissing } from "./_baresip.ts";
+import { bestCorrelation, Cli, tone, toneShare } from "./_softphone.ts";
 
 const TLS = new URL("../data/tls/", import.meta.url).pathname;
 const RATE = 8000;
