@@ -81,7 +81,7 @@ export class Linphonec {
    */
   async onlyCodecs(names: string[]): Promise<() => Promise<void>> {
     const from = this.output.length;
-    await this.run("codec list", /linphonec> /);
+    await this.run("codec list", /abled\r?\n\s*linphonec> /); // the last codec, then the prompt
     const off = [...this.output.slice(from).matchAll(/^\s*(\d+): (\S+) \(\d+\) enabled/gm)]
       .filter((m) => !names.includes(m[2])).map((m) => m[1]);
     for (const index of off) await this.run(`codec disable ${index}`);
@@ -116,6 +116,9 @@ function linphonerc(s: LinphonecSetup): string {
     "guess_hostname=0",
     "[rtp]",
     `audio_rtp_port=${s.rtpPort}`,
+    // A fixed jitter buffer: the adaptive one stretches and drops audio as it adapts, which
+    // would leave the recording out of step with what was sent.
+    "audio_adaptive_jitt_comp_enabled=0",
     "[sound]",
     "echocancellation=0",
     "[video]",

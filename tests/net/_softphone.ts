@@ -54,11 +54,10 @@ export function tone(hz: number, ms: number, amplitude = 8000): Int16Array {
 }
 
 /**
- * The share of the energy of `x` (sampled at `rate`) that is at `hz` (Goertzel over 100 ms blocks,
- * 0..1; a pure tone gives about 1, silence 0), and the RMS level.
+ * The share of the energy of `x` (sampled at `rate`) that is at `hz` (Goertzel over blocks of
+ * `block` samples, 100 ms by default; 0..1: a pure tone gives about 1, silence 0), and the RMS level.
  */
-export function toneShare(x: Int16Array, hz: number, rate = 8000): { share: number; rms: number } {
-  const block = rate / 10;
+export function toneShare(x: Int16Array, hz: number, rate = 8000, block = rate / 10): { share: number; rms: number } {
   let atTone = 0;
   let total = 0;
   for (let start = 0; start + block <= x.length; start += block) {
@@ -110,4 +109,35 @@ export function bestCorrelation(
   if (lag < 0) return { correlation: 0, lag, length: 0 };
   const length = Math.min(reference.length, x.length - lag);
   return { correlation: correlation(x.subarray(lag), reference, length), lag, length };
+}
+
+/**
+ * The tones of `x` (at 8000 Hz) in order: each 20 ms block is given the candidate frequency that
+ * holds most of its energy (blocks that are quiet, or where none holds 60%, are gaps), and runs of
+ * one frequency are merged; runs under 60 ms (a transition) are left out.
+ */
+export function toneRuns(x: Int16Array, candidates: number[]): { hz: number; ms: number }[] {
+  const block = 160;
+  const runs: { hz: number; ms: number }[] = [];
+  let last = 0;
+  for (let start = 0; start + block <= x.length; start += block) {
+    const part = x.subarray(start, start + block);
+    let hz = 0;
+    for (const f of candidates) {
+      const { share, rms } = toneShare(part, f, 8000, block);
+      if (rms > 300 && share > 0.6) hz = f;
+    }
+    if (hz !== 0 && hz === last) runs[runs.length - 1].ms += 20;
+    else if (hz !== 0) runs.push({ hz, ms: 20 });
+    last = hz;
+  }
+  // Transitions left out, what they split is one run again.
+  const merged: { hz: number; ms: number }[] = [];
+  for (const r of runs) {
+    if (r.ms < 60) continue;
+    const previous = merged[merged.length - 1];
+    if (previous?.hz === r.hz) previous.ms += r.ms;
+    else merged.push({ ...r });
+  }
+  return merged;
 }

@@ -3,7 +3,8 @@
 // certificate checked. linphonec registers with a password (401 with sipecho's default MD5 and
 // SHA-256 challenges, then 200), calls echo@ with a 440 Hz tone as its microphone and records
 // what it receives; pauses (hold) and resumes, and records the echo again after the resume; sends
-// RFC 4733 DTMF; and records an announcement. Skipped, saying why, without linphonec.
+// RFC 4733 DTMF; and records an announcement (its tones, in order). Skipped, saying why, without
+// linphonec.
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -14,7 +15,7 @@ import { freeBlock } from "../_ports.ts";
 import { skipWhy } from "../_skip.ts";
 import { until } from "../_wait.ts";
 import { Linphonec, linphonecMissing, readPcmWav, samplesSoFar } from "./_linphonec.ts";
-import { bestCorrelation, Cli, tone, toneShare } from "./_softphone.ts";
+import { Cli, tone, toneRuns, toneShare } from "./_softphone.ts";
 
 const TLS = new URL("../data/tls/", import.meta.url).pathname;
 
@@ -195,9 +196,10 @@ describe("linphonec calls the command line over TLS", () => {
     await restore();
     const { rate, samples } = readPcmWav(file);
     const audio = to8k(samples, rate);
-    const reference = announcement();
-    const { correlation, lag, length } = bestCorrelation(audio, reference);
-    assert.ok(correlation > 0.9, `correlation ${correlation} at ${lag} of ${audio.length} samples`);
-    assert.ok(length >= reference.length - 10 * 160, `${length} of the ${reference.length} samples recorded`);
+    // Checked as its tones in order, not sample by sample: linphonec's jitter buffer may start
+    // late or stretch, and what it holds when sipecho's BYE comes (up to 100 ms) is not recorded.
+    const runs = toneRuns(audio, [440, 700, 900, 1200]);
+    assert.deepEqual(runs.map((r) => r.hz), [700, 1200, 900], JSON.stringify(runs));
+    assert.ok(runs[0].ms >= 200 && runs[1].ms >= 300 && runs[2].ms >= 200, JSON.stringify(runs));
   });
 });
