@@ -54,8 +54,13 @@ export class Linphonec {
   /** Starts linphonec, waits for its prompt, and has it use files for sound. */
   static async start(setup: LinphonecSetup): Promise<Linphonec> {
     const l = new Linphonec(setup);
-    await l.waitFor(/linphonec> /, 0, 15_000);
-    await l.run("soundcard use files", /Using wav files/);
+    try {
+      await l.waitFor(/linphonec> /, 0, 15_000);
+      await l.run("soundcard use files", /Using wav files/);
+    } catch (e) {
+      await l.stop();
+      throw e;
+    }
     return l;
   }
 

@@ -44,11 +44,14 @@ describe("baresip calls the command line over TLS", () => {
   const skip = skipWhy("baresip interop", baresipMissing());
   const captureSkip = skip === false && skipWhy("baresip hold and resume", captureMissing());
   let lab: Promise<Lab> | undefined;
+  /** What ready() started, to stop even when it failed halfway; and its directory. */
+  const running: { stop(): Promise<void> }[] = [];
+  let tmp: string | undefined;
 
   /** The command line and baresip, started once for the tests of this file. */
   function ready(): Promise<Lab> {
     return lab ??= (async () => {
-      const dir = mkdtempSync(join(tmpdir(), "sipecho-baresip-"));
+      const dir = tmp = mkdtempSync(join(tmpdir(), "sipecho-baresip-"));
       const base = await freeBlock(50);
       const tlsPort = base;
       // 30 s of tone: aufile ends the call when its file ends.
@@ -83,6 +86,7 @@ describe("baresip calls the command line over TLS", () => {
         "json",
         "--trace",
       ]);
+      running.push(cli);
       await cli.listening(tlsPort);
       const phone = await Baresip.start({
         dir: join(dir, "baresip"),
@@ -94,23 +98,22 @@ describe("baresip calls the command line over TLS", () => {
         account: `<sip:alice@127.0.0.1;transport=tls>;auth_pass=secret;` +
           `outbound="sip:127.0.0.1:${tlsPort};transport=tls";regint=600`,
       });
+      running.push(phone);
       return { cli, phone, tlsPort, dir, ports: { echo: [base + 10, base + 29], phone: [base + 30, base + 49] } };
     })();
   }
 
   after(async () => {
-    if (lab === undefined) return;
-    const { cli, phone, dir } = await lab;
-    await phone.stop();
-    await cli.stop();
-    rmSync(dir, { recursive: true, force: true });
+    for (const p of running.reverse()) await p.stop();
+    if (tmp !== undefined) rmSync(tmp, { recursive: true, force: true });
   });
 
   /** Dials `user`, waits until the call is up; returns the index of its events. */
   async function dial(l: Lab, user: string): Promise<number> {
     l.phone.clearRecordings();
     const from = l.phone.events.length;
-    await l.phone.command("dial", `sip:${user}@127.0.0.1:${l.tlsPort};transport=tls`);
+    // baresip adds the account's ";transport=tls" itself.
+    await l.phone.command("dial", `sip:${user}@127.0.0.1:${l.tlsPort}`);
     await l.phone.event("CALL_ESTABLISHED", from);
     return from;
   }
@@ -146,7 +149,7 @@ describe("baresip calls the command line over TLS", () => {
     );
     const registers = messages(l).filter((m) => m.cseq.endsWith(" REGISTER"));
     assert.deepEqual(
-      registers.map((m) => [m.direction, m.method ?? m.status, /^Authorization: Digest /im.test(m.text)]),
+      registers.slice(0, 4).map((m) => [m.direction, m.method ?? m.status, /^Authorization: Digest /im.test(m.text)]),
       [["in", "REGISTER", false], ["out", 401, false], ["in", "REGISTER", true], ["out", 200, false]],
       l.cli.output,
     );

@@ -45,10 +45,13 @@ interface Lab {
 describe("linphonec calls the command line over TLS", () => {
   const skip = skipWhy("linphonec interop", linphonecMissing());
   let lab: Promise<Lab> | undefined;
+  /** What ready() started, to stop even when it failed halfway; and its directory. */
+  const running: { stop(): Promise<void> }[] = [];
+  let tmp: string | undefined;
 
   function ready(): Promise<Lab> {
     return lab ??= (async () => {
-      const dir = mkdtempSync(join(tmpdir(), "sipecho-linphone-"));
+      const dir = tmp = mkdtempSync(join(tmpdir(), "sipecho-linphone-"));
       const base = await freeBlock(40);
       const tlsPort = base;
       writeFileSync(join(dir, "tone.wav"), writeWav(tone(440, 60_000)));
@@ -78,6 +81,7 @@ describe("linphonec calls the command line over TLS", () => {
         "json",
         "--trace",
       ]);
+      running.push(cli);
       await cli.listening(tlsPort);
       const phone = await Linphonec.start({
         dir: join(dir, "linphone"),
@@ -85,6 +89,7 @@ describe("linphonec calls the command line over TLS", () => {
         rtpPort: base + 30,
         cafile: join(TLS, "ca.pem"),
       });
+      running.push(phone);
       await phone.run(`play ${join(dir, "tone.wav")}`);
       await phone.run(`register sip:alice@127.0.0.1 sip:127.0.0.1:${tlsPort};transport=tls secret`);
       return { cli, phone, tlsPort, dir, calls: 0 };
@@ -92,11 +97,8 @@ describe("linphonec calls the command line over TLS", () => {
   }
 
   after(async () => {
-    if (lab === undefined) return;
-    const { cli, phone, dir } = await lab;
-    await phone.stop();
-    await cli.stop();
-    rmSync(dir, { recursive: true, force: true });
+    for (const p of running.reverse()) await p.stop();
+    if (tmp !== undefined) rmSync(tmp, { recursive: true, force: true });
   });
 
   /** Dials `user` with a fresh recording file; waits until the media is up. Returns the file. */
