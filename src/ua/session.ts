@@ -138,8 +138,9 @@ export class SessionAnswers {
         rtpPort,
         sessionId,
         sessionVersion,
-        codecs: this.#o.codecs,
+        codecs: ctx.flows?.play === undefined ? this.#o.codecs : _announced(this.#o.codecs),
         maxStreams: this.#o.streamsPerCall,
+
       });
       if (!result.ok) return { status: result.status, reason: result.reason };
       sdp = result.answer;
@@ -267,4 +268,13 @@ function _sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
+}
+
+/**
+ * The codecs of a call that plays an announcement: it is sent as PCMU or PCMA (src/net/media_flows.ts),
+ * so the answer lists nothing else. A caller that put opus first would otherwise wait for opus
+ * (RFC 3264 §6.1 lets the answerer leave out what it will not use); an offer with neither gets 488.
+ */
+function _announced(codecs: readonly Codec[]): readonly Codec[] {
+  return codecs.filter((c) => /^(pcmu|pcma|telephone-event)$/i.test(c.name));
 }

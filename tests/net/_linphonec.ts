@@ -80,21 +80,6 @@ export class Linphonec {
     }
   }
 
-  /**
-   * Leaves only the audio codecs named enabled ("codec list", "codec disable N"); returns what
-   * enables the others again.
-   */
-  async onlyCodecs(names: string[]): Promise<() => Promise<void>> {
-    const from = this.output.length;
-    await this.run("codec list", /abled\r?\n\s*linphonec> /); // the last codec, then the prompt
-    const off = [...this.output.slice(from).matchAll(/^\s*(\d+): (\S+) \(\d+\) enabled/gm)]
-      .filter((m) => !names.includes(m[2])).map((m) => m[1]);
-    for (const index of off) await this.run(`codec disable ${index}`);
-    return async () => {
-      for (const index of off) await this.run(`codec enable ${index}`);
-    };
-  }
-
   /** Ends linphonec ("quit"; SIGKILL after 5 s). */
   async stop(): Promise<void> {
     if (this.#child.exitCode === null && this.#child.signalCode === null) this.#child.stdin!.write("quit\n");

@@ -120,7 +120,30 @@ describe("serve({ media }): announcements", () => {
     }
   });
 
+  test("an offer with opus first: the answer lists only what is played (G.711, events), PCMU is sent", async () => {
+    const rules = JSON.stringify([{ match: { user: "hello" }, play: { file, then: "hangup" } }]);
+    const { server } = await playServer(0, rules);
+    const phone = await Phone.open(server);
+    try {
+      const offer = "v=0\r\no=phone 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n" +
+        `m=audio ${phone.rtp.port} RTP/AVP 96 0 8 101\r\na=rtpmap:96 opus/48000/2\r\n` +
+        "a=rtpmap:101 telephone-event/8000\r\n";
+      await phone.sip.send(phone.request("INVITE", "play-4", { user: "hello", body: offer }), phone.serverPort);
+      const ok = await phone.response("play-4", "INVITE", 200);
+      await phone.ack("play-4", ok.to.tag!);
+      const m = parseSdp(ok.bodyText).media[0];
+      assert.deepEqual(m.formats, ["0", "8", "101"]);
+      await phone.rtp.send(rtp(1, 0x4242), m.port);
+      const first = await phone.rtp.next("the first announcement packet", (d) => d.from.port === m.port);
+      assert.equal(readRtpHeader(first.data)!.payloadType, 0);
+    } finally {
+      phone.close();
+      await within(server.close(), "server.close()");
+    }
+  });
+
   test("a file that cannot be read: a play event says so, and the call is echoed", async () => {
+
     const rules = JSON.stringify([{ match: { user: "hello" }, play: join(dir, "missing.wav") }]);
     const { server, events } = await playServer(0, rules);
     const phone = await Phone.open(server);
