@@ -140,7 +140,6 @@ export class SessionAnswers {
         sessionVersion,
         codecs: ctx.flows?.play === undefined ? this.#o.codecs : _announced(this.#o.codecs),
         maxStreams: this.#o.streamsPerCall,
-
       });
       if (!result.ok) return { status: result.status, reason: result.reason };
       sdp = result.answer;

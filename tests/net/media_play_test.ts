@@ -143,7 +143,6 @@ describe("serve({ media }): announcements", () => {
   });
 
   test("a file that cannot be read: a play event says so, and the call is echoed", async () => {
-
     const rules = JSON.stringify([{ match: { user: "hello" }, play: join(dir, "missing.wav") }]);
     const { server, events } = await playServer(0, rules);
     const phone = await Phone.open(server);
