@@ -247,6 +247,7 @@ function _peer(
     ports: listeners.ports(),
     rtpPort: media === undefined ? options.rtpPort : media.reserve,
     rtpRelease: media === undefined ? options.rtpRelease : media.release,
+    rtpDirection: media === undefined ? options.rtpDirection : media.direction(options.rtpDirection),
     guard: settings.guard,
     maxMessageSize: settings.maxMessageSize,
     limits: { ...settings.limits, streams: options.limits?.streams ?? media?.echo.capacity ?? Infinity },

@@ -252,6 +252,7 @@ export class SipPeer {
       retryAfter: this.#retryAfter,
       rtpPort: options.rtpPort ?? ((_callId, index) => 4000 + 2 * index),
       rtpRelease: options.rtpRelease,
+      rtpDirection: options.rtpDirection,
       guard: options.guard,
       event: (kind, message, remote, details) => this.#event(kind, message, remote, details),
     };

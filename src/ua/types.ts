@@ -8,7 +8,7 @@
 import type { DtmfDigit } from "../media/telephone_event.ts";
 import type { MediaFlows } from "../rules/media_flows.ts";
 import type { MediaCallStats } from "../media/echo.ts";
-import type { Codec, MediaDescription } from "../media/sdp.ts";
+import type { Codec, MediaDescription, SdpDirection } from "../media/sdp.ts";
 import type { Rule, Transport } from "../rules/rules.ts";
 import type { SipMessage, SipRequest, SipResponse } from "../sip/message.ts";
 import type { SocketAddress, ViaRouting } from "../sip/routing.ts";
@@ -381,6 +381,13 @@ export interface PeerOptions {
    * tracked when given.
    */
   rtpRelease?: (callId: string, reason: RtpReleaseReason) => void;
+  /**
+   * Called with our direction for each stream of every SDP answer the peer writes (RFC 3264
+   * §6.1: the offer's mirrored; `inactive` for `c=0.0.0.0`), after `rtpPort`: how a re-INVITE
+   * or UPDATE puts the call on hold and resumes it (RFC 3264 §8.4, RFC 6337 §5.3). `serve()`
+   * with `media` gives it to `MediaEcho.setDirection`, so a held stream is not echoed.
+   */
+  rtpDirection?: (callId: string, index: number, direction: SdpDirection) => void;
   /** Called with every {@linkcode PeerEvent}. */
   onEvent?: (event: PeerEvent) => void;
   /**
