@@ -16,6 +16,7 @@ import { _loadAuthConfig, _loadAuthModifier } from "./auth_spec.ts";
 import { _loadMatch } from "./load_match.ts";
 import { _loadResponse } from "./load_response.ts";
 import { _loadDtmf, _loadPlay } from "./media_flows.ts";
+import { _loadRefer, _loadTransfer } from "./call_flows.ts";
 import type { Action, Modifiers, ProvisionalSpec, ResponseSpec, Rule, SessionTimerSpec } from "./types.ts";
 import {
   _checkKeys,
@@ -32,7 +33,17 @@ import {
 
 const _ACTION_KEYS = ["respond", "silent", "default", "choose", "play"] as const;
 
-const _MODIFIER_KEYS = ["provisional", "retransmit", "duplicate", "reliable", "timer", "auth", "dtmf"] as const;
+const _MODIFIER_KEYS = [
+  "provisional",
+  "retransmit",
+  "duplicate",
+  "reliable",
+  "timer",
+  "auth",
+  "dtmf",
+  "refer",
+  "transfer",
+] as const;
 
 const _RELIABLE = ["require", "supported", "never"] as const;
 
@@ -248,6 +259,10 @@ function _loadModifiers(ctx: _Context, path: string, raw: _Object): Modifiers {
   if (auth !== undefined) modifiers.auth = _loadAuthModifier(ctx, _key(path, "auth"), auth);
   const dtmf = _get(raw, "dtmf");
   if (dtmf !== undefined) modifiers.dtmf = _loadDtmf(ctx, _key(path, "dtmf"), dtmf);
+  const refer = _get(raw, "refer");
+  if (refer !== undefined) modifiers.refer = _loadRefer(ctx, _key(path, "refer"), refer);
+  const transfer = _get(raw, "transfer");
+  if (transfer !== undefined) modifiers.transfer = _loadTransfer(ctx, _key(path, "transfer"), transfer);
   return modifiers;
 }
 

@@ -11,6 +11,7 @@ import type { Cidr } from "./cidr.ts";
 import type { Template } from "./template.ts";
 import type { AuthSpec } from "./auth_spec.ts";
 import type { DtmfActions, PlaySpec } from "./media_flows.ts";
+import type { ReferMode, TransferSpec } from "./call_flows.ts";
 
 /**
  * What a rule matches against: a view of one SIP request, filled in by the SIP layer.
@@ -158,6 +159,10 @@ export interface Modifiers {
   readonly auth?: AuthSpec | false;
   /** What DTMF keys do in the call (media flows); see {@linkcode DtmfActions}. */
   readonly dtmf?: DtmfActions;
+  /** What a REFER taken does: call the Refer-To target, or only notify; see {@linkcode ReferMode}. */
+  readonly refer?: ReferMode;
+  /** The call answered is transferred away by a REFER of sipecho's; see {@linkcode TransferSpec}. */
+  readonly transfer?: TransferSpec;
   /** The announcement played instead of the echo (set by the `play` action); see {@linkcode PlaySpec}. */
   readonly play?: PlaySpec;
 }
@@ -270,6 +275,8 @@ export type ResolvedAction =
     readonly auth?: AuthSpec | false;
     readonly dtmf?: DtmfActions;
     readonly play?: PlaySpec;
+    readonly refer?: ReferMode;
+    readonly transfer?: TransferSpec;
   }
   | {
     readonly kind: "default";
@@ -281,6 +288,8 @@ export type ResolvedAction =
     readonly auth?: AuthSpec | false;
     readonly dtmf?: DtmfActions;
     readonly play?: PlaySpec;
+    readonly refer?: ReferMode;
+    readonly transfer?: TransferSpec;
   }
   | { readonly kind: "silent" };
 

@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { TransferSpec } from "../rules/call_flows.ts";
 import { parseMessage } from "../sip/parse.ts";
 import type { SipRequest, SipResponse } from "../sip/message.ts";
 import { ClientTransaction } from "./client.ts";
@@ -34,6 +35,8 @@ export interface DialogsHost {
   stopInvite(dialog: Dialog, at: number): void;
   /** A holder of RTP ports is done. */
   releaseMedia(callId: string, reason: RtpReleaseReason): void;
+  /** A dialog made by a 2xx whose rule has `transfer` (transfer.ts). */
+  transfer?(dialog: Dialog, spec: TransferSpec, at: number): void;
 }
 
 /** The client transaction of a request the peer sent (its BYE), on the peer's clock. */
@@ -248,6 +251,11 @@ export class Dialogs {
     return true;
   }
 
+  /** Ends a dialog with a BYE of ours that comes out of `takeRequests()` (a transfer done). */
+  hangUp(dialog: Dialog, at: number): void {
+    this.#requests.push(...this.bye(dialog, at));
+  }
+
   /** See `SipPeer.bye()`. */
   bye(target: Dialog | string, at: number): PeerRequest[] {
     const dialogs = typeof target === "string" ? this.#table.values().filter((d) => d.callId === target) : [target];
@@ -372,6 +380,7 @@ export class Dialogs {
     if (refused !== undefined) return refused;
     if (!this.#table.add(dialog)) return "Service Unavailable: too many dialogs";
     this.#sweepLater(dialog.createdAt);
+    if (ctx.transfer !== undefined) this.#h.transfer?.(dialog, ctx.transfer, dialog.createdAt);
     const source = ctx.source;
     if (source !== undefined) {
       this.#h.guard!.hold(source, "dialogs");

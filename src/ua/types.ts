@@ -17,6 +17,7 @@ import type { Timers } from "./transaction.ts";
 import type { SourceGuard } from "./guard.ts";
 import type { SessionTimerLimits } from "./extensions.ts";
 import type { ReferRequest } from "./refer.ts";
+import type { ReferMode } from "../rules/call_flows.ts";
 import type { PeerAuthOptions } from "./auth_gate.ts";
 
 /**
@@ -397,6 +398,13 @@ export interface PeerOptions {
    * `SIP/2.0 200 OK` at once and nobody is called.
    */
   onRefer?: (refer: ReferRequest) => void;
+  /**
+   * What a REFER taken with a subscription does when the rule that answers it gives no `refer`
+   * (see `ReferMode`): `call`, it is handed to `onRefer` (which calls the target and reports
+   * with `SipPeer.referOutcome()`); `notify`, the last NOTIFY says 200 at once. Default `call`
+   * when `onRefer` is given, else `notify`. A rule's `"refer"` overrides it for its REFERs.
+   */
+  refer?: ReferMode;
   /** Called with every message that parsed, before the peer acts on it (for logs and recorders). */
   onReceive?: (message: SipMessage, remote: Remote, at: number) => void;
   /**
