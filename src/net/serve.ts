@@ -91,6 +91,7 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
   // Made once the ports are bound, after the handlers that use it: what arrives before is dropped.
   // deno-lint-ignore prefer-const
   let driver: _PeerDriver | undefined;
+  // deno-lint-ignore prefer-const
   let referCalls: _ReferCalls | undefined;
   const connections = new ConnectionTable({
     limits: settings.connections,
