@@ -8,8 +8,9 @@ import assert from "node:assert/strict";
 import { serve, type SipServer } from "../../src/net/serve.ts";
 import { MockPeer } from "../../src/testing/mock.ts";
 import type { PeerEvent } from "../../src/ua/peer.ts";
+import type { SipResponse } from "../../src/sip/message.ts";
 import { loadRules } from "../../src/rules/rules.ts";
-import { within } from "../_wait.ts";
+import { until, within } from "../_wait.ts";
 
 /** sipecho on 127.0.0.1 UDP with `rules`, on the public edge profile unless told. */
 async function sipecho(rules: unknown[], events: PeerEvent[] = []): Promise<SipServer> {
@@ -98,7 +99,7 @@ describe('serve(): "transfer" (sipecho transfers the caller, RFC 3515, RFC 5589 
     }]);
     const caller = await MockPeer.start({ user: "alice" });
     try {
-      caller.answer("REFER", { respond: { status: 202 } });
+      // No script: the mock answers a REFER in its own call 202, and the BYE 200 (own_calls.ts).
       const call = await caller.request({ method: "INVITE", uri: server.uri("transfer"), sdp: true });
       assert.equal(call.status, 200);
       call.ack();
@@ -121,6 +122,13 @@ describe('serve(): "transfer" (sipecho transfers the caller, RFC 3515, RFC 5589 
       assert.equal(done.status, 200);
       const bye = await caller.waitFor("BYE", { timeout: 5000 });
       assert.equal(bye.callId, call.response.callId);
+      const answered = (method: string) =>
+        caller.sent.map((e) => e.message).find((m): m is SipResponse =>
+          m.type === "response" && m.cseq.method === method
+        );
+      await until(() => answered("BYE") !== undefined, "the mock's answer to the BYE");
+      assert.equal(answered("REFER")?.status, 202);
+      assert.equal(answered("BYE")?.status, 200);
     } finally {
       await within(caller.close(), "caller.close()");
       await within(server.close(), "server.close()");
