@@ -175,7 +175,9 @@ export class Dialogs {
     const data = _encoder.encode(this.#h.replies.requestText(dialog, "UPDATE", remote.transport, branch, extra));
     const message = parseMessage(data, DATAGRAM) as SipRequest;
     const request = { at, data, message, remote, to: { address: remote.address, port: remote.port }, branch };
-    this.#h.event("bye", `UPDATE ${dialog.callId}: the peer refreshes the session (RFC 4028 §7.4)`, remote);
+    this.#h.event("refresh", `UPDATE ${dialog.callId}: the peer refreshes the session (RFC 4028 §7.4)`, remote, {
+      callId: dialog.callId,
+    });
     this.#refreshing.add(dialog);
     this.#startClient(request, at, dialog);
     this.#requests.push(request);
@@ -200,6 +202,12 @@ export class Dialogs {
           // Unreadable: ours stays.
         }
       }
+      this.#h.event(
+        "refresh",
+        `dialog ${dialog.callId}: the session refresh got ${status}: ${interval?.expires ?? "no"} s more`,
+        remote,
+        { callId: dialog.callId },
+      );
       return this.sessionTimer(dialog, interval, at);
     }
     this.#h.event(

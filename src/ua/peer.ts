@@ -802,7 +802,8 @@ const DEFAULT_PEER_LIMITS: PeerLimits = {
 
 /** Whether an event kind is a warning (throttled by a guard), not a note on a call. */
 export function _warning(kind: PeerEvent["kind"]): boolean {
-  return kind !== "rule" && kind !== "answer" && kind !== "media" && kind !== "bye" && kind !== "auth";
+  return kind !== "rule" && kind !== "answer" && kind !== "media" && kind !== "bye" && kind !== "refresh" &&
+    kind !== "auth";
 }
 
 /** The line that says how many log lines a guard held back. */

@@ -177,8 +177,8 @@ export interface PeerEvent {
   /** When, ms. */
   at: number;
   /**
-   * What kind (`bye`: a request the peer sent, a BYE or the UPDATE that refreshes a session, and
-   * its answer; `auth`: a request that authenticated, or was challenged or refused, RFC 3261 §22;
+   * What kind (`bye`: a request the peer sent in a dialog, a BYE, NOTIFY or REFER, and its
+   * answer; `refresh`: the peer refreshes a session (RFC 4028 §7.4), and its answer; `auth`: a request that authenticated, or was challenged or refused, RFC 3261 §22;
    * `dtmf`, `play`, `record`: the media flows of `serve()`, a digit received, an announcement, a
    * recording written).
    */
@@ -190,6 +190,7 @@ export interface PeerEvent {
     | "answer"
     | "media"
     | "bye"
+    | "refresh"
     | "limit"
     | "auth"
     | "dtmf"

@@ -221,6 +221,12 @@ describe("SipPeer session timers (RFC 4028)", () => {
     assert.equal(next.message.method, "UPDATE");
     assert.equal(next.message.cseq.seq, 2);
     assert.equal(p.dialogs.length, 1);
+    // Logged as refreshes (kind "refresh"), not as BYEs.
+    const refreshes = events.filter((e) => e.kind === "refresh").map((e) => e.message);
+    assert.ok(refreshes.length >= 3, refreshes.join("\n"));
+    assert.match(refreshes[0], /UPDATE .*: the peer refreshes the session \(RFC 4028 §7\.4\)/);
+    assert.ok(refreshes.some((m) => /the session refresh got 200: 90 s more/.test(m)));
+    assert.ok(!events.some((e) => e.kind === "bye"));
   });
 
   test("a refresh answered 481 (or never answered) ends the session with BYE", () => {
