@@ -47,7 +47,7 @@ const _MODIFIER_KEYS = [
 
 const _RELIABLE = ["require", "supported", "never"] as const;
 
-const _TIMER_KEYS = ["refresher", "expires"];
+const _TIMER_KEYS = ["refresher", "expires", "method"];
 
 /** RFC 4028 §4: a Session-Expires is never under 90 s; sipecho takes at most 7200 s (its own limit). */
 const _MIN_EXPIRES = 90;
@@ -266,7 +266,7 @@ function _loadModifiers(ctx: _Context, path: string, raw: _Object): Modifiers {
   return modifiers;
 }
 
-/** The `timer` modifier: `{ "refresher"?: "uac" | "uas", "expires"?: 90..7200 }`. */
+/** The `timer` modifier: `{ "refresher"?: "uac" | "uas", "expires"?: 90..7200, "method"?: "UPDATE" | "INVITE" }`. */
 function _loadTimer(ctx: _Context, path: string, raw: unknown): SessionTimerSpec {
   if (!_isObject(raw)) _fail(ctx, path, `must be an object, got ${_describe(raw)}`);
   _checkKeys(ctx, path, raw, _TIMER_KEYS);
@@ -288,6 +288,13 @@ function _loadTimer(ctx: _Context, path: string, raw: unknown): SessionTimerSpec
       );
     }
     timer.expires = expires as number;
+  }
+  const method = _get(raw, "method");
+  if (method !== undefined) {
+    if (method !== "UPDATE" && method !== "INVITE") {
+      _fail(ctx, _key(path, "method"), `must be "UPDATE" or "INVITE", got ${_describe(method)}`);
+    }
+    timer.method = method;
   }
   return timer;
 }

@@ -216,6 +216,12 @@ export interface SessionTimerSpec {
    * lets the UAS add one); absent: a request without Session-Expires gets no session timer.
    */
   readonly expires?: number;
+  /**
+   * How sipecho refreshes when it is the refresher (RFC 4028 §7.4, §10): `UPDATE` (the
+   * default: without SDP) or `INVITE` (a re-INVITE carrying sipecho's last SDP unchanged, same
+   * `o=` version, RFC 3264 §8).
+   */
+  readonly method?: "UPDATE" | "INVITE";
 }
 
 /**

@@ -185,6 +185,7 @@ export class Planner {
       if (timer.kind === "timer") {
         ctx.timer = timer.interval;
         ctx.timerHeaders = timer.headers;
+        if (rule?.timer?.method === "INVITE") ctx.refreshBy = "INVITE";
         ctx.supportedHeader = true;
       }
     }

@@ -136,6 +136,8 @@ export class SessionAnswers {
     if (offer !== undefined) {
       const again = this.#again(offer, sessionVersion, sessionId, rtpPort);
       if (again !== undefined && !full) {
+        ctx.localSdp = again;
+        if (dialog?.refreshSdp !== undefined) dialog.refreshSdp = again;
         this.#directions(callId, this.#answer!.indexes, this.#answer!.directions);
         return again;
       }
@@ -177,6 +179,9 @@ export class SessionAnswers {
       };
     }
     const text = formatSdp(sdp);
+    // Kept for a refresh by re-INVITE (dialogs.ts): a pointer, no copy.
+    ctx.localSdp = text;
+    if (dialog?.refreshSdp !== undefined) dialog.refreshSdp = text;
     if (offer !== undefined && accepted !== undefined) {
       this.#answer = _answerOf(offer, sessionVersion, accepted, text);
       this.#directions(callId, accepted.map((a) => a.index), accepted.map((a) => a.direction));
