@@ -59,8 +59,9 @@
  * // Shutting down: await media.closeAll().
  * ```
  *
- * Some 690 lines: the class holds the port range, the pool and the streams, whose methods
- * all change the three together; the packet path and the options are in their own modules.
+ * Some 750 lines, most of them JSDoc examples: the class holds the port range, the pool and the
+ * streams, whose methods all change the three together; the packet path and the options are in
+ * their own modules.
  *
  * @module
  */

@@ -208,7 +208,7 @@ export type Reliable = "require" | "supported" | "never";
 export interface SessionTimerSpec {
   /**
    * Who refreshes when the request leaves it open (RFC 4028 §9): `uac` (the caller, when it
-   * supports `timer`) or `uas` (sipecho, with UPDATE). Absent: `uac`.
+   * supports `timer`) or `uas` (sipecho, with UPDATE or re-INVITE: `method`). Absent: `uac`.
    */
   readonly refresher?: "uac" | "uas";
   /**
