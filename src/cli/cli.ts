@@ -363,7 +363,7 @@ export async function main(rt?: CliRuntime): Promise<void> {
       onEvent: (event) => {
         // What the calls did goes to standard output (not with --quiet); what went wrong to standard error.
         const info = event.kind === "rule" || event.kind === "answer" || event.kind === "media" ||
-          event.kind === "bye" || event.kind === "auth" ||
+          event.kind === "bye" || event.kind === "refresh" || event.kind === "auth" ||
           _MEDIA_FLOW_EVENTS.includes(event.kind);
         if (info && options.quiet) return;
         const line = formatEvent(event, format);

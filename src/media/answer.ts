@@ -139,11 +139,11 @@ const MIRRORED: Record<SdpDirection, SdpDirection> = {
  * `a=rtpmap` encoding name (case-insensitive), clock rate and channels. The answer keeps the
  * matching formats in the offer's order with the offer's payload type numbers, copies their
  * `a=rtpmap` and `a=fmtp` lines, echoes `a=ptime`, mirrors `a=rtcp-mux` and the direction
- * (always written). telephone-event is also kept at the clock rate of an audio codec the
- * answer keeps (RFC 4733 §2.1). A stream whose only common formats are telephone-event or
- * comfort noise is rejected.
- A rejected stream gets port 0 and the offer's formats (RFC 3264 §6). The answer
- * has `c=` at session level with `options.address` and the offer's `t=` lines.
+ * (always written; `inactive` for a stream at `c=0.0.0.0`, the old hold of RFC 3264 §8.4).
+ * telephone-event is also kept at the clock rate of an audio codec the answer keeps (RFC 4733
+ * §2.1). A stream whose only common formats are telephone-event or comfort noise is rejected.
+ * A rejected stream gets port 0 and the offer's formats (RFC 3264 §6). The answer has `c=` at
+ * session level with `options.address` and the offer's `t=` lines.
  *
  * @param offer The offer, e.g. from an INVITE.
  * @param options Our address, ports, codecs and `o=` values.
@@ -191,7 +191,9 @@ export function answerSdp(offer: SessionDescription, options: AnswerOptions): Sd
     }
 
     const port = _portOption(`rtpPort(${index})`, options.rtpPort(index, offered));
-    const direction = MIRRORED[getDirection(offer, offered)];
+    // RFC 3264 §8.4, RFC 6337 §5.3: c=0.0.0.0 is the old (RFC 2543) hold: nothing is to be
+    // sent to the offerer, and it sends nothing: inactive.
+    const direction = remote.address === "0.0.0.0" ? "inactive" : MIRRORED[getDirection(offer, offered)];
     const kept = formats.map((f) => f.format);
     media.push(_acceptedStream(offered, kept, port, direction));
     accepted.push({

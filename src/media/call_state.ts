@@ -6,6 +6,7 @@
  */
 
 import type { DatagramEndpoint, SocketAddress } from "../net/transport.ts";
+import type { SdpDirection } from "./sdp_types.ts";
 import {
   _addCounters,
   _counters,
@@ -73,6 +74,11 @@ export interface _Stream {
   binding: number;
   closed: boolean;
   released: boolean;
+  /**
+   * Our direction for the stream, as in the last SDP answer (RFC 3264 §6.1): RTP is echoed only
+   * while it lets us send (`sendrecv`, `sendonly`); held (`recvonly`, `inactive`) it is not.
+   */
+  direction: SdpDirection;
 }
 
 /** The media of one call. */
@@ -126,6 +132,7 @@ export function _newStream(call: _Call, index: number, port: number, rtcpMux: bo
     binding: 0,
     closed: false,
     released: false,
+    direction: "sendrecv",
   };
   stream.sockets.push(_socket(stream, port, false));
   // RFC 3550 §11: RTCP on the next higher port; RFC 5761 §5.1.1: none with rtcp-mux.

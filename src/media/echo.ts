@@ -59,8 +59,9 @@
  * // Shutting down: await media.closeAll().
  * ```
  *
- * Some 690 lines: the class holds the port range, the pool and the streams, whose methods
- * all change the three together; the packet path and the options are in their own modules.
+ * Some 750 lines, most of them JSDoc examples: the class holds the port range, the pool and the
+ * streams, whose methods all change the three together; the packet path and the options are in
+ * their own modules.
  *
  * @module
  */
@@ -72,6 +73,8 @@ import { _isRtpProtocol } from "./codecs.ts";
 import { type _Call, _newCall, _newStream, _rtcpPort, _snapshot, type _Stream } from "./call_state.ts";
 import { type _EchoSettings, _echoSettings, type MediaEchoOptions } from "./echo_options.ts";
 import { _MediaSockets } from "./media_sockets.ts";
+import { _dropHeld, _receives, _sends } from "./echo_stream.ts";
+import type { SdpDirection } from "./sdp_types.ts";
 import { _addCounters, _counters, type MediaCallStats, type MediaCounters, type MediaEndReason } from "./stats.ts";
 
 export type { MediaCallStats, MediaCounters, MediaEndReason, MediaStreamStats } from "./stats.ts";
@@ -482,6 +485,59 @@ export class MediaEcho implements AsyncDisposable {
   }
 
   /**
+   * Sets our direction for a stream, as the last SDP answer says it (RFC 3264 §6.1): the hold
+   * and resume of RFC 3264 §8.4 and RFC 6337 §5.3. While it does not let us send (`recvonly`,
+   * `inactive`), arriving RTP is counted and given to the media flows but not echoed (counted
+   * as dropped), what the delay holds back is dropped, and {@linkcode MediaEcho.send} sends
+   * nothing; RTCP is still echoed (RFC 3264 §5.1). The ports stay allocated. While no stream of
+   * the call expects to receive (`sendonly`, `inactive`), silence does not end the call
+   * (`inactivityTimeout`): a held caller may send nothing. `sendrecv` resumes.
+   *
+   * @param callId The Call-ID.
+   * @param index The 0-based m-line index.
+   * @param direction Our direction for it: that of the answer.
+   * @returns Whether the stream exists.
+   * @example
+   * ```ts
+   * import { MediaEcho } from "@sipecho/sipecho/media";
+   * import { type RuntimeNet } from "@sipecho/sipecho/net";
+   * import assert from "node:assert/strict";
+   *
+   * const inbox = new Map<number, (data: Uint8Array, from: { address: string; port: number }) => void>();
+   * let echoed = 0;
+   * const net = {
+   *   listenDatagram: (o: { hostname: string; port: number }, onData: (d: Uint8Array, f: { address: string; port: number }) => void) => {
+   *     inbox.set(o.port, onData);
+   *     return Promise.resolve({ local: { address: o.hostname, port: o.port }, send: () => void echoed++, close() {} });
+   *   },
+   * } as unknown as RuntimeNet;
+   * const media = new MediaEcho({ net, hostname: "127.0.0.1", portRange: [20000, 20001] });
+   * await media.open("c1", [{ index: 0 }]);
+   * const rtp = new Uint8Array(172);
+   * rtp[0] = 0x80;
+   * assert.equal(media.setDirection("c1", 0, "recvonly"), true); // the caller holds: a=sendonly
+   * inbox.get(20000)!(rtp, { address: "127.0.0.1", port: 4000 });
+   * assert.equal(echoed, 0);
+   * media.setDirection("c1", 0, "sendrecv"); // resumed
+   * inbox.get(20000)!(rtp, { address: "127.0.0.1", port: 4000 });
+   * assert.equal(echoed, 1);
+   * assert.equal(media.setDirection("c2", 0, "inactive"), false);
+   * await media.closeAll();
+   * ```
+   */
+  setDirection(callId: string, index: number, direction: SdpDirection): boolean {
+    const call = this.#calls.get(callId);
+    const stream = call?.streams.get(index);
+    if (call === undefined || stream === undefined) return false;
+    const was = stream.direction;
+    stream.direction = direction;
+    if (!_sends(direction)) { for (const socket of stream.sockets) if (!socket.rtcp) _dropHeld(socket); }
+    // Back to receiving: the silence of the hold does not count against inactivityTimeout.
+    if (!_receives(was) && _receives(direction)) call.active = performance.now();
+    return true;
+  }
+
+  /**
    * Sends a packet of our own (an announcement) from the RTP socket of a stream: the port the
    * caller sends to, so it reaches a caller behind a NAT as the echo does (RFC 4961 §3). It is
    * not counted in the echo's counters.
@@ -490,7 +546,8 @@ export class MediaEcho implements AsyncDisposable {
    * @param index The 0-based m-line index.
    * @param data The RTP packet.
    * @param to Where to send it.
-   * @returns Whether it was sent: `false` when the stream has no bound RTP socket.
+   * @returns Whether it was sent: `false` when the stream has no bound RTP socket. On a held
+   *   stream ({@linkcode MediaEcho.setDirection}) nothing is sent and the result is `true`.
    * @example
    * ```ts
    * import { MediaEcho } from "@sipecho/sipecho/media";
@@ -511,9 +568,11 @@ export class MediaEcho implements AsyncDisposable {
    * ```
    */
   send(callId: string, index: number, data: Uint8Array, to: SocketAddress): boolean {
-    const endpoint = this.#calls.get(callId)?.streams.get(index)?.sockets[0]?.endpoint;
+    const stream = this.#calls.get(callId)?.streams.get(index);
+    const endpoint = stream?.sockets[0]?.endpoint;
     if (endpoint === undefined) return false;
-    endpoint.send(data, to);
+    // RFC 3264 §8.4: nothing is sent on a held stream; the announcement goes on, unheard.
+    if (_sends(stream!.direction)) endpoint.send(data, to);
     return true;
   }
 
@@ -651,6 +710,8 @@ export class MediaEcho implements AsyncDisposable {
       call.timer = undefined;
       if (call.ended) return;
       const timeout = this.#settings.inactivityTimeout;
+      // A call on hold may be silent (RFC 3264 §8.4): its silence is not inactivity.
+      if (![...call.streams.values()].some((s) => _receives(s.direction))) call.active = performance.now();
       const idle = performance.now() - call.active;
       if (idle >= timeout) this.#end(call, "timeout");
       else this.#armInactivity(call, Math.max(1, Math.ceil(timeout - idle)));

@@ -61,6 +61,12 @@ export function _receive(
     counters.dropped++;
     return;
   }
+  // RFC 3264 §5.1, §8.4: on hold (our direction recvonly or inactive) no RTP is sent; RTCP is
+  // (RFC 3264 §5.1: RTCP goes on whatever the direction).
+  if (!rtcp && !_sends(stream.direction)) {
+    counters.dropped++;
+    return;
+  }
   let out = data;
   if (stream.ssrc !== undefined) {
     out = data.slice();
@@ -119,4 +125,14 @@ export function _dropHeld(socket: _Socket): void {
   for (let i = socket.head; i < socket.queue.length; i++) socket.queue[i]!.counters.dropped++;
   socket.queue = [];
   socket.head = 0;
+}
+
+/** Whether a direction lets us send RTP (RFC 3264 §6.1). */
+export function _sends(direction: string): boolean {
+  return direction === "sendrecv" || direction === "sendonly";
+}
+
+/** Whether a direction has us receive RTP (RFC 3264 §6.1). */
+export function _receives(direction: string): boolean {
+  return direction === "sendrecv" || direction === "recvonly";
 }

@@ -95,6 +95,19 @@ export class _ServerMedia {
     if (stats !== undefined) this.#log(stats, reason);
   };
 
+  /**
+   * The peer's `rtpDirection`: a re-INVITE or UPDATE holds or resumes a stream (RFC 3264 §8.4),
+   * and the echo stops or goes on sending; then the caller's own hook, if any.
+   */
+  direction(
+    then: PeerOptions["rtpDirection"],
+  ): NonNullable<PeerOptions["rtpDirection"]> {
+    return (callId, index, direction) => {
+      this.echo.setDirection(callId, index, direction);
+      then?.(callId, index, direction);
+    };
+  }
+
   /** Ends the dialogs of a call with a BYE from the peer, once their 2xx is acknowledged. */
   hangUp(callId: string): void {
     const driver = this.#options.driver();

@@ -24,6 +24,8 @@ import { _MediaFlows } from "./media_flows.ts";
 import { _ServerMedia } from "./media_wiring.ts";
 import { _Outputs, type _Remote } from "./outputs.ts";
 import { _PeerDriver } from "./peer_driver.ts";
+import { _ReferCalls } from "./refer_calls.ts";
+import { DEFAULT_TIMERS } from "../ua/transaction.ts";
 import { _sendRaw } from "./server_send.ts";
 import { type _ServeSettings, _serveSettings, type ServeOptions } from "./serve_options.ts";
 import { _serverUri, type SipServer } from "./sip_server.ts";
@@ -93,6 +95,8 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
   // Made once the ports are bound, after the handlers that use it: what arrives before is dropped.
   // deno-lint-ignore prefer-const
   let driver: _PeerDriver | undefined;
+  // deno-lint-ignore prefer-const
+  let referCalls: _ReferCalls | undefined;
   const connections = new ConnectionTable({
     limits: settings.connections,
     maxMessageSize: settings.maxMessageSize,
@@ -126,7 +130,7 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
   const closed = Promise.withResolvers<void>();
   const close = (): Promise<void> =>
     closing ??= (http?.close() ?? Promise.resolve())
-      .then(() => _shutdown(driver, media, connections, listeners))
+      .then(() => _shutdown(driver, media, connections, listeners, referCalls))
       .then(() => flows?.settle())
       .then(() => {
         options.signal?.removeEventListener("abort", onAbort);
@@ -134,6 +138,7 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
       });
   const onAbort = () => void close();
 
+  const sockets = { net, listeners, connections, closed: () => closing !== undefined };
   let advertised: AdvertisedAddress;
   let advertise: string;
   try {
@@ -156,8 +161,18 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
     await close();
     throw e;
   }
+  // RFC 3515 §2.4.5: a rule's "refer": "call" has sipecho call the Refer-To target itself.
+  referCalls = new _ReferCalls({
+    send: (data, to, transport) => _sendRaw(sockets, data, to, transport),
+    addresses: () => listeners.addresses,
+    advertise,
+    lab: (typeof options.edge === "string" ? options.edge : options.edge?.profile) === "lab",
+    timers: { ...DEFAULT_TIMERS, ...options.timers },
+    driver: () => driver,
+    event,
+  });
   driver = new _PeerDriver(
-    _peer(options, settings, listeners, advertise, media, event, onTraffic, flows),
+    _peer(options, settings, listeners, advertise, media, event, onTraffic, flows, referCalls),
     new _Outputs(connections, onTraffic, event),
     event,
   );
@@ -177,7 +192,6 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
   if (options.signal?.aborted) await close();
   else options.signal?.addEventListener("abort", onAbort, { once: true });
 
-  const sockets = { net, listeners, connections, closed: () => closing !== undefined };
   return {
     peer: driver.peer,
     addresses: listeners.addresses,
@@ -203,8 +217,10 @@ async function _shutdown(
   media: _ServerMedia | undefined,
   connections: ConnectionTable,
   listeners: _Listeners,
+  referCalls?: _ReferCalls,
 ): Promise<void> {
   driver?.stop();
+  referCalls?.close();
   media?.stop();
   connections.stopTimers();
   await listeners.close();
@@ -244,6 +260,7 @@ function _peer(
   event: _EventLog,
   onTraffic: ((entry: TrafficEntry) => void) | undefined,
   flows: _MediaFlows | undefined,
+  referCalls: _ReferCalls,
 ): SipPeer {
   return new SipPeer({
     ...options,
@@ -252,11 +269,16 @@ function _peer(
     ports: listeners.ports(),
     rtpPort: media === undefined ? options.rtpPort : media.reserve,
     rtpRelease: media === undefined ? options.rtpRelease : media.release,
+    rtpDirection: media === undefined ? options.rtpDirection : media.direction(options.rtpDirection),
     guard: settings.guard,
     maxMessageSize: settings.maxMessageSize,
     limits: { ...settings.limits, streams: options.limits?.streams ?? media?.echo.capacity ?? Infinity },
     // A response to no request of the peer's own goes to the caller's onResponse.
+    // The REFERs a rule says to call, unless the caller takes them all (onRefer).
+    onRefer: options.onRefer ?? referCalls.onRefer,
+    refer: options.refer ?? (options.onRefer === undefined ? "notify" : "call"),
     onResponse: (message, remote, at) => {
+      if (referCalls.receive(message)) return;
       if (options.onResponse !== undefined) options.onResponse(message, remote, at);
       else event("dropped", `a ${message.status} response that answers no request of ours`, remote, "stray");
     },

@@ -6,6 +6,7 @@
  */
 
 import type { DtmfActions, PlaySpec } from "./media_flows.ts";
+import type { ReferMode, TransferSpec } from "./call_flows.ts";
 import type { Action, ProvisionalSpec, Reliable, ResolvedAction, SessionTimerSpec } from "./types.ts";
 import type { AuthSpec } from "./auth_spec.ts";
 
@@ -48,6 +49,8 @@ export function resolveAction(action: Action, random: () => number): ResolvedAct
   let auth: AuthSpec | false | undefined;
   let dtmf: DtmfActions | undefined;
   let play: PlaySpec | undefined;
+  let refer: ReferMode | undefined;
+  let transfer: TransferSpec | undefined;
   let current = action;
   for (;;) {
     if (current.kind === "silent") return { kind: "silent" };
@@ -60,6 +63,8 @@ export function resolveAction(action: Action, random: () => number): ResolvedAct
     if (m.auth !== undefined) auth = m.auth;
     if (m.dtmf !== undefined) dtmf = m.dtmf;
     if (m.play !== undefined) play = m.play;
+    if (m.refer !== undefined) refer = m.refer;
+    if (m.transfer !== undefined) transfer = m.transfer;
     if (current.kind !== "choose") break;
     current = _pick(current.alternatives, random);
   }
@@ -71,6 +76,8 @@ export function resolveAction(action: Action, random: () => number): ResolvedAct
     ...(auth === undefined ? {} : { auth }),
     ...(dtmf === undefined ? {} : { dtmf }),
     ...(play === undefined ? {} : { play }),
+    ...(refer === undefined ? {} : { refer }),
+    ...(transfer === undefined ? {} : { transfer }),
   };
   return current.kind === "respond"
     ? { kind: "respond", response: current.response, provisional: sorted, retransmit, duplicate, ...extensions }

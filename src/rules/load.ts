@@ -16,6 +16,7 @@ import { _loadAuthConfig, _loadAuthModifier } from "./auth_spec.ts";
 import { _loadMatch } from "./load_match.ts";
 import { _loadResponse } from "./load_response.ts";
 import { _loadDtmf, _loadPlay } from "./media_flows.ts";
+import { _loadRefer, _loadTransfer } from "./call_flows.ts";
 import type { Action, Modifiers, ProvisionalSpec, ResponseSpec, Rule, SessionTimerSpec } from "./types.ts";
 import {
   _checkKeys,
@@ -32,11 +33,21 @@ import {
 
 const _ACTION_KEYS = ["respond", "silent", "default", "choose", "play"] as const;
 
-const _MODIFIER_KEYS = ["provisional", "retransmit", "duplicate", "reliable", "timer", "auth", "dtmf"] as const;
+const _MODIFIER_KEYS = [
+  "provisional",
+  "retransmit",
+  "duplicate",
+  "reliable",
+  "timer",
+  "auth",
+  "dtmf",
+  "refer",
+  "transfer",
+] as const;
 
 const _RELIABLE = ["require", "supported", "never"] as const;
 
-const _TIMER_KEYS = ["refresher", "expires"];
+const _TIMER_KEYS = ["refresher", "expires", "method"];
 
 /** RFC 4028 §4: a Session-Expires is never under 90 s; sipecho takes at most 7200 s (its own limit). */
 const _MIN_EXPIRES = 90;
@@ -248,10 +259,14 @@ function _loadModifiers(ctx: _Context, path: string, raw: _Object): Modifiers {
   if (auth !== undefined) modifiers.auth = _loadAuthModifier(ctx, _key(path, "auth"), auth);
   const dtmf = _get(raw, "dtmf");
   if (dtmf !== undefined) modifiers.dtmf = _loadDtmf(ctx, _key(path, "dtmf"), dtmf);
+  const refer = _get(raw, "refer");
+  if (refer !== undefined) modifiers.refer = _loadRefer(ctx, _key(path, "refer"), refer);
+  const transfer = _get(raw, "transfer");
+  if (transfer !== undefined) modifiers.transfer = _loadTransfer(ctx, _key(path, "transfer"), transfer);
   return modifiers;
 }
 
-/** The `timer` modifier: `{ "refresher"?: "uac" | "uas", "expires"?: 90..7200 }`. */
+/** The `timer` modifier: `{ "refresher"?: "uac" | "uas", "expires"?: 90..7200, "method"?: "UPDATE" | "INVITE" }`. */
 function _loadTimer(ctx: _Context, path: string, raw: unknown): SessionTimerSpec {
   if (!_isObject(raw)) _fail(ctx, path, `must be an object, got ${_describe(raw)}`);
   _checkKeys(ctx, path, raw, _TIMER_KEYS);
@@ -273,6 +288,13 @@ function _loadTimer(ctx: _Context, path: string, raw: unknown): SessionTimerSpec
       );
     }
     timer.expires = expires as number;
+  }
+  const method = _get(raw, "method");
+  if (method !== undefined) {
+    if (method !== "UPDATE" && method !== "INVITE") {
+      _fail(ctx, _key(path, "method"), `must be "UPDATE" or "INVITE", got ${_describe(method)}`);
+    }
+    timer.method = method;
   }
   return timer;
 }

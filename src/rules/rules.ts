@@ -56,6 +56,7 @@ export { loadRules, parseRules } from "./load.ts";
 export { findRule, globToRegExp, matchRule } from "./match.ts";
 export { renderTemplate, type Template, TEMPLATE_VARIABLES, type TemplateVariable } from "./template.ts";
 export type { DtmfActions, MediaFlows, PlaySpec } from "./media_flows.ts";
+export type { ReferMode, TransferSpec } from "./call_flows.ts";
 export type {
   Action,
   BodySpec,

@@ -11,6 +11,7 @@ import type { Cidr } from "./cidr.ts";
 import type { Template } from "./template.ts";
 import type { AuthSpec } from "./auth_spec.ts";
 import type { DtmfActions, PlaySpec } from "./media_flows.ts";
+import type { ReferMode, TransferSpec } from "./call_flows.ts";
 
 /**
  * What a rule matches against: a view of one SIP request, filled in by the SIP layer.
@@ -158,6 +159,10 @@ export interface Modifiers {
   readonly auth?: AuthSpec | false;
   /** What DTMF keys do in the call (media flows); see {@linkcode DtmfActions}. */
   readonly dtmf?: DtmfActions;
+  /** What a REFER taken does: call the Refer-To target, or only notify; see {@linkcode ReferMode}. */
+  readonly refer?: ReferMode;
+  /** The call answered is transferred away by a REFER of sipecho's; see {@linkcode TransferSpec}. */
+  readonly transfer?: TransferSpec;
   /** The announcement played instead of the echo (set by the `play` action); see {@linkcode PlaySpec}. */
   readonly play?: PlaySpec;
 }
@@ -203,7 +208,7 @@ export type Reliable = "require" | "supported" | "never";
 export interface SessionTimerSpec {
   /**
    * Who refreshes when the request leaves it open (RFC 4028 §9): `uac` (the caller, when it
-   * supports `timer`) or `uas` (sipecho, with UPDATE). Absent: `uac`.
+   * supports `timer`) or `uas` (sipecho, with UPDATE or re-INVITE: `method`). Absent: `uac`.
    */
   readonly refresher?: "uac" | "uas";
   /**
@@ -211,6 +216,12 @@ export interface SessionTimerSpec {
    * lets the UAS add one); absent: a request without Session-Expires gets no session timer.
    */
   readonly expires?: number;
+  /**
+   * How sipecho refreshes when it is the refresher (RFC 4028 §7.4, §10): `UPDATE` (the
+   * default: without SDP) or `INVITE` (a re-INVITE carrying sipecho's last SDP unchanged, same
+   * `o=` version, RFC 3264 §8).
+   */
+  readonly method?: "UPDATE" | "INVITE";
 }
 
 /**
@@ -270,6 +281,8 @@ export type ResolvedAction =
     readonly auth?: AuthSpec | false;
     readonly dtmf?: DtmfActions;
     readonly play?: PlaySpec;
+    readonly refer?: ReferMode;
+    readonly transfer?: TransferSpec;
   }
   | {
     readonly kind: "default";
@@ -281,6 +294,8 @@ export type ResolvedAction =
     readonly auth?: AuthSpec | false;
     readonly dtmf?: DtmfActions;
     readonly play?: PlaySpec;
+    readonly refer?: ReferMode;
+    readonly transfer?: TransferSpec;
   }
   | { readonly kind: "silent" };
 

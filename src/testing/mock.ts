@@ -37,6 +37,7 @@ import { _callReport, _closestReport } from "./closest_request.ts";
 import { _DigitLog } from "./mock_digits.ts";
 import { _atCallSite, _callSite, type LadderOptions } from "./ladder.ts";
 import { _unmetError } from "./unmet.ts";
+import { _ownCallRule } from "./own_calls.ts";
 import { _ScriptedAnswers, type AnswerAction, type MockAnswer, type MockAnswerOptions } from "./scripted_answers.ts";
 import { _callStep, _requestStep, _TrafficRecorder, type MockCall, type WaitOptions } from "./traffic_recorder.ts";
 import { type RequestOptions, Uac, type UacCredentials, type UacResult } from "./uac.ts";
@@ -655,7 +656,13 @@ export class MockPeer implements AsyncDisposable {
       port: remote.port,
       transport: remote.transport,
     });
-    if (rule !== undefined || this.#onUnmatched === "ignore") return rule;
+    if (rule !== undefined) return rule;
+    // A request in a call the UAC made (own_calls.ts): a willing caller's answer, unless a rule has one.
+    const own = request.to.tag === undefined ? undefined : _ownCallRule(request, this.#recorder.entries);
+    if (own !== undefined && !(this.#rules.length > 0 && findRule(this.#rules, new _RuleInput(request, remote)))) {
+      return own;
+    }
+    if (this.#onUnmatched === "ignore") return rule;
     // The static rules count as scripts; the built-in test users and behaviour do not.
     if (this.#rules.length > 0 && findRule(this.#rules, new _RuleInput(request, remote)) !== undefined) {
       return undefined;

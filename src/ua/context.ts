@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { ReferMode, TransferSpec } from "../rules/call_flows.ts";
 import type { MediaFlows } from "../rules/media_flows.ts";
 import { _detach, SipRequest, type SipResponse } from "../sip/message.ts";
 import { _responseFromWire, ResponseHead } from "../sip/response.ts";
@@ -109,6 +110,14 @@ export class _Context implements TransactionInfo {
   timerHeaders: [string, string][] | undefined = undefined;
   /** The media flows of the rule that answers (DTMF actions, an announcement), for `rtpPort`. */
   flows: MediaFlows | undefined = undefined;
+  /** What a REFER taken does, as the rule that answers says (call_flows.ts); undefined: the peer's default. */
+  referMode: ReferMode | undefined = undefined;
+  /** Our SDP in its answer, if it has one (for a refresh by re-INVITE, dialogs.ts). */
+  localSdp: string | undefined = undefined;
+  /** The rule's session refresh method, when `INVITE` (RFC 4028 §7.4, see dialogs.ts). */
+  refreshBy: "INVITE" | undefined = undefined;
+  /** The transfer of the call its 2xx makes (the rule's `transfer`, see transfer.ts). */
+  transfer: TransferSpec | undefined = undefined;
   /** Whether its 1xx and 2xx list the peer's Supported option tags (the request used an extension). */
   supportedHeader = false;
   /** Only what is still needed of the request is kept (`compact()`). */

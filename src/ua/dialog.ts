@@ -210,6 +210,11 @@ export class Dialog {
    * refresh (re-INVITE or UPDATE); undefined when the session has no timer.
    */
   sessionTimer: SessionInterval | undefined = undefined;
+  /**
+   * Our last SDP in the dialog, kept only when we refresh the session by re-INVITE (a rule's
+   * `timer.method`), which carries it unchanged (RFC 3264 §8); undefined: refresh by UPDATE.
+   */
+  refreshSdp: string | undefined = undefined;
 
   /**
    * Makes a dialog in the Confirmed state.

@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { TransferSpec } from "../rules/call_flows.ts";
 import { parseMessage } from "../sip/parse.ts";
 import type { SipRequest, SipResponse } from "../sip/message.ts";
 import { ClientTransaction } from "./client.ts";
@@ -34,6 +35,8 @@ export interface DialogsHost {
   stopInvite(dialog: Dialog, at: number): void;
   /** A holder of RTP ports is done. */
   releaseMedia(callId: string, reason: RtpReleaseReason): void;
+  /** A dialog made by a 2xx whose rule has `transfer` (transfer.ts). */
+  transfer?(dialog: Dialog, spec: TransferSpec, at: number): void;
 }
 
 /** The client transaction of a request the peer sent (its BYE), on the peer's clock. */
@@ -45,6 +48,8 @@ interface _Client {
   readonly refresh?: Dialog;
   /** Told the final status of another request of ours (NOTIFY, REFER; see refer.ts); 0: none came. */
   readonly done?: (status: number, at: number) => void;
+  /** A re-INVITE's: the ACK of its 2xx, sent again for each 2xx resent (RFC 3261 §13.2.2.4). */
+  ack?: PeerRequest;
 }
 
 /** Parser options of the peer's own BYE (read back from its bytes). */
@@ -149,7 +154,11 @@ export class Dialogs {
     );
   }
 
-  /** Our session refresh (RFC 4028 §7.4): an UPDATE without SDP, through a client transaction. */
+  /**
+   * Our session refresh (RFC 4028 §7.4): an UPDATE without SDP, or with a rule's
+   * `timer.method: "INVITE"` a re-INVITE carrying our last SDP unchanged (RFC 3264 §8), through
+   * a client transaction.
+   */
   #refresh(dialog: Dialog, interval: SessionInterval, at: number): void {
     const remote = dialog.source as Remote | undefined;
     if (remote === undefined || !dialog.acked || this.#refreshing.has(dialog)) {
@@ -169,10 +178,16 @@ export class Dialogs {
       `Session-Expires: ${interval.expires};refresher=uas`,
       "Supported: timer",
     ];
-    const data = _encoder.encode(this.#h.replies.requestText(dialog, "UPDATE", remote.transport, branch, extra));
+    const sdp = dialog.refreshSdp;
+    const method = sdp === undefined ? "UPDATE" : "INVITE";
+    const body: [string, string] | undefined = sdp === undefined ? undefined : ["application/sdp", sdp];
+    const text = this.#h.replies.requestText(dialog, method, remote.transport, branch, extra, body);
+    const data = _encoder.encode(text);
     const message = parseMessage(data, DATAGRAM) as SipRequest;
     const request = { at, data, message, remote, to: { address: remote.address, port: remote.port }, branch };
-    this.#h.event("bye", `UPDATE ${dialog.callId}: the peer refreshes the session (RFC 4028 §7.4)`, remote);
+    this.#h.event("refresh", `${method} ${dialog.callId}: the peer refreshes the session (RFC 4028 §7.4)`, remote, {
+      callId: dialog.callId,
+    });
     this.#refreshing.add(dialog);
     this.#startClient(request, at, dialog);
     this.#requests.push(request);
@@ -197,7 +212,29 @@ export class Dialogs {
           // Unreadable: ours stays.
         }
       }
+      this.#h.event(
+        "refresh",
+        `dialog ${dialog.callId}: the session refresh got ${status}: ${interval?.expires ?? "no"} s more`,
+        remote,
+        { callId: dialog.callId },
+      );
       return this.sessionTimer(dialog, interval, at);
+    }
+    if (status === 491 && dialog.sessionTimer !== undefined) {
+      // RFC 3261 §14.1: our re-INVITE crossed one of the caller's; we do not own the Call-ID, so
+      // we try again within 2 s.
+      const interval = dialog.sessionTimer;
+      this.#sessionJobs.get(dialog)?.cancel();
+      this.#sessionJobs.set(
+        dialog,
+        this.#h.jobs.schedule(at + 2000, (when) => {
+          this.#sessionJobs.delete(dialog);
+          if (this.#table.get(dialog.callId, dialog.localTag, dialog.remoteTag) === dialog) {
+            this.#refresh(dialog, interval, when);
+          }
+        }),
+      );
+      return;
     }
     this.#h.event(
       "timeout",
@@ -248,6 +285,11 @@ export class Dialogs {
     return true;
   }
 
+  /** Ends a dialog with a BYE of ours that comes out of `takeRequests()` (a transfer done). */
+  hangUp(dialog: Dialog, at: number): void {
+    this.#requests.push(...this.bye(dialog, at));
+  }
+
   /** See `SipPeer.bye()`. */
   bye(target: Dialog | string, at: number): PeerRequest[] {
     const dialogs = typeof target === "string" ? this.#table.values().filter((d) => d.callId === target) : [target];
@@ -279,7 +321,7 @@ export class Dialogs {
     done?: (status: number, at: number) => void,
   ): void {
     const machine = new ClientTransaction({
-      invite: false,
+      invite: request.message.method === "INVITE",
       reliable: request.remote.transport !== "udp",
       at,
       timers: this.#h.timers,
@@ -325,7 +367,9 @@ export class Dialogs {
     try {
       branch = response.via[0]?.branch ?? undefined;
       const method = response.cseq.method;
-      if (method !== "BYE" && method !== "UPDATE" && method !== "NOTIFY" && method !== "REFER") return false;
+      if (method !== "BYE" && method !== "UPDATE" && method !== "NOTIFY" && method !== "REFER" && method !== "INVITE") {
+        return false;
+      }
     } catch {
       return false;
     }
@@ -334,6 +378,9 @@ export class Dialogs {
     // An answer to our request: its source receives what we send (RFC 9000 §8.1).
     this.#h.guard?.validate(this.#h.guard.source(remote.address, at), at);
     const verdict = client.machine.receive(response.status, at);
+    if (client.machine.invite) {
+      this.#ackInvite(client, response, verdict.kind === "ack" || verdict.kind === "deliver", at);
+    }
     if (verdict.kind === "deliver" && verdict.first && response.status >= 200) {
       if (client.done !== undefined) {
         this.#h.event(
@@ -364,6 +411,24 @@ export class Dialogs {
   }
 
   /**
+   * The ACK of a final response to our re-INVITE: for a 2xx, the TU's own (RFC 3261 §13.2.2.4:
+   * a new branch, CSeq number of the INVITE), sent again for each 2xx resent; for another final
+   * status, the transaction's (§17.1.1.3: the INVITE's branch and Request-URI, the response's
+   * To). None for a 1xx or an absorbed response.
+   */
+  #ackInvite(client: _Client, response: SipResponse, wanted: boolean, at: number): void {
+    const status = response.status;
+    if (!wanted || status < 200) return;
+    const invite = client.request;
+    if (status < 300) {
+      client.ack ??= _ackOf(invite, `z9hG4bK-sipecho-${this.#h.tag()}${this.#h.tag()}`, undefined, at);
+      this.#requests.push({ ...client.ack, at });
+      return;
+    }
+    this.#requests.push(_ackOf(invite, invite.branch, response.headers.get("To"), at));
+  }
+
+  /**
    * Keeps a new dialog, unless the table is full or its source holds its share: then the
    * reason phrase of the 503 that refuses it.
    */
@@ -372,6 +437,8 @@ export class Dialogs {
     if (refused !== undefined) return refused;
     if (!this.#table.add(dialog)) return "Service Unavailable: too many dialogs";
     this.#sweepLater(dialog.createdAt);
+    if (ctx.transfer !== undefined) this.#h.transfer?.(dialog, ctx.transfer, dialog.createdAt);
+    if (ctx.refreshBy === "INVITE" && ctx.localSdp !== undefined) dialog.refreshSdp = ctx.localSdp;
     const source = ctx.source;
     if (source !== undefined) {
       this.#h.guard!.hold(source, "dialogs");
@@ -437,4 +504,26 @@ export class Dialogs {
     if (toTag === undefined) return undefined;
     return this.#table.get(request.callId, toTag, request.from.tag ?? "");
   }
+}
+
+/**
+ * The ACK of our INVITE `invite` (RFC 3261 §17.1.1.3, §13.2.2.4): its first line, Via (with
+ * `branch`), Max-Forwards, Route, From, To (`to` when given: the response's), Call-ID, and CSeq
+ * with method ACK; no body.
+ */
+function _ackOf(invite: PeerRequest, branch: string, to: string | undefined, at: number): PeerRequest {
+  const m = invite.message;
+  const via = (m.headers.get("Via") ?? "").replace(/;branch=[^;,]*/, `;branch=${branch}`);
+  const lines = [`ACK ${m.uri} SIP/2.0`, `Via: ${via}`, "Max-Forwards: 70"];
+  for (const route of m.headers.getAll("Route")) lines.push(`Route: ${route}`);
+  lines.push(
+    `From: ${m.headers.get("From")}`,
+    `To: ${to ?? m.headers.get("To")}`,
+    `Call-ID: ${m.callId}`,
+    `CSeq: ${m.cseq.seq} ACK`,
+    "Content-Length: 0",
+  );
+  const data = _encoder.encode(lines.join("\r\n") + "\r\n\r\n");
+  const message = parseMessage(data, DATAGRAM) as SipRequest;
+  return { at, data, message, remote: invite.remote, to: invite.to, branch };
 }

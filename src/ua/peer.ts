@@ -48,6 +48,8 @@ import { Planner, type PlannerHost } from "./plan.ts";
 import { _phrase, type CheckEnv } from "./checks.ts";
 import { DEFAULT_SESSION_TIMER, type SessionTimerLimits } from "./extensions.ts";
 import { ReferNotifier } from "./refer.ts";
+import { Transferor } from "./transfer.ts";
+import type { ReferMode } from "../rules/call_flows.ts";
 import type {
   _EventDetails,
   Output,
@@ -152,6 +154,10 @@ export class SipPeer {
   #dialogs: Dialogs;
   /** The `refer` subscriptions of REFERs taken (RFC 3515, see refer.ts). */
   #refers: ReferNotifier;
+  /** What a REFER does when its rule does not say (`PeerOptions.refer`). */
+  #referMode: ReferMode;
+  /** The calls transferred away by a rule's `transfer` (RFC 3515, see transfer.ts). */
+  #transfers: Transferor;
   #jobs = new Scheduler();
   /** What it received, sent and dropped (see counters.ts; read by `stats()`). */
   readonly #counters = new PeerCounters();
@@ -213,6 +219,13 @@ export class SipPeer {
       event: (kind, message, remote, details) => this.#event(kind, message, remote, details),
       onRefer: options.onRefer,
     });
+    this.#referMode = options.refer ?? (options.onRefer === undefined ? "notify" : "call");
+    this.#transfers = new Transferor({
+      jobs: this.#jobs,
+      send: (dialog, method, extra, body, at, done) => this.#dialogs.request(dialog, method, extra, body, at, done),
+      hangUp: (dialog, at) => this.#dialogs.hangUp(dialog, at),
+      event: (kind, message, remote, details) => this.#event(kind, message, remote, details),
+    });
     this.#checkEnv = {
       supported: this.#supported,
       parseOffer: (body) => this.#session.parseOffer(body),
@@ -252,6 +265,7 @@ export class SipPeer {
       retryAfter: this.#retryAfter,
       rtpPort: options.rtpPort ?? ((_callId, index) => 4000 + 2 * index),
       rtpRelease: options.rtpRelease,
+      rtpDirection: options.rtpDirection,
       guard: options.guard,
       event: (kind, message, remote, details) => this.#event(kind, message, remote, details),
     };
@@ -282,6 +296,7 @@ export class SipPeer {
       tag: () => this.#tag(),
       stopInvite: (dialog, at) => this.#uas.stopInvite(dialog, at),
       releaseMedia: (callId, reason) => this.#session.release(callId, reason),
+      transfer: (dialog, spec, at) => this.#transfers.start(dialog, spec, at),
     };
   }
 
@@ -311,7 +326,8 @@ export class SipPeer {
       sessionTimer: this.#sessionTimer,
       // RFC 3262 §3: the first RSeq is random, 1..2^31-1, with room for 65535 more.
       rseqStart: () => 1 + Math.floor(this.#tagRandom() * 0x7fff0000),
-      refer: (ctx) => this.#refers.accept(ctx, this.#now),
+      refer: (ctx) => this.#refers.accept(ctx, this.#now, (ctx.referMode ?? this.#referMode) === "call"),
+      notify: (ctx) => this.#transfers.notify(ctx.request, ctx.dialog, ctx.remote, this.#now),
     };
   }
 
@@ -661,6 +677,7 @@ export class SipPeer {
   close(): void {
     this.#closed = true;
     this.#refers.clear();
+    this.#transfers.clear();
     this.#uas.clear();
     this.#dialogs.clear();
     this.#session.clear();
@@ -785,7 +802,8 @@ const DEFAULT_PEER_LIMITS: PeerLimits = {
 
 /** Whether an event kind is a warning (throttled by a guard), not a note on a call. */
 export function _warning(kind: PeerEvent["kind"]): boolean {
-  return kind !== "rule" && kind !== "answer" && kind !== "media" && kind !== "bye" && kind !== "auth";
+  return kind !== "rule" && kind !== "answer" && kind !== "media" && kind !== "bye" && kind !== "refresh" &&
+    kind !== "auth";
 }
 
 /** The line that says how many log lines a guard held back. */

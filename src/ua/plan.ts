@@ -68,6 +68,8 @@ export interface PlannerHost {
   rseqStart(): number;
   /** A REFER (RFC 3515, see refer.ts): 202 and its subscription, or the rejection. */
   refer(ctx: _Context): _Reject;
+  /** A NOTIFY answered 200: the outcome of a REFER of ours, maybe (transfer.ts). */
+  notify(ctx: _Context): void;
 }
 
 /** Plans the answer to a new request (see the module documentation). */
@@ -111,6 +113,11 @@ export class Planner {
     // The rule's media flows go with the call's ports (PeerOptions.rtpPort).
     if (action !== undefined && action.kind !== "silent" && (action.dtmf ?? action.play) !== undefined) {
       ctx.flows = { dtmf: action.dtmf, play: action.play };
+    }
+    // The rule's call flows (call_flows.ts): what a REFER does; the transfer of the call made.
+    if (action !== undefined && action.kind !== "silent") {
+      ctx.referMode = action.refer;
+      ctx.transfer = action.transfer;
     }
     if (action === undefined || action.kind === "default") {
       // Built-in behaviour: the RFC checks first, then the test users.
@@ -178,6 +185,7 @@ export class Planner {
       if (timer.kind === "timer") {
         ctx.timer = timer.interval;
         ctx.timerHeaders = timer.headers;
+        if (rule?.timer?.method === "INVITE") ctx.refreshBy = "INVITE";
         ctx.supportedHeader = true;
       }
     }
@@ -292,9 +300,12 @@ export class Planner {
           481,
           "Call/Transaction Does Not Exist: no reliable provisional response awaits this PRACK",
         );
+      case "NOTIFY":
+        // The outcome of a REFER of ours (RFC 3515 §2.4.5), if it is one (transfer.ts).
+        this.#h.notify(ctx);
+        return this.#final(ctx, 200);
       case "MESSAGE":
       case "INFO":
-      case "NOTIFY":
         return this.#final(ctx, 200);
       case "REFER": {
         // RFC 3515 §2.4.2: 202 Accepted, then the NOTIFYs of the implicit subscription.

@@ -16,6 +16,7 @@ import {
   formatSdp,
   type MediaDescription,
   parseSdp,
+  type SdpDirection,
   type SessionDescription,
 } from "../media/sdp.ts";
 import type { MediaFlows } from "../rules/media_flows.ts";
@@ -42,6 +43,8 @@ export interface SessionOptions {
     flows?: MediaFlows,
   ) => number | undefined;
   rtpRelease: ((callId: string, reason: RtpReleaseReason) => void) | undefined;
+  /** Our direction for each accepted stream of an answer (hold and resume, RFC 3264 §8.4). */
+  rtpDirection?: ((callId: string, index: number, direction: SdpDirection) => void) | undefined;
   guard: SourceGuard | undefined;
   event: (kind: PeerEvent["kind"], message: string, remote?: Remote, details?: _EventDetails) => void;
 }
@@ -132,7 +135,12 @@ export class SessionAnswers {
     const offer = ctx.offer;
     if (offer !== undefined) {
       const again = this.#again(offer, sessionVersion, sessionId, rtpPort);
-      if (again !== undefined && !full) return again;
+      if (again !== undefined && !full) {
+        ctx.localSdp = again;
+        if (dialog?.refreshSdp !== undefined) dialog.refreshSdp = again;
+        this.#directions(callId, this.#answer!.indexes, this.#answer!.directions);
+        return again;
+      }
       const result = answerSdp(offer, {
         address: this.#o.address,
         rtpPort,
@@ -171,8 +179,25 @@ export class SessionAnswers {
       };
     }
     const text = formatSdp(sdp);
-    if (offer !== undefined && accepted !== undefined) this.#answer = _answerOf(offer, sessionVersion, accepted, text);
+    // Kept for a refresh by re-INVITE (dialogs.ts): a pointer, no copy.
+    ctx.localSdp = text;
+    if (dialog?.refreshSdp !== undefined) dialog.refreshSdp = text;
+    if (offer !== undefined && accepted !== undefined) {
+      this.#answer = _answerOf(offer, sessionVersion, accepted, text);
+      this.#directions(callId, accepted.map((a) => a.index), accepted.map((a) => a.direction));
+    }
     return text;
+  }
+
+  /**
+   * RFC 3264 §8.4, RFC 6337 §5.3: the direction of each stream of an answer, for the media
+   * (hold: the echo stops sending; resume: it sends again). Our own offer (no offer in the
+   * request) changes nothing: its answer comes in the ACK, which is not read for this.
+   */
+  #directions(callId: string, indexes: readonly number[], directions: readonly SdpDirection[]): void {
+    const hook = this.#o.rtpDirection;
+    if (hook === undefined) return;
+    for (let i = 0; i < indexes.length; i++) hook(callId, indexes[i], directions[i]);
   }
 
   /**
@@ -238,6 +263,7 @@ interface _Answer {
   readonly sessionVersion: number;
   readonly indexes: readonly number[];
   readonly ports: readonly number[];
+  readonly directions: readonly SdpDirection[];
   readonly before: string;
   readonly after: string;
 }
@@ -258,6 +284,7 @@ function _answerOf(
     sessionVersion,
     indexes: accepted.map((a) => a.index),
     ports: accepted.map((a) => a.port),
+    directions: accepted.map((a) => a.direction),
     before: text.slice(0, idStart),
     after: text.slice(idEnd),
   };

@@ -8,7 +8,7 @@
 import type { DtmfDigit } from "../media/telephone_event.ts";
 import type { MediaFlows } from "../rules/media_flows.ts";
 import type { MediaCallStats } from "../media/echo.ts";
-import type { Codec, MediaDescription } from "../media/sdp.ts";
+import type { Codec, MediaDescription, SdpDirection } from "../media/sdp.ts";
 import type { Rule, Transport } from "../rules/rules.ts";
 import type { SipMessage, SipRequest, SipResponse } from "../sip/message.ts";
 import type { SocketAddress, ViaRouting } from "../sip/routing.ts";
@@ -17,6 +17,7 @@ import type { Timers } from "./transaction.ts";
 import type { SourceGuard } from "./guard.ts";
 import type { SessionTimerLimits } from "./extensions.ts";
 import type { ReferRequest } from "./refer.ts";
+import type { ReferMode } from "../rules/call_flows.ts";
 import type { PeerAuthOptions } from "./auth_gate.ts";
 
 /**
@@ -176,8 +177,8 @@ export interface PeerEvent {
   /** When, ms. */
   at: number;
   /**
-   * What kind (`bye`: a request the peer sent, a BYE or the UPDATE that refreshes a session, and
-   * its answer; `auth`: a request that authenticated, or was challenged or refused, RFC 3261 §22;
+   * What kind (`bye`: a request the peer sent in a dialog, a BYE, NOTIFY or REFER, and its
+   * answer; `refresh`: the peer refreshes a session (RFC 4028 §7.4), and its answer; `auth`: a request that authenticated, or was challenged or refused, RFC 3261 §22;
    * `dtmf`, `play`, `record`: the media flows of `serve()`, a digit received, an announcement, a
    * recording written).
    */
@@ -189,6 +190,7 @@ export interface PeerEvent {
     | "answer"
     | "media"
     | "bye"
+    | "refresh"
     | "limit"
     | "auth"
     | "dtmf"
@@ -381,6 +383,13 @@ export interface PeerOptions {
    * tracked when given.
    */
   rtpRelease?: (callId: string, reason: RtpReleaseReason) => void;
+  /**
+   * Called with our direction for each stream of every SDP answer the peer writes (RFC 3264
+   * §6.1: the offer's mirrored; `inactive` for `c=0.0.0.0`), after `rtpPort`: how a re-INVITE
+   * or UPDATE puts the call on hold and resumes it (RFC 3264 §8.4, RFC 6337 §5.3). `serve()`
+   * with `media` gives it to `MediaEcho.setDirection`, so a held stream is not echoed.
+   */
+  rtpDirection?: (callId: string, index: number, direction: SdpDirection) => void;
   /** Called with every {@linkcode PeerEvent}. */
   onEvent?: (event: PeerEvent) => void;
   /**
@@ -390,6 +399,13 @@ export interface PeerOptions {
    * `SIP/2.0 200 OK` at once and nobody is called.
    */
   onRefer?: (refer: ReferRequest) => void;
+  /**
+   * What a REFER taken with a subscription does when the rule that answers it gives no `refer`
+   * (see `ReferMode`): `call`, it is handed to `onRefer` (which calls the target and reports
+   * with `SipPeer.referOutcome()`); `notify`, the last NOTIFY says 200 at once. Default `call`
+   * when `onRefer` is given, else `notify`. A rule's `"refer"` overrides it for its REFERs.
+   */
+  refer?: ReferMode;
   /** Called with every message that parsed, before the peer acts on it (for logs and recorders). */
   onReceive?: (message: SipMessage, remote: Remote, at: number) => void;
   /**

@@ -21,3 +21,17 @@ describe("SIPp transfer against the command line", () => {
     assert.deepEqual(await playAgainstCli("sipp_refer_uac.xml", 20), { successful: 20, failed: 0 });
   });
 });
+
+describe("SIPp transferred by the command line", () => {
+  const skip = skipWhy(
+    "SIPp transferred",
+    HAVE_SIPP ? false : "sipp is not installed (Debian package sip-tester; .ci/run installs it)",
+  );
+
+  test("RFC 3515, RFC 5589 §6: transfer@ sends REFER after 1 s, takes the NOTIFYs, then BYE: 10 calls", {
+    skip,
+    timeout: 120_000,
+  }, async () => {
+    assert.deepEqual(await playAgainstCli("sipp_transfer_uac.xml", 10), { successful: 10, failed: 0 });
+  });
+});

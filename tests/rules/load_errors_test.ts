@@ -58,7 +58,7 @@ test("loadRules() refuses unknown keys, suggesting the likely one", () => {
   refuses(
     [{ name: "x", choose: [{ weight: 1, name: "y", silent: true }] }],
     'rules.json: [0].choose[0]: unknown key "name" (expected one of: weight, comment, respond, silent, default, ' +
-      "choose, play, provisional, retransmit, duplicate, reliable, timer, auth, dtmf)",
+      "choose, play, provisional, retransmit, duplicate, reliable, timer, auth, dtmf, refer, transfer)",
   );
 });
 

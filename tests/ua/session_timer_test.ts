@@ -2,6 +2,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import type { PeerEvent, Remote } from "../../src/ua/peer.ts";
+import type { SipRequest } from "../../src/sip/message.ts";
 import { SipPeer } from "../../src/ua/peer.ts";
 import { parseRules } from "../../src/rules/rules.ts";
 import { encoder, offerFrom, peer, requestsFrom, runUntil, statuses } from "./_peer.ts";
@@ -221,6 +222,12 @@ describe("SipPeer session timers (RFC 4028)", () => {
     assert.equal(next.message.method, "UPDATE");
     assert.equal(next.message.cseq.seq, 2);
     assert.equal(p.dialogs.length, 1);
+    // Logged as refreshes (kind "refresh"), not as BYEs.
+    const refreshes = events.filter((e) => e.kind === "refresh").map((e) => e.message);
+    assert.ok(refreshes.length >= 3, refreshes.join("\n"));
+    assert.match(refreshes[0], /UPDATE .*: the peer refreshes the session \(RFC 4028 §7\.4\)/);
+    assert.ok(refreshes.some((m) => /the session refresh got 200: 90 s more/.test(m)));
+    assert.ok(!events.some((e) => e.kind === "bye"));
   });
 
   test("a refresh answered 481 (or never answered) ends the session with BYE", () => {
@@ -259,5 +266,89 @@ describe("SipPeer session timers (RFC 4028)", () => {
     assert.equal(out.at(-1)!.message.headers.get("Session-Expires"), undefined);
     const req = p.receive(request("INVITE", { body: OFFER, extra: ["Require: timer"], callId: "c2" }), UDP, 0);
     assert.deepEqual(statuses(req), [420]);
+  });
+});
+
+describe('rule timer { method: "INVITE" }: sipecho refreshes by re-INVITE (RFC 4028 §7.4)', () => {
+  const rules = parseRules(
+    `[{ "match": { "user": "t" }, "timer": { "refresher": "uas", "expires": 90, "method": "INVITE" },
+    "respond": { "status": 200, "body": "sdp" } }]`,
+  );
+
+  /** A response of the caller to the peer's request `m`. */
+  function answerTo(m: SipRequest, status: number, reason: string, extra: string[] = []): Uint8Array {
+    return encoder.encode(sip([
+      `SIP/2.0 ${status} ${reason}`,
+      `Via: ${m.headers.get("Via")}`,
+      `From: ${m.headers.get("From")}`,
+      `To: ${m.headers.get("To")}`,
+      `Call-ID: ${m.callId}`,
+      `CSeq: ${m.cseq.seq} ${m.cseq.method}`,
+      ...extra,
+      "Content-Length: 0",
+    ]));
+  }
+
+  test("a re-INVITE with the 200's SDP unchanged at 45 s; its 200 ACKed (again when resent); the next 45 s later", () => {
+    const events: PeerEvent[] = [];
+    const p = peer({ rules }, events);
+    const out = p.receive(request("INVITE", { user: "t", body: OFFER, extra: ["Supported: timer"] }), UDP, 0);
+    const ok = out.at(-1)!.message;
+    p.receive(request("ACK", { user: "t", toTag: ok.to.tag, branch: "z9hG4bK-ack" }), UDP, 10);
+    runUntil(p, 45_000);
+    const [invite] = p.takeRequests();
+    const m = invite.message as SipRequest;
+    assert.equal(m.method, "INVITE");
+    assert.equal(m.uri, "sip:alice@192.0.2.9:5070");
+    assert.equal(m.headers.get("Session-Expires"), "90;refresher=uas");
+    assert.equal(m.headers.get("Content-Type"), "application/sdp");
+    assert.equal(m.bodyText, ok.bodyText, "the same SDP, the same o= version (RFC 3264 §8)");
+    p.receive(answerTo(m, 100, "Trying"), UDP, 45_100);
+    assert.deepEqual(p.takeRequests(), []);
+    runUntil(p, 46_000);
+    assert.deepEqual(p.takeRequests(), [], "no resend after a 1xx (Timer A stops)");
+    p.receive(answerTo(m, 200, "OK", ["Session-Expires: 90;refresher=uas"]), UDP, 46_100);
+    const [ack] = p.takeRequests();
+    assert.equal(ack.message.method, "ACK");
+    assert.equal(ack.message.cseq.seq, m.cseq.seq);
+    assert.equal(ack.message.cseq.method, "ACK");
+    assert.notEqual(ack.branch, invite.branch, "the ACK of a 2xx is a new transaction (RFC 3261 §13.2.2.4)");
+    assert.equal(ack.message.body.length, 0);
+    p.receive(answerTo(m, 200, "OK", ["Session-Expires: 90;refresher=uas"]), UDP, 46_600);
+    const [again] = p.takeRequests();
+    assert.equal(again.message.method, "ACK");
+    assert.equal(again.branch, ack.branch);
+    runUntil(p, 91_099);
+    assert.deepEqual(p.takeRequests().map((r) => r.message.method), []);
+    runUntil(p, 91_100);
+    assert.deepEqual(p.takeRequests().map((r) => r.message.method), ["INVITE"]);
+    assert.ok(events.some((e) => e.kind === "refresh" && /INVITE .*refreshes the session/.test(e.message)));
+  });
+
+  test("491 (glare): ACKed with the INVITE's branch, tried again 2 s later; 481: ACKed, then BYE", () => {
+    const p = peer({ rules });
+    call(p, ["Supported: timer"], 0, "t");
+    runUntil(p, 45_000);
+    const [first] = p.takeRequests();
+    const m = first.message as SipRequest;
+    p.receive(answerTo(m, 491, "Request Pending"), UDP, 45_050);
+    const [ack] = p.takeRequests();
+    assert.equal(ack.message.method, "ACK");
+    assert.equal(ack.branch, first.branch, "the ACK of a non-2xx is in the INVITE's transaction (§17.1.1.3)");
+    runUntil(p, 47_049);
+    assert.deepEqual(p.takeRequests().map((r) => r.message.method), []);
+    runUntil(p, 47_050);
+    const [retry] = p.takeRequests();
+    assert.equal(retry.message.method, "INVITE");
+    p.receive(answerTo(retry.message as SipRequest, 481, "Call/Transaction Does Not Exist"), UDP, 47_100);
+    assert.deepEqual(p.takeRequests().map((r) => r.message.method), ["ACK", "BYE"]);
+    assert.equal(p.dialogs.length, 0);
+  });
+
+  test('"method" other than UPDATE or INVITE is refused naming its path', () => {
+    assert.throws(
+      () => parseRules('[{ "default": true, "timer": { "refresher": "uas", "method": "PRACK" } }]', "r.json"),
+      /r\.json: \[0\]\.timer\.method: must be "UPDATE" or "INVITE", got "PRACK"/,
+    );
   });
 });
