@@ -4,7 +4,9 @@
 // written to a pcap file (tests/net/_pcap.ts: no capture, so no capture permissions) and tshark's
 // SIP dissector reads it. It must find nothing malformed and no expert warning or error, and
 // decode each WWW-Authenticate and Proxy-Authenticate into its realm, nonce, algorithm and qop
-// (RFC 3261 §22.1, RFC 7616 §3.3, RFC 8760 §2.3). A copy of the 401 with one header broken must
+// (RFC 3261 §22.1, RFC 7616 §3.3, RFC 8760 §2.3); and the REGISTER sent again with the
+// Authorization of sipecho's DigestClient (SHA-512-256) into its username, uri, qop, nc and
+// response, answered 200 (RFC 7616 §3.4). A copy of the 401 with one header broken must
 // be flagged, so that the check is known to look. Skipped, with the reason, where tshark is missing.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -14,6 +16,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
+import { DigestClient } from "../../src/auth/mod.ts";
 import { skipWhy } from "../_skip.ts";
 import { type Datagram, pcapOf } from "./_pcap.ts";
 import { answering, freePort, installed, runCommand } from "./_sipp.ts";
@@ -120,7 +123,7 @@ describe("tshark's SIP dissector reads sipecho's 401 and 407 challenges", () => 
   );
 
   test(
-    "401 with WWW-Authenticate and 407 with Proxy-Authenticate (MD5, SHA-256, SHA-512-256): nothing malformed, every field decoded",
+    "401 with WWW-Authenticate and 407 with Proxy-Authenticate (MD5, SHA-256, SHA-512-256): nothing malformed, every field decoded; the SHA-512-256 answer gets 200",
     {
       skip,
       timeout: 90_000,
@@ -169,6 +172,26 @@ describe("tshark's SIP dissector reads sipecho's 401 and 407 challenges", () => 
         const nonceOf = (text: string) => [...text.matchAll(/nonce="([^"]+)"/g)].map((m) => m[1]);
         assert.equal(nonceOf(unauthorized).length, 3, unauthorized);
         assert.equal(nonceOf(proxyAuth).length, 3, proxyAuth);
+        // The REGISTER again with sipecho's own DigestClient answering the SHA-512-256 challenge: 200.
+        const client = new DigestClient({
+          username: "alice",
+          password: "secret",
+          algorithms: ["SHA-512-256"],
+          random: (n) => crypto.getRandomValues(new Uint8Array(n)),
+        });
+        const uri = `sip:127.0.0.1:${port}`;
+        const challenges = [...unauthorized.matchAll(/^WWW-Authenticate: ([^\r\n]+)/gm)].map((m) => m[1]);
+        const answer = client.authorize({ method: "REGISTER", uri, challenges });
+        const authorized = request(
+          "REGISTER",
+          uri,
+          me,
+          "reg-1@tshark",
+          "r2",
+          `Expires: 300\r\nAuthorization: ${answer.value}\r\n`,
+        )
+          .replace("CSeq: 1 REGISTER", "CSeq: 2 REGISTER").replace("tag=r2", "tag=r1");
+        await recorder.send(authorized, port, /^SIP\/2\.0 200 /);
 
         const file = join(dir, "challenges.pcap");
         writeFileSync(file, pcapOf(recorder.datagrams));
@@ -198,6 +221,33 @@ describe("tshark's SIP dissector reads sipecho's 401 and 407 challenges", () => 
             ALGORITHMS.join(","),
             Array(3).fill(quoted("auth")).join(","),
           ].join("\t"),
+        ]);
+        // The answer to the 401, as tshark reads it, and sipecho's 200 after it.
+        const credentials = await tshark(file, port, "sip.Authorization", [
+          "sip.CSeq.seq",
+          "sip.auth.username",
+          "sip.auth.realm",
+          "sip.auth.uri",
+          "sip.auth.algorithm",
+          "sip.auth.qop",
+          "sip.auth.nc",
+          "sip.auth.digest.response",
+        ]);
+        assert.equal(credentials.length, 1, credentials.join("\n"));
+        const response = /response="([0-9a-f]+)"/.exec(answer.value)![1];
+        assert.equal(response.length, 64, answer.value);
+        assert.deepEqual(credentials[0].split("\t"), [
+          "2",
+          quoted("alice"),
+          quoted("tshark.test"),
+          quoted(uri),
+          "SHA-512-256",
+          "auth",
+          "00000001",
+          quoted(response),
+        ]);
+        assert.deepEqual(await tshark(file, port, "sip.Status-Code == 200", ["sip.CSeq.method", "sip.CSeq.seq"]), [
+          "REGISTER\t2",
         ]);
         // Which header each came in: three WWW-Authenticate in the 401, three Proxy-Authenticate in the 407.
         const headers = await tshark(file, port, "sip.Status-Code >= 401", [
