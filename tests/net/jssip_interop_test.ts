@@ -135,9 +135,12 @@ describe("JsSIP over wss:// against --wss with --auth-user", () => {
         out,
         /!! auth wss 127\.0\.0\.1:\d+: REGISTER sip:127\.0\.0\.1: "alice" authenticated \(MD5, realm "sipecho"\)/,
       );
+      const messageLine = /<- wss 127\.0\.0\.1:\d+ MESSAGE sip:echo@127\.0\.0\.1 (\S+)\n/;
+      await printed(out, messageLine);
+      const callId = messageLine.exec(out())![1];
       await printed(
         out,
-        /<- wss 127\.0\.0\.1:\d+ MESSAGE sip:echo@127\.0\.0\.1 (\S+)\n.*-> wss 127\.0\.0\.1:\d+ 200 OK \1\n/,
+        new RegExp(`-> wss 127\\.0\\.0\\.1:\\d+ 200 OK ${callId.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\n`),
       );
 
       const wrong = await jssip(node, sipecho.port, "guess");
