@@ -3,12 +3,14 @@
 // over TLS (verifying its certificate against the test CA) and record-routes, so the ACK and
 // BYE come through it too (tests/data/kamailio/tls_forward.cfg, tests/data/sipp_uac_routes.xml).
 // Both processes run in the foreground on loopback with ports found at run time and Kamailio's
-// files in a private directory, so parallel runs do not collide. Skipped, with the reason, where
-// Kamailio, its TLS module or SIPp is missing.
+// files in a private directory, so parallel runs do not collide. And the other way round: Kamailio
+// trusting another CA refuses sipecho's certificate, so the verification is known to be on.
+// Skipped, with the reason, where Kamailio, its TLS module or SIPp is missing.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import dgram from "node:dgram";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -67,10 +69,15 @@ function start(cmd: string, args: string[]): { child: ChildProcess; running: Run
   return { child, running };
 }
 
-/** sipecho's command line with a --tls listener on a port of its choice; resolves with that port. */
+/**
+ * sipecho's command line with a --tls listener on a port of its choice; resolves with that port.
+ * `--profile lab`: every request comes from Kamailio's one address, 150 messages a second at 50
+ * calls a second, over the public profile's 100 per source (docs/limits.md, docs/deployment.md).
+ */
 async function startSipecho(): Promise<Running & { port: number }> {
   const mod = new URL("../../mod.ts", import.meta.url).pathname;
   const flags = ["--tls", "127.0.0.1:0", "--cert", join(TLS, "cert.pem"), "--key", join(TLS, "key.pem"), "--no-media"];
+  flags.push("--profile", "lab");
   const { child, running } = start(
     process.execPath,
     "Bun" in globalThis ? [mod, ...flags] : ["run", "-A", mod, ...flags],
@@ -95,8 +102,11 @@ async function startSipecho(): Promise<Running & { port: number }> {
   }
 }
 
-/** Kamailio in the foreground: UDP on `udp`, its own TLS socket on `tls`, forwarding to sipecho's `target` port. */
-function startKamailio(dir: string, udp: number, tls: number, target: number): Running {
+/**
+ * Kamailio in the foreground: UDP on `udp`, its own TLS socket on `tls`, forwarding to sipecho's
+ * `target` port and trusting `ca` (a PEM file of tests/data/tls) for sipecho's certificate.
+ */
+function startKamailio(dir: string, udp: number, tls: number, target: number, ca = "ca.pem"): Running {
   const define = (name: string, value: string) => ["-A", `${name}=${JSON.stringify(value)}`];
   return start("kamailio", [
     "-f",
@@ -118,7 +128,7 @@ function startKamailio(dir: string, udp: number, tls: number, target: number): R
     ...define("SIPECHO", `sip:127.0.0.1:${target};transport=tls`),
     ...define("TLS_CERT", join(TLS, "cert.pem")),
     ...define("TLS_KEY", join(TLS, "key.pem")),
-    ...define("TLS_CA", join(TLS, "ca.pem")),
+    ...define("TLS_CA", join(TLS, ca)),
   ]).running;
 }
 
@@ -166,11 +176,16 @@ describe("SIPp over UDP to Kamailio, which forwards over TLS to sipecho", () => 
             "-timeout",
             "60s",
             "-timeout_error",
+            "-trace_err",
           ],
           90_000,
           dir,
         );
-        const why = `sipp exited ${r.code}: ${r.stderr}\n${r.stdout.slice(-3000)}\n${k.stderr().slice(-3000)}`;
+        const errors = readdirSync(dir).filter((f) => f.endsWith("_errors.log"))
+          .map((f) => readFileSync(join(dir, f), "utf8").slice(0, 3000)).join("\n");
+        const limits = sipecho.stdout().match(/^.*!! limit.*$/gm)?.join("\n") ?? "";
+        const why = `sipp exited ${r.code}: ${r.stderr}\n${r.stdout.slice(-3000)}\n${errors}\n${limits}\n` +
+          k.stderr().slice(-3000);
         assert.equal(r.code, 0, why);
         assert.equal(sippCount(r.stdout, "Successful call"), CALLS, why);
         assert.equal(sippCount(r.stdout, "Failed call"), 0, why);
@@ -185,6 +200,48 @@ describe("SIPp over UDP to Kamailio, which forwards over TLS to sipecho", () => 
         assert.doesNotMatch(out, /<- (udp|tcp) /);
       } finally {
         await kamailio?.stop();
+        await sipecho.stop();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
+
+  test(
+    "Kamailio trusting another CA refuses sipecho's certificate: certificate verify failed, no request reaches sipecho",
+    {
+      skip,
+      timeout: 90_000,
+    },
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), "kamailio-tls-"));
+      const sipecho = await startSipecho();
+      // The leaf itself as the only trust anchor: it is not a CA, so the chain cannot be built.
+      const udp = await freePort();
+      const kamailio = startKamailio(dir, udp, await freeTcpPort(), sipecho.port, "cert.pem");
+      const socket = dgram.createSocket("udp4");
+      try {
+        // OPTIONS to Kamailio every half second until it reports the failed verification.
+        const failed = /certificate verify failed/;
+        for (let n = 0; n < 60 && !failed.test(kamailio.stderr()); n++) {
+          const options = `OPTIONS sip:echo@127.0.0.1:${udp} SIP/2.0\r\n` +
+            `Via: SIP/2.0/UDP 127.0.0.1:9;rport;branch=z9hG4bK-ca${n}\r\nMax-Forwards: 70\r\n` +
+            `From: <sip:t@127.0.0.1>;tag=1\r\nTo: <sip:echo@127.0.0.1>\r\nCall-ID: ca@test\r\nCSeq: ${
+              n + 1
+            } OPTIONS\r\n` +
+            `Content-Length: 0\r\n\r\n`;
+          socket.send(options, udp, "127.0.0.1");
+          await new Promise((resolve) => setTimeout(resolve, 500));
+        }
+        assert.match(kamailio.stderr(), failed, `${sipecho.stderr()}\n${kamailio.stderr().slice(-3000)}`);
+        // sipecho's side of it: the handshake failed (Deno names the unknown-CA alert, Bun does not).
+        const said = () => sipecho.stderr() + sipecho.stdout();
+        const dropped = /!! dropped tls 127\.0\.0\.1:\d+: closing the tls connection: TLS handshake failed/;
+        for (let i = 0; i < 100 && !dropped.test(said()); i++) await new Promise((r) => setTimeout(r, 20));
+        assert.match(said(), dropped);
+        assert.doesNotMatch(sipecho.stdout(), /<- tls /, sipecho.stdout());
+      } finally {
+        socket.close();
+        await kamailio.stop();
         await sipecho.stop();
         rmSync(dir, { recursive: true, force: true });
       }
