@@ -63,6 +63,7 @@ export {
   type TrafficEntry,
 } from "./src/net/mod.ts";
 export type { ServeTlsOptions } from "./src/net/mod.ts";
+export type { SelfSignedTlsOptions, SendOptions, ServerTls, ServeTls, TlsTrust } from "./src/net/mod.ts";
 export {
   EDGE_LAB,
   EDGE_PUBLIC,

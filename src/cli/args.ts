@@ -56,6 +56,8 @@ export interface CliOptions {
   cert?: string;
   /** `--key FILE`: its private key (PEM). */
   key?: string;
+  /** `--tls-ca-out FILE`: where to write the CA of the certificate made at start (PEM). */
+  tlsCaOut?: string;
   /** `--http [HOST:]PORT`: serve()'s `http` (`/metrics`, `/healthz`, the live page); host 127.0.0.1 by default. */
   http?: { hostname: string; port: number };
   /** `--stats SECONDS`: a summary line on standard error every SECONDS (1..86400). */
@@ -93,6 +95,7 @@ const FLAGS: Record<string, _Flag> = {
   "--wss": { value: true, set: (r, v, flag) => _listen(r, v, flag) },
   "--cert": { value: true, set: (r, v) => void (r.o.cert = v) },
   "--key": { value: true, set: (r, v) => void (r.o.key = v) },
+  "--tls-ca-out": { value: true, set: (r, v) => void (r.o.tlsCaOut = v) },
   "--advertise": {
     value: true,
     set(r, v) {
@@ -341,15 +344,19 @@ function _finish(r: _Reading): CliOptions {
   return o;
 }
 
-/** `--cert` and `--key` go together, and with a `--tls` or `--wss` listener. */
+/**
+ * `--cert` and `--key` go together, and with a `--tls` or `--wss` listener; without them a
+ * certificate is made at start, whose CA `--tls-ca-out` writes.
+ */
 function _finishTls(o: CliOptions): void {
   if ((o.cert === undefined) !== (o.key === undefined)) {
     throw new UsageError(o.cert === undefined ? "--key needs --cert FILE" : "--cert needs --key FILE");
   }
   const tls = o.listen.find((l) => l.transport === "tls" || l.transport === "wss");
   if (o.cert !== undefined && tls === undefined) throw new UsageError("--cert and --key are for --tls and --wss");
-  if (tls !== undefined && o.cert === undefined) {
-    throw new UsageError(`--${tls.transport} needs --cert FILE and --key FILE (PEM)`);
+  if (o.tlsCaOut !== undefined && tls === undefined) throw new UsageError("--tls-ca-out is for --tls and --wss");
+  if (o.tlsCaOut !== undefined && o.cert !== undefined) {
+    throw new UsageError("--tls-ca-out writes the CA of a certificate made at start: not with --cert and --key");
   }
 }
 

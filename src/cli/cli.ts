@@ -10,7 +10,7 @@
 import { VERSION } from "../version.ts";
 import { type CliOptions, parseArgs, UsageError } from "./args.ts";
 import { _readTlsFiles } from "./tls_files.ts";
-import type { ServeTlsOptions } from "../net/serve_tls.ts";
+import type { ServeTls } from "../net/serve_tls.ts";
 import { formatStatsLine } from "./stats_line.ts";
 import { SipParseError } from "../sip/errors.ts";
 import type { SipMessage } from "../sip/message.ts";
@@ -56,10 +56,15 @@ Listening (each flag repeatable; default: --udp 5060 --tcp 5060 on all interface
   --udp [HOST:]PORT     SIP over UDP          (HOST: 0.0.0.0, 127.0.0.1, [::1], ...)
   --tcp [HOST:]PORT     SIP over TCP
   --ws [HOST:]PORT      SIP over WebSocket (RFC 7118, subprotocol "sip")
-  --tls [HOST:]PORT     SIP over TLS (RFC 3261 §26; port 5061 by default), with --cert and --key
-  --wss [HOST:]PORT     SIP over secure WebSocket (RFC 7118 over TLS), with --cert and --key
-  --cert FILE           the certificate chain of --tls and --wss, PEM (own certificate first)
+  --tls [HOST:]PORT     SIP over TLS (RFC 3261 §26; port 5061 by default)
+  --wss [HOST:]PORT     SIP over secure WebSocket (RFC 7118 over TLS)
+  --cert FILE           the certificate chain of --tls and --wss, PEM (own certificate first);
+                        without --cert and --key one is made at start (a CA and a leaf for
+                        localhost, 127.0.0.1, ::1 and the listen and --advertise addresses,
+                        30 days), its SHA-256 fingerprint on the startup line
   --key FILE            its private key, PEM
+  --tls-ca-out FILE     write the CA of the certificate made at start there (PEM), for
+                        clients to trust
   --advertise HOST      address for Contact and SDP (default: the first bound address;
                         behind 0.0.0.0 or [::] the first interface address that is not
                         loopback, named on the startup line; 127.0.0.1, with a warning,
@@ -301,7 +306,7 @@ export async function main(rt?: CliRuntime): Promise<void> {
   rt ??= await detectProcess();
   let options: CliOptions;
   let rules: Rule[] = [];
-  let tls: ServeTlsOptions | undefined;
+  let tls: ServeTls | undefined;
   let auth: AuthConfig | undefined;
   try {
     options = parseArgs(rt.args);
@@ -312,6 +317,10 @@ export async function main(rt?: CliRuntime): Promise<void> {
     const problem = _authProblem(auth, rules);
     if (problem !== undefined) throw new UsageError(problem);
     if (options.mode === "run") tls = await _readTlsFiles(rt, options);
+    // --tls or --wss without --cert and --key: a certificate made at start.
+    if (tls === undefined && options.listen.some((l) => l.transport === "tls" || l.transport === "wss")) {
+      tls = "self-signed";
+    }
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
     rt.printError(`sipecho: ${e.message}\nTry --help.`);
@@ -365,6 +374,10 @@ export async function main(rt?: CliRuntime): Promise<void> {
   } catch (e) {
     // A ListenError names the transport, address and port itself.
     rt.printError(`sipecho: ${e instanceof ListenError ? "" : "cannot start: "}${(e as Error).message}`);
+    return rt.exit(1);
+  }
+  if (options.tlsCaOut !== undefined && !await _writeCa(rt, options.tlsCaOut, server)) {
+    await server.close();
     return rt.exit(1);
   }
   _announce(rt, options, server, seed, auth);
@@ -425,7 +438,10 @@ function _announce(
   let where = server.addresses.map((a) => `${a.transport} ${hostPort(a.address, a.port)}`).join(", ");
   if (server.http !== undefined) where += `, http ${hostPort(server.http.address, server.http.port)}`;
   const notes = _advertiseNotes(server.advertised);
-  rt.printError(`sipecho ${VERSION} listening on ${where}${notes.where}; try ${server.uri("echo")}; seed ${seed}`);
+  rt.printError(
+    `sipecho ${VERSION} listening on ${where}${notes.where}; try ${server.uri("echo")}; seed ${seed}` +
+      _tlsNote(server, options.tlsCaOut),
+  );
   if (notes.warning !== undefined) rt.printError(notes.warning);
   if (options.quiet) return;
   if (options.stateless) {
@@ -442,6 +458,44 @@ function _announce(
   }
   rt.printError(`sipecho: ${describeEdge(options.edge.profile, server.peer.guard!.options)}`);
   if (auth !== undefined) rt.printError(`sipecho: ${_describeAuth(auth)}`);
+}
+
+/**
+ * What the first startup line says of the TLS certificate: its SHA-256 fingerprint, whether it
+ * was made at start, and where its CA was written.
+ *
+ * @param server The running server.
+ * @param caOut `--tls-ca-out`.
+ * @returns The text to add to the line (empty without TLS).
+ * @example
+ * ```ts
+ * import { _tlsNote } from "./cli.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const tls = { cert: "", fingerprint: "AB:CD", selfSigned: true, ca: "", caFingerprint: "", names: [], notAfter: undefined };
+ * assert.equal(_tlsNote({ tls }, "ca.pem"), "; TLS certificate made at start, SHA-256 AB:CD, its CA in ca.pem");
+ * assert.equal(_tlsNote({ tls: { ...tls, selfSigned: false } }, undefined), "; TLS certificate SHA-256 AB:CD");
+ * assert.equal(_tlsNote({}, undefined), "");
+ * ```
+ */
+export function _tlsNote(server: Pick<SipServer, "tls">, caOut: string | undefined): string {
+  const tls = server.tls;
+  if (tls === undefined) return "";
+  const fp = tls.fingerprint ?? "unknown";
+  if (!tls.selfSigned) return `; TLS certificate SHA-256 ${fp}`;
+  return `; TLS certificate made at start, SHA-256 ${fp}${caOut === undefined ? "" : `, its CA in ${caOut}`}`;
+}
+
+/** `--tls-ca-out`: writes the CA of the certificate made at start; false (said why) when it cannot. */
+async function _writeCa(rt: CliRuntime, path: string, server: SipServer): Promise<boolean> {
+  try {
+    if (rt.writeTextFile === undefined) throw new Error("this runtime cannot write files");
+    await rt.writeTextFile(path, server.tls?.ca ?? "");
+    return true;
+  } catch (e) {
+    rt.printError(`sipecho: --tls-ca-out ${path}: cannot write the file: ${(e as Error).message}`);
+    return false;
+  }
 }
 
 /**

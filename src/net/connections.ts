@@ -235,11 +235,18 @@ export class ConnectionTable {
    * @param transport `tcp`, `tls` or `ws`.
    * @param address An IP address.
    * @param port The port.
+   * @param trust TLS only: whom to trust for this connection, instead of the table's `tlsCa`.
    * @returns The open connection.
    * @throws {RangeError} (rejects) When the table is full.
    * @throws {Error} (rejects) When it cannot be opened: the message says where to and why.
    */
-  connect(net: RuntimeNet, transport: StreamTransport, address: string, port: number): Promise<Connection> {
+  connect(
+    net: RuntimeNet,
+    transport: StreamTransport,
+    address: string,
+    port: number,
+    trust?: { ca?: string[]; fingerprint?: string },
+  ): Promise<Connection> {
     const key = `${transport}|${address}|${port}`;
     const pending = this.#connecting.get(key);
     if (pending !== undefined) return pending;
@@ -265,6 +272,7 @@ export class ConnectionTable {
     } else if (transport === "tls" && net.connectTlsStream !== undefined) {
       // RFC 3261 §26.3.1: the server's certificate must name the address connected to.
       const options: TlsConnectOptions = { hostname: address, port, signal: abort.signal, ca: this.#options.tlsCa };
+      if (trust !== undefined) Object.assign(options, { ca: trust.ca, fingerprint: trust.fingerprint });
       opening = net.connectTlsStream(options, handlers);
     } else if (transport === "ws" && net.connectWebSocket !== undefined) {
       opening = net.connectWebSocket(`ws://${host}:${port}/`, handlers, abort.signal);

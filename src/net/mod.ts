@@ -36,6 +36,16 @@ export {
   type TrafficEntry,
 } from "./serve.ts";
 export type { ServeTlsOptions } from "./serve.ts";
+export type { SelfSignedTlsOptions, SendOptions, ServerTls, ServeTls, TlsTrust } from "./serve.ts";
+export {
+  type CertificateOptions,
+  DEFAULT_CERTIFICATE_DAYS,
+  DEFAULT_CERTIFICATE_NAMES,
+  fingerprint,
+  type MadeCertificate,
+  makeCertificate,
+  normalizeFingerprint,
+} from "../tls/certificate.ts";
 export { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from "./connections.ts";
 export { formatMetrics, METRICS_CONTENT_TYPE } from "./metrics_text.ts";
 export { MAX_HTTP_TARGET } from "./http_site.ts";

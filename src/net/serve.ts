@@ -29,6 +29,7 @@ import { type _ServeSettings, _serveSettings, type ServeOptions } from "./serve_
 import { _serverUri, type SipServer } from "./sip_server.ts";
 import { _serverStats } from "./server_stats.ts";
 import { _startHttp } from "./serve_http.ts";
+import { _prepareTls } from "./serve_tls.ts";
 import { RecentCalls } from "./recent_calls.ts";
 import { _EventStreams } from "./event_stream.ts";
 import { _liveRoutes } from "./live_routes.ts";
@@ -57,6 +58,7 @@ export {
 import type { TrafficEntry } from "./serve_options.ts";
 export type { SipServer } from "./sip_server.ts";
 export type { ServeTlsOptions } from "./serve_tls.ts";
+export type { SelfSignedTlsOptions, SendOptions, ServerTls, ServeTls, TlsTrust } from "./serve_tls.ts";
 export type { ServerStats } from "./server_stats.ts";
 
 /**
@@ -80,7 +82,9 @@ export type { ServerStats } from "./server_stats.ts";
 // peer, HTTP, signals) is the point, and reads best in one place; each part is its own module.
 export async function serve(options: ServeOptions = {}): Promise<SipServer> {
   const net = options.net ?? await (await import("./runtime/detect.ts")).detectRuntime();
-  const settings = _serveSettings(options);
+  // A certificate to make is made first: the listeners need its PEM.
+  const tls = await _prepareTls(options.tls, options.listen ?? [], options.advertise);
+  const settings = _serveSettings(tls === undefined ? options : { ...options, tls: tls.options });
   // With an HTTP port, every message in and out is also recorded for the live page.
   const recent = settings.http === undefined ? undefined : new RecentCalls();
   const events = recent === undefined ? undefined : new _EventStreams(recent);
@@ -181,10 +185,11 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
     media: media?.echo,
     closed: closed.promise,
     close,
-    send: (data, remote, transport) => _sendRaw(sockets, data, remote, transport),
+    send: (data, remote, transport, sendOptions) => _sendRaw(sockets, data, remote, transport, sendOptions),
     uri: (user, transport) => _serverUri(listeners.addresses, advertise, user, transport),
     stats,
     http: http?.local,
+    tls: tls?.info,
     [Symbol.asyncDispose]: close,
   };
 }

@@ -16,7 +16,7 @@ import { DEFAULT_MAX_MESSAGE_SIZE } from "../sip/parse.ts";
 import { EDGE_LAB, EDGE_PUBLIC, type EdgeOptions, SourceGuard } from "../ua/guard.ts";
 import type { PeerLimits, PeerOptions } from "../ua/peer.ts";
 import { DEFAULT_TIMERS } from "../ua/transaction.ts";
-import { _tlsSettings, type ServeTlsOptions } from "./serve_tls.ts";
+import { _tlsSettings, type ServeTls, type ServeTlsOptions } from "./serve_tls.ts";
 
 /**
  * The RTP echo of {@linkcode serve} (see `MediaEchoOptions`): every accepted audio or video
@@ -200,9 +200,10 @@ export interface ServeOptions extends Omit<PeerOptions, "address" | "port" | "po
   udpPoll?: boolean;
   /**
    * The certificate of the `tls` and `wss` listeners (RFC 3261 §26, RFC 7118), PEM, and the CAs
-   * trusted for the TLS connections `send()` opens.
+   * trusted for the TLS connections `send()` opens; or `"self-signed"` (or `{ selfSigned }`,
+   * `SelfSignedTlsOptions`) to make one at start, which `server.tls` tells.
    */
-  tls?: ServeTlsOptions;
+  tls?: ServeTls;
   /**
    * An HTTP port for watching the peer (off by default): `/metrics` (Prometheus text 0.0.4),
    * `/healthz`, and the live page `/` with its event stream `/events`

@@ -9,6 +9,7 @@
 import type { ConnectionTable } from "./connections.ts";
 import type { _Listeners, ListenTransport } from "./listeners.ts";
 import { type RuntimeNet, type SocketAddress, unbracket } from "./transport.ts";
+import type { SendOptions } from "./serve_tls.ts";
 
 /** What `server.send()` sends from. */
 export interface _SendSockets {
@@ -29,6 +30,7 @@ export interface _SendSockets {
  * @param data The bytes of one message.
  * @param remote Where to: an IP address, not a host name.
  * @param transport The transport (default `udp`).
+ * @param options For a TLS connection it opens: whom to trust.
  * @returns Resolves once the bytes are handed to the socket.
  * @throws {RangeError} (rejects) For a transport the server does not listen on (UDP) or does not know.
  * @throws {Error} (rejects) If the server is closed, or the connection cannot be opened.
@@ -38,6 +40,7 @@ export function _sendRaw(
   data: Uint8Array,
   remote: SocketAddress,
   transport: ListenTransport = "udp",
+  options?: SendOptions,
 ): Promise<void> {
   try {
     if (sockets.closed()) throw new Error("send(): the server is closed");
@@ -59,7 +62,7 @@ export function _sendRaw(
       connections.write(open, data);
       return Promise.resolve();
     }
-    return connections.connect(sockets.net, transport, address, remote.port).then((c) => {
+    return connections.connect(sockets.net, transport, address, remote.port, options?.tls).then((c) => {
       if (!connections.write(c, data)) {
         throw new Error(`send(): the ${transport} connection to ${address}:${remote.port} has closed`);
       }

@@ -9,6 +9,7 @@ import { type SocketAddress, unbracket } from "./transport.ts";
 import type { MediaEcho } from "../media/echo.ts";
 import type { SipPeer } from "../ua/peer.ts";
 import type { ServerStats } from "./server_stats.ts";
+import type { SendOptions, ServerTls } from "./serve_tls.ts";
 
 /**
  * A running server, from {@linkcode serve}.
@@ -62,6 +63,7 @@ export interface SipServer extends AsyncDisposable {
    * @param data The bytes of one message.
    * @param remote Where to: an IP address, not a host name.
    * @param transport The transport (default `udp`).
+   * @param options For a TLS connection it opens: whom to trust (`tls`), instead of `ServeOptions.tls.ca`.
    * @returns Resolves once the bytes are handed to the socket.
    * @throws {RangeError} (rejects) If the server does not listen on UDP (for `udp`), or the
    *   connection limit is reached.
@@ -93,7 +95,7 @@ export interface SipServer extends AsyncDisposable {
    * assert.equal(await promise, 200);
    * ```
    */
-  send(data: Uint8Array, remote: SocketAddress, transport?: ListenTransport): Promise<void>;
+  send(data: Uint8Array, remote: SocketAddress, transport?: ListenTransport, options?: SendOptions): Promise<void>;
   /**
    * What the server has counted since it started, as a plain object ({@linkcode ServerStats}):
    * requests by method and transport, responses by status, parse errors, drops by reason,
@@ -123,6 +125,11 @@ export interface SipServer extends AsyncDisposable {
    * or undefined when there is none.
    */
   readonly http: SocketAddress | undefined;
+  /**
+   * The certificate of the TLS and WSS listeners, when `ServeOptions.tls` is given: with
+   * `tls: "self-signed"`, the CA to trust (`ca`) and the fingerprint to pin (`fingerprint`).
+   */
+  readonly tls?: ServerTls;
   /** Resolves once the server is closed. */
   readonly closed: Promise<void>;
   /** Stops listening, closes every connection and timer; resolves when all is closed. */

@@ -260,6 +260,8 @@ export interface RuntimeProcess {
   stdin(): Promise<Uint8Array>;
   /** Reads a text file. */
   readTextFile(path: string): Promise<string>;
+  /** Writes a text file whole (`--tls-ca-out`); optional, for the runtimes' own implementations. */
+  writeTextFile?(path: string, text: string): Promise<void>;
   /** Calls `handler` once on SIGINT or SIGTERM. */
   onSignal(handler: () => void): void;
   /** Writes a line to standard output. */
@@ -484,6 +486,12 @@ export interface TlsConnectOptions extends ConnectOptions {
    * `hostname` in its subjectAltName (an IP address entry for an IP, RFC 5922 §7.2).
    */
   ca?: string[];
+  /**
+   * The SHA-256 fingerprint the server's own certificate must have (colon hex, `AB:CD:...`, as
+   * `makeCertificate()` gives it). Alone, it is the whole check: no CA, no name (a pinned
+   * certificate, as RFC 8122 §5 pins a DTLS one); with `ca`, both must hold.
+   */
+  fingerprint?: string;
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });

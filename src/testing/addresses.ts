@@ -30,18 +30,26 @@ export function _ownAddress(bound: BoundAddress, advertise: string | undefined):
   return { address: wildcard ? advertise ?? "127.0.0.1" : bound.address, port: bound.port };
 }
 
-/** The transport a SIP URI asks for (its `transport` parameter), `udp` by default; tls and the rest are refused. */
+/**
+ * The transport a SIP URI asks for (its `transport` parameter), `udp` by default; a `sips:`
+ * URI goes over TLS (RFC 3261 §26.2.2, RFC 5630 §3: `transport=tcp` or none; the rest are
+ * refused); wss and the rest are refused.
+ */
 export function _transportOf(uri: SipUri | undefined): ListenTransport {
   const t = uri?.params.transport;
-  if (t === undefined || t === null) return "udp";
-  const lower = t.toLowerCase();
-  if (lower === "udp" || lower === "tcp" || lower === "ws") return lower;
-  throw new TypeError(`request(): transport "${t}" is not supported (udp, tcp or ws)`);
+  const lower = t === undefined || t === null ? undefined : t.toLowerCase();
+  if (uri?.scheme === "sips") {
+    if (lower === undefined || lower === "tcp" || lower === "tls") return "tls";
+    throw new TypeError(`request(): a sips: URI goes over TLS (RFC 5630 §3), not transport "${t}"`);
+  }
+  if (lower === undefined) return "udp";
+  if (lower === "udp" || lower === "tcp" || lower === "ws" || lower === "tls") return lower;
+  throw new TypeError(`request(): transport "${t}" is not supported (udp, tcp, ws or tls)`);
 }
 
 /**
  * Where a request to a SIP URI goes: its host, which must be an IP address (or `localhost`),
- * and its port, 5060 by default. The mock does not look names up (RFC 3263 is not done here):
+ * and its port, 5060 by default (5061 over TLS). The mock does not look names up (RFC 3263 is not done here):
  * a test gives an address it knows.
  */
 export function _destination(uri: SipUri): SocketAddress {
@@ -50,5 +58,7 @@ export function _destination(uri: SipUri): SocketAddress {
   if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(ip) && !ip.includes(":")) {
     throw new TypeError(`request(): cannot send to "${uri.host}": host names are not resolved; give a destination`);
   }
-  return { address: ip, port: uri.port ?? 5060 };
+  // RFC 3261 §19.1.2: 5061 for sips: (and for TLS), 5060 for the rest.
+  const tls = uri.scheme === "sips" || uri.params.transport?.toLowerCase() === "tls";
+  return { address: ip, port: uri.port ?? (tls ? 5061 : 5060) };
 }

@@ -196,8 +196,8 @@ export class MockPeer implements AsyncDisposable {
       local: (transport) => this.#local(transport),
       // Recorded when sent: at once on UDP and on an open connection, once a new connection
       // (RFC 3261 §18.1.1) is open otherwise; before any answer can arrive either way.
-      send: (request, data, to, transport) =>
-        this.server.send(data, to, transport).then(() =>
+      send: (request, data, to, transport, trust) =>
+        this.server.send(data, to, transport, trust && { tls: trust }).then(() =>
           this.#recorder.record({ time: Date.now(), direction: "out", transport, remote: to, message: request })
         ),
       timeoutError: (what, timeout) => this.#recorder.timeoutError(what, timeout),
@@ -229,10 +229,14 @@ export class MockPeer implements AsyncDisposable {
       : options.transport;
     const hostname = options.hostname ?? "127.0.0.1";
     const { transport: _t, hostname: _h, user: _u, timeout: _o, onUnmatched: _m, credentials: _c, ...rest } = options;
+    const listen = options.listen ?? transports.map((transport) => ({ transport, hostname, port: 0 }));
     peer.#server = await serve({
       ...rest,
       edge: options.edge ?? "lab",
-      listen: options.listen ?? transports.map((transport) => ({ transport, hostname, port: 0 })),
+      listen,
+      // TLS with no certificate given: one made at start (server.tls has its CA and fingerprint).
+      tls: options.tls ??
+        (listen.some((l) => l.transport === "tls" || l.transport === "wss") ? "self-signed" : undefined),
 
       onTraffic: (entry) => {
         peer.#recorder.record(entry);
@@ -580,7 +584,8 @@ export class MockPeer implements AsyncDisposable {
    * Over TCP or WebSocket (`transport`, or `;transport=tcp` in the URI) the request goes on
    * the connection open to the destination, whichever side opened it; when there is none the
    * mock opens one (RFC 3261 §18.1.1; WebSocket with the `sip` subprotocol, RFC 7118), is
-   * not retransmitted (§17.1.1.2: only on UDP) and still times out by Timer B or F. A
+   * not retransmitted (§17.1.1.2: only on UDP) and still times out by Timer B or F. Over TLS
+   * (a `sips:` URI, `;transport=tls`) `tls` says whom to trust (docs/mock.md, "Over TLS"). A
    * connection that cannot be opened rejects at once. `close()` closes the connections the
    * mock opened. The mock must listen on the transport: its address there is the Via sent-by
    * and the Contact.

@@ -20,7 +20,9 @@ import type { SipRequest, SipResponse } from "../sip/message.ts";
 import type { SocketAddress } from "../sip/routing.ts";
 import { parseUri, type SipUri } from "../sip/uri.ts";
 import type { ListenTransport } from "../net/serve.ts";
-import { _destination, _hostText, _transportOf } from "./addresses.ts";
+import { _destination, _hostPort, _hostText, _transportOf } from "./addresses.ts";
+import type { TlsTrust } from "../net/serve_tls.ts";
+import { normalizeFingerprint } from "../tls/certificate.ts";
 import { _buildRequest, _identityFields, _offerBody, _random, type HeaderFields } from "./uac_requests.ts";
 import { type _Transaction, type _TransactionHost, _UacTransactions } from "./uac_transactions.ts";
 import { _UacAuth, type UacCredentials } from "./uac_auth.ts";
@@ -73,8 +75,18 @@ export interface RequestOptions extends DialogRequestOptions {
   headers?: HeaderFields;
   /** Send an SDP offer as the body (RFC 3264 §5), e.g. for an INVITE. */
   sdp?: boolean;
-  /** `udp`, `tcp` or `ws` (default: the `transport` parameter of `uri`, else `udp`). */
+  /**
+   * `udp`, `tcp`, `ws` or `tls` (default: `tls` for a `sips:` URI, RFC 5630 §3, else the
+   * `transport` parameter of `uri`, else `udp`).
+   */
   transport?: ListenTransport;
+  /**
+   * Over TLS, whom to trust when the mock opens the connection: `ca` (PEM, e.g. the `ca` of a
+   * `server.tls` made with `tls: "self-signed"`) instead of the mock's `tls.ca` or the system's,
+   * or the SHA-256 `fingerprint` the server's certificate must have (then no CA or name is
+   * checked). A connection already open to the destination is used as it is.
+   */
+  tls?: { ca?: string | string[]; fingerprint?: string };
   /** Where to send it, when not to the host and port of `uri`. */
   destination?: SocketAddress;
   /**
@@ -100,6 +112,14 @@ export interface UacHost extends _TransactionHost {
   readonly credentials?: UacCredentials;
   /** Our address on a transport, for Via and Contact. */
   local(transport: ListenTransport): SocketAddress;
+  /** As `_TransactionHost.send`, with whom to trust for a TLS connection it opens (`RequestOptions.tls`). */
+  send(
+    request: SipRequest,
+    data: Uint8Array,
+    to: SocketAddress,
+    transport: ListenTransport,
+    trust?: TlsTrust,
+  ): Promise<void>;
 }
 
 /** RFC 3261 §8.1.1.8: the methods whose request can make a dialog carry a Contact; REGISTER binds it. */
@@ -113,11 +133,21 @@ export class Uac {
   #host: UacHost;
   #transactions: _UacTransactions;
   #seq = 0;
+  /** Whom to trust over TLS, by destination `HOST:PORT` (RequestOptions.tls). */
+  #trust = new Map<string, TlsTrust>();
 
   /** @param host Sockets, addresses, timers. */
   constructor(host: UacHost) {
     this.#host = host;
-    this.#transactions = new _UacTransactions(host);
+    // The trust given for a destination goes with every request sent there (RequestOptions.tls).
+    const trust = this.#trust;
+    this.#transactions = new _UacTransactions({
+      timers: host.timers,
+      timeout: host.timeout,
+      send: (request, data, to, transport) =>
+        host.send(request, data, to, transport, trust.get(_hostPort(to.address, to.port))),
+      timeoutError: (what, timeout) => host.timeoutError(what, timeout),
+    });
   }
 
   /**
@@ -142,14 +172,19 @@ export class Uac {
       }
       const transport = options.transport ?? _transportOf(sip);
       const to = options.destination ?? _destination(sip as SipUri);
+      if (options.tls !== undefined) this.#trust.set(_hostPort(to.address, to.port), _trustOf(options.tls, transport));
       const local = this.#host.local(transport);
+      // RFC 3261 §8.1.1.8: a sips: Request-URI wants a sips: Contact.
+      const secure = sip?.scheme === "sips";
       const fields = _identityFields({
         from: `<${this.#localUri(local, transport, false)}>;tag=${_random(8)}`,
         to: `<${options.uri}>`,
         callId: `${_random(16)}@${_hostText(local.address)}`,
         cseq: `${++this.#seq} ${method}`,
       });
-      if (_CONTACT_METHODS.includes(method)) fields.push(["Contact", `<${this.#localUri(local, transport, true)}>`]);
+      if (_CONTACT_METHODS.includes(method)) {
+        fields.push(["Contact", `<${this.#localUri(local, transport, true, secure)}>`]);
+      }
       let body = options.body;
       let contentType = options.contentType;
       if (options.sdp && body === undefined) {
@@ -211,7 +246,8 @@ export class Uac {
   }
 
   /** Our SIP URI on a transport: the From of a new request and, with its transport, the Contact. */
-  #localUri(local: SocketAddress, transport: ListenTransport, withTransport: boolean): string {
+  #localUri(local: SocketAddress, transport: ListenTransport, withTransport: boolean, secure = false): string {
+    if (secure) return `sips:${this.#host.user}@${_hostText(local.address)}:${local.port}`;
     const param = withTransport && transport !== "udp" ? `;transport=${transport}` : "";
     return `sip:${this.#host.user}@${_hostText(local.address)}:${local.port}${param}`;
   }
@@ -286,4 +322,23 @@ export class Uac {
     });
     return this.#send(request, d.destination, d.transport, options.timeout);
   }
+}
+
+/** `RequestOptions.tls` checked: for a TLS request, a PEM or a list of them, a SHA-256 fingerprint. */
+function _trustOf(tls: { ca?: string | string[]; fingerprint?: string }, transport: ListenTransport): TlsTrust {
+  if (transport !== "tls") throw new TypeError(`request(): tls is for a request over TLS, not ${transport}`);
+  if (tls.ca === undefined && tls.fingerprint === undefined) {
+    throw new TypeError("request(): tls needs a ca (PEM) or a fingerprint (SHA-256)");
+  }
+  const ca = tls.ca === undefined ? undefined : typeof tls.ca === "string" ? [tls.ca] : [...tls.ca];
+  if (ca?.some((pem) => typeof pem !== "string" || !pem.includes("-----BEGIN CERTIFICATE-----"))) {
+    throw new TypeError("request(): tls.ca holds no -----BEGIN CERTIFICATE----- PEM");
+  }
+  let fingerprint: string | undefined;
+  try {
+    fingerprint = tls.fingerprint === undefined ? undefined : normalizeFingerprint(tls.fingerprint);
+  } catch (e) {
+    throw new TypeError(`request(): tls.fingerprint: ${(e as Error).message}`);
+  }
+  return { ...(ca === undefined ? {} : { ca }), ...(fingerprint === undefined ? {} : { fingerprint }) };
 }

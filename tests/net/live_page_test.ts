@@ -141,7 +141,9 @@ function sippCalls(target: string, calls: number): Promise<number | null> {
 describe("the live page in headless Chromium", {
   skip: skipWhy("live page", CHROMIUM ? false : "chromium is not installed (Debian package chromium)"),
 }, () => {
-  test("the page lists calls made after it opened (via /events) and draws one's ladder: INVITE, 200, BYE, in full", async () => {
+  test("the page lists calls made after it opened (via /events) and draws one's ladder: INVITE, 200, BYE, in full", {
+    timeout: 60_000,
+  }, async () => {
     await using server = await serve({
       listen: [{ transport: "udp", hostname: "127.0.0.1", port: 0 }],
       http: { port: 0 },

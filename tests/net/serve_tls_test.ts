@@ -199,7 +199,10 @@ for (const [name, net] of shims) {
     test("a tls listener without a certificate is refused, naming what is missing", async () => {
       await assert.rejects(
         serve({ net, listen: [{ transport: "tls", hostname: "127.0.0.1", port: 0 }] }),
-        { name: "TypeError", message: "serve(): a tls listener needs tls.cert and tls.key (PEM)" },
+        {
+          name: "TypeError",
+          message: 'serve(): a tls listener needs tls.cert and tls.key (PEM), or tls: "self-signed" to make one',
+        },
       );
     });
   });

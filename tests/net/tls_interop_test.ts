@@ -1,5 +1,6 @@
 // Interop over TLS with a real SIP tool: sipsak's OPTIONS over TLS against the command line run
-// as a process (--tls, --cert, --key), sipsak trusting the test CA (--tls-ca-cert). Skipped with
+// as a process (--tls, --cert, --key), sipsak trusting the test CA (--tls-ca-cert); and with a
+// certificate made at start, sipsak trusting the CA that --tls-ca-out wrote. Skipped with
 // the reason where sipsak is missing or built without TLS.
 //
 // sipsak 0.9.8.1 (GnuTLS) verifies the certificate and sends its OPTIONS, and sipecho answers
@@ -11,6 +12,9 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import process from "node:process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { skipWhy } from "../_skip.ts";
 
 function sipsakTls(): string | false {
@@ -27,6 +31,52 @@ function sipsakTls(): string | false {
 
 const data = new URL("../data/tls/", import.meta.url).pathname;
 
+/**
+ * Runs the command line with `flags` (TLS on 127.0.0.1:0), and sipsak trusting `ca()` (read once
+ * sipecho is up) against it.
+ */
+async function sipsakAgainst(flags: string[], ca: () => string): Promise<void> {
+  const mod = new URL("../../mod.ts", import.meta.url).pathname;
+  const args = "Bun" in globalThis ? [mod, ...flags] : ["run", "-A", mod, ...flags];
+  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d) => stdout += d);
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no startup line: ${stderr}`)), 30_000);
+      child.stderr.on("data", (d) => {
+        stderr += d;
+        const m = /listening on tls 127\.0\.0\.1:(\d+)/.exec(stderr);
+        if (m) {
+          clearTimeout(timer);
+          resolve(Number(m[1]));
+        }
+      });
+    });
+    // sipsak drops the last digit of a port in the URI with --transport=tls: the port goes in -r.
+    const sipsak = spawnSync("sipsak", [
+      "-s",
+      "sip:echo@127.0.0.1",
+      "-r",
+      String(port),
+      "--transport=tls",
+      `--tls-ca-cert=${ca()}`,
+      "-vvv",
+    ], { encoding: "utf8", timeout: 20_000 });
+    const said = `${sipsak.stdout}${sipsak.stderr}`;
+    assert.doesNotMatch(said, /does not match|verification|certificate is not trusted/i, said);
+    assert.match(said, /Protocol: TLS/, said);
+    for (let i = 0; i < 50 && !/-> tls 127\.0\.0\.1:\d+ 200 OK/.test(stdout); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.match(stdout, /<- tls 127\.0\.0\.1:\d+ OPTIONS sip:echo@127\.0\.0\.1 /, stdout);
+    assert.match(stdout, /-> tls 127\.0\.0\.1:\d+ 200 OK /, stdout);
+  } finally {
+    child.kill("SIGTERM");
+  }
+}
+
 describe("sipsak over TLS against the command line", () => {
   const skip = skipWhy("sipsak over TLS", sipsakTls());
 
@@ -34,45 +84,23 @@ describe("sipsak over TLS against the command line", () => {
     skip,
     timeout: 60_000,
   }, async () => {
-    const mod = new URL("../../mod.ts", import.meta.url).pathname;
     const flags = ["--tls", "127.0.0.1:0", "--cert", `${data}cert.pem`, "--key", `${data}key.pem`, "--no-media"];
-    const args = "Bun" in globalThis ? [mod, ...flags] : ["run", "-A", mod, ...flags];
-    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => stdout += d);
+    await sipsakAgainst(flags, () => `${data}ca.pem`);
+  });
+
+  test("with a certificate made at start, sipsak trusting the CA of --tls-ca-out handshakes; 200 on the connection", {
+    skip,
+    timeout: 60_000,
+  }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sipecho-tls-"));
     try {
-      const port = await new Promise<number>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no startup line: ${stderr}`)), 30_000);
-        child.stderr.on("data", (d) => {
-          stderr += d;
-          const m = /listening on tls 127\.0\.0\.1:(\d+)/.exec(stderr);
-          if (m) {
-            clearTimeout(timer);
-            resolve(Number(m[1]));
-          }
-        });
+      const ca = join(dir, "ca.pem");
+      await sipsakAgainst(["--tls", "127.0.0.1:0", "--tls-ca-out", ca, "--no-media"], () => {
+        assert.match(readFileSync(ca, "utf8"), /^-----BEGIN CERTIFICATE-----/);
+        return ca;
       });
-      // sipsak drops the last digit of a port in the URI with --transport=tls: the port goes in -r.
-      const sipsak = spawnSync("sipsak", [
-        "-s",
-        "sip:echo@127.0.0.1",
-        "-r",
-        String(port),
-        "--transport=tls",
-        `--tls-ca-cert=${data}ca.pem`,
-        "-vvv",
-      ], { encoding: "utf8", timeout: 20_000 });
-      const said = `${sipsak.stdout}${sipsak.stderr}`;
-      assert.doesNotMatch(said, /does not match|verification|certificate is not trusted/i, said);
-      assert.match(said, /Protocol: TLS/, said);
-      for (let i = 0; i < 50 && !/-> tls 127\.0\.0\.1:\d+ 200 OK/.test(stdout); i++) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-      assert.match(stdout, /<- tls 127\.0\.0\.1:\d+ OPTIONS sip:echo@127\.0\.0\.1 /, stdout);
-      assert.match(stdout, /-> tls 127\.0\.0\.1:\d+ 200 OK /, stdout);
     } finally {
-      child.kill("SIGTERM");
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -263,6 +263,7 @@ export const bunProcess: RuntimeProcess = {
   args: Bun.argv.slice(2),
   stdin: async () => new Uint8Array(await Bun.stdin.arrayBuffer()),
   readTextFile: (path) => Bun.file(path).text(),
+  writeTextFile: (path, text) => writeWholeFile(path, new TextEncoder().encode(text)),
   onSignal(handler) {
     for (const s of ["SIGINT", "SIGTERM"]) process.on(s, handler);
   },

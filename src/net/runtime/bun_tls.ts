@@ -14,6 +14,7 @@ import type {
   TlsListenOptions,
 } from "../transport.ts";
 import { _tcpSocket, type BunTcpSocket, type BunTcpSocketHandlers, type TcpState } from "./bun.ts";
+import { connectTlsStream as _nodeConnectTlsStream } from "./node_tls.ts";
 
 /** The handlers of a TLS socket: those of TCP, plus Bun's `handshake`. */
 interface BunTlsSocketHandlers<T> extends BunTcpSocketHandlers<T> {
@@ -104,6 +105,8 @@ export async function connectTlsStream(
   options: TlsConnectOptions,
   handlers: StreamHandlers,
 ): Promise<StreamConnection> {
+  // A pinned fingerprint needs the peer's certificate, which Bun.connect does not give: node:tls checks it.
+  if (options.fingerprint !== undefined) return await _nodeConnectTlsStream(options, handlers);
   const signal = options.signal;
   signal?.throwIfAborted();
   const ready = Promise.withResolvers<StreamConnection>();

@@ -329,6 +329,7 @@ export const denoProcess: RuntimeProcess = {
   args: Deno.args,
   stdin: async () => new Uint8Array(await new Response(Deno.stdin.readable).arrayBuffer()),
   readTextFile: (path) => Deno.readTextFile(path),
+  writeTextFile: (path, text) => Deno.writeTextFile(path, text),
   onSignal(handler) {
     for (const s of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(s, handler);
   },

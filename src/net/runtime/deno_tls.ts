@@ -14,7 +14,7 @@ import type {
   TlsListenOptions,
 } from "../transport.ts";
 import { _serveConnection } from "./deno.ts";
-import { listenTlsStream as _nodeListenTlsStream } from "./node_tls.ts";
+import { connectTlsStream as _nodeConnectTlsStream, listenTlsStream as _nodeListenTlsStream } from "./node_tls.ts";
 
 /**
  * Listens for TLS connections through `node:tls` over `node:net` (see node_tls.ts), not
@@ -38,6 +38,8 @@ export async function connectTlsStream(
   options: TlsConnectOptions,
   handlers: StreamHandlers,
 ): Promise<StreamConnection> {
+  // A pinned fingerprint needs the peer's certificate, which Deno.connectTls does not give: node:tls checks it.
+  if (options.fingerprint !== undefined) return await _nodeConnectTlsStream(options, handlers);
   const signal = options.signal;
   signal?.throwIfAborted();
   const raw = await Deno.connectTls({

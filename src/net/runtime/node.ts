@@ -214,6 +214,7 @@ export const nodeProcess: RuntimeProcess = {
   args: process.argv.slice(2),
   stdin,
   readTextFile: (path) => readFile(path, "utf8"),
+  writeTextFile: (path, text) => writeWholeFile(path, new TextEncoder().encode(text)),
   onSignal(handler) {
     for (const s of ["SIGINT", "SIGTERM"]) process.on(s, handler);
   },

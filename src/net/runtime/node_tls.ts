@@ -17,6 +17,7 @@ import type {
 import net from "node:net";
 import tls from "node:tls";
 import { _listenSockets, _streamConnection } from "./node.ts";
+import { normalizeFingerprint } from "../../tls/certificate.ts";
 
 /**
  * Listens for TLS connections (a `node:net` server whose sockets are wrapped in TLS), each
@@ -39,13 +40,19 @@ export async function listenTlsStream(options: TlsListenOptions, handlers: Strea
     });
     handshake.catch(() => {}); // the core reads it; unread, a rejection must not end the process
     raw.on("error", () => {}); // a reset: the TLS socket's close reports it
-    handlers.open(_streamConnection(socket, handlers, handshake));
+    const conn = _streamConnection(socket, handlers, handshake);
+    // Bun's TLSSocket over an accepted socket has no remote address of its own: the raw socket's.
+    if (conn.remote.address === "") {
+      Object.assign(conn.remote, { address: raw.remoteAddress ?? "", port: raw.remotePort ?? 0 });
+    }
+    handlers.open(conn);
   });
 }
 
 /**
  * Opens a TLS connection (`tls.connect`, trusting `options.ca` when given; the certificate
- * must name `hostname`), reported open once the handshake is done.
+ * must name `hostname`; or, with `options.fingerprint` alone, the certificate must be the one
+ * pinned), reported open once the handshake is done and the certificate checked.
  *
  * @param options Where to, whom to trust, and a signal.
  * @param handlers Where its data and close go.
@@ -54,11 +61,19 @@ export async function listenTlsStream(options: TlsListenOptions, handlers: Strea
 export function connectTlsStream(options: TlsConnectOptions, handlers: StreamHandlers): Promise<StreamConnection> {
   const signal = options.signal;
   if (signal?.aborted) return Promise.reject(signal.reason);
+  let pin: string | undefined;
+  try {
+    pin = options.fingerprint === undefined ? undefined : normalizeFingerprint(options.fingerprint);
+  } catch (e) {
+    return Promise.reject(e);
+  }
   const { promise, resolve, reject } = Promise.withResolvers<StreamConnection>();
   const socket = tls.connect({
     host: options.hostname,
     port: options.port,
     ...(options.ca === undefined ? {} : { ca: options.ca }),
+    // A pinned fingerprint alone is the whole check: the chain is not verified (it is, with ca).
+    ...(pin !== undefined && options.ca === undefined ? { rejectUnauthorized: false } : {}),
     // SNI carries a host name, never an IP address (RFC 6066 §3).
     ...(net.isIP(options.hostname) === 0 ? { servername: options.hostname } : {}),
   });
@@ -75,6 +90,12 @@ export function connectTlsStream(options: TlsConnectOptions, handlers: StreamHan
   };
   socket.once("error", failed);
   socket.once("secureConnect", () => {
+    const got = pin === undefined ? undefined : socket.getPeerCertificate().fingerprint256;
+    if (got !== pin) {
+      socket.destroy();
+      failed(new Error(`the server's certificate has the SHA-256 fingerprint ${got}, not the one pinned (${pin})`));
+      return;
+    }
     signal?.removeEventListener("abort", onAbort);
     socket.off("error", failed);
     const conn = _streamConnection(socket, handlers);
