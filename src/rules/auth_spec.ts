@@ -80,19 +80,20 @@ export interface AuthConfig extends AuthSpec {
 export const DEFAULT_AUTH_METHODS: readonly string[] = Object.freeze(["REGISTER", "INVITE"]);
 
 /**
- * The algorithms offered when none are configured, one challenge each, in this order: MD5 first,
- * because clients that read only the first challenge (sipsak 0.9, SIPp 3.6) know no other;
- * SHA-256 for those that know it. RFC 8760 §2.4 has a client take the first it supports, so
- * give `["SHA-256", "MD5"]` to have RFC 8760 clients use SHA-256.
+ * The algorithms offered when none are configured: MD5 alone, the one every client tested knows
+ * in the form it reads. A second challenge breaks some of them: sipsak 0.9 and SIPp 3.6 read only
+ * the first, JsSIP 3.13 only the last, baresip 1.0 gives up on any algorithm it does not know.
+ * RFC 8760 §2.4 has a client take the first it supports, so give `["SHA-256", "MD5"]` for
+ * clients that know SHA-256.
  *
  * @example
  * ```ts
  * import { DEFAULT_AUTH_ALGORITHMS } from "@sipecho/sipecho/rules";
  * import assert from "node:assert/strict";
- * assert.deepEqual(DEFAULT_AUTH_ALGORITHMS, ["MD5", "SHA-256"]);
+ * assert.deepEqual(DEFAULT_AUTH_ALGORITHMS, ["MD5"]);
  * ```
  */
-export const DEFAULT_AUTH_ALGORITHMS: readonly DigestAlgorithm[] = Object.freeze(["MD5", "SHA-256"] as const);
+export const DEFAULT_AUTH_ALGORITHMS: readonly DigestAlgorithm[] = Object.freeze(["MD5"] as const);
 
 /**
  * The realm when none is configured.

@@ -35,14 +35,21 @@ function answer(c: DigestClient, out: Output, method: string, user = "echo", pro
 }
 
 describe("SipPeer with global auth", () => {
+  test("by default one challenge, MD5 (what every tested client reads)", () => {
+    const p = peer({ auth: { ...ALICE, realm: "lab" } }, []);
+    const [challenge] = p.receive(request("REGISTER", { user: "alice" }), UDP, 0);
+    assert.deepEqual(challenges(challenge).map((v) => /algorithm=([\w-]+)/.exec(v)![1]), ["MD5"]);
+  });
+
   test("REGISTER gets 401 with one WWW-Authenticate per algorithm, then 200 with the right credentials", () => {
     const events: PeerEvent[] = [];
-    const p = peer({ auth: { ...ALICE, realm: "lab" } }, events);
+    const p = peer({ auth: { ...ALICE, realm: "lab", algorithms: ["MD5", "SHA-256"] } }, events);
     const [challenge] = p.receive(request("REGISTER", { user: "alice" }), UDP, 0);
     assert.equal(challenge.message.status, 401);
     const values = challenges(challenge);
     assert.equal(values.length, 2);
-    // MD5 first, for the clients that read only the first challenge (sipsak, SIPp), then SHA-256.
+    // In the configured order: MD5 first, for the clients that read only the first challenge (sipsak, SIPp).
+
     assert.match(values[0], /^Digest realm="lab", nonce="[A-Za-z0-9_-]{35}", algorithm=MD5, qop="auth"$/);
     assert.match(values[1], /algorithm=SHA-256/);
     assert.deepEqual(events.map((e) => [e.kind, e.reason]), [["auth", "missing"]]);
