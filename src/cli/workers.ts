@@ -165,7 +165,10 @@ export function _startWorkers(
   }
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`--workers: not every worker joined within ${timeout / 1000} s`)), timeout);
+    timer = setTimeout(
+      () => reject(new Error(`--workers: not every worker joined within ${timeout / 1000} s`)),
+      timeout,
+    );
   });
   const early = ended.promise.then((e) => {
     throw new Error(`--workers: worker ${e.index} (pid ${e.pid}) ended with status ${e.status} as it started`);

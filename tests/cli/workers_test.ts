@@ -22,7 +22,10 @@ describe("--workers, read", () => {
     assert.equal(parseArgs(["--workers=auto"]).workers, "auto");
     assert.ok(_workerCount("auto") >= 1);
     for (const bad of ["0", "-1", "x", "1.5", "257", ""]) {
-      assert.throws(() => parseArgs(["--workers", bad]), (e) => e instanceof UsageError && /^--workers: /.test(e.message));
+      assert.throws(
+        () => parseArgs(["--workers", bad]),
+        (e) => e instanceof UsageError && /^--workers: /.test(e.message),
+      );
     }
     assert.throws(
       () => parseArgs(["--workers", "2", "--udp", "127.0.0.1:0"]),
@@ -86,32 +89,36 @@ function tallies(stderr: string, method: string): number[] {
 }
 
 describe("--workers 2, one port", { skip: skipWhy("--workers processes", why) }, () => {
-  test("SIPp, a socket per call, 10% of messages lost: every call completes, over both workers", { timeout: 150_000 }, async () => {
-    const port = await freePort();
-    const cli = await startCli(["--udp", `127.0.0.1:${port}`, "--workers", "2", "--no-media", "--quiet"]);
-    const dir = mkdtempSync(join(tmpdir(), "sipp-workers-"));
-    let r;
-    try {
-      r = await runCommand(
-        "sipp",
-        [`127.0.0.1:${port}`, "-sn", "uac", "-t", "un", "-lost", "10", "-m", "40", "-r", "20", "-d", "100"].concat(
-          ["-i", "127.0.0.1", "-nostdin", "-timeout", "90s", "-timeout_error", "-max_socket", "100"],
-        ),
-        120_000,
-        dir,
-      );
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-    const { code, stderr } = await cli.stop();
-    assert.equal(code, 0, stderr);
-    assert.equal(sippCount(r.stdout, "Failed call"), 0, r.stdout.slice(-3000));
-    assert.equal(sippCount(r.stdout, "Successful call"), 40, r.stdout.slice(-3000));
-    const invites = tallies(stderr, "INVITE");
-    assert.equal(invites.length, 2, stderr);
-    // 40 source ports hashed over two sockets: each gets some (all on one: 1 in 2^39).
-    for (const n of invites) assert.ok(n > 0, `INVITEs per worker: ${invites}`);
-  });
+  test(
+    "SIPp, a socket per call, 10% of messages lost: every call completes, over both workers",
+    { timeout: 150_000 },
+    async () => {
+      const port = await freePort();
+      const cli = await startCli(["--udp", `127.0.0.1:${port}`, "--workers", "2", "--no-media", "--quiet"]);
+      const dir = mkdtempSync(join(tmpdir(), "sipp-workers-"));
+      let r;
+      try {
+        r = await runCommand(
+          "sipp",
+          [`127.0.0.1:${port}`, "-sn", "uac", "-t", "un", "-lost", "10", "-m", "40", "-r", "20", "-d", "100"].concat(
+            ["-i", "127.0.0.1", "-nostdin", "-timeout", "90s", "-timeout_error", "-max_socket", "100"],
+          ),
+          120_000,
+          dir,
+        );
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+      const { code, stderr } = await cli.stop();
+      assert.equal(code, 0, stderr);
+      assert.equal(sippCount(r.stdout, "Failed call"), 0, r.stdout.slice(-3000));
+      assert.equal(sippCount(r.stdout, "Successful call"), 40, r.stdout.slice(-3000));
+      const invites = tallies(stderr, "INVITE");
+      assert.equal(invites.length, 2, stderr);
+      // 40 source ports hashed over two sockets: each gets some (all on one: 1 in 2^39).
+      for (const n of invites) assert.ok(n > 0, `INVITEs per worker: ${invites}`);
+    },
+  );
 
   test("a binding registered through one worker is seen through the other", { timeout: 90_000 }, async () => {
     const port = await freePort();

@@ -310,7 +310,11 @@ export const bunProcess: RuntimeProcess = {
   printError: (line) => console.error(line),
   exit: (code) => process.exit(code),
   spawnWorker(args) {
-    const child = Bun.spawn([process.execPath, Bun.main, ...args], { stdin: "pipe", stdout: "inherit", stderr: "inherit" });
+    const child = Bun.spawn([process.execPath, Bun.main, ...args], {
+      stdin: "pipe",
+      stdout: "inherit",
+      stderr: "inherit",
+    });
     return {
       pid: child.pid,
       exited: child.exited,
