@@ -202,9 +202,9 @@ export interface ServeOptions extends Omit<PeerOptions, "address" | "port" | "po
    * Whether other processes may listen on the same ports (SO_REUSEPORT, `ListenOptions.reusePort`;
    * default false): the system spreads UDP sources (each source to one socket, so a transaction's
    * retransmissions and ACK reach the same process) and TCP connections over them. The command
-   * line's `--workers` runs one `serve()` per process with it. Each process keeps its own state:
-   * see `_shareRegistrar` (src/net/worker_sync.ts) for the registrar. Deno: needs the `net`
-   * unstable API and, for UDP, `udpPoll` with FFI on Linux.
+   * line's `--workers` runs one `serve()` per process with it. Each process keeps its own state
+   * (the command line shares the registrar's between them: src/net/worker_sync.ts). Deno: needs
+   * the `net` unstable API and, for UDP, `udpPoll` with FFI on Linux.
    */
   reusePort?: boolean;
   /**
