@@ -120,31 +120,36 @@ describe("--workers 2, one port", { skip: skipWhy("--workers processes", why) },
     },
   );
 
-  test("SIPp over TCP, a connection per call: every call completes, over both workers", { timeout: 150_000 }, async () => {
-    const port = await freePort();
-    const cli = await startCli(["--tcp", `127.0.0.1:${port}`, "--workers", "2", "--no-media", "--quiet"]);
-    const dir = mkdtempSync(join(tmpdir(), "sipp-workers-"));
-    let r;
-    try {
-      r = await runCommand(
-        "sipp",
-        [`127.0.0.1:${port}`, "-sn", "uac", "-t", "tn", "-m", "30", "-r", "20", "-d", "100", "-i", "127.0.0.1"].concat(
-          ["-nostdin", "-timeout", "90s", "-timeout_error", "-max_socket", "100"],
-        ),
-        120_000,
-        dir,
-      );
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-    const { code, stderr } = await cli.stop();
-    assert.equal(code, 0, stderr);
-    assert.equal(sippCount(r.stdout, "Successful call"), 30, r.stdout.slice(-3000));
-    const invites = tallies(stderr, "INVITE");
-    assert.equal(invites.length, 2, stderr);
-    assert.equal(invites[0] + invites[1], 30, stderr);
-    for (const n of invites) assert.ok(n > 0, `INVITEs per worker: ${invites}`);
-  });
+  test(
+    "SIPp over TCP, a connection per call: every call completes, over both workers",
+    { timeout: 150_000 },
+    async () => {
+      const port = await freePort();
+      const cli = await startCli(["--tcp", `127.0.0.1:${port}`, "--workers", "2", "--no-media", "--quiet"]);
+      const dir = mkdtempSync(join(tmpdir(), "sipp-workers-"));
+      let r;
+      try {
+        r = await runCommand(
+          "sipp",
+          [`127.0.0.1:${port}`, "-sn", "uac", "-t", "tn", "-m", "30", "-r", "20", "-d", "100", "-i", "127.0.0.1"]
+            .concat(
+              ["-nostdin", "-timeout", "90s", "-timeout_error", "-max_socket", "100"],
+            ),
+          120_000,
+          dir,
+        );
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+      const { code, stderr } = await cli.stop();
+      assert.equal(code, 0, stderr);
+      assert.equal(sippCount(r.stdout, "Successful call"), 30, r.stdout.slice(-3000));
+      const invites = tallies(stderr, "INVITE");
+      assert.equal(invites.length, 2, stderr);
+      assert.equal(invites[0] + invites[1], 30, stderr);
+      for (const n of invites) assert.ok(n > 0, `INVITEs per worker: ${invites}`);
+    },
+  );
 
   test("a binding registered through one worker is seen through the other", { timeout: 90_000 }, async () => {
     const port = await freePort();
