@@ -387,7 +387,7 @@ export async function main(rt?: CliRuntime): Promise<void> {
       ({ sync, workers } = await _joinWorkers(rt, server, index, count, options.worker?.hub));
     } catch (e) {
       rt.printError(`sipecho: cannot start: ${(e as Error).message}`);
-      await Promise.all([server.close(), workers?.stop()]);
+      await server.close();
       return rt.exit(1);
     }
   }
@@ -436,11 +436,12 @@ async function _joinWorkers(
     await sync.joined;
     return { sync };
   }
-  const workers = _startWorkers(rt, count, sync.port, all.promise);
+  let workers: _Workers | undefined;
   try {
+    workers = _startWorkers(rt, count, sync.port, all.promise);
     await workers.ready;
   } catch (e) {
-    await workers.stop();
+    await workers?.stop();
     await sync.close();
     throw e;
   }

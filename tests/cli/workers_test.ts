@@ -9,7 +9,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { parseArgs, UsageError } from "../../src/cli/cli.ts";
+import { type CliRuntime, main, parseArgs, UsageError } from "../../src/cli/cli.ts";
+import { serve } from "../../src/net/serve.ts";
 import { _rtpSlice, _workerArgs, _workerCount } from "../../src/cli/workers.ts";
 import { freePort, HAVE_SIPP, runCommand, sippCount } from "../net/_sipp.ts";
 import { skipWhy } from "../_skip.ts";
@@ -46,6 +47,29 @@ describe("--workers, read", () => {
     const slices = [0, 1, 2].map((i) => _rtpSlice([20001, 20100], i, 3)!);
     assert.deepEqual(slices, [[20002, 20033], [20034, 20065], [20066, 20100]]);
     for (const [low] of slices) assert.equal(low % 2, 0);
+  });
+});
+
+describe("--workers, where processes cannot be started", () => {
+  test("exit 1, said, and the ports closed", async () => {
+    const port = await freePort();
+    const err: string[] = [];
+    const rt: CliRuntime = {
+      args: ["--udp", `127.0.0.1:${port}`, "--workers", "2", "--no-media", "--quiet"],
+      stdin: () => Promise.resolve(new Uint8Array()),
+      readTextFile: () => Promise.reject(new Error("no files here")),
+      onSignal() {},
+      print() {},
+      printError: (line) => void err.push(line),
+      exit(code): never {
+        throw Object.assign(new Error(`exit ${code}`), { code });
+      },
+    };
+    await assert.rejects(main(rt), (e: { code?: number }) => e.code === 1);
+    assert.deepEqual(err, ["sipecho: cannot start: --workers: this runtime's shim cannot start processes"]);
+    // The port is free again: one server binds it, unshared.
+    const server = await serve({ listen: [{ transport: "udp", hostname: "127.0.0.1", port }] });
+    await server.close();
   });
 });
 
