@@ -5,7 +5,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import dgram from "node:dgram";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -216,15 +216,17 @@ describe("--workers 2, one port", { skip: skipWhy("--workers processes", why) },
   test("a worker that dies stops them all, said on standard error, status 1", { timeout: 90_000 }, async () => {
     const port = await freePort();
     const cli = await startCli(["--udp", `127.0.0.1:${port}`, "--workers", "2", "--no-media", "--quiet"]);
-    const ps = await runCommand("pgrep", ["-f", "--", `--worker 1/2:`], 5000);
-    const pids = ps.stdout.trim().split("\n").filter((p) => p !== "").map(Number);
-    // Other runs of this test could be there too: the worker of ours is the one on our port's command line.
+    // Worker 1 of this run: the process whose command line has our port and --worker 1/2.
     const ours: number[] = [];
-    for (const pid of pids) {
-      const cmd = await runCommand("cat", [`/proc/${pid}/cmdline`], 5000);
-      if (cmd.stdout.includes(`127.0.0.1:${port}`)) ours.push(pid);
+    for (const name of readdirSync("/proc")) {
+      if (!/^\d+$/.test(name)) continue;
+      let cmdline = "";
+      try {
+        cmdline = readFileSync(`/proc/${name}/cmdline`, "utf8");
+      } catch { /* gone */ }
+      if (cmdline.includes(`127.0.0.1:${port}`) && cmdline.includes("\0--worker\0" + "1/2:")) ours.push(Number(name));
     }
-    assert.equal(ours.length, 1, `worker 1 of port ${port}: ${pids}`);
+    assert.equal(ours.length, 1, `worker 1 of port ${port}: ${ours}`);
     process.kill(ours[0], "SIGKILL");
     const { code, stderr } = await cli.stop(false);
     assert.match(stderr, /sipecho: worker 1 \(pid \d+\) ended with status \d+; stopping every worker/);
