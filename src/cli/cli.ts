@@ -514,7 +514,9 @@ function _announce(
     const [low, high] = m.portRange ?? DEFAULT_RTP_PORTS;
     const timeout = m.inactivityTimeout ?? 30_000;
     rt.printError(
-      `sipecho: RTP echo on ports ${low}-${high} (${server.media?.capacity} streams), delay ${m.delay ?? 0} ms, ` +
+      `sipecho: RTP echo on ports ${low}-${high} (${server.media?.capacity} streams${
+        workers > 1 ? ` in worker 0 of ${workers}, each with its share of the ports` : ""
+      }), delay ${m.delay ?? 0} ms, ` +
         `media timeout ${timeout === 0 ? "never" : `${timeout / 1000} s`}${m.rewriteSsrc ? ", SSRC rewritten" : ""}`,
     );
   }
