@@ -62,7 +62,14 @@ export interface CliOptions {
   http?: { hostname: string; port: number };
   /** `--stats SECONDS`: a summary line on standard error every SECONDS (1..86400). */
   stats?: number;
+  /** `--workers N|auto`: processes sharing the ports (1..MAX_WORKERS; auto: one per core). Default 1. */
+  workers: number | "auto";
+  /** Internal (`--worker INDEX/COUNT:HUBPORT`): this process is worker INDEX (1 or more) of COUNT. */
+  worker?: { index: number; count: number; hub: number };
 }
+
+/** The most `--workers` takes. */
+export const MAX_WORKERS = 256;
 
 /** A bad command line: the message names the flag and what is wrong. */
 export class UsageError extends Error {
@@ -249,6 +256,26 @@ const FLAGS: Record<string, _Flag> = {
     },
   },
   "--trace": { value: false, set: (r) => void (r.o.trace = true) },
+  "--workers": {
+    value: true,
+    set(r, v, flag) {
+      if (v === "auto") r.o.workers = "auto";
+      else if (/^\d{1,4}$/.test(v) && Number(v) >= 1 && Number(v) <= MAX_WORKERS) r.o.workers = Number(v);
+      else throw new UsageError(`${flag}: expected a number of processes 1..${MAX_WORKERS} or auto, got "${v}"`);
+    },
+  },
+  // Internal: given by the first process of --workers to the others it starts.
+  "--worker": {
+    value: true,
+    set(r, v, flag) {
+      const m = /^(\d{1,3})\/(\d{1,3}):(\d{1,5})$/.exec(v);
+      const [index, count, hub] = m === null ? [0, 0, 0] : [Number(m[1]), Number(m[2]), Number(m[3])];
+      if (index < 1 || count <= index || count > MAX_WORKERS || hub < 1 || hub > 65535) {
+        throw new UsageError(`${flag}: expected INDEX/COUNT:PORT (internal, given by --workers), got "${v}"`);
+      }
+      r.o.worker = { index, count, hub };
+    },
+  },
   "--parse": { value: false, set: (r) => void (r.o.mode = "parse") },
   "--help": { value: false, set: (r) => void (r.o.mode = "help") },
   "--version": { value: false, set: (r) => void (r.o.mode = "version") },
@@ -290,6 +317,7 @@ export function parseArgs(args: readonly string[]): CliOptions {
       limits: {},
       connections: {},
       authUsers: [],
+      workers: 1,
     },
     media: { portRange: DEFAULT_RTP_PORTS },
     noMedia: false,
@@ -341,6 +369,17 @@ function _finish(r: _Reading): CliOptions {
     ];
   }
   _finishTls(o);
+  const zero = o.listen.find((l) => l.port === 0);
+  if (o.workers !== 1 && zero !== undefined) {
+    throw new UsageError(`--workers: every port must be given (--${zero.transport} port 0 would differ per worker)`);
+  }
+  const tls = o.listen.find((l) => l.transport === "tls" || l.transport === "wss");
+  if (o.workers !== 1 && tls !== undefined && o.cert === undefined) {
+    // Each worker would make its own certificate: a client would meet one or the other.
+    throw new UsageError(
+      `--workers with --${tls.transport}: give --cert and --key (a certificate made at start is per process)`,
+    );
+  }
   return o;
 }
 

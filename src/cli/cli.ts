@@ -28,7 +28,10 @@ import {
   RulesSyntaxError,
 } from "../rules/rules.ts";
 import { _authProblem } from "../ua/auth_gate.ts";
-import { detectProcess, type RuntimeProcess } from "../net/runtime/detect.ts";
+import { detectProcess, detectRuntime, type RuntimeProcess } from "../net/runtime/detect.ts";
+import { _shareRegistrar, type _WorkerSync } from "../net/worker_sync.ts";
+import { _now } from "../net/clock.ts";
+import { _startWorkers, _workerCount, _workerMedia, type _Workers } from "./workers.ts";
 import type { EdgeOptions } from "../ua/guard.ts";
 import type { PeerEvent } from "../ua/peer.ts";
 import {
@@ -39,6 +42,7 @@ import {
   type SipServer,
   type TrafficEntry,
 } from "../net/serve.ts";
+import type { ServerStats } from "../net/server_stats.ts";
 
 // `--version` prints it; it lives in src/version.ts, still exported from here as before.
 export { VERSION };
@@ -72,6 +76,10 @@ Listening (each flag repeatable; default: --udp 5060 --tcp 5060 on all interface
   --no-udp-poll         Deno: read UDP with the runtime's own sockets, woken per datagram
                         (default: polled every timer tick through FFI, on Linux with -A:
                         less CPU, up to ~2 ms more latency in)
+  --workers N|auto      N processes share the ports (SO_REUSEPORT, Linux; auto: one per
+                        core; default 1): each UDP source and TCP connection stays on one;
+                        registrations are shared; limits are per worker; only the first
+                        serves --http. Deno: needs -A and UDP polling
 Answers:
   --rules FILE          JSON rules, tried before the built-in test users (see README)
   --no-test-users       no built-in test users: every user gets the echo behaviour
@@ -340,6 +348,9 @@ export async function main(rt?: CliRuntime): Promise<void> {
   // Random unless given, so that "random" faults differ from run to run; the startup line prints
   // it, so that a run can be replayed with --seed.
   const seed = options.seed ?? Math.floor(Math.random() * 2 ** 32);
+  // --workers: this process is worker `index` of `count` (see workers.ts).
+  const count = options.worker?.count ?? _workerCount(options.workers);
+  const index = options.worker?.index ?? 0;
   let server;
   try {
     server = await serve({
@@ -348,9 +359,10 @@ export async function main(rt?: CliRuntime): Promise<void> {
       defaultRules: options.testUsers,
       seed,
       advertise: options.advertise,
-      media: options.media,
+      media: _workerMedia(options.media, index, count, DEFAULT_RTP_PORTS),
       stateless: options.stateless,
       udpPoll: options.udpPoll,
+      reusePort: count > 1,
       edge: { profile: options.edge.profile, ...options.edge.options },
       limits: options.limits,
       connections: options.connections,
@@ -380,15 +392,79 @@ export async function main(rt?: CliRuntime): Promise<void> {
     await server.close();
     return rt.exit(1);
   }
-  _announce(rt, options, server, seed, auth);
-  const stopStats = options.stats === undefined ? undefined : _statsEvery(rt, server, options.stats);
+  let sync: _WorkerSync | undefined;
+  let workers: _Workers | undefined;
+  let status = 0;
+  if (count > 1) {
+    try {
+      ({ sync, workers } = await _joinWorkers(rt, server, index, count, options.worker?.hub));
+    } catch (e) {
+      rt.printError(`sipecho: cannot start: ${(e as Error).message}`);
+      await server.close();
+      return rt.exit(1);
+    }
+  }
+  if (index === 0) _announce(rt, options, server, seed, auth, count);
+  const stopStats = options.stats === undefined ? undefined : _statsEvery(rt, server, options.stats, index, count);
   rt.onSignal(() => {
-    if (!options.quiet) rt.printError("sipecho: stopping");
+    if (!options.quiet && index === 0) rt.printError("sipecho: stopping");
+    void server.close();
+  });
+  // A worker stops when worker 0 is gone (its end of the pipe closes); worker 0 when a worker ends.
+  if (index > 0) void rt.stdin().catch(() => {}).then(() => server.close());
+  void workers?.ended.then((e) => {
+    if (e.status !== 0) {
+      rt.printError(`sipecho: worker ${e.index} (pid ${e.pid}) ended with status ${e.status}; stopping every worker`);
+      status = 1;
+    }
     void server.close();
   });
   await server.closed;
+  await workers?.stop();
+  await sync?.close();
   stopStats?.();
-  return rt.exit(0);
+  if (count > 1) rt.printError(`sipecho: worker ${index}: ${_workerTally(server.stats())}`);
+  return rt.exit(status);
+}
+
+/**
+ * `--workers`: joins this worker to the shared registrar; worker 0 then starts the others and
+ * waits until each has joined.
+ */
+async function _joinWorkers(
+  rt: CliRuntime,
+  server: SipServer,
+  index: number,
+  count: number,
+  hub: number | undefined,
+): Promise<{ sync: _WorkerSync; workers?: _Workers }> {
+  const all = Promise.withResolvers<void>();
+  const sync = await _shareRegistrar(await detectRuntime(), server.peer.registrar, {
+    hub,
+    now: _now,
+    onError: (m) => rt.printError(`sipecho: worker ${index}: ${m}`),
+    onMembers: (n) => n >= count && all.resolve(),
+  });
+  if (index > 0) {
+    await sync.joined;
+    return { sync };
+  }
+  let workers: _Workers | undefined;
+  try {
+    workers = _startWorkers(rt, count, sync.port, all.promise);
+    await workers.ready;
+  } catch (e) {
+    await workers?.stop();
+    await sync.close();
+    throw e;
+  }
+  return { sync, workers };
+}
+
+/** What a worker did, printed as it ends: the requests it took, to see how the load was spread. */
+function _workerTally(stats: ServerStats): string {
+  const sum = (m: "INVITE" | "REGISTER") => Object.values(stats.requests[m]).reduce((a, b) => a + b, 0);
+  return `${sum("INVITE")} INVITE, ${sum("REGISTER")} REGISTER received, ${stats.responseClasses["2xx"]} 2xx sent`;
 }
 
 /**
@@ -434,9 +510,11 @@ function _announce(
   server: SipServer,
   seed: number,
   auth: AuthConfig | undefined,
+  workers = 1,
 ): void {
   let where = server.addresses.map((a) => `${a.transport} ${hostPort(a.address, a.port)}`).join(", ");
   if (server.http !== undefined) where += `, http ${hostPort(server.http.address, server.http.port)}`;
+  if (workers > 1) where += ` (${workers} workers)`;
   const notes = _advertiseNotes(server.advertised);
   rt.printError(
     `sipecho ${VERSION} listening on ${where}${notes.where}; try ${server.uri("echo")}; seed ${seed}` +
@@ -452,7 +530,9 @@ function _announce(
     const [low, high] = m.portRange ?? DEFAULT_RTP_PORTS;
     const timeout = m.inactivityTimeout ?? 30_000;
     rt.printError(
-      `sipecho: RTP echo on ports ${low}-${high} (${server.media?.capacity} streams), delay ${m.delay ?? 0} ms, ` +
+      `sipecho: RTP echo on ports ${low}-${high} (${server.media?.capacity} streams${
+        workers > 1 ? ` in worker 0 of ${workers}, each with its share of the ports` : ""
+      }), delay ${m.delay ?? 0} ms, ` +
         `media timeout ${timeout === 0 ? "never" : `${timeout / 1000} s`}${m.rewriteSsrc ? ", SSRC rewritten" : ""}`,
     );
   }
@@ -552,11 +632,12 @@ export function _describeAuth(auth: AuthConfig): string {
 }
 
 /** `--stats`: a summary line every `seconds`; returns what stops it. */
-function _statsEvery(rt: CliRuntime, server: SipServer, seconds: number): () => void {
+function _statsEvery(rt: CliRuntime, server: SipServer, seconds: number, index = 0, count = 1): () => void {
   let before = server.stats();
   const timer = setInterval(() => {
     const after = server.stats();
-    rt.printError(formatStatsLine(before, after, seconds));
+    const line = formatStatsLine(before, after, seconds);
+    rt.printError(count > 1 ? line.replace(/^sipecho: /, `sipecho: worker ${index}: `) : line);
     before = after;
   }, seconds * 1000);
   return () => clearInterval(timer);

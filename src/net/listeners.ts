@@ -312,6 +312,9 @@ export class _Listeners {
    * @param connections Where the stream listeners' connections go.
    * @param event Where a socket's errors are reported.
    */
+  /** `{ reusePort: true }` when the ports are shared, else nothing: added to each ListenOptions. */
+  #reuse: { reusePort?: boolean } = {};
+
   constructor(net: RuntimeNet, connections: ConnectionTable, event: _EventLog) {
     this.#net = net;
     this.#connections = connections;
@@ -324,6 +327,7 @@ export class _Listeners {
    * @param listen The addresses.
    * @param poll Whether the shim may poll the UDP sockets (`ListenOptions.poll`).
    * @param onDatagram Called with each datagram and its source, with the socket it came on.
+   * @param reusePort Whether other sockets may share each port (`ListenOptions.reusePort`).
    * @throws {RangeError} (rejects) For a transport that is not `udp`, `tcp`, `ws`, `tls` or `wss`.
    * @throws {ListenError} (rejects) When an address cannot be bound.
    */
@@ -331,7 +335,9 @@ export class _Listeners {
     listen: readonly ListenSpec[],
     poll: boolean,
     onDatagram: (data: Uint8Array, remote: _Remote) => void,
+    reusePort = false,
   ): Promise<void> {
+    this.#reuse = reusePort ? { reusePort: true } : {};
     for (const spec of listen) {
       if (!_TRANSPORTS.has(spec.transport)) {
         throw new RangeError(`serve(): unknown transport "${(spec as ListenSpec).transport}"`);
@@ -356,7 +362,7 @@ export class _Listeners {
       // Declared before the call: the shim may report an error (or a datagram) before it returns.
       let endpoint: DatagramEndpoint | undefined = undefined;
       endpoint = await this.#net.listenDatagram(
-        { hostname, port: spec.port, poll },
+        { hostname, port: spec.port, poll, ...this.#reuse },
         (data, from) => {
           if (endpoint !== undefined) {
             // A datagram over maxMessageSize: the peer answers 513 (RFC 3261 §21.5.14).
@@ -373,7 +379,7 @@ export class _Listeners {
       if (this.#net.listenTlsStream === undefined) throw new Error(`the ${this.#net.name} socket shim has no TLS`);
       if (this.tls === undefined) throw new TypeError(`a ${spec.transport} listener needs tls.cert and tls.key`);
       const l = await this.#net.listenTlsStream(
-        { hostname, port: spec.port, cert: this.tls.cert, key: this.tls.key },
+        { hostname, port: spec.port, cert: this.tls.cert, key: this.tls.key, ...this.#reuse },
         this.#connections.handlers(spec.transport),
       );
       this.streams.push(l);
@@ -382,7 +388,7 @@ export class _Listeners {
       // WebSocket is served over the runtime's TCP listener (src/net/websocket.ts), so that it
       // behaves the same on every runtime.
       const l = await this.#net.listenStream(
-        { hostname, port: spec.port },
+        { hostname, port: spec.port, ...this.#reuse },
         this.#connections.handlers(spec.transport),
       );
       this.streams.push(l);

@@ -72,6 +72,7 @@ export type {
   StreamConnection,
   StreamHandlers,
   StreamListener,
+  WorkerProcess,
 } from "./transport.ts";
 export type { TlsConnectOptions, TlsListenOptions } from "./transport.ts";
 export { detectProcess, detectRuntime } from "./runtime/detect.ts";

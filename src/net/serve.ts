@@ -142,7 +142,12 @@ export async function serve(options: ServeOptions = {}): Promise<SipServer> {
   let advertised: AdvertisedAddress;
   let advertise: string;
   try {
-    await listeners.bind(settings.listen, options.udpPoll ?? true, (data, remote) => driver?.receive(data, remote));
+    await listeners.bind(
+      settings.listen,
+      options.udpPoll ?? true,
+      (data, remote) => driver?.receive(data, remote),
+      options.reusePort === true,
+    );
     advertised = listeners.advertised(options.advertise);
     advertise = advertised.address;
     if (settings.media !== undefined) {

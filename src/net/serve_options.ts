@@ -199,6 +199,15 @@ export interface ServeOptions extends Omit<PeerOptions, "address" | "port" | "po
    */
   udpPoll?: boolean;
   /**
+   * Whether other processes may listen on the same ports (SO_REUSEPORT, `ListenOptions.reusePort`;
+   * default false): the system spreads UDP sources (each source to one socket, so a transaction's
+   * retransmissions and ACK reach the same process) and TCP connections over them. The command
+   * line's `--workers` runs one `serve()` per process with it. Each process keeps its own state
+   * (the command line shares the registrar's between them: src/net/worker_sync.ts). Deno: needs
+   * the `net` unstable API and, for UDP, `udpPoll` with FFI on Linux.
+   */
+  reusePort?: boolean;
+  /**
    * The certificate of the `tls` and `wss` listeners (RFC 3261 §26, RFC 7118), PEM, and the CAs
    * trusted for the TLS connections `send()` opens; or `"self-signed"` (or `{ selfSigned }`,
    * `SelfSignedTlsOptions`) to make one at start, which `server.tls` tells.

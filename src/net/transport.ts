@@ -50,6 +50,15 @@ export interface ListenOptions {
    * (`MediaEcho`) for its sockets.
    */
   poll?: boolean;
+  /**
+   * Several sockets, in this process or others, may bind the same address and port, and the
+   * system spreads what comes over them (SO_REUSEPORT on Linux: UDP by a hash of the source
+   * address and port, so one source always reaches the same socket; TCP connections as they are
+   * accepted). Every socket on the port must ask for it. Deno: TCP needs the `net` unstable API,
+   * UDP the polled socket (FFI, `poll`); Bun and Node.js: their `node:dgram` (Node.js 22.12 and
+   * later). Where the shim cannot, the bind fails with an error saying so.
+   */
+  reusePort?: boolean;
 }
 
 /**
@@ -270,6 +279,33 @@ export interface RuntimeProcess {
   printError(line: string): void;
   /** Ends the process. */
   exit(code: number): never;
+  /**
+   * Starts this same program again as a worker (`--workers`) with `args`: its standard output
+   * and error are this process's, its standard input a pipe that closes when this process ends
+   * (the worker stops then). Absent where the shim cannot.
+   */
+  spawnWorker?(args: string[]): WorkerProcess;
+}
+
+/**
+ * A worker process started by {@linkcode RuntimeProcess.spawnWorker}.
+ *
+ * @example
+ * ```ts
+ * import type { WorkerProcess } from "@sipecho/sipecho/net";
+ * import assert from "node:assert/strict";
+ *
+ * const done: WorkerProcess = { pid: 1, exited: Promise.resolve(0), kill() {} };
+ * assert.equal(await done.exited, 0);
+ * ```
+ */
+export interface WorkerProcess {
+  /** Its process id. */
+  readonly pid: number;
+  /** Resolves with its exit code once it has ended (128 + the signal number after a signal). */
+  readonly exited: Promise<number>;
+  /** Sends it SIGTERM. */
+  kill(): void;
 }
 
 /**

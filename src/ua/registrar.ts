@@ -216,6 +216,14 @@ export class Registrar {
   #queue = new BindingExpiries();
   /** Takes back the last REGISTER answered 200 (see `undo()`). */
   #undo: (() => void) | undefined;
+  /**
+   * @internal Called with the address of record and its bindings after each REGISTER answered
+   * 200 and each `undo()`, with the time given: what sibling processes need to hold the same
+   * bindings (src/net/worker_sync.ts). Expiry is not reported: each process expires on its own.
+   */
+  _onChange: ((aor: string, bindings: readonly Binding[], now: number) => void) | undefined = undefined;
+  /** The address of record and time of the last REGISTER answered 200, for `_onChange` on `undo()`. */
+  #last: { aor: string; now: number } | undefined;
 
   /**
    * Makes an empty registrar.
@@ -276,7 +284,12 @@ export class Registrar {
   register(request: SipRequest, now: number, source?: string): RegisterResult {
     this.#undo = undefined;
     try {
-      return this.#register(request, now, source);
+      const result = this.#register(request, now, source);
+      if (this.#undo !== undefined && this.#last !== undefined) {
+        this.#last.now = now;
+        this._onChange?.(this.#last.aor, this.#table.get(this.#last.aor) ?? [], now);
+      }
+      return result;
     } catch (e) {
       if (e instanceof HeaderError) return { status: 400, reason: e.message, headers: [] };
       throw e;
@@ -391,6 +404,7 @@ export class Registrar {
 
   /** A 200 that {@linkcode Registrar.undo} can take back. */
   #undoable(result: RegisterResult, aor: string, before: Binding[]): RegisterResult {
+    this.#last = { aor, now: 0 };
     this.#undo = () => {
       this.#set(aor, before);
       for (const b of before) this.#queue.push(b.expiresAt, aor);
@@ -425,6 +439,8 @@ export class Registrar {
     const undo = this.#undo;
     this.#undo = undefined;
     undo?.();
+    const last = this.#last;
+    if (undo !== undefined && last !== undefined) this._onChange?.(last.aor, this.#table.get(last.aor) ?? [], last.now);
     return undo !== undefined;
   }
 
@@ -467,6 +483,18 @@ export class Registrar {
     const queue = this.#queue;
     while (queue.earliest() <= now) this.#expire(queue.pop(), now);
     return before - this.#count;
+  }
+
+  /**
+   * @internal Replaces the bindings of an address of record with those a sibling process holds
+   * (src/net/worker_sync.ts), as they are: no check, no `_onChange`.
+   *
+   * @param aor The address of record, canonical.
+   * @param bindings Its bindings, `expiresAt` on this registrar's clock; none removes it.
+   */
+  _replace(aor: string, bindings: Binding[]): void {
+    this.#set(aor, bindings);
+    for (const b of bindings) this.#queue.push(b.expiresAt, aor);
   }
 
   /** Removes every binding. */

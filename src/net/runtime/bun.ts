@@ -22,6 +22,7 @@ import { serveHttp } from "./http_bun.ts";
 import { osInterfaces } from "./os_interfaces.ts";
 import { connectTlsStream, listenTlsStream } from "./bun_tls.ts";
 import { readFileBounded, writeWholeFile } from "./node_files.ts";
+import { bindDatagram } from "./node_dgram.ts";
 
 // The few Bun types used here, declared rather than imported (no type package needed).
 interface BunUdpSocket {
@@ -53,9 +54,19 @@ interface BunTcpListener {
   readonly port: number;
   stop(closeActiveConnections?: boolean): void;
 }
-declare const process: { argv: string[]; exit(code: number): never; on(signal: string, handler: () => void): void };
+declare const process: {
+  argv: string[];
+  execPath: string;
+  exit(code: number): never;
+  on(signal: string, handler: () => void): void;
+};
 declare const Bun: {
   argv: string[];
+  main: string;
+  spawn(
+    cmd: string[],
+    options: { stdin: "pipe"; stdout: "inherit"; stderr: "inherit" },
+  ): { pid: number; exited: Promise<number>; signalCode: string | null; kill(signal?: string): void };
   stdin: { arrayBuffer(): Promise<ArrayBuffer> };
   file(path: string): { text(): Promise<string> };
   udpSocket(options: {
@@ -66,7 +77,9 @@ declare const Bun: {
       error?(e: unknown): void;
     };
   }): Promise<BunUdpSocket>;
-  listen<T>(options: { hostname: string; port: number; socket: BunTcpSocketHandlers<T> }): BunTcpListener;
+  listen<T>(
+    options: { hostname: string; port: number; reusePort?: boolean; socket: BunTcpSocketHandlers<T> },
+  ): BunTcpListener;
   connect<T>(options: { hostname: string; port: number; socket: BunTcpSocketHandlers<T> }): Promise<BunTcpSocket<T>>;
 };
 
@@ -75,6 +88,9 @@ async function listenDatagram(
   onData: (data: Uint8Array, from: SocketAddress) => void,
   onError: (error: unknown) => void,
 ): Promise<DatagramEndpoint> {
+  // Bun.udpSocket takes no reusePort (Bun 1.4: a second bind of the port fails); Bun's
+  // node:dgram does, and the system then spreads sources over the sockets.
+  if (options.reusePort) return await listenSharedDatagram(options, onData, onError);
   // As on Deno, where a longer datagram does not fit the receive buffer.
   const max = options.maxDatagram !== undefined && options.maxDatagram >= 1 ? options.maxDatagram : 65535;
   const socket = await Bun.udpSocket({
@@ -106,6 +122,29 @@ async function listenDatagram(
       }
     },
     close() {
+      socket.close();
+    },
+  };
+}
+
+/** UDP through Bun's `node:dgram`, for a port shared with other sockets (`reusePort`). */
+async function listenSharedDatagram(
+  options: ListenOptions,
+  onData: (data: Uint8Array, from: SocketAddress) => void,
+  onError: (error: unknown) => void,
+): Promise<DatagramEndpoint> {
+  const socket = await bindDatagram(await import("node:dgram"), options, onData);
+  let closed = false;
+  socket.on("error", (e) => closed || onError(e));
+  const addr = socket.address();
+  return {
+    local: { address: addr.address, port: addr.port },
+    send(data, to) {
+      if (!closed) socket.send(data, to.port, to.address, (e) => e && !closed && onError(e));
+    },
+    close() {
+      if (closed) return;
+      closed = true;
       socket.close();
     },
   };
@@ -221,6 +260,7 @@ async function listenStream(options: ListenOptions, handlers: StreamHandlers): P
   const listener = Bun.listen<TcpState>({
     hostname: options.hostname,
     port: options.port,
+    reusePort: options.reusePort === true,
     socket: _tcpSocket(handlers),
   });
   return {
@@ -270,6 +310,22 @@ export const bunProcess: RuntimeProcess = {
   print: (line) => console.log(line),
   printError: (line) => console.error(line),
   exit: (code) => process.exit(code),
+  spawnWorker(args) {
+    const child = Bun.spawn([process.execPath, Bun.main, ...args], {
+      stdin: "pipe",
+      stdout: "inherit",
+      stderr: "inherit",
+    });
+    return {
+      pid: child.pid,
+      exited: child.exited,
+      kill() {
+        try {
+          child.kill("SIGTERM");
+        } catch { /* already ended */ }
+      },
+    };
+  },
 };
 
 /** The Bun implementation of {@linkcode RuntimeNet}. */

@@ -24,6 +24,7 @@ declare const Bun: {
   listen<T>(options: {
     hostname: string;
     port: number;
+    reusePort?: boolean;
     tls: { cert: string; key: string };
     socket: BunTlsSocketHandlers<T>;
   }): { readonly hostname: string; readonly port: number; stop(closeActiveConnections?: boolean): void };
@@ -66,6 +67,7 @@ export async function listenTlsStream(options: TlsListenOptions, handlers: Strea
   const listener = Bun.listen<TcpState>({
     hostname: options.hostname,
     port: options.port,
+    reusePort: options.reusePort === true,
     tls: { cert: options.cert, key: options.key },
     socket: {
       ...tcp,

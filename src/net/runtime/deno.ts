@@ -61,6 +61,13 @@ async function listenDatagram(
     const polled = listenPolledDatagram(options, onData, onError);
     if (polled !== undefined) return polled;
   }
+  // Deno.listenDatagram's reuseAddress is SO_REUSEADDR alone on Linux (the last socket bound
+  // gets every datagram) and Deno's node:dgram has no reusePort: only the polled socket shares.
+  if (options.reusePort) {
+    throw new Error(
+      "a shared UDP port (SO_REUSEPORT) on Deno needs the polled socket: Linux, FFI allowed (-A), UDP polling on",
+    );
+  }
   if (typeof Deno.listenDatagram !== "function") return await listenDgram(options, onData, onError);
   const socket = Deno.listenDatagram({ transport: "udp", hostname: options.hostname, port: options.port });
   const addr = socket.addr as Deno.NetAddr;
@@ -195,7 +202,9 @@ class _Writer {
 
 // deno-lint-ignore require-await
 async function listenStream(options: ListenOptions, handlers: StreamHandlers): Promise<StreamListener> {
-  const listener = Deno.listen({ hostname: options.hostname, port: options.port, transport: "tcp" });
+  // reusePort needs the `net` unstable API (Deno 2.9); without it Deno.listen throws saying so.
+  const reuse = options.reusePort ? { reusePort: true } : {};
+  const listener = Deno.listen({ hostname: options.hostname, port: options.port, transport: "tcp", ...reuse });
   const addr = listener.addr as Deno.NetAddr;
   /** Each open connection and its read loop, which ends after reporting `close`. */
   const open = new Map<Deno.Conn, Promise<void>>();
@@ -336,6 +345,25 @@ export const denoProcess: RuntimeProcess = {
   print: (line) => console.log(line),
   printError: (line) => console.error(line),
   exit: (code) => Deno.exit(code),
+  spawnWorker(args) {
+    // -A: a worker needs FFI for its shared UDP sockets (see listenDatagram), so the parent had
+    // it too; the `net` unstable API for Deno.listen's reusePort.
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--unstable-net", Deno.mainModule, ...args],
+      stdin: "piped",
+      stdout: "inherit",
+      stderr: "inherit",
+    }).spawn();
+    return {
+      pid: child.pid,
+      exited: child.status.then((s) => s.code),
+      kill() {
+        try {
+          child.kill("SIGTERM");
+        } catch { /* already ended */ }
+      },
+    };
+  },
 };
 
 /** The Deno implementation of {@linkcode RuntimeNet}. */

@@ -48,6 +48,8 @@ const SOCK_NONBLOCK = 0o4000;
 const SOCK_CLOEXEC = 0o2000000;
 const SOL_SOCKET = 1;
 const SO_RCVBUF = 8;
+const SO_REUSEPORT = 15;
+const ONE = new Int32Array([1]);
 /**
  * The receive buffer asked for, bytes: datagrams wait in it between two looks (a timer tick, or
  * while the main thread is busy), and the system default (208 KiB) holds only 256 small ones. The
@@ -209,6 +211,12 @@ export function listenPolledDatagram(
   if (fd < 0) return undefined;
   // Best effort: a smaller buffer only means drops under a burst, as on any busy UDP socket.
   c.setsockopt(fd, SOL_SOCKET, SO_RCVBUF, RECEIVE_BUFFER_ARG, 4);
+  // Other sockets may bind the port too; the system spreads sources over them.
+  if (options.reusePort && c.setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, ONE, 4) !== 0) {
+    const code = _errno(c);
+    c.close(fd);
+    throw _socketError(`cannot share udp ${options.hostname}:${options.port} (SO_REUSEPORT)`, code);
+  }
   // A wildcard [::] takes IPv4 too (the system's default, as with Deno.listenDatagram): the
   // sources of those datagrams read ::ffff:a.b.c.d.
   if (c.bind(fd, local, local.length) !== 0) {

@@ -20,6 +20,7 @@ import type {
 import dgram from "node:dgram";
 import net from "node:net";
 import process from "node:process";
+import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { connectWebSocket } from "./websocket_client.ts";
 import { serveHttp } from "./http_node.ts";
@@ -144,7 +145,8 @@ export async function _listenSockets(
   const server = net.createServer((raw) => accept(raw, track));
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen({ host: options.hostname, port: options.port }, () => {
+    const reuse = options.reusePort ? { reusePort: true } : {};
+    server.listen({ host: options.hostname, port: options.port, ...reuse }, () => {
       server.off("error", reject);
       resolve();
     });
@@ -221,6 +223,19 @@ export const nodeProcess: RuntimeProcess = {
   print: (line) => console.log(line),
   printError: (line) => console.error(line),
   exit: (code) => process.exit(code),
+  spawnWorker(args) {
+    const child = spawn(process.execPath, [...process.execArgv, process.argv[1], ...args], {
+      stdio: ["pipe", "inherit", "inherit"],
+    });
+    const exited = new Promise<number>((resolve) =>
+      child.once("exit", (code, signal) => resolve(code ?? 128 + (signal === "SIGKILL" ? 9 : 15)))
+    );
+    return {
+      pid: child.pid ?? 0,
+      exited,
+      kill: () => void child.kill("SIGTERM"),
+    };
+  },
 };
 
 /**

@@ -52,7 +52,9 @@ export async function bindDatagram(
   options: ListenOptions,
   onData: (data: Uint8Array, from: SocketAddress) => void,
 ): Promise<Socket> {
-  const socket = dgram.createSocket(options.hostname.includes(":") ? "udp6" : "udp4");
+  const type = options.hostname.includes(":") ? "udp6" : "udp4";
+  // reusePort: Node.js 22.12 and later, and Bun; Deno's node:dgram fails the second bind.
+  const socket = dgram.createSocket({ type, reusePort: options.reusePort === true });
   await new Promise<void>((resolve, reject) => {
     const failed = (e: Error) => {
       try {
