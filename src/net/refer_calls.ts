@@ -1,7 +1,7 @@
 /**
  * sipecho calls the Refer-To target itself (a rule's `"refer": "call"`, RFC 3515 §2.4.5): for a
  * REFER the peer hands to `onRefer`, an INVITE to the target from the server's own sockets,
- * through the mock peer's user agent client (src/testing/uac.ts, on the client transaction of
+ * through the user agent client (src/net/uac/uac.ts, on the client transaction of
  * src/ua/client.ts); the final status goes into the last NOTIFY (`SipPeer.referOutcome`), and a
  * 2xx is acknowledged and the call ended at once with a BYE: sipecho only shows that the target
  * answers.
@@ -22,7 +22,7 @@ import type { SocketAddress } from "../sip/routing.ts";
 import { parseUri, type SipUri } from "../sip/uri.ts";
 import { unbracket } from "../sip/routing.ts";
 import type { SipResponse } from "../sip/message.ts";
-import { Uac } from "../testing/uac.ts";
+import { Uac } from "./uac/uac.ts";
 import type { ReferRequest } from "../ua/refer.ts";
 import type { Timers } from "../ua/transaction.ts";
 import { _now } from "./clock.ts";

@@ -8,7 +8,7 @@
 
 import type { SipRequest } from "../sip/message.ts";
 import type { TrafficEntry } from "../net/serve.ts";
-import { _hostPort } from "./addresses.ts";
+import { _hostPort } from "../net/uac/addresses.ts";
 import { _firstLine, _messageText } from "./ladder.ts";
 import { type _CompiledMatch, type _Condition, _misses, type RequestSource } from "./request_match.ts";
 

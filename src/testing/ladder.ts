@@ -8,7 +8,7 @@
 import type { SipMessage } from "../sip/message.ts";
 import { formatMessage } from "../sip/format.ts";
 import type { TrafficEntry } from "../net/serve.ts";
-import { _hostPort } from "./addresses.ts";
+import { _hostPort } from "../net/uac/addresses.ts";
 
 /**
  * Options of {@linkcode formatLadder}.

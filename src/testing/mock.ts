@@ -31,7 +31,7 @@ import {
   type TrafficEntry,
 } from "../net/serve.ts";
 import type { SocketAddress } from "../sip/routing.ts";
-import { _ownAddress } from "./addresses.ts";
+import { _ownAddress } from "../net/uac/addresses.ts";
 import { _compile, type _CompiledMatch, _describeMatch, type RequestMatch } from "./request_match.ts";
 import { _callReport, _closestReport } from "./closest_request.ts";
 import { _DigitLog } from "./mock_digits.ts";
@@ -40,7 +40,7 @@ import { _unmetError } from "./unmet.ts";
 import { _ownCallRule } from "./own_calls.ts";
 import { _ScriptedAnswers, type AnswerAction, type MockAnswer, type MockAnswerOptions } from "./scripted_answers.ts";
 import { _callStep, _requestStep, _TrafficRecorder, type MockCall, type WaitOptions } from "./traffic_recorder.ts";
-import { type RequestOptions, Uac, type UacCredentials, type UacResult } from "./uac.ts";
+import { type RequestOptions, Uac, type UacCredentials, type UacResult } from "../net/uac/uac.ts";
 
 export type { RequestMatch, RequestPattern, RequestPredicate, RequestSource } from "./request_match.ts";
 export type {

@@ -43,6 +43,6 @@ export type {
   RequestOptions,
   UacCredentials,
   UacResult,
-} from "./uac.ts";
+} from "../net/uac/uac.ts";
 export { formatLadder, type LadderOptions, MockTimeoutError } from "./ladder.ts";
 export { MockAssertionError } from "./unmet.ts";

@@ -6,7 +6,7 @@
  */
 
 import type { TrafficEntry } from "../net/serve.ts";
-import { _hostPort } from "./addresses.ts";
+import { _hostPort } from "../net/uac/addresses.ts";
 import { _firstLine, _messageText } from "./ladder.ts";
 import type { MockAnswer } from "./scripted_answers.ts";
 

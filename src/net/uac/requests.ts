@@ -8,11 +8,11 @@
  * @module
  */
 
-import { canonicalHeaderName } from "../sip/headers.ts";
-import { SipRequest, type SipResponse } from "../sip/message.ts";
-import type { SocketAddress } from "../sip/routing.ts";
-import { answerSdp, createOffer, formatSdp, parseSdp } from "../media/sdp.ts";
-import type { ListenTransport } from "../net/serve.ts";
+import { canonicalHeaderName } from "../../sip/headers.ts";
+import { SipRequest, type SipResponse } from "../../sip/message.ts";
+import type { SocketAddress } from "../../sip/routing.ts";
+import { answerSdp, createOffer, formatSdp, parseSdp } from "../../media/sdp.ts";
+import type { ListenTransport } from "../serve.ts";
 import { _hostPort } from "./addresses.ts";
 
 /**

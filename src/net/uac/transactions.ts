@@ -9,13 +9,13 @@
  * @module
  */
 
-import { ClientTransaction } from "../ua/client.ts";
-import type { Timers } from "../ua/transaction.ts";
-import { formatMessage } from "../sip/format.ts";
-import type { SipRequest, SipResponse } from "../sip/message.ts";
-import type { SocketAddress } from "../sip/routing.ts";
-import type { ListenTransport } from "../net/serve.ts";
-import { _cancelOf, _nonSuccessAckOf } from "./uac_requests.ts";
+import { ClientTransaction } from "../../ua/client.ts";
+import type { Timers } from "../../ua/transaction.ts";
+import { formatMessage } from "../../sip/format.ts";
+import type { SipRequest, SipResponse } from "../../sip/message.ts";
+import type { SocketAddress } from "../../sip/routing.ts";
+import type { ListenTransport } from "../serve.ts";
+import { _cancelOf, _nonSuccessAckOf } from "./requests.ts";
 
 /** What the client transactions need from the mock peer: timers, a limit, a way to send, an error. */
 export interface _TransactionHost {

@@ -6,10 +6,10 @@
  * @module
  */
 
-import type { SipUri } from "../sip/uri.ts";
-import { unbracket } from "../sip/routing.ts";
-import type { SocketAddress } from "../sip/routing.ts";
-import type { BoundAddress, ListenTransport } from "../net/serve.ts";
+import type { SipUri } from "../../sip/uri.ts";
+import { unbracket } from "../../sip/routing.ts";
+import type { SocketAddress } from "../../sip/routing.ts";
+import type { BoundAddress, ListenTransport } from "../serve.ts";
 
 /** An IP address as the host of a URI, a Via or a Call-ID: IPv6 in brackets (RFC 3261 §25.1 `IPv6reference`). */
 export function _hostText(address: string): string {

@@ -2,8 +2,8 @@
 // CANCEL (§9.1) and the ACK of a non-2xx (§17.1.1.3), which copy their INVITE.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { parseMessage, type SipRequest, type SipResponse } from "../../mod.ts";
-import { _buildRequest, _cancelOf, _identityFields, _nonSuccessAckOf } from "../../src/testing/uac_requests.ts";
+import { parseMessage, type SipRequest, type SipResponse } from "../../../mod.ts";
+import { _buildRequest, _cancelOf, _identityFields, _nonSuccessAckOf } from "../../../src/net/uac/requests.ts";
 
 const local = { address: "::1", port: 5062 };
 

@@ -7,10 +7,10 @@
  * @module
  */
 
-import { DigestClient } from "../auth/digest_client.ts";
-import { parseChallenge } from "../auth/parse_digest.ts";
-import { SipRequest, type SipResponse } from "../sip/message.ts";
-import { _random } from "./uac_requests.ts";
+import { DigestClient } from "../../auth/digest_client.ts";
+import { parseChallenge } from "../../auth/parse_digest.ts";
+import { SipRequest, type SipResponse } from "../../sip/message.ts";
+import { _random } from "./requests.ts";
 
 /**
  * The credentials the mock's UAC answers challenges with (see `RequestOptions.credentials`).

@@ -1,8 +1,8 @@
 // The addresses the mock peer writes and sends to, without sockets.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { parseUri, type SipUri } from "../../mod.ts";
-import { _destination, _hostPort, _ownAddress, _transportOf } from "../../src/testing/addresses.ts";
+import { parseUri, type SipUri } from "../../../mod.ts";
+import { _destination, _hostPort, _ownAddress, _transportOf } from "../../../src/net/uac/addresses.ts";
 
 describe("the mock's addresses", () => {
   const sip = (text: string) => parseUri(text) as SipUri;

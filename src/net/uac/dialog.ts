@@ -7,10 +7,10 @@
  * @module
  */
 
-import type { SipRequest, SipResponse } from "../sip/message.ts";
-import type { SocketAddress } from "../sip/routing.ts";
-import type { ListenTransport } from "../net/serve.ts";
-import { _answerBody, _buildRequest, _identityFields, type HeaderFields } from "./uac_requests.ts";
+import type { SipRequest, SipResponse } from "../../sip/message.ts";
+import type { SocketAddress } from "../../sip/routing.ts";
+import type { ListenTransport } from "../serve.ts";
+import { _answerBody, _buildRequest, _identityFields, type HeaderFields } from "./requests.ts";
 
 /**
  * Options of a request in a dialog: `bye()`, `inDialog()`.

@@ -1,31 +1,31 @@
 /**
- * The mock peer's user agent client: requests to a system under test, sent from the mock's
- * own sockets so that the answers come back to it, with the client transactions of
+ * The user agent client of the mock peer and of sipecho's own calls (a REFER's target): requests
+ * sent from the server's own sockets so that the answers come back to it, with the client transactions of
  * RFC 3261 §17.1 (retransmissions on UDP by Timers A and E, timeouts by Timers B and F, the
  * ACK of a non-2xx final response) and the caller's side of a dialog (ACK of a 2xx, BYE).
  *
  * The timers are real (`setTimeout`); {@linkcode Uac.close} clears every one of them. The parts:
  *
- * - `uac_requests.ts`: the requests it writes ({@linkcode HeaderFields});
- * - `uac_transactions.ts`: its client transactions on real timers;
- * - `uac_dialog.ts`: the caller's side of a dialog ({@linkcode UacResult}, {@linkcode AckOptions},
+ * - `requests.ts`: the requests it writes ({@linkcode HeaderFields});
+ * - `transactions.ts`: its client transactions on real timers;
+ * - `dialog.ts`: the caller's side of a dialog ({@linkcode UacResult}, {@linkcode AckOptions},
  *   {@linkcode DialogRequestOptions});
  * - this module: {@linkcode Uac} itself, its {@linkcode RequestOptions} and what it needs of its host.
  *
  * @module
  */
 
-import { isToken } from "../sip/chars.ts";
-import type { SipRequest, SipResponse } from "../sip/message.ts";
-import type { SocketAddress } from "../sip/routing.ts";
-import { parseUri, type SipUri } from "../sip/uri.ts";
-import type { ListenTransport } from "../net/serve.ts";
+import { isToken } from "../../sip/chars.ts";
+import type { SipRequest, SipResponse } from "../../sip/message.ts";
+import type { SocketAddress } from "../../sip/routing.ts";
+import { parseUri, type SipUri } from "../../sip/uri.ts";
+import type { ListenTransport } from "../serve.ts";
 import { _destination, _hostPort, _hostText, _transportOf } from "./addresses.ts";
-import type { TlsTrust } from "../net/serve_tls.ts";
-import { normalizeFingerprint } from "../tls/certificate.ts";
-import { _buildRequest, _identityFields, _offerBody, _random, type HeaderFields } from "./uac_requests.ts";
-import { type _Transaction, type _TransactionHost, _UacTransactions } from "./uac_transactions.ts";
-import { _UacAuth, type UacCredentials } from "./uac_auth.ts";
+import type { TlsTrust } from "../serve_tls.ts";
+import { normalizeFingerprint } from "../../tls/certificate.ts";
+import { _buildRequest, _identityFields, _offerBody, _random, type HeaderFields } from "./requests.ts";
+import { type _Transaction, type _TransactionHost, _UacTransactions } from "./transactions.ts";
+import { _UacAuth, type UacCredentials } from "./auth.ts";
 import {
   type _Dialog,
   _dialogFields,
@@ -34,11 +34,11 @@ import {
   type AckOptions,
   type DialogRequestOptions,
   type UacResult,
-} from "./uac_dialog.ts";
+} from "./dialog.ts";
 
-export type { HeaderFields } from "./uac_requests.ts";
-export type { UacCredentials } from "./uac_auth.ts";
-export type { AckOptions, DialogRequestOptions, UacResult } from "./uac_dialog.ts";
+export type { HeaderFields } from "./requests.ts";
+export type { UacCredentials } from "./auth.ts";
+export type { AckOptions, DialogRequestOptions, UacResult } from "./dialog.ts";
 
 /**
  * Options of a request sent by a mock peer (see `MockPeer.request`).
