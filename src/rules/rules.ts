@@ -55,7 +55,7 @@ export { RulesError, RulesSyntaxError } from "./errors.ts";
 export { loadRules, parseRules } from "./load.ts";
 export { findRule, globToRegExp, matchRule } from "./match.ts";
 export { renderTemplate, type Template, TEMPLATE_VARIABLES, type TemplateVariable } from "./template.ts";
-export type { DtmfActions, MediaFlows, PlaySpec } from "./media_flows.ts";
+export { type DtmfAction, type DtmfActions, MAX_DTMF_SEQUENCE, type MediaFlows, type PlaySpec } from "./media_flows.ts";
 export type { ReferMode, TransferSpec } from "./call_flows.ts";
 export type {
   Action,
