@@ -1,7 +1,8 @@
 /**
  * The media flows of `serve()` beside the echo: DTMF digits of a call read from its RTP
  * telephone-events (RFC 4733) and from SIP INFO requests, reported as `dtmf` events and acted
- * on as the answering rule's `dtmf` says (a BYE on `#`); the announcement of a rule's `play`,
+ * on as the answering rule's `dtmf` says (a BYE on `#`, an announcement on `1`, the echo again
+ * on `0`, for keys or key sequences); the announcement of a rule's `play`,
  * sent instead of the echo from the first RTP packet the caller sends (to where it came from,
  * RFC 4961 §3), paced at the answer's ptime, then a BYE or the echo.
  *
@@ -18,7 +19,7 @@ import type { MediaDescription } from "../media/sdp_types.ts";
 import { readRtpHeader } from "../media/rtp_header.ts";
 import { DtmfDetector, type DtmfDigit } from "../media/telephone_event.ts";
 import { parseDtmfInfo } from "../media/dtmf_info.ts";
-import type { MediaFlows } from "../rules/media_flows.ts";
+import { _matchDtmf, _pushDtmf, type DtmfAction, type MediaFlows, type PlaySpec } from "../rules/media_flows.ts";
 import type { SipRequest } from "../sip/message.ts";
 import type { PeerEvent, Remote } from "../ua/types.ts";
 
@@ -55,6 +56,18 @@ interface _Play {
   ptime: number;
   state: "waiting" | "playing" | "done";
   timer: ReturnType<typeof setTimeout> | undefined;
+  /** Packets sent so far. */
+  sent: number;
+}
+
+/** The stream an announcement plays on: the first with PCMU or PCMA, and where its RTP comes from. */
+interface _Audio {
+  index: number;
+  encoding: "PCMU" | "PCMA";
+  payloadType: number;
+  ptime: number;
+  /** The source of the last RTP packet on it (RFC 4961 §3: where the announcement goes). */
+  to: SocketAddress | undefined;
 }
 
 /** One stream of a call: its telephone-event payload type, and the digits being read. */
@@ -71,6 +84,10 @@ interface _FlowCall {
   hungUp: boolean;
   play?: _Play;
   closed?: boolean;
+  /** The stream an announcement would play on; absent without one, or without `send`. */
+  audio?: _Audio;
+  /** The last keys received, for the rule's key sequences (at most `MAX_DTMF_SEQUENCE`). */
+  keys?: string;
   /** The recording of the first audio stream: its index, its G.711 payload types. */
   record?: { index: number; types: Map<number, "PCMU" | "PCMA">; recording: Recording };
 }
@@ -130,13 +147,16 @@ export class _MediaFlows {
       const types = new Map(_g711s(m).map((c) => [c.payloadType, c.encoding]));
       call.record = { index, types, recording: new Recording(o.recordSeconds) };
     }
-    const play = call.flows?.play;
-    if (play !== undefined && call.play === undefined && m !== undefined && this.#o.send !== undefined) {
+    if (call.audio === undefined && m !== undefined && this.#o.send !== undefined) {
       const codec = _g711(m);
       if (codec !== undefined) {
         const ptime = Math.min(200, Math.max(10, Math.round(getPtime(m) ?? 20)));
-        call.play = { ...play, index, ...codec, ptime, state: "waiting", timer: undefined };
+        call.audio = { index, ...codec, ptime, to: undefined };
       }
+    }
+    const play = call.flows?.play;
+    if (play !== undefined && call.play === undefined && call.audio?.index === index) {
+      call.play = _newPlay(play, call.audio);
     }
   }
 
@@ -152,6 +172,13 @@ export class _MediaFlows {
   rtp(callId: string, index: number, packet: Uint8Array, from: SocketAddress): boolean | void {
     const call = this.#calls.get(callId);
     if (call === undefined) return;
+    const audio = call.audio;
+    if (
+      audio !== undefined && audio.index === index &&
+      (audio.to?.port !== from.port || audio.to.address !== from.address)
+    ) {
+      audio.to = { address: from.address, port: from.port };
+    }
     const stream = call.streams.get(index);
     // The payload type sits in the second byte: most packets are audio and need no more.
     if (stream?.detector !== undefined && (packet[1] & 0x7f) === stream.eventType) {
@@ -224,6 +251,15 @@ export class _MediaFlows {
   }
 
   #digit(call: _FlowCall, digit: DtmfDigit, from: SocketAddress | Remote | undefined): void {
+    const dtmf = call.flows?.dtmf;
+    let matched: { sequence: string; action: DtmfAction } | undefined;
+    if (dtmf !== undefined && this.#o.hangUp !== undefined) {
+      // RFC 4733 §2.5 and RFC 2976 carry single keys: a sequence is matched on the last keys of the call.
+      call.keys = _pushDtmf(call.keys ?? "", digit.digit);
+      const sequence = _matchDtmf(dtmf, call.keys);
+      // The keys of a match are used up: the next sequence starts afresh.
+      if (sequence !== undefined) [matched, call.keys] = [{ sequence, action: dtmf[sequence] }, ""];
+    }
     const where = from === undefined ? "" : ` from ${_hostPort(from)}`;
     const how = digit.source === "info"
       ? `INFO, ${digit.duration} ms`
@@ -231,15 +267,56 @@ export class _MediaFlows {
     this.#o.onEvent?.({
       at: _now(),
       kind: "dtmf",
-      message: `call ${call.callId}: DTMF ${digit.digit} (${how})${where}`,
+      message: `call ${call.callId}: DTMF ${digit.digit} (${how})${where}${
+        matched === undefined
+          ? ""
+          : `; dtmf ${JSON.stringify(matched.sequence)} matched: ${this.#describe(call, matched.action)}`
+      }`,
       callId: call.callId,
       remote: from !== undefined && "transport" in from ? from : undefined,
       dtmf: digit,
     });
-    if (call.flows?.dtmf?.[digit.digit] === "hangup" && !call.hungUp && this.#o.hangUp !== undefined) {
+    if (matched !== undefined) this.#act(call, matched.action);
+  }
+
+  /** The words for a matched action in the `dtmf` event. */
+  #describe(call: _FlowCall, action: DtmfAction): string {
+    if (typeof action === "string") return action;
+    const then = `play ${action.play.file}, then ${action.play.then}`;
+    return call.audio === undefined ? `${then}: not played, the call has no PCMU or PCMA stream` : then;
+  }
+
+  /** Does what a matched key sequence says. */
+  #act(call: _FlowCall, action: DtmfAction): void {
+    if (call.hungUp || call.closed) return;
+    if (action === "hangup") {
       call.hungUp = true;
-      this.#o.hangUp(call.callId);
+      // After the INFO that carried the key is answered 200 (RFC 2976 §2.2): its dialog still stands.
+      queueMicrotask(() => this.#o.hangUp!(call.callId));
+      return;
     }
+    if (action !== "echo" && call.audio === undefined) return;
+    this.#stop(call);
+    if (action === "echo") return;
+    const play = _newPlay(action.play, call.audio!);
+    call.play = play;
+    // Without RTP from the caller yet, it starts with the first packet (as a rule's `play`).
+    if (call.audio!.to !== undefined) {
+      play.state = "playing";
+      void this.#play(call, play, call.audio!.to);
+    }
+  }
+
+  /** Stops the announcement in progress, if any: the echo takes over. */
+  #stop(call: _FlowCall): void {
+    const play = call.play;
+    if (play === undefined || play.state === "done") return;
+    clearTimeout(play.timer);
+    play.timer = undefined;
+    if (play.state === "playing") {
+      this.#event(call, "play", `call ${call.callId}: stopped ${play.file} after ${play.sent} packets`);
+    }
+    play.state = "done";
   }
 
   /** Plays the announcement to `to`, paced at its ptime from now; then a BYE or the echo. */
@@ -252,7 +329,8 @@ export class _MediaFlows {
       play.state = "done";
       return;
     }
-    if (call.closed) return;
+    // Stopped by a key while the file was read.
+    if (call.closed || play.state === "done") return;
     const [ssrc, sequence, timestamp] = crypto.getRandomValues(new Uint32Array(3));
     // RFC 3550 §5.1: the first sequence number and timestamp are random.
     const a = new Announcement(samples, { ...play, ssrc, sequence: sequence & 0xffff, timestamp });
@@ -260,12 +338,12 @@ export class _MediaFlows {
     let i = 0;
     const tick = () => {
       play.timer = undefined;
-      if (call.closed) return;
+      if (call.closed || play.state === "done") return;
       // Every packet that is due goes now (a late timer catches up), none before its time.
       const now = performance.now();
       while (i < a.count && start + i * play.ptime <= now) {
         if (!this.#o.send!(call.callId, play.index, a.packet(i), to)) break;
-        i++;
+        play.sent = ++i;
       }
       if (i < a.count) {
         play.timer = setTimeout(tick, Math.max(1, Math.ceil(start + i * play.ptime - performance.now())));
@@ -324,6 +402,12 @@ export class _MediaFlows {
   #event(call: _FlowCall, kind: PeerEvent["kind"], message: string): void {
     this.#o.onEvent?.({ at: _now(), kind, message, callId: call.callId });
   }
+}
+
+/** An announcement to play on a call's audio stream, waiting for the caller's first RTP packet. */
+function _newPlay(spec: PlaySpec, audio: _Audio): _Play {
+  const { index, encoding, payloadType, ptime } = audio;
+  return { ...spec, index, encoding, payloadType, ptime, state: "waiting", timer: undefined, sent: 0 };
 }
 
 /** The first PCMU or PCMA format of an m-line (the answer keeps the offer's order, RFC 3264 §6.1). */

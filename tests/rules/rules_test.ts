@@ -11,6 +11,7 @@ import * as cidr from "../../src/rules/cidr.ts";
 import * as errors from "../../src/rules/errors.ts";
 import * as load from "../../src/rules/load.ts";
 import * as match from "../../src/rules/match.ts";
+import * as mediaFlows from "../../src/rules/media_flows.ts";
 import * as template from "../../src/rules/template.ts";
 import type * as types from "../../src/rules/types.ts";
 import type { Transport } from "../../src/sip/transport.ts";
@@ -24,6 +25,7 @@ test("rules.ts re-exports the public values of the rule engine, the very same ob
     ...errors,
     ...load,
     ...match,
+    ...mediaFlows,
     ...template,
   };
   const values = [
@@ -41,6 +43,7 @@ test("rules.ts re-exports the public values of the rule engine, the very same ob
     "findRule",
     "globToRegExp",
     "loadRules",
+    "MAX_DTMF_SEQUENCE",
     "matchRule",
     "parseCidr",
     "parseRules",
@@ -70,6 +73,8 @@ const _sameTypes: true[] = [
   true as _Same<rules.Cidr, cidr.Cidr>,
   true as _Same<rules.AuthSpec, authSpec.AuthSpec>,
   true as _Same<rules.AuthConfig, authSpec.AuthConfig>,
+  true as _Same<rules.DtmfAction, mediaFlows.DtmfAction>,
+  true as _Same<rules.DtmfActions, mediaFlows.DtmfActions>,
 ];
 
 test("rules.ts re-exports the types, Transport from the message core among them", () => {
@@ -81,7 +86,7 @@ test("rules.ts re-exports the types, Transport from the message core among them"
   assert.equal(core, "wss");
   assert.equal(rules.renderTemplate(compiled, { ruri_hostport: "h:5080" }), "h:5080");
   assert.ok(rules.cidrContains(block, "192.0.2.1"));
-  assert.equal(_sameTypes.length, 15);
+  assert.equal(_sameTypes.length, 17);
 });
 
 test("rules.ts chooses the answer to a request, from rules file to action", () => {
