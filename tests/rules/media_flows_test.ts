@@ -1,5 +1,6 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { loadRules, MAX_DTMF_SEQUENCE, parseRules, resolveAction, RulesError } from "../../src/rules/rules.ts";
 import { _matchDtmf, _pushDtmf } from "../../src/rules/media_flows.ts";
 
@@ -127,5 +128,21 @@ describe("rules: media flows", () => {
     // A sequence of 32 keys still matches after 40 keys; one that began earlier is gone.
     assert.equal(_matchDtmf({ [keys]: "hangup" }, keys), keys);
     assert.equal(_matchDtmf({ "7": "hangup" }, _pushDtmf(keys, "7")), "7");
+  });
+
+  test("the menu example of docs/rules.md loads, and its sequences avoid its single keys", () => {
+    const doc = readFileSync(new URL("../../docs/rules.md", import.meta.url), "utf8");
+    const block = [...doc.matchAll(/```json\n([\s\S]*?)```/g)].map((m) => m[1]).find((b) => b.includes('"menu"'));
+    assert.ok(block !== undefined, "the menu example");
+    const [rule] = parseRules(block, "docs/rules.md");
+    const action = resolveAction(rule.action, Math.random);
+    assert.ok(action.kind === "default");
+    const dtmf = action.dtmf!;
+    assert.deepEqual(Object.keys(dtmf).sort(), ["0", "1", "2345#", "99#"]);
+    assert.equal(_matchDtmf(dtmf, "2345#"), "2345#");
+    assert.equal(_matchDtmf(dtmf, "99#"), "99#");
+    for (const prefix of ["2", "23", "234", "2345", "9", "99"]) {
+      assert.equal(_matchDtmf(dtmf, prefix), undefined, prefix);
+    }
   });
 });
