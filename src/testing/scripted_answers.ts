@@ -98,8 +98,13 @@ export interface AnswerSpec {
       proxy?: boolean;
       algorithms?: readonly string[];
     };
-  /** What DTMF keys do in the call: `{ "#": "hangup" }` (with the `media` option). */
-  dtmf?: Readonly<Record<string, "hangup">>;
+  /**
+   * What DTMF keys or key sequences do in the call: `{ "#": "hangup", "1": { "play": "a.wav" }, "0": "echo" }`
+   * (with the `media` option).
+   */
+  dtmf?: Readonly<
+    Record<string, "hangup" | "echo" | { play: string | { file: string; then?: "hangup" | "echo" } }>
+  >;
   /** Answer and play a WAV file instead of the echo (with the `media` option). */
   play?: string | { file: string; then?: "hangup" | "echo" };
   /** A name for logs (default `answer #N (match)`). */
