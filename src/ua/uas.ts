@@ -420,9 +420,10 @@ export class TransactionUser {
     // To a source not validated yet, provisionals go only when they leave room for a final sent
     // at once (RFC 9000 §8.1 budget): the final matters, a 1xx does not.
     const reserve = final !== undefined && final.after <= 0 ? final.reply.data.length : 0;
-    // RFC 3261 §17.2.1: the INVITE server transaction sends 100 Trying at once (and may skip it
-    // when the TU answers within 200 ms, which it does when the budget is short).
-    if (ctx.tx.invite) {
+    // RFC 3261 §17.2.1: the INVITE server transaction sends 100 Trying unless it knows the TU
+    // answers within 200 ms; then the 100 would only cost a datagram (the default answer, 180
+    // and 200 at once, goes without one).
+    if (ctx.tx.invite && !_answersSoon(plan)) {
       const trying = new _Reply(100, ctx.head.format(100, undefined, { server: this.#h.server }));
       if (this.#h.outbox.fits(ctx, trying.data.length + reserve, at)) this.#respond(ctx, trying, at);
     }
@@ -858,6 +859,19 @@ export class TransactionUser {
       this.#respond(invite, this.#h.replies.build(invite, 487), at);
     }
   }
+}
+
+/**
+ * How long the transaction user may take to answer before the INVITE server transaction must
+ * send 100 Trying (RFC 3261 §17.2.1).
+ */
+const _TRYING_AFTER = 200;
+
+/** Whether a plan sends a provisional or final response within 200 ms (RFC 3261 §17.2.1). */
+function _answersSoon(plan: _Plan): boolean {
+  if (plan.final !== undefined && plan.final.after <= _TRYING_AFTER) return true;
+  for (const p of plan.provisional) if (p.after <= _TRYING_AFTER) return true;
+  return false;
 }
 
 /** The key of an early dialog: Call-ID, our tag, the caller's tag. */
