@@ -2,10 +2,12 @@
  * What the peer keeps of finished server transactions until their last timer (RFC 3261 §17.2.1
  * Timer I, §17.2.2 Timer J, RFC 6026 §7.1 Timer L), in a form the garbage collector hardly
  * walks: at 2,500 calls a second a UDP peer holds about 160,000 of them (two a call, 64*T1
- * each). Each one is a slot of typed arrays (expiry, state, status, duplicate, To tag, source),
- * found by its key through one `Map` from key to slot number; the key string is the only object
- * a tombstone keeps on the heap. The rare parts (a final response that cannot be made again
- * from the request, a To tag not of the peer's own form) sit in side maps by slot. Expiry is
+ * each). Each one is a slot of typed arrays (expiry, state, status, duplicate, To tag, source,
+ * and the key's bytes), found by its key through an open-addressing table of slot numbers: a
+ * tombstone keeps no object on the heap, so the live heap, and the room a collector leaves
+ * above it, do not grow with the call rate. The rare parts (a key over 64 bytes or beyond
+ * Latin-1, a final response that cannot be made again from the request, a To tag not of the
+ * peer's own form) sit in side maps. Expiry is
  * kept in two queues of slot numbers ordered by expiry: one for 64*T1 (J, L) and one for T4 (I).
  * Internal to src/ua.
  *
@@ -83,8 +85,18 @@ class _SlotQueue {
  * handed out as a {@linkcode _Tomb} only when a request or ACK matches it.
  */
 export class _Tombstones {
+  /** Keys longer than KEY_BYTES or beyond Latin-1 (rare): by key, as strings. */
   readonly #slots = new Map<string, number>();
   #keys: (string | undefined)[] = [];
+  /**
+   * The other keys: their bytes in the slot's KEY_BYTES of #keyBytes, found through an
+   * open-addressing table of slot numbers (plus one; 0 is empty) by a hash of the key.
+   */
+  #keyBytes = new Uint8Array(0);
+  #keyLength = new Uint8Array(0);
+  #hash = new Uint32Array(0);
+  #buckets = new Int32Array(1024);
+  #inBuckets = 0;
   #expires = new Float64Array(0);
   /** Order of burial, for `values()` (oldest first). */
   #seq = new Float64Array(0);
@@ -110,12 +122,99 @@ export class _Tombstones {
 
   /** How many tombstones are held. */
   get size(): number {
-    return this.#slots.size;
+    return this.#slots.size + this.#inBuckets;
   }
 
   /** Whether a tombstone is held under a key. */
   has(key: string): boolean {
-    return this.#slots.has(key);
+    return this.#find(key) >= 0;
+  }
+
+  /** The slot of a key, or -1. */
+  #find(key: string): number {
+    const h = _hash(key);
+    if (h < 0) return this.#slots.get(key) ?? -1;
+    const buckets = this.#buckets;
+    const mask = buckets.length - 1;
+    const length = key.length;
+    for (let i = h & mask;; i = (i + 1) & mask) {
+      const s = buckets[i] - 1;
+      if (s < 0) return -1;
+      if (this.#hash[s] === h && this.#keyLength[s] === length && this.#same(s, key)) return s;
+    }
+  }
+
+  #same(slot: number, key: string): boolean {
+    const bytes = this.#keyBytes;
+    const at = slot * KEY_BYTES;
+    for (let i = 0; i < key.length; i++) if (bytes[at + i] !== key.charCodeAt(i)) return false;
+    return true;
+  }
+
+  /** Puts a slot's key in the table: in its bytes, or in #slots when it cannot be. */
+  #place(slot: number, key: string): void {
+    const h = _hash(key);
+    if (h < 0) {
+      this.#slots.set(key, slot);
+      this.#keys[slot] = key;
+      return;
+    }
+    this.#keys[slot] = undefined;
+    this.#hash[slot] = h;
+    this.#keyLength[slot] = key.length;
+    const at = slot * KEY_BYTES;
+    for (let i = 0; i < key.length; i++) this.#keyBytes[at + i] = key.charCodeAt(i);
+    if ((this.#inBuckets + 1) * 2 > this.#buckets.length) this.#rehash(this.#buckets.length * 2);
+    this.#insert(slot);
+    this.#inBuckets++;
+  }
+
+  #insert(slot: number): void {
+    const buckets = this.#buckets;
+    const mask = buckets.length - 1;
+    let i = this.#hash[slot] & mask;
+    while (buckets[i] !== 0) i = (i + 1) & mask;
+    buckets[i] = slot + 1;
+  }
+
+  #rehash(size: number): void {
+    const old = this.#buckets;
+    this.#buckets = new Int32Array(size);
+    for (let i = 0; i < old.length; i++) if (old[i] !== 0) this.#insert(old[i] - 1);
+  }
+
+  /** Takes a slot's key out of the table (linear probing: the entries after it move back). */
+  #unplace(slot: number): void {
+    const key = this.#keys[slot];
+    if (key !== undefined) {
+      this.#slots.delete(key);
+      this.#keys[slot] = undefined;
+      return;
+    }
+    const buckets = this.#buckets;
+    const mask = buckets.length - 1;
+    let i = this.#hash[slot] & mask;
+    while (buckets[i] !== slot + 1) i = (i + 1) & mask;
+    buckets[i] = 0;
+    this.#inBuckets--;
+    for (let j = (i + 1) & mask; buckets[j] !== 0; j = (j + 1) & mask) {
+      const home = this.#hash[buckets[j] - 1] & mask;
+      // Move the entry at j back to the hole at i unless its home lies in (i, j] (cyclically).
+      const stays = i <= j ? home > i && home <= j : home > i || home <= j;
+      if (!stays) {
+        buckets[i] = buckets[j];
+        buckets[j] = 0;
+        i = j;
+      }
+    }
+  }
+
+  /** A slot's key, as text. */
+  #keyOf(slot: number): string {
+    const key = this.#keys[slot];
+    if (key !== undefined) return key;
+    const at = slot * KEY_BYTES;
+    return String.fromCharCode(...this.#keyBytes.subarray(at, at + this.#keyLength[slot]));
   }
 
   /**
@@ -125,8 +224,8 @@ export class _Tombstones {
    * @returns A new `_Tomb` with the slot's values, or undefined.
    */
   get(key: string): _Tomb | undefined {
-    const slot = this.#slots.get(key);
-    return slot === undefined ? undefined : this.#tomb(slot);
+    const slot = this.#find(key);
+    return slot < 0 ? undefined : this.#tomb(slot);
   }
 
   /**
@@ -145,10 +244,9 @@ export class _Tombstones {
     source: SourceRecord | undefined,
     short: boolean,
   ): boolean {
-    if (this.#slots.has(key)) return false;
+    if (this.#find(key) >= 0) return false;
     const slot = this.#free.length > 0 ? this.#free.pop()! : this.#newSlot();
-    this.#slots.set(key, slot);
-    this.#keys[slot] = key;
+    this.#place(slot, key);
     this.#expires[slot] = expires;
     this.#seq[slot] = this.#buried++;
     this.#state[slot] = STATE_CODE[state];
@@ -196,7 +294,9 @@ export class _Tombstones {
 
   /** The tombstones, oldest first, as `_Tomb`s. */
   values(): _Tomb[] {
-    const slots = [...this.#slots.values()].sort((a, b) => this.#seq[a] - this.#seq[b]);
+    const slots = [...this.#slots.values()];
+    for (const b of this.#buckets) if (b !== 0) slots.push(b - 1);
+    slots.sort((a, b) => this.#seq[a] - this.#seq[b]);
     return slots.map((slot) => this.#tomb(slot));
   }
 
@@ -204,6 +304,8 @@ export class _Tombstones {
   clear(): void {
     this.#slots.clear();
     this.#keys = [];
+    this.#buckets = new Int32Array(1024);
+    this.#inBuckets = 0;
     this.#free = [];
     this.#used = 0;
     this.#otherTags.clear();
@@ -229,7 +331,7 @@ export class _Tombstones {
     const final = status === 0 ? undefined : new _Reply(status, data ?? _EMPTY, data === undefined);
     const s = this.#source[slot];
     return new _Tomb(
-      this.#keys[slot]!,
+      this.#keyOf(slot),
       STATES[this.#state[slot]],
       this.#expires[slot],
       toTag,
@@ -240,9 +342,7 @@ export class _Tombstones {
   }
 
   #release(slot: number): SourceRecord | undefined {
-    const key = this.#keys[slot]!;
-    this.#slots.delete(key);
-    this.#keys[slot] = undefined;
+    this.#unplace(slot);
     if (this.#tagKind[slot] === TAG_OTHER) this.#otherTags.delete(slot);
     if (this.#status[slot] !== 0) this.#data.delete(slot);
     const s = this.#source[slot];
@@ -279,8 +379,9 @@ export class _Tombstones {
     const grow = <T extends Float64Array | Uint8Array | Uint16Array | Uint32Array | Int32Array>(
       old: T,
       make: new (n: number) => T,
+      size = n,
     ): T => {
-      const next = new make(n);
+      const next = new make(size);
       next.set(old);
       return next;
     };
@@ -292,7 +393,28 @@ export class _Tombstones {
     this.#tagKind = grow(this.#tagKind, Uint8Array);
     this.#tag = grow(this.#tag, Uint32Array);
     this.#source = grow(this.#source, Int32Array);
+    this.#keyLength = grow(this.#keyLength, Uint8Array);
+    this.#hash = grow(this.#hash, Uint32Array);
+    this.#keyBytes = grow(this.#keyBytes, Uint8Array, n * KEY_BYTES);
   }
 }
 
 const _EMPTY = new Uint8Array(0);
+
+/** The bytes kept of a key in its slot; a longer key is kept as a string. */
+const KEY_BYTES = 64;
+
+/**
+ * FNV-1a of a key's characters, or -1 when it is not kept in bytes (longer than KEY_BYTES, or a
+ * character beyond Latin-1).
+ */
+function _hash(key: string): number {
+  if (key.length > KEY_BYTES) return -1;
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    if (c > 0xff) return -1;
+    h = Math.imul(h ^ c, 0x01000193);
+  }
+  return h >>> 0;
+}

@@ -82,6 +82,21 @@ describe("_Tombstones: finished transactions in typed arrays", () => {
     assert.deepEqual([t.size, t.nextExpiry, t.get("z9hG4bK1|h:5060|INVITE")], [0, -1, undefined]);
   });
 
+  test("finds every key after others expire around it; long and non-Latin-1 keys too", () => {
+    const t = new _Tombstones();
+    const long = "z9hG4bK" + "x".repeat(80) + "|h:5060|INVITE";
+    const wide = "z9hG4bK-\u00e9\u4e2d|h:5060|BYE";
+    const keys = [long, wide, ...Array.from({ length: 3000 }, (_, i) => `z9hG4bK${i}|192.0.2.${i % 7}:5060|BYE`)];
+    // The even ones expire first, in order (the table's probe chains close up behind each).
+    const expiry = (i: number) => i % 2 === 0 ? 1000 + i : 100_000 + i;
+    keys.forEach((key, i) => t.add(key, "Completed", expiry(i), undefined, 1, undefined, undefined, false));
+    for (let i = 0; i < keys.length; i += 2) assert.notEqual(t.expire(1000 + i), null);
+    keys.forEach((key, i) => assert.equal(t.get(key)?.key, i % 2 === 0 ? undefined : key, key));
+    assert.equal(t.size, keys.length / 2);
+    assert.deepEqual(t.values().map((v) => v.key), keys.filter((_, i) => i % 2 === 1));
+    assert.equal(t.get(wide.slice(0, -1) + "X"), undefined);
+  });
+
   test("gives back the source each tombstone counted against, once", () => {
     const guard = new SourceGuard();
     const a: SourceRecord = guard.source("198.51.100.7", 0);
