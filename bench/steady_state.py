@@ -13,6 +13,7 @@ peak RSS (whole process tree).
     python3 bench/steady_state.py [--rounds 3] [--out bench/results/steady-....jsonl]
     python3 bench/steady_state.py --sustained        # 150,000 calls at 2,500/s, no warm-up: peak RSS over 60 s
     python3 bench/steady_state.py --table FILE.jsonl # the table again, from saved runs
+    python3 bench/steady_state.py --before DIR       # also DIR's sipecho (an earlier commit), labelled before-...
 
 Needs sipp, kamailio, deno and bun on PATH.
 """
@@ -23,16 +24,18 @@ ROOT = os.path.dirname(HERE)
 MODES = [("stateless", "--stateless"), ("no-media", "--no-media"), ("rtp-echo", "")]
 
 
-def responders(base, kam_cfg):
-    mod = os.path.join(ROOT, "mod.ts")
-    cfg = os.path.join(ROOT, "deno.json")
+def responders(base, kam_cfg, before=""):
     out = [("kamailio-sl", f"kamailio -f {kam_cfg} -DD -E -w /tmp", base)]
     port = base
+    trees = [("", ROOT)] + ([("before-", os.path.abspath(before))] if before else [])
     for mode, flag in MODES:
         for rt in ("deno", "bun"):
-            port += 1
-            exe = f"deno run -A --config {cfg} {mod}" if rt == "deno" else f"bun {mod}"
-            out.append((f"{rt}-{mode}", f"{exe} --udp 127.0.0.1:{port} --quiet --profile lab {flag}".strip(), port))
+            for prefix, root in trees:
+                mod = os.path.join(root, "mod.ts")
+                cfg = os.path.join(root, "deno.json")
+                port += 1
+                exe = f"deno run -A --config {cfg} {mod}" if rt == "deno" else f"bun {mod}"
+                out.append((f"{prefix}{rt}-{mode}", f"{exe} --udp 127.0.0.1:{port} --quiet --profile lab {flag}".strip(), port))
     return out
 
 
@@ -78,6 +81,7 @@ def main():
     ap.add_argument("--only", default="", help="comma-separated labels")
     ap.add_argument("--port", type=int, default=5280, help="first UDP port (Kamailio's); the others follow")
     ap.add_argument("--out", default="")
+    ap.add_argument("--before", default="", help="another tree (e.g. an earlier commit's) run beside, as before-LABEL")
     ap.add_argument("--table", default="", help="print the table of a saved jsonl file and exit")
     a = ap.parse_args()
     if a.table:
@@ -92,7 +96,9 @@ def main():
     text = open(os.path.join(HERE, "anchors", "kamailio-responder.cfg")).read().replace("127.0.0.1:5080", f"127.0.0.1:{a.port}")
     kam_cfg = os.path.join(tempfile.mkdtemp(prefix="steady-"), "kamailio-responder.cfg")
     open(kam_cfg, "w").write(text)
-    chosen = [r for r in responders(a.port, kam_cfg) if not a.only or r[0] in a.only.split(",")]
+    only = a.only.split(",") if a.only else []
+    chosen = [r for r in responders(a.port, kam_cfg, a.before)
+              if not only or r[0] in only or (r[0].startswith("before-") and r[0][7:] in only)]
     out = open(a.out, "a") if a.out else None
     rows = []
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S")

@@ -210,7 +210,7 @@ export class Replies {
   optionsBody(request: SipRequest): [string, string] | undefined {
     if (!this.#o.defaults || !request.headers.has("Accept") || !_accepts(request, "text/plain")) return undefined;
     let text = "sipecho test users (Request-URI user: answer to INVITE)\r\n" +
-      "echo: 100 Trying, 180 Ringing, 200 OK with an SDP answer (any other user too)\r\n";
+      "echo: 180 Ringing, 200 OK with an SDP answer (any other user too)\r\n";
     for (const [user, description] of Object.entries(DEFAULT_RULE_DESCRIPTIONS)) text += `${user}: ${description}\r\n`;
     return ["text/plain", text];
   }

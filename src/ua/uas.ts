@@ -18,7 +18,8 @@ import { UriError } from "../sip/uri.ts";
 import { checkAnswer, parseSdp, SdpError } from "../media/sdp.ts";
 import type { ResolvedAction } from "../rules/rules.ts";
 import { _phrase } from "./checks.ts";
-import { _Context, _ExpiryQueue, type _Plan, _Reply, _Tomb } from "./context.ts";
+import { _Context, type _Plan, _Reply, type _Tomb } from "./context.ts";
+import { _Tombstones } from "./tombstones.ts";
 import { parseRAck } from "./extensions.ts";
 import { Dialog } from "./dialog.ts";
 import type { Dialogs } from "./dialogs.ts";
@@ -76,12 +77,12 @@ export interface UasHost {
 /** The peer's server transactions and what it does with each request (see the module documentation). */
 export class TransactionUser {
   readonly #h: UasHost;
-  readonly #transactions: TransactionTable<_Context | _Tomb>;
+  /** The transactions at work; `#tombs` holds the finished ones, and the limit counts both. */
+  readonly #transactions: TransactionTable<_Context>;
   /** How many transactions are at work (not tombstones). */
   #pending = 0;
   /** Tombstones until Timer J or L (64*T1), and until Timer I (T4). */
-  #long = new _ExpiryQueue();
-  #short = new _ExpiryQueue();
+  readonly #tombs = new _Tombstones();
   /**
    * The INVITEs with a reliable provisional response still to be acknowledged, by early dialog
    * (Call-ID, our tag, the caller's tag): where a PRACK is matched (RFC 3262 §3). At most one
@@ -96,12 +97,17 @@ export class TransactionUser {
 
   /** The transactions at work and the tombstones, oldest first. */
   values(): TransactionInfo[] {
-    return this.#transactions.values().map((entry) => entry instanceof _Context ? entry.tx : entry);
+    return [...this.#tombs.values(), ...this.#transactions.values().map((ctx) => ctx.tx)];
   }
 
   /** How many transactions the table holds, tombstones included. */
   get size(): number {
-    return this.#transactions.size;
+    return this.#transactions.size + this.#tombs.size;
+  }
+
+  /** The transaction at work or the tombstone a key finds. */
+  #entry(key: string): _Context | _Tomb | undefined {
+    return this.#transactions.get(key) ?? this.#tombs.get(key);
   }
 
   /** How many transactions are at work (not tombstones). */
@@ -111,26 +117,22 @@ export class TransactionUser {
 
   /** The earliest tombstone expiry, ms; -1 when there is none. */
   get nextExpiry(): number {
-    const long = this.#long.next;
-    const short = this.#short.next;
-    if (long < 0) return short;
-    return short >= 0 && short < long ? short : long;
+    return this.#tombs.nextExpiry;
   }
 
-  /** Forgets the tombstone that expires at `at` (the earliest). */
+  /** Forgets the tombstone that expires at `at` (the earliest), and gives its entry back to its source. */
   expire(at: number): void {
-    if (this.#long.next === at) this.#deleteTransaction(this.#long.shift());
-    else if (this.#short.next === at) this.#deleteTransaction(this.#short.shift());
+    const source = this.#tombs.expire(at);
+    if (source) this.#h.guard!.release(source, "transactions");
   }
 
   /** Forgets every transaction (the peer closes). */
   clear(): void {
-    for (const entry of this.#transactions.values()) if (entry instanceof _Context) entry.tx.terminate();
+    for (const ctx of this.#transactions.values()) ctx.tx.terminate();
     this.#transactions.clear();
+    this.#tombs.clear();
     this.#early.clear();
     this.#pending = 0;
-    this.#long.clear();
-    this.#short.clear();
   }
 
   /** A job of the transaction user, cancelled with the transaction when `ctx` is given. */
@@ -168,7 +170,7 @@ export class TransactionUser {
       }
       if (request.method === "ACK") return this.#ack(request, key, remote, at);
       // RFC 3261 §17.2.3: a retransmission goes to its transaction, without running the rules.
-      const existing = this.#transactions.get(key);
+      const existing = this.#entry(key);
       if (existing !== undefined) return this.#retransmission(existing, request, remote, at);
       if (request.via[0].branch === "z9hG4bK") {
         return this.#h.statelessReplies.reply(
@@ -191,7 +193,7 @@ export class TransactionUser {
           at,
         );
       }
-      if (this.#transactions.size >= this.#transactions.limit) {
+      if (this.size >= this.#transactions.limit) {
         this.#h.event("dropped", "transaction table full: 503", remote);
         return this.#h.statelessReplies.reply(
           request,
@@ -303,13 +305,11 @@ export class TransactionUser {
     }
   }
 
-  /** Forgets a transaction or its tombstone, and gives its entry back to its source. */
-  #deleteTransaction(entry: _Context | _Tomb): void {
+  /** Forgets a transaction at work, and gives its entry back to its source. */
+  #deleteTransaction(entry: _Context): void {
     if (!this.#transactions.delete(entry)) return;
-    if (entry instanceof _Context) {
-      this.#settled(entry);
-      if (entry.rel !== undefined) this.#forgetEarly(entry);
-    }
+    this.#settled(entry);
+    if (entry.rel !== undefined) this.#forgetEarly(entry);
     if (entry.source !== undefined) this.#h.guard!.release(entry.source, "transactions");
   }
 
@@ -420,9 +420,10 @@ export class TransactionUser {
     // To a source not validated yet, provisionals go only when they leave room for a final sent
     // at once (RFC 9000 §8.1 budget): the final matters, a 1xx does not.
     const reserve = final !== undefined && final.after <= 0 ? final.reply.data.length : 0;
-    // RFC 3261 §17.2.1: the INVITE server transaction sends 100 Trying at once (and may skip it
-    // when the TU answers within 200 ms, which it does when the budget is short).
-    if (ctx.tx.invite) {
+    // RFC 3261 §17.2.1: the INVITE server transaction sends 100 Trying unless it knows the TU
+    // answers within 200 ms; then the 100 would only cost a datagram (the default answer, 180
+    // and 200 at once, goes without one).
+    if (ctx.tx.invite && !_answersSoon(plan)) {
       const trying = new _Reply(100, ctx.head.format(100, undefined, { server: this.#h.server }));
       if (this.#h.outbox.fits(ctx, trying.data.length + reserve, at)) this.#respond(ctx, trying, at);
     }
@@ -568,10 +569,10 @@ export class TransactionUser {
     if (expires <= at) return this.#finish(ctx);
     this.#cancelJobs(ctx);
     const ours = ctx.request.to.tag === undefined ? ctx.toTag : undefined;
-    const tomb = new _Tomb(ctx.tx.key, state, expires, ours, ctx.duplicate, final, ctx.source);
-    if (!this.#transactions.replace(ctx, tomb)) return;
+    // The tombstone takes the transaction's place (and its entry in the source's share).
+    if (!this.#transactions.delete(ctx)) return;
+    this.#tombs.add(ctx.tx.key, state, expires, ours, ctx.duplicate, final, ctx.source, state === "Confirmed");
     this.#settled(ctx);
-    (state === "Confirmed" ? this.#short : this.#long).push(tomb);
   }
 
   #handle(ctx: _Context, events: TransactionEvent<_Reply>[], at: number): void {
@@ -784,7 +785,7 @@ export class TransactionUser {
   #ack(request: SipRequest, key: string, remote: Remote, at: number): void {
     // RFC 3261 §17.2.1: the ACK for a non-2xx belongs to the INVITE transaction (a tombstone
     // in Confirmed absorbs it).
-    const entry = this.#transactions.get(key);
+    const entry = this.#entry(key);
     if (entry !== undefined && entry.invite && entry.state !== "Accepted" && entry.state !== "Proceeding") {
       // Our To tag in it: the source got our final response.
       if (entry.toTag !== undefined && request.to.tag === entry.toTag) this.#h.validate();
@@ -839,7 +840,7 @@ export class TransactionUser {
 
   #cancel(request: SipRequest, key: string, remote: Remote, at: number): void {
     // RFC 3261 §9.2: the CANCEL matches the INVITE transaction by the same rules, method aside.
-    const invite = this.#transactions.get(transactionKey(request, "INVITE"));
+    const invite = this.#entry(transactionKey(request, "INVITE"));
     const tx = new ServerTransaction<_Reply>({ request, transport: remote.transport, timers: this.#h.timers, key });
     // §9.2: the To tags of the 200 to the CANCEL and of the 487 SHOULD be the same.
     const toTag = invite?.toTag ?? request.to.tag ?? this.#h.tag();
@@ -858,6 +859,19 @@ export class TransactionUser {
       this.#respond(invite, this.#h.replies.build(invite, 487), at);
     }
   }
+}
+
+/**
+ * How long the transaction user may take to answer before the INVITE server transaction must
+ * send 100 Trying (RFC 3261 §17.2.1).
+ */
+const _TRYING_AFTER = 200;
+
+/** Whether a plan sends a provisional or final response within 200 ms (RFC 3261 §17.2.1). */
+function _answersSoon(plan: _Plan): boolean {
+  if (plan.final !== undefined && plan.final.after <= _TRYING_AFTER) return true;
+  for (const p of plan.provisional) if (p.after <= _TRYING_AFTER) return true;
+  return false;
 }
 
 /** The key of an early dialog: Call-ID, our tag, the caller's tag. */

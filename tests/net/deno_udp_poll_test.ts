@@ -383,3 +383,45 @@ test(
     assert.equal(out, "exchanged on 50 polled sockets twice, closed while looking and while waiting\n");
   },
 );
+
+test(
+  "answers made while the reactor reads go out after it, in order, to each destination, whole",
+  { skip },
+  async () => {
+    const a = endpoint("127.0.0.1");
+    const b = endpoint("127.0.0.1");
+    const sizes = [20, 1400, 9000, 30000, 40000, 5]; // past one batch's 60,000 bytes: two sendmmsg calls
+    // An echo that answers each datagram with 40 (more than the 32 a sendmmsg takes) to the
+    // sender and one to b, from inside the receive callback: all are held back until the look ends.
+    const echoes: string[] = [];
+    const echo = listenPolledDatagram({ hostname: "127.0.0.1", port: 0, poll: true }, (data, from) => {
+      const text = new TextDecoder().decode(data);
+      for (let i = 0; i < 40; i++) echo.send(new TextEncoder().encode(`${text}.${i}`), from);
+      for (const size of sizes) echo.send(new Uint8Array(size).fill(0x61 + (size % 26)), b.ep.local);
+      echoes.push(text);
+    }, (e) => a.errors.push(e)) as DatagramEndpoint;
+    try {
+      for (const text of ["x", "y"]) a.ep.send(new TextEncoder().encode(text), echo.local);
+      await a.arrived(80);
+      await b.arrived(2 * sizes.length);
+      assert.deepEqual(
+        a.received.map((r) => r.text).sort(),
+        ["x", "y"].flatMap((t) => Array.from({ length: 40 }, (_, i) => `${t}.${i}`)).sort(),
+      );
+      for (const t of ["x", "y"]) {
+        const mine = a.received.map((r) => r.text).filter((s) => s.startsWith(t + "."));
+        assert.deepEqual(mine, Array.from({ length: 40 }, (_, i) => `${t}.${i}`), "in order");
+      }
+      assert.deepEqual(b.received.map((r) => r.text.length), [...sizes, ...sizes]);
+      assert.ok(
+        b.received.every((r) => r.text === String.fromCharCode(0x61 + (r.text.length % 26)).repeat(r.text.length)),
+      );
+      assert.deepEqual(b.received[0].from, echo.local);
+      assert.deepEqual(a.errors.concat(b.errors), []);
+    } finally {
+      await echo.close();
+      await a.ep.close();
+      await b.ep.close();
+    }
+  },
+);

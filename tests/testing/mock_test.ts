@@ -184,7 +184,7 @@ describe("MockPeer.waitFor()", () => {
     assert.equal(ended.bye.method, "BYE");
     assert.deepEqual(
       ended.traffic.map((e) => e.message.type === "request" ? e.message.method : e.message.status),
-      ["INVITE", 100, 180, 200, "ACK", "BYE", 200],
+      ["INVITE", 180, 200, "ACK", "BYE", 200],
     );
   });
 
@@ -257,7 +257,7 @@ describe("MockPeer.answer()", () => {
       respond: { status: 200, after: 80, body: "sdp" },
     });
     const call = await peer.request({ method: "INVITE", uri: sut.uri, sdp: true });
-    assert.deepEqual(call.provisional.map((r) => r.status), [100, 180, 183]);
+    assert.deepEqual(call.provisional.map((r) => r.status), [180, 183]);
     assert.equal(call.status, 200);
     const sentAt = peer.sent[0].time;
     const at = (status: number) =>
@@ -357,7 +357,7 @@ describe("MockPeer.answer()", () => {
     const ok = sut.answer("INVITE", { default: true, provisional: [{ status: 183, after: 0, body: "sdp" }] });
     const call2 = await peer.request({ method: "INVITE", uri: sut.uri, sdp: true });
     assert.equal(call2.status, 200);
-    assert.deepEqual(call2.provisional.map((r) => r.status), [100, 183]);
+    assert.deepEqual(call2.provisional.map((r) => r.status), [183]);
     assert.equal(ok.requests.length, 1);
     await call2.bye();
   });

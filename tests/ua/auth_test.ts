@@ -75,26 +75,26 @@ describe("SipPeer with global auth", () => {
     });
   });
 
-  test("INVITE is challenged (100 Trying, then 401, its ACK absorbed); OPTIONS, MESSAGE and requests in a dialog are not", () => {
+  test("INVITE is challenged (401, its ACK absorbed); OPTIONS, MESSAGE and requests in a dialog are not", () => {
     const p = peer({ auth: ALICE });
     assert.deepEqual(statuses(p.receive(request("OPTIONS"), UDP, 0)), [200]);
     assert.deepEqual(statuses(p.receive(request("MESSAGE", { body: "hi", contentType: "text/plain" }), UDP, 0)), [200]);
     const first = p.receive(request("INVITE", { body: offerFrom("192.0.2.9") }), UDP, 0);
-    assert.deepEqual(statuses(first), [100, 401]);
-    const tag = first[1].message.to.tag;
+    assert.deepEqual(statuses(first), [401]);
+    const tag = first[0].message.to.tag;
     assert.deepEqual(statuses(p.receive(request("ACK", { toTag: tag }), UDP, 5)), []);
     const call = p.receive(
       request("INVITE", {
         cseq: 2,
         branch: "z9hG4bK-inv2",
         body: offerFrom("192.0.2.9"),
-        extra: [answer(client(), first[1], "INVITE")],
+        extra: [answer(client(), first[0], "INVITE")],
       }),
       UDP,
       10,
     );
-    assert.deepEqual(statuses(call), [100, 180, 200]);
-    const ok = call[2].message.to.tag!;
+    assert.deepEqual(statuses(call), [180, 200]);
+    const ok = call[1].message.to.tag!;
     p.receive(request("ACK", { cseq: 2, toTag: ok, branch: "z9hG4bK-ack2" }), UDP, 20);
     // RFC 3261 §22: the global settings ask outside dialogs only: the BYE needs no credentials.
     assert.deepEqual(statuses(p.receive(request("BYE", { cseq: 3, toTag: ok }), UDP, 30)), [200]);
@@ -110,12 +110,12 @@ describe("SipPeer with global auth", () => {
         user: "noanswer",
         cseq: 2,
         branch: "z9hG4bK-2",
-        extra: [answer(client(), first[1], "INVITE", "noanswer")],
+        extra: [answer(client(), first[0], "INVITE", "noanswer")],
       }),
       UDP,
       10,
     );
-    assert.deepEqual(statuses(ringing), [100, 180]);
+    assert.deepEqual(statuses(ringing), [180]);
     assert.deepEqual(statuses(p.receive(request("CANCEL", { cseq: 2, branch: "z9hG4bK-2" }), UDP, 20)), [200, 487]);
   });
 
@@ -243,27 +243,27 @@ describe("SipPeer with rules that ask", () => {
   const options: PeerOptions = { rules, auth: ALICE };
 
   test("a rule with auth: false is not challenged, even where the global settings ask", () => {
-    assert.deepEqual(statuses(peer(options).receive(request("INVITE", { user: "open" }), UDP, 0)), [100, 180, 200]);
+    assert.deepEqual(statuses(peer(options).receive(request("INVITE", { user: "open" }), UDP, 0)), [180, 200]);
   });
 
   test("a rule with proxy: true answers 407 with Proxy-Authenticate and takes Proxy-Authorization", () => {
     const p = peer(options);
     const first = p.receive(request("INVITE", { user: "proxy" }), UDP, 0);
-    assert.deepEqual(statuses(first), [100, 407]);
-    assert.equal(challenges(first[1]).length, 0);
-    assert.match(challenges(first[1], "Proxy-Authenticate")[0], /^Digest realm="proxy\.example"/);
+    assert.deepEqual(statuses(first), [407]);
+    assert.equal(challenges(first[0]).length, 0);
+    assert.match(challenges(first[0], "Proxy-Authenticate")[0], /^Digest realm="proxy\.example"/);
     const next = p.receive(
       request("INVITE", {
         user: "proxy",
         cseq: 2,
         branch: "z9hG4bK-2",
-        extra: [answer(client("carol", "pw"), first[1], "INVITE", "proxy", true)],
+        extra: [answer(client("carol", "pw"), first[0], "INVITE", "proxy", true)],
       }),
       UDP,
       10,
     );
-    assert.match(answer(client("carol", "pw"), first[1], "INVITE", "proxy", true), /^Proxy-Authorization: Digest /);
-    assert.deepEqual(statuses(next), [100, 180, 200]);
+    assert.match(answer(client("carol", "pw"), first[0], "INVITE", "proxy", true), /^Proxy-Authorization: Digest /);
+    assert.deepEqual(statuses(next), [180, 200]);
   });
 
   test("a rule with auth: true asks with the global settings for the method it matches", () => {
@@ -296,37 +296,36 @@ describe("the test user auth@", () => {
   test("asks for user auth, password auth (realm sipecho), then answers as echo@", () => {
     const p = peer();
     const first = p.receive(request("INVITE", { user: "auth", body: offerFrom("192.0.2.9") }), UDP, 0);
-    assert.deepEqual(statuses(first), [100, 401]);
-    assert.match(challenges(first[1])[0], /^Digest realm="sipecho"/);
+    assert.deepEqual(statuses(first), [401]);
+    assert.match(challenges(first[0])[0], /^Digest realm="sipecho"/);
     const wrong = p.receive(
       request("INVITE", {
         user: "auth",
         cseq: 2,
         branch: "z9hG4bK-w",
-        extra: [answer(client(), first[1], "INVITE", "auth")],
+        extra: [answer(client(), first[0], "INVITE", "auth")],
       }),
       UDP,
       5,
     );
-    assert.deepEqual(statuses(wrong), [100, 401]);
+    assert.deepEqual(statuses(wrong), [401]);
     const call = p.receive(
       request("INVITE", {
         user: "auth",
         cseq: 3,
         branch: "z9hG4bK-3",
         body: offerFrom("192.0.2.9"),
-        extra: [answer(client("auth", "auth"), first[1], "INVITE", "auth")],
+        extra: [answer(client("auth", "auth"), first[0], "INVITE", "auth")],
       }),
       UDP,
       10,
     );
-    assert.deepEqual(statuses(call), [100, 180, 200]);
-    assert.equal(call[2].message.headers.get("Content-Type"), "application/sdp");
+    assert.deepEqual(statuses(call), [180, 200]);
+    assert.equal(call[1].message.headers.get("Content-Type"), "application/sdp");
   });
 
   test("is not there with defaultRules: false; the realm is the global one when given", () => {
     assert.deepEqual(statuses(peer({ defaultRules: false }).receive(request("INVITE", { user: "auth" }), UDP, 0)), [
-      100,
       180,
       200,
     ]);
@@ -335,7 +334,7 @@ describe("the test user auth@", () => {
       UDP,
       0,
     );
-    assert.match(challenges(out[1])[0], /^Digest realm="lab"/);
+    assert.match(challenges(out[0])[0], /^Digest realm="lab"/);
   });
 
   test("the OPTIONS list of test users stays within 3x of sipsak's OPTIONS (the public anti-amplification budget)", () => {

@@ -92,8 +92,8 @@ describe("SipPeer with a guard: the anti-amplification limit (RFC 9000 §8.1)", 
 
   test("SipPeer with a guard skips the 180 that would leave no room for the 200 sent at once", () => {
     const out = peer({ guard: new SourceGuard() }).receive(request("INVITE"), SPOOFED, 0);
-    assert.deepEqual(statuses(out), [100, 200]);
-    assert.deepEqual(statuses(peer().receive(request("INVITE"), SPOOFED, 0)), [100, 180, 200]);
+    assert.deepEqual(statuses(out), [200]);
+    assert.deepEqual(statuses(peer().receive(request("INVITE"), SPOOFED, 0)), [180, 200]);
   });
 
   test("SipPeer with a guard replaces a final too large for the budget with a short 503 with Retry-After", () => {
@@ -215,7 +215,7 @@ describe("SipPeer with a guard: the anti-amplification limit (RFC 9000 §8.1)", 
     const p = peer({ guard: new SourceGuard(EDGE_LAB) });
     const message = parseMessage(request("OPTIONS", { extra: ["Accept: text/plain"] }));
     assert.deepEqual(statuses(p.receive(message, SPOOFED, 0)), [200]);
-    assert.deepEqual(statuses(p.receive(request("INVITE", { body: OFFER }), SPOOFED, 0)), [100, 180, 200]);
+    assert.deepEqual(statuses(p.receive(request("INVITE", { body: OFFER }), SPOOFED, 0)), [180, 200]);
   });
 });
 
@@ -339,12 +339,12 @@ describe("SipPeer with a guard: shares of the tables", () => {
     const p = peer({ guard, limits: { pending: 4 }, timers: { C: 10_000 } });
     const ring = (remote: Remote, callId: string) =>
       p.receive(request("INVITE", { user: "noanswer", callId, branch: `z9hG4bK-${callId}` }), remote, 0);
-    assert.deepEqual(statuses(ring(SPOOFED, "c1")), [100, 180]);
-    assert.deepEqual(statuses(ring(SPOOFED, "c2")), [100, 180]);
+    assert.deepEqual(statuses(ring(SPOOFED, "c1")), [180]);
+    assert.deepEqual(statuses(ring(SPOOFED, "c2")), [180]);
     const refused = p.receive(request("OPTIONS"), SPOOFED, 10);
     assert.deepEqual(statuses(refused), [503]);
     assert.equal(refused[0].message.reason, "Service Unavailable: too many transactions in progress from this source");
-    assert.deepEqual(statuses(ring(OTHER, "c3")), [100, 180]);
+    assert.deepEqual(statuses(ring(OTHER, "c3")), [180]);
     const held = guard.peek(SPOOFED.address)!.held;
     assert.deepEqual([held.pending, held.transactions], [2, 2]);
     // Timer C (408), then Timer H (no ACK): every entry ends.
@@ -368,13 +368,13 @@ describe("SipPeer with a guard: shares of the tables", () => {
       }
       return out;
     };
-    assert.deepEqual(statuses(call(SPOOFED, "c1", 0)), [100, 180, 200]);
-    assert.deepEqual(statuses(call(SPOOFED, "c2", 10)), [100, 180, 200]);
+    assert.deepEqual(statuses(call(SPOOFED, "c1", 0)), [180, 200]);
+    assert.deepEqual(statuses(call(SPOOFED, "c2", 10)), [180, 200]);
     const refused = call(SPOOFED, "c3", 20);
-    assert.deepEqual(statuses(refused), [100, 503]);
-    assert.equal(refused[1].message.reason, "Service Unavailable: too many dialogs from this source");
-    assert.equal(refused[1].message.headers.get("Retry-After"), "5");
-    assert.deepEqual(statuses(call(OTHER, "c4", 30)), [100, 180, 200]);
+    assert.deepEqual(statuses(refused), [503]);
+    assert.equal(refused[0].message.reason, "Service Unavailable: too many dialogs from this source");
+    assert.equal(refused[0].message.headers.get("Retry-After"), "5");
+    assert.deepEqual(statuses(call(OTHER, "c4", 30)), [180, 200]);
     const held = guard.peek(SPOOFED.address)!.held;
     assert.equal(held.dialogs, 2);
     const bye = (remote: Remote, callId: string, at: number) =>
@@ -385,7 +385,7 @@ describe("SipPeer with a guard: shares of the tables", () => {
       );
     assert.deepEqual(statuses(bye(SPOOFED, "c1", 40)), [200]);
     assert.equal(held.dialogs, 1);
-    assert.deepEqual(statuses(call(SPOOFED, "c5", 50)), [100, 180, 200]);
+    assert.deepEqual(statuses(call(SPOOFED, "c5", 50)), [180, 200]);
     for (const callId of ["c2", "c5"]) bye(SPOOFED, callId, 60);
     assert.equal(held.dialogs, 0);
     assert.equal(p.dialogs.length, 1, "the other source's call");
@@ -422,9 +422,9 @@ describe("SipPeer with a guard: shares of the tables", () => {
     const held = guard.peek(SPOOFED.address)!.held;
     assert.equal(held.streams, 2);
     const refused = invite(SPOOFED, "c2", OFFER);
-    assert.deepEqual(statuses(refused), [100, 503]);
-    assert.equal(refused[1].message.reason, "Service Unavailable: too many RTP streams from this source");
-    assert.equal(refused[1].message.headers.get("Retry-After"), "5");
+    assert.deepEqual(statuses(refused), [503]);
+    assert.equal(refused[0].message.reason, "Service Unavailable: too many RTP streams from this source");
+    assert.equal(refused[0].message.headers.get("Retry-After"), "5");
     assert.equal(asked.filter((a) => a.startsWith("c2/")).length, 0, "no port asked for past the share");
     assert.equal(invite(OTHER, "c3", OFFER).at(-1)!.message.status, 200);
     assert.equal(held.streams, 2);
@@ -491,7 +491,7 @@ describe("SipPeer with a guard: shares of the tables", () => {
     const p = peer({ guard, limits: { pending: 4 } });
     const ring = (callId: string) =>
       p.receive(request("INVITE", { user: "noanswer", callId, branch: `z9hG4bK-${callId}` }), SPOOFED, 0);
-    const tag = ring("c1")[1].message.to.tag;
+    const tag = ring("c1")[0].message.to.tag;
     ring("c2");
     assert.deepEqual(statuses(p.receive(request("OPTIONS"), SPOOFED, 10)), [503]);
     // The CANCEL ends what holds the share: it must not be refused for it.
@@ -662,7 +662,7 @@ describe("SipPeer compaction of a transaction that waits", () => {
     const p = peer({ guard: new SourceGuard() });
     const bytes = request("INVITE", { user: "noanswer", body: OFFER, extra, vias });
     const original = parseMessage(bytes) as SipRequest;
-    assert.deepEqual(statuses(p.receive(bytes, SPOOFED, 0)), [100, 180]);
+    assert.deepEqual(statuses(p.receive(bytes, SPOOFED, 0)), [180]);
     const kept = held(p);
     assert.equal(kept.method, "INVITE");
     assert.equal(kept.uri, "sip:noanswer@192.0.2.1");
@@ -678,7 +678,7 @@ describe("SipPeer compaction of a transaction that waits", () => {
   test("SipPeer sends the same 487 after CANCEL from a compacted INVITE as RFC 3261 §8.2.6 makes of the whole one", () => {
     const p = peer({ guard: new SourceGuard() });
     const out = p.receive(request("INVITE", { user: "noanswer", body: OFFER, extra, vias }), SPOOFED, 0);
-    const tag = out[1].message.to.tag!;
+    const tag = out[0].message.to.tag!;
     const cancel = p.receive(request("CANCEL", { user: "noanswer", branch: "z9hG4bK-INVITE", vias }), SPOOFED, 100);
     assert.deepEqual(statuses(cancel), [200, 487]);
     assert.equal(decoder.decode(cancel[1].data), expected("487 Request Terminated", tag));
@@ -687,7 +687,7 @@ describe("SipPeer compaction of a transaction that waits", () => {
   test("SipPeer sends the same 408 on Timer C from a compacted INVITE as RFC 3261 §8.2.6 makes of the whole one", () => {
     const p = peer({ guard: new SourceGuard(), timers: { C: 10_000 } });
     const out = p.receive(request("INVITE", { user: "noanswer", body: OFFER, extra, vias }), SPOOFED, 0);
-    const tag = out[1].message.to.tag!;
+    const tag = out[0].message.to.tag!;
     const timeout = runUntil(p, 10_000);
     assert.deepEqual(timeout.map((o) => [o.at, o.message.status]), [[10_000, 408]]);
     assert.equal(decoder.decode(timeout[0].data), expected("408 Request Timeout", tag));
@@ -696,7 +696,7 @@ describe("SipPeer compaction of a transaction that waits", () => {
   test("SipPeer makes the dialog of a delayed 2xx from the compacted INVITE: its BYE follows Contact and Record-Route", () => {
     const p = peer({ guard: new SourceGuard() });
     const out = p.receive(request("INVITE", { user: "slow", body: OFFER, extra, vias }), SPOOFED, 0);
-    assert.deepEqual(statuses(out), [100, 180]);
+    assert.deepEqual(statuses(out), [180]);
     assert.equal(held(p).headers.get("X-Padding"), undefined);
     const ok = runUntil(p, 3000);
     assert.deepEqual(statuses(ok), [200]);

@@ -118,12 +118,11 @@ describe("SipPeer OPTIONS and simple methods", () => {
 });
 
 describe("SipPeer INVITE (default behaviour)", () => {
-  test("SipPeer answers INVITE with 100, 180 and 200 with Contact and an SDP answer, one stable To tag", () => {
+  test("SipPeer answers INVITE with 180 and 200 with Contact and an SDP answer, one stable To tag", () => {
     const p = peer();
     const out = p.receive(request("INVITE", { body: OFFER }), UDP, 0);
-    assert.deepEqual(statuses(out), [100, 180, 200]);
-    const [trying, ringing, ok] = out.map((o) => o.message);
-    assert.equal(trying.to.tag, undefined);
+    assert.deepEqual(statuses(out), [180, 200]);
+    const [ringing, ok] = out.map((o) => o.message);
     assert.match(ringing.to.tag ?? "", /^[0-9a-f]{8}$/);
     assert.equal(ok.to.tag, ringing.to.tag);
     assert.equal(ok.headers.get("Contact"), "<sip:echo@192.0.2.1:5060>");
@@ -140,7 +139,7 @@ describe("SipPeer INVITE (default behaviour)", () => {
 
   test("SipPeer resends the 2xx from T1 doubling to T2 until the ACK, and a retransmitted INVITE gets the same 2xx", () => {
     const p = peer();
-    const ok = p.receive(request("INVITE", { body: OFFER }), UDP, 0)[2];
+    const ok = p.receive(request("INVITE", { body: OFFER }), UDP, 0)[1];
     assert.equal(p.nextTimer(), 500);
     const resent = runUntil(p, 3500);
     assert.deepEqual(resent.map((o) => [o.at, o.message.status]), [[500, 200], [1500, 200], [3500, 200]]);
@@ -182,7 +181,7 @@ describe("SipPeer INVITE (default behaviour)", () => {
 
   test("SipPeer ends a dialog with BYE: 200, then 481 to a BYE in the ended dialog", () => {
     const p = peer();
-    const tag = p.receive(request("INVITE", { body: OFFER }), UDP, 0)[2].message.to.tag;
+    const tag = p.receive(request("INVITE", { body: OFFER }), UDP, 0)[1].message.to.tag;
     p.receive(request("ACK", { branch: "z9hG4bK-ack", toTag: tag }), UDP, 10);
     const bye = p.receive(request("BYE", { toTag: tag, cseq: 2 }), UDP, 20);
     assert.deepEqual(statuses(bye), [200]);
@@ -195,12 +194,12 @@ describe("SipPeer INVITE (default behaviour)", () => {
 
   test("SipPeer answers a re-INVITE with 200 and a new SDP version; an in-dialog request out of order gets 500", () => {
     const p = peer();
-    const tag = p.receive(request("INVITE", { body: OFFER, cseq: 5 }), UDP, 0)[2].message.to.tag;
+    const tag = p.receive(request("INVITE", { body: OFFER, cseq: 5 }), UDP, 0)[1].message.to.tag;
     p.receive(request("ACK", { branch: "z9hG4bK-ack", toTag: tag, cseq: 5 }), UDP, 10);
     const reinvite = p.receive(request("INVITE", { body: OFFER, toTag: tag, cseq: 6, branch: "z9hG4bK-re" }), UDP, 20);
-    assert.deepEqual(statuses(reinvite), [100, 200]);
-    assert.equal(reinvite[1].message.to.tag, tag);
-    assert.match(reinvite[1].message.bodyText, /^v=0\r\no=- \d+ 2 IN IP4 192\.0\.2\.1\r\n/);
+    assert.deepEqual(statuses(reinvite), [200]);
+    assert.equal(reinvite[0].message.to.tag, tag);
+    assert.match(reinvite[0].message.bodyText, /^v=0\r\no=- \d+ 2 IN IP4 192\.0\.2\.1\r\n/);
     const old = p.receive(request("INFO", { toTag: tag, cseq: 4, branch: "z9hG4bK-old" }), UDP, 30);
     assert.deepEqual(statuses(old), [500]);
     assert.deepEqual(statuses(p.receive(request("INFO", { toTag: tag, cseq: 7, branch: "z9hG4bK-new" }), UDP, 40)), [
@@ -211,7 +210,7 @@ describe("SipPeer INVITE (default behaviour)", () => {
   test("SipPeer offers SDP in the 2xx to an INVITE without one and checks the answer in the ACK", () => {
     const events: PeerEvent[] = [];
     const p = peer({}, events);
-    const ok = p.receive(request("INVITE"), UDP, 0)[2].message;
+    const ok = p.receive(request("INVITE"), UDP, 0)[1].message;
     const offer = parseSdp(ok.bodyText);
     assert.equal(offer.media[0].port, 4000);
     const tag = ok.to.tag;
@@ -223,7 +222,7 @@ describe("SipPeer INVITE (default behaviour)", () => {
       "ACK call-1@example.com: SDP answer accepted",
     ]);
     // A second call whose ACK brings no answer.
-    const ok2 = p.receive(request("INVITE", { callId: "call-2", branch: "z9hG4bK-2" }), UDP, 20)[2].message;
+    const ok2 = p.receive(request("INVITE", { callId: "call-2", branch: "z9hG4bK-2" }), UDP, 20)[1].message;
     p.receive(request("ACK", { callId: "call-2", branch: "z9hG4bK-ack2", toTag: ok2.to.tag }), UDP, 30);
     assert.equal(p.dialogs[1].answerProblem, "the ACK has no SDP answer");
   });
@@ -232,16 +231,16 @@ describe("SipPeer INVITE (default behaviour)", () => {
     const p = peer();
     const video = OFFER.replace("m=audio 49170 RTP/AVP 0 101", "m=audio 49170 RTP/AVP 18").replace(/a=.*\r\n/g, "");
     const rejected = p.receive(request("INVITE", { body: video }), UDP, 0);
-    assert.deepEqual(statuses(rejected), [100, 488]);
-    assert.equal(rejected[1].message.reason, "Not Acceptable Here: no common codec in any m-line");
+    assert.deepEqual(statuses(rejected), [488]);
+    assert.equal(rejected[0].message.reason, "Not Acceptable Here: no common codec in any m-line");
     const bad = p.receive(request("INVITE", { body: "v=0\r\nbogus\r\n", branch: "z9hG4bK-bad", callId: "c2" }), UDP, 0);
-    assert.deepEqual(statuses(bad), [100, 400]);
-    assert.match(bad[1].message.reason, /^Bad Request: Cannot parse SDP/);
+    assert.deepEqual(statuses(bad), [400]);
+    assert.match(bad[0].message.reason, /^Bad Request: Cannot parse SDP/);
   });
 
   test("SipPeer refuses unsupported Require (420), Content-Encoding (415), body type (415) and Accept (406)", () => {
     const p = peer();
-    const ext = p.receive(request("INVITE", { extra: ["Require: 100rel, path, foo, bar"] }), UDP, 0)[1].message;
+    const ext = p.receive(request("INVITE", { extra: ["Require: 100rel, path, foo, bar"] }), UDP, 0)[0].message;
     assert.equal(ext.status, 420);
     assert.equal(ext.headers.get("Unsupported"), "foo, bar");
     const gz = p.receive(
@@ -249,26 +248,26 @@ describe("SipPeer INVITE (default behaviour)", () => {
       UDP,
       0,
     );
-    assert.deepEqual([gz[1].message.status, gz[1].message.headers.get("Accept-Encoding")], [415, "identity"]);
+    assert.deepEqual([gz[0].message.status, gz[0].message.headers.get("Accept-Encoding")], [415, "identity"]);
     const type = p.receive(
       request("INVITE", { body: "<x/>", contentType: "application/unknownformat", branch: "z9hG4bK-ct" }),
       UDP,
       0,
     );
-    assert.deepEqual([type[1].message.status, type[1].message.headers.get("Accept")], [415, "application/sdp"]);
+    assert.deepEqual([type[0].message.status, type[0].message.headers.get("Accept")], [415, "application/sdp"]);
     const multipart = p.receive(
       request("INVITE", { body: OFFER, contentType: "multipart/mixed;boundary=x", branch: "z9hG4bK-mp" }),
       UDP,
       0,
     );
-    assert.equal(multipart[1].message.status, 415);
+    assert.equal(multipart[0].message.status, 415);
     const accept = p.receive(
       request("INVITE", { body: OFFER, extra: ["Accept: text/nobodyKnowsThis"], branch: "z9hG4bK-ac" }),
       UDP,
       0,
     );
-    assert.equal(accept[1].message.status, 406);
-    assert.equal(accept[1].message.headers.get("Warning"), '399 192.0.2.1:5060 "only application/sdp bodies"');
+    assert.equal(accept[0].message.status, 406);
+    assert.equal(accept[0].message.headers.get("Warning"), '399 192.0.2.1:5060 "only application/sdp bodies"');
     assert.equal(p.dialogs.length, 0);
   });
 });
@@ -331,11 +330,11 @@ describe("SipPeer test users", () => {
   test("busy gets 486, resent with Timer G until the ACK, then Timer I ends the transaction", () => {
     const p = peer();
     const out = p.receive(request("INVITE", { user: "busy", body: OFFER }), UDP, 0);
-    assert.deepEqual(statuses(out), [100, 486]);
+    assert.deepEqual(statuses(out), [486]);
     assert.deepEqual(runUntil(p, 1500).map((o) => [o.at, o.message.status]), [[500, 486], [1500, 486]]);
     // The ACK for a non-2xx has the INVITE's branch (RFC 3261 §17.1.1.3).
     assert.deepEqual(
-      p.receive(request("ACK", { user: "busy", branch: "z9hG4bK-INVITE", toTag: out[1].message.to.tag }), UDP, 2000),
+      p.receive(request("ACK", { user: "busy", branch: "z9hG4bK-INVITE", toTag: out[0].message.to.tag }), UDP, 2000),
       [],
     );
     assert.equal(p.transactions[0].state, "Confirmed");
@@ -356,7 +355,7 @@ describe("SipPeer test users", () => {
   test("decline, notfound, unavailable and redirect answer by Request-URI user", () => {
     const p = peer();
     const answer = (user: string) =>
-      p.receive(request("INVITE", { user, branch: "z9hG4bK-" + user }), UDP, 0)[1].message;
+      p.receive(request("INVITE", { user, branch: "z9hG4bK-" + user }), UDP, 0)[0].message;
     assert.equal(answer("decline").status, 603);
     assert.equal(answer("notfound").status, 404);
     const unavailable = answer("unavailable");
@@ -369,7 +368,7 @@ describe("SipPeer test users", () => {
 
   test("slow rings at once and answers 200 with SDP after 3 s", () => {
     const p = peer();
-    assert.deepEqual(statuses(p.receive(request("INVITE", { user: "slow", body: OFFER }), UDP, 0)), [100, 180]);
+    assert.deepEqual(statuses(p.receive(request("INVITE", { user: "slow", body: OFFER }), UDP, 0)), [180]);
     assert.equal(p.nextTimer(), 3000);
     assert.deepEqual(p.tick(2999), []);
     const ok = p.tick(3000);
@@ -382,7 +381,7 @@ describe("SipPeer test users", () => {
   test("noanswer rings until CANCEL: 200 to the CANCEL and 487 to the INVITE, same To tag (§9.2)", () => {
     const p = peer();
     const out = p.receive(request("INVITE", { user: "noanswer", body: OFFER }), UDP, 0);
-    assert.deepEqual(statuses(out), [100, 180]);
+    assert.deepEqual(statuses(out), [180]);
     assert.equal(p.nextTimer(), 180000);
     // A retransmitted INVITE gets the 180 again.
     assert.deepEqual(statuses(p.receive(request("INVITE", { user: "noanswer", body: OFFER }), UDP, 400)), [180]);
@@ -390,8 +389,8 @@ describe("SipPeer test users", () => {
     assert.deepEqual(statuses(cancel), [200, 487]);
     assert.equal(cancel[0].message.headers.get("CSeq"), "1 CANCEL");
     assert.equal(cancel[1].message.headers.get("CSeq"), "1 INVITE");
-    assert.equal(cancel[0].message.to.tag, out[1].message.to.tag);
-    assert.equal(cancel[1].message.to.tag, out[1].message.to.tag);
+    assert.equal(cancel[0].message.to.tag, out[0].message.to.tag);
+    assert.equal(cancel[1].message.to.tag, out[0].message.to.tag);
     // A CANCEL after the final: 200, nothing more.
     assert.deepEqual(
       statuses(p.receive(request("CANCEL", { user: "noanswer", branch: "z9hG4bK-INVITE" }), UDP, 1100)),
@@ -412,7 +411,6 @@ describe("SipPeer test users", () => {
 
   test("defaultRules: false answers every user like echo", () => {
     assert.deepEqual(statuses(peer({ defaultRules: false }).receive(request("INVITE", { user: "busy" }), UDP, 0)), [
-      100,
       180,
       200,
     ]);
@@ -433,7 +431,7 @@ describe("SipPeer rules", () => {
       },
     }]));
     const p = peer({ rules });
-    assert.deepEqual(statuses(p.receive(request("INVITE", { user: "xy" }), UDP, 0)), [100]);
+    assert.deepEqual(statuses(p.receive(request("INVITE", { user: "xy" }), UDP, 0)), []);
     const later = runUntil(p, 250);
     assert.deepEqual(later.map((o) => [o.at, o.message.status]), [[100, 183], [250, 480]]);
     assert.equal(later[0].message.headers.get("X-Early"), "xy");
@@ -460,8 +458,8 @@ describe("SipPeer rules", () => {
     );
     const p = peer({ rules });
     const out = p.receive(request("INVITE", { user: "noack", body: OFFER }), UDP, 0);
-    assert.deepEqual(statuses(out), [100, 200]);
-    assert.equal(out[1].message.headers.get("Contact"), "<sip:noack@192.0.2.1:5060>");
+    assert.deepEqual(statuses(out), [200]);
+    assert.equal(out[0].message.headers.get("Contact"), "<sip:noack@192.0.2.1:5060>");
     assert.equal(p.dialogs.length, 1);
     assert.deepEqual(runUntil(p, 40000), []);
   });
@@ -469,7 +467,7 @@ describe("SipPeer rules", () => {
   test("duplicate: n sends every response n times", () => {
     const rules = parseRules(`[{ "match": { "user": "dup" }, "respond": { "status": 486 }, "duplicate": 3 }]`);
     const p = peer({ rules });
-    assert.deepEqual(statuses(p.receive(request("INVITE", { user: "dup" }), UDP, 0)), [100, 100, 100, 486, 486, 486]);
+    assert.deepEqual(statuses(p.receive(request("INVITE", { user: "dup" }), UDP, 0)), [486, 486, 486]);
     assert.deepEqual(statuses(p.tick(500)), [486, 486, 486]);
   });
 
@@ -504,10 +502,9 @@ describe("SipPeer rules", () => {
   test("user rules come before the test users", () => {
     const rules = parseRules(`[{ "match": { "user": "busy" }, "default": true }]`);
     // A default action still means the built-in behaviour, test users included.
-    assert.deepEqual(statuses(peer({ rules }).receive(request("INVITE", { user: "busy" }), UDP, 0)), [100, 486]);
+    assert.deepEqual(statuses(peer({ rules }).receive(request("INVITE", { user: "busy" }), UDP, 0)), [486]);
     const override = parseRules(`[{ "match": { "user": "busy" }, "respond": { "status": 600 } }]`);
     assert.deepEqual(statuses(peer({ rules: override }).receive(request("INVITE", { user: "busy" }), UDP, 0)), [
-      100,
       600,
     ]);
   });
@@ -515,7 +512,7 @@ describe("SipPeer rules", () => {
 
 describe("SipPeer tombstones: finished transactions until their last timer", () => {
   function call(p: SipPeer): string {
-    const tag = p.receive(request("INVITE", { body: OFFER }), UDP, 0)[2].message.to.tag as string;
+    const tag = p.receive(request("INVITE", { body: OFFER }), UDP, 0)[1].message.to.tag as string;
     p.receive(request("ACK", { branch: "z9hG4bK-ack", toTag: tag }), UDP, 10);
     return tag;
   }
@@ -560,7 +557,7 @@ describe("SipPeer tombstones: finished transactions until their last timer", () 
     assert.deepEqual(statuses(cancel), [200]);
     assert.equal(cancel[0].message.to.tag, tag);
     // The same after a non-2xx and its ACK (Confirmed, Timer I).
-    const busy = p.receive(request("INVITE", { user: "busy", callId: "c2", branch: "z9hG4bK-b" }), UDP, 60)[1];
+    const busy = p.receive(request("INVITE", { user: "busy", callId: "c2", branch: "z9hG4bK-b" }), UDP, 60)[0];
     p.receive(request("ACK", { user: "busy", callId: "c2", branch: "z9hG4bK-b", toTag: busy.message.to.tag }), UDP, 70);
     assert.equal(p.transactions.find((t) => t.key.startsWith("z9hG4bK-b|"))?.state, "Confirmed");
     const late = p.receive(request("CANCEL", { user: "busy", callId: "c2", branch: "z9hG4bK-b" }), UDP, 80);
@@ -569,7 +566,7 @@ describe("SipPeer tombstones: finished transactions until their last timer", () 
 
   test("over TCP a finished transaction is forgotten at once (Timers I and J are 0)", () => {
     const p = peer();
-    const tag = p.receive(request("INVITE", { body: OFFER }), TCP, 0)[2].message.to.tag;
+    const tag = p.receive(request("INVITE", { body: OFFER }), TCP, 0)[1].message.to.tag;
     p.receive(request("ACK", { branch: "z9hG4bK-ack", toTag: tag }), TCP, 10);
     p.receive(request("BYE", { toTag: tag, cseq: 2 }), TCP, 20);
     // The INVITE waits for Timer L (RFC 6026: also on TCP); the BYE is gone.
@@ -608,8 +605,8 @@ describe("SipPeer registrar, limits and errors", () => {
     const p = peer({ limits: { dialogs: 1 } });
     p.receive(request("INVITE"), UDP, 0);
     const out = p.receive(request("INVITE", { callId: "c2", branch: "z9hG4bK-2" }), UDP, 0);
-    assert.deepEqual(statuses(out), [100, 503]);
-    assert.equal(out[1].message.headers.get("Retry-After"), "5");
+    assert.deepEqual(statuses(out), [503]);
+    assert.equal(out[0].message.headers.get("Retry-After"), "5");
   });
 
   test("a malformed mandatory header gets 400 naming it; no Via means a drop", () => {
@@ -778,7 +775,7 @@ describe("SipPeer RTP ports (rtpPort, rtpRelease) and its own BYE", () => {
 
   test("the SDP answer names the ports of rtpPort; a re-INVITE gets the same ones; BYE releases them once", () => {
     const { p, released } = mediaPeer(4);
-    const ok = p.receive(request("INVITE", { body: TWO_STREAMS }), UDP, 0)[2].message;
+    const ok = p.receive(request("INVITE", { body: TWO_STREAMS }), UDP, 0)[1].message;
     assert.deepEqual(parseSdp(ok.bodyText).media.map((m) => m.port), [20000, 20002]);
     p.receive(request("ACK", { branch: "z9hG4bK-ack", toTag: ok.to.tag }), UDP, 10);
     const re = p.receive(
@@ -786,7 +783,7 @@ describe("SipPeer RTP ports (rtpPort, rtpRelease) and its own BYE", () => {
       UDP,
       20,
     );
-    assert.deepEqual(parseSdp(re[1].message.bodyText).media.map((m) => m.port), [20000, 20002]);
+    assert.deepEqual(parseSdp(re[0].message.bodyText).media.map((m) => m.port), [20000, 20002]);
     p.receive(request("ACK", { branch: "z9hG4bK-ack2", toTag: ok.to.tag, cseq: 2 }), UDP, 30);
     assert.deepEqual(released, []);
     p.receive(request("BYE", { toTag: ok.to.tag, cseq: 3 }), UDP, 40);
@@ -796,22 +793,22 @@ describe("SipPeer RTP ports (rtpPort, rtpRelease) and its own BYE", () => {
   test("no free port: 503 with Retry-After (RFC 3261 §21.5.4), and a stream already given is released", () => {
     const { p, released } = mediaPeer(1, { retryAfter: 7 });
     const out = p.receive(request("INVITE", { body: TWO_STREAMS }), UDP, 0);
-    assert.deepEqual(statuses(out), [100, 503]);
-    assert.equal(out[1].message.reason, "Service Unavailable: no RTP port free");
-    assert.equal(out[1].message.headers.get("Retry-After"), "7");
+    assert.deepEqual(statuses(out), [503]);
+    assert.equal(out[0].message.reason, "Service Unavailable: no RTP port free");
+    assert.equal(out[0].message.headers.get("Retry-After"), "7");
     assert.deepEqual(released, ["call-1@example.com rejected"]);
     assert.equal(p.dialogs.length, 0);
     // The port is back: a call with one stream gets it.
     const ok = p.receive(request("INVITE", { body: OFFER, callId: "c2", branch: "z9hG4bK-2" }), UDP, 10);
-    assert.deepEqual(statuses(ok), [100, 180, 200]);
-    assert.equal(parseSdp(ok[2].message.bodyText).media[0].port, 20000);
+    assert.deepEqual(statuses(ok), [180, 200]);
+    assert.equal(parseSdp(ok[1].message.bodyText).media[0].port, 20000);
   });
 
   test("an INVITE without SDP gets our offer on a port of rtpPort, or 503", () => {
     const { p } = mediaPeer(1);
     const ok = p.receive(request("INVITE"), UDP, 0);
-    assert.equal(parseSdp(ok[2].message.bodyText).media[0].port, 20000);
-    assert.deepEqual(statuses(p.receive(request("INVITE", { callId: "c2", branch: "z9hG4bK-2" }), UDP, 1)), [100, 503]);
+    assert.equal(parseSdp(ok[1].message.bodyText).media[0].port, 20000);
+    assert.deepEqual(statuses(p.receive(request("INVITE", { callId: "c2", branch: "z9hG4bK-2" }), UDP, 1)), [503]);
   });
 
   test("CANCEL, Timer C, a rejecting rule and an unacknowledged 2xx release the ports, each with its reason", () => {
@@ -832,8 +829,8 @@ describe("SipPeer RTP ports (rtpPort, rtpRelease) and its own BYE", () => {
 
   test("two INVITEs of one Call-ID share its ports: released when the last one ends", () => {
     const { p, released } = mediaPeer(2);
-    const a = p.receive(request("INVITE", { body: OFFER, fromTag: "x" }), UDP, 0)[2].message;
-    const b = p.receive(request("INVITE", { body: OFFER, fromTag: "y", branch: "z9hG4bK-y" }), UDP, 0)[2].message;
+    const a = p.receive(request("INVITE", { body: OFFER, fromTag: "x" }), UDP, 0)[1].message;
+    const b = p.receive(request("INVITE", { body: OFFER, fromTag: "y", branch: "z9hG4bK-y" }), UDP, 0)[1].message;
     p.receive(request("ACK", { branch: "z9hG4bK-ax", toTag: a.to.tag, fromTag: "x" }), UDP, 1);
     p.receive(request("ACK", { branch: "z9hG4bK-ay", toTag: b.to.tag, fromTag: "y" }), UDP, 1);
     p.receive(request("BYE", { toTag: a.to.tag, fromTag: "x", cseq: 2, branch: "z9hG4bK-bx" }), UDP, 2);
@@ -855,11 +852,10 @@ describe("SipPeer RTP ports (rtpPort, rtpRelease) and its own BYE", () => {
     });
     const rr = ["Record-Route: <sip:p2.example.com;lr>", "Record-Route: <sip:p1.example.com;lr;transport=tcp>"];
     const answers = p.receive(request("INVITE", { body: OFFER, extra: rr }), TCP, 0);
-    const ok = answers[2].message;
+    const ok = answers[1].message;
     // RFC 3261 §12.1.1: the responses that make the dialog (180, 200) copy the Record-Route
-    // fields in order; the 100 does not.
+    // fields in order.
     assert.deepEqual(answers.map((o) => o.message.headers.getAll("Record-Route")), [
-      [],
       ["<sip:p2.example.com;lr>", "<sip:p1.example.com;lr;transport=tcp>"],
       ["<sip:p2.example.com;lr>", "<sip:p1.example.com;lr;transport=tcp>"],
     ]);
@@ -897,7 +893,7 @@ describe("SipPeer RTP ports (rtpPort, rtpRelease) and its own BYE", () => {
   test("bye() through a strict router: the route becomes the Request-URI, the remote target the last Route", () => {
     const p = peer();
     const extra = ["Record-Route: <sip:strict.example.com>, <sip:loose.example.com;lr>"];
-    const ok = p.receive(request("INVITE", { body: OFFER, extra }), UDP, 0)[2].message;
+    const ok = p.receive(request("INVITE", { body: OFFER, extra }), UDP, 0)[1].message;
     p.receive(request("ACK", { branch: "z9hG4bK-ack", toTag: ok.to.tag }), UDP, 10);
     const dialog = p.dialogs[0];
     const [bye] = p.bye(dialog, 20);

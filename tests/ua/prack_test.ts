@@ -27,14 +27,14 @@ describe("SipPeer reliable provisional responses (RFC 3262)", () => {
   test("with Supported: 100rel the 180 goes reliably (Require, RSeq) and the 200 waits for its PRACK", () => {
     const p = peer();
     const out = p.receive(request("INVITE", { body: OFFER, extra: ["Supported: 100rel"] }), UDP, 0);
-    assert.deepEqual(statuses(out), [100, 180]);
-    const ringing = out[1].message;
+    assert.deepEqual(statuses(out), [180]);
+    const ringing = out[0].message;
     assert.equal(ringing.headers.get("Require"), "100rel");
     assert.match(ringing.headers.get("RSeq") ?? "", /^[1-9][0-9]*$/);
     assert.ok(Number(ringing.headers.get("RSeq")) <= 2 ** 31 - 1);
     assert.equal(ringing.headers.get("Supported"), "path, 100rel, timer");
     assert.equal(p.dialogs.length, 0);
-    const acked = p.receive(prack(out[1]), UDP, 100);
+    const acked = p.receive(prack(out[0]), UDP, 100);
     assert.deepEqual(statuses(acked), [200, 200]);
     assert.equal(acked[0].message.cseq.method, "PRACK");
     assert.equal(acked[1].message.cseq.method, "INVITE");
@@ -45,16 +45,16 @@ describe("SipPeer reliable provisional responses (RFC 3262)", () => {
 
   test("a plain INVITE gets an unreliable 180 as before (no RSeq)", () => {
     const out = peer().receive(request("INVITE", { body: OFFER }), UDP, 0);
-    assert.deepEqual(statuses(out), [100, 180, 200]);
-    assert.equal(out[1].message.headers.get("RSeq"), undefined);
-    assert.equal(out[1].message.headers.get("Supported"), undefined);
+    assert.deepEqual(statuses(out), [180, 200]);
+    assert.equal(out[0].message.headers.get("RSeq"), undefined);
+    assert.equal(out[0].message.headers.get("Supported"), undefined);
   });
 
   test("the reliable 180 is retransmitted from T1 doubling, over TCP too, and the INVITE gets 500 after 64*T1", () => {
     const events: PeerEvent[] = [];
     const p = peer({ timers: { T1: 100 } }, events);
     const out = p.receive(request("INVITE", { body: OFFER, extra: ["Require: 100rel"] }), TCP, 0);
-    assert.deepEqual(statuses(out), [100, 180]);
+    assert.deepEqual(statuses(out), [180]);
     const later = runUntil(p, 6400);
     assert.deepEqual(later.map((o) => [o.at, o.message.status]), [
       [100, 180],
@@ -65,41 +65,41 @@ describe("SipPeer reliable provisional responses (RFC 3262)", () => {
       [6300, 180],
       [6400, 500],
     ]);
-    assert.ok(later.slice(0, 6).every((o) => o.data === out[1].data));
+    assert.ok(later.slice(0, 6).every((o) => o.data === out[0].data));
     assert.equal(p.dialogs.length, 0);
     assert.ok(events.some((e) => e.kind === "timeout" && /no PRACK for the reliable 180/.test(e.message)));
     // A PRACK after that matches nothing.
-    assert.deepEqual(statuses(p.receive(prack(out[1]), TCP, 6500)), [481]);
+    assert.deepEqual(statuses(p.receive(prack(out[0]), TCP, 6500)), [481]);
   });
 
   test("a PRACK whose RAck matches nothing gets 481, and the 180 keeps going until the right one", () => {
     const p = peer();
     const out = p.receive(request("INVITE", { body: OFFER, extra: ["Supported: 100rel"] }), UDP, 0);
-    const rseq = Number(out[1].message.headers.get("RSeq"));
+    const rseq = Number(out[0].message.headers.get("RSeq"));
     assert.deepEqual(
-      statuses(p.receive(prack(out[1], { rack: `${rseq + 1} 1 INVITE`, branch: "z9hG4bK-b1" }), UDP, 10)),
+      statuses(p.receive(prack(out[0], { rack: `${rseq + 1} 1 INVITE`, branch: "z9hG4bK-b1" }), UDP, 10)),
       [
         481,
       ],
     );
-    assert.deepEqual(statuses(p.receive(prack(out[1], { rack: `${rseq} 2 INVITE`, branch: "z9hG4bK-b2" }), UDP, 20)), [
+    assert.deepEqual(statuses(p.receive(prack(out[0], { rack: `${rseq} 2 INVITE`, branch: "z9hG4bK-b2" }), UDP, 20)), [
       481,
     ]);
-    assert.deepEqual(statuses(p.receive(prack(out[1], { rack: `${rseq} 1 BYE`, branch: "z9hG4bK-b3" }), UDP, 30)), [
+    assert.deepEqual(statuses(p.receive(prack(out[0], { rack: `${rseq} 1 BYE`, branch: "z9hG4bK-b3" }), UDP, 30)), [
       481,
     ]);
-    assert.deepEqual(statuses(p.receive(prack(out[1], { rack: "x", branch: "z9hG4bK-b4" }), UDP, 40)), [400]);
+    assert.deepEqual(statuses(p.receive(prack(out[0], { rack: "x", branch: "z9hG4bK-b4" }), UDP, 40)), [400]);
     assert.deepEqual(statuses(runUntil(p, 500)), [180]);
-    assert.deepEqual(statuses(p.receive(prack(out[1]), UDP, 600)), [200, 200]);
+    assert.deepEqual(statuses(p.receive(prack(out[0]), UDP, 600)), [200, 200]);
     // Its retransmission gets the same 200; a new PRACK for it, 481.
-    assert.deepEqual(statuses(p.receive(prack(out[1]), UDP, 700)), [200]);
-    assert.deepEqual(statuses(p.receive(prack(out[1], { branch: "z9hG4bK-again", cseq: 3 }), UDP, 800)), [481]);
+    assert.deepEqual(statuses(p.receive(prack(out[0]), UDP, 700)), [200]);
+    assert.deepEqual(statuses(p.receive(prack(out[0], { branch: "z9hG4bK-again", cseq: 3 }), UDP, 800)), [481]);
   });
 
   test("a PRACK in no early dialog gets 481 (outside a dialog, and in a confirmed one)", () => {
     const p = peer();
     assert.deepEqual(statuses(p.receive(request("PRACK", { extra: ["RAck: 1 1 INVITE"] }), UDP, 0)), [481]);
-    const ok = p.receive(request("INVITE", { body: OFFER, callId: "c2", branch: "z9hG4bK-i2" }), UDP, 0)[2];
+    const ok = p.receive(request("INVITE", { body: OFFER, callId: "c2", branch: "z9hG4bK-i2" }), UDP, 0)[1];
     const tag = ok.message.to.tag;
     p.receive(request("ACK", { callId: "c2", toTag: tag, branch: "z9hG4bK-a2" }), UDP, 10);
     const late = p.receive(
@@ -116,9 +116,9 @@ describe("SipPeer reliable provisional responses (RFC 3262)", () => {
       "respond": { "status": 200, "body": "sdp" } }]`);
     const p = peer({ rules });
     const out = p.receive(request("INVITE", { user: "two", body: OFFER, extra: ["Supported: 100rel"] }), UDP, 0);
-    assert.deepEqual(statuses(out), [100, 180]);
-    const first = Number(out[1].message.headers.get("RSeq"));
-    const second = p.receive(prack(out[1]), UDP, 50);
+    assert.deepEqual(statuses(out), [180]);
+    const first = Number(out[0].message.headers.get("RSeq"));
+    const second = p.receive(prack(out[0]), UDP, 50);
     assert.deepEqual(statuses(second), [200, 183]);
     assert.equal(Number(second[1].message.headers.get("RSeq")), first + 1);
     assert.equal(second[1].message.headers.get("Content-Type"), "application/sdp");
@@ -134,9 +134,9 @@ describe("SipPeer reliable provisional responses (RFC 3262)", () => {
     const out = p.receive(request("INVITE", { body: OFFER, extra: ["Supported: 100rel"] }), UDP, 0);
     const cancelled = p.receive(request("CANCEL", { branch: "z9hG4bK-INVITE" }), UDP, 100);
     assert.deepEqual(statuses(cancelled), [200, 487]);
-    p.receive(request("ACK", { toTag: out[1].message.to.tag, branch: "z9hG4bK-INVITE" }), UDP, 150);
+    p.receive(request("ACK", { toTag: out[0].message.to.tag, branch: "z9hG4bK-INVITE" }), UDP, 150);
     assert.deepEqual(runUntil(p, 40000), []);
-    assert.deepEqual(statuses(p.receive(prack(out[1]), UDP, 40000)), [481]);
+    assert.deepEqual(statuses(p.receive(prack(out[0]), UDP, 40000)), [481]);
   });
 
   test("a non-2xx final goes at once, without waiting for the PRACK", () => {
@@ -154,9 +154,9 @@ describe("SipPeer reliable provisional responses (RFC 3262)", () => {
     );
     const p = peer({ rules });
     const out = p.receive(request("INVITE", { user: "early", body: OFFER, extra: ["Supported: 100rel"] }), UDP, 0);
-    assert.deepEqual(statuses(out), [100, 183]);
-    assert.match(out[1].message.bodyText, /^o=- \d+ 1 IN IP4/m);
-    const acked = p.receive(prack(out[1], { body: OFFER }), UDP, 10);
+    assert.deepEqual(statuses(out), [183]);
+    assert.match(out[0].message.bodyText, /^o=- \d+ 1 IN IP4/m);
+    const acked = p.receive(prack(out[0], { body: OFFER }), UDP, 10);
     assert.deepEqual(statuses(acked), [200, 200]);
     assert.match(acked[0].message.bodyText, /^o=- \d+ 2 IN IP4/m);
     assert.equal(acked[1].message.body.length, 0);
@@ -170,9 +170,9 @@ describe("SipPeer reliable provisional responses (RFC 3262)", () => {
     );
     const p = peer({ rules }, events);
     const out = p.receive(request("INVITE", { user: "early", extra: ["Supported: 100rel"] }), UDP, 0);
-    assert.match(out[1].message.bodyText, /^m=audio \d+ RTP\/AVP/m);
+    assert.match(out[0].message.bodyText, /^m=audio \d+ RTP\/AVP/m);
     const answer = OFFER.replace("0 101", "0");
-    assert.deepEqual(statuses(p.receive(prack(out[1], { body: answer }), UDP, 10)), [200, 200]);
+    assert.deepEqual(statuses(p.receive(prack(out[0], { body: answer }), UDP, 10)), [200, 200]);
     assert.ok(events.some((e) => e.kind === "answer" && /PRACK .*: SDP answer accepted/.test(e.message)));
   });
 
@@ -181,36 +181,35 @@ describe("SipPeer reliable provisional responses (RFC 3262)", () => {
       "provisional": [{ "status": 180, "after": 0 }], "respond": { "status": 200, "body": "sdp" } }]`);
     const p = peer({ rules });
     const out = p.receive(request("INVITE", { user: "rel", body: OFFER }), UDP, 0);
-    assert.deepEqual(statuses(out), [100, 421]);
-    assert.equal(out[1].message.headers.get("Require"), "100rel");
+    assert.deepEqual(statuses(out), [421]);
+    assert.equal(out[0].message.headers.get("Require"), "100rel");
     const ok = p.receive(
       request("INVITE", { user: "rel", body: OFFER, extra: ["Supported: 100rel"], branch: "z9hG4bK-2", callId: "c2" }),
       UDP,
       0,
     );
-    assert.deepEqual(statuses(ok), [100, 180]);
-    assert.equal(ok[1].message.headers.get("Require"), "100rel");
+    assert.deepEqual(statuses(ok), [180]);
+    assert.equal(ok[0].message.headers.get("Require"), "100rel");
   });
 
   test('rule "reliable": "never" ignores Supported, and answers 420 to Require: 100rel (RFC 3262 §4)', () => {
     const rules = parseRules(`[{ "match": { "user": "unrel" }, "reliable": "never", "default": true }]`);
     const p = peer({ rules });
     const plain = p.receive(request("INVITE", { user: "unrel", body: OFFER, extra: ["Supported: 100rel"] }), UDP, 0);
-    assert.deepEqual(statuses(plain), [100, 180, 200]);
+    assert.deepEqual(statuses(plain), [180, 200]);
     assert.equal(plain[1].message.headers.get("RSeq"), undefined);
     const required = p.receive(
       request("INVITE", { user: "unrel", body: OFFER, extra: ["Require: 100rel"], branch: "z9hG4bK-2", callId: "c2" }),
       UDP,
       0,
     );
-    assert.deepEqual(statuses(required), [100, 420]);
-    assert.equal(required[1].message.headers.get("Unsupported"), "100rel");
+    assert.deepEqual(statuses(required), [420]);
+    assert.equal(required[0].message.headers.get("Unsupported"), "100rel");
   });
 
   test("a peer whose supported tags leave out 100rel: Supported is ignored, Require gets 420", () => {
     const p = peer({ supported: ["path"] });
     assert.deepEqual(statuses(p.receive(request("INVITE", { body: OFFER, extra: ["Supported: 100rel"] }), UDP, 0)), [
-      100,
       180,
       200,
     ]);
@@ -219,15 +218,15 @@ describe("SipPeer reliable provisional responses (RFC 3262)", () => {
       UDP,
       0,
     );
-    assert.deepEqual(statuses(required), [100, 420]);
+    assert.deepEqual(statuses(required), [420]);
   });
 
   test("a retransmitted INVITE gets the reliable 180 again; the held 200 goes after the PRACK, then the ACK", () => {
     const p = peer();
     const out = p.receive(request("INVITE", { body: OFFER, extra: ["Supported: 100rel"] }), UDP, 0);
     const again = p.receive(request("INVITE", { body: OFFER, extra: ["Supported: 100rel"] }), UDP, 200);
-    assert.deepEqual(again.map((o) => o.data), [out[1].data]);
-    const ok = p.receive(prack(out[1]), UDP, 300)[1];
+    assert.deepEqual(again.map((o) => o.data), [out[0].data]);
+    const ok = p.receive(prack(out[0]), UDP, 300)[1];
     p.receive(request("ACK", { toTag: ok.message.to.tag, branch: "z9hG4bK-ack" }), UDP, 400);
     assert.equal(p.dialogs[0].acked, true);
     assert.deepEqual(runUntil(p, 40000), []);
@@ -243,7 +242,7 @@ const FLOWS = parseRules(
 describe("the users prack@ and timer@ of tests/data/flows_rules.json", () => {
   test("prack@: 421 without 100rel; with it a reliable 180, then the 200 after the PRACK", () => {
     const p = peer({ rules: FLOWS });
-    assert.deepEqual(statuses(p.receive(request("INVITE", { user: "prack", body: OFFER }), UDP, 0)), [100, 421]);
+    assert.deepEqual(statuses(p.receive(request("INVITE", { user: "prack", body: OFFER }), UDP, 0)), [421]);
     const out = p.receive(
       request("INVITE", {
         user: "prack",
@@ -255,13 +254,13 @@ describe("the users prack@ and timer@ of tests/data/flows_rules.json", () => {
       UDP,
       0,
     );
-    assert.deepEqual(statuses(out), [100, 180]);
-    const rseq = out[1].message.headers.get("RSeq");
+    assert.deepEqual(statuses(out), [180]);
+    const rseq = out[0].message.headers.get("RSeq");
     const acked = p.receive(
       request("PRACK", {
         user: "prack",
         callId: "c2",
-        toTag: out[1].message.to.tag,
+        toTag: out[0].message.to.tag,
         cseq: 2,
         extra: [`RAck: ${rseq} 1 INVITE`],
       }),

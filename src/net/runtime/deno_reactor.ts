@@ -74,6 +74,8 @@ export interface _ReactorSocket {
   deliver(data: Uint8Array, from: Uint8Array, length: number): void;
   /** A read failed. */
   failed(error: unknown): void;
+  /** Sends what it held back while the reactor read (see `_Reactor.reading`). */
+  flush(): void;
 }
 
 /** What every socket shares, made once: the receive buffer, the source address, the events. */
@@ -148,6 +150,13 @@ export class _Reactor {
   #emptyPolls = 0;
   /** Whether the last look left a socket with datagrams past its share. */
   #full = false;
+  /**
+   * While the ready sockets are read: the answers made meanwhile are held back by their sockets
+   * and go together when the reading ends, one sendmmsg(2) for several datagrams.
+   */
+  reading = false;
+  /** The sockets holding datagrams back, flushed when the reading ends. */
+  #holding: _ReactorSocket[] = [];
 
   private constructor(c: _Libc, shared: _Shared, epoll: number, wake: number) {
     this.#c = c;
@@ -297,6 +306,23 @@ export class _Reactor {
    * datagrams taken.
    */
   #serve(ready: number): number {
+    this.reading = true;
+    try {
+      return this.#serveReady(ready);
+    } finally {
+      this.reading = false;
+      const holding = this.#holding;
+      for (let i = 0; i < holding.length; i++) holding[i].flush();
+      holding.length = 0;
+    }
+  }
+
+  /** A socket holds datagrams back until the reading ends. */
+  hold(socket: _ReactorSocket): void {
+    this.#holding.push(socket);
+  }
+
+  #serveReady(ready: number): number {
     const { eventView, eventSize, dataOffset } = this.#shared;
     const share = Math.min(SOCKET_BATCH, Math.max(1, Math.floor(BATCH / ready)));
     let taken = 0;

@@ -62,6 +62,74 @@ const RECEIVE_BUFFER_ARG = new Int32Array([RECEIVE_BUFFER]);
 const BOUND = new Uint8Array(28);
 const BOUND_LENGTH = new Uint32Array(1);
 
+/** The most datagrams one sendmmsg(2) takes, and the bytes they may have together. */
+const _BATCH = 32;
+const _BATCH_DATA = 60000;
+/** The bytes of a struct mmsghdr and of a struct iovec on a 64-bit Linux; a sockaddr's place. */
+const MMSGHDR = 64;
+const IOVEC = 16;
+const NAME = 32;
+
+/**
+ * The one buffer behind every sendmmsg(2) of the process: the struct mmsghdr array, the iovecs,
+ * the sockaddrs and the datagrams' bytes, in an ArrayBuffer (which never moves), so that of the
+ * pointers in the headers only each datagram's place is written per send.
+ */
+class _Batch {
+  readonly bytes: Uint8Array;
+  readonly data: Uint8Array;
+  readonly #view: DataView;
+  readonly #base: number;
+  readonly #dataAt: number;
+  readonly #namesAt: number;
+
+  constructor() {
+    const iovAt = _BATCH * MMSGHDR;
+    this.#namesAt = iovAt + _BATCH * IOVEC;
+    this.#dataAt = this.#namesAt + _BATCH * NAME;
+    this.bytes = new Uint8Array(this.#dataAt + _BATCH_DATA);
+    this.data = this.bytes.subarray(this.#dataAt);
+    this.#view = new DataView(this.bytes.buffer);
+    // A user-space address fits in 47 bits: a double holds it exactly.
+    this.#base = Number(Deno.UnsafePointer.value(Deno.UnsafePointer.of(this.bytes)));
+    for (let i = 0; i < _BATCH; i++) {
+      const m = i * MMSGHDR;
+      this.#pointer(m, this.#base + this.#namesAt + i * NAME); // msg_name
+      this.#pointer(m + 16, this.#base + iovAt + i * IOVEC); // msg_iov
+      this.#view.setUint32(m + 24, 1, true); // msg_iovlen
+    }
+  }
+
+  /** Message `i`: `length` bytes at `offset` of `data`, to `sa`. */
+  setMessage(i: number, offset: number, length: number, sa: Uint8Array): void {
+    this.bytes.set(sa, this.#namesAt + i * NAME);
+    this.#view.setUint32(i * MMSGHDR + 8, sa.length, true); // msg_namelen
+    const iov = _BATCH * MMSGHDR + i * IOVEC;
+    this.#pointer(iov, this.#base + this.#dataAt + offset); // iov_base
+    this.#view.setUint32(iov + 8, length, true); // iov_len
+  }
+
+  /** The header array from message `i` on. */
+  messagesAt(i: number): Uint8Array {
+    return i === 0 ? this.bytes : this.bytes.subarray(i * MMSGHDR);
+  }
+
+  #pointer(at: number, value: number): void {
+    this.#view.setUint32(at, value % 0x100000000, true);
+    this.#view.setUint32(at + 4, Math.floor(value / 0x100000000), true);
+  }
+}
+
+let batch: _Batch | undefined;
+function _batch(): _Batch {
+  return batch ??= new _Batch();
+}
+
+/** The address of a sockaddr, for an error message. */
+function _addressOf(sa: Uint8Array): string {
+  return _fromSockaddr(sa).address;
+}
+
 /** A polled UDP socket: its descriptor in the reactor, the endpoint handed to the shim's caller. */
 class _PolledSocket implements DatagramEndpoint, _ReactorSocket {
   readonly local: SocketAddress;
@@ -86,6 +154,9 @@ class _PolledSocket implements DatagramEndpoint, _ReactorSocket {
   /** Other destinations by "address|port", bounded, made with the second one. */
   #destinations: Map<string, Uint8Array | string> | undefined;
   #released: Promise<void> | undefined;
+  /** The datagrams held back while the reactor reads, and their sockaddrs. */
+  #held: Uint8Array[] = [];
+  #heldTo: Uint8Array[] = [];
 
   constructor(
     c: _Libc,
@@ -137,14 +208,62 @@ class _PolledSocket implements DatagramEndpoint, _ReactorSocket {
     }
     const sa = this.#to;
     if (typeof sa === "string") return this.#onError(new Error(sa));
+    if (this.#reactor.reading && data.length <= _BATCH_DATA) {
+      if (this.#held.length === 0) this.#reactor.hold(this);
+      this.#held.push(data);
+      this.#heldTo.push(sa);
+      return;
+    }
+    this.#sendNow(data, sa);
+  }
+
+  #sendNow(data: Uint8Array, sa: Uint8Array): void {
     for (;;) {
       const n = Number(this.#c.sendto(this.fd, data, _size(data.length), 0, sa, sa.length));
       if (n >= 0) return;
       const code = _errno(this.#c);
       if (code === _EINTR) continue;
       // EAGAIN: the send buffer is full; the datagram is lost, as on the network.
-      this.#onError(_socketError(`udp send to ${to.address}`, code));
+      this.#onError(_socketError(`udp send to ${_addressOf(sa)}`, code));
       return;
+    }
+  }
+
+  /** Sends the datagrams held back, in order: up to _BATCH of them per sendmmsg(2). */
+  flush(): void {
+    const data = this.#held;
+    const to = this.#heldTo;
+    this.#held = [];
+    this.#heldTo = [];
+    if (this.closed) return;
+    if (data.length === 1) return this.#sendNow(data[0], to[0]);
+    const batch = _batch();
+    let i = 0;
+    while (i < data.length) {
+      // Fill the batch: as many datagrams as fit, each in its place of the one buffer.
+      let n = 0;
+      let offset = 0;
+      while (i + n < data.length && n < _BATCH && offset + data[i + n].length <= _BATCH_DATA) {
+        const d = data[i + n];
+        batch.data.set(d, offset);
+        batch.setMessage(n, offset, d.length, to[i + n]);
+        offset += d.length;
+        n++;
+      }
+      let sent = 0;
+      while (sent < n) {
+        const r = this.#c.sendmmsg(this.fd, batch.messagesAt(sent), n - sent, 0);
+        if (r > 0) {
+          sent += r;
+          continue;
+        }
+        const code = _errno(this.#c);
+        if (r < 0 && code === _EINTR) continue;
+        // The first datagram left failed (EAGAIN: lost, as on the network); the others go on.
+        this.#onError(_socketError(`udp send to ${_addressOf(to[i + sent])}`, code));
+        sent++;
+      }
+      i += n;
     }
   }
 
