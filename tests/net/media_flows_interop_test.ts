@@ -3,6 +3,7 @@
 // dtmf_2833_pound.pcap; the echo comes back to SIPp, which ignores it) and hangs up; the
 // command line must log one dtmf event per key, "1" then "#". Skipped, saying why, without
 // SIPp, without root (SIPp plays pcap through a raw socket) or without the pcap files.
+// A second scenario (tests/data/sipp_info_dtmf_uac.xml) sends the keys by SIP INFO instead.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
@@ -13,6 +14,8 @@ import process from "node:process";
 import { freeBlock } from "../_ports.ts";
 import { skipWhy } from "../_skip.ts";
 import { HAVE_SIPP } from "./_sipp.ts";
+
+const DATA = new URL("../data/", import.meta.url).pathname;
 
 const SIPP_PCAPS = "/usr/share/sip-tester";
 const PCAPS = ["dtmf_2833_1.pcap", "dtmf_2833_pound.pcap"];
@@ -154,6 +157,62 @@ describe("SIPp plays RFC 4733 DTMF to the command line", () => {
       cli.kill("SIGTERM");
       await exited;
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("SIPp sends DTMF by SIP INFO to the command line", () => {
+  const skip = skipWhy("SIPp INFO DTMF", HAVE_SIPP ? false : "sipp is not installed (Debian package sip-tester)");
+
+  test("each INFO is answered 200 and its key logged: dtmf-relay 5, dtmf #", { skip, timeout: 60_000 }, async () => {
+    const base = await freeBlock(12);
+    const [sipPort, controlPort, rtpLow, cliPort] = [base, base + 1, base + 2, base + 10];
+    const [cmd, ...pre] = cliCommand();
+    const cli = spawn(cmd, [
+      ...pre,
+      "--udp",
+      `127.0.0.1:${cliPort}`,
+      "--rtp-ports",
+      `${rtpLow}-${rtpLow + 7}`,
+      "--profile",
+      "lab",
+      "--log",
+      "json",
+    ], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    cli.stdout.on("data", (d) => out += d);
+    cli.stderr.on("data", (d) => out += d);
+    const exited = new Promise<void>((resolve) => cli.on("close", () => resolve()));
+    try {
+      for (let i = 0; i < 100 && !out.includes(String(cliPort)); i++) await new Promise((r) => setTimeout(r, 100));
+      assert.ok(out.includes(String(cliPort)), `the command line did not start: ${out}`);
+      const sipp = spawnSync("sipp", [
+        `127.0.0.1:${cliPort}`,
+        "-sf",
+        join(DATA, "sipp_info_dtmf_uac.xml"),
+        "-m",
+        "1",
+        "-i",
+        "127.0.0.1",
+        "-p",
+        String(sipPort),
+        "-cp",
+        String(controlPort),
+        "-nostdin",
+        "-timeout",
+        "30s",
+        "-timeout_error",
+      ], { encoding: "utf8", timeout: 45_000 });
+      assert.equal(sipp.status, 0, `sipp exited ${sipp.status}: ${sipp.stderr}\n${sipp.stdout?.slice(-2000)}\n${out}`);
+      // The log lines come through a pipe: wait for the second key's (or 5 s).
+      const keys = () =>
+        out.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l)).filter((e) => e.event === "dtmf")
+          .map((e) => [e.dtmf.digit, e.dtmf.source]);
+      for (let i = 0; i < 50 && keys().length < 2; i++) await new Promise((r) => setTimeout(r, 100));
+      assert.deepEqual(keys(), [["5", "info"], ["#", "info"]], out);
+    } finally {
+      cli.kill("SIGTERM");
+      await exited;
     }
   });
 });
