@@ -6,18 +6,7 @@
  * @module
  */
 
-/** The concatenation of byte arrays. */
-export function _concat(parts: readonly Uint8Array[]): Uint8Array {
-  let size = 0;
-  for (const p of parts) size += p.length;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
+import { _join } from "../net/bytes.ts";
 
 /**
  * One TLV: a tag octet, the definite length (X.690 §8.1.3: short form under 128, else the
@@ -36,7 +25,7 @@ export function _concat(parts: readonly Uint8Array[]): Uint8Array {
  * ```
  */
 export function _tlv(tag: number, contents: Uint8Array | readonly Uint8Array[]): Uint8Array {
-  const body = contents instanceof Uint8Array ? contents : _concat(contents);
+  const body = contents instanceof Uint8Array ? contents : _join(contents);
   const n = body.length;
   let length: number[];
   if (n < 0x80) length = [n];
@@ -45,7 +34,7 @@ export function _tlv(tag: number, contents: Uint8Array | readonly Uint8Array[]):
     for (let v = n; v > 0; v = Math.floor(v / 256)) octets.unshift(v & 0xff);
     length = [0x80 | octets.length, ...octets];
   }
-  return _concat([new Uint8Array([tag, ...length]), body]);
+  return _join([new Uint8Array([tag, ...length]), body]);
 }
 
 /** SEQUENCE (X.690 §8.9). */
@@ -94,7 +83,7 @@ export function _integer(value: number | Uint8Array): Uint8Array {
   while (start < bytes.length && bytes[start] === 0) start++;
   const magnitude = bytes.subarray(start);
   if (magnitude.length === 0) return new Uint8Array([0x02, 1, 0]);
-  return _tlv(0x02, magnitude[0] & 0x80 ? _concat([new Uint8Array([0]), magnitude]) : magnitude);
+  return _tlv(0x02, magnitude[0] & 0x80 ? _join([new Uint8Array([0]), magnitude]) : magnitude);
 }
 
 /**
@@ -133,7 +122,7 @@ export function _oid(dotted: string): Uint8Array {
  * @returns The encoding.
  */
 export function _bitString(bytes: Uint8Array): Uint8Array {
-  return _tlv(0x03, _concat([new Uint8Array([0]), bytes]));
+  return _tlv(0x03, _join([new Uint8Array([0]), bytes]));
 }
 
 /**
@@ -156,7 +145,7 @@ export function _namedBits(bits: readonly number[]): Uint8Array {
   const last = Math.max(...bits);
   const octets = new Uint8Array(Math.floor(last / 8) + 1);
   for (const b of bits) octets[b >> 3] |= 0x80 >> (b & 7);
-  return _tlv(0x03, _concat([new Uint8Array([7 - (last & 7)]), octets]));
+  return _tlv(0x03, _join([new Uint8Array([7 - (last & 7)]), octets]));
 }
 
 /**

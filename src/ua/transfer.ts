@@ -15,8 +15,9 @@
 import type { TransferSpec } from "../rules/call_flows.ts";
 import type { SipRequest } from "../sip/message.ts";
 import type { Dialog } from "./dialog.ts";
-import type { Job, Scheduler } from "./scheduler.ts";
-import type { _EventDetails, PeerEvent, Remote } from "./types.ts";
+import type { ReferHost } from "./refer.ts";
+import type { Job } from "./scheduler.ts";
+import type { _EventDetails, Remote } from "./types.ts";
 
 /** How long a transfer due waits for the ACK of the 2xx, ms (Timer H's 64*T1). */
 const WAIT_ACK = 32_000;
@@ -25,21 +26,10 @@ const WAIT_NOTIFY = 120_000;
 /** How often a transfer looks again for the ACK, ms. */
 const ACK_POLL = 200;
 
-/** What {@linkcode Transferor} needs of the peer. */
-export interface TransferHost {
-  jobs: Scheduler;
-  /** Sends a request of ours in the dialog (dialogs.ts `request`); false when the dialog is over. */
-  send(
-    dialog: Dialog,
-    method: string,
-    extra: string[],
-    body: [string, string] | undefined,
-    at: number,
-    done: (status: number, at: number) => void,
-  ): boolean;
+/** What {@linkcode Transferor} needs of the peer: what the REFER notifier needs, and a hang-up. */
+export interface TransferHost extends Pick<ReferHost, "jobs" | "send" | "event"> {
   /** Ends the dialog with a BYE of ours (its request comes out of `takeRequests()`). */
   hangUp(dialog: Dialog, at: number): void;
-  event(kind: PeerEvent["kind"], message: string, remote?: Remote, details?: _EventDetails): void;
 }
 
 /** One transfer in progress. */
