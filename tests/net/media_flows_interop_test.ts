@@ -83,6 +83,28 @@ function cliCommand(): string[] {
   return [process.execPath, mod];
 }
 
+/** The command line on `port` (UDP), RTP on 8 ports from `rtpLow`, lab profile, JSON log lines. */
+function startCli(port: number, rtpLow: number) {
+  const [cmd, ...pre] = cliCommand();
+  const args = ["--udp", `127.0.0.1:${port}`, "--rtp-ports", `${rtpLow}-${rtpLow + 7}`, "--profile", "lab"];
+  const child = spawn(cmd, [...pre, ...args, "--log", "json"], { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  child.stdout.on("data", (d) => out += d);
+  child.stderr.on("data", (d) => out += d);
+  const exited = new Promise<void>((resolve) => child.on("close", () => resolve()));
+  return {
+    out: () => out,
+    async started() {
+      for (let i = 0; i < 100 && !out.includes(String(port)); i++) await new Promise((r) => setTimeout(r, 100));
+      assert.ok(out.includes(String(port)), `the command line did not start: ${out}`);
+    },
+    async stop() {
+      child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
+
 describe("SIPp plays RFC 4733 DTMF to the command line", () => {
   const skip = skipWhy(
     "SIPp DTMF pcap",
@@ -100,27 +122,11 @@ describe("SIPp plays RFC 4733 DTMF to the command line", () => {
     const [sipPort, mediaPort, controlPort, rtpLow] = [base + 5, base, base + 4, base + 6];
     const cliPort = base + 14;
     const dir = mkdtempSync(join(tmpdir(), "sipp-dtmf-"));
-    const [cmd, ...pre] = cliCommand();
-    const cli = spawn(cmd, [
-      ...pre,
-      "--udp",
-      `127.0.0.1:${cliPort}`,
-      "--rtp-ports",
-      `${rtpLow}-${rtpLow + 7}`,
-      "--profile",
-      "lab",
-      "--log",
-      "json",
-    ], { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    cli.stdout.on("data", (d) => out += d);
-    cli.stderr.on("data", (d) => out += d);
-    const exited = new Promise<void>((resolve) => cli.on("close", () => resolve()));
+    const cli = startCli(cliPort, rtpLow);
     try {
       symlinkSync(SIPP_PCAPS, join(dir, "pcap"));
       writeFileSync(join(dir, "dtmf.xml"), SCENARIO);
-      for (let i = 0; i < 100 && !out.includes(String(cliPort)); i++) await new Promise((r) => setTimeout(r, 100));
-      assert.ok(out.includes(String(cliPort)), `the command line did not start: ${out}`);
+      await cli.started();
       const sipp = spawnSync("sipp", [
         `127.0.0.1:${cliPort}`,
         "-sf",
@@ -142,20 +148,23 @@ describe("SIPp plays RFC 4733 DTMF to the command line", () => {
         "30s",
         "-timeout_error",
       ], { cwd: dir, encoding: "utf8", timeout: 45_000 });
-      assert.equal(sipp.status, 0, `sipp exited ${sipp.status}: ${sipp.stderr}\n${sipp.stdout?.slice(-2000)}\n${out}`);
-      for (let i = 0; i < 20 && !/"event":"media"/.test(out); i++) await new Promise((r) => setTimeout(r, 100));
-      const dtmf = out.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l)).filter((e) =>
+      assert.equal(
+        sipp.status,
+        0,
+        `sipp exited ${sipp.status}: ${sipp.stderr}\n${sipp.stdout?.slice(-2000)}\n${cli.out()}`,
+      );
+      for (let i = 0; i < 20 && !/"event":"media"/.test(cli.out()); i++) await new Promise((r) => setTimeout(r, 100));
+      const dtmf = cli.out().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l)).filter((e) =>
         e.event === "dtmf"
       );
       assert.deepEqual(dtmf.map((e) => [e.dtmf.digit, e.dtmf.source, e.dtmf.ended]), [["1", "rtp", true], [
         "#",
         "rtp",
         true,
-      ]], out);
-      assert.ok(dtmf.every((e) => e.dtmf.duration > 0), out);
+      ]], cli.out());
+      assert.ok(dtmf.every((e) => e.dtmf.duration > 0), cli.out());
     } finally {
-      cli.kill("SIGTERM");
-      await exited;
+      await cli.stop();
       rmSync(dir, { recursive: true, force: true });
     }
   });
@@ -167,25 +176,9 @@ describe("SIPp sends DTMF by SIP INFO to the command line", () => {
   test("each INFO is answered 200 and its key logged: dtmf-relay 5, dtmf #", { skip, timeout: 60_000 }, async () => {
     const base = await freeBlock(12);
     const [sipPort, controlPort, rtpLow, cliPort] = [base, base + 1, base + 2, base + 10];
-    const [cmd, ...pre] = cliCommand();
-    const cli = spawn(cmd, [
-      ...pre,
-      "--udp",
-      `127.0.0.1:${cliPort}`,
-      "--rtp-ports",
-      `${rtpLow}-${rtpLow + 7}`,
-      "--profile",
-      "lab",
-      "--log",
-      "json",
-    ], { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    cli.stdout.on("data", (d) => out += d);
-    cli.stderr.on("data", (d) => out += d);
-    const exited = new Promise<void>((resolve) => cli.on("close", () => resolve()));
+    const cli = startCli(cliPort, rtpLow);
     try {
-      for (let i = 0; i < 100 && !out.includes(String(cliPort)); i++) await new Promise((r) => setTimeout(r, 100));
-      assert.ok(out.includes(String(cliPort)), `the command line did not start: ${out}`);
+      await cli.started();
       const sipp = spawnSync("sipp", [
         `127.0.0.1:${cliPort}`,
         "-sf",
@@ -203,16 +196,21 @@ describe("SIPp sends DTMF by SIP INFO to the command line", () => {
         "30s",
         "-timeout_error",
       ], { encoding: "utf8", timeout: 45_000 });
-      assert.equal(sipp.status, 0, `sipp exited ${sipp.status}: ${sipp.stderr}\n${sipp.stdout?.slice(-2000)}\n${out}`);
+      assert.equal(
+        sipp.status,
+        0,
+        `sipp exited ${sipp.status}: ${sipp.stderr}\n${sipp.stdout?.slice(-2000)}\n${cli.out()}`,
+      );
       // The log lines come through a pipe: wait for the second key's (or 5 s).
       const keys = () =>
-        out.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l)).filter((e) => e.event === "dtmf")
+        cli.out().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l)).filter((e) =>
+          e.event === "dtmf"
+        )
           .map((e) => [e.dtmf.digit, e.dtmf.source]);
       for (let i = 0; i < 50 && keys().length < 2; i++) await new Promise((r) => setTimeout(r, 100));
-      assert.deepEqual(keys(), [["5", "info"], ["#", "info"]], out);
+      assert.deepEqual(keys(), [["5", "info"], ["#", "info"]], cli.out());
     } finally {
-      cli.kill("SIGTERM");
-      await exited;
+      await cli.stop();
     }
   });
 });
