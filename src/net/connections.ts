@@ -15,8 +15,9 @@
  *   closed. A peer that does not read costs at most about `maxOutput` plus one message.
  *
  * The limits and the deadlines they set are in `connection_limits.ts`; how bytes become
- * messages, in `connection_framing.ts`. Some 620 lines: one table whose methods share the
- * connections, their deadlines and the source shares (TLS handshakes included).
+ * messages, in `connection_framing.ts`. Some 690 lines: one table whose methods share the
+ * connections, their deadlines and the source shares (TLS handshakes and the upgrade of the
+ * WebSocket connections it opens included).
  *
  * @module
  */
@@ -75,6 +76,8 @@ interface _Connection extends Connection, _ConnectionTimes {
   backlogBytes: number;
   timer: ReturnType<typeof setTimeout> | undefined;
   timerAt: number;
+  /** A WebSocket we opened (RFC 6455 §4.1): settles when the server's answer to the upgrade is read. */
+  upgrading: PromiseWithResolvers<void> | undefined;
 }
 
 /**
@@ -184,11 +187,17 @@ export class ConnectionTable {
    *
    * @param transport `tcp` or `ws` (a WebSocket shim delivers whole messages).
    * @param outgoing Whether these are connections the server opens.
+   * @param client For a WebSocket we open over a TCP or TLS stream: the Host (`HOST:PORT`) and
+   *   path of its upgrade request (RFC 6455 §4.1), and what settles once it is answered.
    * @returns The handlers to give the shim.
    */
-  handlers(transport: StreamTransport, outgoing = false): StreamHandlers {
+  handlers(transport: StreamTransport, outgoing = false, client?: _WebSocketClient): StreamHandlers {
     return {
-      open: (conn) => this.#open(conn, transport, outgoing),
+      open: (conn) => {
+        this.#open(conn, transport, outgoing, client);
+        // Closed at once (the server closing, a limit): no upgrade to wait for.
+        if (!this.#byConn.has(conn)) client?.upgraded.reject(new Error("closed as it opened"));
+      },
       data: (conn, data) => this.#data(conn, data),
       drain: (conn) => this.#drain(conn),
       close: (conn) => this.#closed_(conn),
@@ -232,10 +241,11 @@ export class ConnectionTable {
    * new one), or joins the one being opened to the same place. It is kept like an accepted one.
    *
    * @param net The socket shim.
-   * @param transport `tcp`, `tls` or `ws`.
+   * @param transport `tcp`, `tls`, `ws` or `wss` (a WebSocket client over a TCP or TLS stream,
+   *   RFC 7118 §4: the upgrade to path `/` with the `sip` subprotocol, done before it resolves).
    * @param address An IP address.
    * @param port The port.
-   * @param trust TLS only: whom to trust for this connection, instead of the table's `tlsCa`.
+   * @param trust TLS and WSS only: whom to trust for this connection, instead of the table's `tlsCa`.
    * @returns The open connection.
    * @throws {RangeError} (rejects) When the table is full.
    * @throws {Error} (rejects) When it cannot be opened: the message says where to and why.
@@ -258,7 +268,14 @@ export class ConnectionTable {
         new RangeError(`send(): connection limit (${limits.maxConnections}) reached: cannot open a ${where}`),
       );
     }
-    const handlers = this.handlers(transport, true);
+    const webSocket = transport === "ws" || transport === "wss";
+    const overStream = webSocket && (transport === "ws" ? net.connectStream : net.connectTlsStream) !== undefined;
+    const client: _WebSocketClient | undefined = overStream
+      ? { host: `${host}:${port}`, upgraded: Promise.withResolvers<void>() }
+      : undefined;
+    // Whoever waits for it is told below; nobody else must see an unhandled rejection.
+    client?.upgraded.promise.catch(() => {});
+    const handlers = this.handlers(transport, true, client);
     const abort = new AbortController();
     const timeout = setTimeout(
       () => abort.abort(new Error(`not open after ${limits.connectTimeout} ms (connectTimeout)`)),
@@ -266,10 +283,10 @@ export class ConnectionTable {
     );
     this.#connectAborts.add(abort);
     let opening: Promise<StreamConnection>;
-    if (transport === "tcp" && net.connectStream !== undefined) {
+    if ((transport === "tcp" || (transport === "ws" && overStream)) && net.connectStream !== undefined) {
       const options: ConnectOptions = { hostname: address, port, signal: abort.signal };
       opening = net.connectStream(options, handlers);
-    } else if (transport === "tls" && net.connectTlsStream !== undefined) {
+    } else if ((transport === "tls" || (transport === "wss" && overStream)) && net.connectTlsStream !== undefined) {
       // RFC 3261 §26.3.1: the server's certificate must name the address connected to.
       const options: TlsConnectOptions = { hostname: address, port, signal: abort.signal, ca: this.#options.tlsCa };
       if (trust !== undefined) Object.assign(options, { ca: trust.ca, fingerprint: trust.fingerprint });
@@ -280,7 +297,8 @@ export class ConnectionTable {
       opening = Promise.reject(new Error(`the ${net.name} socket shim cannot open ${transport} connections`));
     }
     const result = opening
-      .then((conn) => {
+      .then(async (conn) => {
+        if (client !== undefined) await this.#upgraded(conn, client.upgraded.promise, abort.signal);
         const c = this.#byConn.get(conn);
         if (c === undefined || !c.open) {
           throw new Error(this.#closed ? "the server is closed" : "it closed as it opened");
@@ -297,6 +315,20 @@ export class ConnectionTable {
       });
     this.#connecting.set(key, result);
     return result;
+  }
+
+  /** Waits for the upgrade of a WebSocket we opened (RFC 6455 §4.1), within the connect timeout. */
+  #upgraded(conn: StreamConnection, upgraded: Promise<void>, signal: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        reject(signal.reason);
+        const c = this.#byConn.get(conn);
+        if (c !== undefined) this.#drop(c);
+        else conn.close();
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      upgraded.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+    });
   }
 
   /**
@@ -330,7 +362,12 @@ export class ConnectionTable {
 
   // ---- the shim's handlers
 
-  #open(conn: StreamConnection, transport: StreamTransport, outgoing: boolean): void {
+  #open(
+    conn: StreamConnection,
+    transport: StreamTransport,
+    outgoing: boolean,
+    client?: _WebSocketClient,
+  ): void {
     if (this.#closed) {
       // Accepted while the server closes: it would hold a timer past close().
       conn.close();
@@ -376,7 +413,9 @@ export class ConnectionTable {
       source,
       open: true,
       ended: outgoing ? Promise.withResolvers<void>() : undefined,
-      framer: outgoing && (transport === "ws" || transport === "wss")
+      framer: client !== undefined
+        ? new WebSocketSession({ maxMessageSize: this.#options.maxMessageSize, client })
+        : outgoing && (transport === "ws" || transport === "wss")
         ? undefined
         : transport === "tcp" || transport === "tls"
         ? new StreamFramer({ maxMessageSize: this.#options.maxMessageSize })
@@ -393,10 +432,15 @@ export class ConnectionTable {
       backlogBytes: 0,
       timer: undefined,
       timerAt: Infinity,
+      upgrading: client?.upgraded,
     };
     this.#byConn.set(conn, c);
     this.#all.add(c);
     if (conn.handshake !== undefined) this.#awaitHandshake(c, conn.handshake);
+    // RFC 6455 §4.1: a WebSocket we open starts with its upgrade request.
+    if (c.framer instanceof WebSocketSession && c.framer.upgradeRequest !== undefined) {
+      conn.write(c.framer.upgradeRequest);
+    }
     this.#arm(c);
   }
 
@@ -485,6 +529,13 @@ export class ConnectionTable {
     }
     if (framer instanceof WebSocketSession) {
       _frameWebSocket(framer, data, c.items);
+      if (c.upgrading !== undefined && framer.state !== "handshake") {
+        // The server's answer to our upgrade request was read: accepted, or why not.
+        const end = c.items.find((item) => item.kind === "end");
+        if (framer.state === "open" || end === undefined) c.upgrading.resolve();
+        else c.upgrading.reject(new Error(end.reason ?? "the WebSocket closed"));
+        c.upgrading = undefined;
+      }
     } else {
       try {
         _frameStream(framer, data, c.items);
@@ -529,7 +580,7 @@ export class ConnectionTable {
       } else {
         // A WebSocket session that ended: refused, closed by the client, or a protocol error.
         const why = item.reason ?? "closed";
-        if (!/^(closed by the client|close handshake done)/.test(why)) {
+        if (!/^(closed by the (client|server)|close handshake done)/.test(why)) {
           this.#event(c, "dropped", `closing the ${c.transport} connection: ${why}`);
         }
         this.#drop(c, true);
@@ -612,6 +663,8 @@ export class ConnectionTable {
       this.#handshaking--;
     }
     c.open = false;
+    c.upgrading?.reject(new Error("it closed before the server answered the WebSocket upgrade (RFC 6455 §4.1)"));
+    c.upgrading = undefined;
     if (c.timer !== undefined) clearTimeout(c.timer);
     c.timer = undefined;
     c.items = [];
@@ -624,6 +677,13 @@ export class ConnectionTable {
   #event(c: _Connection, kind: "dropped" | "parse-error" | "limit", message: string): void {
     this.#options.onEvent(kind, message, { ...c.conn.remote, transport: c.transport });
   }
+}
+
+/** A WebSocket we open over a stream: its upgrade request's Host and path, and its outcome. */
+interface _WebSocketClient {
+  host: string;
+  path?: string;
+  upgraded: PromiseWithResolvers<void>;
 }
 
 /** Why a connection failed, in words: the error's message and code (`ECONNREFUSED`). */

@@ -51,7 +51,7 @@ export function _sendRaw(
       endpoint.send(data, { address, port: remote.port });
       return Promise.resolve();
     }
-    if (transport !== "tcp" && transport !== "ws" && transport !== "tls") {
+    if (transport !== "tcp" && transport !== "ws" && transport !== "tls" && transport !== "wss") {
       throw new RangeError(`send(): unknown transport "${transport}"`);
     }
     const connections = sockets.connections;

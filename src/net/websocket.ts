@@ -29,7 +29,8 @@
  */
 
 import { _join } from "./bytes.ts";
-import { _EMPTY, _frame, _isCloseCode, _isUtf8, _OP } from "./websocket_frame.ts";
+import { _EMPTY, _frame, _isCloseCode, _isUtf8, _maskedFrame, _OP } from "./websocket_frame.ts";
+import { _checkUpgradeResponse, _newKey, _upgradeRequest } from "./websocket_client_handshake.ts";
 import {
   _answerUpgrade,
   _HandshakeHead,
@@ -81,6 +82,13 @@ export interface WebSocketSessionOptions {
   maxHandshakeSize?: number;
   /** The subprotocol the client must offer, and that is chosen (default `sip`, RFC 7118 §4). */
   subprotocol?: string;
+  /**
+   * The client's side instead (a connection we opened): `host` (`HOST:PORT`) and `path`
+   * (default `/`) of the upgrade request in {@linkcode WebSocketSession.upgradeRequest}; the
+   * server's response is read and checked, its frames must be unmasked and ours are masked
+   * (RFC 6455 §5.1).
+   */
+  client?: { host: string; path?: string };
 }
 
 /**
@@ -149,6 +157,8 @@ export class WebSocketSession {
   readonly #subprotocol: string;
   #state: WebSocketState = "handshake";
   #request: WebSocketRequest | undefined;
+  /** The client's side: the Sec-WebSocket-Key sent and the upgrade request. */
+  readonly #client: { key: string; request: Uint8Array } | undefined;
 
   /** The request head while it arrives; dropped once read. */
   #head: _HandshakeHead | undefined;
@@ -197,6 +207,29 @@ export class WebSocketSession {
     this.#maxHandshakeSize = maxHandshakeSize;
     this.#subprotocol = subprotocol.toLowerCase();
     this.#head = new _HandshakeHead(maxHandshakeSize);
+    if (options.client !== undefined) {
+      const key = _newKey();
+      const request = _upgradeRequest(options.client.host, options.client.path ?? "/", key, this.#subprotocol);
+      this.#client = { key, request };
+    }
+  }
+
+  /**
+   * The client's side: the upgrade request to write first (RFC 6455 §4.1); undefined on the server's side.
+   *
+   * @example
+   * ```ts
+   * import { WebSocketSession } from "./websocket.ts";
+   * import assert from "node:assert/strict";
+   *
+   * const client = new WebSocketSession({ maxMessageSize: 65535, client: { host: "127.0.0.1:5062" } });
+   * const request = new TextDecoder().decode(client.upgradeRequest);
+   * assert.match(request, /^GET \/ HTTP\/1\.1\r\nHost: 127\.0\.0\.1:5062\r\n/);
+   * assert.match(request, /\r\nSec-WebSocket-Protocol: sip\r\n/);
+   * ```
+   */
+  get upgradeRequest(): Uint8Array | undefined {
+    return this.#client?.request;
   }
 
   /** Where the session is: "handshake", "open", "closing" (our close sent) or "closed". */
@@ -262,7 +295,12 @@ export class WebSocketSession {
    */
   frame(data: Uint8Array): Uint8Array {
     if (this.#state !== "open") return _EMPTY;
-    return _frame(_isUtf8(data) ? _OP.TEXT : _OP.BINARY, data);
+    return this.#frame(_isUtf8(data) ? _OP.TEXT : _OP.BINARY, data);
+  }
+
+  /** A frame as this side writes it: masked by a client, not by a server (RFC 6455 §5.1). */
+  #frame(opcode: number, payload: Uint8Array): Uint8Array {
+    return this.#client === undefined ? _frame(opcode, payload) : _maskedFrame(opcode, payload);
   }
 
   /**
@@ -307,7 +345,7 @@ export class WebSocketSession {
     payload[0] = code >>> 8;
     payload[1] = code & 0xff;
     payload.set(text, 2);
-    return _frame(_OP.CLOSE, payload);
+    return this.#frame(_OP.CLOSE, payload);
   }
 
   /**
@@ -322,6 +360,18 @@ export class WebSocketSession {
       return -1;
     }
     this.#head = undefined;
+    if (this.#client !== undefined) {
+      // RFC 6455 §4.1: the client fails the connection on a response that does not accept.
+      const refused = _checkUpgradeResponse(got.head, this.#client.key, this.#subprotocol);
+      if (refused !== undefined) {
+        out.end = true;
+        out.reason = `handshake refused: ${refused}`;
+        this.#finish();
+        return -1;
+      }
+      this.#state = "open";
+      return got.rest;
+    }
     const answer = _answerUpgrade(got.head, this.#subprotocol);
     this.#request = answer.request;
     if (answer.refusal !== undefined) {
@@ -369,7 +419,9 @@ export class WebSocketSession {
     if ((opcode > _OP.BINARY && opcode < _OP.CLOSE) || opcode > _OP.PONG) {
       return this.#fail(out, 1002, `reserved opcode 0x${opcode.toString(16)} (RFC 6455 §5.2)`);
     }
-    if (!(b1 & 0x80)) return this.#fail(out, 1002, "unmasked client frame (RFC 6455 §5.1)");
+    const masked = (b1 & 0x80) !== 0;
+    if (this.#client === undefined && !masked) return this.#fail(out, 1002, "unmasked client frame (RFC 6455 §5.1)");
+    if (this.#client !== undefined && masked) return this.#fail(out, 1002, "masked server frame (RFC 6455 §5.1)");
     const length7 = b1 & 0x7f;
     if (opcode >= _OP.CLOSE) {
       if (!(b0 & 0x80)) return this.#fail(out, 1002, "fragmented control frame (RFC 6455 §5.5)");
@@ -381,7 +433,7 @@ export class WebSocketSession {
     } else if (this.#messageOpcode !== 0) {
       return this.#fail(out, 1002, "new data frame inside a fragmented message (RFC 6455 §5.4)");
     }
-    this.#headerNeeded = 2 + (length7 === 126 ? 2 : length7 === 127 ? 8 : 0) + 4;
+    this.#headerNeeded = 2 + (length7 === 126 ? 2 : length7 === 127 ? 8 : 0) + (masked ? 4 : 0);
     return true;
   }
 
@@ -402,7 +454,9 @@ export class WebSocketSession {
       length = high * 0x100000000 + (((h[6] << 24) | (h[7] << 16) | (h[8] << 8) | h[9]) >>> 0);
       at = 10;
     }
-    this.#mask.set(h.subarray(at, at + 4));
+    // An unmasked frame (the server's, to a client) is read with a key of zeros.
+    if (h[1] & 0x80) this.#mask.set(h.subarray(at, at + 4));
+    else this.#mask.fill(0);
     this.#headerLength = 0;
     this.#headerNeeded = 2;
     this.#fin = (h[0] & 0x80) !== 0;
@@ -446,7 +500,7 @@ export class WebSocketSession {
     switch (this.#opcode) {
       case _OP.PING:
         // RFC 6455 §5.5.2, §5.5.3: a pong with the same payload; nothing after our close.
-        if (this.#state === "open") out.write.push(_frame(_OP.PONG, payload));
+        if (this.#state === "open") out.write.push(this.#frame(_OP.PONG, payload));
         return;
       case _OP.PONG:
         return; // unsolicited or not, a pong needs no answer (§5.5.3)
@@ -480,7 +534,7 @@ export class WebSocketSession {
       : `${code}`;
     if (this.#state === "closing") {
       out.end = true;
-      out.reason = `close handshake done: the client answered ${said}`;
+      out.reason = `close handshake done: the ${this.#client === undefined ? "client" : "server"} answered ${said}`;
       this.#finish();
       return;
     }
@@ -499,16 +553,16 @@ export class WebSocketSession {
       }
     }
     // The answer echoes the status code (and no reason), or is empty if the client sent none.
-    out.write.push(_frame(_OP.CLOSE, payload.subarray(0, code === undefined ? 0 : 2)));
+    out.write.push(this.#frame(_OP.CLOSE, payload.subarray(0, code === undefined ? 0 : 2)));
     out.end = true;
-    out.reason = `closed by the client: ${said}`;
+    out.reason = `closed by the ${this.#client === undefined ? "client" : "server"}: ${said}`;
     this.#finish();
   }
 
   /** RFC 6455 §7.1.7: fails the connection, with a close frame unless ours was sent already. */
   #fail(out: WebSocketOutput, code: number, why: string): false {
     if (this.#state === "open") {
-      out.write.push(_frame(_OP.CLOSE, new Uint8Array([code >>> 8, code & 0xff, ...encoder.encode(why)])));
+      out.write.push(this.#frame(_OP.CLOSE, new Uint8Array([code >>> 8, code & 0xff, ...encoder.encode(why)])));
       out.reason = `close ${code}: ${why}`;
     } else {
       out.reason = `close ${code}: ${why}, after our close frame (no second one sent)`;

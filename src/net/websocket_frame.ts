@@ -57,3 +57,21 @@ export function _isUtf8(bytes: Uint8Array): boolean {
     return false;
   }
 }
+
+/**
+ * A final frame as a client writes it (RFC 6455 §5.3): masked with a fresh random key, the
+ * shortest length encoding.
+ */
+export function _maskedFrame(opcode: number, payload: Uint8Array): Uint8Array {
+  const plain = _frame(opcode, payload);
+  const headerLength = plain.length - payload.length;
+  const frame = new Uint8Array(plain.length + 4);
+  frame.set(plain.subarray(0, headerLength));
+  frame[1] |= 0x80;
+  // RFC 6455 §5.3: the key must be unpredictable, one per frame.
+  const key = crypto.getRandomValues(new Uint8Array(4));
+  frame.set(key, headerLength);
+  const at = headerLength + 4;
+  for (let i = 0; i < payload.length; i++) frame[at + i] = payload[i] ^ key[i & 3];
+  return frame;
+}

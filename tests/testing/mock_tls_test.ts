@@ -103,7 +103,7 @@ describe("the mock peer over TLS", () => {
     const uri = sipsUri("bob", 5061);
     await assert.rejects(
       caller.request({ method: "OPTIONS", uri: "sip:bob@127.0.0.1:5060", tls: { fingerprint: "AB" } }),
-      { name: "TypeError", message: "request(): tls is for a request over TLS, not udp" },
+      { name: "TypeError", message: "request(): tls is for a request over TLS or WSS, not udp" },
     );
     await assert.rejects(caller.request({ method: "OPTIONS", uri, tls: {} }), /needs a ca \(PEM\) or a fingerprint/);
     await assert.rejects(

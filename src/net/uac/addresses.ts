@@ -33,7 +33,7 @@ export function _ownAddress(bound: BoundAddress, advertise: string | undefined):
 /**
  * The transport a SIP URI asks for (its `transport` parameter), `udp` by default; a `sips:`
  * URI goes over TLS (RFC 3261 §26.2.2, RFC 5630 §3: `transport=tcp` or none; the rest are
- * refused); wss and the rest are refused.
+ * refused); `ws` and `wss` are SIP over WebSocket (RFC 7118 §5); the rest are refused.
  */
 export function _transportOf(uri: SipUri | undefined): ListenTransport {
   const t = uri?.params.transport;
@@ -43,13 +43,14 @@ export function _transportOf(uri: SipUri | undefined): ListenTransport {
     throw new TypeError(`request(): a sips: URI goes over TLS (RFC 5630 §3), not transport "${t}"`);
   }
   if (lower === undefined) return "udp";
-  if (lower === "udp" || lower === "tcp" || lower === "ws" || lower === "tls") return lower;
-  throw new TypeError(`request(): transport "${t}" is not supported (udp, tcp, ws or tls)`);
+  // RFC 7118 §5: ws and wss name SIP over WebSocket, plain and over TLS.
+  if (lower === "udp" || lower === "tcp" || lower === "ws" || lower === "tls" || lower === "wss") return lower;
+  throw new TypeError(`request(): transport "${t}" is not supported (udp, tcp, ws, tls or wss)`);
 }
 
 /**
  * Where a request to a SIP URI goes: its host, which must be an IP address (or `localhost`),
- * and its port, 5060 by default (5061 over TLS). The mock does not look names up (RFC 3263 is not done here):
+ * and its port, 5060 by default (5061 over TLS and WSS). The mock does not look names up (RFC 3263 is not done here):
  * a test gives an address it knows.
  */
 export function _destination(uri: SipUri): SocketAddress {
@@ -59,6 +60,7 @@ export function _destination(uri: SipUri): SocketAddress {
     throw new TypeError(`request(): cannot send to "${uri.host}": host names are not resolved; give a destination`);
   }
   // RFC 3261 §19.1.2: 5061 for sips: (and for TLS), 5060 for the rest.
-  const tls = uri.scheme === "sips" || uri.params.transport?.toLowerCase() === "tls";
+  const transport = uri.params.transport?.toLowerCase();
+  const tls = uri.scheme === "sips" || transport === "tls" || transport === "wss";
   return { address: ip, port: uri.port ?? (tls ? 5061 : 5060) };
 }

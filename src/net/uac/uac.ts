@@ -76,12 +76,13 @@ export interface RequestOptions extends DialogRequestOptions {
   /** Send an SDP offer as the body (RFC 3264 §5), e.g. for an INVITE. */
   sdp?: boolean;
   /**
-   * `udp`, `tcp`, `ws` or `tls` (default: `tls` for a `sips:` URI, RFC 5630 §3, else the
-   * `transport` parameter of `uri`, else `udp`).
+   * `udp`, `tcp`, `ws`, `tls` or `wss` (default: `tls` for a `sips:` URI, RFC 5630 §3, else the
+   * `transport` parameter of `uri`, else `udp`). Over `ws` and `wss` the mock opens a WebSocket
+   * to path `/` with the `sip` subprotocol (RFC 7118 §4) when none is open to the destination.
    */
   transport?: ListenTransport;
   /**
-   * Over TLS, whom to trust when the mock opens the connection: `ca` (PEM, e.g. the `ca` of a
+   * Over TLS or WSS, whom to trust when the mock opens the connection: `ca` (PEM, e.g. the `ca` of a
    * `server.tls` made with `tls: "self-signed"`) instead of the mock's `tls.ca` or the system's,
    * or the SHA-256 `fingerprint` the server's certificate must have (then no CA or name is
    * checked). A connection already open to the destination is used as it is.
@@ -324,9 +325,11 @@ export class Uac {
   }
 }
 
-/** `RequestOptions.tls` checked: for a TLS request, a PEM or a list of them, a SHA-256 fingerprint. */
+/** `RequestOptions.tls` checked: for a TLS or WSS request, a PEM or a list of them, a SHA-256 fingerprint. */
 function _trustOf(tls: { ca?: string | string[]; fingerprint?: string }, transport: ListenTransport): TlsTrust {
-  if (transport !== "tls") throw new TypeError(`request(): tls is for a request over TLS, not ${transport}`);
+  if (transport !== "tls" && transport !== "wss") {
+    throw new TypeError(`request(): tls is for a request over TLS or WSS, not ${transport}`);
+  }
   if (tls.ca === undefined && tls.fingerprint === undefined) {
     throw new TypeError("request(): tls needs a ca (PEM) or a fingerprint (SHA-256)");
   }

@@ -13,11 +13,16 @@ describe("the mock's addresses", () => {
     assert.throws(() => _destination(sip("sip:bob@example.com")), /host names are not resolved/);
   });
 
-  test("_transportOf() reads the transport parameter: udp, tcp, ws or tls; a sips: URI goes over TLS", () => {
+  test("_transportOf() reads the transport parameter: udp, tcp, ws, tls or wss; a sips: URI goes over TLS", () => {
     assert.equal(_transportOf(undefined), "udp");
     assert.equal(_transportOf(sip("sip:bob@192.0.2.1;transport=TCP")), "tcp");
     assert.equal(_transportOf(sip("sip:bob@192.0.2.1;transport=tls")), "tls");
-    assert.throws(() => _transportOf(sip("sip:bob@192.0.2.1;transport=sctp")), /not supported \(udp, tcp, ws or tls\)/);
+    assert.equal(_transportOf(sip("sip:bob@192.0.2.1;transport=ws")), "ws");
+    assert.equal(_transportOf(sip("sip:bob@192.0.2.1;transport=WSS")), "wss");
+    assert.throws(
+      () => _transportOf(sip("sip:bob@192.0.2.1;transport=sctp")),
+      /not supported \(udp, tcp, ws, tls or wss\)/,
+    );
     // RFC 5630 §3: sips: is TLS, with transport=tcp or none.
     assert.equal(_transportOf(sip("sips:bob@192.0.2.1")), "tls");
     assert.equal(_transportOf(sip("sips:bob@192.0.2.1;transport=tcp")), "tls");
@@ -28,6 +33,7 @@ describe("the mock's addresses", () => {
     assert.deepEqual(_destination(sip("sips:bob@127.0.0.1")), { address: "127.0.0.1", port: 5061 });
     assert.deepEqual(_destination(sip("sip:bob@127.0.0.1;transport=tls")), { address: "127.0.0.1", port: 5061 });
     assert.deepEqual(_destination(sip("sips:bob@127.0.0.1:5071")), { address: "127.0.0.1", port: 5071 });
+    assert.deepEqual(_destination(sip("sip:bob@127.0.0.1;transport=wss")), { address: "127.0.0.1", port: 5061 });
   });
 
   test("_ownAddress() and _hostPort() write the mock's address: advertised for a wildcard, IPv6 in brackets", () => {
