@@ -356,7 +356,9 @@ export class WebSocketSession {
     const got = this.#head!.push(chunk);
     if (got === "more") return -1;
     if (got === "over") {
-      this.#refuse(out, { status: 431, why: `request head over ${this.#maxHandshakeSize} bytes` });
+      if (this.#client !== undefined) {
+        this.#clientRefuses(out, `the response head is over ${this.#maxHandshakeSize} bytes`);
+      } else this.#refuse(out, { status: 431, why: `request head over ${this.#maxHandshakeSize} bytes` });
       return -1;
     }
     this.#head = undefined;
@@ -364,9 +366,7 @@ export class WebSocketSession {
       // RFC 6455 §4.1: the client fails the connection on a response that does not accept.
       const refused = _checkUpgradeResponse(got.head, this.#client.key, this.#subprotocol);
       if (refused !== undefined) {
-        out.end = true;
-        out.reason = `handshake refused: ${refused}`;
-        this.#finish();
+        this.#clientRefuses(out, refused);
         return -1;
       }
       this.#state = "open";
@@ -381,6 +381,13 @@ export class WebSocketSession {
     out.write.push(answer.accept);
     this.#state = "open";
     return got.rest;
+  }
+
+  /** The client's side: the server's response does not accept the upgrade; ends, writing nothing. */
+  #clientRefuses(out: WebSocketOutput, why: string): void {
+    out.end = true;
+    out.reason = `handshake refused: ${why}`;
+    this.#finish();
   }
 
   /** Answers the upgrade request with an error response and ends. */

@@ -118,6 +118,14 @@ describe("WebSocketSession, client side", () => {
     }
   });
 
+  test("a response head over maxHandshakeSize (8 KiB by default) ends it, nothing written", () => {
+    const { session } = client();
+    const out = session.push(encoder.encode("HTTP/1.1 101 Switching Protocols\r\n" + "X-Pad: y\r\n".repeat(900)));
+    assert.equal(out.end, true);
+    assert.equal(out.reason, "handshake refused: the response head is over 8192 bytes");
+    assert.deepEqual(out.write, []);
+  });
+
   test("reads the 101 a byte at a time", () => {
     const { session, key } = client();
     const bytes = switching(key);

@@ -132,6 +132,18 @@ describe("the mock peer over WebSocket (RFC 7118)", () => {
     );
   });
 
+  test("a server that never answers the upgrade: request() rejects once connectTimeout is over", async () => {
+    await using silent = await fakeWebSocketServer(() => "");
+    await using caller = await mockPeer({ transport: "ws", connections: { connectTimeout: 300 } });
+    const started = performance.now();
+    await assert.rejects(
+      caller.request({ method: "OPTIONS", uri: `sip:echo@127.0.0.1:${silent.port};transport=ws`, timeout: 3000 }),
+      /not sent: send\(\): cannot open a ws connection to 127\.0\.0\.1:\d+: not open after 300 ms \(connectTimeout\)/,
+    );
+    // Generous: only that it was the connect timeout, not the request's 3 s.
+    assert.ok(performance.now() - started < 2500);
+  });
+
   test("a server that is no WebSocket one (404), or gets the accept value wrong, is refused", async () => {
     await using notFound = await fakeWebSocketServer(() =>
       "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
