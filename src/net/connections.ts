@@ -291,8 +291,6 @@ export class ConnectionTable {
       const options: TlsConnectOptions = { hostname: address, port, signal: abort.signal, ca: this.#options.tlsCa };
       if (trust !== undefined) Object.assign(options, { ca: trust.ca, fingerprint: trust.fingerprint });
       opening = net.connectTlsStream(options, handlers);
-    } else if (transport === "ws" && net.connectWebSocket !== undefined) {
-      opening = net.connectWebSocket(`ws://${host}:${port}/`, handlers, abort.signal);
     } else {
       opening = Promise.reject(new Error(`the ${net.name} socket shim cannot open ${transport} connections`));
     }

@@ -400,12 +400,6 @@ export interface RuntimeNet {
    */
   connectStream?(options: ConnectOptions, handlers: StreamHandlers): Promise<StreamConnection>;
   /**
-   * Opens a WebSocket connection (`ws://HOST:PORT/`) offering the `sip` subprotocol, and
-   * rejects unless the server chose it (RFC 7118 §4). Then as {@linkcode connectStream}: each
-   * message goes to `handlers.data` whole.
-   */
-  connectWebSocket?(url: string, handlers: StreamHandlers, signal?: AbortSignal): Promise<StreamConnection>;
-  /**
    * Listens for TLS connections (SIP over TLS, RFC 3261 §26; and secure WebSocket, RFC 7118,
    * which `serve()` speaks over the TLS stream). As {@linkcode listenStream}, but each
    * connection is reported open before its handshake, with `StreamConnection.handshake`.

@@ -474,7 +474,7 @@ export class MockPeer implements AsyncDisposable {
    *
    * const call = await peer.request({ method: "INVITE", uri: peer.uriFor("bob"), sdp: true });
    * assert.equal(call.status, 486);
-   * assert.deepEqual(call.provisional.map((r) => r.status), [100, 180]);
+   * assert.deepEqual(call.provisional.map((r) => r.status), [180]);
    * const message = await peer.request({ method: "MESSAGE", uri: peer.uri, body: "hi" });
    * assert.equal(message.response.bodyText, "hi");
    * assert.equal(echo.requests.length, 1);

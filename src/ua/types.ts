@@ -234,7 +234,7 @@ export type _EventDetails = Pick<PeerEvent, "callId" | "reason" | "user">;
  *   "From: <sip:a@192.0.2.9>;tag=1\r\nTo: <sip:noanswer@192.0.2.1>\r\nCall-ID: c1\r\nCSeq: 1 INVITE\r\n\r\n";
  * const caller = { address: "192.0.2.9", port: 5060, transport: "udp" as const };
  * const now = peer.receive(new TextEncoder().encode(invite), caller, 0);
- * assert.deepEqual(now.map((o) => o.message.status), [100, 180]);
+ * assert.deepEqual(now.map((o) => o.message.status), [180]); // it rings at once, so no 100 Trying (RFC 3261 §17.2.1)
  * assert.equal(peer.nextTimer(), 1000);
  * assert.deepEqual(peer.tick(1000).map((o) => o.message.status), [408]);
  * ```

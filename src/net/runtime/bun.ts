@@ -17,7 +17,6 @@ import type {
   StreamListener,
 } from "../transport.ts";
 import { _join } from "../bytes.ts";
-import { connectWebSocket } from "./websocket_client.ts";
 import { serveHttp } from "./http_bun.ts";
 import { osInterfaces } from "./os_interfaces.ts";
 import { connectTlsStream, listenTlsStream } from "./bun_tls.ts";
@@ -334,7 +333,6 @@ export const bunNet: RuntimeNet = {
   listenDatagram,
   listenStream,
   connectStream,
-  connectWebSocket,
   networkInterfaces: osInterfaces,
   listenTlsStream,
   connectTlsStream,

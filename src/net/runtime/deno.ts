@@ -20,7 +20,6 @@ import type {
   StreamListener,
 } from "../transport.ts";
 import { _join } from "../bytes.ts";
-import { connectWebSocket } from "./websocket_client.ts";
 import { serveHttp } from "./http_deno.ts";
 import { listenPolledDatagram } from "./deno_udp_poll.ts";
 import { bindDatagram, maxDatagram } from "./node_dgram.ts";
@@ -372,7 +371,6 @@ export const denoNet: RuntimeNet = {
   listenDatagram,
   listenStream,
   connectStream,
-  connectWebSocket,
   networkInterfaces,
   listenTlsStream,
   connectTlsStream,

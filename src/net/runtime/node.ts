@@ -22,7 +22,6 @@ import net from "node:net";
 import process from "node:process";
 import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
-import { connectWebSocket } from "./websocket_client.ts";
 import { serveHttp } from "./http_node.ts";
 import { osInterfaces } from "./os_interfaces.ts";
 import { readFileBounded, writeWholeFile } from "./node_files.ts";
@@ -257,7 +256,6 @@ export const nodeNet: RuntimeNet = {
   listenDatagram,
   listenStream,
   connectStream,
-  connectWebSocket,
   networkInterfaces: osInterfaces,
   listenTlsStream,
   connectTlsStream,

@@ -79,7 +79,7 @@ export interface AckOptions {
  * await using peer = await MockPeer.start();
  * const call: UacResult = await peer.request({ method: "INVITE", uri: peer.uri, sdp: true });
  * assert.equal(call.status, 200);
- * assert.deepEqual(call.provisional.map((r) => r.status), [100, 180]);
+ * assert.deepEqual(call.provisional.map((r) => r.status), [180]);
  * assert.equal(call.ack().method, "ACK");
  * assert.equal((await call.bye()).status, 200);
  * ```
