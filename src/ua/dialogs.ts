@@ -4,8 +4,8 @@
  * transaction (§17.1.2): its resends and the requests the peer makes on its own wait in a
  * queue the caller takes (`SipPeer.takeRequests()`). What a 2xx of ours does to them: the
  * dialog of an INVITE made (§12.1.1) or updated by a re-INVITE (§14.2), one ended by BYE; and
- * the session timer of each (RFC 4028): its interval from our 2xx, our refresh, the BYE when
- * no refresh comes. Internal to src/ua.
+ * the session interval our 2xx agrees to (RFC 4028 §9), whose timers and refreshes are in
+ * session_timer.ts. Internal to src/ua.
  *
  * @module
  */

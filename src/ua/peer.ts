@@ -4,10 +4,10 @@
  * the time to {@linkcode SipPeer.receive} and {@linkcode SipPeer.tick}, and asks
  * {@linkcode SipPeer.nextTimer} when to tick next.
  *
- * The class is the facade over the parts in this folder (uas.ts, registrar.ts, dialogs.ts,
- * guard.ts, client.ts, auth_gate.ts, refer.ts, counters.ts, ...): its ~700 lines are the public
- * methods and the wiring that gives each part what it needs, short methods that read best in
- * one place.
+ * The class is the facade over the parts in this folder (uas.ts, reliable.ts, registrar.ts,
+ * dialogs.ts, session_timer.ts, guard.ts, client.ts, auth_gate.ts, refer.ts, counters.ts, ...):
+ * its ~860 lines are the public methods and the wiring that gives each part what it needs,
+ * short methods that read best in one place.
  *
  * @module
  */

@@ -182,7 +182,7 @@ export class SessionAnswers {
       };
     }
     const text = formatSdp(sdp);
-    // Kept for a refresh by re-INVITE (dialogs.ts): a pointer, no copy.
+    // Kept for a refresh by re-INVITE (session_timer.ts): a pointer, no copy.
     ctx.localSdp = text;
     if (dialog?.refreshSdp !== undefined) dialog.refreshSdp = text;
     if (offer !== undefined && accepted !== undefined) {

@@ -4,8 +4,9 @@
  * run on the peer's clock; ACK and CANCEL; the shares and limits a new transaction needs.
  * Internal to src/ua. One class, because its methods share the transaction table and each
  * transaction's context. What needs only a narrow part of them lives next to it: reliable
- * provisional responses and PRACK (RFC 3262) in reliable.ts, the dialog a 2xx makes and its
- * session timer (RFC 4028) in dialogs.ts, the checks of a request in checks.ts.
+ * provisional responses and PRACK (RFC 3262) in reliable.ts, the dialog a 2xx makes in
+ * dialogs.ts and its session timer (RFC 4028) in session_timer.ts, the checks of a request in
+ * checks.ts.
  *
  * @module
  */
@@ -439,7 +440,7 @@ export class TransactionUser {
     let reply = final;
     if (!ctx.silent && !this.#h.outbox.fits(ctx, reply.data.length, at)) reply = this.tooLarge(ctx, reply);
     if (reply.status >= 200 && reply.status < 300) {
-      // The dialog the 2xx makes, updates or ends, and its session timer (dialogs.ts).
+      // The dialog the 2xx makes, updates or ends, and its session timer (dialogs.ts, session_timer.ts).
       const refused = this.#h.dialogs.answered(ctx, at);
       if (refused !== undefined) {
         return this.#respond(
