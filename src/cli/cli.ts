@@ -39,6 +39,7 @@ import {
   DEFAULT_RTP_PORTS,
   ListenError,
   serve,
+  type ServeOptions,
   type SipServer,
   type TrafficEntry,
 } from "../net/serve.ts";
@@ -303,108 +304,88 @@ async function loadRulesFile(rt: CliRuntime, path: string): Promise<{ rules: Rul
   }
 }
 
+/** What the command line asks for, read and checked: its options, and the files they name. */
+type _Setup = { options: CliOptions; rules: Rule[]; tls: ServeTls | undefined; auth: AuthConfig | undefined };
+
+/** Where this process stands among `--workers` (see workers.ts), and the seed of the run. */
+type _Place = { seed: number; index: number; count: number };
+
 /**
- * Runs the command line.
+ * Reads the flags and the files they name (rules, TLS certificate and key) and checks them.
  *
- * @param rt The runtime abilities (tests pass their own); detected when omitted.
- * @returns Once the server has closed after a signal (or at once for `--help`, `--version`,
- *   `--parse`); exits the process with the status described in the usage text.
+ * @throws {UsageError} For a bad flag or file.
  */
-export async function main(rt?: CliRuntime): Promise<void> {
-  rt ??= await detectProcess();
-  let options: CliOptions;
+async function _setup(rt: CliRuntime): Promise<_Setup> {
   let rules: Rule[] = [];
   let tls: ServeTls | undefined;
   let auth: AuthConfig | undefined;
-  try {
-    options = parseArgs(rt.args);
-    if (options.mode === "run" && options.rules !== undefined) {
-      ({ rules, auth } = await loadRulesFile(rt, options.rules));
-    }
-    auth = _cliAuth(options, auth);
-    const problem = _authProblem(auth, rules);
-    if (problem !== undefined) throw new UsageError(problem);
-    if (options.mode === "run") tls = await _readTlsFiles(rt, options);
-    // --tls or --wss without --cert and --key: a certificate made at start.
-    if (tls === undefined && options.listen.some((l) => l.transport === "tls" || l.transport === "wss")) {
-      tls = "self-signed";
-    }
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    rt.printError(`sipecho: ${e.message}\nTry --help.`);
-    return rt.exit(2);
+  const options = parseArgs(rt.args);
+  if (options.mode === "run" && options.rules !== undefined) {
+    ({ rules, auth } = await loadRulesFile(rt, options.rules));
   }
-  if (options.mode === "help") {
-    rt.print(USAGE);
-    return rt.exit(0);
+  auth = _cliAuth(options, auth);
+  const problem = _authProblem(auth, rules);
+  if (problem !== undefined) throw new UsageError(problem);
+  if (options.mode === "run") tls = await _readTlsFiles(rt, options);
+  // --tls or --wss without --cert and --key: a certificate made at start.
+  if (tls === undefined && options.listen.some((l) => l.transport === "tls" || l.transport === "wss")) {
+    tls = "self-signed";
   }
-  if (options.mode === "version") {
-    rt.print(`sipecho ${VERSION}`);
-    return rt.exit(0);
-  }
-  if (options.mode === "parse") return await parseStdin(rt);
+  return { options, rules, tls, auth };
+}
 
+/** The options of `serve()` for the checked command line. */
+function _serveOptions(rt: CliRuntime, setup: _Setup, place: _Place): ServeOptions {
+  const { options, rules, tls, auth } = setup;
   const format = options.log;
-  // Random unless given, so that "random" faults differ from run to run; the startup line prints
-  // it, so that a run can be replayed with --seed.
-  const seed = options.seed ?? Math.floor(Math.random() * 2 ** 32);
-  // --workers: this process is worker `index` of `count` (see workers.ts).
-  const count = options.worker?.count ?? _workerCount(options.workers);
-  const index = options.worker?.index ?? 0;
-  let server;
-  try {
-    server = await serve({
-      listen: options.listen,
-      rules,
-      defaultRules: options.testUsers,
-      seed,
-      advertise: options.advertise,
-      media: _workerMedia(options.media, index, count, DEFAULT_RTP_PORTS),
-      stateless: options.stateless,
-      udpPoll: options.udpPoll,
-      reusePort: count > 1,
-      edge: { profile: options.edge.profile, ...options.edge.options },
-      limits: options.limits,
-      connections: options.connections,
-      tls,
-      http: options.http,
-      registrar: options.maxContacts === undefined ? undefined : { maxContactsPerAor: options.maxContacts },
-      timers: options.dialogIdle === undefined ? undefined : { dialogIdle: options.dialogIdle },
-      auth,
-      onTraffic: options.quiet ? undefined : (entry) => rt.print(formatTraffic(entry, format, options.trace)),
-      onEvent: (event) => {
-        // What the calls did goes to standard output (not with --quiet); what went wrong to standard error.
-        const info = event.kind === "rule" || event.kind === "answer" || event.kind === "media" ||
-          event.kind === "bye" || event.kind === "refresh" || event.kind === "auth" ||
-          _MEDIA_FLOW_EVENTS.includes(event.kind);
-        if (info && options.quiet) return;
-        const line = formatEvent(event, format);
-        if (info) rt.print(line);
-        else rt.printError(line);
-      },
-    });
-  } catch (e) {
-    // A ListenError names the transport, address and port itself.
-    rt.printError(`sipecho: ${e instanceof ListenError ? "" : "cannot start: "}${(e as Error).message}`);
-    return rt.exit(1);
-  }
-  if (options.tlsCaOut !== undefined && !await _writeCa(rt, options.tlsCaOut, server)) {
-    await server.close();
-    return rt.exit(1);
-  }
-  let sync: _WorkerSync | undefined;
-  let workers: _Workers | undefined;
+  return {
+    listen: options.listen,
+    rules,
+    defaultRules: options.testUsers,
+    seed: place.seed,
+    advertise: options.advertise,
+    media: _workerMedia(options.media, place.index, place.count, DEFAULT_RTP_PORTS),
+    stateless: options.stateless,
+    udpPoll: options.udpPoll,
+    reusePort: place.count > 1,
+    edge: { profile: options.edge.profile, ...options.edge.options },
+    limits: options.limits,
+    connections: options.connections,
+    tls,
+    http: options.http,
+    registrar: options.maxContacts === undefined ? undefined : { maxContactsPerAor: options.maxContacts },
+    timers: options.dialogIdle === undefined ? undefined : { dialogIdle: options.dialogIdle },
+    auth,
+    onTraffic: options.quiet ? undefined : (entry) => rt.print(formatTraffic(entry, format, options.trace)),
+    onEvent: (event) => {
+      // What the calls did goes to standard output (not with --quiet); what went wrong to standard error.
+      const info = event.kind === "rule" || event.kind === "answer" || event.kind === "media" ||
+        event.kind === "bye" || event.kind === "refresh" || event.kind === "auth" ||
+        _MEDIA_FLOW_EVENTS.includes(event.kind);
+      if (info && options.quiet) return;
+      const line = formatEvent(event, format);
+      if (info) rt.print(line);
+      else rt.printError(line);
+    },
+  };
+}
+
+/**
+ * Runs the started server until it stops (a signal; for a worker, worker 0 gone; for worker
+ * 0, a worker ended), with its `--stats` lines, then closes what the workers share.
+ *
+ * @returns The exit status: 1 when a worker ended badly, else 0.
+ */
+async function _runUntilStopped(
+  rt: CliRuntime,
+  options: CliOptions,
+  server: SipServer,
+  place: _Place,
+  joined: { sync?: _WorkerSync; workers?: _Workers },
+): Promise<number> {
+  const { index, count } = place;
+  const { sync, workers } = joined;
   let status = 0;
-  if (count > 1) {
-    try {
-      ({ sync, workers } = await _joinWorkers(rt, server, index, count, options.worker?.hub));
-    } catch (e) {
-      rt.printError(`sipecho: cannot start: ${(e as Error).message}`);
-      await server.close();
-      return rt.exit(1);
-    }
-  }
-  if (index === 0) _announce(rt, options, server, seed, auth, count);
   const stopStats = options.stats === undefined ? undefined : _statsEvery(rt, server, options.stats, index, count);
   rt.onSignal(() => {
     if (!options.quiet && index === 0) rt.printError("sipecho: stopping");
@@ -424,7 +405,70 @@ export async function main(rt?: CliRuntime): Promise<void> {
   await sync?.close();
   stopStats?.();
   if (count > 1) rt.printError(`sipecho: worker ${index}: ${_workerTally(server.stats())}`);
-  return rt.exit(status);
+  return status;
+}
+
+/**
+ * Runs the command line.
+ *
+ * @param rt The runtime abilities (tests pass their own); detected when omitted.
+ * @returns Once the server has closed after a signal (or at once for `--help`, `--version`,
+ *   `--parse`); exits the process with the status described in the usage text.
+ */
+export async function main(rt?: CliRuntime): Promise<void> {
+  rt ??= await detectProcess();
+  let setup: _Setup;
+  try {
+    setup = await _setup(rt);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    rt.printError(`sipecho: ${e.message}\nTry --help.`);
+    return rt.exit(2);
+  }
+  const options = setup.options;
+  if (options.mode === "help") {
+    rt.print(USAGE);
+    return rt.exit(0);
+  }
+  if (options.mode === "version") {
+    rt.print(`sipecho ${VERSION}`);
+    return rt.exit(0);
+  }
+  if (options.mode === "parse") return await parseStdin(rt);
+
+  const place: _Place = {
+    // Random unless given, so that "random" faults differ from run to run; the startup line
+    // prints it, so that a run can be replayed with --seed.
+    seed: options.seed ?? Math.floor(Math.random() * 2 ** 32),
+    // --workers: this process is worker `index` of `count` (see workers.ts).
+    index: options.worker?.index ?? 0,
+    count: options.worker?.count ?? _workerCount(options.workers),
+  };
+  const { seed, index, count } = place;
+  let server;
+  try {
+    server = await serve(_serveOptions(rt, setup, place));
+  } catch (e) {
+    // A ListenError names the transport, address and port itself.
+    rt.printError(`sipecho: ${e instanceof ListenError ? "" : "cannot start: "}${(e as Error).message}`);
+    return rt.exit(1);
+  }
+  if (options.tlsCaOut !== undefined && !await _writeCa(rt, options.tlsCaOut, server)) {
+    await server.close();
+    return rt.exit(1);
+  }
+  let joined: { sync?: _WorkerSync; workers?: _Workers } = {};
+  if (count > 1) {
+    try {
+      joined = await _joinWorkers(rt, server, index, count, options.worker?.hub);
+    } catch (e) {
+      rt.printError(`sipecho: cannot start: ${(e as Error).message}`);
+      await server.close();
+      return rt.exit(1);
+    }
+  }
+  if (index === 0) _announce(rt, options, server, seed, setup.auth, count);
+  return rt.exit(await _runUntilStopped(rt, options, server, place, joined));
 }
 
 /**

@@ -1,13 +1,16 @@
 /**
  * The checks a UAS makes of a request before it acts on it (RFC 3261 §8.2): the method, the To
  * URI scheme, Require, the body's encoding and type, Accept; and, for a request inside a
- * dialog, that the dialog exists and the CSeq is in order (§12.2.2). Internal to src/ua.
+ * dialog, that the dialog exists and the CSeq is in order (§12.2.2); and which errors mean a
+ * malformed request (answered 400) rather than a broken peer. Internal to src/ua.
  *
  * @module
  */
 
 import { SdpError, type SessionDescription } from "../media/sdp.ts";
+import { HeaderError } from "../sip/header_values.ts";
 import type { SipRequest } from "../sip/message.ts";
+import { UriError } from "../sip/uri.ts";
 import type { _Context, _Reject } from "./context.ts";
 import type { Dialog } from "./dialog.ts";
 
@@ -149,4 +152,9 @@ export function _accepts(request: SipRequest, mediaType: string): boolean {
     if (range === mediaType || range === "*/*" || range === `${type}/*`) return true;
   }
   return false;
+}
+
+/** Errors that mean the request is malformed (answered 400), not that the peer is broken. */
+export function _isInputError(e: unknown): e is Error {
+  return e instanceof HeaderError || e instanceof UriError || e instanceof SdpError;
 }

@@ -112,9 +112,9 @@ export class _Context implements TransactionInfo {
   flows: MediaFlows | undefined = undefined;
   /** What a REFER taken does, as the rule that answers says (call_flows.ts); undefined: the peer's default. */
   referMode: ReferMode | undefined = undefined;
-  /** Our SDP in its answer, if it has one (for a refresh by re-INVITE, dialogs.ts). */
+  /** Our SDP in its answer, if it has one (for a refresh by re-INVITE, session_timer.ts). */
   localSdp: string | undefined = undefined;
-  /** The rule's session refresh method, when `INVITE` (RFC 4028 §7.4, see dialogs.ts). */
+  /** The rule's session refresh method, when `INVITE` (RFC 4028 §7.4, see session_timer.ts). */
   refreshBy: "INVITE" | undefined = undefined;
   /** The transfer of the call its 2xx makes (the rule's `transfer`, see transfer.ts). */
   transfer: TransferSpec | undefined = undefined;

@@ -2,7 +2,10 @@
  * The peer's dialogs (RFC 3261 §12): the table, each source's share of it, the look for
  * dialogs idle too long, and the BYE the peer sends to end one (§15.1.1) with its client
  * transaction (§17.1.2): its resends and the requests the peer makes on its own wait in a
- * queue the caller takes (`SipPeer.takeRequests()`). Internal to src/ua.
+ * queue the caller takes (`SipPeer.takeRequests()`). What a 2xx of ours does to them: the
+ * dialog of an INVITE made (§12.1.1) or updated by a re-INVITE (§14.2), one ended by BYE; and
+ * the session interval our 2xx agrees to (RFC 4028 §9), whose timers and refreshes are in
+ * session_timer.ts. Internal to src/ua.
  *
  * @module
  */
@@ -11,12 +14,12 @@ import type { TransferSpec } from "../rules/call_flows.ts";
 import { parseMessage } from "../sip/parse.ts";
 import type { SipRequest, SipResponse } from "../sip/message.ts";
 import { ClientTransaction } from "./client.ts";
-import { byeAfter, parseSessionExpires, type SessionInterval } from "./extensions.ts";
 import { parseUri, type SipUri } from "../sip/uri.ts";
 import type { _Context } from "./context.ts";
-import { type Dialog, DialogTable } from "./dialog.ts";
+import { Dialog, DialogTable } from "./dialog.ts";
 import type { SourceGuard, SourceRecord } from "./guard.ts";
 import type { Replies } from "./replies.ts";
+import { SessionTimers } from "./session_timer.ts";
 import type { Job, Scheduler } from "./scheduler.ts";
 import type { _EventDetails, PeerEvent, PeerRequest, PeerTimers, Remote, RtpReleaseReason } from "./types.ts";
 
@@ -68,17 +71,26 @@ export class Dialogs {
   #clients = new Map<string, _Client>();
   /** Requests the peer made on its own (the BYE of an idle dialog, resends), until taken. */
   #requests: PeerRequest[] = [];
-  /**
-   * The session-timer job of each dialog with a session interval (RFC 4028 §10): its refresh
-   * when we refresh, its BYE when the caller does. One per dialog at most.
-   */
-  #sessionJobs = new Map<Dialog, Job>();
-  /** The dialogs with a refresh of ours in progress: one at a time each. */
-  #refreshing = new Set<Dialog>();
+  /** The session timer of each dialog, and our refreshes (RFC 4028, session_timer.ts). */
+  readonly #timers: SessionTimers;
 
   constructor(host: DialogsHost) {
     this.#h = host;
     this.#table = new DialogTable(host.limit);
+    this.#timers = new SessionTimers({
+      jobs: host.jobs,
+      replies: host.replies,
+      event: (kind, message, remote, details) => host.event(kind, message, remote, details),
+      tag: () => host.tag(),
+      alive: (dialog) => this.#table.get(dialog.callId, dialog.localTag, dialog.remoteTag) === dialog,
+      bye: (dialog, at) => {
+        this.#requests.push(...this.bye(dialog, at));
+      },
+      send: (request, at, dialog) => {
+        this.#startClient(request, at, dialog);
+        this.#requests.push(request);
+      },
+    });
   }
 
   /** How many dialogs there are. */
@@ -120,130 +132,7 @@ export class Dialogs {
     this.#clients.clear();
     this.#requests = [];
     this.#sweep = undefined;
-    this.#sessionJobs.clear();
-    this.#refreshing.clear();
-  }
-
-  /**
-   * Sets the session interval of a dialog from a 2xx of ours or to our refresh (RFC 4028 §9,
-   * §7.4), from `at`: when we refresh, an UPDATE at half of it (§10); when the caller does, a
-   * BYE at the interval less min(32 s, a third of it) (§10) unless a refresh comes first.
-   * `undefined`: the session has no timer any more.
-   */
-  sessionTimer(dialog: Dialog, interval: SessionInterval | undefined, at: number): void {
-    this.#sessionJobs.get(dialog)?.cancel();
-    this.#sessionJobs.delete(dialog);
-    dialog.sessionTimer = interval;
-    if (interval === undefined || dialog.state !== "Confirmed") return;
-    const remote = dialog.source as Remote | undefined;
-    const due = interval.refresher === "uas" ? at + interval.expires * 500 : at + byeAfter(interval.expires);
-    this.#sessionJobs.set(
-      dialog,
-      this.#h.jobs.schedule(due, (when) => {
-        this.#sessionJobs.delete(dialog);
-        if (this.#table.get(dialog.callId, dialog.localTag, dialog.remoteTag) !== dialog) return;
-        if (interval.refresher === "uas") return this.#refresh(dialog, interval, when);
-        this.#h.event(
-          "timeout",
-          `dialog ${dialog.callId}: no session refresh within ${interval.expires} s (RFC 4028 §10): ` +
-            "the peer ends it with BYE",
-          remote,
-        );
-        this.#requests.push(...this.bye(dialog, when));
-      }),
-    );
-  }
-
-  /**
-   * Our session refresh (RFC 4028 §7.4): an UPDATE without SDP, or with a rule's
-   * `timer.method: "INVITE"` a re-INVITE carrying our last SDP unchanged (RFC 3264 §8), through
-   * a client transaction.
-   */
-  #refresh(dialog: Dialog, interval: SessionInterval, at: number): void {
-    const remote = dialog.source as Remote | undefined;
-    if (remote === undefined || !dialog.acked || this.#refreshing.has(dialog)) {
-      // Not confirmed yet, or the last refresh still runs: look again in a while.
-      return this.sessionTimer(dialog, interval, at);
-    }
-    const branch = `z9hG4bK-sipecho-${this.#h.tag()}${this.#h.tag()}`;
-    let user: string | undefined;
-    try {
-      const uri = parseUri(dialog.localUri);
-      user = uri.scheme === "sip" || uri.scheme === "sips" ? (uri as SipUri).user : undefined;
-    } catch {
-      user = undefined;
-    }
-    const extra = [
-      `Contact: ${this.#h.replies.contactOf(user, remote.transport)}`,
-      `Session-Expires: ${interval.expires};refresher=uas`,
-      "Supported: timer",
-    ];
-    const sdp = dialog.refreshSdp;
-    const method = sdp === undefined ? "UPDATE" : "INVITE";
-    const body: [string, string] | undefined = sdp === undefined ? undefined : ["application/sdp", sdp];
-    const text = this.#h.replies.requestText(dialog, method, remote.transport, branch, extra, body);
-    const data = _encoder.encode(text);
-    const message = parseMessage(data, DATAGRAM) as SipRequest;
-    const request = { at, data, message, remote, to: { address: remote.address, port: remote.port }, branch };
-    this.#h.event("refresh", `${method} ${dialog.callId}: the peer refreshes the session (RFC 4028 §7.4)`, remote, {
-      callId: dialog.callId,
-    });
-    this.#refreshing.add(dialog);
-    this.#startClient(request, at, dialog);
-    this.#requests.push(request);
-  }
-
-  /**
-   * The end of our refresh (RFC 4028 §7.4): a 2xx sets the interval its Session-Expires says
-   * (or keeps ours: a caller that does not support timer answers without one); anything else,
-   * or no answer, and the session cannot be kept up: the peer ends it with BYE (§10).
-   */
-  #refreshed(dialog: Dialog, status: number, sessionExpires: string | undefined, remote: Remote, at: number): void {
-    this.#refreshing.delete(dialog);
-    if (this.#table.get(dialog.callId, dialog.localTag, dialog.remoteTag) !== dialog) return;
-    if (status >= 200 && status < 300) {
-      dialog.lastRequestAt = at;
-      let interval = dialog.sessionTimer;
-      if (sessionExpires !== undefined) {
-        try {
-          const se = parseSessionExpires(sessionExpires);
-          interval = { expires: se.expires, refresher: se.refresher ?? "uas" };
-        } catch {
-          // Unreadable: ours stays.
-        }
-      }
-      this.#h.event(
-        "refresh",
-        `dialog ${dialog.callId}: the session refresh got ${status}: ${interval?.expires ?? "no"} s more`,
-        remote,
-        { callId: dialog.callId },
-      );
-      return this.sessionTimer(dialog, interval, at);
-    }
-    if (status === 491 && dialog.sessionTimer !== undefined) {
-      // RFC 3261 §14.1: our re-INVITE crossed one of the caller's; we do not own the Call-ID, so
-      // we try again within 2 s.
-      const interval = dialog.sessionTimer;
-      this.#sessionJobs.get(dialog)?.cancel();
-      this.#sessionJobs.set(
-        dialog,
-        this.#h.jobs.schedule(at + 2000, (when) => {
-          this.#sessionJobs.delete(dialog);
-          if (this.#table.get(dialog.callId, dialog.localTag, dialog.remoteTag) === dialog) {
-            this.#refresh(dialog, interval, when);
-          }
-        }),
-      );
-      return;
-    }
-    this.#h.event(
-      "timeout",
-      `dialog ${dialog.callId}: the session refresh got ${
-        status === 0 ? "no answer" : status
-      }: the peer ends it with BYE`,
-      remote,
-    );
-    this.#requests.push(...this.bye(dialog, at));
+    this.#timers.clear();
   }
 
   /**
@@ -346,7 +235,7 @@ export class Dialogs {
             `${request.message.method} ${request.message.callId}: no final response (Timer F, ${F} ms)`,
             request.remote,
           );
-          if (client.refresh !== undefined) this.#refreshed(client.refresh, 0, undefined, request.remote, at);
+          if (client.refresh !== undefined) this.#timers.refreshed(client.refresh, 0, undefined, request.remote, at);
           client.done?.(0, at);
         } else {
           this.#clients.delete(request.branch);
@@ -403,7 +292,7 @@ export class Dialogs {
         } catch {
           se = undefined;
         }
-        this.#refreshed(client.refresh, response.status, se, remote, at);
+        this.#timers.refreshed(client.refresh, response.status, se, remote, at);
       }
     }
     this.#armClient(client);
@@ -426,6 +315,65 @@ export class Dialogs {
       return;
     }
     this.#requests.push(_ackOf(invite, invite.branch, response.headers.get("To"), at));
+  }
+
+  /**
+   * What a 2xx of ours does to the dialogs, before it goes: a 2xx to an INVITE makes its dialog
+   * (RFC 3261 §12.1.1), or, to a re-INVITE, updates it and waits for its own ACK (§14.2); a 2xx
+   * to a BYE ends it. A 2xx to an INVITE or an UPDATE sets the session interval it agrees to
+   * (RFC 4028 §9: each is a session refresh). The reason phrase of the 503 that replaces the 2xx
+   * when a new dialog cannot be kept; undefined otherwise.
+   */
+  answered(ctx: _Context, at: number): string | undefined {
+    const request = ctx.request;
+    if (request.method === "INVITE") {
+      let dialog = ctx.dialog;
+      if (dialog === undefined) {
+        dialog = new Dialog({
+          callId: request.callId,
+          localTag: ctx.toTag,
+          remoteTag: request.from.tag ?? "",
+          localUri: request.to.uri,
+          remoteUri: request.from.uri,
+          remoteContact: _contactField(request),
+          recordRoute: _recordRoute(request),
+          source: ctx.remote,
+          remoteSeq: request.cseq.seq,
+          inviteKey: ctx.tx.key,
+          offer: ctx.ourOffer,
+          sessionId: ctx.sessionId,
+          createdAt: at,
+        });
+        const refused = this.add(dialog, ctx);
+        if (refused !== undefined) return refused;
+
+        ctx.dialog = dialog;
+        dialog.sessionVersion = ctx.sessionVersion;
+        if (ctx.timer !== undefined) this.#timers.set(dialog, ctx.timer, at);
+        if (ctx.media) {
+          // The ports the INVITE held are the dialog's now.
+          ctx.media = false;
+          dialog.media = true;
+        }
+      } else {
+        // A re-INVITE: the new 2xx waits for its own ACK (RFC 3261 §14.2).
+        dialog.inviteKey = ctx.tx.key;
+        dialog.acked = false;
+        dialog.offer = ctx.ourOffer;
+        dialog.answerProblem = undefined;
+        dialog.sessionVersion = ctx.sessionVersion;
+        dialog.remoteTarget = _firstContact(request) ?? dialog.remoteTarget;
+        dialog.source = ctx.remote;
+        // RFC 4028 §9: a re-INVITE is a session refresh; its 2xx says the interval from now on.
+        this.#timers.set(dialog, ctx.timer, at);
+      }
+    }
+    if (request.method === "UPDATE" && ctx.dialog !== undefined) {
+      // RFC 4028 §9: so is an UPDATE.
+      this.#timers.set(ctx.dialog, ctx.timer, at);
+    }
+    if (request.method === "BYE" && ctx.dialog !== undefined) this.end(ctx.dialog, at);
+    return undefined;
   }
 
   /**
@@ -486,9 +434,7 @@ export class Dialogs {
 
   /** Forgets a dialog and gives its entry back to its source. */
   delete(dialog: Dialog): void {
-    this.#sessionJobs.get(dialog)?.cancel();
-    this.#sessionJobs.delete(dialog);
-    this.#refreshing.delete(dialog);
+    this.#timers.forget(dialog);
     const known = this.#table.get(dialog.callId, dialog.localTag, dialog.remoteTag) === dialog;
     this.#table.delete(dialog);
     const source = this.#sources.get(dialog);
@@ -526,4 +472,27 @@ function _ackOf(invite: PeerRequest, branch: string, to: string | undefined, at:
   const data = _encoder.encode(lines.join("\r\n") + "\r\n\r\n");
   const message = parseMessage(data, DATAGRAM) as SipRequest;
   return { at, data, message, remote: invite.remote, to: invite.to, branch };
+}
+
+/** The Record-Route field values as received, if any (parsed by the dialog only when needed). */
+function _recordRoute(request: SipRequest): string[] | undefined {
+  let values: string[] | undefined;
+  for (const field of request.headers.fields) if (field.name === "Record-Route") (values ??= []).push(field.value);
+  return values;
+}
+
+/** The first Contact field value as received, if any (parsed by the dialog only when needed). */
+function _contactField(request: SipRequest): string | undefined {
+  for (const field of request.headers.fields) if (field.name === "Contact") return field.value;
+  return undefined;
+}
+
+/** The URI of the first Contact, if it can be read (a re-INVITE's new remote target, RFC 3261 §12.2.2). */
+function _firstContact(request: SipRequest): string | undefined {
+  try {
+    const contact = request.contact;
+    return contact === "*" ? undefined : contact[0]?.uri;
+  } catch {
+    return undefined;
+  }
 }

@@ -4,10 +4,10 @@
  * the time to {@linkcode SipPeer.receive} and {@linkcode SipPeer.tick}, and asks
  * {@linkcode SipPeer.nextTimer} when to tick next.
  *
- * The class is the facade over the parts in this folder (uas.ts, registrar.ts, dialogs.ts,
- * guard.ts, client.ts, auth_gate.ts, refer.ts, counters.ts, ...): its ~700 lines are the public
- * methods and the wiring that gives each part what it needs, short methods that read best in
- * one place.
+ * The class is the facade over the parts in this folder (uas.ts, reliable.ts, registrar.ts,
+ * dialogs.ts, session_timer.ts, guard.ts, client.ts, auth_gate.ts, refer.ts, counters.ts, ...):
+ * its ~860 lines are the public methods and the wiring that gives each part what it needs,
+ * short methods that read best in one place.
  *
  * @module
  */
@@ -36,19 +36,19 @@ import {
   _Tomb,
 } from "./context.ts";
 import { Scheduler } from "./scheduler.ts";
-import { _authProblem, AuthGate } from "./auth_gate.ts";
+import { _authProblem, AuthGate, type AuthGateHost } from "./auth_gate.ts";
 import { Dialogs, type DialogsHost } from "./dialogs.ts";
 import { Outbox } from "./outbox.ts";
 import { PeerCounters, type PeerStats } from "./counters.ts";
 import { type StatelessOptions, StatelessReplies } from "./stateless.ts";
-import { _isInputError, TransactionUser, type UasHost } from "./uas.ts";
+import { TransactionUser, type UasHost } from "./uas.ts";
 import { SessionAnswers, type SessionOptions } from "./session.ts";
 import { Replies, type RepliesOptions } from "./replies.ts";
 import { Planner, type PlannerHost } from "./plan.ts";
-import { _phrase, type CheckEnv } from "./checks.ts";
+import { _isInputError, _phrase, type CheckEnv } from "./checks.ts";
 import { DEFAULT_SESSION_TIMER, type SessionTimerLimits } from "./extensions.ts";
-import { ReferNotifier } from "./refer.ts";
-import { Transferor } from "./transfer.ts";
+import { type ReferHost, ReferNotifier } from "./refer.ts";
+import { type TransferHost, Transferor } from "./transfer.ts";
 import type { ReferMode } from "../rules/call_flows.ts";
 import type {
   _EventDetails,
@@ -182,11 +182,7 @@ export class SipPeer {
     this.#timers = { ...DEFAULT_TIMERS, C: 180000, dialogIdle: 7_200_000, ...options.timers };
     this.#retryAfter = options.retryAfter ?? 5;
     this.#statelessMode = options.stateless ?? false;
-    // A stateless UAS (RFC 3261 §8.2.7) sends no provisional response and keeps no dialog: it
-    // cannot take 100rel (RFC 3262) or timer (RFC 4028).
-    this.#supported = (options.supported ?? ["path", "100rel", "timer"]).filter((tag) =>
-      !this.#statelessMode || (tag !== "100rel" && tag !== "timer")
-    );
+    this.#supported = _supported(options.supported, this.#statelessMode);
     this.#sessionTimer = _sessionTimer(options.sessionTimer);
     this.#onEvent = options.onEvent;
     this.#onReceive = options.onReceive;
@@ -213,20 +209,47 @@ export class SipPeer {
     this.#session = new SessionAnswers(this.#sessionOptions(options, limits));
     this.#replies = new Replies(this.#repliesOptions());
     this.#dialogs = new Dialogs(this.#dialogsHost(options, limits));
-    this.#refers = new ReferNotifier({
+    this.#refers = new ReferNotifier(this.#referHost(options));
+    this.#referMode = options.refer ?? (options.onRefer === undefined ? "notify" : "call");
+    this.#transfers = new Transferor(this.#transferHost());
+    this.#checkEnv = this.#checkEnvOf();
+    this.registrar = new Registrar({
+      ...options.registrar,
+      maxBindings: limits.bindings,
+      maxBindingsPerSource: options.guard?.shareOf(limits.bindings) ?? limits.bindings,
+      retryAfter: this.#retryAfter,
+    });
+    const authProblem = _authProblem(options.auth, this.#rules);
+    if (authProblem !== undefined) throw new TypeError(`SipPeer: ${authProblem}`);
+    this.#auth = new AuthGate(options.auth, this.#authHost());
+    this.#planner = new Planner(this.#plannerHost());
+    this.#stateless = new StatelessReplies(this.#statelessOptions());
+    this.#uas = new TransactionUser(this.#uasHost(options, limits));
+  }
+
+  /** What the ReferNotifier of this peer needs of it (REFER and its NOTIFYs, refer.ts). */
+  #referHost(options: PeerOptions): ReferHost {
+    return {
       jobs: this.#jobs,
       send: (dialog, method, extra, body, at, done) => this.#dialogs.request(dialog, method, extra, body, at, done),
       event: (kind, message, remote, details) => this.#event(kind, message, remote, details),
       onRefer: options.onRefer,
-    });
-    this.#referMode = options.refer ?? (options.onRefer === undefined ? "notify" : "call");
-    this.#transfers = new Transferor({
+    };
+  }
+
+  /** What the Transferor of this peer needs of it (a rule's `transfer`, transfer.ts). */
+  #transferHost(): TransferHost {
+    return {
       jobs: this.#jobs,
       send: (dialog, method, extra, body, at, done) => this.#dialogs.request(dialog, method, extra, body, at, done),
       hangUp: (dialog, at) => this.#dialogs.hangUp(dialog, at),
       event: (kind, message, remote, details) => this.#event(kind, message, remote, details),
-    });
-    this.#checkEnv = {
+    };
+  }
+
+  /** What the checks of a request need of this peer (checks.ts). */
+  #checkEnvOf(): CheckEnv {
+    return {
       supported: this.#supported,
       parseOffer: (body) => this.#session.parseOffer(body),
       hostport: this.#replies.hostport,
@@ -238,22 +261,15 @@ export class SipPeer {
         dialog.lastRequestAt = this.#now;
       },
     };
-    this.registrar = new Registrar({
-      ...options.registrar,
-      maxBindings: limits.bindings,
-      maxBindingsPerSource: options.guard?.shareOf(limits.bindings) ?? limits.bindings,
-      retryAfter: this.#retryAfter,
-    });
-    const authProblem = _authProblem(options.auth, this.#rules);
-    if (authProblem !== undefined) throw new TypeError(`SipPeer: ${authProblem}`);
-    this.#auth = new AuthGate(options.auth, {
+  }
+
+  /** What the AuthGate of this peer needs of it. */
+  #authHost(): AuthGateHost {
+    return {
       now: () => this.#now,
       eventsWanted: this.#onEvent !== undefined,
       event: (kind, message, remote, details) => this.#event(kind, message, remote, details),
-    });
-    this.#planner = new Planner(this.#plannerHost());
-    this.#stateless = new StatelessReplies(this.#statelessOptions());
-    this.#uas = new TransactionUser(this.#uasHost(options, limits));
+    };
   }
   /** What the SessionAnswers of this peer needs of it. */
   #sessionOptions(options: PeerOptions, limits: PeerLimits): SessionOptions {
@@ -776,6 +792,14 @@ export class SipPeer {
   #tag(): string {
     return Math.floor(this.#tagRandom() * 0x100000000).toString(16).padStart(8, "0");
   }
+}
+
+/**
+ * The option tags the peer supports: a stateless UAS (RFC 3261 §8.2.7) sends no provisional
+ * response and keeps no dialog, so it cannot take 100rel (RFC 3262) or timer (RFC 4028).
+ */
+function _supported(given: readonly string[] | undefined, stateless: boolean): string[] {
+  return (given ?? ["path", "100rel", "timer"]).filter((tag) => !stateless || (tag !== "100rel" && tag !== "timer"));
 }
 
 /** The session-timer limits of the options, checked (RFC 4028 §4: never under 90 s). */

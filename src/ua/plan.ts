@@ -294,7 +294,7 @@ export class Planner {
       }
       case "PRACK":
         // RFC 3262 §3: a PRACK the transaction user did not match to a reliable provisional
-        // response still awaiting one (see uas.ts) matches nothing.
+        // response still awaiting one (see reliable.ts) matches nothing.
         return this.#final(
           ctx,
           481,

@@ -3,7 +3,8 @@
  * our own offer when an INVITE has none (RFC 3261 §13.2.1), the RTP port of each stream (asked
  * of `rtpPort`), which calls hold ports and when they go back (`rtpRelease`), each source's
  * share of the streams, and the answer kept for the last offer (a load generator sends the
- * same offer call after call). Internal to src/ua.
+ * same offer call after call); the check of the SDP answer an ACK brings to our offer.
+ * Internal to src/ua.
  *
  * @module
  */
@@ -11,12 +12,14 @@
 import {
   type AcceptedStream,
   answerSdp,
+  checkAnswer,
   type Codec,
   createOffer,
   formatSdp,
   type MediaDescription,
   parseSdp,
   type SdpDirection,
+  SdpError,
   type SessionDescription,
 } from "../media/sdp.ts";
 import type { MediaFlows } from "../rules/media_flows.ts";
@@ -179,7 +182,7 @@ export class SessionAnswers {
       };
     }
     const text = formatSdp(sdp);
-    // Kept for a refresh by re-INVITE (dialogs.ts): a pointer, no copy.
+    // Kept for a refresh by re-INVITE (session_timer.ts): a pointer, no copy.
     ctx.localSdp = text;
     if (dialog?.refreshSdp !== undefined) dialog.refreshSdp = text;
     if (offer !== undefined && accepted !== undefined) {
@@ -303,4 +306,19 @@ function _sameBytes(a: Uint8Array, b: Uint8Array): boolean {
  */
 function _announced(codecs: readonly Codec[]): readonly Codec[] {
   return codecs.filter((c) => /^(pcmu|pcma|telephone-event)$/i.test(c.name));
+}
+
+/**
+ * What is wrong with the SDP answer an ACK carries to our offer in the 2xx (RFC 3264 §6), or
+ * null when it is a right answer: none in the ACK, one that cannot be read, or one that does not
+ * answer the offer.
+ */
+export function ackAnswerProblem(offer: SessionDescription, ack: SipRequest): string | null {
+  if (ack.body.length === 0) return "the ACK has no SDP answer";
+  try {
+    return checkAnswer(offer, parseSdp(ack.bodyText)) ?? null;
+  } catch (e) {
+    if (!(e instanceof SdpError)) throw e;
+    return e.message;
+  }
 }

@@ -2,34 +2,33 @@
  * The server side of the peer (RFC 3261 §17.2, §8.2): each request's transaction, from its
  * arrival to its tombstone; retransmissions absorbed or answered again; the plan of responses
  * run on the peer's clock; ACK and CANCEL; the shares and limits a new transaction needs.
- * Internal to src/ua. One class of ~880 lines (reliable provisionals, RFC 3262, included)
- * because its methods share the transaction table and each transaction's context: split, they
- * would pass that state around instead.
+ * Internal to src/ua. One class, because its methods share the transaction table and each
+ * transaction's context. What needs only a narrow part of them lives next to it: reliable
+ * provisional responses and PRACK (RFC 3262) in reliable.ts, the dialog a 2xx makes in
+ * dialogs.ts and its session timer (RFC 4028) in session_timer.ts, the checks of a request in
+ * checks.ts.
  *
  * @module
  */
 
-import { HeaderError } from "../sip/header_values.ts";
 import type { SipRequest } from "../sip/message.ts";
 import { type ParseOptions } from "../sip/parse.ts";
 import { ResponseHead } from "../sip/response.ts";
 import { statelessHash, statelessTag } from "../sip/stateless_tag.ts";
-import { UriError } from "../sip/uri.ts";
-import { checkAnswer, parseSdp, SdpError } from "../media/sdp.ts";
 import type { ResolvedAction } from "../rules/rules.ts";
-import { _phrase } from "./checks.ts";
+import { _isInputError, _phrase } from "./checks.ts";
 import { _Context, type _Plan, _Reply, type _Tomb } from "./context.ts";
 import { _Tombstones } from "./tombstones.ts";
-import { parseRAck } from "./extensions.ts";
-import { Dialog } from "./dialog.ts";
+import type { Dialog } from "./dialog.ts";
 import type { Dialogs } from "./dialogs.ts";
 import type { SourceGuard, SourceRecord } from "./guard.ts";
 import type { Outbox } from "./outbox.ts";
+import { ReliableProvisionals } from "./reliable.ts";
 import type { StatelessReplies } from "./stateless.ts";
 import { _RuleInput, type Planner } from "./plan.ts";
 import type { Replies } from "./replies.ts";
 import type { Job, Scheduler } from "./scheduler.ts";
-import type { SessionAnswers } from "./session.ts";
+import { ackAnswerProblem, type SessionAnswers } from "./session.ts";
 import {
   ServerTransaction,
   type TransactionEvent,
@@ -83,16 +82,24 @@ export class TransactionUser {
   #pending = 0;
   /** Tombstones until Timer J or L (64*T1), and until Timer I (T4). */
   readonly #tombs = new _Tombstones();
-  /**
-   * The INVITEs with a reliable provisional response still to be acknowledged, by early dialog
-   * (Call-ID, our tag, the caller's tag): where a PRACK is matched (RFC 3262 §3). At most one
-   * entry per INVITE transaction at work, so bounded by `limits.pending`.
-   */
-  #early = new Map<string, _Context>();
+  /** The reliable provisional responses of the INVITEs and their PRACKs (RFC 3262, reliable.ts). */
+  readonly #reliable: ReliableProvisionals;
 
   constructor(host: UasHost) {
     this.#h = host;
     this.#transactions = new TransactionTable(host.limits.transactions);
+    this.#reliable = new ReliableProvisionals({
+      timers: host.timers,
+      jobs: host.jobs,
+      outbox: host.outbox,
+      replies: host.replies,
+      session: host.session,
+      event: (kind, message, remote, details) => host.event(kind, message, remote, details),
+      validate: () => host.validate(),
+      respond: (ctx, reply, at) => this.#respond(ctx, reply, at),
+      sendFinal: (ctx, reply, at) => this.#sendFinal(ctx, reply, at),
+      newContext: (request, key, remote, sessionId) => this.#newContext(request, key, remote, undefined, sessionId),
+    });
   }
 
   /** The transactions at work and the tombstones, oldest first. */
@@ -131,7 +138,7 @@ export class TransactionUser {
     for (const ctx of this.#transactions.values()) ctx.tx.terminate();
     this.#transactions.clear();
     this.#tombs.clear();
-    this.#early.clear();
+    this.#reliable.clear();
     this.#pending = 0;
   }
 
@@ -173,49 +180,30 @@ export class TransactionUser {
       const existing = this.#entry(key);
       if (existing !== undefined) return this.#retransmission(existing, request, remote, at);
       if (request.via[0].branch === "z9hG4bK") {
-        return this.#h.statelessReplies.reply(
-          request,
-          400,
-          "Bad Request: Via branch is only the magic cookie",
-          [],
-          remote,
-          at,
-        );
+        const reason = "Bad Request: Via branch is only the magic cookie";
+        return this.#h.statelessReplies.reply(request, 400, reason, [], remote, at);
       }
       const busy = this.#transactionRoom(request, remote);
-      if (busy !== undefined) {
-        return this.#h.statelessReplies.reply(
-          request,
-          503,
-          busy,
-          [["Retry-After", String(this.#h.retryAfter)]],
-          remote,
-          at,
-        );
-      }
+      if (busy !== undefined) return this.#unavailable(request, busy, remote, at);
       if (this.size >= this.#transactions.limit) {
         this.#h.event("dropped", "transaction table full: 503", remote);
-        return this.#h.statelessReplies.reply(
-          request,
-          503,
-          "Service Unavailable: too many transactions",
-          [
-            ["Retry-After", String(this.#h.retryAfter)],
-          ],
-          remote,
-          at,
-        );
+        return this.#unavailable(request, "Service Unavailable: too many transactions", remote, at);
       }
       if (request.method === "CANCEL") return this.#cancel(request, key, remote, at);
       if (request.method === "PRACK") {
-        const invite = this.#early.get(_earlyKey(request.callId, request.to.tag, request.from.tag));
-        if (invite !== undefined) return this.#prack(invite, request, key, remote, at);
+        const invite = this.#reliable.inviteOf(request);
+        if (invite !== undefined) return this.#reliable.prack(invite, request, key, remote, at);
       }
       this.#newRequest(request, key, remote, at);
     } catch (e) {
       if (!_isInputError(e)) throw e;
       if (request.method !== "ACK") this.#h.statelessReplies.reply(request, 400, _phrase(e.message), [], remote, at);
     }
+  }
+
+  /** A 503 without a transaction, with its Retry-After (RFC 3261 §21.5.4). */
+  #unavailable(request: SipRequest, reason: string, remote: Remote, at: number): void {
+    this.#h.statelessReplies.reply(request, 503, reason, [["Retry-After", String(this.#h.retryAfter)]], remote, at);
   }
 
   /** A request that matched a transaction (RFC 3261 §17.2.1, §17.2.2). */
@@ -278,9 +266,7 @@ export class TransactionUser {
       const invite = this.#transactions.get(transactionKey(request, "INVITE"));
       return invite instanceof _Context && invite.invite && !invite.tx.final;
     }
-    if (request.method === "PRACK" && this.#early.has(_earlyKey(request.callId, request.to.tag, request.from.tag))) {
-      return true;
-    }
+    if (request.method === "PRACK" && this.#reliable.inviteOf(request) !== undefined) return true;
     return request.to.tag !== undefined && this.#h.dialogs.of(request) !== undefined;
   }
 
@@ -309,7 +295,7 @@ export class TransactionUser {
   #deleteTransaction(entry: _Context): void {
     if (!this.#transactions.delete(entry)) return;
     this.#settled(entry);
-    if (entry.rel !== undefined) this.#forgetEarly(entry);
+    if (entry.rel !== undefined) this.#reliable.forget(entry);
     if (entry.source !== undefined) this.#h.guard!.release(entry.source, "transactions");
   }
 
@@ -428,8 +414,10 @@ export class TransactionUser {
       if (this.#h.outbox.fits(ctx, trying.data.length + reserve, at)) this.#respond(ctx, trying, at);
     }
     for (const p of plan.provisional) {
-      if (p.after > 0) this.#schedule(at + p.after, (when) => this.#provisional(ctx, p.reply, when), ctx);
-      else if (this.#h.outbox.fits(ctx, p.reply.data.length + reserve, at)) this.#provisional(ctx, p.reply, at);
+      if (p.after > 0) this.#schedule(at + p.after, (when) => this.#reliable.provisional(ctx, p.reply, when), ctx);
+      else if (this.#h.outbox.fits(ctx, p.reply.data.length + reserve, at)) {
+        this.#reliable.provisional(ctx, p.reply, at);
+      }
     }
     if (final !== undefined) {
       if (final.after <= 0) this.#sendFinal(ctx, final.reply, at);
@@ -447,76 +435,20 @@ export class TransactionUser {
   }
 
   #sendFinal(ctx: _Context, final: _Reply, at: number): void {
-    if (ctx.tx.final) return;
-    const rel = ctx.rel;
-    if (rel !== undefined && rel.waiting) {
-      // RFC 3262 §3: the 2xx waits for the PRACK of every reliable provisional response (a 2xx
-      // must when one carried SDP; the peer always does). Any other final goes now, and the
-      // unacknowledged ones are no longer sent.
-      if (final.status >= 200 && final.status < 300) {
-        rel.held = final;
-        return;
-      }
-      rel.abandon();
-    }
+    // RFC 3262 §3: a 2xx waits for the PRACK of every reliable provisional response (reliable.ts).
+    if (ctx.tx.final || this.#reliable.holds(ctx, final)) return;
     let reply = final;
     if (!ctx.silent && !this.#h.outbox.fits(ctx, reply.data.length, at)) reply = this.tooLarge(ctx, reply);
-    const request = ctx.request;
-    const status = reply.status;
-    if (request.method === "INVITE" && status >= 200 && status < 300) {
-      let dialog = ctx.dialog;
-      if (dialog === undefined) {
-        dialog = new Dialog({
-          callId: request.callId,
-          localTag: ctx.toTag,
-          remoteTag: request.from.tag ?? "",
-          localUri: request.to.uri,
-          remoteUri: request.from.uri,
-          remoteContact: _contactField(request),
-          recordRoute: _recordRoute(request),
-          source: ctx.remote,
-          remoteSeq: request.cseq.seq,
-          inviteKey: ctx.tx.key,
-          offer: ctx.ourOffer,
-          sessionId: ctx.sessionId,
-          createdAt: at,
-        });
-        const refused = this.#h.dialogs.add(dialog, ctx);
-        if (refused !== undefined) {
-          return this.#respond(
-            ctx,
-            this.#h.replies.build(ctx, 503, refused, [["Retry-After", String(this.#h.retryAfter)]]),
-            at,
-          );
-        }
-
-        ctx.dialog = dialog;
-        dialog.sessionVersion = ctx.sessionVersion;
-        if (ctx.timer !== undefined) this.#h.dialogs.sessionTimer(dialog, ctx.timer, at);
-        if (ctx.media) {
-          // The ports the INVITE held are the dialog's now.
-          ctx.media = false;
-          dialog.media = true;
-        }
-      } else {
-        // A re-INVITE: the new 2xx waits for its own ACK (RFC 3261 §14.2).
-        dialog.inviteKey = ctx.tx.key;
-        dialog.acked = false;
-        dialog.offer = ctx.ourOffer;
-        dialog.answerProblem = undefined;
-        dialog.sessionVersion = ctx.sessionVersion;
-        dialog.remoteTarget = _firstContact(request) ?? dialog.remoteTarget;
-        dialog.source = ctx.remote;
-        // RFC 4028 §9: a re-INVITE is a session refresh; its 2xx says the interval from now on.
-        this.#h.dialogs.sessionTimer(dialog, ctx.timer, at);
+    if (reply.status >= 200 && reply.status < 300) {
+      // The dialog the 2xx makes, updates or ends, and its session timer (dialogs.ts, session_timer.ts).
+      const refused = this.#h.dialogs.answered(ctx, at);
+      if (refused !== undefined) {
+        return this.#respond(
+          ctx,
+          this.#h.replies.build(ctx, 503, refused, [["Retry-After", String(this.#h.retryAfter)]]),
+          at,
+        );
       }
-    }
-    if (request.method === "UPDATE" && status >= 200 && status < 300 && ctx.dialog !== undefined) {
-      // RFC 4028 §9: so is an UPDATE.
-      this.#h.dialogs.sessionTimer(ctx.dialog, ctx.timer, at);
-    }
-    if (request.method === "BYE" && status >= 200 && status < 300 && ctx.dialog !== undefined) {
-      this.#h.dialogs.end(ctx.dialog, at);
     }
     this.#respond(ctx, reply, at);
   }
@@ -524,10 +456,7 @@ export class TransactionUser {
   #respond(ctx: _Context, reply: _Reply, at: number): void {
     if (ctx.silent || !ctx.tx.accept(reply, at)) return;
     this.#h.outbox.emit(reply, ctx.remote, ctx.head.route, at, ctx.duplicate, ctx.source);
-    if (reply.status >= 200 && ctx.rel !== undefined) {
-      ctx.rel.abandon();
-      this.#forgetEarly(ctx);
-    }
+    if (reply.status >= 200) this.#reliable.finalSent(ctx);
     // The transaction accepts one final response: its time from the request's arrival.
     if (reply.status >= 200) this.#h.outbox.counters.answered(at - ctx.arrivedAt);
     if (ctx.media && reply.status >= 200) {
@@ -608,132 +537,6 @@ export class TransactionUser {
       }
     }
     this.#arm(ctx);
-  }
-
-  // ---------------------------------------------------------------------------------------------
-  // Reliable provisional responses (RFC 3262)
-
-  /** A provisional response of the plan: a reliable one waits its turn (RFC 3262 §3). */
-  #provisional(ctx: _Context, reply: _Reply, at: number): void {
-    const rel = ctx.rel;
-    if (reply.rseq === undefined || rel === undefined) return this.#respond(ctx, reply, at);
-    if (ctx.tx.final) return;
-    // §3: a second reliable provisional response waits until the first is acknowledged.
-    if (rel.outstanding !== undefined) rel.queue.push(reply);
-    else this.#sendReliable(ctx, reply, at);
-  }
-
-  /**
-   * Sends a reliable provisional response and retransmits it until its PRACK (RFC 3262 §3):
-   * from T1, doubling, on every transport; after 64*T1 without a PRACK, the INVITE is answered
-   * 500.
-   */
-  #sendReliable(ctx: _Context, reply: _Reply, at: number): void {
-    const rel = ctx.rel!;
-    this.#respond(ctx, reply, at);
-    rel.outstanding = reply;
-    rel.firstSent = at;
-    this.#early.set(_earlyKey(ctx.request.callId, ctx.toTag, ctx.request.from.tag), ctx);
-    const T1 = this.#h.timers.T1;
-    const giveUp = at + 64 * T1;
-    let interval = T1;
-    const again = (when: number) => {
-      rel.job = undefined;
-      if (rel.outstanding !== reply || ctx.tx.final) return;
-      if (when >= giveUp) {
-        this.#h.event(
-          "timeout",
-          `INVITE ${ctx.request.callId}: no PRACK for the reliable ${reply.status} (RSeq ${reply.rseq}) in ` +
-            `${64 * T1} ms: 500`,
-          ctx.remote,
-        );
-        rel.abandon();
-        this.#sendFinal(ctx, this.#h.replies.build(ctx, 500, "Server Internal Error: no PRACK came"), when);
-        return;
-      }
-      this.#h.outbox.emit(reply, ctx.remote, ctx.head.route, when, ctx.duplicate, ctx.source);
-      interval *= 2;
-      rel.job = this.#h.jobs.schedule(Math.min(when + interval, giveUp), again);
-    };
-    rel.job = this.#h.jobs.schedule(at + T1, again);
-  }
-
-  /** An INVITE has no reliable provisional response waiting any more: PRACKs no longer find it. */
-  #forgetEarly(ctx: _Context): void {
-    const key = _earlyKey(ctx.request.callId, ctx.toTag, ctx.request.from.tag);
-    if (this.#early.get(key) === ctx) this.#early.delete(key);
-  }
-
-  /**
-   * A PRACK in the early dialog of an INVITE with a reliable provisional response out (RFC 3262
-   * §3): matched by its RAck (RSeq, CSeq number and method), answered 200, and the next reliable
-   * provisional or the held 2xx goes; one that matches nothing is answered 481. An SDP offer in
-   * it is answered in its 200, and an SDP answer to our offer is checked (§5).
-   */
-  #prack(invite: _Context, request: SipRequest, key: string, remote: Remote, at: number): void {
-    this.#h.validate();
-    // A RAck that cannot be read is answered 400 by request(), before any transaction is made.
-    const rack = parseRAck(request.headers.get("RAck") ?? "");
-    const ctx = this.#newContext(request, key, remote, undefined, invite.sessionId);
-    const rel = invite.rel!;
-    const sent = rel.outstanding;
-    if (
-      sent === undefined || rack.rseq !== sent.rseq || rack.method !== "INVITE" ||
-      rack.cseq !== invite.request.cseq.seq
-    ) {
-      return this.#respond(
-        ctx,
-        this.#h.replies.build(ctx, 481, "Call/Transaction Does Not Exist: the RAck matches no response awaiting PRACK"),
-        at,
-      );
-    }
-    rel.job?.cancel();
-    rel.job = undefined;
-    rel.outstanding = undefined;
-    let answer: _Reply;
-    try {
-      answer = this.#prackAnswer(invite, ctx, request, remote);
-    } catch (e) {
-      if (!_isInputError(e)) throw e;
-      answer = this.#h.replies.build(ctx, 400, _phrase(e.message));
-    }
-    this.#respond(ctx, answer, at);
-    const next = rel.queue.shift();
-    if (next !== undefined) return this.#sendReliable(invite, next, at);
-    const held = rel.held;
-    if (held !== undefined) {
-      rel.held = undefined;
-      this.#sendFinal(invite, held, at);
-    }
-  }
-
-  /** The 200 to a PRACK, with the SDP answer when it carries an offer (RFC 3262 §5). */
-  #prackAnswer(invite: _Context, ctx: _Context, request: SipRequest, remote: Remote): _Reply {
-    if (request.body.length === 0) return this.#h.replies.build(ctx, 200);
-    const rel = invite.rel!;
-    if (request.contentType?.mediaType !== "application/sdp") {
-      return this.#h.replies.build(ctx, 415, undefined, [["Accept", "application/sdp"]]);
-    }
-    const sdp = parseSdp(request.bodyText);
-    const ours = invite.ourOffer;
-    if (ours !== undefined && rel.sdp) {
-      // Our offer went in the reliable provisional: this is its answer (RFC 3264 §6), checked.
-      const problem = checkAnswer(ours, sdp);
-      invite.ourOffer = undefined;
-      this.#h.event("answer", `PRACK ${request.callId}: ${problem ?? "SDP answer accepted"}`, remote);
-      return this.#h.replies.build(ctx, 200);
-    }
-    if (!rel.sdp) {
-      // No offer/answer has completed yet: an offer now would cross the pending one (RFC 3264 §4).
-      return this.#h.replies.build(ctx, 491);
-    }
-    // A new offer after the answer in the reliable provisional: answered here, one version on.
-    ctx.offer = sdp;
-    ctx.sessionVersion = invite.sessionVersion;
-    const answer = this.#h.session.answer(ctx, invite.sessionVersion);
-    if (typeof answer !== "string") return this.#h.replies.build(ctx, answer.status, answer.reason, answer.headers);
-    invite.sessionVersion = ctx.sessionVersion;
-    return this.#h.replies.build(ctx, 200, undefined, [], ["application/sdp", answer]);
   }
 
   /** Makes sure a job runs when the transaction's next timer is due. */
@@ -820,17 +623,7 @@ export class TransactionUser {
     }
     if (dialog.offer !== undefined && dialog.answerProblem === undefined) {
       // RFC 3264 §6: the answer to our offer, checked.
-      let problem: string | null;
-      if (request.body.length === 0) {
-        problem = "the ACK has no SDP answer";
-      } else {
-        try {
-          problem = checkAnswer(dialog.offer, parseSdp(request.bodyText)) ?? null;
-        } catch (e) {
-          if (!(e instanceof SdpError)) throw e;
-          problem = e.message;
-        }
-      }
+      const problem = ackAnswerProblem(dialog.offer, request);
       dialog.answerProblem = problem;
       this.#h.event("answer", `ACK ${request.callId}: ${problem === null ? "SDP answer accepted" : problem}`, remote, {
         callId: request.callId,
@@ -872,36 +665,4 @@ function _answersSoon(plan: _Plan): boolean {
   if (plan.final !== undefined && plan.final.after <= _TRYING_AFTER) return true;
   for (const p of plan.provisional) if (p.after <= _TRYING_AFTER) return true;
   return false;
-}
-
-/** The key of an early dialog: Call-ID, our tag, the caller's tag. */
-function _earlyKey(callId: string, localTag: string | undefined, remoteTag: string | undefined): string {
-  return `${callId}|${localTag ?? ""}|${remoteTag ?? ""}`;
-}
-
-/** Errors that mean the request is malformed (answered 400), not that the peer is broken. */
-export function _isInputError(e: unknown): e is Error {
-  return e instanceof HeaderError || e instanceof UriError || e instanceof SdpError;
-}
-
-/** The Record-Route field values as received, if any (parsed by the dialog only when needed). */
-function _recordRoute(request: SipRequest): string[] | undefined {
-  let values: string[] | undefined;
-  for (const field of request.headers.fields) if (field.name === "Record-Route") (values ??= []).push(field.value);
-  return values;
-}
-
-/** The first Contact field value as received, if any (parsed by the dialog only when needed). */
-function _contactField(request: SipRequest): string | undefined {
-  for (const field of request.headers.fields) if (field.name === "Contact") return field.value;
-  return undefined;
-}
-
-function _firstContact(request: SipRequest): string | undefined {
-  try {
-    const contact = request.contact;
-    return contact === "*" ? undefined : contact[0]?.uri;
-  } catch {
-    return undefined;
-  }
 }
