@@ -118,6 +118,8 @@ export class _Context implements TransactionInfo {
   refreshBy: "INVITE" | undefined = undefined;
   /** The transfer of the call its 2xx makes (the rule's `transfer`, see transfer.ts). */
   transfer: TransferSpec | undefined = undefined;
+  /** The dialog its `Replaces` names (RFC 3891 §3, replaces.ts), ended once its 2xx goes. */
+  replaces: Dialog | undefined = undefined;
   /** Whether its 1xx and 2xx list the peer's Supported option tags (the request used an extension). */
   supportedHeader = false;
   /** Only what is still needed of the request is kept (`compact()`). */

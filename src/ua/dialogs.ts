@@ -348,6 +348,7 @@ export class Dialogs {
         if (refused !== undefined) return refused;
 
         ctx.dialog = dialog;
+        if (ctx.replaces !== undefined) this.#replace(ctx.replaces, dialog, at);
         dialog.sessionVersion = ctx.sessionVersion;
         if (ctx.timer !== undefined) this.#timers.set(dialog, ctx.timer, at);
         if (ctx.media) {
@@ -374,6 +375,18 @@ export class Dialogs {
     }
     if (request.method === "BYE" && ctx.dialog !== undefined) this.end(ctx.dialog, at);
     return undefined;
+  }
+
+  /**
+   * RFC 3891 §3: the new dialog is accepted (its 2xx goes now), so the dialog its INVITE's
+   * Replaces named ends with a BYE of ours (out of `takeRequests()`).
+   */
+  #replace(old: Dialog, by: Dialog, at: number): void {
+    if (this.#table.get(old.callId, old.localTag, old.remoteTag) !== old) return;
+    this.#h.event("bye", `replaces: dialog ${old.id} replaced by call ${by.callId}`, by.source as Remote | undefined, {
+      callId: old.callId,
+    });
+    this.hangUp(old, at);
   }
 
   /**

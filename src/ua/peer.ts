@@ -49,6 +49,7 @@ import { _isInputError, _phrase, type CheckEnv } from "./checks.ts";
 import { DEFAULT_SESSION_TIMER, type SessionTimerLimits } from "./extensions.ts";
 import { type ReferHost, ReferNotifier } from "./refer.ts";
 import { type TransferHost, Transferor } from "./transfer.ts";
+import { checkReplaces } from "./replaces.ts";
 import type { ReferMode } from "../rules/call_flows.ts";
 import type {
   _EventDetails,
@@ -344,6 +345,11 @@ export class SipPeer {
       rseqStart: () => 1 + Math.floor(this.#tagRandom() * 0x7fff0000),
       refer: (ctx) => this.#refers.accept(ctx, this.#now, (ctx.referMode ?? this.#referMode) === "call"),
       notify: (ctx) => this.#transfers.notify(ctx.request, ctx.dialog, ctx.remote, this.#now),
+      replaces: this.#statelessMode ? undefined : (ctx) =>
+        checkReplaces(ctx, {
+          dialog: (callId, localTag, remoteTag) => this.#dialogs.get(callId, localTag, remoteTag),
+          early: (callId, localTag, remoteTag) => this.#uas.early(callId, localTag, remoteTag),
+        }),
     };
   }
 
@@ -796,10 +802,13 @@ export class SipPeer {
 
 /**
  * The option tags the peer supports: a stateless UAS (RFC 3261 §8.2.7) sends no provisional
- * response and keeps no dialog, so it cannot take 100rel (RFC 3262) or timer (RFC 4028).
+ * response and keeps no dialog, so it cannot take 100rel (RFC 3262), timer (RFC 4028) or
+ * replaces (RFC 3891 §6.2).
  */
 function _supported(given: readonly string[] | undefined, stateless: boolean): string[] {
-  return (given ?? ["path", "100rel", "timer"]).filter((tag) => !stateless || (tag !== "100rel" && tag !== "timer"));
+  return (given ?? ["path", "100rel", "timer", "replaces"]).filter((tag) =>
+    !stateless || (tag !== "100rel" && tag !== "timer" && tag !== "replaces")
+  );
 }
 
 /** The session-timer limits of the options, checked (RFC 4028 §4: never under 90 s). */

@@ -70,6 +70,8 @@ export interface PlannerHost {
   refer(ctx: _Context): _Reject;
   /** A NOTIFY answered 200: the outcome of a REFER of ours, maybe (transfer.ts). */
   notify(ctx: _Context): void;
+  /** The `Replaces` of a request (RFC 3891 §3, replaces.ts): its rejection, or undefined. */
+  replaces?(ctx: _Context): _Reject | undefined;
 }
 
 /** Plans the answer to a new request (see the module documentation). */
@@ -110,6 +112,9 @@ export class Planner {
       : resolved?.auth;
     const refused = this.#h.auth.check(request, ctx.remote, inDialog, auth);
     if (refused !== undefined) return this.#final(ctx, refused.status, refused.reason, refused.headers);
+    // RFC 3891 §3: the dialog a Replaces names, whoever answers (replaces.ts).
+    const replaced = this.#h.replaces?.(ctx);
+    if (replaced !== undefined) return this.#final(ctx, replaced.status, replaced.reason, replaced.headers);
     // The rule's media flows go with the call's ports (PeerOptions.rtpPort).
     if (action !== undefined && action.kind !== "silent" && (action.dtmf ?? action.play) !== undefined) {
       ctx.flows = { dtmf: action.dtmf, play: action.play };

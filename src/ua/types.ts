@@ -351,7 +351,7 @@ export interface PeerOptions {
   registrar?: Omit<RegistrarOptions, "maxBindings" | "retryAfter" | "maxBindingsPerSource">;
   /**
    * Option tags the peer supports, for Require (RFC 3261 §8.2.2.3) and Supported (default
-   * `path`, `100rel`, `timer`). Without `100rel` the peer sends no provisional response reliably
+   * `path`, `100rel`, `timer`, `replaces`). Without `100rel` the peer sends no provisional response reliably
    * (RFC 3262) unless a rule says `reliable`; without `timer` it runs no session timer (RFC 4028).
    */
   supported?: readonly string[];

@@ -107,6 +107,21 @@ export class TransactionUser {
     return [...this.#tombs.values(), ...this.#transactions.values().map((ctx) => ctx.tx)];
   }
 
+  /**
+   * Whether an INVITE with this Call-ID and tags is at work, not yet finally answered: an early
+   * dialog whose UAS we are (RFC 3891 §3). A walk over the transactions, for a Replaces only.
+   */
+  early(callId: string, localTag: string, remoteTag: string): boolean {
+    for (const ctx of this.#transactions.values()) {
+      const request = ctx.request;
+      if (
+        request.method === "INVITE" && ctx.toTag === localTag && request.callId === callId &&
+        request.from.tag === remoteTag && request.to.tag === undefined
+      ) return true;
+    }
+    return false;
+  }
+
   /** How many transactions the table holds, tombstones included. */
   get size(): number {
     return this.#transactions.size + this.#tombs.size;

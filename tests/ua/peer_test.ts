@@ -32,7 +32,7 @@ describe("SipPeer OPTIONS and simple methods", () => {
           "To: <sip:echo@192\\.0\\.2\\.1>;tag=[0-9a-f]{8}\r\n" +
           "Call-ID: call-1@example\\.com\r\nCSeq: 1 OPTIONS\r\n" +
           "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, MESSAGE, INFO, UPDATE, PRACK, NOTIFY, SUBSCRIBE, REFER\r\n" +
-          "Accept: application/sdp\r\nAccept-Encoding: identity\r\nAccept-Language: en\r\nSupported: path, 100rel, timer\r\n" +
+          "Accept: application/sdp\r\nAccept-Encoding: identity\r\nAccept-Language: en\r\nSupported: path, 100rel, timer, replaces\r\n" +
           "Server: sipecho/0\\.1\r\nContent-Length: 0\r\n\r\n$",
       ),
     );

@@ -32,7 +32,7 @@ describe("SipPeer reliable provisional responses (RFC 3262)", () => {
     assert.equal(ringing.headers.get("Require"), "100rel");
     assert.match(ringing.headers.get("RSeq") ?? "", /^[1-9][0-9]*$/);
     assert.ok(Number(ringing.headers.get("RSeq")) <= 2 ** 31 - 1);
-    assert.equal(ringing.headers.get("Supported"), "path, 100rel, timer");
+    assert.equal(ringing.headers.get("Supported"), "path, 100rel, timer, replaces");
     assert.equal(p.dialogs.length, 0);
     const acked = p.receive(prack(out[0]), UDP, 100);
     assert.deepEqual(statuses(acked), [200, 200]);

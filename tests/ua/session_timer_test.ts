@@ -62,7 +62,7 @@ describe("SipPeer session timers (RFC 4028)", () => {
     ).at(-1)!.message;
     assert.equal(ok.headers.get("Session-Expires"), "1800;refresher=uac");
     assert.equal(ok.headers.get("Require"), "timer");
-    assert.equal(ok.headers.get("Supported"), "path, 100rel, timer");
+    assert.equal(ok.headers.get("Supported"), "path, 100rel, timer, replaces");
     assert.deepEqual(p.dialogs[0].sessionTimer, { expires: 1800, refresher: "uac" });
   });
 
