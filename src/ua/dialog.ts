@@ -10,6 +10,7 @@ import { splitHeaderList } from "../sip/headers.ts";
 import type { Transport } from "../rules/rules.ts";
 import type { SessionDescription } from "../media/sdp.ts";
 import { _detach } from "../sip/message.ts";
+import { parseUri, type SipUri } from "../sip/uri.ts";
 import { BoundedTable } from "./table.ts";
 import type { SessionInterval } from "./extensions.ts";
 
@@ -380,5 +381,15 @@ export class DialogTable extends BoundedTable<string, Dialog> {
   override delete(dialog: Dialog): boolean {
     dialog.state = "Terminated";
     return super.delete(dialog);
+  }
+}
+
+/** The user part of our URI in a dialog (for the Contact of a request of ours); none for a URI that is not sip/sips. */
+export function _localUser(dialog: Dialog): string | undefined {
+  try {
+    const uri = parseUri(dialog.localUri);
+    return uri.scheme === "sip" || uri.scheme === "sips" ? (uri as SipUri).user : undefined;
+  } catch {
+    return undefined;
   }
 }

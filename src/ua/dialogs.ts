@@ -14,9 +14,8 @@ import type { TransferSpec } from "../rules/call_flows.ts";
 import { parseMessage } from "../sip/parse.ts";
 import type { SipRequest, SipResponse } from "../sip/message.ts";
 import { ClientTransaction } from "./client.ts";
-import { parseUri, type SipUri } from "../sip/uri.ts";
 import type { _Context } from "./context.ts";
-import { Dialog, DialogTable } from "./dialog.ts";
+import { _localUser, Dialog, DialogTable } from "./dialog.ts";
 import type { SourceGuard, SourceRecord } from "./guard.ts";
 import type { Replies } from "./replies.ts";
 import { SessionTimers } from "./session_timer.ts";
@@ -154,13 +153,7 @@ export class Dialogs {
     if (dialog.state !== "Confirmed" || remote === undefined) return false;
     if (this.#table.get(dialog.callId, dialog.localTag, dialog.remoteTag) !== dialog) return false;
     const branch = `z9hG4bK-sipecho-${this.#h.tag()}${this.#h.tag()}`;
-    let user: string | undefined;
-    try {
-      const uri = parseUri(dialog.localUri);
-      user = uri.scheme === "sip" || uri.scheme === "sips" ? (uri as SipUri).user : undefined;
-    } catch {
-      user = undefined;
-    }
+    const user = _localUser(dialog);
     const lines = [`Contact: ${this.#h.replies.contactOf(user, remote.transport)}`, ...extra];
     const text = this.#h.replies.requestText(dialog, method, remote.transport, branch, lines, body);
     const data = _encoder.encode(text);

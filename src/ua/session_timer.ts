@@ -12,8 +12,7 @@
 
 import { parseMessage } from "../sip/parse.ts";
 import type { SipRequest } from "../sip/message.ts";
-import { parseUri, type SipUri } from "../sip/uri.ts";
-import type { Dialog } from "./dialog.ts";
+import { _localUser, type Dialog } from "./dialog.ts";
 import { byeAfter, parseSessionExpires, type SessionInterval } from "./extensions.ts";
 import type { Replies } from "./replies.ts";
 import type { Job, Scheduler } from "./scheduler.ts";
@@ -108,13 +107,7 @@ export class SessionTimers {
       return this.set(dialog, interval, at);
     }
     const branch = `z9hG4bK-sipecho-${this.#h.tag()}${this.#h.tag()}`;
-    let user: string | undefined;
-    try {
-      const uri = parseUri(dialog.localUri);
-      user = uri.scheme === "sip" || uri.scheme === "sips" ? (uri as SipUri).user : undefined;
-    } catch {
-      user = undefined;
-    }
+    const user = _localUser(dialog);
     const extra = [
       `Contact: ${this.#h.replies.contactOf(user, remote.transport)}`,
       `Session-Expires: ${interval.expires};refresher=uas`,
