@@ -21,7 +21,7 @@ import { serveHttp } from "./http_bun.ts";
 import { osInterfaces } from "./os_interfaces.ts";
 import { connectTlsStream, listenTlsStream } from "./bun_tls.ts";
 import { readFileBounded, writeWholeFile } from "./node_files.ts";
-import { bindDatagram } from "./node_dgram.ts";
+import { bindDatagram, orderedDatagramEndpoint } from "./node_dgram.ts";
 
 // The few Bun types used here, declared rather than imported (no type package needed).
 interface BunUdpSocket {
@@ -132,21 +132,7 @@ async function listenSharedDatagram(
   onData: (data: Uint8Array, from: SocketAddress) => void,
   onError: (error: unknown) => void,
 ): Promise<DatagramEndpoint> {
-  const socket = await bindDatagram(await import("node:dgram"), options, onData);
-  let closed = false;
-  socket.on("error", (e) => closed || onError(e));
-  const addr = socket.address();
-  return {
-    local: { address: addr.address, port: addr.port },
-    send(data, to) {
-      if (!closed) socket.send(data, to.port, to.address, (e) => e && !closed && onError(e));
-    },
-    close() {
-      if (closed) return;
-      closed = true;
-      socket.close();
-    },
-  };
+  return orderedDatagramEndpoint(await bindDatagram(await import("node:dgram"), options, onData), onError);
 }
 
 /** Per-connection state: the connection seen by the core, and bytes the kernel has not taken yet. */

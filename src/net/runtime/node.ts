@@ -25,7 +25,7 @@ import { readFile } from "node:fs/promises";
 import { serveHttp } from "./http_node.ts";
 import { osInterfaces } from "./os_interfaces.ts";
 import { readFileBounded, writeWholeFile } from "./node_files.ts";
-import { bindDatagram } from "./node_dgram.ts";
+import { bindDatagram, orderedDatagramEndpoint } from "./node_dgram.ts";
 import { connectTlsStream, listenTlsStream } from "./node_tls.ts";
 
 /** A Node Buffer as a plain Uint8Array over the same bytes (the core never sees Buffer methods). */
@@ -38,23 +38,7 @@ async function listenDatagram(
   onData: (data: Uint8Array, from: SocketAddress) => void,
   onError: (error: unknown) => void,
 ): Promise<DatagramEndpoint> {
-  const socket = await bindDatagram(dgram, options, onData);
-  let closed = false;
-  socket.on("error", (e) => closed || onError(e));
-  const addr = socket.address();
-  return {
-    local: { address: addr.address, port: addr.port },
-    // libuv sends a socket's datagrams in the order given: a 100, 180 and 200 leave in that order.
-    send(data, to) {
-      if (closed) return;
-      socket.send(data, to.port, to.address, (e) => e && !closed && onError(e));
-    },
-    close() {
-      if (closed) return;
-      closed = true;
-      socket.close();
-    },
-  };
+  return orderedDatagramEndpoint(await bindDatagram(dgram, options, onData), onError);
 }
 
 /** How long `end()` waits for what was written to be sent, ms. */

@@ -1,13 +1,14 @@
 /**
- * UDP through `node:dgram`, the part the Node.js shim and Deno's shim (when the `net` unstable
- * API is off) share: binding, and handing each datagram on. Sending is each shim's own: libuv
- * sends a socket's datagrams in the order given, Deno's `node:dgram` does not.
+ * UDP through `node:dgram`, the part the Node.js shim, Bun's shim (for a shared port) and Deno's
+ * shim (when the `net` unstable API is off) share: binding, handing each datagram on, and the
+ * endpoint of a socket that sends in the order given (libuv's and Bun's do; Deno's `node:dgram`
+ * does not, so Deno sends on its own).
  *
  * @module
  */
 
 import type { Socket } from "node:dgram";
-import type { ListenOptions, SocketAddress } from "../transport.ts";
+import type { DatagramEndpoint, ListenOptions, SocketAddress } from "../transport.ts";
 
 /**
  * `options.maxDatagram`, or the most a UDP datagram can hold.
@@ -75,4 +76,42 @@ export async function bindDatagram(
     }
   });
   return socket;
+}
+
+/**
+ * The endpoint over a socket `bindDatagram` bound, where the socket sends its datagrams in the
+ * order given (libuv's on Node.js, and Bun's): a 100, 180 and 200 leave in that order. The
+ * Node.js shim's UDP, and Bun's for a shared port.
+ *
+ * @param socket The bound socket.
+ * @param onError Told of a socket error, until the endpoint is closed.
+ * @returns The endpoint.
+ *
+ * @example
+ * ```ts
+ * import dgram from "node:dgram";
+ * import { bindDatagram, orderedDatagramEndpoint } from "./node_dgram.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const socket = await bindDatagram(dgram, { hostname: "127.0.0.1", port: 0 }, () => {});
+ * const endpoint = orderedDatagramEndpoint(socket, () => {});
+ * assert.ok(endpoint.local.port > 0);
+ * endpoint.close();
+ * ```
+ */
+export function orderedDatagramEndpoint(socket: Socket, onError: (error: unknown) => void): DatagramEndpoint {
+  let closed = false;
+  socket.on("error", (e) => closed || onError(e));
+  const addr = socket.address();
+  return {
+    local: { address: addr.address, port: addr.port },
+    send(data, to) {
+      if (!closed) socket.send(data, to.port, to.address, (e) => e && !closed && onError(e));
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      socket.close();
+    },
+  };
 }
