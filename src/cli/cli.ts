@@ -485,6 +485,7 @@ async function _joinWorkers(
   const all = Promise.withResolvers<void>();
   const sync = await _shareRegistrar(await detectRuntime(), server.peer.registrar, {
     hub,
+    workers: count,
     now: _now,
     onError: (m) => rt.printError(`sipecho: worker ${index}: ${m}`),
     onMembers: (n) => n >= count && all.resolve(),

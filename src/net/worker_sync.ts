@@ -143,6 +143,8 @@ export interface _WorkerSyncOptions {
   now: () => number;
   /** A problem: a change not shared, a socket error. */
   onError?: (message: string) => void;
+  /** The hub only: how many workers there are, itself included; hellos from more are ignored. */
+  workers?: number;
   /** The hub only: called with the number of workers after each one that joins. */
   onMembers?: (members: number) => void;
 }
@@ -172,6 +174,8 @@ export async function _shareRegistrar(
     const m = _decode(data);
     if (m === undefined) return;
     if (m.t === "hello" && hub === undefined) {
+      // Anyone on the host can send here: the list holds no more ports than there are workers.
+      if (!ports.has(from.port) && options.workers !== undefined && ports.size >= options.workers) return;
       ports.add(from.port);
       const list = _encoder.encode(JSON.stringify({ t: "members", ports: [...ports] } satisfies _SyncMessage));
       for (const p of ports) if (p !== self) sendTo(p, list);
@@ -183,7 +187,9 @@ export async function _shareRegistrar(
       const now = options.now();
       const bindings = _decodeBindings(m.aor, m.bindings, now);
       if (bindings === undefined) return onError(`worker sync: malformed bindings of ${m.aor} ignored`);
-      registrar._replace(m.aor, bindings.filter((b) => b.expiresAt > now));
+      if (!registrar._replace(m.aor, bindings.filter((b) => b.expiresAt > now))) {
+        onError(`worker sync: the bindings of ${m.aor} not taken: the table is full (maxBindings)`);
+      }
     }
   }, (e) => onError(`worker sync: ${e}`));
   const self = socket.local.port;

@@ -487,14 +487,21 @@ export class Registrar {
 
   /**
    * @internal Replaces the bindings of an address of record with those a sibling process holds
-   * (src/net/worker_sync.ts), as they are: no check, no `_onChange`.
+   * (src/net/worker_sync.ts), without the checks of a REGISTER and without `_onChange`; the
+   * table's own bounds still hold: at most `maxContactsPerAor` bindings are taken, and none when
+   * the table would go over `maxBindings`.
    *
    * @param aor The address of record, canonical.
    * @param bindings Its bindings, `expiresAt` on this registrar's clock; none removes it.
+   * @returns False when the table had no room for them (nothing changed).
    */
-  _replace(aor: string, bindings: Binding[]): void {
-    this.#set(aor, bindings);
-    for (const b of bindings) this.#queue.push(b.expiresAt, aor);
+  _replace(aor: string, bindings: Binding[]): boolean {
+    const list = bindings.slice(0, this.options.maxContactsPerAor);
+    const old = this.#table.get(aor)?.length ?? 0;
+    if (this.#count - old + list.length > this.options.maxBindings) return false;
+    this.#set(aor, list);
+    for (const b of list) this.#queue.push(b.expiresAt, aor);
+    return true;
   }
 
   /** Removes every binding. */

@@ -66,6 +66,56 @@ describe("the registrar shared by the workers", () => {
   });
 });
 
+describe("the shared registrar's bounds", () => {
+  test("bindings from a sibling keep the table's bounds: maxContactsPerAor taken, none past maxBindings", () => {
+    const from = new Registrar();
+    for (const user of ["a", "b"]) {
+      const contacts = [1, 2, 3].map((n) => `<sip:${user}${n}@192.0.2.4>`).join(", ");
+      assert.equal(from.register(register(user, contacts, 1), 0).status, 200);
+    }
+    const into = new Registrar({ maxBindings: 4, maxContactsPerAor: 2 });
+    const [a, b] = ["sip:a@example.com", "sip:b@example.com"].map((aor) => from.lookup(aor, 0));
+    assert.equal(into._replace("sip:a@example.com", [...a]), true);
+    assert.equal(into.lookup("sip:a@example.com", 0).length, 2); // the first two of three
+    assert.equal(into._replace("sip:b@example.com", [...b]), true); // 4 of 4
+    assert.equal(into._replace("sip:c@example.com", [a[0]]), false); // a fifth: refused, nothing changed
+    assert.equal(into.size, 4);
+    assert.deepEqual(into.lookup("sip:c@example.com", 0), []);
+    assert.equal(into._replace("sip:b@example.com", [b[0]]), true); // a replacement that shrinks: room again
+    assert.equal(into._replace("sip:c@example.com", [a[0]]), true);
+    assert.equal(into.size, 4);
+  });
+
+  test("the hub lists no more workers than it was told of; other hellos are ignored", async () => {
+    const net = await detectRuntime();
+    let members = 0;
+    const hub = await _shareRegistrar(net, new Registrar(), {
+      now: () => 0,
+      workers: 2,
+      onMembers: (n) => members = n,
+    });
+    const syncs: _WorkerSync[] = [hub];
+    try {
+      syncs.push(await _shareRegistrar(net, new Registrar(), { hub: hub.port, now: () => 0 }));
+      await syncs[1].joined;
+      await until(() => members === 2, "the second worker listed");
+      const stranger = await net.listenDatagram({ hostname: "127.0.0.1", port: 0 }, () => {}, () => {});
+      try {
+        const hello = new TextEncoder().encode(JSON.stringify({ t: "hello" }));
+        stranger.send(hello, { address: "127.0.0.1", port: hub.port });
+        // The hub answers the second worker's hellos (it may send again): past them, no change.
+        await new Promise((r) => setTimeout(r, 300));
+        assert.equal(hub.members, 2);
+        assert.equal(members, 2);
+      } finally {
+        stranger.close();
+      }
+    } finally {
+      for (const s of syncs) await s.close();
+    }
+  });
+});
+
 const why = process.platform !== "linux" ? "SO_REUSEPORT as tested here is Linux's" : false;
 
 describe("serve({ reusePort })", { skip: skipWhy("reusePort", why) }, () => {
