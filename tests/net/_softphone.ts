@@ -1,8 +1,14 @@
 // What the softphone interop tests share: the command line started as a child process on the
 // running runtime with its JSON log, test tones, and the audio checks (Goertzel, correlation).
 import { spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import process from "node:process";
+import { writeWav } from "../../src/media/wav.ts";
 import { until } from "../_wait.ts";
+
+/** The test certificate, its key and CA (tests/data/tls). */
+export const TLS = new URL("../data/tls/", import.meta.url).pathname;
 
 /** The command line (mod.ts) on this runtime with `flags`, its output collected; JSON lines parsed by `log()`. */
 export class Cli {
@@ -140,4 +146,33 @@ export function toneRuns(x: Int16Array, candidates: number[]): { hz: number; ms:
     else merged.push({ ...r });
   }
   return merged;
+}
+
+/** The announcement: three tones, 400 ms each (700, 1200, 900 Hz), so that a shift or a wrong stream shows. */
+export function announcement(): Int16Array {
+  const parts = [tone(700, 400, 9000), tone(1200, 400, 6000), tone(900, 400, 12000)];
+  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) out.set(p, (at += p.length) - p.length);
+  return out;
+}
+
+/**
+ * The command line the phones call, started and listening: TLS on `base` with the test
+ * certificate, user alice with password secret (the default challenge, MD5 alone), `announce@`
+ * playing {@linkcode announcement} (written to `dir`), RTP on `base + 10` to `base + 29`, the
+ * JSON log with `--trace`. `started` gets it before it listens, to be stopped if that fails.
+ */
+export async function startForPhones(dir: string, base: number, started: (cli: Cli) => void): Promise<Cli> {
+  writeFileSync(join(dir, "announce.wav"), writeWav(announcement()));
+  const rules = [{ match: { method: "INVITE", user: "announce" }, play: { file: join(dir, "announce.wav") } }];
+  writeFileSync(join(dir, "rules.json"), JSON.stringify({ rules }));
+  const cli = new Cli([
+    ...["--tls", `127.0.0.1:${base}`, "--cert", join(TLS, "cert.pem"), "--key", join(TLS, "key.pem")],
+    ...["--auth-user", "alice:secret", "--rules", join(dir, "rules.json")],
+    ...["--rtp-ports", `${base + 10}-${base + 29}`, "--profile", "lab", "--log", "json", "--trace"],
+  ]);
+  started(cli);
+  await cli.listening(base);
+  return cli;
 }

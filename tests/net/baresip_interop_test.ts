@@ -17,19 +17,9 @@ import { mulawDecode } from "../../src/media/g711.ts";
 import { readRtpHeader } from "../../src/media/rtp_header.ts";
 import { Capture, captureMissing } from "./_capture.ts";
 import { Baresip, baresipMissing } from "./_baresip.ts";
-import { bestCorrelation, Cli, tone, toneShare } from "./_softphone.ts";
+import { announcement, bestCorrelation, Cli, startForPhones, TLS, tone, toneShare } from "./_softphone.ts";
 
-const TLS = new URL("../data/tls/", import.meta.url).pathname;
 const RATE = 8000;
-
-/** The announcement: three tones, 400 ms each, so that a shift or a wrong stream shows. */
-function announcement(): Int16Array {
-  const parts = [tone(700, 400, 9000), tone(1200, 400, 6000), tone(900, 400, 12000)];
-  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) out.set(p, (at += p.length) - p.length);
-  return out;
-}
 
 interface Lab {
   cli: Cli;
@@ -56,38 +46,10 @@ describe("baresip calls the command line over TLS", () => {
       const tlsPort = base;
       // 30 s of tone: aufile ends the call when its file ends.
       writeFileSync(join(dir, "tone.wav"), writeWav(tone(440, 30_000)));
-      writeFileSync(join(dir, "announce.wav"), writeWav(announcement()));
       // baresip 1.0.0 (libre 1.1.0) gives up on a 401 that offers any algorithm but MD5 ("Register:
       // Function not implemented") instead of taking the challenge it knows (RFC 8760 §2.4): the
       // default, one MD5 challenge, is what it needs.
-      writeFileSync(
-        join(dir, "rules.json"),
-        JSON.stringify({
-          rules: [{ match: { method: "INVITE", user: "announce" }, play: { file: join(dir, "announce.wav") } }],
-        }),
-      );
-
-      const cli = new Cli([
-        "--tls",
-        `127.0.0.1:${tlsPort}`,
-        "--cert",
-        join(TLS, "cert.pem"),
-        "--key",
-        join(TLS, "key.pem"),
-        "--auth-user",
-        "alice:secret",
-        "--rules",
-        join(dir, "rules.json"),
-        "--rtp-ports",
-        `${base + 10}-${base + 29}`,
-        "--profile",
-        "lab",
-        "--log",
-        "json",
-        "--trace",
-      ]);
-      running.push(cli);
-      await cli.listening(tlsPort);
+      const cli = await startForPhones(dir, base, (c) => running.push(c));
       const phone = await Baresip.start({
         dir: join(dir, "baresip"),
         sipPort: base + 2,

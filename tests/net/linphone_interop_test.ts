@@ -15,18 +15,7 @@ import { freeBlock } from "../_ports.ts";
 import { skipWhy } from "../_skip.ts";
 import { until } from "../_wait.ts";
 import { Linphonec, linphonecMissing, readPcmWav, samplesSoFar } from "./_linphonec.ts";
-import { Cli, tone, toneRuns, toneShare } from "./_softphone.ts";
-
-const TLS = new URL("../data/tls/", import.meta.url).pathname;
-
-/** The announcement: three tones, 400 ms each. */
-function announcement(): Int16Array {
-  const parts = [tone(700, 400, 9000), tone(1200, 400, 6000), tone(900, 400, 12000)];
-  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) out.set(p, (at += p.length) - p.length);
-  return out;
-}
+import { Cli, startForPhones, TLS, tone, toneRuns, toneShare } from "./_softphone.ts";
 
 /** `x` at 48000 Hz taken down to 8000 Hz (every sixth sample: the content is all below 1.3 kHz). */
 function to8k(x: Int16Array, rate: number): Int16Array {
@@ -55,34 +44,7 @@ describe("linphonec calls the command line over TLS", () => {
       const base = await freeBlock(40);
       const tlsPort = base;
       writeFileSync(join(dir, "tone.wav"), writeWav(tone(440, 60_000)));
-      writeFileSync(join(dir, "announce.wav"), writeWav(announcement()));
-      writeFileSync(
-        join(dir, "rules.json"),
-        JSON.stringify({
-          rules: [{ match: { method: "INVITE", user: "announce" }, play: { file: join(dir, "announce.wav") } }],
-        }),
-      );
-      const cli = new Cli([
-        "--tls",
-        `127.0.0.1:${tlsPort}`,
-        "--cert",
-        join(TLS, "cert.pem"),
-        "--key",
-        join(TLS, "key.pem"),
-        "--auth-user",
-        "alice:secret",
-        "--rules",
-        join(dir, "rules.json"),
-        "--rtp-ports",
-        `${base + 10}-${base + 29}`,
-        "--profile",
-        "lab",
-        "--log",
-        "json",
-        "--trace",
-      ]);
-      running.push(cli);
-      await cli.listening(tlsPort);
+      const cli = await startForPhones(dir, base, (c) => running.push(c));
       const phone = await Linphonec.start({
         dir: join(dir, "linphone"),
         tlsPort: base + 2,
